@@ -1,0 +1,5 @@
+"""`python -m medcom` runs the command line."""
+
+from medcom.cli import main
+
+main()

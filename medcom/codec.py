@@ -1,0 +1,193 @@
+"""Write the message model as XML and read it back: one reflective mapping serves both directions.
+
+Each dataclass field is an element named by its `xml` metadata (or the field name in CamelCase), in field
+order; a tuple is a container element with one item element per value; None and empty tuples are left
+out; datetimes are `<Date>` and `<Time>` in Copenhagen local time. Letters also carry their family's
+version and statistical code. `decode()` is strict: a missing or malformed element raises DecodeError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from datetime import date, datetime, time
+from functools import cache
+from typing import Any
+
+from lxml import etree
+
+from medcom.business_calendar import localize, to_local
+from medcom.families import FamilySpec, spec_for_body, spec_for_class
+from medcom.model import Message
+
+
+class DecodeError(ValueError):
+    """The XML does not hold a complete message; `element` is where reading stopped."""
+
+    def __init__(self, message: str, element: etree._Element | None = None) -> None:
+        super().__init__(message)
+        self.element = element
+
+
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+@cache
+def _fields(cls: type) -> tuple[tuple[str, str, Any, str | None, bool], ...]:
+    """(attribute, element name, type, item element name, required) for each field of a dataclass."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        optional = False
+        if isinstance(hint, types.UnionType):
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            optional, hint = True, args[0]
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        out.append((f.name, f.metadata.get("xml") or camel(f.name), hint, f.metadata.get("item"),
+                    not (optional or has_default)))
+    return tuple(out)
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def _write(parent: etree._Element, ns: str, name: str, value: Any, item: str | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, tuple):
+        if not value:
+            return
+        container = etree.SubElement(parent, f"{{{ns}}}{name}")
+        for v in value:
+            _write(container, ns, item or "Item", v, None)
+        return
+    el = etree.SubElement(parent, f"{{{ns}}}{name}")
+    if isinstance(value, datetime):
+        local = to_local(value)
+        etree.SubElement(el, f"{{{ns}}}Date").text = local.date().isoformat()
+        etree.SubElement(el, f"{{{ns}}}Time").text = local.strftime("%H:%M:%S")
+    elif dataclasses.is_dataclass(value):
+        _write_fields(el, ns, value)
+    else:
+        el.text = _text(value)
+
+
+def _write_fields(el: etree._Element, ns: str, obj: Any, skip: str | None = None) -> None:
+    for attr, name, _hint, item, _required in _fields(type(obj)):
+        if attr != skip:
+            _write(el, ns, name, getattr(obj, attr), item)
+
+
+def encode(message: Message) -> etree._Element:
+    """The message as an `Emessage` element tree."""
+    spec = spec_for_class(type(message))
+    ns = spec.namespace
+    root = etree.Element(f"{{{ns}}}Emessage", nsmap={None: ns})
+    _write(root, ns, "Envelope", message.envelope, None)
+    body = etree.SubElement(root, f"{{{ns}}}{spec.body}")
+    _write_fields(body, ns, message, skip="envelope")
+    letter = body.find(f"{{{ns}}}Letter")
+    if letter is not None:  # the family's codes follow the letter identifier, as in OIOXML
+        for position, (name, text) in enumerate((("VersionCode", spec.version), ("StatisticalCode", spec.code))):
+            code = etree.Element(f"{{{ns}}}{name}")
+            code.text = text
+            letter.insert(1 + position, code)
+    return root
+
+
+def to_xml(message: Message) -> bytes:
+    """The message as UTF-8 XML bytes with a declaration."""
+    return etree.tostring(encode(message), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# ---- reading -------------------------------------------------------------------------------------
+
+
+def read_datetime(el: etree._Element, ns: str) -> tuple[datetime, datetime]:
+    """(aware instant, naive local wall time) of a Date/Time element; DecodeError if malformed."""
+    date_el, time_el = el.find(f"{{{ns}}}Date"), el.find(f"{{{ns}}}Time")
+    if date_el is None or time_el is None:
+        raise DecodeError("a time needs Date and Time", el)
+    try:
+        naive = datetime.combine(date.fromisoformat((date_el.text or "").strip()),
+                                 time.fromisoformat((time_el.text or "").strip()))
+    except ValueError:
+        raise DecodeError(f"not a date and time: {date_el.text!r} {time_el.text!r}", el) from None
+    return localize(naive, strict=False), naive
+
+
+def _read(el: etree._Element, ns: str, hint: Any) -> Any:
+    if hint is datetime:
+        return read_datetime(el, ns)[0]
+    if dataclasses.is_dataclass(hint):
+        return hint(**_read_fields(el, ns, hint))
+    text = el.text or ""
+    try:
+        if hint is bool:
+            if text.strip() not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return text.strip() in ("true", "1")
+        if hint is int:
+            return int(text)
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return hint(text.strip())
+    except ValueError:
+        raise DecodeError(f"{etree.QName(el).localname}: unexpected value {text!r}", el) from None
+    return text
+
+
+def _read_fields(el: etree._Element, ns: str, cls: type, skip: str | None = None) -> dict[str, Any]:
+    values = {}
+    for attr, name, hint, item, required in _fields(cls):
+        if attr == skip:
+            continue
+        child = el.find(f"{{{ns}}}{name}")
+        if child is None:
+            if required:
+                raise DecodeError(f"{etree.QName(el).localname} has no {name}", el)
+            continue
+        if typing.get_origin(hint) is tuple:
+            item_hint = typing.get_args(hint)[0]
+            values[attr] = tuple(_read(c, ns, item_hint) for c in child.iterfind(f"{{{ns}}}{item}"))
+        else:
+            values[attr] = _read(child, ns, hint)
+    return values
+
+
+def identify(root: etree._Element) -> tuple[FamilySpec | None, etree._Element | None]:
+    """The family of an `Emessage` root and its body element (None, None when unknown)."""
+    qname = etree.QName(root)
+    if qname.localname != "Emessage":
+        return None, None
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        spec = spec_for_body(qname.namespace or "", etree.QName(child).localname)
+        if spec is not None:
+            return spec, child
+    return None, None
+
+
+def decode(root: etree._Element) -> Message:
+    """The message an `Emessage` element holds; DecodeError when it is unknown or incomplete."""
+    spec, body = identify(root)
+    if spec is None or body is None:
+        raise DecodeError(f"not a known MedCom-style message: root {root.tag!r}", root)
+    ns = spec.namespace
+    envelope_el = root.find(f"{{{ns}}}Envelope")
+    if envelope_el is None:
+        raise DecodeError("Emessage has no Envelope", root)
+    envelope = _read(envelope_el, ns, typing.get_type_hints(spec.cls)["envelope"])
+    return spec.cls(envelope=envelope, **_read_fields(body, ns, spec.cls, skip="envelope"))

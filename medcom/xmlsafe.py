@@ -1,0 +1,68 @@
+"""Hardened XML parsing: no entity expansion, no DTD loading, no network, a size limit.
+
+MedCom messages never need a DTD, so a document with a DOCTYPE is refused outright: that stops both
+external entities (XXE: nothing is resolved, so no local file is read) and entity bombs (billion laughs:
+nothing is expanded).
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+DEFAULT_MAX_BYTES = 10_000_000
+
+
+class UnsafeXMLError(ValueError):
+    """The document is not well-formed, too large, or uses a forbidden construct (DTD, entities)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,  # neither external (XXE) nor internal (billion laughs) entities expand
+        load_dtd=False,
+        dtd_validation=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=False,
+        collect_ids=False,
+    )
+
+
+_DOCTYPE_MARKS = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _refuse_doctype(data: bytes) -> None:
+    """Refuse a DOCTYPE before libxml2 reads it, so no entity is declared, let alone expanded.
+
+    The scan covers the whole document (UTF-8/ASCII-compatible and UTF-16 spellings); a literal
+    '<!DOCTYPE' can only appear unescaped in a DTD, a comment or CDATA, none of which a message needs.
+    """
+    for mark in _DOCTYPE_MARKS:
+        at = data.find(mark)
+        if at >= 0:
+            raise UnsafeXMLError("DOCTYPE/DTD is not allowed in a MedCom message; entities are never expanded",
+                                 line=data.count(b"\n", 0, at) + 1)
+
+
+def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._ElementTree:
+    """Parse one XML document safely; `UnsafeXMLError` with a line number where known."""
+    if len(data) > max_bytes:
+        raise UnsafeXMLError(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
+    if not data.strip():
+        raise UnsafeXMLError("empty document", line=1)
+    _refuse_doctype(data)
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, _parser()))
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise UnsafeXMLError(f"not well-formed XML: {exc.msg}", line=line) from None
+    except ValueError as exc:  # e.g. an unsupported encoding declaration
+        raise UnsafeXMLError(f"cannot parse XML: {exc}") from None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise UnsafeXMLError("DOCTYPE/DTD is not allowed in a MedCom message (entities are never expanded)",
+                             line=1)
+    return tree

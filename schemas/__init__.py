@@ -1,0 +1,1 @@
+"""The project's MedCom-style XSDs, shipped as package data of `medcom.schemas`."""
