@@ -128,8 +128,13 @@ def read_datetime(el: etree._Element, ns: str) -> tuple[datetime, datetime]:
     return localize(naive, strict=False), naive
 
 
+def _is_datetime(hint: Any) -> bool:
+    """Subclass either way, so that a patched datetime class (freezegun) is still recognised."""
+    return isinstance(hint, type) and (issubclass(hint, datetime) or issubclass(datetime, hint))
+
+
 def _read(el: etree._Element, ns: str, hint: Any) -> Any:
-    if hint is datetime:
+    if _is_datetime(hint):
         return read_datetime(el, ns)[0]
     if dataclasses.is_dataclass(hint):
         return hint(**_read_fields(el, ns, hint))
@@ -164,6 +169,11 @@ def _read_fields(el: etree._Element, ns: str, cls: type, skip: str | None = None
         else:
             values[attr] = _read(child, ns, hint)
     return values
+
+
+def decode_block(el: etree._Element, cls: type) -> Any:
+    """One dataclass block (a Party, say) read on its own, in the element's own namespace."""
+    return cls(**_read_fields(el, etree.QName(el).namespace or "", cls))
 
 
 def identify(root: etree._Element) -> tuple[FamilySpec | None, etree._Element | None]:

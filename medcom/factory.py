@@ -166,16 +166,25 @@ def _status_for(destination: Destination) -> EpisodeStatus:
         else EpisodeStatus.DISCHARGED_OTHER
 
 
-def receipt_for(original: ClinicalMessage, sent: datetime, envelope_id: str, *,
-                refuse: tuple[RefuseCode, str] | None = None) -> PositiveReceipt | NegativeReceipt:
-    """The receiver's technical receipt for a message: positive, or negative with refuse code and text."""
+def make_receipt(*, sender: Party, receiver: Party, original_envelope_id: str,
+                 original_letter_ids: tuple[str, ...], sent: datetime, envelope_id: str,
+                 refuse: tuple[RefuseCode, str] | None = None) -> PositiveReceipt | NegativeReceipt:
+    """A technical receipt: positive, or negative with refuse code and text. Never asks for a receipt."""
     common = {
         "envelope": Envelope(sent=sent, identifier=envelope_id,
                              acknowledgement=AcknowledgementCode.NO_POSITIVE_RECEIPT),
-        "sender": original.receiver, "receiver": original.sender,
-        "original_envelope_id": original.envelope.identifier,
-        "original_letter_ids": (original.letter.identifier,),
+        "sender": sender, "receiver": receiver,
+        "original_envelope_id": original_envelope_id, "original_letter_ids": original_letter_ids,
     }
     if refuse is None:
         return PositiveReceipt(**common)
     return NegativeReceipt(**common, refuse_code=refuse[0], refuse_text=refuse[1])
+
+
+def receipt_for(original: ClinicalMessage, sent: datetime, envelope_id: str, *,
+                refuse: tuple[RefuseCode, str] | None = None) -> PositiveReceipt | NegativeReceipt:
+    """The receiver's technical receipt for a message it received."""
+    return make_receipt(sender=original.receiver, receiver=original.sender,
+                        original_envelope_id=original.envelope.identifier,
+                        original_letter_ids=(original.letter.identifier,), sent=sent, envelope_id=envelope_id,
+                        refuse=refuse)

@@ -7,6 +7,7 @@ so one run reports every problem of a file.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ from datetime import datetime
 from lxml import etree
 
 from medcom.business_calendar import LocalTimeKind, classify_local
-from medcom.codec import DecodeError, decode, identify, read_datetime
+from medcom.codec import DecodeError, decode, decode_block, identify, read_datetime
 from medcom.families import FamilySpec, schema_for
 from medcom.identifiers import check_cpr, check_gln, check_municipality
 from medcom.model import (
+    AcknowledgementCode,
     AdmissionAdvice,
     ClinicalMessage,
     DischargeAdvice,
@@ -26,6 +28,7 @@ from medcom.model import (
     IdentifierKind,
     LetterStatus,
     Message,
+    Party,
 )
 from medcom.xmlsafe import DEFAULT_MAX_BYTES, UnsafeXMLError, parse_bytes
 
@@ -62,7 +65,8 @@ class CheckedDocument:
     envelope_id: str | None = None
     receipt_requested: bool = False
     sender_ean: str | None = None
-    receiver_ean: str | None = None
+    sender: Party | None = None  # read leniently: present whenever the block itself is complete
+    receiver: Party | None = None
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -115,6 +119,7 @@ def check_bytes(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES)
         out.add("M-XML", Severity.ERROR, str(exc), line=exc.line)
         return doc
     root = tree.getroot()
+    _read_envelope(root, doc)
     spec, body = identify(root)
     doc.family = spec
     if spec is None:
@@ -122,7 +127,6 @@ def check_bytes(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES)
                 f"not a known MedCom-style message (root {_NS_IN_TEXT.sub('', root.tag)} in namespace "
                 f"{etree.QName(root).namespace or 'none'}); no schema to validate it against", root)
         return doc
-    _read_envelope(root, spec, doc)
     schema = schema_for(spec.schema_file)
     schema_ok = schema.validate(tree)
     for error in schema.error_log:
@@ -142,14 +146,18 @@ def check_bytes(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES)
     return doc
 
 
-def _read_envelope(root: etree._Element, spec: FamilySpec, doc: CheckedDocument) -> None:
-    """Envelope id, receipt request and parties, read leniently so that invalid messages get receipts."""
-    ns = spec.namespace
-    doc.envelope_id = (root.findtext(f"{{{ns}}}Envelope/{{{ns}}}Identifier") or "").strip() or None
-    ack = (root.findtext(f"{{{ns}}}Envelope/{{{ns}}}AcknowledgementCode") or "").strip()
-    doc.receipt_requested = ack == "pluspositivkvittering"
-    doc.sender_ean = (root.findtext(f".//{{{ns}}}Sender/{{{ns}}}EANIdentifier") or "").strip() or None
-    doc.receiver_ean = (root.findtext(f".//{{{ns}}}Receiver/{{{ns}}}EANIdentifier") or "").strip() or None
+def _read_envelope(root: etree._Element, doc: CheckedDocument) -> None:
+    """Envelope id, receipt request and parties, read leniently (any namespace, any version) so that
+    invalid messages and unknown versions can still be answered with a negative receipt."""
+    doc.envelope_id = (root.findtext("{*}Envelope/{*}Identifier") or "").strip() or None
+    doc.receipt_requested = (root.findtext("{*}Envelope/{*}AcknowledgementCode") or "").strip() == \
+        AcknowledgementCode.POSITIVE_RECEIPT
+    doc.sender_ean = (root.findtext("{*}*/{*}Sender/{*}EANIdentifier") or "").strip() or None
+    for role in ("sender", "receiver"):
+        block = root.find(f"{{*}}*/{{*}}{role.capitalize()}")
+        if block is not None:
+            with contextlib.suppress(DecodeError):  # an incomplete party just means no receipt
+                setattr(doc, role, decode_block(block, Party))
 
 
 def _local(el: etree._Element) -> str:

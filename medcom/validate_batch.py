@@ -1,0 +1,80 @@
+"""Run validation over a batch: stream the inputs, check each (in worker processes if asked), write receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+
+from tqdm import tqdm
+
+from medcom.inputs import InputDocument, iter_documents
+from medcom.receipts import write_receipt
+from medcom.suppress import Suppressions
+from medcom.validation import CheckedDocument, Finding, Severity, check_bytes
+
+WINDOW = 256  # documents in flight at once: memory stays bounded whatever the batch size
+
+
+@dataclass
+class DocumentResult:
+    """What a report keeps of one checked document (not the message itself)."""
+
+    source: str
+    family: str | None
+    envelope_id: str | None
+    sender_ean: str | None
+    findings: list[Finding]
+    suppressed: list[Finding] = field(default_factory=list)
+    receipt: tuple[str, str] | None = None  # (kind, detail), see medcom.receipts.write_receipt
+
+    @property
+    def accepted(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    max_bytes: int
+    suppressions: Suppressions = Suppressions()
+    receipts_dir: Path | None = None
+    receipt_time: datetime | None = None
+
+
+def check_document(doc: InputDocument, options: BatchOptions) -> DocumentResult:
+    """Check one input; an unreadable one is an M-XML finding. Writes its receipt if asked."""
+    if doc.data is None:
+        checked = CheckedDocument(doc.source)
+        checked.findings.append(Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source))
+    else:
+        checked = check_bytes(doc.data, doc.source, max_bytes=options.max_bytes)
+    suppressed = [f for f in checked.findings if options.suppressions.matches(f)]
+    kept = checked.findings = [f for f in checked.findings if f not in suppressed]
+    receipt = None  # the receipt answers what the report says: an accepted (suppressed) finding is no refusal
+    if options.receipts_dir is not None and options.receipt_time is not None:
+        receipt = write_receipt(checked, options.receipts_dir, options.receipt_time)
+    return DocumentResult(checked.source, checked.family.code if checked.family else None, checked.envelope_id,
+                          checked.sender_ean, kept, suppressed, receipt)
+
+
+def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: int = 1,
+              progress: bool | None = None) -> Iterator[DocumentResult]:
+    """Results in input order, whatever the number of workers. The progress bar shows on a terminal only."""
+    documents = iter_documents(paths, options.max_bytes)
+    check = partial(check_document, options=options)
+    bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
+    with bar:
+        if workers <= 1:
+            for doc in documents:
+                yield check(doc)
+                bar.update()
+            return
+        with get_context("spawn").Pool(workers) as pool:
+            while window := list(islice(documents, WINDOW)):
+                for result in pool.map(check, window, chunksize=max(1, len(window) // (4 * workers))):
+                    yield result
+                    bar.update()
