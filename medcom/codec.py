@@ -20,7 +20,7 @@ from lxml import etree
 
 from medcom.business_calendar import localize, to_local
 from medcom.families import FamilySpec, spec_for_body, spec_for_class
-from medcom.model import Message
+from medcom.model import Envelope, Message
 
 
 class DecodeError(ValueError):
@@ -115,17 +115,21 @@ def to_xml(message: Message) -> bytes:
 # ---- reading -------------------------------------------------------------------------------------
 
 
-def read_datetime(el: etree._Element, ns: str) -> tuple[datetime, datetime]:
-    """(aware instant, naive local wall time) of a Date/Time element; DecodeError if malformed."""
-    date_el, time_el = el.find(f"{{{ns}}}Date"), el.find(f"{{{ns}}}Time")
-    if date_el is None or time_el is None:
+def read_wall_time(el: etree._Element, ns: str) -> datetime:
+    """The naive Copenhagen wall time of a Date/Time element; DecodeError if malformed."""
+    date_text, time_text = el.findtext(f"{{{ns}}}Date"), el.findtext(f"{{{ns}}}Time")
+    if date_text is None or time_text is None:
         raise DecodeError("a time needs Date and Time", el)
     try:
-        naive = datetime.combine(date.fromisoformat((date_el.text or "").strip()),
-                                 time.fromisoformat((time_el.text or "").strip()))
+        return datetime.combine(date.fromisoformat(date_text.strip()), time.fromisoformat(time_text.strip()))
     except ValueError:
-        raise DecodeError(f"not a date and time: {date_el.text!r} {time_el.text!r}", el) from None
-    return localize(naive, strict=False), naive
+        raise DecodeError(f"not a date and time: {date_text!r} {time_text!r}", el) from None
+
+
+def read_datetime(el: etree._Element, ns: str) -> datetime:
+    """The instant a Date/Time element names (a time in the spring gap is moved past it; the
+    validator reports it as M-TIME)."""
+    return localize(read_wall_time(el, ns), strict=False)
 
 
 def _is_datetime(hint: Any) -> bool:
@@ -135,7 +139,7 @@ def _is_datetime(hint: Any) -> bool:
 
 def _read(el: etree._Element, ns: str, hint: Any) -> Any:
     if _is_datetime(hint):
-        return read_datetime(el, ns)[0]
+        return read_datetime(el, ns)
     if dataclasses.is_dataclass(hint):
         return hint(**_read_fields(el, ns, hint))
     text = el.text or ""
@@ -176,17 +180,21 @@ def decode_block(el: etree._Element, cls: type) -> Any:
     return cls(**_read_fields(el, etree.QName(el).namespace or "", cls))
 
 
+def _split(tag: str) -> tuple[str, str]:
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    return namespace, local
+
+
 def identify(root: etree._Element) -> tuple[FamilySpec | None, etree._Element | None]:
     """The family of an `Emessage` root and its body element (None, None when unknown)."""
-    qname = etree.QName(root)
-    if qname.localname != "Emessage":
+    namespace, local = _split(root.tag)
+    if local != "Emessage":
         return None, None
-    for child in root:
-        if not isinstance(child.tag, str):
-            continue
-        spec = spec_for_body(qname.namespace or "", etree.QName(child).localname)
-        if spec is not None:
-            return spec, child
+    for child in root:  # the body is normally the second child, after the envelope
+        if isinstance(child.tag, str):
+            spec = spec_for_body(namespace, _split(child.tag)[1])
+            if spec is not None:
+                return spec, child
     return None, None
 
 
@@ -199,5 +207,5 @@ def decode(root: etree._Element) -> Message:
     envelope_el = root.find(f"{{{ns}}}Envelope")
     if envelope_el is None:
         raise DecodeError("Emessage has no Envelope", root)
-    envelope = _read(envelope_el, ns, typing.get_type_hints(spec.cls)["envelope"])
+    envelope = _read(envelope_el, ns, Envelope)
     return spec.cls(envelope=envelope, **_read_fields(body, ns, spec.cls, skip="envelope"))

@@ -6,7 +6,7 @@ style) and its body element; `schema_for()` returns the compiled XSD for that pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -42,10 +42,11 @@ class FamilySpec:
     def code(self) -> str:
         return self.cls.FAMILY
 
-    @property
-    def namespace(self) -> str:
+    namespace: str = field(init=False)
+
+    def __post_init__(self) -> None:
         group, name = ("ctl", "xctl") if self.code.startswith("XCTL") else ("meddis", self.code.lower())
-        return f"{NAMESPACE_PREFIX}:{group}:{name}:{self.version.lower()}"
+        object.__setattr__(self, "namespace", f"{NAMESPACE_PREFIX}:{group}:{name}:{self.version.lower()}")
 
 
 FAMILIES: tuple[FamilySpec, ...] = (

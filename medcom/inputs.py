@@ -8,6 +8,7 @@ cannot be read is yielded with its error so that it is reported and counted, nev
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,38 +47,42 @@ def _read_zip(path: Path, max_bytes: int) -> Iterator[InputDocument]:
                 continue
             try:
                 with archive.open(info) as member:
-                    data = member.read(max_bytes + 1)
+                    data = member.read(info.file_size + 1)  # never more than the header promised, plus one
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
                 yield InputDocument(source, None, f"cannot read archive member: {exc}")
                 continue
-            if len(data) > max_bytes:
-                yield InputDocument(source, None, f"archive member unpacks to over {max_bytes:,} bytes")
+            if len(data) > info.file_size:
+                yield InputDocument(source, None, "archive member unpacks to more than its header says")
             else:
                 yield InputDocument(source, data)
 
 
-def _read_file(path: Path, max_bytes: int) -> Iterator[InputDocument]:
-    if path.suffix.lower() == ".zip":
-        yield from _read_zip(path, max_bytes)
+def _read_file(path: str | Path, max_bytes: int) -> Iterator[InputDocument]:
+    source = os.fspath(path)
+    if source.lower().endswith(".zip"):
+        yield from _read_zip(Path(path), max_bytes)
         return
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            yield InputDocument(str(path), None, f"file is {size:,} bytes, over the limit of {max_bytes:,}")
-            return
-        yield InputDocument(str(path), path.read_bytes())
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = None if size > max_bytes else handle.read()
+    except IsADirectoryError:
+        for file in _walk_dir(Path(path)):
+            yield from _read_file(file, max_bytes)
+        return
+    except FileNotFoundError:
+        yield InputDocument(source, None, "no such file or directory")
+        return
     except OSError as exc:
-        yield InputDocument(str(path), None, f"cannot read file: {exc.strerror}")
+        yield InputDocument(source, None, f"cannot read file: {exc.strerror}")
+        return
+    if data is None:
+        yield InputDocument(source, None, f"file is {size:,} bytes, over the limit of {max_bytes:,}")
+    else:
+        yield InputDocument(source, data)
 
 
 def iter_documents(paths: Iterable[str | Path], max_bytes: int) -> Iterator[InputDocument]:
     """Every document under `paths`, in a stable order (sorted within each directory)."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for file in _walk_dir(path):
-                yield from _read_file(file, max_bytes)
-        elif path.exists():
-            yield from _read_file(path, max_bytes)
-        else:
-            yield InputDocument(str(path), None, "no such file or directory")
+    for path in paths:
+        yield from _read_file(path, max_bytes)

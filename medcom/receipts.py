@@ -53,13 +53,13 @@ def write_receipt(doc: CheckedDocument, directory: Path, sent: datetime) -> tupl
         return "impossible", "the envelope cannot be read"
     if not doc.receipt_requested:
         return "not_requested", "the envelope does not ask for a positive receipt"
-    if doc.sender is None or doc.receiver is None:
+    sender, receiver = doc.party("sender"), doc.party("receiver")
+    if sender is None or receiver is None:
         return "impossible", "the sender or receiver cannot be read"
     refuse = refusal(doc.findings)
-    letter_id = getattr(getattr(doc.message, "letter", None), "identifier", None)
     envelope_id = receipt_envelope_id(doc)
-    receipt = make_receipt(sender=doc.receiver, receiver=doc.sender, original_envelope_id=doc.envelope_id,
-                           original_letter_ids=(letter_id,) if letter_id else (), sent=sent,
+    receipt = make_receipt(sender=receiver, receiver=sender, original_envelope_id=doc.envelope_id,
+                           original_letter_ids=(doc.letter_id,) if doc.letter_id else (), sent=sent,
                            envelope_id=envelope_id, refuse=refuse)
     name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', doc.envelope_id)}.{envelope_id}.xml"
     directory.mkdir(parents=True, exist_ok=True)

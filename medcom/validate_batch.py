@@ -52,8 +52,10 @@ def check_document(doc: InputDocument, options: BatchOptions) -> DocumentResult:
         checked.findings.append(Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source))
     else:
         checked = check_bytes(doc.data, doc.source, max_bytes=options.max_bytes)
-    suppressed = [f for f in checked.findings if options.suppressions.matches(f)]
-    kept = checked.findings = [f for f in checked.findings if f not in suppressed]
+    suppressed = [f for f in checked.findings if options.suppressions.matches(f)] if checked.findings else []
+    if suppressed:
+        checked.findings = [f for f in checked.findings if f not in suppressed]
+    kept = checked.findings
     receipt = None  # the receipt answers what the report says: an accepted (suppressed) finding is no refusal
     if options.receipts_dir is not None and options.receipt_time is not None:
         receipt = write_receipt(checked, options.receipts_dir, options.receipt_time)

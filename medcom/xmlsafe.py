@@ -20,7 +20,7 @@ class UnsafeXMLError(ValueError):
         self.line = line
 
 
-def _parser() -> etree.XMLParser:
+def _make_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,  # neither external (XXE) nor internal (billion laughs) entities expand
         load_dtd=False,
@@ -32,7 +32,11 @@ def _parser() -> etree.XMLParser:
     )
 
 
-_DOCTYPE_MARKS = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
+_PARSER = _make_parser()  # one per process: lxml parsers are reusable, not shared across threads here
+
+
+_DOCTYPE_UTF8 = b"<!DOCTYPE"
+_DOCTYPE_UTF16 = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-16-le", "utf-16-be"))
 
 
 def _refuse_doctype(data: bytes) -> None:
@@ -41,7 +45,8 @@ def _refuse_doctype(data: bytes) -> None:
     The scan covers the whole document (UTF-8/ASCII-compatible and UTF-16 spellings); a literal
     '<!DOCTYPE' can only appear unescaped in a DTD, a comment or CDATA, none of which a message needs.
     """
-    for mark in _DOCTYPE_MARKS:
+    utf16 = b"\x00" in data[:4]  # a UTF-16 document has a NUL in its first characters, BOM or not
+    for mark in (_DOCTYPE_UTF8, *(_DOCTYPE_UTF16 if utf16 else ())):
         at = data.find(mark)
         if at >= 0:
             raise UnsafeXMLError("DOCTYPE/DTD is not allowed in a MedCom message; entities are never expanded",
@@ -52,11 +57,11 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
     """Parse one XML document safely; `UnsafeXMLError` with a line number where known."""
     if len(data) > max_bytes:
         raise UnsafeXMLError(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
-    if not data.strip():
+    if not data or data.isspace():
         raise UnsafeXMLError("empty document", line=1)
     _refuse_doctype(data)
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _parser()))
+        tree = etree.ElementTree(etree.fromstring(data, _PARSER))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise UnsafeXMLError(f"not well-formed XML: {exc.msg}", line=line) from None
