@@ -8,11 +8,18 @@ from pathlib import Path
 
 import click
 
-from medcom.business_calendar import TZ
+from medcom.build import build as build_messages
+from medcom.business_calendar import TZ, parse_instant
 from medcom.policy import PolicyError, load_policy
 from medcom.suppress import SuppressionError, Suppressions
 from medcom.validate_batch import BatchOptions, run_batch
 from medcom.validate_report import BatchResult, to_json, to_junit, to_text
+from simulator.replay import load_timeline, load_xml_log
+from simulator.replay import replay as run_replay
+from simulator.replay_report import Filters, has_errors, report_dict
+from simulator.replay_report import to_json as replay_json
+from simulator.replay_report import to_junit as replay_junit
+from simulator.replay_report import to_text as replay_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -73,11 +80,42 @@ def _not_yet(name: str) -> None:
     sys.exit(EXIT_USAGE)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def replay(args: tuple[str, ...]) -> None:
-    """Replay a message log or timeline through the rules (not yet available)."""
-    _not_yet("replay")
+def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)[0]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A TOML policy file overriding agreement parameters.")
+@click.option("--episode", "episodes", multiple=True, help="Only these episodes (repeatable).")
+@click.option("--rule", "rules", multiple=True, help="Only these rule ids (repeatable).")
+@click.option("--since", callback=_instant, help="Only violations at or after this time (ISO 8601).")
+@click.option("--until", callback=_instant, help="Only violations at or before this time (ISO 8601).")
+@click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
+def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
+           rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool) -> None:
+    """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
+    policy = load_policy(policy_file)
+    if log.is_file() and log.suffix.lower() == ".jsonl":
+        inputs = load_timeline(log)
+    else:
+        inputs = load_xml_log(log, policy.messages.max_message_bytes)
+    result = run_replay(inputs, policy)
+    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
+    text = {"json": replay_json, "junit": replay_junit, "text": replay_text}[fmt](report)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+    sys.exit(EXIT_FINDINGS if has_errors(report) else EXIT_OK)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -87,8 +125,18 @@ def simulate(args: tuple[str, ...]) -> None:
     _not_yet("simulate")
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def build(args: tuple[str, ...]) -> None:
-    """Turn a timeline into the XML messages it describes (not yet available)."""
-    _not_yet("build")
+@main.command()
+@click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the XML messages and events.jsonl.")
+def build(timeline: Path, out: Path) -> None:
+    """Turn a timeline into the XML messages it describes (plus events.jsonl for what no message carries)."""
+    inputs = load_timeline(timeline)
+    for finding in inputs.findings:
+        click.echo(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}", err=True)
+    if inputs.rejected:
+        click.echo(f"medcom build: {inputs.rejected} invalid line(s) in {timeline}; nothing written", err=True)
+        sys.exit(EXIT_FINDINGS)
+    result = build_messages(inputs.events, out)
+    click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)
+    sys.exit(EXIT_OK)

@@ -1,0 +1,63 @@
+"""Events: what happened in an episode, from a timeline, an XML log or the simulation (CONTRACT.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Events that are messages (they have ids, may be receipted, duplicated, corrected).
+MESSAGE_EVENTS = frozenset({
+    "admission_advice_sent", "admission_report_sent", "care_plan_sent", "care_plan_ack_sent",
+    "correspondence_sent", "completion_notice_sent", "discharge_advice_sent", "discharge_report_sent",
+    "receipt_sent",
+})
+FACT_EVENTS = frozenset({
+    "admitted", "phone_call", "ready_for_discharge", "conference_ready", "guardianship_info_sent", "terminal",
+    "leave_started", "leave_ended", "discharged", "responsibility_extended",
+})
+EVENT_KINDS = MESSAGE_EVENTS | FACT_EVENTS
+
+# Who sends each message kind (correspondence and phone calls say it themselves).
+HOSPITAL_MESSAGES = frozenset({"admission_advice_sent", "care_plan_sent", "completion_notice_sent",
+                               "discharge_advice_sent", "discharge_report_sent"})
+MUNICIPALITY_MESSAGES = frozenset({"admission_report_sent", "care_plan_ack_sent"})
+
+# Keys whose values are times (parsed like `at`).
+TIME_KEYS = ("discharge_at", "agreed_discharge_at", "extended_responsibility_until", "until")
+
+
+@dataclass
+class Event:
+    """One event. `seq` is the input order, which breaks ties in time (replay is stable)."""
+
+    at: datetime
+    episode: str
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    source: str = ""
+    line: int | None = None
+    receipt_requested: bool = False
+    envelope_id: str | None = None
+
+    @property
+    def id(self) -> str | None:
+        return self.data.get("id")
+
+    @property
+    def is_message(self) -> bool:
+        return self.kind in MESSAGE_EVENTS
+
+    @property
+    def from_hospital(self) -> bool:
+        """Sent or made by the hospital (messages, correspondence, phone calls)."""
+        if self.kind in HOSPITAL_MESSAGES:
+            return True
+        return self.data.get("sender", self.data.get("caller")) == "hospital"
+
+    @property
+    def from_municipality(self) -> bool:
+        if self.kind in MUNICIPALITY_MESSAGES:
+            return True
+        return self.data.get("sender", self.data.get("caller")) == "municipality"

@@ -1,0 +1,233 @@
+"""The SimPy engine that enforces the agreement (ARCHITECTURE.md): one process per episode, deadlines as events.
+
+The clock is event time (seconds since the first event, UTC). Events arrive at their own times; each
+episode is a process that takes its events from a store and applies the rules. A rule that expects
+something by a deadline schedules a check at that instant, at a lower priority than arrivals, so a message
+at exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
+when the rule learns of it (a ready time revealed by a later message) runs at once, against the times
+recorded, so the outcome does not depend on when the fact was learnt. Ties in time keep input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import simpy
+
+from medcom.business_calendar import BusinessCalendar, to_local
+from medcom.events import Event
+from medcom.policy import Policy
+
+CHECK_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
+
+
+@dataclass
+class Violation:
+    rule: str
+    severity: str
+    due: datetime | None
+    actual: datetime | None
+    message_ids: list[str]
+    text: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "severity": self.severity, "due": _iso(self.due), "actual": _iso(self.actual),
+                "message_ids": self.message_ids, "text": self.text}
+
+
+@dataclass
+class Obligation:
+    rule: str
+    text: str
+    due: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "text": self.text, **({"due": _iso(self.due)} if self.due else {})}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return to_local(at).isoformat() if at else None
+
+
+@dataclass
+class Expectation:
+    """Something a rule waits for; filled in when a matching event arrives, even late."""
+
+    matches: Callable[[Event], bool]
+    violation: Violation | None = None
+    met_by: Event | None = None
+
+
+@dataclass
+class Episode:
+    """Everything known about one admission, in arrival order."""
+
+    name: str
+    events: list[Event] = field(default_factory=list)
+    by_id: dict[str, Event] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    obligations: list[Obligation] = field(default_factory=list)
+    expectations: list[Expectation] = field(default_factory=list)
+    inquiries: list[dict[str, object]] = field(default_factory=list)
+    results: dict[str, object] = field(default_factory=dict)
+
+    def of(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+    def first(self, *kinds: str) -> Event | None:
+        return next((e for e in self.events if e.kind in kinds), None)
+
+    def last(self, *kinds: str) -> Event | None:
+        return next((e for e in reversed(self.events) if e.kind in kinds), None)
+
+
+class Context:
+    """What a rule may use: the policy, the calendar, the clock, and ways to report and to wait."""
+
+    def __init__(self, engine: Engine, episode: Episode) -> None:
+        self.engine, self.episode = engine, episode
+        self.policy: Policy = engine.policy
+        self.calendar: BusinessCalendar = engine.calendar
+
+    @property
+    def now(self) -> datetime:
+        return self.engine.instant(self.engine.env.now)
+
+    @property
+    def log_has_phone_calls(self) -> bool:
+        return self.engine.log_has_phone_calls
+
+    @property
+    def log_has_receipts(self) -> bool:
+        return self.engine.log_has_receipts
+
+    def violation(self, rule: str, severity: str, text: str, *, due: datetime | None = None,
+                  actual: datetime | None = None, events: Iterable[Event] = ()) -> Violation:
+        found = Violation(rule, severity, due, actual, [e.id for e in events if e.id], text)
+        self.episode.violations.append(found)
+        return found
+
+    def obligation(self, rule: str, text: str, due: datetime | None = None) -> None:
+        self.episode.obligations.append(Obligation(rule, text, due))
+
+    def at(self, when: datetime, check: Callable[[], None]) -> None:
+        """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
+        self.engine.schedule(when, check)
+
+    def expect(self, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool], text: str,
+               *, about: Iterable[Event] = (), late: str = "came after the deadline",
+               on_missing: Callable[[], None] | None = None) -> None:
+        """Expect an event matching `matches` at or before `due`. If none has come by then, a violation
+        is recorded; a matching event that comes later fills in `actual` and its id."""
+        about = list(about)
+
+        def check() -> None:
+            met = next((e for e in self.episode.events if matches(e) and e.at <= due), None)
+            if met is not None:
+                return
+            if on_missing is not None:
+                on_missing()
+                return
+            expectation = Expectation(matches)
+            expectation.violation = self.violation(rule, severity, f"{text}: none by the deadline", due=due,
+                                                   events=about)
+            expectation.violation.text = text
+            self.episode.expectations.append(expectation)
+            late_event = next((e for e in self.episode.events if matches(e)), None)
+            if late_event is not None:
+                _fill(expectation, late_event, late)
+
+        self.at(due, check)
+
+
+def _fill(expectation: Expectation, event: Event, late: str) -> None:
+    expectation.met_by = event
+    if expectation.violation is not None:
+        expectation.violation.actual = event.at
+        if event.id:
+            expectation.violation.message_ids.append(event.id)
+        expectation.violation.text += f" ({late})"
+
+
+class Rule:
+    """A rule of RULES.md. Subclasses set `id` and override the hooks they need."""
+
+    id: str = ""
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        """Called after `event` joined its episode."""
+
+    def on_close(self, ctx: Context) -> None:
+        """Called once after the whole log, with the episode complete."""
+
+
+class Engine:
+    """Replays events in time order through the rules; the same engine serves the simulation."""
+
+    def __init__(self, policy: Policy, rules: Iterable[Rule], *, log_has_phone_calls: bool = True,
+                 log_has_receipts: bool = True) -> None:
+        self.policy = policy
+        self.calendar = policy.business_calendar
+        self.rules = list(rules)
+        self.log_has_phone_calls = log_has_phone_calls
+        self.log_has_receipts = log_has_receipts
+        self.env = simpy.Environment()
+        self.origin: datetime | None = None
+        self.episodes: dict[str, Episode] = {}
+        self._stores: dict[str, simpy.Store] = {}
+
+    def instant(self, now: float) -> datetime:
+        assert self.origin is not None
+        return self.origin + timedelta(seconds=now)
+
+    def _clock(self, at: datetime) -> float:
+        assert self.origin is not None
+        return (at.astimezone(UTC) - self.origin).total_seconds()
+
+    def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
+        event = self.env.event()
+        event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
+        event.callbacks.append(lambda _event: callback())
+        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self._clock(when) - self.env.now))
+
+    def _episode_process(self, episode: Episode, store: simpy.Store):
+        ctx = Context(self, episode)
+        while True:
+            event = yield store.get()
+            episode.events.append(event)
+            if event.id and event.id not in episode.by_id:
+                episode.by_id[event.id] = event
+            for expectation in episode.expectations:
+                if expectation.met_by is None and expectation.matches(event):
+                    _fill(expectation, event, "came after the deadline")
+            for rule in self.rules:
+                rule.on_event(ctx, event)
+
+    def _feeder(self, events: list[Event]):
+        for event in events:
+            delay = self._clock(event.at) - self.env.now
+            if delay > 0:
+                yield self.env.timeout(delay)
+            if event.episode not in self._stores:
+                episode = self.episodes[event.episode] = Episode(event.episode)
+                store = self._stores[event.episode] = simpy.Store(self.env)
+                self.env.process(self._episode_process(episode, store))
+            self._stores[event.episode].put(event)
+
+    def run(self, events: Iterable[Event]) -> dict[str, Episode]:
+        """Replay `events` (any order; sorted by time, stable) and close every episode."""
+        ordered = sorted(events, key=lambda e: (e.at.astimezone(UTC), e.seq))
+        for event in ordered:
+            event.at = event.at.astimezone(UTC)
+        if not ordered:
+            return {}
+        self.origin = ordered[0].at
+        self.env.process(self._feeder(ordered))
+        self.env.run()
+        for name in sorted(self.episodes):
+            ctx = Context(self, self.episodes[name])
+            for rule in self.rules:
+                rule.on_close(ctx)
+        return self.episodes

@@ -1,0 +1,173 @@
+"""Replay a timeline or an XML message log through the engine: inputs -> events -> rules -> report data.
+
+Input handling rules live here: M-DUP (a repeated message id is counted, not evaluated again), M-STATUS
+and M-ORDER (corrections and cancellations, held until their original arrives), M-REF (references to
+messages not in the log). Every input is counted once: accepted + rejected + duplicates = messages.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+
+from medcom.events import TIME_KEYS, Event
+from medcom.factory import episode_of_care_id
+from medcom.inputs import iter_documents
+from medcom.policy import Policy
+from medcom.timeline import read_timeline
+from medcom.validation import Finding, Severity, check_bytes
+from simulator.engine import Engine, Episode, Violation
+from simulator.message_events import events_from_message
+from simulator.rules import all_rules
+
+SIDECAR = "events.jsonl"
+
+
+@dataclass
+class ReplayInput:
+    events: list[Event] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    messages: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    episode_names: dict[str, str] = field(default_factory=dict)  # episode-of-care id -> timeline name
+    cancelled: set[str] = field(default_factory=set)
+
+    @property
+    def accepted(self) -> int:
+        return self.messages - self.rejected - self.duplicates
+
+
+@dataclass
+class ReplayResult:
+    inputs: ReplayInput
+    episodes: dict[str, Episode]
+    input_violations: dict[str, list[Violation]]  # per episode: M-DUP, M-ORDER, M-REF, M-TIME ...
+
+
+def load_timeline(path: Path, into: ReplayInput | None = None) -> ReplayInput:
+    """Every line of a timeline: an event, or a rejected line with its finding."""
+    inp = into or ReplayInput()
+    for line in read_timeline(path):
+        inp.messages += 1
+        if line.event is not None:
+            line.event.seq = inp.messages  # input order breaks ties in time
+        inp.findings.extend(line.findings)
+        if line.event is None:
+            inp.rejected += 1
+        else:
+            inp.events.append(line.event)
+    return inp
+
+
+def load_xml_log(path: Path, max_bytes: int) -> ReplayInput:
+    """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car."""
+    inp = ReplayInput()
+    envelope_to_letter: dict[str, str] = {}
+    for doc in iter_documents([path], max_bytes):
+        inp.messages += 1
+        if doc.data is None:
+            inp.rejected += 1
+            inp.findings.append(Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source))
+            continue
+        checked = check_bytes(doc.data, doc.source, max_bytes=max_bytes, decode_message=True)
+        inp.findings.extend(checked.findings)
+        if not checked.ok or checked.message is None:
+            inp.rejected += 1
+            continue
+        events, cancels = events_from_message(checked.message, doc.source, seq=inp.messages)
+        if cancels:
+            inp.cancelled.add(cancels)
+        inp.events.extend(events)
+        if checked.envelope_id and checked.letter_id:
+            envelope_to_letter[checked.envelope_id] = checked.letter_id
+    episode_of = {e.id: e.episode for e in inp.events if e.id and e.kind != "receipt_sent"}
+    for event in inp.events:  # receipts name envelopes and belong to the episode of what they answer
+        if event.kind == "receipt_sent":
+            event.data["ref"] = envelope_to_letter.get(event.data.get("ref") or "", event.data.get("ref"))
+            event.episode = episode_of.get(event.data["ref"], "(no episode)")
+    sidecar = _sidecar(path)
+    if sidecar is not None:
+        load_timeline(sidecar, inp)
+    names = {e.episode for e in inp.events if e.source.endswith(SIDECAR)}
+    inp.episode_names = {episode_of_care_id(n): n for n in names}
+    for event in inp.events:
+        event.episode = inp.episode_names.get(event.episode, event.episode)
+    return inp
+
+
+def _sidecar(path: Path) -> Path | None:
+    if path.is_dir():
+        candidate = path / SIDECAR
+        return candidate if candidate.exists() else None
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            if SIDECAR in archive.namelist():
+                target = path.with_name(f".{path.stem}.{SIDECAR}")
+                target.write_bytes(archive.read(SIDECAR))
+                return target
+    return None
+
+
+def _input_rules(inp: ReplayInput) -> tuple[list[Event], dict[str, list[Violation]]]:
+    """M-DUP, M-ORDER, M-REF and cancellations, applied before the engine runs."""
+    found: dict[str, list[Violation]] = {}
+
+    def note(event: Event, rule: str, severity: str, text: str) -> None:
+        found.setdefault(event.episode, []).append(
+            Violation(rule, severity, None, event.at, [event.id] if event.id else [], text))
+
+    ordered = sorted(inp.events, key=lambda e: (e.at.astimezone(UTC), e.seq))
+    seen: dict[str, Event] = {}
+    facts_seen: set[tuple[str, str, object]] = set()
+    kept: list[Event] = []
+    for event in ordered:
+        if not event.is_message:  # the same fact stated by two messages (advice and report) counts once
+            fact = (event.episode, event.kind, event.at.astimezone(UTC))
+            if fact in facts_seen:
+                continue
+            facts_seen.add(fact)
+        if event.is_message and event.id:
+            if event.id in seen:
+                inp.duplicates += 1
+                note(event, "M-DUP", "info", f"message {event.id} arrived again; not evaluated again (it gets the "
+                     "same receipt as the first)")
+                continue
+            seen[event.id] = event
+        if event.id in inp.cancelled:
+            note(event, "M-STATUS", "info", f"message {event.id} was cancelled (annulleretbrev): left out of the "
+                 "rule evaluation")
+            continue
+        kept.append(event)
+    for event in kept:
+        for key in ("reply_to", "ref", "correction_of"):
+            target = event.data.get(key)
+            if not target:
+                continue
+            original = seen.get(target)
+            if original is None:
+                note(event, "M-REF", "warning", f"{event.kind} refers ({key}) to {target}, which is not in the log")
+            elif key == "correction_of" and original.at > event.at:
+                note(event, "M-ORDER", "info", f"correction {event.id} arrived before its original {target}; "
+                     "applied when the original arrived")
+    for event in kept:
+        event.at = event.at.astimezone(UTC)
+        for key in TIME_KEYS:
+            if event.data.get(key) is not None:
+                event.data[key] = event.data[key].astimezone(UTC)
+    return kept, found
+
+
+def replay(inp: ReplayInput, policy: Policy) -> ReplayResult:
+    """Run the inputs through the engine with every rule."""
+    events, input_violations = _input_rules(inp)
+    has_receipts = any(e.kind == "receipt_sent" for e in events)
+    for e in events:
+        if e.is_message and e.kind != "receipt_sent" and e.source.endswith(".jsonl"):
+            e.receipt_requested = has_receipts  # timelines: receipts are checked where the log holds any
+    engine = Engine(policy, all_rules(), log_has_phone_calls=any(e.kind == "phone_call" for e in events),
+                    log_has_receipts=has_receipts)
+    episodes = engine.run(events)
+    return ReplayResult(inp, episodes, input_violations)
