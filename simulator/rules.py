@@ -44,18 +44,20 @@ class AdmissionAdvice(Rule):
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "admission_advice_sent":
             return
-        admitted = ctx.episode.first("admitted")
-        if admitted and event.at < admitted.at:
-            ctx.violation(self.id, "error", f"admission advice sent {_hm(event.at)}, before the admission",
-                          due=admitted.at, actual=event.at, events=[event])
         earlier = [e for e in ctx.episode.events if e.is_message and e is not event and e.kind != "receipt_sent"]
         if earlier:
             ctx.violation(self.id, "error", f"the admission advice is not the episode's first message: "
                           f"{earlier[0].kind} came first", due=earlier[0].at, actual=event.at, events=[event])
 
     def on_close(self, ctx: Context) -> None:
-        if ctx.episode.first("admitted") and not ctx.episode.first("admission_advice_sent"):
+        admitted = ctx.episode.first("admitted")
+        advice = ctx.episode.first("admission_advice_sent")
+        if admitted and not advice:
             ctx.violation(self.id, "error", "no admission advice for this admission")
+        elif admitted and advice and advice.at < admitted.at:
+            # Checked at close: an advice sent before the admission arrives before the admission event.
+            ctx.violation(self.id, "error", f"admission advice sent {_hm(advice.at)}, before the admission",
+                          due=admitted.at, actual=advice.at, events=[advice])
 
 
 class AdmissionReport(Rule):

@@ -1,0 +1,194 @@
+"""Each rule with events on both sides of its deadline."""
+
+from replay_helpers import clean_episode, episode, obligations, replace, replay_lines, rules, without
+
+from medcom.policy import load_policy
+
+
+def has(rule: str, lines: list[dict]) -> bool:
+    return rule in rules(replay_lines(lines))
+
+
+def test_adm1_advice_before_admission_or_not_first() -> None:
+    base = clean_episode()
+    assert not has("ADM-1", base)
+    assert has("ADM-1", replace(base, "admission_advice_sent", at="2025-03-24T08:39:59"))
+    assert has("ADM-1", replace(base, "admission_report_sent", at="2025-03-24T08:40:30"))  # report before advice
+    assert has("ADM-1", without(base, "admission_advice_sent"))
+
+
+def test_adm2_report_within_60_minutes() -> None:
+    base = clean_episode()
+    assert "ADM-2" not in obligations(replay_lines(replace(base, "admission_report_sent", at="2025-03-24T09:41")))
+    late = replay_lines(replace(base, "admission_report_sent", at="2025-03-24T09:41:01"))
+    assert "ADM-2" in obligations(late)
+
+
+def test_cp3_second_original_care_plan() -> None:
+    second = {"at": "2025-03-26T09:00", "episode": "E", "event": "care_plan_sent", "id": "CP2"}
+    base = clean_episode()
+    assert has("CP-3", base + [second])
+    with_reason = replace(base, "care_plan_sent", special_coordination="care_bed_or_lift")
+    assert not has("CP-3", with_reason + [second])
+    assert not has("CP-3", base + [{**second, "correction_of": "E-CP"}])
+
+
+def test_ack1_same_day_both_sides_of_the_cutoff() -> None:
+    def ack1(plan: str, ack: str) -> tuple[bool, bool]:
+        lines = replace(clean_episode(plan=plan), "care_plan_ack_sent", at=ack)
+        report = replay_lines(lines)
+        return "ACK-1" in rules(report), "ACK-1" in obligations(report)
+
+    assert ack1("2025-03-25T13:59:59", "2025-03-25T23:59:59") == (False, False)
+    assert ack1("2025-03-25T13:59:59", "2025-03-26T00:00:00") == (True, False)
+    assert ack1("2025-03-25T14:00:00", "2025-03-26T09:00:00") == (False, True)  # phone acknowledgement expected
+    assert ack1("2025-03-22T10:00:00", "2025-03-24T09:00:00") == (False, True)  # Saturday
+
+
+def test_ack2_content() -> None:
+    base = clean_episode()
+    assert not has("ACK-2", base)
+    no_time = [{k: v for k, v in line.items() if k != "discharge_at"} for line in base]
+    assert has("ACK-2", no_time)
+    assert has("ACK-2", replace(base, "care_plan_ack_sent", decision="reject"))
+    assert not has("ACK-2", replace(base, "care_plan_ack_sent", decision="reject", reason="more_coordination"))
+
+
+def test_ack3_question_answered_by_end_of_next_weekday() -> None:
+    def ack3(answer: str) -> bool:
+        return has("ACK-3", clean_episode() + [
+            {"at": "2025-03-25T15:00", "episode": "E", "event": "correspondence_sent", "id": "Q",
+             "sender": "municipality", "reply_to": "E-CP", "subject": "Spørgsmål"},
+            {"at": answer, "episode": "E", "event": "correspondence_sent", "id": "A", "sender": "hospital",
+             "reply_to": "Q", "subject": "Svar"}])
+
+    assert not ack3("2025-03-26T23:59:59")
+    assert ack3("2025-03-27T00:00:00")
+
+
+def test_cor2_correspondence_after_discharge() -> None:
+    late = {"at": "2025-03-27T15:00", "episode": "E", "event": "correspondence_sent", "id": "Q",
+            "sender": "municipality", "subject": "Medicin?"}
+    assert has("COR-2", clean_episode() + [late])
+    assert not has("COR-2", clean_episode() + [{**late, "at": "2025-03-27T12:59"}])
+
+
+def test_dis1_advice_within_60_minutes_after_discharge() -> None:
+    base = clean_episode()
+    assert not has("DIS-1", replace(base, "discharge_advice_sent", at="2025-03-27T14:00:00"))
+    assert has("DIS-1", replace(base, "discharge_advice_sent", at="2025-03-27T14:00:01"))
+    assert has("DIS-1", replace(base, "discharge_advice_sent", at="2025-03-27T12:59:59"))
+
+
+def test_dis2_report_within_60_minutes_and_phone_after_cutoff() -> None:
+    base = clean_episode()
+    assert not has("DIS-2", replace(base, "discharge_report_sent", at="2025-03-27T14:00:00"))
+    late = replay_lines(replace(base, "discharge_report_sent", at="2025-03-27T14:00:01"))
+    assert "DIS-2" in rules(late) and "DIS-2" in obligations(late)  # also sent after the cutoff: phone
+    early = replay_lines(replace(base, "discharge_report_sent", at="2025-03-27T13:59:59"))
+    assert "DIS-2" not in obligations(early)
+
+
+def test_dis4_unplanned_discharge_same_day() -> None:
+    base = replace(clean_episode(), "discharged", unplanned=True)
+    assert not has("DIS-4", base)
+    silent = without(base, "discharge_advice_sent", "discharge_report_sent")
+    assert has("DIS-4", silent)
+    assert not has("DIS-4", silent + [{"at": "2025-03-27T23:59:59", "episode": "E", "event": "phone_call",
+                                       "caller": "hospital", "topic": "patient left"}])
+
+
+def test_r72_conditions() -> None:
+    def applies(lines: list[dict]) -> bool:
+        return episode(replay_lines(lines))["extended_responsibility"]["applies"]
+
+    base = clean_episode()
+    assert applies(base)
+    assert not applies(clean_episode(destination="home"))
+    assert not applies(replace(base, "admitted", somatic=False))
+    assert not applies(without(base, "ready_for_discharge"))
+    exact = clean_episode(admitted="2025-03-26T13:00", plan="2025-03-26T13:30")
+    assert applies(exact)  # Wed 13:00 to Thu 13:00: exactly 24 h is "at least 24 hours"
+    short = replace(exact, "admitted", at="2025-03-26T13:00:01")
+    assert not applies(short)  # one second short of 24 h
+
+
+def test_r72_extension_and_inquiries() -> None:
+    lines = clean_episode() + [
+        {"at": "2025-03-28T09:00", "episode": "E", "event": "phone_call", "caller": "municipality", "topic": "?"},
+        {"at": "2025-03-30T15:00", "episode": "E", "event": "phone_call", "caller": "municipality", "topic": "?"}]
+    e = episode(replay_lines(lines))
+    assert [i["responsible"] for i in e["inquiries"]] == ["discharging department", "general practitioner"]
+    extended = lines + [{"at": "2025-03-29T10:00", "episode": "E", "event": "responsibility_extended",
+                         "until": "2025-04-02T12:00"}]
+    e = episode(replay_lines(extended))
+    assert e["extended_responsibility"]["until"] == "2025-04-02T12:00:00+02:00"
+    assert [i["responsible"] for i in e["inquiries"]] == ["discharging department"] * 2
+
+
+def test_fm1_completion_notice_when_discharge_is_agreed_later() -> None:
+    later = replace(clean_episode(ready="2025-03-27T10:00", discharged="2025-03-28T11:00"), "care_plan_ack_sent",
+                    discharge_at="2025-03-28T11:00")
+    assert has("FM-1", later)
+    notice = {"at": "2025-03-27T23:59:59", "episode": "E", "event": "completion_notice_sent", "id": "FM",
+              "agreed_discharge_at": "2025-03-28T11:00"}
+    assert not has("FM-1", later + [notice])
+    assert has("FM-1", later + [{**notice, "at": "2025-03-28T00:00:00"}])
+    assert not has("FM-1", clean_episode())  # agreed discharge on the ready day: no notice needed
+
+
+def test_leave_periods() -> None:
+    def leave(start: str, end: str) -> list[dict]:
+        return [{"at": start, "episode": "E", "event": "leave_started"},
+                {"at": end, "episode": "E", "event": "leave_ended"}]
+
+    base = clean_episode(admitted="2025-03-10T08:40", plan="2025-03-25T11:00")
+    assert not has("LEAVE-1", base + leave("2025-03-14T10:00", "2025-03-17T10:00"))  # exactly 72 h
+    assert has("LEAVE-1", base + leave("2025-03-14T10:00", "2025-03-17T10:00:01"))
+    two = leave("2025-03-11T10:00", "2025-03-13T10:00") + leave("2025-03-13T10:30", "2025-03-15T10:00")
+    assert has("LEAVE-1", base + two)  # consecutive periods without a public holiday
+    easter = clean_episode(admitted="2025-04-10T08:40", plan="2025-04-22T11:00", ready="2025-04-24T10:00",
+                           discharged="2025-04-24T13:00")
+    two_easter = leave("2025-04-16T10:00", "2025-04-18T10:00") + leave("2025-04-18T10:30", "2025-04-21T10:00")
+    assert not has("LEAVE-1", easter + two_easter)
+
+
+def test_m_receipt_within_30_minutes_where_the_log_has_receipts() -> None:
+    base = clean_episode()
+    assert "M-RECEIPT" not in rules(replay_lines(base))  # a log without receipts is not checked
+    receipts = [{"at": line["at"][:-2] + "59" if False else line["at"], "episode": "E", "event": "receipt_sent",
+                 "ref": line["id"], "positive": True} for line in base if "id" in line]
+    assert "M-RECEIPT" not in rules(replay_lines(base + receipts))
+    late = [dict(r) for r in receipts]
+    late[0]["at"] = "2025-03-24T09:11:01"  # the advice was at 08:41: 30 min 1 s
+    assert rules(replay_lines(base + late)).count("M-RECEIPT") == 1
+    assert rules(replay_lines(base + late[1:])).count("M-RECEIPT") == 1
+
+
+def test_input_rules_dup_ref_order() -> None:
+    base = clean_episode()
+    report = replay_lines(base + [dict(base[3])])
+    assert report["inputs"]["duplicates"] == 1 and report["inputs"]["accepted"] == len(base)
+    assert "M-DUP" in rules(report)
+    dangling = base + [{"at": "2025-03-26T10:00", "episode": "E", "event": "correspondence_sent", "id": "R",
+                        "sender": "municipality", "reply_to": "NOPE", "subject": "?"}]
+    assert "M-REF" in rules(replay_lines(dangling))
+    early = base + [{"at": "2025-03-25T10:00", "episode": "E", "event": "care_plan_sent", "id": "FIX",
+                     "correction_of": "E-CP"}]
+    assert "M-ORDER" in rules(replay_lines(early))
+
+
+def test_bad_lines_are_counted_and_reported() -> None:
+    report = replay_lines(clean_episode() + [{"at": "2025-03-30T02:30", "episode": "E", "event": "phone_call"},
+                                             {"episode": "E", "event": "phone_call"},
+                                             {"at": "2025-03-25T10:00", "episode": "E", "event": "teleport"}])
+    assert report["inputs"]["rejected"] == 3
+    assert {f["rule"] for f in report["input_findings"]} == {"M-TIME", "M-SCHEMA"}
+    assert all(f["line"] for f in report["input_findings"])
+
+
+def test_policy_cutoff_moves_the_deadline() -> None:
+    lines = clean_episode(plan="2025-03-26T12:30")
+    assert not has("CP-1", lines)
+    noon = load_policy().with_overrides({"care_plan": {"cutoff": "12:00"}})
+    assert "CP-1" in rules(replay_lines(lines, noon))
