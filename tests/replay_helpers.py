@@ -13,14 +13,18 @@ from simulator.replay import ReplayInput, replay
 from simulator.replay_report import report_dict
 
 
+def _later(at: str, **delta: float) -> str:
+    return add_elapsed(parse_instant(at)[0], timedelta(**delta)).isoformat()
+
+
 def clean_episode(name: str = "E", *, ready: str = "2025-03-27T10:00", discharged: str = "2025-03-27T13:00",
                   plan: str = "2025-03-25T11:00", admitted: str = "2025-03-24T08:40",
                   destination: str = "home_nursing") -> list[dict]:
     """A clean episode: every message in time; change one thing to test one rule."""
     return [
         {"at": admitted, "episode": name, "event": "admitted", "cpr": "2509479989", "municipality": "851"},
-        {"at": admitted[:-2] + "41", "episode": name, "event": "admission_advice_sent", "id": f"{name}-ADV"},
-        {"at": admitted[:-5] + "09:10", "episode": name, "event": "admission_report_sent", "id": f"{name}-REP"},
+        {"at": _later(admitted, minutes=1), "episode": name, "event": "admission_advice_sent", "id": f"{name}-ADV"},
+        {"at": _later(admitted, minutes=30), "episode": name, "event": "admission_report_sent", "id": f"{name}-REP"},
         {"at": plan, "episode": name, "event": "care_plan_sent", "id": f"{name}-CP"},
         {"at": plan[:-5] + "13:30", "episode": name, "event": "care_plan_ack_sent", "id": f"{name}-ACK",
          "ref": f"{name}-CP", "decision": "accept", "discharge_at": discharged},

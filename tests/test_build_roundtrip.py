@@ -1,0 +1,84 @@
+"""build -> replay: the XML log a timeline builds into gives the same report as the timeline itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from replay_helpers import clean_episode, replace, without, write_timeline
+
+from medcom.build import build
+from medcom.policy import load_policy
+from simulator.replay import load_timeline, load_xml_log, replay
+from simulator.replay_report import report_dict
+
+DST = replace(clean_episode(admitted="2025-03-26T08:00", plan="2025-03-27T09:00", ready="2025-03-29T08:00",
+                            discharged="2025-03-29T10:00"),
+              "discharge_report_sent", extended_responsibility_until="2025-04-01T11:00:00+02:00")
+
+TIMELINES: dict[str, list[dict]] = {
+    "clean": clean_episode(),
+    "late care plan, phone call": replace(
+        clean_episode(plan="2025-03-26T15:00"), "care_plan_ack_sent", at="2025-03-26T16:00") + [
+        {"at": "2025-03-26T15:10", "episode": "E", "event": "phone_call", "caller": "hospital", "topic": "CP-2"}],
+    "Monday ready day": clean_episode(plan="2025-03-28T14:00:01", ready="2025-03-31T09:00",
+                                      discharged="2025-03-31T12:00"),
+    "Easter 2025": clean_episode(admitted="2025-04-14T19:20", plan="2025-04-16T15:30", ready="2025-04-22T09:00",
+                                 discharged="2025-04-23T11:05"),
+    "Store Bededag 2023": replace(clean_episode(admitted="2023-05-01T08:40", plan="2023-05-02T09:00",
+                                                ready="2023-05-08T10:00", discharged="2023-05-08T15:00"),
+                                  "care_plan_sent", at="2023-05-08T08:00"),
+    "Store Bededag 2024": replace(clean_episode(admitted="2024-04-01T08:40", plan="2024-04-02T09:00",
+                                                ready="2024-04-29T10:00", discharged="2024-04-29T15:00"),
+                                  "care_plan_sent", at="2024-04-29T08:00"),
+    "72 h across DST": DST,
+    "72 h stated in wall time": replace(DST, "discharge_report_sent",
+                                       extended_responsibility_until="2025-04-01T10:00:00+02:00"),
+    "ready at 22:00": clean_episode(ready="2025-03-24T22:00", discharged="2025-03-26T10:00", plan="2025-03-24T11:00"),
+    "discharge conference": clean_episode(admitted="2025-03-20T08:40", ready="2025-03-24T10:00",
+                                          discharged="2025-03-28T11:00", plan="2025-03-21T11:00") + [
+        {"at": "2025-03-26T09:00", "episode": "E", "event": "conference_ready"}],
+    "terminal": clean_episode(admitted="2025-03-20T08:40", ready="2025-03-24T10:00", discharged="2025-03-27T11:00",
+                              plan="2025-03-21T11:00", destination="home") + [
+        {"at": "2025-03-25T12:00", "episode": "E", "event": "terminal", "wishes_to_stay": True}],
+    "correspondence one weekday late": clean_episode() + [
+        {"at": "2025-03-26T10:00", "episode": "E", "event": "correspondence_sent", "id": "Q", "sender": "hospital",
+         "subject": "Hjælpemidler"},
+        {"at": "2025-03-27T10:00", "episode": "E", "event": "correspondence_sent", "id": "A",
+         "sender": "municipality", "reply_to": "Q", "subject": "Sv: Hjælpemidler"}],
+    "no care plan, tiered rates": without(clean_episode(ready="2025-03-24T10:00", discharged="2025-03-28T11:00"),
+                                          "care_plan_sent", "care_plan_ack_sent") + [
+        {"at": "2025-03-24T10:30", "episode": "E", "event": "phone_call", "caller": "hospital", "topic": "ready"}],
+    "rejected care plan, corrected": clean_episode() + [
+        {"at": "2025-03-25T13:00", "episode": "E", "event": "care_plan_ack_sent", "id": "E-REJ", "ref": "E-CP",
+         "decision": "reject", "reason": "Mangler oplysninger om medicin"},
+        {"at": "2025-03-25T15:00", "episode": "E", "event": "care_plan_sent", "id": "E-CP2", "correction_of": "E-CP"}],
+}
+
+
+def _comparable(report: dict) -> dict:
+    """What must agree: per episode the rule ids, due and actual times, tax, disputable days and the 72-hour end."""
+    out = {}
+    for e in report["episodes"]:
+        out[e["episode"]] = {
+            "violations": sorted((v["rule"], v["due"], v["actual"]) for v in e["violations"]),
+            "obligations": sorted((o["rule"], o.get("due")) for o in e["obligations"]),
+            "tax": (e["completion_tax_days"], e["completion_tax_dkk"], e["disputable_days"]),
+            "r72": e["extended_responsibility"],
+        }
+    return out
+
+
+@pytest.mark.parametrize("name", list(TIMELINES))
+def test_build_then_replay_gives_the_same_report(name: str, tmp_path: Path) -> None:
+    policy = load_policy()
+    timeline = write_timeline(tmp_path / "timeline.jsonl", TIMELINES[name])
+    direct = load_timeline(timeline)
+    assert direct.rejected == 0, direct.findings
+    build(direct.events, tmp_path / "log")
+    from_timeline = report_dict(replay(load_timeline(timeline), policy))
+    log = load_xml_log(tmp_path / "log", policy.messages.max_message_bytes)
+    assert log.rejected == 0, [f.text for f in log.findings]
+    from_log = report_dict(replay(log, policy))
+    assert _comparable(from_log) == _comparable(from_timeline)
+    assert from_log["summary"] == from_timeline["summary"]
