@@ -2,13 +2,14 @@
 
     python examples/make_examples.py
 
-`log/` holds three episodes with all eight families and their receipts (schema-valid; some break the
-agreement's deadlines on purpose, for replay). `invalid/` holds one file per broken message rule, named
-`<RULE>-<what>.xml`. The output is deterministic.
+`log/` holds three episodes with all eight families, their receipts and the events.jsonl side-car
+(schema-valid; some break the agreement's deadlines on purpose, for replay). `invalid/` holds
+one file per broken message rule, named `<RULE>-<what>.xml`. The output is deterministic.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -94,6 +95,24 @@ def episode_e3(f: MessageFactory) -> list[Message]:
     ]
 
 
+# What no message carries: the admissions (which name the episodes), ready times and phone calls.
+SIDECAR = [
+    {"at": "2025-03-24T08:40", "episode": "E1", "event": "admitted", "cpr": "2509479989", "municipality": "851",
+     "department": "Ortopædkirurgisk afsnit"},
+    {"at": "2025-03-27T10:00", "episode": "E1", "event": "ready_for_discharge"},
+    {"at": "2025-04-14T19:20", "episode": "E2", "event": "admitted", "cpr": "0703411234", "municipality": "851",
+     "department": "Medicinsk afsnit"},
+    {"at": "2025-04-16T15:35", "episode": "E2", "event": "phone_call", "caller": "hospital",
+     "topic": "care plan sent late; ready Tuesday after Easter"},
+    {"at": "2025-04-16T15:50", "episode": "E2", "event": "phone_call", "caller": "municipality",
+     "topic": "verbal acknowledgement of the care plan"},
+    {"at": "2025-04-22T09:00", "episode": "E2", "event": "ready_for_discharge"},
+    {"at": "2025-10-20T14:10", "episode": "E3", "event": "admitted", "cpr": "1112304321", "municipality": "851",
+     "department": "Geriatrisk afsnit"},
+    {"at": "2025-10-27T10:00", "episode": "E3", "event": "ready_for_discharge"},
+]
+
+
 def write_log(directory: Path) -> list[ClinicalMessage]:
     directory.mkdir(parents=True, exist_ok=True)
     written: list[ClinicalMessage] = []
@@ -108,6 +127,8 @@ def write_log(directory: Path) -> list[ClinicalMessage]:
             receipt = receipt_for(message, message.envelope.sent + timedelta(minutes=2), f"{name}R{n:04d}")
             (directory / f"{name}-{n:02d}-{family}-receipt.xml").write_bytes(to_xml(receipt))
             written.append(message)
+    (directory / "events.jsonl").write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in SIDECAR),
+                                            encoding="utf-8")
     return written
 
 

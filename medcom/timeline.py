@@ -7,7 +7,7 @@ finding naming file, line and rule and counted as rejected; the other lines are 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -74,9 +74,14 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
     return TimelineLine(Event(at, str(raw["episode"]), raw["event"], data, seq, source, line), findings)
 
 
+def read_lines(lines: Iterable[str], source: str, start_seq: int = 0) -> Iterator[TimelineLine]:
+    """Every non-blank line of a timeline, in order; `source` names it in findings."""
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            yield parse_line(text, source, number, start_seq + number)
+
+
 def read_timeline(path: Path, start_seq: int = 0) -> Iterator[TimelineLine]:
     """Every non-blank line of a timeline file, in file order."""
     with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield parse_line(text, str(path), number, start_seq + number)
+        yield from read_lines(handle, str(path), start_seq)

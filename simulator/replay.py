@@ -8,6 +8,7 @@ messages not in the log). Every input is counted once: accepted + rejected + dup
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -16,7 +17,7 @@ from medcom.events import TIME_KEYS, Event
 from medcom.factory import episode_of_care_id
 from medcom.inputs import iter_documents
 from medcom.policy import Policy
-from medcom.timeline import read_timeline
+from medcom.timeline import read_lines
 from medcom.validation import Finding, Severity, check_bytes
 from simulator.engine import Engine, Episode, Violation
 from simulator.message_events import events_from_message
@@ -49,8 +50,12 @@ class ReplayResult:
 
 def load_timeline(path: Path, into: ReplayInput | None = None) -> ReplayInput:
     """Every line of a timeline: an event, or a rejected line with its finding."""
-    inp = into or ReplayInput()
-    for line in read_timeline(path):
+    with open(path, encoding="utf-8") as handle:
+        return _load_lines(handle, str(path), into or ReplayInput())
+
+
+def _load_lines(lines: Iterable[str], source: str, inp: ReplayInput) -> ReplayInput:
+    for line in read_lines(lines, source):
         inp.messages += 1
         if line.event is not None:
             line.event.seq = inp.messages  # input order breaks ties in time
@@ -88,9 +93,7 @@ def load_xml_log(path: Path, max_bytes: int) -> ReplayInput:
         if event.kind == "receipt_sent":
             event.data["ref"] = envelope_to_letter.get(event.data.get("ref") or "", event.data.get("ref"))
             event.episode = episode_of.get(event.data["ref"], "(no episode)")
-    sidecar = _sidecar(path)
-    if sidecar is not None:
-        load_timeline(sidecar, inp)
+    _load_sidecar(path, inp)
     names = {e.episode for e in inp.events if e.source.endswith(SIDECAR)}
     inp.episode_names = {episode_of_care_id(n): n for n in names}
     for event in inp.events:
@@ -98,17 +101,16 @@ def load_xml_log(path: Path, max_bytes: int) -> ReplayInput:
     return inp
 
 
-def _sidecar(path: Path) -> Path | None:
+def _load_sidecar(path: Path, inp: ReplayInput) -> None:
+    """The events.jsonl next to the messages (in the directory, or at the root of the archive)."""
     if path.is_dir():
-        candidate = path / SIDECAR
-        return candidate if candidate.exists() else None
-    if path.suffix.lower() == ".zip":
+        if (path / SIDECAR).exists():
+            load_timeline(path / SIDECAR, inp)
+    elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             if SIDECAR in archive.namelist():
-                target = path.with_name(f".{path.stem}.{SIDECAR}")
-                target.write_bytes(archive.read(SIDECAR))
-                return target
-    return None
+                text = archive.read(SIDECAR).decode("utf-8")
+                _load_lines(text.splitlines(), f"{path}!{SIDECAR}", inp)
 
 
 def _input_rules(inp: ReplayInput) -> tuple[list[Event], dict[str, list[Violation]]]:

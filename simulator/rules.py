@@ -6,9 +6,9 @@ How ambiguous passages of RULES.md are read is said in the docstring of the rule
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from medcom.business_calendar import add_elapsed, elapsed, end_of_day, local_date, to_local
+from medcom.business_calendar import add_elapsed, at_local, elapsed, end_of_day, local_date, to_local
 from medcom.events import Event
 from simulator.completion_tax import TaxFacts, count_tax, responsibility_window
 from simulator.engine import Context, Rule
@@ -158,9 +158,25 @@ class SameDayAcknowledgement(Rule):
             ctx.expect(self.id, "warning", due, lambda e: e.kind in ("care_plan_ack_sent", "correspondence_sent")
                        and e.from_municipality and _refers_to(e, event),
                        f"care plan of {_hm(event.at)} not acknowledged the same day", about=[event])
-        else:
-            ctx.obligation(self.id, f"care plan received {_hm(event.at)} (at or after {cutoff:%H:%M} or on a "
-                           "non-weekday): the municipality acknowledges it by phone")
+
+    def on_close(self, ctx: Context) -> None:
+        # Received at or after the cutoff or on a non-weekday: the hospital supplements the care plan with a phone
+        # contact in which the municipality acknowledges it verbally (§4B.5). Read as: a phone call between them
+        # on or after the plan's local day, before the episode ends; an electronic acknowledgement is welcome
+        # but does not replace the call.
+        cutoff = ctx.policy.acknowledgement.cutoff
+        for plan in original_care_plans(ctx.episode.events):
+            if ctx.calendar.weekday_before_clock(plan.at, cutoff):
+                continue
+            day_start = at_local(local_date(plan.at), time(0))
+            if any(e.kind == "phone_call" and e.at >= day_start for e in ctx.episode.events):
+                continue
+            text = (f"care plan received {_hm(plan.at)} (at or after {cutoff:%H:%M} or on a non-weekday): "
+                    "a phone contact in which the municipality acknowledges it verbally is expected")
+            if ctx.log_has_phone_calls:
+                ctx.violation(self.id, "warning", text + "; none in the log", events=[plan])
+            else:
+                ctx.obligation(self.id, text + "; the log holds no phone calls to check it")
 
 
 class AcknowledgementContent(Rule):

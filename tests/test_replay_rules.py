@@ -43,6 +43,11 @@ def test_ack1_same_day_both_sides_of_the_cutoff() -> None:
     assert ack1("2025-03-25T13:59:59", "2025-03-26T00:00:00") == (True, False)
     assert ack1("2025-03-25T14:00:00", "2025-03-26T09:00:00") == (False, True)  # phone acknowledgement expected
     assert ack1("2025-03-22T10:00:00", "2025-03-24T09:00:00") == (False, True)  # Saturday
+    call = {"at": "2025-03-25T14:20", "episode": "E", "event": "phone_call", "caller": "hospital", "topic": "plan"}
+    late = clean_episode(plan="2025-03-25T14:00:00")
+    assert "ACK-1" not in rules(replay_lines(late + [call])) + obligations(replay_lines(late + [call]))
+    elsewhere = {**call, "episode": "X"}  # the log records calls, but none for this care plan
+    assert "ACK-1" in rules(replay_lines(late + [elsewhere]))
 
 
 def test_ack2_content() -> None:
