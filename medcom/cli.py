@@ -100,14 +100,17 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--since", callback=_instant, help="Only violations at or after this time (ISO 8601).")
 @click.option("--until", callback=_instant, help="Only violations at or before this time (ISO 8601).")
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes parsing and checking an XML log (same report whatever the number).")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
-           rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool) -> None:
+           rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool,
+           workers: int) -> None:
     """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
     policy = load_policy(policy_file)
     if log.is_file() and log.suffix.lower() == ".jsonl":
         inputs = load_timeline(log)
     else:
-        inputs = load_xml_log(log, policy.messages.max_message_bytes)
+        inputs = load_xml_log(log, policy.messages.max_message_bytes, workers)
     result = run_replay(inputs, policy)
     report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
     text = {"json": replay_json, "junit": replay_junit, "text": replay_text}[fmt](report)

@@ -137,41 +137,65 @@ def _is_datetime(hint: Any) -> bool:
     return isinstance(hint, type) and (issubclass(hint, datetime) or issubclass(datetime, hint))
 
 
-def _read(el: etree._Element, ns: str, hint: Any) -> Any:
+Reader = typing.Callable[[etree._Element], Any]
+
+
+def _scalar_reader(hint: Any) -> Reader:
+    def read(el: etree._Element) -> Any:
+        text = el.text or ""
+        try:
+            if hint is bool:
+                if text.strip() not in ("true", "false", "1", "0"):
+                    raise ValueError(text)
+                return text.strip() in ("true", "1")
+            if hint is int:
+                return int(text)
+            if isinstance(hint, type) and issubclass(hint, enum.Enum):
+                return hint(text.strip())
+        except ValueError:
+            raise DecodeError(f"{etree.QName(el).localname}: unexpected value {text!r}", el) from None
+        return text
+
+    return read
+
+
+@cache
+def _reader(hint: Any, ns: str) -> Reader:
+    """A function reading one element as `hint` in namespace `ns` (built once per type and namespace)."""
     if _is_datetime(hint):
-        return read_datetime(el, ns)
+        return lambda el: read_datetime(el, ns)
     if dataclasses.is_dataclass(hint):
-        return hint(**_read_fields(el, ns, hint))
-    text = el.text or ""
-    try:
-        if hint is bool:
-            if text.strip() not in ("true", "false", "1", "0"):
-                raise ValueError(text)
-            return text.strip() in ("true", "1")
-        if hint is int:
-            return int(text)
-        if isinstance(hint, type) and issubclass(hint, enum.Enum):
-            return hint(text.strip())
-    except ValueError:
-        raise DecodeError(f"{etree.QName(el).localname}: unexpected value {text!r}", el) from None
-    return text
+        return lambda el: hint(**_read_fields(el, ns, hint))
+    return _scalar_reader(hint)
+
+
+@cache
+def _plan(cls: type, ns: str) -> tuple[tuple[str, str, Reader, str | None, bool, str], ...]:
+    """(attribute, child tag, reader, item tag, required, element name) for each field of `cls` in `ns`."""
+    out = []
+    for attr, name, hint, item, required in _fields(cls):
+        if typing.get_origin(hint) is tuple:
+            out.append((attr, f"{{{ns}}}{name}", _reader(typing.get_args(hint)[0], ns), f"{{{ns}}}{item}",
+                        required, name))
+        else:
+            out.append((attr, f"{{{ns}}}{name}", _reader(hint, ns), None, required, name))
+    return tuple(out)
 
 
 def _read_fields(el: etree._Element, ns: str, cls: type, skip: str | None = None) -> dict[str, Any]:
     values = {}
-    for attr, name, hint, item, required in _fields(cls):
+    children: dict[Any, etree._Element] = {}
+    for c in el:  # one pass over the children instead of a find() per field
+        children.setdefault(c.tag, c)
+    for attr, tag, read, item_tag, required, name in _plan(cls, ns):
         if attr == skip:
             continue
-        child = el.find(f"{{{ns}}}{name}")
+        child = children.get(tag)
         if child is None:
             if required:
                 raise DecodeError(f"{etree.QName(el).localname} has no {name}", el)
             continue
-        if typing.get_origin(hint) is tuple:
-            item_hint = typing.get_args(hint)[0]
-            values[attr] = tuple(_read(c, ns, item_hint) for c in child.iterfind(f"{{{ns}}}{item}"))
-        else:
-            values[attr] = _read(child, ns, hint)
+        values[attr] = read(child) if item_tag is None else tuple(read(c) for c in child.iterfind(item_tag))
     return values
 
 
@@ -207,5 +231,5 @@ def decode(root: etree._Element) -> Message:
     envelope_el = root.find(f"{{{ns}}}Envelope")
     if envelope_el is None:
         raise DecodeError("Emessage has no Envelope", root)
-    envelope = _read(envelope_el, ns, Envelope)
+    envelope = _reader(Envelope, ns)(envelope_el)
     return spec.cls(envelope=envelope, **_read_fields(body, ns, spec.cls, skip="envelope"))

@@ -6,18 +6,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from itertools import islice
-from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm import tqdm
 
 from medcom.inputs import InputDocument, iter_documents
+from medcom.parallel import map_in_order
 from medcom.receipts import write_receipt
 from medcom.suppress import Suppressions
 from medcom.validation import CheckedDocument, Finding, Severity, check_bytes
-
-WINDOW = 256  # documents in flight at once: memory stays bounded whatever the batch size
 
 
 @dataclass
@@ -70,13 +67,6 @@ def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: in
     check = partial(check_document, options=options)
     bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
     with bar:
-        if workers <= 1:
-            for doc in documents:
-                yield check(doc)
-                bar.update()
-            return
-        with get_context("spawn").Pool(workers) as pool:
-            while window := list(islice(documents, WINDOW)):
-                for result in pool.map(check, window, chunksize=max(1, len(window) // (4 * workers))):
-                    yield result
-                    bar.update()
+        for result in map_in_order(check, documents, workers):
+            yield result
+            bar.update()

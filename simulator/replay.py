@@ -11,11 +11,13 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import partial
 from pathlib import Path
 
 from medcom.events import TIME_KEYS, Event
 from medcom.factory import episode_of_care_id
-from medcom.inputs import iter_documents
+from medcom.inputs import InputDocument, iter_documents
+from medcom.parallel import map_in_order
 from medcom.policy import Policy
 from medcom.timeline import read_lines
 from medcom.validation import Finding, Severity, check_bytes
@@ -67,27 +69,47 @@ def _load_lines(lines: Iterable[str], source: str, inp: ReplayInput) -> ReplayIn
     return inp
 
 
-def load_xml_log(path: Path, max_bytes: int) -> ReplayInput:
-    """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car."""
+@dataclass
+class _ReadMessage:
+    """What replay keeps of one input document: its findings and, if accepted, its events."""
+
+    findings: list[Finding]
+    accepted: bool
+    events: list[Event] = field(default_factory=list)
+    cancels: str | None = None
+    envelope_id: str | None = None
+    letter_id: str | None = None
+
+
+def _read_message(doc: InputDocument, max_bytes: int) -> _ReadMessage:
+    if doc.data is None:
+        return _ReadMessage([Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source)], False)
+    checked = check_bytes(doc.data, doc.source, max_bytes=max_bytes, decode_message=True)
+    if not checked.ok or checked.message is None:
+        return _ReadMessage(checked.findings, False)
+    events, cancels = events_from_message(checked.message, doc.source, seq=0)
+    return _ReadMessage(checked.findings, True, events, cancels, checked.envelope_id, checked.letter_id)
+
+
+def load_xml_log(path: Path, max_bytes: int, workers: int = 1) -> ReplayInput:
+    """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car.
+    With workers > 1 the messages are parsed and checked in that many processes (same result)."""
     inp = ReplayInput()
     envelope_to_letter: dict[str, str] = {}
-    for doc in iter_documents([path], max_bytes):
+    for read in map_in_order(partial(_read_message, max_bytes=max_bytes), iter_documents([path], max_bytes),
+                             workers):
         inp.messages += 1
-        if doc.data is None:
-            inp.rejected += 1
-            inp.findings.append(Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source))
-            continue
-        checked = check_bytes(doc.data, doc.source, max_bytes=max_bytes, decode_message=True)
-        inp.findings.extend(checked.findings)
-        if not checked.ok or checked.message is None:
+        inp.findings.extend(read.findings)
+        if not read.accepted:
             inp.rejected += 1
             continue
-        events, cancels = events_from_message(checked.message, doc.source, seq=inp.messages)
-        if cancels:
-            inp.cancelled.add(cancels)
-        inp.events.extend(events)
-        if checked.envelope_id and checked.letter_id:
-            envelope_to_letter[checked.envelope_id] = checked.letter_id
+        for event in read.events:
+            event.seq = inp.messages  # input order breaks ties in time
+        if read.cancels:
+            inp.cancelled.add(read.cancels)
+        inp.events.extend(read.events)
+        if read.envelope_id and read.letter_id:
+            envelope_to_letter[read.envelope_id] = read.letter_id
     episode_of = {e.id: e.episode for e in inp.events if e.id and e.kind != "receipt_sent"}
     for event in inp.events:  # receipts name envelopes and belong to the episode of what they answer
         if event.kind == "receipt_sent":
