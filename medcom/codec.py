@@ -141,20 +141,24 @@ Reader = typing.Callable[[etree._Element], Any]
 
 
 def _scalar_reader(hint: Any) -> Reader:
+    if hint is str:
+        return lambda el: el.text or ""
+
+    def convert(text: str) -> Any:
+        if hint is bool:
+            if text.strip() not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return text.strip() in ("true", "1")
+        if hint is int:
+            return int(text)
+        return hint(text.strip())  # an Enum
+
     def read(el: etree._Element) -> Any:
         text = el.text or ""
         try:
-            if hint is bool:
-                if text.strip() not in ("true", "false", "1", "0"):
-                    raise ValueError(text)
-                return text.strip() in ("true", "1")
-            if hint is int:
-                return int(text)
-            if isinstance(hint, type) and issubclass(hint, enum.Enum):
-                return hint(text.strip())
+            return convert(text)
         except ValueError:
             raise DecodeError(f"{etree.QName(el).localname}: unexpected value {text!r}", el) from None
-        return text
 
     return read
 
@@ -182,20 +186,31 @@ def _plan(cls: type, ns: str) -> tuple[tuple[str, str, Reader, str | None, bool,
     return tuple(out)
 
 
+@cache
+def _plan_tags(cls: type, ns: str) -> frozenset[str]:
+    return frozenset(tag for _, tag, *_ in _plan(cls, ns))
+
+
 def _read_fields(el: etree._Element, ns: str, cls: type, skip: str | None = None) -> dict[str, Any]:
     values = {}
-    children: dict[Any, etree._Element] = {}
-    for c in el:  # one pass over the children instead of a find() per field
-        children.setdefault(c.tag, c)
-    for attr, tag, read, item_tag, required, name in _plan(cls, ns):
+    children = iter(el)  # fields come in schema order: one merge pass over the children, no find() per field
+    child = next(children, None)
+    plan = _plan(cls, ns)
+    known = _plan_tags(cls, ns)
+    for attr, tag, read, item_tag, required, name in plan:
         if attr == skip:
             continue
-        child = children.get(tag)
-        if child is None:
+        while child is not None and child.tag not in known:  # comments, version codes the model does not hold
+            child = next(children, None)
+        if child is None or child.tag != tag:
+            if required:
+                raise DecodeError(f"{etree.QName(el).localname} has no {name}", el)
+            continue
             if required:
                 raise DecodeError(f"{etree.QName(el).localname} has no {name}", el)
             continue
         values[attr] = read(child) if item_tag is None else tuple(read(c) for c in child.iterfind(item_tag))
+        child = next(children, None)
     return values
 
 

@@ -24,10 +24,13 @@ class InputDocument:
     error: str | None = None
 
 
-def _walk_dir(directory: Path) -> Iterator[Path]:
-    for path in sorted(directory.rglob("*")):
-        if path.is_file() and path.suffix.lower() in (".xml", ".zip") and not path.name.startswith("."):
-            yield path
+def _walk_dir(directory: Path) -> Iterator[str]:
+    """Message files under `directory`: a directory's own files in name order, then its subdirectories."""
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith((".xml", ".zip")) and not name.startswith("."):
+                yield os.path.join(root, name)
 
 
 def _read_zip(path: Path, max_bytes: int) -> Iterator[InputDocument]:
