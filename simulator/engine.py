@@ -152,9 +152,11 @@ def _fill(expectation: Expectation, event: Event, late: str) -> None:
 
 
 class Rule:
-    """A rule of RULES.md. Subclasses set `id` and override the hooks they need."""
+    """A rule of RULES.md. Subclasses set `id`, the event `kinds` their `on_event` looks at (None: every
+    kind), and override the hooks they need."""
 
     id: str = ""
+    kinds: frozenset[str] | None = frozenset()
 
     def on_event(self, ctx: Context, event: Event) -> None:
         """Called after `event` joined its episode."""
@@ -164,18 +166,26 @@ class Rule:
 
 
 class Engine:
-    """Replays events in time order through the rules; the same engine serves the simulation."""
+    """Runs events through the rules in time order; replay feeds it a log, the simulation feeds it live.
+
+    `deliver` hands one event to its episode at the current clock and applies the rules; `close` runs the
+    end-of-episode rules. Replay (`run`) gives each episode a process that takes its events from a store;
+    the simulation's episode processes call `deliver` themselves and `close_episode` when they are done.
+    """
 
     def __init__(self, policy: Policy, rules: Iterable[Rule], *, log_has_phone_calls: bool = True,
-                 log_has_receipts: bool = True) -> None:
+                 log_has_receipts: bool = True, origin: datetime | None = None) -> None:
         self.policy = policy
         self.calendar = policy.business_calendar
         self.rules = list(rules)
+        self._dispatch: dict[str, list[Rule]] = {}
+        self._for_all = [r for r in self.rules if r.kinds is None]
         self.log_has_phone_calls = log_has_phone_calls
         self.log_has_receipts = log_has_receipts
         self.env = simpy.Environment()
-        self.origin: datetime | None = None
+        self.origin = origin.astimezone(UTC) if origin else None
         self.episodes: dict[str, Episode] = {}
+        self._contexts: dict[str, Context] = {}
         self._stores: dict[str, simpy.Store] = {}
 
     def instant(self, now: float) -> datetime:
@@ -184,50 +194,75 @@ class Engine:
 
     def _clock(self, at: datetime) -> float:
         assert self.origin is not None
-        return (at.astimezone(UTC) - self.origin).total_seconds()
+        return (at - self.origin).total_seconds()
 
     def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
+        """Call `callback` at `when` (at once if that has passed), after every arrival at that instant."""
         event = self.env.event()
         event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
         event.callbacks.append(lambda _event: callback())
         self.env.schedule(event, CHECK_PRIORITY, max(0.0, self._clock(when) - self.env.now))
 
-    def _episode_process(self, episode: Episode, store: simpy.Store):
-        ctx = Context(self, episode)
+    def _rules_for(self, kind: str) -> list[Rule]:
+        rules = self._dispatch.get(kind)
+        if rules is None:
+            rules = self._dispatch[kind] = [r for r in self.rules if r.kinds is not None and kind in r.kinds] \
+                + self._for_all
+        return rules
+
+    def open_episode(self, name: str) -> Episode:
+        episode = self.episodes.get(name)
+        if episode is None:
+            episode = self.episodes[name] = Episode(name)
+            self._contexts[name] = Context(self, episode)
+        return episode
+
+    def deliver(self, event: Event) -> None:
+        """`event` happens now (its `at` is the clock's instant, in UTC): it joins its episode, fills what
+        was waiting for it, and the rules that look at its kind run."""
+        episode = self.open_episode(event.episode)
+        episode.events.append(event)
+        if event.id and event.id not in episode.by_id:
+            episode.by_id[event.id] = event
+        for expectation in episode.expectations:
+            if expectation.met_by is None and expectation.matches(event):
+                _fill(expectation, event, "came after the deadline")
+        ctx = self._contexts[event.episode]
+        for rule in self._rules_for(event.kind):
+            rule.on_event(ctx, event)
+
+    def close_episode(self, name: str) -> Episode:
+        """Run the end-of-episode rules (once the episode is complete and its deadlines have passed)."""
+        ctx = self._contexts[name]
+        for rule in self.rules:
+            rule.on_close(ctx)
+        return ctx.episode
+
+    def _episode_process(self, store: simpy.Store):
         while True:
-            event = yield store.get()
-            episode.events.append(event)
-            if event.id and event.id not in episode.by_id:
-                episode.by_id[event.id] = event
-            for expectation in episode.expectations:
-                if expectation.met_by is None and expectation.matches(event):
-                    _fill(expectation, event, "came after the deadline")
-            for rule in self.rules:
-                rule.on_event(ctx, event)
+            self.deliver((yield store.get()))
 
     def _feeder(self, events: list[Event]):
         for event in events:
             delay = self._clock(event.at) - self.env.now
             if delay > 0:
                 yield self.env.timeout(delay)
-            if event.episode not in self._stores:
-                episode = self.episodes[event.episode] = Episode(event.episode)
+            store = self._stores.get(event.episode)
+            if store is None:
                 store = self._stores[event.episode] = simpy.Store(self.env)
-                self.env.process(self._episode_process(episode, store))
-            self._stores[event.episode].put(event)
+                self.env.process(self._episode_process(store))
+            store.put(event)
 
     def run(self, events: Iterable[Event]) -> dict[str, Episode]:
         """Replay `events` (any order; sorted by time, stable) and close every episode."""
-        ordered = sorted(events, key=lambda e: (e.at.astimezone(UTC), e.seq))
-        for event in ordered:
+        for event in events:
             event.at = event.at.astimezone(UTC)
+        ordered = sorted(events, key=lambda e: (e.at, e.seq))
         if not ordered:
             return {}
-        self.origin = ordered[0].at
+        self.origin = self.origin or ordered[0].at
         self.env.process(self._feeder(ordered))
         self.env.run()
         for name in sorted(self.episodes):
-            ctx = Context(self, self.episodes[name])
-            for rule in self.rules:
-                rule.on_close(ctx)
+            self.close_episode(name)
         return self.episodes

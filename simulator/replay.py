@@ -21,7 +21,7 @@ from medcom.parallel import map_in_order
 from medcom.policy import Policy
 from medcom.timeline import read_lines
 from medcom.validation import Finding, Severity, check_bytes
-from simulator.engine import Engine, Episode, Violation
+from simulator.engine import Engine, Episode, Rule, Violation
 from simulator.message_events import events_from_message
 from simulator.rules import all_rules
 
@@ -184,14 +184,14 @@ def _input_rules(inp: ReplayInput) -> tuple[list[Event], dict[str, list[Violatio
     return kept, found
 
 
-def replay(inp: ReplayInput, policy: Policy) -> ReplayResult:
-    """Run the inputs through the engine with every rule."""
+def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None) -> ReplayResult:
+    """Run the inputs through the engine with every rule (or `rules`)."""
     events, input_violations = _input_rules(inp)
     has_receipts = any(e.kind == "receipt_sent" for e in events)
     for e in events:
         if e.is_message and e.kind != "receipt_sent" and e.source.endswith(".jsonl"):
             e.receipt_requested = has_receipts  # timelines: receipts are checked where the log holds any
-    engine = Engine(policy, all_rules(), log_has_phone_calls=any(e.kind == "phone_call" for e in events),
-                    log_has_receipts=has_receipts)
+    engine = Engine(policy, all_rules() if rules is None else rules,
+                    log_has_phone_calls=any(e.kind == "phone_call" for e in events), log_has_receipts=has_receipts)
     episodes = engine.run(events)
     return ReplayResult(inp, episodes, input_violations)

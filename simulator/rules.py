@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from medcom.business_calendar import add_elapsed, at_local, elapsed, end_of_day, local_date, to_local
-from medcom.events import Event
+from medcom.events import MESSAGE_EVENTS, Event
 from simulator.completion_tax import TaxFacts, count_tax, responsibility_window
 from simulator.engine import Context, Rule
 
@@ -40,6 +40,7 @@ class AdmissionAdvice(Rule):
     """ADM-1: the advice is sent at or after the admission and before any other message of the episode."""
 
     id = "ADM-1"
+    kinds = frozenset({"admission_advice_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "admission_advice_sent":
@@ -64,6 +65,7 @@ class AdmissionReport(Rule):
     """ADM-2: the municipality's automatic admission report answers the advice within 60 minutes."""
 
     id = "ADM-2"
+    kinds = frozenset({"admission_advice_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "admission_advice_sent":
@@ -88,6 +90,7 @@ class CarePlanDeadline(Rule):
     """
 
     id = "CP-1"
+    kinds = frozenset({"ready_for_discharge"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "ready_for_discharge" or len(ctx.episode.of("ready_for_discharge")) > 1:
@@ -130,6 +133,7 @@ class OneCarePlan(Rule):
     """CP-3: a second original care plan only when the first names a special-coordination reason."""
 
     id = "CP-3"
+    kinds = frozenset({"care_plan_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "care_plan_sent" or event not in original_care_plans([event]):
@@ -148,6 +152,7 @@ class SameDayAcknowledgement(Rule):
     """
 
     id = "ACK-1"
+    kinds = frozenset({"care_plan_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "care_plan_sent" or event.data.get("correction_of"):
@@ -183,6 +188,7 @@ class AcknowledgementContent(Rule):
     """ACK-2: an acceptance carries the agreed discharge time; a rejection carries a reason."""
 
     id = "ACK-2"
+    kinds = frozenset({"care_plan_ack_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "care_plan_ack_sent":
@@ -202,6 +208,7 @@ class QuestionAnswered(Rule):
     """ACK-3: the hospital answers the municipality's question about a care plan by the end of the next weekday."""
 
     id = "ACK-3"
+    kinds = frozenset({"correspondence_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "correspondence_sent" or not event.from_municipality:
@@ -221,6 +228,7 @@ class CorrespondenceHandled(Rule):
     by the end of the next weekday. Checkable where a reply refers to it: the reply must come by then."""
 
     id = "COR-1"
+    kinds = frozenset({"correspondence_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "correspondence_sent" or not event.from_municipality:
@@ -239,6 +247,7 @@ class AfterDischargeCorrespondence(Rule):
     """COR-2: correspondence to the hospital after the discharge is not acted upon: the sender is told."""
 
     id = "COR-2"
+    kinds = frozenset({"correspondence_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         discharged = _discharged(ctx)
@@ -274,6 +283,7 @@ class CompletionNotice(Rule):
     the ready day. Read: the agreed discharge is the latest acceptance's time known at the end of the ready day."""
 
     id = "FM-1"
+    kinds = frozenset({"ready_for_discharge"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "ready_for_discharge" or len(ctx.episode.of("ready_for_discharge")) > 1:
@@ -337,6 +347,7 @@ class DischargeAdvice(Rule):
     """DIS-1: the discharge advice is sent at or after the discharge, within 60 minutes."""
 
     id = "DIS-1"
+    kinds = frozenset({"discharge_advice_sent", "discharged"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind == "discharge_advice_sent":
@@ -356,6 +367,7 @@ class DischargeReport(Rule):
     the next weekday (an obligation: the log does not say whether it must)."""
 
     id = "DIS-2"
+    kinds = frozenset({"discharged", "discharge_report_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind == "discharged":
@@ -408,6 +420,7 @@ class UnplannedDischarge(Rule):
     """DIS-4: an unplanned discharge is followed by a message or phone call to the municipality the same day."""
 
     id = "DIS-4"
+    kinds = frozenset({"discharged"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "discharged" or not event.data.get("unplanned"):
@@ -479,6 +492,7 @@ class Receipts(Rule):
     """
 
     id = "M-RECEIPT"
+    kinds = MESSAGE_EVENTS
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if not event.is_message or event.kind == "receipt_sent" or not event.receipt_requested \

@@ -11,6 +11,7 @@ from medcom.build import build
 from medcom.policy import load_policy
 from simulator.replay import load_timeline, load_xml_log, replay
 from simulator.replay_report import report_dict
+from simulator.rules import all_rules
 
 DST = replace(clean_episode(admitted="2025-03-26T08:00", plan="2025-03-27T09:00", ready="2025-03-29T08:00",
                             discharged="2025-03-29T10:00"),
@@ -82,3 +83,14 @@ def test_build_then_replay_gives_the_same_report(name: str, tmp_path: Path) -> N
     from_log = report_dict(replay(log, policy))
     assert _comparable(from_log) == _comparable(from_timeline)
     assert from_log["summary"] == from_timeline["summary"]
+
+
+@pytest.mark.parametrize("name", list(TIMELINES))
+def test_dispatch_by_kind_loses_nothing(name: str, tmp_path: Path) -> None:
+    """Each rule declares the event kinds it looks at; offering it every event must not change a report."""
+    timeline = write_timeline(tmp_path / "timeline.jsonl", TIMELINES[name])
+    by_kind = report_dict(replay(load_timeline(timeline), load_policy()))
+    every = all_rules()
+    for rule in every:
+        rule.kinds = None
+    assert report_dict(replay(load_timeline(timeline), load_policy(), every)) == by_kind
