@@ -75,11 +75,6 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
     sys.exit(EXIT_FINDINGS if batch.has_errors else EXIT_OK)
 
 
-def _not_yet(name: str) -> None:
-    click.echo(f"medcom {name}: not yet available in this version", err=True)
-    sys.exit(EXIT_USAGE)
-
-
 def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -121,11 +116,61 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     sys.exit(EXIT_FINDINGS if has_errors(report) else EXIT_OK)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def simulate(args: tuple[str, ...]) -> None:
-    """Run a planner scenario (not yet available)."""
-    _not_yet("simulate")
+def _scenario_path(name: str) -> Path:
+    """A path, or the name of a file under scenarios/ (here or in the project), with or without .toml."""
+    candidates = [Path(name)]
+    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        candidates += [root / "scenarios" / name, root / "scenarios" / f"{name}.toml"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise click.BadParameter(f"no scenario file {name!r} (nor scenarios/{name}.toml)", param_hint="SCENARIO")
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
+@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes running replications (same numbers whatever the count).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for result.json, summary.txt and the PNG charts.")
+@click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
+def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
+             emit_log: Path | None) -> None:
+    """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
+    from simulator.plots import write_plots
+    from simulator.run_scenario import emit_log as write_log
+    from simulator.run_scenario import run_scenario
+    from simulator.scenario import ScenarioError, load_scenario, with_run
+    from simulator.simulate_report import to_json as sim_json
+    from simulator.simulate_report import to_text as sim_text
+
+    path = _scenario_path(scenario)
+    try:
+        loaded = load_scenario(path)
+    except (ScenarioError, PolicyError) as exc:
+        click.echo(f"medcom simulate: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+    loaded = with_run(loaded, **changes) if changes else loaded
+    result = run_scenario(loaded, workers=workers)
+    data = result.as_dict()
+    text = sim_json(data) if fmt == "json" else sim_text(data)
+    click.echo(text)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
+        (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
+        charts = write_plots(result, out)
+        click.echo(f"wrote result.json, summary.txt and {len(charts)} charts to {out}", err=True)
+    if emit_log is not None:
+        metrics, built = write_log(loaded, emit_log)
+        click.echo(f"wrote {built.messages} messages and {built.sidecar_events} side-car events of replication 1 "
+                   f"({metrics.values['episodes']} counted episodes) to {emit_log}", err=True)
+    sys.exit(EXIT_OK)
 
 
 @main.command()

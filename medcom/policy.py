@@ -111,7 +111,7 @@ class Policy:
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> Policy:
         """A new policy with `overrides` (nested tables, as in a policy file) laid over this one."""
-        return _build(_merge(self.raw, overrides, source, ()), source)
+        return _build(merge_tables(self.raw, overrides, source, ()), source)
 
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m(?:in)?)?"
@@ -156,6 +156,10 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             return date.fromisoformat(str(value))
         except ValueError:
             raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}") from None
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise PolicyError(f"{key}: expected true or false, got {value!r}")
+        return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise PolicyError(f"{key}: expected a whole number >= 0, got {value!r}")
@@ -183,11 +187,13 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             out[int(year)] = _convert(sub, typing.get_args(hint)[1], f"{key}.{year}")
         return out
     if dataclasses.is_dataclass(hint):
-        return _dataclass_from(hint, value, key)
+        return from_table(hint, value, key)
     raise TypeError(f"unsupported policy type {hint!r} at {key}")  # a bug in this module, not in input
 
 
-def _dataclass_from(cls: type, table: Any, prefix: str) -> Any:
+def from_table(cls: type, table: Any, prefix: str) -> Any:
+    """A frozen dataclass from a TOML table: every field required, unknown keys and bad values rejected with
+    a `PolicyError` naming the dotted key (used for policies and planners' scenarios alike)."""
     if not isinstance(table, dict):
         raise PolicyError(f"{prefix}: expected a table")
     hints = typing.get_type_hints(cls)
@@ -204,21 +210,22 @@ def _dataclass_from(cls: type, table: Any, prefix: str) -> Any:
     return cls(**values)
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any], source: str, path: tuple[str, ...]) -> dict[str, Any]:
+def merge_tables(base: dict[str, Any], over: dict[str, Any], source: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`over` laid over `base`, table by table; a key `base` does not have is an error naming it."""
     merged = dict(base)
     for key, value in over.items():
         here = (*path, str(key))
         if key not in base and path[-1:] != ("rates",):  # rate tables may add years
             raise PolicyError(f"{'.'.join(here)}: unknown key (in {source})")
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merged[key] = _merge(base[key], value, source, here)
+            merged[key] = merge_tables(base[key], value, source, here)
         else:
             merged[key] = value
     return merged
 
 
 def _build(raw: dict[str, Any], source: str) -> Policy:
-    policy = _dataclass_from(Policy, raw, "")
+    policy = from_table(Policy, raw, "")
     tax = policy.completion_tax
     if tax.contact_window_opens >= tax.contact_window_closes:
         raise PolicyError(f"completion_tax.contact_window_opens: must be before contact_window_closes ({source})")

@@ -56,6 +56,7 @@ class Expectation:
     """Something a rule waits for; filled in when a matching event arrives, even late."""
 
     matches: Callable[[Event], bool]
+    kinds: frozenset[str] | None = None
     violation: Violation | None = None
     met_by: Event | None = None
 
@@ -72,15 +73,24 @@ class Episode:
     expectations: list[Expectation] = field(default_factory=list)
     inquiries: list[dict[str, object]] = field(default_factory=list)
     results: dict[str, object] = field(default_factory=dict)
+    by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
 
-    def of(self, *kinds: str) -> list[Event]:
-        return [e for e in self.events if e.kind in kinds]
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+        self.by_kind.setdefault(event.kind, []).append(event)
+        if event.id and event.id not in self.by_id:
+            self.by_id[event.id] = event
 
-    def first(self, *kinds: str) -> Event | None:
-        return next((e for e in self.events if e.kind in kinds), None)
+    def of(self, kind: str) -> list[Event]:
+        return self.by_kind.get(kind, [])
 
-    def last(self, *kinds: str) -> Event | None:
-        return next((e for e in reversed(self.events) if e.kind in kinds), None)
+    def first(self, kind: str) -> Event | None:
+        found = self.by_kind.get(kind)
+        return found[0] if found else None
+
+    def last(self, kind: str) -> Event | None:
+        found = self.by_kind.get(kind)
+        return found[-1] if found else None
 
 
 class Context:
@@ -117,25 +127,32 @@ class Context:
         self.engine.schedule(when, check)
 
     def expect(self, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool], text: str,
-               *, about: Iterable[Event] = (), late: str = "came after the deadline",
-               on_missing: Callable[[], None] | None = None) -> None:
-        """Expect an event matching `matches` at or before `due`. If none has come by then, a violation
-        is recorded; a matching event that comes later fills in `actual` and its id."""
+               *, kinds: Iterable[str] | None = None, about: Iterable[Event] = (),
+               late: str = "came after the deadline", on_missing: Callable[[], None] | None = None) -> None:
+        """Expect an event matching `matches` (and of one of `kinds`, if given: a cheap filter) at or before
+        `due`. If none has come by then, a violation is recorded; a matching event that comes later fills in
+        `actual` and its id."""
         about = list(about)
+        kinds = frozenset(kinds) if kinds is not None else None
+
+        def candidates() -> Iterable[Event]:
+            if kinds is None:
+                return self.episode.events
+            return sorted((e for k in kinds for e in self.episode.of(k)), key=lambda e: e.seq) if len(kinds) > 1 \
+                else self.episode.of(next(iter(kinds)))
 
         def check() -> None:
-            met = next((e for e in self.episode.events if matches(e) and e.at <= due), None)
-            if met is not None:
+            if any(matches(e) and e.at <= due for e in candidates()):
                 return
             if on_missing is not None:
                 on_missing()
                 return
-            expectation = Expectation(matches)
+            expectation = Expectation(matches, kinds)
             expectation.violation = self.violation(rule, severity, f"{text}: none by the deadline", due=due,
                                                    events=about)
             expectation.violation.text = text
             self.episode.expectations.append(expectation)
-            late_event = next((e for e in self.episode.events if matches(e)), None)
+            late_event = next((e for e in candidates() if matches(e)), None)
             if late_event is not None:
                 _fill(expectation, late_event, late)
 
@@ -221,11 +238,10 @@ class Engine:
         """`event` happens now (its `at` is the clock's instant, in UTC): it joins its episode, fills what
         was waiting for it, and the rules that look at its kind run."""
         episode = self.open_episode(event.episode)
-        episode.events.append(event)
-        if event.id and event.id not in episode.by_id:
-            episode.by_id[event.id] = event
+        episode.add(event)
         for expectation in episode.expectations:
-            if expectation.met_by is None and expectation.matches(event):
+            if expectation.met_by is None and (expectation.kinds is None or event.kind in expectation.kinds) \
+                    and expectation.matches(event):
                 _fill(expectation, event, "came after the deadline")
         ctx = self._contexts[event.episode]
         for rule in self._rules_for(event.kind):
@@ -237,6 +253,15 @@ class Engine:
         for rule in self.rules:
             rule.on_close(ctx)
         return ctx.episode
+
+    def forget(self, name: str) -> None:
+        """Drop a closed episode (the simulation keeps memory bounded by the open episodes)."""
+        del self.episodes[name], self._contexts[name]
+
+    @property
+    def processed_events(self) -> int:
+        """SimPy events scheduled so far (each is processed once the run is over)."""
+        return next(self.env._eid)  # simpy numbers events with an itertools.count
 
     def _episode_process(self, store: simpy.Store):
         while True:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from medcom.business_calendar import add_elapsed, at_local, elapsed, end_of_day, local_date, to_local
+from medcom.business_calendar import BusinessCalendar, add_elapsed, at_local, elapsed, end_of_day, local_date, to_local
 from medcom.events import MESSAGE_EVENTS, Event
+from medcom.policy import Policy
 from simulator.completion_tax import TaxFacts, count_tax, responsibility_window
 from simulator.engine import Context, Rule
 
@@ -18,10 +19,13 @@ def _hm(at: datetime) -> str:
     return f"{to_local(at):%a %Y-%m-%d %H:%M}"
 
 
+def is_original_care_plan(e: Event) -> bool:
+    """A care plan that is neither a correction nor a revision after a conference (CP-3)."""
+    return e.kind == "care_plan_sent" and not e.data.get("correction_of") and not e.data.get("revised_after_conference")
+
+
 def original_care_plans(events: list[Event]) -> list[Event]:
-    """Care plans that are neither corrections nor revisions after a conference (CP-3)."""
-    return [e for e in events if e.kind == "care_plan_sent" and not e.data.get("correction_of")
-            and not e.data.get("revised_after_conference")]
+    return [e for e in events if is_original_care_plan(e)]
 
 
 def _refers_to(event: Event, target: Event) -> bool:
@@ -71,7 +75,7 @@ class AdmissionReport(Rule):
         if event.kind != "admission_advice_sent":
             return
         ctx.expect(self.id, "info", add_elapsed(event.at, ctx.policy.admission.report_within),
-                   lambda e: e.kind == "admission_report_sent", "admission report expected after the advice",
+                   lambda e: True, "admission report expected after the advice", kinds=("admission_report_sent",),
                    about=[event], on_missing=lambda: self._missing(ctx, event))
 
     def _missing(self, ctx: Context, advice: Event) -> None:
@@ -80,6 +84,11 @@ class AdmissionReport(Rule):
             ctx.obligation(self.id, "no admission report within the expected time: if the patient will need "
                            "municipal help, the hospital must send a care plan (it creates the citizen in the "
                            "municipal system)", due=add_elapsed(advice.at, ctx.policy.admission.report_within))
+
+
+def care_plan_due(calendar: BusinessCalendar, policy: Policy, ready_at: datetime) -> datetime:
+    """CP-1's deadline: the cutoff on the last weekday before the ready day (the simulated hospital aims at it)."""
+    return calendar.last_weekday_before_at(local_date(ready_at), policy.care_plan.cutoff)
 
 
 class CarePlanDeadline(Rule):
@@ -95,10 +104,10 @@ class CarePlanDeadline(Rule):
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind != "ready_for_discharge" or len(ctx.episode.of("ready_for_discharge")) > 1:
             return
-        due = ctx.calendar.last_weekday_before_at(local_date(event.at), ctx.policy.care_plan.cutoff)
-        ctx.expect(self.id, "warning", due, lambda e: e in original_care_plans([e]),
+        due = care_plan_due(ctx.calendar, ctx.policy, event.at)
+        ctx.expect(self.id, "warning", due, is_original_care_plan,
                    f"first care plan due {_hm(due)} (last weekday before the ready day {local_date(event.at)})",
-                   late="came after the deadline: CP-2 applies")
+                   kinds=("care_plan_sent",), late="came after the deadline: CP-2 applies")
 
 
 def cp1_missed(ctx: Context) -> bool:
@@ -136,7 +145,7 @@ class OneCarePlan(Rule):
     kinds = frozenset({"care_plan_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "care_plan_sent" or event not in original_care_plans([event]):
+        if not is_original_care_plan(event):
             return
         originals = original_care_plans(ctx.episode.events)
         if len(originals) > 1 and not originals[0].data.get("special_coordination"):
@@ -160,9 +169,9 @@ class SameDayAcknowledgement(Rule):
         cutoff = ctx.policy.acknowledgement.cutoff
         if ctx.calendar.weekday_before_clock(event.at, cutoff):
             due = end_of_day(local_date(event.at))
-            ctx.expect(self.id, "warning", due, lambda e: e.kind in ("care_plan_ack_sent", "correspondence_sent")
-                       and e.from_municipality and _refers_to(e, event),
-                       f"care plan of {_hm(event.at)} not acknowledged the same day", about=[event])
+            ctx.expect(self.id, "warning", due, lambda e: e.from_municipality and _refers_to(e, event),
+                       f"care plan of {_hm(event.at)} not acknowledged the same day",
+                       kinds=("care_plan_ack_sent", "correspondence_sent"), about=[event])
 
     def on_close(self, ctx: Context) -> None:
         # Received at or after the cutoff or on a non-weekday: the hospital supplements the care plan with a phone
@@ -217,10 +226,9 @@ class QuestionAnswered(Rule):
         if about is None or about.kind != "care_plan_sent" or event.id is None:
             return
         due = ctx.calendar.end_of_next_weekday(event.at)
-        ctx.expect(self.id, "warning", due, lambda e: e.kind == "correspondence_sent" and e.from_hospital
-                   and e.data.get("reply_to") == event.id,
+        ctx.expect(self.id, "warning", due, lambda e: e.from_hospital and e.data.get("reply_to") == event.id,
                    f"question of {_hm(event.at)} about the care plan not answered by the end of the next weekday",
-                   about=[event])
+                   kinds=("correspondence_sent",), about=[event])
 
 
 class CorrespondenceHandled(Rule):
@@ -297,9 +305,9 @@ class CompletionNotice(Rule):
                        if e.data.get("agreed_discharge_at") and e.at <= due]
             if not agreed or local_date(agreed[-1]) <= local_date(event.at):
                 return
-            ctx.expect(self.id, "warning", due, lambda e: e.kind == "completion_notice_sent",
+            ctx.expect(self.id, "warning", due, lambda e: True,
                        f"agreed discharge {local_date(agreed[-1])} is after the ready day {local_date(event.at)}: "
-                       "completion notice due by the end of the ready day")
+                       "completion notice due by the end of the ready day", kinds=("completion_notice_sent",))
 
         ctx.at(due, check)
 
@@ -357,8 +365,8 @@ class DischargeAdvice(Rule):
                               actual=event.at, events=[event])
         if event.kind == "discharged":
             ctx.expect(self.id, "error", add_elapsed(event.at, ctx.policy.discharge.advice_within),
-                       lambda e: e.kind == "discharge_advice_sent" and e.at >= event.at,
-                       "discharge advice expected within the delay after the discharge")
+                       lambda e: e.at >= event.at, "discharge advice expected within the delay after the discharge",
+                       kinds=("discharge_advice_sent",))
 
 
 class DischargeReport(Rule):
@@ -372,8 +380,8 @@ class DischargeReport(Rule):
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind == "discharged":
             ctx.expect(self.id, "warning", add_elapsed(event.at, ctx.policy.discharge.report_within),
-                       lambda e: e.kind == "discharge_report_sent",
-                       "discharge report expected at the discharge, within the delay")
+                       lambda e: True, "discharge report expected at the discharge, within the delay",
+                       kinds=("discharge_report_sent",))
         elif event.kind == "discharge_report_sent" and not ctx.calendar.weekday_before_clock(
                 event.at, ctx.policy.discharge.phone_cutoff):
             ctx.obligation(self.id, f"discharge report sent {_hm(event.at)}: phone the municipality if it must act "
@@ -499,8 +507,8 @@ class Receipts(Rule):
                 or not ctx.log_has_receipts or event.id is None:
             return
         ctx.expect(self.id, "warning", add_elapsed(event.at, ctx.policy.messages.receipt_timeout),
-                   lambda e: e.kind == "receipt_sent" and e.data.get("ref") == event.id,
-                   f"no receipt for {event.kind} {event.id}", about=[event])
+                   lambda e: e.data.get("ref") == event.id, f"no receipt for {event.kind} {event.id}",
+                   kinds=("receipt_sent",), about=[event])
 
 
 ALL_RULES: tuple[type[Rule], ...] = (

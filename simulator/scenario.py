@@ -1,0 +1,207 @@
+"""Planner scenarios (TOML in scenarios/): the stochastic hospital and municipality, and the policy variants.
+
+A scenario file has the tables below, every key required (so that a file says everything it assumes);
+`[policy]` lays RULES.md parameters over the shipped default policy, and each `[variants.NAME]` lays any
+subset of the scenario's tables (policy included) over the base. Unknown keys and bad values are rejected
+with an error naming the dotted key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+from medcom.policy import Policy, PolicyError, from_table, load_policy, merge_tables
+
+DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hospice", "other")
+
+
+class ScenarioError(PolicyError):
+    """A scenario file that cannot be used; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    description: str
+    start: date  # first simulated day; counting starts after the warm-up
+    warmup_days: int
+    horizon_days: int  # days whose admissions are counted
+    cooldown_days: int  # admissions go on (uncounted) so that capacity is shared at the end as in the middle
+    replications: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Admissions:
+    process: str  # "poisson" (random numbers per day and times) or "fixed" (hand-computable)
+    per_day: float  # mean admissions per day of citizens known to municipal care (an admission advice each)
+    weekday_weights: tuple[float, ...]  # Monday..Sunday, relative
+    hour_weights: tuple[float, ...]  # 24 values, relative: hour of admission
+    needs_help_share: float  # share who need municipal help after the discharge (care plan flow)
+    somatic_share: float  # share admitted to a somatic ward (R72-1)
+    municipalities: tuple[str, ...]  # municipality codes patients live in
+    municipality_weights: tuple[float, ...]  # relative, same order
+
+
+@dataclass(frozen=True)
+class Stay:
+    ready_after_median_hours: float  # admission -> ready for discharge: log-normal with this median
+    ready_after_sigma: float  # ... and this shape (0: always the median)
+    ready_hour_weights: tuple[float, ...]  # 24 values: hour of day a patient is declared ready
+
+
+@dataclass(frozen=True)
+class Hospital:
+    care_plan_late_share: float  # share of care plans sent after the CP-1 deadline
+    care_plan_lead_hours: float  # on-time plans go out uniformly up to this long before the deadline
+    phone_when_late_share: float  # late plans (CP-2) and plans after the cutoff (ACK-1) followed by a call
+    completion_notice_share: float  # FM-1: share of notices sent when they are due
+    conference_share: float  # share of help-needing patients who need a discharge conference
+    conference_after_weekdays: float  # conference ready this many weekdays (mean) after the care plan
+    terminal_share: float  # share declared terminal who wish to stay (TAX-3)
+    terminal_stay_days: float  # mean extra days they stay
+    guardianship_share: float  # TAX-4
+    guardianship_info_days: float  # mean days after ready until the health information is handed over
+    question_share: float  # share of care plans the municipality asks a question about (ACK-3)
+    answer_hours: float  # mean hours until the hospital answers
+    discharge_report_late_share: float  # DIS-2
+    destination_weights: tuple[float, ...]  # relative, in the order of DESTINATIONS
+
+
+@dataclass(frozen=True)
+class Municipality:
+    ack_delay_hours: float  # mean delay of the electronic acknowledgement (exponential)
+    preparation_hours: float  # the earliest reception is this long after the care plan arrived
+    reception_capacity_per_day: float  # receptions per reception day over all municipalities (inf: no limit)
+    discharge_window_start: time  # receptions happen in this local window
+    discharge_window_end: time
+    weekend_reception: bool
+    holiday_reception: bool
+    reception_spread_minutes: float  # a reception at the window start is spread over up to this long
+    must_act_share: float  # DIS-2: share of late discharge reports the municipality must act on (phone call)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything but the run and the variants: what a variant may change."""
+
+    admissions: Admissions
+    stay: Stay
+    hospital: Hospital
+    municipality: Municipality
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Scenario:
+    run: Run
+    base: Settings
+    variants: dict[str, Settings]  # name -> settings, in file order
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+
+SETTINGS_TABLES = {"admissions": Admissions, "stay": Stay, "hospital": Hospital, "municipality": Municipality}
+
+
+def _table(cls: type, table: Any, prefix: str, source: str) -> Any:
+    try:
+        return from_table(cls, table, prefix)
+    except PolicyError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+
+
+def _settings(raw: dict[str, Any], source: str, prefix: str) -> Settings:
+    values: dict[str, Any] = {}
+    for key, cls in SETTINGS_TABLES.items():
+        if key not in raw:
+            raise ScenarioError(f"{source}: {prefix}{key}: missing table")
+        values[key] = _table(cls, raw[key], f"{prefix}{key}", source)
+    try:
+        values["policy"] = load_policy().with_overrides(raw.get("policy", {}), source)
+    except PolicyError as exc:
+        raise ScenarioError(f"{source}: {prefix}policy.{exc}") from None
+    settings = Settings(**values)
+    _check(settings, source, prefix)
+    return settings
+
+
+def _check(s: Settings, source: str, prefix: str) -> None:
+    def fail(key: str, why: str) -> None:
+        raise ScenarioError(f"{source}: {prefix}{key}: {why}")
+
+    a = s.admissions
+    if a.process not in ("poisson", "fixed"):
+        fail("admissions.process", f"expected 'poisson' or 'fixed', got {a.process!r}")
+    for key, weights, n in (("admissions.weekday_weights", a.weekday_weights, 7),
+                            ("admissions.hour_weights", a.hour_weights, 24),
+                            ("stay.ready_hour_weights", s.stay.ready_hour_weights, 24),
+                            ("hospital.destination_weights", s.hospital.destination_weights, len(DESTINATIONS)),
+                            ("admissions.municipality_weights", a.municipality_weights, len(a.municipalities))):
+        if len(weights) != n or sum(weights) <= 0:
+            fail(key, f"expected {n} non-negative weights, not all zero")
+    for key, share in (("admissions.needs_help_share", a.needs_help_share),
+                       ("admissions.somatic_share", a.somatic_share),
+                       *((f"hospital.{k}", v) for k, v in vars(s.hospital).items() if k.endswith("_share")),
+                       ("municipality.must_act_share", s.municipality.must_act_share)):
+        if share > 1:
+            fail(key, f"a share is between 0 and 1, got {share}")
+    m = s.municipality
+    if m.discharge_window_start >= m.discharge_window_end:
+        fail("municipality.discharge_window_start", "must be before discharge_window_end")
+    if s.stay.ready_after_median_hours <= 0:
+        fail("stay.ready_after_median_hours", "must be more than 0")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read scenario: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    known = {"run", "policy", "variants", *SETTINGS_TABLES}
+    for key in raw:
+        if key not in known:
+            raise ScenarioError(f"{source}: {key}: unknown table")
+    run = _table(Run, raw.get("run"), "run", source)
+    if run.replications < 2:
+        raise ScenarioError(f"{source}: run.replications: at least 2 are needed for a confidence interval")
+    base_raw = {k: v for k, v in raw.items() if k not in ("run", "variants")}
+    base = _settings(base_raw, source, "")
+    variants = {}
+    for name, over in raw.get("variants", {}).items():
+        if not isinstance(over, dict):
+            raise ScenarioError(f"{source}: variants.{name}: expected a table")
+        tables = {k: v for k, v in over.items() if k != "policy"}
+        try:
+            merged = merge_tables({k: v for k, v in base_raw.items() if k != "policy"}, tables, source,
+                                  ("variants", name))
+        except PolicyError as exc:
+            raise ScenarioError(str(exc)) from None
+        # Policy keys are checked against the full policy (by with_overrides), not the base file's subset.
+        merged["policy"] = _deep(base_raw.get("policy", {}), over.get("policy", {}))
+        variants[name] = _settings(merged, source, f"variants.{name}.")
+    return Scenario(run, base, variants, source)
+
+
+def _deep(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _deep(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def with_run(scenario: Scenario, **changes: Any) -> Scenario:
+    """The scenario with some run settings changed (from the command line)."""
+    return replace(scenario, run=replace(scenario.run, **changes))

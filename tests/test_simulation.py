@@ -1,0 +1,201 @@
+"""The planner simulation: hand-computable answers, Little's law, emit-log -> replay, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.replay import load_xml_log, replay
+from simulator.replay_report import report_dict
+from simulator.run_scenario import BASE, emit_log, run_scenario
+from simulator.scenario import ScenarioError, load_scenario
+from simulator.simulation import Simulation, patients
+
+ROOT = Path(__file__).resolve().parents[1]
+NORDJYLLAND = ROOT / "scenarios" / "nordjylland-2024.toml"
+
+# One admission every weekday at 08:00, ready exactly 50 hours later at 10:00, every care plan at its deadline,
+# receptions 08:00-14:00 on weekdays only, no capacity limit, September 2025 (no holidays, no DST change).
+HAND = """
+[run]
+name = "hand"
+description = "hand-computable"
+start = 2025-09-01
+warmup_days = 0
+horizon_days = 28
+cooldown_days = 0
+replications = 2
+seed = 1
+
+[admissions]
+process = "fixed"
+per_day = 0.7142857142857143
+needs_help_share = 1.0
+weekday_weights = [1, 1, 1, 1, 1, 0, 0]
+hour_weights = [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+somatic_share = 1.0
+municipalities = ["813"]
+municipality_weights = [1]
+
+[stay]
+ready_after_median_hours = 50.0
+ready_after_sigma = 0.0
+ready_hour_weights = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+
+[hospital]
+care_plan_late_share = 0.0
+care_plan_lead_hours = 0.0
+phone_when_late_share = 1.0
+completion_notice_share = 1.0
+conference_share = 0.0
+conference_after_weekdays = 1.0
+terminal_share = 0.0
+terminal_stay_days = 0.0
+guardianship_share = 0.0
+guardianship_info_days = 0.0
+question_share = 0.0
+answer_hours = 1.0
+discharge_report_late_share = 0.0
+destination_weights = [0, 1, 0, 0, 0, 0]
+
+[municipality]
+ack_delay_hours = 0.0
+preparation_hours = 0.0
+reception_capacity_per_day = inf
+discharge_window_start = 08:00:00
+discharge_window_end = 14:00:00
+weekend_reception = false
+holiday_reception = false
+reception_spread_minutes = 0.0
+must_act_share = 0.0
+
+[variants.weekend]
+municipality = { weekend_reception = true }
+"""
+
+
+def small(tmp_path: Path, **run: object) -> Path:
+    """The shipped Nordjylland scenario, smaller (same behaviour, fewer patients and days)."""
+    text = NORDJYLLAND.read_text(encoding="utf-8")
+    changes = {"per_day": 30.0, "warmup_days": 7, "horizon_days": 21, "cooldown_days": 7, "replications": 3, **run}
+    for key, value in changes.items():
+        text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
+        assert n == 1, key
+    path = tmp_path / "small.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_hand_computed_completion_tax(tmp_path: Path) -> None:
+    path = tmp_path / "hand.toml"
+    path.write_text(HAND, encoding="utf-8")
+    result = run_scenario(load_scenario(path), progress=False).as_dict()
+    m = result["metrics"]
+    # Mon/Tue/Wed patients are ready Wed/Thu/Fri 10:00 and go home then: 0 days. Thursday's are ready Saturday
+    # 10:00 and wait to Monday 08:00 (Sunday and Monday midnights: 2 days); Friday's are ready Sunday 10:00 (1).
+    assert m["episodes"]["mean"] == 20
+    assert m["completion_tax_days"] == {"mean": 12, "ci95": [12, 12]}
+    assert m["completion_tax_dkk"]["mean"] == 12 * 3952  # never past day 2: the first rate only
+    assert m["care_plans_late"]["mean"] == 0
+    assert m["bed_days"]["mean"] == pytest.approx(4 * (3 * 50 + 96 + 72) / 24)
+    assert m["bed_days_ready_waiting"]["mean"] == pytest.approx(4 * (46 + 22) / 24)
+    # With weekend reception everyone goes home when ready: no tax at all.
+    weekend = result["comparison"]["weekend"]["difference"]
+    assert weekend["completion_tax_days"] == {"mean": -12, "ci95": [-12, -12]}
+
+
+def test_littles_law_holds_within_its_confidence_interval(tmp_path: Path) -> None:
+    scenario = load_scenario(small(tmp_path, horizon_days=56, replications=4))
+    m = run_scenario(scenario, progress=False).as_dict()["metrics"]
+    low, high = m["occupancy_mean"]["ci95"]
+    assert low <= m["arrival_rate_x_mean_stay"]["mean"] <= high
+
+
+def test_emitted_log_replays_to_the_same_counts(tmp_path: Path) -> None:
+    scenario = load_scenario(small(tmp_path, warmup_days=0, cooldown_days=0, horizon_days=10))
+    metrics, built = emit_log(scenario, tmp_path / "log")
+    assert built.messages > 0
+    policy = scenario.base.policy
+    log = load_xml_log(tmp_path / "log", policy.messages.max_message_bytes)
+    assert log.rejected == 0
+    summary = report_dict(replay(log, policy))["summary"]
+    assert summary["episodes"] == metrics.values["episodes"]
+    assert summary["completion_tax_days"] == metrics.values["completion_tax_days"]
+    assert summary["completion_tax_dkk"] == metrics.values["completion_tax_dkk"]
+    assert summary["violations_by_rule"] == dict(sorted(metrics.violations_by_rule.items()))
+    assert metrics.values["completion_tax_days"] > 0 and "CP-1" in summary["violations_by_rule"]
+
+
+def test_same_numbers_whatever_the_worker_count(tmp_path: Path) -> None:
+    scenario = load_scenario(small(tmp_path, horizon_days=7, replications=2))
+    one = run_scenario(scenario, workers=1, progress=False).as_dict()
+    two = run_scenario(scenario, workers=2, progress=False).as_dict()
+    assert one == two
+
+
+def test_variants_see_the_same_patients(tmp_path: Path) -> None:
+    scenario = load_scenario(small(tmp_path))
+    base = patients(scenario.run, scenario.base, 1)
+    for settings in scenario.variants.values():
+        again = patients(scenario.run, settings, 1)
+        assert [(p.admitted, p.stay_hours, p.u) for p in again] == [(p.admitted, p.stay_hours, p.u) for p in base]
+    assert [p.admitted for p in patients(scenario.run, scenario.base, 2)] != [p.admitted for p in base]
+
+
+def test_a_variant_that_changes_nothing_differs_by_exactly_zero(tmp_path: Path) -> None:
+    path = small(tmp_path, horizon_days=7, replications=2)
+    path.write_text(path.read_text(encoding="utf-8") + "\n[variants.same]\nmunicipality = { ack_delay_hours = 2.5 }\n",
+                    encoding="utf-8")
+    result = run_scenario(load_scenario(path), progress=False)
+    assert [m.values for m in result.runs["same"]] == [m.values for m in result.runs[BASE]]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("ack_delay_hours = 2.5", "ack_delay_hours = -1"), "municipality.ack_delay_hours"),
+    (("must_act_share = 0.30", "must_act_share = 1.5"), "municipality.must_act_share"),
+    (("ready_after_sigma = 0.8", "ready_after_sigm = 0.8"), "stay.ready_after_sigm: unknown key"),
+    (("discharge_window_end = 14:00:00", "discharge_window_end = 07:00:00"), "discharge_window_start"),
+    (("cutoff = 12:00:00", "cutof = 12:00:00"), "care_plan.cutof"),
+])
+def test_bad_scenarios_name_the_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = small(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert change[0] in text
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(path)
+
+
+def test_engine_memory_is_bounded_by_open_episodes(tmp_path: Path) -> None:
+    scenario = load_scenario(small(tmp_path, horizon_days=28))
+    simulation = Simulation(scenario.run, scenario.base, 0)
+    simulation.execute()
+    assert simulation.engine.episodes == {}  # every episode was closed, measured and let go
+
+
+def test_simulate_command_line(tmp_path: Path) -> None:
+    path = small(tmp_path, horizon_days=7, replications=2)
+    run = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path), "--format", "json", "--out",
+                          str(tmp_path / "out"), "--seed", "7"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["seed"] == 7 and result["replications"] == 2
+    for key in ("completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late",
+                "phone_calls", "acks_same_day_share", "bed_days_ready_waiting"):
+        low, high = result["metrics"][key]["ci95"]
+        assert low <= result["metrics"][key]["mean"] <= high
+    assert set(result["comparison"]) == set(result["variants"]) == {"weekdays-only-reception",
+                                                                     "faster-acknowledgement", "care-plan-cutoff-12"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "discharges-by-hour.png", "result.json", "summary.txt", "tax-days-per-week.png", "variant-comparison.png"]
+    text = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path)], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert "completion-tax days" in text.stdout and "variant weekdays-only-reception" in text.stdout
+    bad = subprocess.run([sys.executable, "-m", "medcom", "simulate", "no-such-scenario"], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "no scenario file" in bad.stderr
