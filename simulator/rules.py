@@ -147,7 +147,7 @@ class OneCarePlan(Rule):
     def on_event(self, ctx: Context, event: Event) -> None:
         if not is_original_care_plan(event):
             return
-        originals = original_care_plans(ctx.episode.events)
+        originals = original_care_plans(ctx.episode.of("care_plan_sent"))
         if len(originals) > 1 and not originals[0].data.get("special_coordination"):
             ctx.violation(self.id, "warning", "a second care plan for the admission, but the first names no "
                           "special-coordination reason", actual=event.at, events=[originals[0], event])
@@ -179,7 +179,7 @@ class SameDayAcknowledgement(Rule):
         # on or after the plan's local day, before the episode ends; an electronic acknowledgement is welcome
         # but does not replace the call.
         cutoff = ctx.policy.acknowledgement.cutoff
-        for plan in original_care_plans(ctx.episode.events):
+        for plan in original_care_plans(ctx.episode.of("care_plan_sent")):
             if ctx.calendar.weekday_before_clock(plan.at, cutoff):
                 continue
             day_start = at_local(local_date(plan.at), time(0))
