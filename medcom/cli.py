@@ -86,7 +86,8 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 
 @main.command()
 @click.argument("log", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "html"]), default="text",
+              show_default=True, help="html: one self-contained page with a timeline per episode.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A TOML policy file overriding agreement parameters.")
@@ -108,7 +109,12 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
         inputs = load_xml_log(log, policy.messages.max_message_bytes, workers)
     result = run_replay(inputs, policy)
     report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
-    text = {"json": replay_json, "junit": replay_junit, "text": replay_text}[fmt](report)
+    if fmt == "html":
+        from simulator.replay_html import to_html
+
+        text = to_html(report, result, str(log))
+    else:
+        text = {"json": replay_json, "junit": replay_junit, "text": replay_text}[fmt](report)
     if out:
         out.write_text(text + "\n", encoding="utf-8")
     else:
@@ -133,9 +139,10 @@ def _scenario_path(name: str) -> Path:
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes running replications (same numbers whatever the count).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="html: report.html in --out, the variants side by side with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for result.json, summary.txt and the PNG charts.")
+              help="Directory for result.json, summary.txt, report.html and the PNG charts.")
 @click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path),
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
@@ -145,9 +152,12 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     from simulator.run_scenario import emit_log as write_log
     from simulator.run_scenario import run_scenario
     from simulator.scenario import ScenarioError, load_scenario, with_run
+    from simulator.simulate_html import to_html as sim_html
     from simulator.simulate_report import to_json as sim_json
     from simulator.simulate_report import to_text as sim_text
 
+    if fmt == "html" and out is None:
+        raise click.UsageError("--format html writes report.html into --out DIR; give --out")
     path = _scenario_path(scenario)
     try:
         loaded = load_scenario(path)
@@ -158,14 +168,14 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     loaded = with_run(loaded, **changes) if changes else loaded
     result = run_scenario(loaded, workers=workers)
     data = result.as_dict()
-    text = sim_json(data) if fmt == "json" else sim_text(data)
-    click.echo(text)
+    click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
         (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
         charts = write_plots(result, out)
-        click.echo(f"wrote result.json, summary.txt and {len(charts)} charts to {out}", err=True)
+        (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
+        click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
     if emit_log is not None:
         metrics, built = write_log(loaded, emit_log)
         click.echo(f"wrote {built.messages} messages and {built.sidecar_events} side-car events of replication 1 "

@@ -249,8 +249,10 @@ class Simulation:
         if local_date(self.instant(discharge_at)) > local_date(self.instant(ready)) \
                 and u[U_NOTICE] < h.completion_notice_share:
             timeline.append((ready + int(5 + u[U_NOTICE_DELAY] * 55) * MINUTE, 2, "notice"))
-        ack_at = self._ack_time(plan_at, u[U_ACK])
-        if ack_at < discharge_at:  # otherwise the phone call was the acknowledgement
+        # The acceptance carries the discharge time, so it comes before the discharge (at the latest 30 minutes
+        # before); a plan so late that there is no time left was acknowledged by the phone call alone.
+        ack_at = max(plan_at + MINUTE, min(self._ack_time(plan_at, u[U_ACK]), discharge_at - 30 * MINUTE))
+        if ack_at < discharge_at:
             timeline.append((ack_at, 5, "ack"))
             if u[U_QUESTION] < h.question_share:
                 timeline.append((ack_at + 30 * MINUTE, 6, "question"))

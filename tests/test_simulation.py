@@ -192,7 +192,8 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert set(result["comparison"]) == set(result["variants"]) == {"weekdays-only-reception",
                                                                      "faster-acknowledgement", "care-plan-cutoff-12"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "discharges-by-hour.png", "result.json", "summary.txt", "tax-days-per-week.png", "variant-comparison.png"]
+        "discharges-by-hour.png", "report.html", "result.json", "summary.txt", "tax-days-per-week.png",
+        "variant-comparison.png"]
     text = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path)], capture_output=True, text=True,
                           cwd=ROOT)
     assert "completion-tax days" in text.stdout and "variant weekdays-only-reception" in text.stdout

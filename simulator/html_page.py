@@ -1,0 +1,52 @@
+"""The shell of medcom's HTML reports: one self-contained file (inline CSS and script, no network)."""
+
+from __future__ import annotations
+
+from html import escape
+
+CSS = """
+:root { --ink: #1d2433; --muted: #5f6b7a; --line: #d8dee6; --hospital: #1f6fb2; --municipality: #2e8b57;
+        --violation: #c62828; --tax: #f3c7c7; --r72: #e2d7f5; --ready: #e08a00; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); margin: 0 auto;
+       max-width: 1180px; padding: 24px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+h3 { font-size: 15px; margin: 0; }
+.muted { color: var(--muted); }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px; }
+.card b { display: block; font-size: 20px; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { font-weight: 600; background: #f5f7fa; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.controls { display: flex; gap: 12px; align-items: center; margin: 12px 0; padding: 10px; background: #f5f7fa;
+            border-radius: 8px; }
+.episode { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin: 12px 0; }
+.episode header { display: flex; gap: 16px; align-items: baseline; flex-wrap: wrap; }
+.sev-error { color: var(--violation); font-weight: 600; } .sev-warning { color: #a15c00; } .sev-info { color: #2b6f8a; }
+svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
+.legend span { display: inline-block; margin-right: 14px; }
+.swatch { display: inline-block; width: 12px; height: 12px; vertical-align: -2px; margin-right: 4px;
+          border-radius: 2px; }
+td.num span { white-space: nowrap; } table.narrow { width: auto; min-width: 360px; }
+img { max-width: 100%; border: 1px solid var(--line); border-radius: 6px; }
+"""
+
+
+def page(title: str, body: str, script: str = "") -> str:
+    """A complete HTML document; `body` and `script` are trusted markup built with `escape`."""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+            f'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">\n'
+            f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
+            f"{f'<script>{script}</script>' if script else ''}\n</body>\n</html>\n")
+
+
+def num(value: float) -> str:
+    """Thousands separated by a thin space, as Danish reports do; fractions to 3 decimals below 1."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}".replace(",", "\u2009")
+    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
