@@ -83,7 +83,9 @@ def parse_instant(text: str) -> tuple[datetime, LocalTimeKind]:
 
 def add_elapsed(instant: datetime, delta: timedelta) -> datetime:
     """`instant + delta` in elapsed time: 72 h after 2025-03-29 10:00 is 2025-04-01 11:00 local."""
-    return (to_local(instant).astimezone(UTC) + delta).astimezone(TZ)
+    if instant.tzinfo is None:
+        raise ValueError("add_elapsed() takes an aware datetime")
+    return (instant.astimezone(UTC) + delta).astimezone(TZ)
 
 
 def elapsed(start: datetime, end: datetime) -> timedelta:
@@ -91,6 +93,7 @@ def elapsed(start: datetime, end: datetime) -> timedelta:
     return end.astimezone(UTC) - start.astimezone(UTC)
 
 
+@lru_cache(maxsize=65_536)  # days x the policy's few clock times: deadlines are computed again and again
 def at_local(day: date, clock: time) -> datetime:
     """The instant a Copenhagen clock shows `clock` on `day` (moved past a DST gap if need be)."""
     return localize(datetime.combine(day, clock), strict=False)

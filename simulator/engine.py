@@ -132,31 +132,44 @@ class Context:
         """Expect an event matching `matches` (and of one of `kinds`, if given: a cheap filter) at or before
         `due`. If none has come by then, a violation is recorded; a matching event that comes later fills in
         `actual` and its id."""
-        about = list(about)
-        kinds = frozenset(kinds) if kinds is not None else None
+        pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
+                           tuple(kinds) if kinds is not None else None, about, late, on_missing)
+        self.engine.schedule(pending.due, pending.check)
 
-        def candidates() -> Iterable[Event]:
-            if kinds is None:
-                return self.episode.events
-            return sorted((e for k in kinds for e in self.episode.of(k)), key=lambda e: e.seq) if len(kinds) > 1 \
-                else self.episode.of(next(iter(kinds)))
 
-        def check() -> None:
-            if any(matches(e) and e.at <= due for e in candidates()):
-                return
-            if on_missing is not None:
-                on_missing()
-                return
-            expectation = Expectation(matches, kinds)
-            expectation.violation = self.violation(rule, severity, f"{text}: none by the deadline", due=due,
-                                                   events=about)
-            expectation.violation.text = text
-            self.episode.expectations.append(expectation)
-            late_event = next((e for e in candidates() if matches(e)), None)
-            if late_event is not None:
-                _fill(expectation, late_event, late)
+class _Pending:
+    """One expectation waiting for its deadline (see `Context.expect`). Deadlines are held in UTC, like the
+    events: comparing like with like is several times faster than across time zones."""
 
-        self.at(due, check)
+    __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
+
+    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool],
+                 text: str, kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
+                 on_missing: Callable[[], None] | None) -> None:
+        self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
+        self.text, self.kinds, self.about, self.late, self.on_missing = text, kinds, about, late, on_missing
+
+    def candidates(self) -> Iterable[Event]:
+        episode = self.ctx.episode
+        if self.kinds is None:
+            return episode.events
+        if len(self.kinds) == 1:
+            return episode.of(self.kinds[0])
+        return sorted((e for k in self.kinds for e in episode.of(k)), key=lambda e: e.seq)
+
+    def check(self) -> None:
+        matches, due = self.matches, self.due
+        if any(e.at <= due and matches(e) for e in self.candidates()):
+            return
+        if self.on_missing is not None:
+            self.on_missing()
+            return
+        expectation = Expectation(matches, frozenset(self.kinds) if self.kinds is not None else None)
+        expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
+        self.ctx.episode.expectations.append(expectation)
+        late_event = next((e for e in self.candidates() if matches(e)), None)
+        if late_event is not None:
+            _fill(expectation, late_event, self.late)
 
 
 def _fill(expectation: Expectation, event: Event, late: str) -> None:
@@ -206,8 +219,7 @@ class Engine:
         self._stores: dict[str, simpy.Store] = {}
 
     def instant(self, now: float) -> datetime:
-        assert self.origin is not None
-        return self.origin + timedelta(seconds=now)
+        return self.origin + timedelta(seconds=now)  # type: ignore[operator]  # set before the clock runs
 
     def _clock(self, at: datetime) -> float:
         assert self.origin is not None
@@ -218,7 +230,7 @@ class Engine:
         event = self.env.event()
         event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
         event.callbacks.append(lambda _event: callback())
-        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self._clock(when) - self.env.now))
+        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self._clock(when.astimezone(UTC)) - self.env.now))
 
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
@@ -250,6 +262,9 @@ class Engine:
     def close_episode(self, name: str) -> Episode:
         """Run the end-of-episode rules (once the episode is complete and its deadlines have passed)."""
         ctx = self._contexts[name]
+        for expectation in ctx.episode.expectations:
+            if expectation.met_by is None and expectation.violation is not None:
+                expectation.violation.text += " (none came)"
         for rule in self.rules:
             rule.on_close(ctx)
         return ctx.episode
