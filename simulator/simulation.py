@@ -13,6 +13,7 @@ scenario's admissions are thinned by `needs_help_share`.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -64,11 +65,8 @@ def _weights(values: tuple[float, ...]) -> np.ndarray:
 
 
 def _pick(cumulative: list[float], u: float) -> int:
-    """The index whose cumulative share first exceeds `u`."""
-    for i, c in enumerate(cumulative):
-        if u < c:
-            return i
-    return len(cumulative) - 1
+    """The index whose cumulative share first exceeds `u` (inverse transform of a discrete distribution)."""
+    return min(bisect_right(cumulative, u), len(cumulative) - 1)
 
 
 def patients(run: Run, settings: Settings, replication: int) -> list[Patient]:
@@ -93,10 +91,11 @@ def patients(run: Run, settings: Settings, replication: int) -> list[Patient]:
             n = int(arrivals.poisson(mean))
             chosen = arrivals.choice(24, size=n, p=hours)
             clocks = list(chosen * HOUR + arrivals.random(n) * HOUR)
+        counted = run.warmup_days <= d < run.warmup_days + run.horizon_days
         for clock in sorted(clocks):
             local = datetime.combine(day, time(0)) + timedelta(seconds=int(clock))
-            out.append(Patient(len(out), 0, 0.0, [], run.warmup_days <= d < run.warmup_days + run.horizon_days))
-            out[-1].admitted = int((_utc(local) - _origin(run)).total_seconds())
+            admitted = int((_utc(local) - _origin(run)).total_seconds())
+            out.append(Patient(len(out), admitted, 0.0, [], counted))
     z = draws.standard_normal(len(out))
     u = draws.random((len(out), DRAWS)).tolist()
     for p, zi, ui in zip(out, z.tolist(), u, strict=True):
