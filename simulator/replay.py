@@ -16,6 +16,7 @@ from pathlib import Path
 
 from medcom.events import TIME_KEYS, Event
 from medcom.factory import episode_of_care_id
+from medcom.gc_tuning import batch_gc
 from medcom.inputs import InputDocument, iter_documents
 from medcom.parallel import map_in_order
 from medcom.policy import Policy
@@ -94,6 +95,11 @@ def _read_message(doc: InputDocument, max_bytes: int) -> _ReadMessage:
 def load_xml_log(path: Path, max_bytes: int, workers: int = 1) -> ReplayInput:
     """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car.
     With workers > 1 the messages are parsed and checked in that many processes (same result)."""
+    with batch_gc():
+        return _load_xml_log(path, max_bytes, workers)
+
+
+def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
     inp = ReplayInput()
     envelope_to_letter: dict[str, str] = {}
     for read in map_in_order(partial(_read_message, max_bytes=max_bytes), iter_documents([path], max_bytes),
@@ -186,6 +192,11 @@ def _input_rules(inp: ReplayInput) -> tuple[list[Event], dict[str, list[Violatio
 
 def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None) -> ReplayResult:
     """Run the inputs through the engine with every rule (or `rules`)."""
+    with batch_gc():
+        return _replay(inp, policy, rules)
+
+
+def _replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None) -> ReplayResult:
     events, input_violations = _input_rules(inp)
     has_receipts = any(e.kind == "receipt_sent" for e in events)
     for e in events:
@@ -193,5 +204,4 @@ def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None) ->
             e.receipt_requested = has_receipts  # timelines: receipts are checked where the log holds any
     engine = Engine(policy, all_rules() if rules is None else rules,
                     log_has_phone_calls=any(e.kind == "phone_call" for e in events), log_has_receipts=has_receipts)
-    episodes = engine.run(events)
-    return ReplayResult(inp, episodes, input_violations)
+    return ReplayResult(inp, engine.run(events), input_violations)

@@ -11,6 +11,7 @@ import click
 from lxml import etree
 
 from medcom.business_calendar import to_local
+from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
 from simulator.engine import Episode, Violation
 from simulator.replay import ReplayResult
@@ -64,6 +65,11 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
 
 
 def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False) -> dict[str, object]:
+    with batch_gc():
+        return _report_dict(result, filters, show_cpr)
+
+
+def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
     names = sorted(set(result.episodes) | set(result.input_violations))
     episodes = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr)
                 for n in names if filters.keep_episode(n)]

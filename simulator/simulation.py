@@ -22,6 +22,7 @@ import numpy as np
 
 from medcom.business_calendar import TZ, add_elapsed, at_local, local_date, localize
 from medcom.events import Event
+from medcom.gc_tuning import batch_gc
 from simulator.engine import Engine, Episode
 from simulator.rules import all_rules, care_plan_due
 from simulator.scenario import DESTINATIONS, Run, Settings
@@ -375,10 +376,11 @@ class Simulation:
 
     def execute(self) -> Metrics:
         """Run the replication to the end and return its metrics."""
-        people = patients(self.run, self.s, self.replication)
-        self.env.process(self.arrivals(people))
-        self.env.run()
-        return self._finish()
+        with batch_gc():
+            people = patients(self.run, self.s, self.replication)
+            self.env.process(self.arrivals(people))
+            self.env.run()
+            return self._finish()
 
     def _finish(self) -> Metrics:
         t, v = self._totals, self.metrics.violations_by_rule
