@@ -23,7 +23,7 @@ def _num(x: float) -> str:
         return "0"
     if abs(x) >= 100:
         return f"{x:,.0f}".replace(",", " ")
-    return f"{x:.3f}" if abs(x) < 1 else f"{x:.1f}"
+    return f"{x:.3f}" if abs(x) <= 1 else f"{x:.1f}"
 
 
 def _cell(stat: dict[str, object]) -> str:
