@@ -2,8 +2,10 @@
 
 Directories contribute their `*.xml` files and `*.zip` archives (other files there are not messages:
 scripts, side-cars, notes). A file named on the command line is always read, whatever its name, and so is
-every member of an archive. Nothing is held in memory beyond the document being read; a document that
-cannot be read is yielded with its error so that it is reported and counted, never dropped.
+every member of an archive. Walking yields cheap `Source`s (a path, or an archive member); `read` turns one
+into its bytes, so that worker processes can read what they check and the parent never holds more than a
+document. A document that cannot be read is returned with its error, so that it is reported and counted,
+never dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+ARCHIVE_SUFFIX = ".zip"
 
 
 @dataclass(frozen=True)
@@ -24,68 +29,101 @@ class InputDocument:
     error: str | None = None
 
 
-def _walk_dir(directory: Path) -> Iterator[str]:
+@dataclass(frozen=True)
+class Source:
+    """Where one document is: a file, or a member of the archive at `path`; `error` if the walk failed."""
+
+    path: str
+    member: str | None = None
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}!{self.member}" if self.member is not None else self.path
+
+    def read(self, max_bytes: int) -> InputDocument:
+        if self.error is not None:
+            return InputDocument(self.name, None, self.error)
+        return _read_member(self, max_bytes) if self.member is not None else _read_file(self.path, max_bytes)
+
+
+def _walk_dir(directory: str) -> Iterator[str]:
     """Message files under `directory`: a directory's own files in name order, then its subdirectories."""
     for root, dirs, files in os.walk(directory):
         dirs.sort()
         for name in sorted(files):
-            if name.lower().endswith((".xml", ".zip")) and not name.startswith("."):
+            if name.lower().endswith((".xml", ARCHIVE_SUFFIX)) and not name.startswith("."):
                 yield os.path.join(root, name)
 
 
-def _read_zip(path: Path, max_bytes: int) -> Iterator[InputDocument]:
+@lru_cache(maxsize=4)
+def _archive(path: str) -> zipfile.ZipFile:
+    """An open archive, kept for the members that follow (per process)."""
+    return zipfile.ZipFile(path)
+
+
+def _archive_members(path: str) -> Iterator[Source]:
     try:
-        archive = zipfile.ZipFile(path)
+        infos = _archive(path).infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        yield InputDocument(str(path), None, f"cannot open archive: {exc}")
+        yield Source(path, error=f"cannot open archive: {exc}")
         return
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            source = f"{path}!{info.filename}"
-            if info.file_size > max_bytes:
-                yield InputDocument(source, None, f"archive member is {info.file_size:,} bytes, over the limit "
-                                                  f"of {max_bytes:,}; not unpacked")
-                continue
-            try:
-                with archive.open(info) as member:
-                    data = member.read(info.file_size + 1)  # never more than the header promised, plus one
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-                yield InputDocument(source, None, f"cannot read archive member: {exc}")
-                continue
-            if len(data) > info.file_size:
-                yield InputDocument(source, None, "archive member unpacks to more than its header says")
-            else:
-                yield InputDocument(source, data)
+    for info in infos:
+        if not info.is_dir():
+            yield Source(path, info.filename)
 
 
-def _read_file(path: str | Path, max_bytes: int) -> Iterator[InputDocument]:
-    source = os.fspath(path)
-    if source.lower().endswith(".zip"):
-        yield from _read_zip(Path(path), max_bytes)
-        return
+def _read_member(source: Source, max_bytes: int) -> InputDocument:
+    name = source.name
+    try:
+        archive = _archive(source.path)
+        info = archive.getinfo(source.member or "")
+    except (zipfile.BadZipFile, OSError, KeyError) as exc:
+        return InputDocument(name, None, f"cannot open archive member: {exc}")
+    if info.file_size > max_bytes:
+        return InputDocument(name, None, f"archive member is {info.file_size:,} bytes, over the limit of "
+                                         f"{max_bytes:,}; not unpacked")
+    try:
+        with archive.open(info) as member:
+            data = member.read(info.file_size + 1)  # never more than the header promised, plus one
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        return InputDocument(name, None, f"cannot read archive member: {exc}")
+    if len(data) > info.file_size:
+        return InputDocument(name, None, "archive member unpacks to more than its header says")
+    return InputDocument(name, data)
+
+
+def _read_file(path: str, max_bytes: int) -> InputDocument:
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             data = None if size > max_bytes else handle.read()
-    except IsADirectoryError:
-        for file in _walk_dir(Path(path)):
-            yield from _read_file(file, max_bytes)
-        return
     except FileNotFoundError:
-        yield InputDocument(source, None, "no such file or directory")
-        return
+        return InputDocument(path, None, "no such file or directory")
     except OSError as exc:
-        yield InputDocument(source, None, f"cannot read file: {exc.strerror}")
-        return
+        return InputDocument(path, None, f"cannot read file: {exc.strerror}")
     if data is None:
-        yield InputDocument(source, None, f"file is {size:,} bytes, over the limit of {max_bytes:,}")
+        return InputDocument(path, None, f"file is {size:,} bytes, over the limit of {max_bytes:,}")
+    return InputDocument(path, data)
+
+
+def _sources_of(path: str) -> Iterator[Source]:
+    if os.path.isdir(path):
+        for file in _walk_dir(path):
+            yield from _sources_of(file)
+    elif path.lower().endswith(ARCHIVE_SUFFIX):
+        yield from _archive_members(path)
     else:
-        yield InputDocument(source, data)
+        yield Source(path)
+
+
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[Source]:
+    """Every document under `paths`, in a stable order (sorted within each directory), unread."""
+    for path in paths:
+        yield from _sources_of(os.fspath(path))
 
 
 def iter_documents(paths: Iterable[str | Path], max_bytes: int) -> Iterator[InputDocument]:
-    """Every document under `paths`, in a stable order (sorted within each directory)."""
-    for path in paths:
-        yield from _read_file(path, max_bytes)
+    """Every document under `paths`, read, in a stable order."""
+    for source in iter_sources(paths):
+        yield source.read(max_bytes)

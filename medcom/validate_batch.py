@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from medcom.inputs import InputDocument, iter_documents
+from medcom.inputs import InputDocument, Source, iter_sources
 from medcom.parallel import map_in_order
 from medcom.receipts import write_receipt
 from medcom.suppress import Suppressions
@@ -42,6 +42,11 @@ class BatchOptions:
     receipt_time: datetime | None = None
 
 
+def check_source(source: Source, options: BatchOptions) -> DocumentResult:
+    """Read and check one input (in a worker process, if there are workers)."""
+    return check_document(source.read(options.max_bytes), options)
+
+
 def check_document(doc: InputDocument, options: BatchOptions) -> DocumentResult:
     """Check one input; an unreadable one is an M-XML finding. Writes its receipt if asked."""
     if doc.data is None:
@@ -63,10 +68,10 @@ def check_document(doc: InputDocument, options: BatchOptions) -> DocumentResult:
 def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: int = 1,
               progress: bool | None = None) -> Iterator[DocumentResult]:
     """Results in input order, whatever the number of workers. The progress bar shows on a terminal only."""
-    documents = iter_documents(paths, options.max_bytes)
-    check = partial(check_document, options=options)
+    sources = iter_sources(paths)
+    check = partial(check_source, options=options)
     bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
     with bar:
-        for result in map_in_order(check, documents, workers):
+        for result in map_in_order(check, sources, workers):
             yield result
             bar.update()

@@ -8,7 +8,7 @@ messages not in the log). Every input is counted once: accepted + rejected + dup
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from functools import partial
@@ -17,7 +17,7 @@ from pathlib import Path
 from medcom.events import TIME_KEYS, Event
 from medcom.factory import episode_of_care_id
 from medcom.gc_tuning import batch_gc
-from medcom.inputs import InputDocument, iter_documents
+from medcom.inputs import Source, iter_sources
 from medcom.parallel import map_in_order
 from medcom.policy import Policy
 from medcom.timeline import read_lines
@@ -82,7 +82,9 @@ class _ReadMessage:
     letter_id: str | None = None
 
 
-def _read_message(doc: InputDocument, max_bytes: int) -> _ReadMessage:
+def _read_message(source: Source, max_bytes: int) -> _ReadMessage:
+    """Read, check and turn one message into events (in a worker process, if there are workers)."""
+    doc = source.read(max_bytes)
     if doc.data is None:
         return _ReadMessage([Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source)], False)
     checked = check_bytes(doc.data, doc.source, max_bytes=max_bytes, decode_message=True)
@@ -102,7 +104,7 @@ def load_xml_log(path: Path, max_bytes: int, workers: int = 1) -> ReplayInput:
 def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
     inp = ReplayInput()
     envelope_to_letter: dict[str, str] = {}
-    for read in map_in_order(partial(_read_message, max_bytes=max_bytes), iter_documents([path], max_bytes),
+    for read in map_in_order(partial(_read_message, max_bytes=max_bytes), _messages(path),
                              workers):
         inp.messages += 1
         inp.findings.extend(read.findings)
@@ -127,6 +129,11 @@ def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
     for event in inp.events:
         event.episode = inp.episode_names.get(event.episode, event.episode)
     return inp
+
+
+def _messages(path: Path) -> Iterator[Source]:
+    """The log's messages: everything but the side-car (which an archive holds beside them)."""
+    return (s for s in iter_sources([path]) if (s.member or "").rsplit("/", 1)[-1] != SIDECAR)
 
 
 def _load_sidecar(path: Path, inp: ReplayInput) -> None:

@@ -43,6 +43,7 @@ def test_zip_log_gives_the_same_report(tmp_path: Path) -> None:
     from_dir = json.loads(medcom("replay", str(LOG), "--format", "json").stdout)
     from_zip = json.loads(medcom("replay", str(archive), "--format", "json").stdout)
     assert from_zip["episodes"] == from_dir["episodes"] and from_zip["summary"] == from_dir["summary"]
+    assert from_zip["inputs"] == from_dir["inputs"]  # the side-car is not taken for a message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.zip"]  # nothing written next to the input
 
 
