@@ -29,7 +29,7 @@ class InputDocument:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where one document is: a file, or a member of the archive at `path`; `error` if the walk failed."""
 
@@ -107,14 +107,19 @@ def _read_file(path: str, max_bytes: int) -> InputDocument:
     return InputDocument(path, data)
 
 
-def _sources_of(path: str) -> Iterator[Source]:
-    if os.path.isdir(path):
-        for file in _walk_dir(path):
-            yield from _sources_of(file)
-    elif path.lower().endswith(ARCHIVE_SUFFIX):
+def _file_sources(path: str) -> Iterator[Source]:
+    if path.lower().endswith(ARCHIVE_SUFFIX):
         yield from _archive_members(path)
     else:
         yield Source(path)
+
+
+def _sources_of(path: str) -> Iterator[Source]:
+    if os.path.isdir(path):
+        for file in _walk_dir(path):  # files the walk found: no second look at what they are
+            yield from _file_sources(file)
+    else:
+        yield from _file_sources(path)
 
 
 def iter_sources(paths: Iterable[str | Path]) -> Iterator[Source]:
