@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from medcom.inputs import InputDocument, Source, iter_sources
-from medcom.parallel import map_in_order
+from medcom.parallel import SOURCES_PER_TASK, map_in_order
 from medcom.receipts import write_receipt
 from medcom.suppress import Suppressions
 from medcom.validation import CheckedDocument, Finding, Severity, check_bytes
@@ -72,6 +72,6 @@ def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: in
     check = partial(check_source, options=options)
     bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
     with bar:
-        for result in map_in_order(check, sources, workers):
+        for result in map_in_order(check, sources, workers, chunksize=SOURCES_PER_TASK):
             yield result
             bar.update()

@@ -18,7 +18,7 @@ from medcom.events import TIME_KEYS, Event
 from medcom.factory import episode_of_care_id
 from medcom.gc_tuning import batch_gc
 from medcom.inputs import Source, iter_sources
-from medcom.parallel import map_in_order
+from medcom.parallel import SOURCES_PER_TASK, map_in_order
 from medcom.policy import Policy
 from medcom.timeline import read_lines
 from medcom.validation import Finding, Severity, check_bytes
@@ -105,7 +105,7 @@ def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
     inp = ReplayInput()
     envelope_to_letter: dict[str, str] = {}
     for read in map_in_order(partial(_read_message, max_bytes=max_bytes), _messages(path),
-                             workers):
+                             workers, chunksize=SOURCES_PER_TASK):
         inp.messages += 1
         inp.findings.extend(read.findings)
         if not read.accepted:
