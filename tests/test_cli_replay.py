@@ -110,3 +110,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert medcom("replay", str(tmp_path / "missing")).returncode == 2
     assert medcom("replay", str(LOG), "--since", "yesterday").returncode == 2
     assert medcom("replay", str(LOG), "--format", "pdf").returncode == 2
+
+
+def test_workers_give_the_same_report() -> None:
+    one = medcom("replay", str(LOG), "--format", "json")
+    two = medcom("replay", str(LOG), "--format", "json", "--workers", "2")
+    assert two.returncode == one.returncode and two.stdout == one.stdout
