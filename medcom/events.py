@@ -27,7 +27,7 @@ MUNICIPALITY_MESSAGES = frozenset({"admission_report_sent", "care_plan_ack_sent"
 TIME_KEYS = ("discharge_at", "agreed_discharge_at", "extended_responsibility_until", "until")
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One event. `seq` is the input order, which breaks ties in time (replay is stable)."""
 
