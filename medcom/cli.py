@@ -148,6 +148,7 @@ def _scenario_path(name: str) -> Path:
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
              emit_log: Path | None) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
+    # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from simulator.plots import write_plots
     from simulator.run_scenario import emit_log as write_log
     from simulator.run_scenario import run_scenario
