@@ -52,7 +52,7 @@ def write_plots(result: ScenarioResult, out: Path) -> list[Path]:
                       [comparison[v]["difference"][key]["ci95"][1] - m for v, m in zip(variants, means, strict=True)]]
             ax.barh(variants, means, xerr=errors, capsize=4, color="tab:orange")
             ax.axvline(0, color="black", linewidth=0.8)
-            ax.set(title=f"Difference in {label} against {BASE} (95 % CI)", xlabel=label)
+            ax.set(title=f"{label}: variant - {BASE} (95 % CI)", xlabel=label)
         written.append(_save(fig, out / "variant-comparison.png"))
     return written
 
