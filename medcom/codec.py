@@ -206,9 +206,6 @@ def _read_fields(el: etree._Element, ns: str, cls: type, skip: str | None = None
             if required:
                 raise DecodeError(f"{etree.QName(el).localname} has no {name}", el)
             continue
-            if required:
-                raise DecodeError(f"{etree.QName(el).localname} has no {name}", el)
-            continue
         values[attr] = read(child) if item_tag is None else tuple(read(c) for c in child.iterfind(item_tag))
         child = next(children, None)
     return values

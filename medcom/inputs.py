@@ -126,9 +126,3 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[Source]:
     """Every document under `paths`, in a stable order (sorted within each directory), unread."""
     for path in paths:
         yield from _sources_of(os.fspath(path))
-
-
-def iter_documents(paths: Iterable[str | Path], max_bytes: int) -> Iterator[InputDocument]:
-    """Every document under `paths`, read, in a stable order."""
-    for source in iter_sources(paths):
-        yield source.read(max_bytes)

@@ -11,6 +11,7 @@ R = TypeVar("R")
 
 SOURCES_PER_TASK = 32  # input documents sent to a worker at a time
 
+
 def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chunksize: int = 1) -> Iterator[R]:
     """fn(item) for each item, in input order. With workers > 1, `fn` must be picklable (module level or a
     partial of one) and the items small (they are all queued at once: pass paths, not contents); processes

@@ -111,7 +111,7 @@ class Policy:
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> Policy:
         """A new policy with `overrides` (nested tables, as in a policy file) laid over this one."""
-        return _build(merge_tables(self.raw, overrides, source, ()), source)
+        return _build(merge_tables(self.raw, overrides, source), source)
 
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m(?:in)?)?"
