@@ -56,7 +56,7 @@ class Expectation:
     """Something a rule waits for; filled in when a matching event arrives, even late."""
 
     matches: Callable[[Event], bool]
-    kinds: frozenset[str] | None = None
+    kinds: tuple[str, ...] | None = None
     violation: Violation | None = None
     met_by: Event | None = None
 
@@ -164,7 +164,7 @@ class _Pending:
         if self.on_missing is not None:
             self.on_missing()
             return
-        expectation = Expectation(matches, frozenset(self.kinds) if self.kinds is not None else None)
+        expectation = Expectation(matches, self.kinds)
         expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
         self.ctx.episode.expectations.append(expectation)
         late_event = next((e for e in self.candidates() if matches(e)), None)
@@ -221,7 +221,8 @@ class Engine:
     def instant(self, now: float) -> datetime:
         return self.origin + timedelta(seconds=now)  # type: ignore[operator]  # set before the clock runs
 
-    def _clock(self, at: datetime) -> float:
+    def clock(self, at: datetime) -> float:
+        """The engine clock's reading (seconds since the origin) for an instant in UTC; `instant`'s inverse."""
         assert self.origin is not None
         return (at - self.origin).total_seconds()
 
@@ -230,7 +231,7 @@ class Engine:
         event = self.env.event()
         event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
         event.callbacks.append(lambda _event: callback())
-        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self._clock(when.astimezone(UTC)) - self.env.now))
+        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self.clock(when.astimezone(UTC)) - self.env.now))
 
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
@@ -284,7 +285,7 @@ class Engine:
 
     def _feeder(self, events: list[Event]):
         for event in events:
-            delay = self._clock(event.at) - self.env.now
+            delay = self.clock(event.at) - self.env.now
             if delay > 0:
                 yield self.env.timeout(delay)
             store = self._stores.get(event.episode)
@@ -295,9 +296,10 @@ class Engine:
 
     def run(self, events: Iterable[Event]) -> dict[str, Episode]:
         """Replay `events` (any order; sorted by time, stable) and close every episode."""
-        for event in events:
+        ordered = list(events)  # iterated twice: a generator would be empty the second time
+        for event in ordered:
             event.at = event.at.astimezone(UTC)
-        ordered = sorted(events, key=lambda e: (e.at, e.seq))
+        ordered.sort(key=lambda e: (e.at, e.seq))
         if not ordered:
             return {}
         self.origin = self.origin or ordered[0].at

@@ -146,11 +146,8 @@ class Simulation:
     def instant(self, seconds: float) -> datetime:
         return self.engine.instant(seconds)
 
-    def _clock(self, at: datetime) -> float:
-        return (at - self.engine.origin).total_seconds()
-
     def seconds(self, at: datetime) -> int:
-        return math.ceil((at.astimezone(UTC) - self.engine.origin).total_seconds())
+        return math.ceil(self.engine.clock(at.astimezone(UTC)))
 
     def emit(self, episode: str, kind: str, **data: object) -> Event:
         self.seq += 1
@@ -340,7 +337,7 @@ class Simulation:
         episode = self.engine.close_episode(name)
         admitted, discharged = episode.first("admitted"), episode.first("discharged")
         if admitted and discharged:
-            self._stays.append((self._clock(admitted.at), self._clock(discharged.at), p.counted))
+            self._stays.append((self.engine.clock(admitted.at), self.engine.clock(discharged.at), p.counted))
         if p.counted:
             self._measure(episode, municipality)
         if not self.keep_events:
