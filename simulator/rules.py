@@ -168,6 +168,7 @@ class SameDayAcknowledgement(Rule):
             return
         cutoff = ctx.policy.acknowledgement.cutoff
         if ctx.calendar.weekday_before_clock(event.at, cutoff):
+            ctx.episode.results["acks_due_same_day"] = int(ctx.episode.results.get("acks_due_same_day", 0)) + 1
             due = end_of_day(local_date(event.at))
             ctx.expect(self.id, "warning", due, lambda e: e.from_municipality and _refers_to(e, event),
                        f"care plan of {_hm(event.at)} not acknowledged the same day",

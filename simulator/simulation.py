@@ -348,15 +348,12 @@ class Simulation:
         admitted, ready = ep.first("admitted"), ep.first("ready_for_discharge")
         discharged = ep.first("discharged")
         assert admitted and ready and discharged
-        t["episodes"] += 1
-        t["discharges"] += 1
+        t["episodes"] += 1  # every counted episode runs to its discharge
         t["bed_days"] += (discharged.at - admitted.at).total_seconds() / DAY
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
         t["phone_calls"] += sum(1 for e in ep.events if e.kind == "phone_call")
         t["municipal_messages"] += sum(1 for e in ep.events if e.is_message and e.from_hospital)
-        plan = ep.first("care_plan_sent")
-        if plan is not None and self.calendar.weekday_before_clock(plan.at, self.policy.acknowledgement.cutoff):
-            t["acks_due_same_day"] += 1
+        t["acks_due_same_day"] += int(ep.results.get("acks_due_same_day", 0))  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1
             if v.rule == "ACK-1" and v.due is not None:  # the same-day deadline (not the missing phone call)
@@ -382,9 +379,8 @@ class Simulation:
     def _finish(self) -> Metrics:
         t, v = self._totals, self.metrics.violations_by_rule
         counted = t["episodes"]
-
         values = {
-            "episodes": counted, "discharges": t["discharges"],
+            "episodes": counted, "discharges": counted,
             "completion_tax_days": t["completion_tax_days"], "completion_tax_dkk": t["completion_tax_dkk"],
             "disputable_days": t["disputable_days"], "care_plans_late": v.get("CP-1", 0),
             "phone_calls": t["phone_calls"], "municipal_messages": t["municipal_messages"],
