@@ -9,25 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 
-from medcom.business_calendar import at_local, local_date, to_local
+from medcom.business_calendar import at_local, local_date
 from medcom.events import Event
 from simulator.engine import Episode
 from simulator.html_page import num, page
 from simulator.replay import ReplayResult
+from simulator.replay_report import short_time
+from simulator.rules import hm
 
 MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
 WIDTH, LEFT, RIGHT = 1100, 96, 16
 LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
 HEIGHT = 150
-FACT_SHAPES = {"ready_for_discharge": "ready", "admitted": "admitted", "discharged": "discharged"}
-
-
-def _when(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else "-"
-
-
-def _local(at: datetime) -> str:
-    return to_local(at).strftime("%a %Y-%m-%d %H:%M")
+FACTS = frozenset({"ready_for_discharge", "admitted", "discharged"})  # drawn in the facts lane
 
 
 def _instant(iso: str | None) -> datetime | None:
@@ -60,7 +54,7 @@ def _marker(x: float, y: float, shape: str, colour: str, title: str) -> str:
 
 def _lane_of(e: Event) -> tuple[str, str, str]:
     """(lane, shape, colour) for an event."""
-    if e.kind in FACT_SHAPES:
+    if e.kind in FACTS:
         return "facts", "diamond" if e.kind == "ready_for_discharge" else "square", \
             "var(--ready)" if e.kind == "ready_for_discharge" else "var(--ink)"
     if e.kind == "phone_call":
@@ -85,12 +79,12 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
     if tax is not None and discharged is not None and tax.days:
         x0, x1 = axis.x(tax.start), axis.x(discharged.at)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
-                     f'fill="var(--tax)" class="tax-band"><title>completion tax from {_local(tax.start)}: '
+                     f'fill="var(--tax)" class="tax-band"><title>completion tax from {hm(tax.start)}: '
                      f'{tax.days} day(s)</title></rect>')
     if until is not None and discharged is not None:
         x0, x1 = axis.x(discharged.at), axis.x(until)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
-                     f'fill="var(--r72)" class="r72-band"><title>72-hour responsibility until {_local(until)}'
+                     f'fill="var(--r72)" class="r72-band"><title>72-hour responsibility until {hm(until)}'
                      f'</title></rect>')
     day, last = local_date(start), local_date(end)
     days = (last - day).days + 1
@@ -108,7 +102,7 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
                      f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#eef1f5"/>')
     for e in ep.events:
         lane, shape, colour = _lane_of(e)
-        title = f"{e.kind}{' ' + e.id if e.id else ''} — {_local(e.at)}"
+        title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
         parts.append(_marker(axis.x(e.at), LANES[lane], shape, colour, title))
     y = LANES["deadlines"]
     for v in entry["violations"]:
@@ -117,11 +111,12 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
             x = axis.x(due)
             parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--violation)" '
                          f'stroke-dasharray="4 3" data-rule="{escape(v["rule"])}"><title>{escape(v["rule"])} due '
-                         f'{_local(due)}</title></line>')
+                         f'{hm(due)}</title></line>')
         at = actual or due
         if at is not None:
             parts.append(_marker(axis.x(at), y, "cross", "var(--violation)",
-                                 f"{v['rule']}: {v['text']} (due {_when(v['due'])}, actual {_when(v['actual'])})"))
+                                 f"{v['rule']}: {v['text']} (due {short_time(v['due'])}, "
+                                 f"actual {short_time(v['actual'])})"))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -133,7 +128,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
             f'<span class="muted">patient {escape(str(entry.get("patient", "-")))}</span>'
             f'<span>tax {entry["completion_tax_days"]} day(s), {num(entry["completion_tax_dkk"])} DKK'
             f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
-            f'<span>72 h: {"until " + _when(r72["until"]) if r72["applies"] else "does not apply"}</span>'
+            f'<span>72 h: {"until " + short_time(r72["until"]) if r72["applies"] else "does not apply"}</span>'
             f'<span class="count">{len(entry["violations"])} violation(s)</span></header>')
     body = [head]
     if draw and ep is not None and ep.events:
@@ -141,8 +136,8 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
     if entry["violations"]:
         rows = "".join(
             f'<tr data-rule="{escape(v["rule"])}"><td>{escape(v["rule"])}</td>'
-            f'<td class="sev-{escape(v["severity"])}">{escape(v["severity"])}</td><td>{_when(v["due"])}</td>'
-            f'<td>{_when(v["actual"])}</td><td>{escape(", ".join(v["message_ids"]))}</td>'
+            f'<td class="sev-{escape(v["severity"])}">{escape(v["severity"])}</td><td>{short_time(v["due"])}</td>'
+            f'<td>{short_time(v["actual"])}</td><td>{escape(", ".join(v["message_ids"]))}</td>'
             f'<td>{escape(v["text"])}</td></tr>' for v in entry["violations"])
         body.append("<table class=\"violations\"><thead><tr><th>rule</th><th>severity</th><th>due</th>"
                     f"<th>actual</th><th>messages</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -154,7 +149,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
     if tax and entry["completion_tax_days"]:
         dates = escape(", ".join(tax["counted_dates"]))
         reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
-        body.append(f'<p class="muted">Tax counted from {_when(tax["start"])}: {dates}{reason}</p>')
+        body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
     return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '
             f'data-rules="{escape(" ".join(rules))}">' + "".join(body) + "</section>")
 

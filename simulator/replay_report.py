@@ -99,7 +99,8 @@ def to_json(report: dict[str, object]) -> str:
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
-def _short(iso: str | None) -> str:
+def short_time(iso: str | None) -> str:
+    """An ISO time from a report as "YYYY-MM-DD HH:MM" for people ("-" when there is none)."""
     return iso[:16].replace("T", " ") if iso else "-"
 
 
@@ -113,7 +114,7 @@ def to_text(report: dict[str, object]) -> str:
     for e in report["episodes"]:
         until = e["extended_responsibility"]["until"]
         lines.append(f"{e['episode']:<34} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
-                     f"{e['disputable_days']:>10} {_short(until) if until else '-':<17} {len(e['violations'])}")
+                     f"{e['disputable_days']:>10} {short_time(until) if until else '-':<17} {len(e['violations'])}")
     for e in report["episodes"]:
         if not e["violations"] and not e["obligations"]:
             continue
@@ -121,7 +122,7 @@ def to_text(report: dict[str, object]) -> str:
                                                                     else "")]
         for v in e["violations"]:
             sev = click.style(f"{v['severity']:<7}", fg=_COLOURS.get(v["severity"]))
-            lines.append(f"  {sev} {v['rule']:<9} due {_short(v['due']):<16} actual {_short(v['actual']):<16} "
+            lines.append(f"  {sev} {v['rule']:<9} due {short_time(v['due']):<16} actual {short_time(v['actual']):<16} "
                          f"{v['text']}")
         for o in e["obligations"]:
             lines.append(f"  {'must':<7} {o['rule']:<9} {o['text']}")

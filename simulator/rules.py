@@ -15,7 +15,8 @@ from simulator.completion_tax import TaxFacts, count_tax, responsibility_window
 from simulator.engine import Context, Rule
 
 
-def _hm(at: datetime) -> str:
+def hm(at: datetime) -> str:
+    """An instant as people read it in a report: weekday, local date and minute."""
     return f"{to_local(at):%a %Y-%m-%d %H:%M}"
 
 
@@ -61,7 +62,7 @@ class AdmissionAdvice(Rule):
             ctx.violation(self.id, "error", "no admission advice for this admission")
         elif admitted and advice and advice.at < admitted.at:
             # Checked at close: an advice sent before the admission arrives before the admission event.
-            ctx.violation(self.id, "error", f"admission advice sent {_hm(advice.at)}, before the admission",
+            ctx.violation(self.id, "error", f"admission advice sent {hm(advice.at)}, before the admission",
                           due=admitted.at, actual=advice.at, events=[advice])
 
 
@@ -106,7 +107,7 @@ class CarePlanDeadline(Rule):
             return
         due = care_plan_due(ctx.calendar, ctx.policy, event.at)
         ctx.expect(self.id, "warning", due, is_original_care_plan,
-                   f"first care plan due {_hm(due)} (last weekday before the ready day {local_date(event.at)})",
+                   f"first care plan due {hm(due)} (last weekday before the ready day {local_date(event.at)})",
                    kinds=("care_plan_sent",), late="came after the deadline: CP-2 applies")
 
 
@@ -171,7 +172,7 @@ class SameDayAcknowledgement(Rule):
             ctx.episode.results["acks_due_same_day"] = int(ctx.episode.results.get("acks_due_same_day", 0)) + 1
             due = end_of_day(local_date(event.at))
             ctx.expect(self.id, "warning", due, lambda e: e.from_municipality and _refers_to(e, event),
-                       f"care plan of {_hm(event.at)} not acknowledged the same day",
+                       f"care plan of {hm(event.at)} not acknowledged the same day",
                        kinds=("care_plan_ack_sent", "correspondence_sent"), about=[event])
 
     def on_close(self, ctx: Context) -> None:
@@ -186,7 +187,7 @@ class SameDayAcknowledgement(Rule):
             day_start = at_local(local_date(plan.at), time(0))
             if any(e.kind == "phone_call" and e.at >= day_start for e in ctx.episode.events):
                 continue
-            text = (f"care plan received {_hm(plan.at)} (at or after {cutoff:%H:%M} or on a non-weekday): "
+            text = (f"care plan received {hm(plan.at)} (at or after {cutoff:%H:%M} or on a non-weekday): "
                     "a phone contact in which the municipality acknowledges it verbally is expected")
             if ctx.log_has_phone_calls:
                 ctx.violation(self.id, "warning", text + "; none in the log", events=[plan])
@@ -228,7 +229,7 @@ class QuestionAnswered(Rule):
             return
         due = ctx.calendar.end_of_next_weekday(event.at)
         ctx.expect(self.id, "warning", due, lambda e: e.from_hospital and e.data.get("reply_to") == event.id,
-                   f"question of {_hm(event.at)} about the care plan not answered by the end of the next weekday",
+                   f"question of {hm(event.at)} about the care plan not answered by the end of the next weekday",
                    kinds=("correspondence_sent",), about=[event])
 
 
@@ -247,8 +248,8 @@ class CorrespondenceHandled(Rule):
             return
         due = ctx.calendar.handled_by(original.at, ctx.policy.correspondence.cutoff)
         if event.at > due:
-            ctx.violation(self.id, "warning", f"reply to the hospital's correspondence of {_hm(original.at)} "
-                          f"came {_hm(event.at)}, after {_hm(due)}", due=due, actual=event.at,
+            ctx.violation(self.id, "warning", f"reply to the hospital's correspondence of {hm(original.at)} "
+                          f"came {hm(event.at)}, after {hm(due)}", due=due, actual=event.at,
                           events=[original, event])
 
 
@@ -385,7 +386,7 @@ class DischargeReport(Rule):
                        kinds=("discharge_report_sent",))
         elif event.kind == "discharge_report_sent" and not ctx.calendar.weekday_before_clock(
                 event.at, ctx.policy.discharge.phone_cutoff):
-            ctx.obligation(self.id, f"discharge report sent {_hm(event.at)}: phone the municipality if it must act "
+            ctx.obligation(self.id, f"discharge report sent {hm(event.at)}: phone the municipality if it must act "
                            "before the next weekday")
 
 
@@ -416,7 +417,7 @@ class ExtendedResponsibility(Rule):
                               "not state it", due=computed, actual=report.at, events=[report])
             elif elapsed(stated, computed) != timedelta(0):
                 ctx.violation("DIS-3", "warning", f"the discharge report states the responsibility ends "
-                              f"{_hm(stated)}, but 72 hours (elapsed) after the discharge is {_hm(computed)}",
+                              f"{hm(stated)}, but 72 hours (elapsed) after the discharge is {hm(computed)}",
                               due=computed, actual=stated, events=[report])
         for e in ep.events:
             if e.at > discharged.at and e.from_municipality and e.kind in ("phone_call", "correspondence_sent"):
@@ -456,7 +457,7 @@ class Leave(Rule):
         chain: list[tuple[datetime, datetime]] = []
         for start, end in periods:
             if elapsed(start, end) > limit:
-                ctx.violation(self.id, "warning", f"leave from {_hm(start)} to {_hm(end)} is longer than "
+                ctx.violation(self.id, "warning", f"leave from {hm(start)} to {hm(end)} is longer than "
                               f"{limit}", due=add_elapsed(start, limit), actual=end)
             if chain and elapsed(chain[-1][1], start) <= timedelta(hours=1):
                 chain.append((start, end))
