@@ -30,8 +30,8 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from medcom.policy import load_policy
-from simulator.replay import load_xml_log, replay
-from simulator.replay_report import report_dict, to_json
+from medcom.replay import load_xml_log, replay
+from medcom.reports.replay import report_dict, to_json
 started = time.perf_counter()
 policy = load_policy()
 inputs = load_xml_log(Path(sys.argv[1]), policy.messages.max_message_bytes, int(sys.argv[2]))

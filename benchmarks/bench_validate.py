@@ -20,8 +20,8 @@ from lxml import etree
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_messages import generate  # noqa: E402
 
-from medcom.families import FAMILIES, schema_for  # noqa: E402
-from medcom.validate_batch import BatchOptions, run_batch  # noqa: E402
+from medcom.formats.dialect.families import FAMILIES, schema_for  # noqa: E402
+from medcom.validate import BatchOptions, run_batch  # noqa: E402
 
 
 def raw_lxml(files: list[Path]) -> int:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from medcom.business_calendar import TZ
-from medcom.codec import encode
-from medcom.factory import MessageFactory, municipality_party, receipt_for
+from medcom.calendar import TZ
+from medcom.formats.dialect.codec import encode
+from medcom.formats.dialect.factory import MessageFactory, municipality_party, receipt_for
+from medcom.formats.dialect.model import Destination, Message, Patient
 from medcom.identifiers import MUNICIPALITY_CODES
-from medcom.model import Destination, Message, Patient
 
 BREAKAGES = ("cpr", "gln", "municipality", "missing", "truncated", "gap")
 

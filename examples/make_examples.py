@@ -15,10 +15,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from medcom.business_calendar import TZ
-from medcom.codec import encode, to_xml
-from medcom.factory import MessageFactory, receipt_for
-from medcom.model import (
+from medcom.calendar import TZ
+from medcom.formats.dialect.codec import encode, to_xml
+from medcom.formats.dialect.factory import MessageFactory, receipt_for
+from medcom.formats.dialect.model import (
     ClinicalMessage,
     Destination,
     LetterStatus,

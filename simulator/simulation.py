@@ -20,11 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from medcom.business_calendar import TZ, add_elapsed, at_local, local_date, localize
+from medcom.calendar import TZ, add_elapsed, at_local, local_date, localize
+from medcom.engine.engine import Engine, Episode
+from medcom.engine.rules import all_rules, care_plan_due
 from medcom.events import Event
 from medcom.gc_tuning import batch_gc
-from simulator.engine import Engine, Episode
-from simulator.rules import all_rules, care_plan_due
 from simulator.scenario import DESTINATIONS, Run, Settings
 
 # Columns of the per-patient row of uniform draws.

@@ -6,11 +6,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from medcom.business_calendar import add_elapsed, parse_instant
+from medcom.calendar import add_elapsed, parse_instant
+from medcom.events.timeline import parse_line
 from medcom.policy import Policy, load_policy
-from medcom.timeline import parse_line
-from simulator.replay import ReplayInput, replay
-from simulator.replay_report import report_dict
+from medcom.replay import ReplayInput, replay
+from medcom.reports.replay import report_dict
 
 
 def _later(at: str, **delta: float) -> str:

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from medcom.business_calendar import TZ
-from medcom.factory import MessageFactory, receipt_for
-from medcom.model import Destination, Message, Patient, RefuseCode
+from medcom.calendar import TZ
+from medcom.formats.dialect.factory import MessageFactory, receipt_for
+from medcom.formats.dialect.model import Destination, Message, Patient, RefuseCode
 
 
 def at(text: str) -> datetime:

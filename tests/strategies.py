@@ -10,10 +10,10 @@ from datetime import datetime
 
 from hypothesis import strategies as st
 
-from medcom.business_calendar import TZ, LocalTimeKind, classify_local
-from medcom.codec import camel
+from medcom.calendar import TZ, LocalTimeKind, classify_local
+from medcom.formats.dialect.codec import camel
+from medcom.formats.dialect.model import IdentifierKind, Party
 from medcom.identifiers import MUNICIPALITY_CODES, make_gln
-from medcom.model import IdentifierKind, Party
 
 SHORT = {"OrganisationName", "DepartmentName", "UnitName", "PersonSurnameName", "PersonGivenName", "Subject",
          "Name", "Relation", "Area"}

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from replay_helpers import clean_episode, replace, without, write_timeline
 
-from medcom.build import build
+from medcom.engine.rules import all_rules
+from medcom.events.build import build
 from medcom.policy import load_policy
-from simulator.replay import load_timeline, load_xml_log, replay
-from simulator.replay_report import report_dict
-from simulator.rules import all_rules
+from medcom.replay import load_timeline, load_xml_log, replay
+from medcom.reports.replay import report_dict
 
 DST = replace(clean_episode(admitted="2025-03-26T08:00", plan="2025-03-27T09:00", ready="2025-03-29T08:00",
                             discharged="2025-03-29T10:00"),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medcom.business_calendar import (
+from medcom.calendar import (
     TZ,
     BusinessCalendar,
     LocalTimeKind,

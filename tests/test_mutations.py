@@ -4,8 +4,8 @@ import pytest
 from lxml import etree
 from samples import one_of_each
 
-from medcom.codec import encode, to_xml
-from medcom.validation import check_bytes
+from medcom.formats.dialect.codec import encode, to_xml
+from medcom.formats.dialect.validation import check_bytes
 
 MESSAGES = one_of_each()
 CLINICAL = [code for code in MESSAGES if code.startswith("XDIS")]

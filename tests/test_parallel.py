@@ -3,7 +3,7 @@
 import os
 import time
 
-from medcom.parallel import map_in_order
+from medcom.executors import map_in_order
 
 
 def slow_pid(item: int) -> tuple[int, int]:

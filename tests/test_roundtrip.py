@@ -7,10 +7,10 @@ from lxml import etree
 from samples import one_of_each
 from strategies import of
 
-from medcom.codec import decode, to_xml
-from medcom.families import FAMILIES, schema_for
-from medcom.validation import check_bytes
-from medcom.xmlsafe import parse_bytes
+from medcom.formats.dialect.codec import decode, to_xml
+from medcom.formats.dialect.families import FAMILIES, schema_for
+from medcom.formats.dialect.validation import check_bytes
+from medcom.formats.xmlsafe import parse_bytes
 
 
 @pytest.mark.parametrize("spec", FAMILIES, ids=lambda s: s.code)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.replay import load_xml_log, replay
-from simulator.replay_report import report_dict
-from simulator.run_scenario import BASE, emit_log, run_scenario
+from medcom.replay import load_xml_log, replay
+from medcom.reports.replay import report_dict
+from simulator.run import BASE, emit_log, run_scenario
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.simulation import Simulation, patients
 

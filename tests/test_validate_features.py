@@ -8,10 +8,10 @@ from freezegun import freeze_time
 from lxml import etree
 
 from medcom.cli import main
-from medcom.codec import decode
-from medcom.families import schema_for
-from medcom.model import NegativeReceipt, PositiveReceipt, RefuseCode
-from medcom.xmlsafe import parse_bytes
+from medcom.formats.dialect.codec import decode
+from medcom.formats.dialect.families import schema_for
+from medcom.formats.dialect.model import NegativeReceipt, PositiveReceipt, RefuseCode
+from medcom.formats.xmlsafe import parse_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

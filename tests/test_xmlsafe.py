@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from medcom.validation import check_bytes
-from medcom.xmlsafe import UnsafeXMLError, parse_bytes
+from medcom.formats.dialect.validation import check_bytes
+from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
 
 BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
                   + b"".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'

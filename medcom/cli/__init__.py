@@ -1,0 +1,205 @@
+"""The `medcom` command line (CONTRACT.md): validate, replay, simulate, build."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from medcom.calendar import TZ, parse_instant
+from medcom.events.build import build as build_messages
+from medcom.policy import PolicyError, load_policy
+from medcom.replay import load_timeline, load_xml_log
+from medcom.replay import replay as run_replay
+from medcom.reports.replay import Filters, has_errors, report_dict
+from medcom.reports.replay import to_json as replay_json
+from medcom.reports.replay import to_junit as replay_junit
+from medcom.reports.replay import to_text as replay_text
+from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
+from medcom.validate import BatchOptions, run_batch
+from medcom.validate.suppress import SuppressionError, Suppressions
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Usage errors exit 2 (click's default too); tool errors print one line and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PolicyError as exc:
+            click.echo(f"medcom: policy: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="medcom")
+def main() -> None:
+    """MedCom admission and discharge messages: validate, replay the agreement, simulate."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A TOML policy file overriding agreement parameters.")
+@click.option("--suppress", "suppress_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Known accepted findings: one RULE or RULE@GLOB a line.")
+@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a positive or negative receipt here for every message that asks for one.")
+@click.option("--by-sender", is_flag=True, help="Add a per-sender table with a red/yellow/green risk category.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: Path | None,
+             suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, workers: int) -> None:
+    """Validate XML messages (files, directories, .zip) against schema and the M-rules."""
+    policy = load_policy(policy_file)
+    try:
+        suppressions = Suppressions.load(suppress_file) if suppress_file else Suppressions()
+    except (SuppressionError, OSError) as exc:
+        click.echo(f"medcom: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    options = BatchOptions(policy.messages.max_message_bytes, suppressions, receipts_dir,
+                           datetime.now(TZ).replace(microsecond=0))
+    batch = BatchResult(list(run_batch(paths, options, workers=workers)))
+    risk = policy.risk if by_sender else None
+    report = {"json": lambda: to_json(batch, risk), "junit": lambda: to_junit(batch),
+              "text": lambda: to_text(batch, risk)}[fmt]()
+    if out:
+        out.write_text(report + "\n", encoding="utf-8")
+    else:
+        click.echo(report)
+    sys.exit(EXIT_FINDINGS if batch.has_errors else EXIT_OK)
+
+
+def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)[0]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "html"]), default="text",
+              show_default=True, help="html: one self-contained page with a timeline per episode.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A TOML policy file overriding agreement parameters.")
+@click.option("--episode", "episodes", multiple=True, help="Only these episodes (repeatable).")
+@click.option("--rule", "rules", multiple=True, help="Only these rule ids (repeatable).")
+@click.option("--since", callback=_instant, help="Only violations at or after this time (ISO 8601).")
+@click.option("--until", callback=_instant, help="Only violations at or before this time (ISO 8601).")
+@click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes parsing and checking an XML log (same report whatever the number).")
+def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
+           rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool,
+           workers: int) -> None:
+    """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
+    policy = load_policy(policy_file)
+    if log.is_file() and log.suffix.lower() == ".jsonl":
+        inputs = load_timeline(log)
+    else:
+        inputs = load_xml_log(log, policy.messages.max_message_bytes, workers)
+    result = run_replay(inputs, policy)
+    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
+    if fmt == "html":
+        from medcom.reports.replay_html import to_html
+
+        text = to_html(report, result, str(log))
+    else:
+        text = {"json": replay_json, "junit": replay_junit, "text": replay_text}[fmt](report)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+    sys.exit(EXIT_FINDINGS if has_errors(report) else EXIT_OK)
+
+
+def _scenario_path(name: str) -> Path:
+    """A path, or the name of a scenario shipped with medcom (simulator/scenarios/, with or without .toml)."""
+    from importlib import resources
+
+    if Path(name).is_file():
+        return Path(name)
+    shipped = resources.files("simulator.scenarios")
+    for candidate in (name, f"{name}.toml"):
+        entry = shipped.joinpath(candidate)
+        if entry.is_file():
+            return Path(str(entry))
+    names = ", ".join(sorted(e.name.removesuffix(".toml") for e in shipped.iterdir() if e.name.endswith(".toml")))
+    raise click.BadParameter(f"no scenario file {name!r}; shipped scenarios: {names}", param_hint="SCENARIO")
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
+@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes running replications (same numbers whatever the count).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="html: report.html in --out, the variants side by side with the charts (needs --out).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for result.json, summary.txt, report.html and the PNG charts.")
+@click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
+def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
+             emit_log: Path | None) -> None:
+    """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
+    # Imported here: numpy, scipy and matplotlib would slow every other command's start.
+    from medcom.reports.plots import write_plots
+    from medcom.reports.simulate import to_json as sim_json
+    from medcom.reports.simulate import to_text as sim_text
+    from medcom.reports.simulate_html import to_html as sim_html
+    from simulator.run import emit_log as write_log
+    from simulator.run import run_scenario
+    from simulator.scenario import ScenarioError, load_scenario, with_run
+
+    if fmt == "html" and out is None:
+        raise click.UsageError("--format html writes report.html into --out DIR; give --out")
+    path = _scenario_path(scenario)
+    try:
+        loaded = load_scenario(path)
+    except (ScenarioError, PolicyError) as exc:
+        click.echo(f"medcom simulate: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+    loaded = with_run(loaded, **changes) if changes else loaded
+    result = run_scenario(loaded, workers=workers)
+    data = result.as_dict()
+    click.echo(sim_json(data) if fmt == "json" else sim_text(data))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
+        (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
+        charts = write_plots(result, out)
+        (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
+        click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
+    if emit_log is not None:
+        metrics, built = write_log(loaded, emit_log)
+        click.echo(f"wrote {built.messages} messages and {built.sidecar_events} side-car events of replication 1 "
+                   f"({metrics.values['episodes']} counted episodes) to {emit_log}", err=True)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the XML messages and events.jsonl.")
+def build(timeline: Path, out: Path) -> None:
+    """Turn a timeline into the XML messages it describes (plus events.jsonl for what no message carries)."""
+    inputs = load_timeline(timeline)
+    for finding in inputs.findings:
+        click.echo(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}", err=True)
+    if inputs.rejected:
+        click.echo(f"medcom build: {inputs.rejected} invalid line(s) in {timeline}; nothing written", err=True)
+        sys.exit(EXIT_FINDINGS)
+    result = build_messages(inputs.events, out)
+    click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)
+    sys.exit(EXIT_OK)

@@ -1,0 +1,95 @@
+"""Completion tax (TAX-1..TAX-5) and the 72-hour window (R72-1): the one implementation of each.
+
+Pure functions of an episode's facts and the policy; replay and simulation both call them. Instants may
+come in any zone: comparisons between different tzinfos are by instant, and durations use `elapsed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from medcom.calendar import add_elapsed, at_local, elapsed, local_date, move_into_window
+from medcom.policy import Policy
+
+
+@dataclass(frozen=True)
+class TaxFacts:
+    """What the tax count needs to know about one episode (all instants aware)."""
+
+    ready_at: datetime
+    discharged_at: datetime
+    first_hospital_contact_at: datetime | None = None  # care plan, completion notice, correspondence, phone
+    conference_ready_at: datetime | None = None  # TAX-4
+    guardianship_info_at: datetime | None = None  # TAX-4
+    terminal_stay_from: datetime | None = None  # TAX-3: terminal patient who wishes to stay
+    leaves: tuple[tuple[datetime, datetime], ...] = ()  # TAX-3: days on leave are not counted
+    care_plan_before_ready: bool = True  # TAX-5
+
+
+@dataclass(frozen=True)
+class TaxResult:
+    start: datetime
+    days: int
+    dkk: int
+    counted_dates: tuple[str, ...] = ()
+    disputable_days: int = 0
+    disputable_reason: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def effective_start(facts: TaxFacts, policy: Policy) -> tuple[datetime, list[str]]:
+    """TAX-1 (a), (b) and TAX-4: the instant from which bed-days count, with the reasons it moved."""
+    tax = policy.completion_tax
+    start, notes = facts.ready_at, []
+    if facts.first_hospital_contact_at and facts.first_hospital_contact_at > start:
+        start = facts.first_hospital_contact_at
+        notes.append(f"start moved to the hospital's first contact ({start.isoformat()})")
+    moved = move_into_window(start, tax.contact_window_opens, tax.contact_window_closes)
+    if moved != start:
+        notes.append(f"start moved into the contact window to {moved.isoformat()}")
+        start = moved
+    for label, at in (("the hospital was ready to hold the discharge conference", facts.conference_ready_at),
+                      ("the health information for the guardianship case was handed over", facts.guardianship_info_at)):
+        if at and at > start:
+            start = at
+            notes.append(f"start moved to when {label} ({at.isoformat()})")
+    return start, notes
+
+
+def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
+    """TAX-1..TAX-5: the local midnights after the effective start up to the discharge, less days on
+    leave and days of a terminal patient who wishes to stay, priced by the tiered daily rates."""
+    start, notes = effective_start(facts, policy)
+    counted: list[str] = []
+    dkk = 0
+    day = local_date(start) + timedelta(days=1)
+    while (midnight := at_local(day, time(0))) <= facts.discharged_at:
+        on_leave = any(a <= midnight < b for a, b in facts.leaves)
+        terminal = facts.terminal_stay_from is not None and midnight >= facts.terminal_stay_from
+        if midnight > start and not on_leave and not terminal:
+            rates = policy.completion_tax.rates_for(day.year)
+            dkk += rates.first_rate if len(counted) < rates.first_days else rates.later_rate
+            counted.append(day.isoformat())
+        day += timedelta(days=1)
+    disputable = 0 if facts.care_plan_before_ready else len(counted)
+    reason = None if facts.care_plan_before_ready or not counted else \
+        "no care plan was sent before the ready time: not administratively ready (annex 4)"
+    return TaxResult(start, len(counted), dkk, tuple(counted), disputable, reason, tuple(notes))
+
+
+def responsibility_window(*, ready: bool, admitted_at: datetime | None, discharged_at: datetime, somatic: bool,
+                          destination: str | None, extended_until: datetime | None,
+                          policy: Policy) -> tuple[bool, datetime | None]:
+    """R72-1: whether the discharging department keeps the responsibility, and until when (elapsed time).
+
+    Applies when the patient was ready, admitted at least `min_stay` (elapsed), somatic, and discharged to
+    one of the policy's destinations. An extension by the hospital replaces the end.
+    """
+    rule = policy.extended_responsibility
+    applies = (ready and admitted_at is not None and somatic and destination in rule.destinations
+               and elapsed(admitted_at, discharged_at) >= rule.min_stay)
+    if not applies:
+        return False, None
+    end = add_elapsed(discharged_at, rule.window)
+    return True, extended_until if extended_until and elapsed(end, extended_until) > timedelta(0) else end

@@ -1,0 +1,310 @@
+"""The SimPy engine that enforces the agreement (ARCHITECTURE.md): one process per episode, deadlines as events.
+
+The clock is event time (seconds since the first event, UTC). Events arrive at their own times; each
+episode is a process that takes its events from a store and applies the rules. A rule that expects
+something by a deadline schedules a check at that instant, at a lower priority than arrivals, so a message
+at exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
+when the rule learns of it (a ready time revealed by a later message) runs at once, against the times
+recorded, so the outcome does not depend on when the fact was learnt. Ties in time keep input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import simpy
+
+from medcom.calendar import BusinessCalendar, to_local
+from medcom.events import Event
+from medcom.policy import Policy
+
+CHECK_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
+
+
+@dataclass
+class Violation:
+    rule: str
+    severity: str
+    due: datetime | None
+    actual: datetime | None
+    message_ids: list[str]
+    text: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "severity": self.severity, "due": _iso(self.due), "actual": _iso(self.actual),
+                "message_ids": self.message_ids, "text": self.text}
+
+
+@dataclass
+class Obligation:
+    rule: str
+    text: str
+    due: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "text": self.text, **({"due": _iso(self.due)} if self.due else {})}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return to_local(at).isoformat() if at else None
+
+
+@dataclass
+class Expectation:
+    """Something a rule waits for; filled in when a matching event arrives, even late."""
+
+    matches: Callable[[Event], bool]
+    kinds: tuple[str, ...] | None = None
+    violation: Violation | None = None
+    met_by: Event | None = None
+
+
+@dataclass
+class Episode:
+    """Everything known about one admission, in arrival order."""
+
+    name: str
+    events: list[Event] = field(default_factory=list)
+    by_id: dict[str, Event] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    obligations: list[Obligation] = field(default_factory=list)
+    expectations: list[Expectation] = field(default_factory=list)
+    inquiries: list[dict[str, object]] = field(default_factory=list)
+    results: dict[str, object] = field(default_factory=dict)
+    by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
+
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+        self.by_kind.setdefault(event.kind, []).append(event)
+        if event.id and event.id not in self.by_id:
+            self.by_id[event.id] = event
+
+    def of(self, kind: str) -> list[Event]:
+        return self.by_kind.get(kind, [])
+
+    def first(self, kind: str) -> Event | None:
+        found = self.by_kind.get(kind)
+        return found[0] if found else None
+
+    def last(self, kind: str) -> Event | None:
+        found = self.by_kind.get(kind)
+        return found[-1] if found else None
+
+
+class Context:
+    """What a rule may use: the policy, the calendar, the clock, and ways to report and to wait."""
+
+    def __init__(self, engine: Engine, episode: Episode) -> None:
+        self.engine, self.episode = engine, episode
+        self.policy: Policy = engine.policy
+        self.calendar: BusinessCalendar = engine.calendar
+
+    @property
+    def now(self) -> datetime:
+        return self.engine.instant(self.engine.env.now)
+
+    @property
+    def log_has_phone_calls(self) -> bool:
+        return self.engine.log_has_phone_calls
+
+    @property
+    def log_has_receipts(self) -> bool:
+        return self.engine.log_has_receipts
+
+    def violation(self, rule: str, severity: str, text: str, *, due: datetime | None = None,
+                  actual: datetime | None = None, events: Iterable[Event] = ()) -> Violation:
+        found = Violation(rule, severity, due, actual, [e.id for e in events if e.id], text)
+        self.episode.violations.append(found)
+        return found
+
+    def obligation(self, rule: str, text: str, due: datetime | None = None) -> None:
+        self.episode.obligations.append(Obligation(rule, text, due))
+
+    def at(self, when: datetime, check: Callable[[], None]) -> None:
+        """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
+        self.engine.schedule(when, check)
+
+    def expect(self, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool], text: str,
+               *, kinds: Iterable[str] | None = None, about: Iterable[Event] = (),
+               late: str = "came after the deadline", on_missing: Callable[[], None] | None = None) -> None:
+        """Expect an event matching `matches` (and of one of `kinds`, if given: a cheap filter) at or before
+        `due`. If none has come by then, a violation is recorded; a matching event that comes later fills in
+        `actual` and its id."""
+        pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
+                           tuple(kinds) if kinds is not None else None, about, late, on_missing)
+        self.engine.schedule(pending.due, pending.check)
+
+
+class _Pending:
+    """One expectation waiting for its deadline (see `Context.expect`). Deadlines are held in UTC, like the
+    events: comparing like with like is several times faster than across time zones."""
+
+    __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
+
+    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool],
+                 text: str, kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
+                 on_missing: Callable[[], None] | None) -> None:
+        self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
+        self.text, self.kinds, self.about, self.late, self.on_missing = text, kinds, about, late, on_missing
+
+    def candidates(self) -> Iterable[Event]:
+        episode = self.ctx.episode
+        if self.kinds is None:
+            return episode.events
+        if len(self.kinds) == 1:
+            return episode.of(self.kinds[0])
+        return sorted((e for k in self.kinds for e in episode.of(k)), key=lambda e: e.seq)
+
+    def check(self) -> None:
+        matches, due = self.matches, self.due
+        if any(e.at <= due and matches(e) for e in self.candidates()):
+            return
+        if self.on_missing is not None:
+            self.on_missing()
+            return
+        expectation = Expectation(matches, self.kinds)
+        expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
+        self.ctx.episode.expectations.append(expectation)
+        late_event = next((e for e in self.candidates() if matches(e)), None)
+        if late_event is not None:
+            _fill(expectation, late_event, self.late)
+
+
+def _fill(expectation: Expectation, event: Event, late: str) -> None:
+    expectation.met_by = event
+    if expectation.violation is not None:
+        expectation.violation.actual = event.at
+        if event.id:
+            expectation.violation.message_ids.append(event.id)
+        expectation.violation.text += f" ({late})"
+
+
+class Rule:
+    """A rule of RULES.md. Subclasses set `id`, the event `kinds` their `on_event` looks at (None: every
+    kind), and override the hooks they need."""
+
+    id: str = ""
+    kinds: frozenset[str] | None = frozenset()
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        """Called after `event` joined its episode."""
+
+    def on_close(self, ctx: Context) -> None:
+        """Called once after the whole log, with the episode complete."""
+
+
+class Engine:
+    """Runs events through the rules in time order; replay feeds it a log, the simulation feeds it live.
+
+    `deliver` hands one event to its episode at the current clock and applies the rules; `close` runs the
+    end-of-episode rules. Replay (`run`) gives each episode a process that takes its events from a store;
+    the simulation's episode processes call `deliver` themselves and `close_episode` when they are done.
+    """
+
+    def __init__(self, policy: Policy, rules: Iterable[Rule], *, log_has_phone_calls: bool = True,
+                 log_has_receipts: bool = True, origin: datetime | None = None) -> None:
+        self.policy = policy
+        self.calendar = policy.business_calendar
+        self.rules = list(rules)
+        self._dispatch: dict[str, list[Rule]] = {}
+        self._for_all = [r for r in self.rules if r.kinds is None]
+        self.log_has_phone_calls = log_has_phone_calls
+        self.log_has_receipts = log_has_receipts
+        self.env = simpy.Environment()
+        self.origin = origin.astimezone(UTC) if origin else None
+        self.episodes: dict[str, Episode] = {}
+        self._contexts: dict[str, Context] = {}
+        self._stores: dict[str, simpy.Store] = {}
+
+    def instant(self, now: float) -> datetime:
+        return self.origin + timedelta(seconds=now)  # type: ignore[operator]  # set before the clock runs
+
+    def clock(self, at: datetime) -> float:
+        """The engine clock's reading (seconds since the origin) for an instant in UTC; `instant`'s inverse."""
+        assert self.origin is not None
+        return (at - self.origin).total_seconds()
+
+    def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
+        """Call `callback` at `when` (at once if that has passed), after every arrival at that instant."""
+        event = self.env.event()
+        event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
+        event.callbacks.append(lambda _event: callback())
+        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self.clock(when.astimezone(UTC)) - self.env.now))
+
+    def _rules_for(self, kind: str) -> list[Rule]:
+        rules = self._dispatch.get(kind)
+        if rules is None:
+            rules = self._dispatch[kind] = [r for r in self.rules if r.kinds is not None and kind in r.kinds] \
+                + self._for_all
+        return rules
+
+    def open_episode(self, name: str) -> Episode:
+        episode = self.episodes.get(name)
+        if episode is None:
+            episode = self.episodes[name] = Episode(name)
+            self._contexts[name] = Context(self, episode)
+        return episode
+
+    def deliver(self, event: Event) -> None:
+        """`event` happens now (its `at` is the clock's instant, in UTC): it joins its episode, fills what
+        was waiting for it, and the rules that look at its kind run."""
+        episode = self.open_episode(event.episode)
+        episode.add(event)
+        for expectation in episode.expectations:
+            if expectation.met_by is None and (expectation.kinds is None or event.kind in expectation.kinds) \
+                    and expectation.matches(event):
+                _fill(expectation, event, "came after the deadline")
+        ctx = self._contexts[event.episode]
+        for rule in self._rules_for(event.kind):
+            rule.on_event(ctx, event)
+
+    def close_episode(self, name: str) -> Episode:
+        """Run the end-of-episode rules (once the episode is complete and its deadlines have passed)."""
+        ctx = self._contexts[name]
+        for expectation in ctx.episode.expectations:
+            if expectation.met_by is None and expectation.violation is not None:
+                expectation.violation.text += " (none came)"
+        for rule in self.rules:
+            rule.on_close(ctx)
+        return ctx.episode
+
+    def forget(self, name: str) -> None:
+        """Drop a closed episode (the simulation keeps memory bounded by the open episodes)."""
+        del self.episodes[name], self._contexts[name]
+
+    @property
+    def processed_events(self) -> int:
+        """SimPy events scheduled so far (each is processed once the run is over)."""
+        return next(self.env._eid)  # simpy numbers events with an itertools.count
+
+    def _episode_process(self, store: simpy.Store):
+        while True:
+            self.deliver((yield store.get()))
+
+    def _feeder(self, events: list[Event]):
+        for event in events:
+            delay = self.clock(event.at) - self.env.now
+            if delay > 0:
+                yield self.env.timeout(delay)
+            store = self._stores.get(event.episode)
+            if store is None:
+                store = self._stores[event.episode] = simpy.Store(self.env)
+                self.env.process(self._episode_process(store))
+            store.put(event)
+
+    def run(self, events: Iterable[Event]) -> dict[str, Episode]:
+        """Replay `events` (any order; sorted by time, stable) and close every episode."""
+        ordered = list(events)  # iterated twice: a generator would be empty the second time
+        for event in ordered:
+            event.at = event.at.astimezone(UTC)
+        ordered.sort(key=lambda e: (e.at, e.seq))
+        if not ordered:
+            return {}
+        self.origin = self.origin or ordered[0].at
+        self.env.process(self._feeder(ordered))
+        self.env.run()
+        for name in sorted(self.episodes):
+            self.close_episode(name)
+        return self.episodes

@@ -1,0 +1,259 @@
+"""The agreement as data: every clock time, duration and rate of RULES.md, loaded from TOML.
+
+`load_policy()` gives the shipped default (Region Nordjylland 2024); `load_policy(path)` lays a user's
+file over it, and `Policy.with_overrides(mapping)` does the same for planners' variants. Unknown keys,
+malformed times and negative durations are rejected with a `PolicyError` naming the dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from medcom.calendar import BusinessCalendar
+
+
+class PolicyError(ValueError):
+    """A policy file or override that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class CalendarPolicy:
+    extra_closed_days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessagesPolicy:
+    receipt_timeout: timedelta
+    max_message_bytes: int
+
+
+@dataclass(frozen=True)
+class AdmissionPolicy:
+    report_within: timedelta
+
+
+@dataclass(frozen=True)
+class CutoffPolicy:
+    cutoff: time
+
+
+@dataclass(frozen=True)
+class DischargePolicy:
+    advice_within: timedelta
+    report_within: timedelta
+    phone_cutoff: time
+
+
+@dataclass(frozen=True)
+class ExtendedResponsibilityPolicy:
+    window: timedelta
+    min_stay: timedelta
+    destinations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LeavePolicy:
+    max_period: timedelta
+    readmission_window: timedelta
+
+
+@dataclass(frozen=True)
+class TaxRates:
+    first_days: int
+    first_rate: int
+    later_rate: int
+
+
+@dataclass(frozen=True)
+class CompletionTaxPolicy:
+    contact_window_opens: time
+    contact_window_closes: time
+    rates: dict[int, TaxRates]
+
+    def rates_for(self, year: int) -> TaxRates:
+        """The rates of the latest listed year not after `year` (the earliest listed if none is)."""
+        usable = [y for y in self.rates if y <= year]
+        return self.rates[max(usable) if usable else min(self.rates)]
+
+
+@dataclass(frozen=True)
+class RiskPolicy:
+    yellow_error_rate: float
+    red_error_rate: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    calendar: CalendarPolicy
+    messages: MessagesPolicy
+    admission: AdmissionPolicy
+    care_plan: CutoffPolicy
+    acknowledgement: CutoffPolicy
+    correspondence: CutoffPolicy
+    discharge: DischargePolicy
+    extended_responsibility: ExtendedResponsibilityPolicy
+    leave: LeavePolicy
+    completion_tax: CompletionTaxPolicy
+    risk: RiskPolicy
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def business_calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.calendar.extra_closed_days)
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> Policy:
+        """A new policy with `overrides` (nested tables, as in a policy file) laid over this one."""
+        return _build(merge_tables(self.raw, overrides, source), source)
+
+
+_DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m(?:in)?)?"
+                       r"\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?\s*$", re.ASCII)
+
+
+def parse_duration(value: Any, key: str) -> timedelta:
+    """'72h', '30m', '1h30m', '45s' -> timedelta; anything else, or a negative value, names the key."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        raise PolicyError(f"{key}: a duration cannot be negative ({value!r})")
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match or not any(match.groupdict().values()):
+        raise PolicyError(f"{key}: expected a duration like '72h', '30m' or '1h30m', got {value!r}")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+
+
+def parse_clock(value: Any, key: str) -> time:
+    """A TOML local time (14:00:00) or an 'HH:MM[:SS]' string -> time."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise PolicyError(f"{key}: a clock time is local Copenhagen time, without an offset")
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", value.strip(), re.ASCII):
+        try:
+            return time.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PolicyError(f"{key}: expected a clock time like 14:00, got {value!r}")
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is timedelta:
+        return parse_duration(value, key)
+    if hint is time:
+        return parse_clock(value, key)
+    if hint is date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}") from None
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise PolicyError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise PolicyError(f"{key}: expected a whole number >= 0, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise PolicyError(f"{key}: expected a number >= 0, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise PolicyError(f"{key}: expected text, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise PolicyError(f"{key}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict) or not value:
+            raise PolicyError(f"{key}: expected a non-empty table, got {value!r}")
+        out = {}
+        for year, sub in value.items():
+            if not str(year).isdigit():
+                raise PolicyError(f"{key}.{year}: expected a year like 2025")
+            out[int(year)] = _convert(sub, typing.get_args(hint)[1], f"{key}.{year}")
+        return out
+    if dataclasses.is_dataclass(hint):
+        return from_table(hint, value, key)
+    raise TypeError(f"unsupported policy type {hint!r} at {key}")  # a bug in this module, not in input
+
+
+def from_table(cls: type, table: Any, prefix: str) -> Any:
+    """A frozen dataclass from a TOML table: every field required, unknown keys and bad values rejected with
+    a `PolicyError` naming the dotted key (used for policies and planners' scenarios alike)."""
+    if not isinstance(table, dict):
+        raise PolicyError(f"{prefix}: expected a table")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "raw"]
+    unknown = set(table) - set(names)
+    if unknown:
+        raise PolicyError(f"{prefix}.{sorted(unknown)[0]}: unknown key".lstrip("."))
+    values = {}
+    for name in names:
+        key = f"{prefix}.{name}".lstrip(".")
+        if name not in table:
+            raise PolicyError(f"{key}: missing")
+        values[name] = _convert(table[name], hints[name], key)
+    return cls(**values)
+
+
+def merge_tables(base: dict[str, Any], over: dict[str, Any], source: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`over` laid over `base`, table by table; a key `base` does not have is an error naming it."""
+    merged = dict(base)
+    for key, value in over.items():
+        here = (*path, str(key))
+        if key not in base and path[-1:] != ("rates",):  # rate tables may add years
+            raise PolicyError(f"{'.'.join(here)}: unknown key (in {source})")
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = merge_tables(base[key], value, source, here)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(raw: dict[str, Any], source: str) -> Policy:
+    policy = from_table(Policy, raw, "")
+    tax = policy.completion_tax
+    if tax.contact_window_opens >= tax.contact_window_closes:
+        raise PolicyError(f"completion_tax.contact_window_opens: must be before contact_window_closes ({source})")
+    if policy.risk.yellow_error_rate > policy.risk.red_error_rate:
+        raise PolicyError(f"risk.yellow_error_rate: must not exceed red_error_rate ({source})")
+    return dataclasses.replace(policy, raw=raw)
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+
+
+def default_policy_text() -> str:
+    return resources.files("medcom.policy").joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The shipped default policy, with the TOML file at `path` (any subset of keys) laid over it."""
+    default = _build(_read_toml(default_policy_text(), "default policy"), "default policy")
+    if path is None:
+        return default
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from None
+    return default.with_overrides(_read_toml(text, str(path)), str(path))
+

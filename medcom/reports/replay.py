@@ -1,0 +1,162 @@
+"""The replay report: CONTRACT.md's JSON shape, a text summary for people, JUnit for CI servers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import click
+from lxml import etree
+
+from medcom.calendar import to_local
+from medcom.engine.engine import Episode, Violation
+from medcom.gc_tuning import batch_gc
+from medcom.identifiers import mask_cpr
+from medcom.replay import ReplayResult
+
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    episodes: frozenset[str] = frozenset()
+    rules: frozenset[str] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def keep_episode(self, name: str) -> bool:
+        return not self.episodes or name in self.episodes
+
+    def keep(self, v: Violation) -> bool:
+        when = v.actual or v.due
+        return ((not self.rules or v.rule in self.rules)
+                and (self.since is None or when is None or when >= self.since)
+                and (self.until is None or when is None or when <= self.until))
+
+
+def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filters: Filters,
+                   show_cpr: bool) -> dict[str, object]:
+    tax = ep.results.get("tax") if ep else None
+    applies, until = ep.results.get("r72", (False, None)) if ep else (False, None)
+    violations = sorted((v for v in [*(ep.violations if ep else []), *extra] if filters.keep(v)),
+                        key=lambda v: v.actual or v.due or _LAST)  # in time order; undated ones last
+    admitted = ep.first("admitted") if ep else None
+    cpr = admitted.data.get("cpr") if admitted else None
+    entry: dict[str, object] = {
+        "episode": name,
+        "completion_tax_days": tax.days if tax else 0,
+        "completion_tax_dkk": tax.dkk if tax else 0,
+        "disputable_days": tax.disputable_days if tax else 0,
+        "extended_responsibility": {"applies": applies, "until": to_local(until).isoformat() if until else None},
+        "violations": [v.as_dict() for v in violations],
+        "obligations": [o.as_dict() for o in (ep.obligations if ep else []) if not filters.rules
+                        or o.rule in filters.rules],
+    }
+    if cpr:
+        entry["patient"] = cpr if show_cpr else mask_cpr(str(cpr))
+    if tax:
+        entry["completion_tax"] = {"start": to_local(tax.start).isoformat(), "counted_dates": list(tax.counted_dates),
+                                   "disputable_reason": tax.disputable_reason, "notes": list(tax.notes)}
+    if ep and ep.inquiries:
+        entry["inquiries"] = ep.inquiries
+    return entry
+
+
+def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False) -> dict[str, object]:
+    with batch_gc():
+        return _report_dict(result, filters, show_cpr)
+
+
+def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
+    names = sorted(set(result.episodes) | set(result.input_violations))
+    episodes = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr)
+                for n in names if filters.keep_episode(n)]
+    by_rule = Counter(v["rule"] for e in episodes for v in e["violations"])  # type: ignore[union-attr]
+    inp = result.inputs
+    return {
+        "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
+                   "duplicates": inp.duplicates},
+        "episodes": episodes,
+        "summary": {"episodes": len(episodes),
+                    "completion_tax_days": sum(e["completion_tax_days"] for e in episodes),  # type: ignore[misc]
+                    "completion_tax_dkk": sum(e["completion_tax_dkk"] for e in episodes),  # type: ignore[misc]
+                    "violations_by_rule": dict(sorted(by_rule.items()))},
+        "input_findings": [f.as_dict() for f in result.inputs.findings],
+    }
+
+
+def has_errors(report: dict[str, object]) -> bool:
+    return any(f["severity"] == "error" for f in report["input_findings"]) or any(  # type: ignore[index,union-attr]
+        v["severity"] == "error" for e in report["episodes"] for v in e["violations"])  # type: ignore[union-attr]
+
+
+def to_json(report: dict[str, object]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False)
+
+
+_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def short_time(iso: str | None) -> str:
+    """An ISO time from a report as "YYYY-MM-DD HH:MM" for people ("-" when there is none)."""
+    return iso[:16].replace("T", " ") if iso else "-"
+
+
+def to_text(report: dict[str, object]) -> str:
+    inputs, summary = report["inputs"], report["summary"]
+    lines = [f"inputs: {inputs['messages']} messages, {inputs['accepted']} accepted, {inputs['rejected']} rejected, "
+             f"{inputs['duplicates']} duplicates",
+             f"{summary['episodes']} episodes, completion tax {summary['completion_tax_days']} days = "
+             f"{summary['completion_tax_dkk']:,} DKK".replace(",", "\u202f"), ""]
+    lines.append(f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations")
+    for e in report["episodes"]:
+        until = e["extended_responsibility"]["until"]
+        lines.append(f"{e['episode']:<34} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
+                     f"{e['disputable_days']:>10} {short_time(until) if until else '-':<17} {len(e['violations'])}")
+    for e in report["episodes"]:
+        if not e["violations"] and not e["obligations"]:
+            continue
+        lines += ["", click.style(f"{e['episode']}", bold=True) + (f"  patient {e['patient']}" if "patient" in e
+                                                                    else "")]
+        for v in e["violations"]:
+            sev = click.style(f"{v['severity']:<7}", fg=_COLOURS.get(v["severity"]))
+            lines.append(f"  {sev} {v['rule']:<9} due {short_time(v['due']):<16} actual {short_time(v['actual']):<16} "
+                         f"{v['text']}")
+        for o in e["obligations"]:
+            lines.append(f"  {'must':<7} {o['rule']:<9} {o['text']}")
+    if report["input_findings"]:
+        lines += ["", "input findings:"]
+        for f in report["input_findings"]:
+            lines.append(f"  {f['severity']:<7} {f['rule']:<9} {f['file']}"
+                         f"{':' + str(f['line']) if f['line'] else ''}: {f['text']}")
+    by_rule = summary["violations_by_rule"]
+    if by_rule:
+        lines += ["", "violations by rule: " + ", ".join(f"{k} {n}" for k, n in by_rule.items())]
+    return "\n".join(lines)
+
+
+def to_junit(report: dict[str, object]) -> str:
+    """One testcase per episode; error and warning violations are failures, the rest goes to system-out."""
+    episodes = report["episodes"]
+    suites = etree.Element("testsuites", name="medcom replay")
+    suite = etree.SubElement(suites, "testsuite", name="medcom replay", tests=str(len(episodes)))
+    failures = 0
+    for e in episodes:
+        case = etree.SubElement(suite, "testcase", classname="medcom.replay", name=e["episode"])
+        bad = [v for v in e["violations"] if v["severity"] in ("error", "warning")]
+        if bad:
+            failures += 1
+            failure = etree.SubElement(case, "failure", type=bad[0]["rule"],
+                                       message=", ".join(sorted({v["rule"] for v in bad})))
+            failure.text = "\n".join(f"{v['severity']} {v['rule']} due {v['due']} actual {v['actual']}: {v['text']}"
+                                     for v in bad)
+        rest = [f"{v['severity']} {v['rule']}: {v['text']}" for v in e["violations"] if v not in bad]
+        rest += [f"obligation {o['rule']}: {o['text']}" for o in e["obligations"]]
+        if rest:
+            etree.SubElement(case, "system-out").text = "\n".join(rest)
+    suite.set("failures", str(failures))
+    suites.set("tests", str(len(episodes)))
+    suites.set("failures", str(failures))
+    return etree.tostring(suites, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()

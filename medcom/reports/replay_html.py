@@ -1,0 +1,223 @@
+"""The replay report as one self-contained HTML page: summary, and per episode a timeline drawn as SVG.
+
+The numbers come from the same report dictionary as `--format json`; the timelines from the engine's
+episodes (messages, facts, deadlines, violations, ready time, tax days, the 72-hour window).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from html import escape
+
+from medcom.calendar import at_local, local_date
+from medcom.engine.engine import Episode
+from medcom.engine.rules import hm
+from medcom.events import Event
+from medcom.replay import ReplayResult
+from medcom.reports.html_page import num, page
+from medcom.reports.replay import short_time
+
+MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
+WIDTH, LEFT, RIGHT = 1100, 96, 16
+LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
+HEIGHT = 150
+FACTS = frozenset({"ready_for_discharge", "admitted", "discharged"})  # drawn in the facts lane
+
+
+def _instant(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
+
+
+class _Axis:
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.span = start, max((end - start).total_seconds(), 3600.0)
+
+    def x(self, at: datetime) -> float:
+        return LEFT + (at - self.start).total_seconds() / self.span * (WIDTH - LEFT - RIGHT)
+
+
+def _marker(x: float, y: float, shape: str, colour: str, title: str) -> str:
+    tip = f"<title>{escape(title)}</title>"
+    if shape == "diamond":
+        return (f'<path d="M{x:.1f},{y - 7} L{x + 7:.1f},{y} L{x:.1f},{y + 7} L{x - 7:.1f},{y} Z" fill="{colour}">'
+                f"{tip}</path>")
+    if shape == "square":
+        return f'<rect x="{x - 5:.1f}" y="{y - 5}" width="10" height="10" fill="{colour}">{tip}</rect>'
+    if shape == "triangle":
+        return (f'<path d="M{x:.1f},{y - 6} L{x + 6:.1f},{y + 5} L{x - 6:.1f},{y + 5} Z" fill="{colour}">'
+                f"{tip}</path>")
+    if shape == "cross":
+        return (f'<path d="M{x - 6:.1f},{y - 6} L{x + 6:.1f},{y + 6} M{x + 6:.1f},{y - 6} L{x - 6:.1f},{y + 6}" '
+                f'stroke="{colour}" stroke-width="3" class="violation-mark">{tip}</path>')
+    return f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="{colour}">{tip}</circle>'
+
+
+def _lane_of(e: Event) -> tuple[str, str, str]:
+    """(lane, shape, colour) for an event."""
+    if e.kind in FACTS:
+        return "facts", "diamond" if e.kind == "ready_for_discharge" else "square", \
+            "var(--ready)" if e.kind == "ready_for_discharge" else "var(--ink)"
+    if e.kind == "phone_call":
+        return ("hospital" if e.from_hospital else "municipality"), "triangle", "#6d4c41"
+    if e.is_message:
+        return ("municipality", "circle", "var(--municipality)") if e.from_municipality else \
+            ("hospital", "circle", "var(--hospital)")
+    return "facts", "square", "#7a7a7a"
+
+
+def timeline_svg(ep: Episode, entry: dict) -> str:
+    """The episode drawn on a time axis: lanes for hospital and municipality messages, facts, deadlines."""
+    times = [e.at for e in ep.events]
+    until = ep.results.get("r72", (False, None))[1]
+    dues = [t for v in entry["violations"] for t in (_instant(v["due"]), _instant(v["actual"])) if t is not None]
+    start, end = min(times), max([*times, *([until] if until else []), *dues])
+    start, end = start - (end - start) * 0.02, end + (end - start) * 0.02 + timedelta(minutes=30)
+    axis = _Axis(start, end)
+    parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+             f'aria-label="timeline of {escape(ep.name)}">']
+    tax, discharged = ep.results.get("tax"), ep.first("discharged")
+    if tax is not None and discharged is not None and tax.days:
+        x0, x1 = axis.x(tax.start), axis.x(discharged.at)
+        parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
+                     f'fill="var(--tax)" class="tax-band"><title>completion tax from {hm(tax.start)}: '
+                     f'{tax.days} day(s)</title></rect>')
+    if until is not None and discharged is not None:
+        x0, x1 = axis.x(discharged.at), axis.x(until)
+        parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
+                     f'fill="var(--r72)" class="r72-band"><title>72-hour responsibility until {hm(until)}'
+                     f'</title></rect>')
+    day, last = local_date(start), local_date(end)
+    days = (last - day).days + 1
+    step = 1 if days <= 21 else 7
+    while day <= last:
+        midnight = at_local(day, datetime.min.time())
+        if midnight >= start:
+            x = axis.x(midnight)
+            parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--line)"/>')
+            if (day - local_date(start)).days % step == 0:
+                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b}</text>')
+        day += timedelta(days=1)
+    for lane, y in LANES.items():
+        parts.append(f'<text x="4" y="{y + 4}" class="muted">{lane}</text>'
+                     f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#eef1f5"/>')
+    for e in ep.events:
+        lane, shape, colour = _lane_of(e)
+        title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
+        parts.append(_marker(axis.x(e.at), LANES[lane], shape, colour, title))
+    y = LANES["deadlines"]
+    for v in entry["violations"]:
+        due, actual = _instant(v["due"]), _instant(v["actual"])
+        if due is not None:
+            x = axis.x(due)
+            parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--violation)" '
+                         f'stroke-dasharray="4 3" data-rule="{escape(v["rule"])}"><title>{escape(v["rule"])} due '
+                         f'{hm(due)}</title></line>')
+        at = actual or due
+        if at is not None:
+            parts.append(_marker(axis.x(at), y, "cross", "var(--violation)",
+                                 f"{v['rule']}: {v['text']} (due {short_time(v['due'])}, "
+                                 f"actual {short_time(v['actual'])})"))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
+    rules = sorted({v["rule"] for v in entry["violations"]} | {o["rule"] for o in entry["obligations"]})
+    r72 = entry["extended_responsibility"]
+    head = (f'<header><h3>{escape(entry["episode"])}</h3>'
+            f'<span class="muted">patient {escape(str(entry.get("patient", "-")))}</span>'
+            f'<span>tax {entry["completion_tax_days"]} day(s), {num(entry["completion_tax_dkk"])} DKK'
+            f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
+            f'<span>72 h: {"until " + short_time(r72["until"]) if r72["applies"] else "does not apply"}</span>'
+            f'<span class="count">{len(entry["violations"])} violation(s)</span></header>')
+    body = [head]
+    if draw and ep is not None and ep.events:
+        body.append(timeline_svg(ep, entry))
+    if entry["violations"]:
+        rows = "".join(
+            f'<tr data-rule="{escape(v["rule"])}"><td>{escape(v["rule"])}</td>'
+            f'<td class="sev-{escape(v["severity"])}">{escape(v["severity"])}</td><td>{short_time(v["due"])}</td>'
+            f'<td>{short_time(v["actual"])}</td><td>{escape(", ".join(v["message_ids"]))}</td>'
+            f'<td>{escape(v["text"])}</td></tr>' for v in entry["violations"])
+        body.append("<table class=\"violations\"><thead><tr><th>rule</th><th>severity</th><th>due</th>"
+                    f"<th>actual</th><th>messages</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>")
+    if entry["obligations"]:
+        items = "".join(f'<li data-rule="{escape(o["rule"])}"><b>{escape(o["rule"])}</b> {escape(o["text"])}</li>'
+                        for o in entry["obligations"])
+        body.append(f'<p class="muted">Obligations the log cannot show kept or broken:</p><ul>{items}</ul>')
+    tax = entry.get("completion_tax")
+    if tax and entry["completion_tax_days"]:
+        dates = escape(", ".join(tax["counted_dates"]))
+        reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
+        body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
+    return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '
+            f'data-rules="{escape(" ".join(rules))}">' + "".join(body) + "</section>")
+
+
+SCRIPT = """
+const ruleFilter = document.getElementById('rule-filter');
+const episodeFilter = document.getElementById('episode-filter');
+function applyFilters() {
+  const rule = ruleFilter.value, text = episodeFilter.value.trim().toLowerCase();
+  let shown = 0;
+  for (const section of document.querySelectorAll('section.episode')) {
+    const rules = section.dataset.rules.split(' ');
+    const keep = (!rule || rules.includes(rule)) && (!text || section.dataset.episode.toLowerCase().includes(text));
+    section.hidden = !keep;
+    if (keep) shown++;
+    for (const row of section.querySelectorAll('[data-rule]')) row.hidden = !!rule && row.dataset.rule !== rule;
+  }
+  document.getElementById('shown').textContent = shown;
+}
+ruleFilter.addEventListener('change', applyFilters);
+episodeFilter.addEventListener('input', applyFilters);
+applyFilters();
+"""
+
+
+def to_html(report: dict, result: ReplayResult, source: str) -> str:
+    """The whole page for a replay report (`report` as `report_dict` made it, with its filters and masking)."""
+    inputs, summary = report["inputs"], report["summary"]
+    total = sum(summary["violations_by_rule"].values())
+    cards = [("episodes", summary["episodes"]), ("inputs", inputs["messages"]), ("accepted", inputs["accepted"]),
+             ("rejected", inputs["rejected"]), ("duplicates", inputs["duplicates"]),
+             ("completion-tax days", summary["completion_tax_days"]),
+             ("completion tax, DKK", summary["completion_tax_dkk"]), ("violations", total)]
+    body = [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
+            f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>",
+            '<div class="cards" id="summary">' + "".join(
+                f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}</span><b>{num(v)}</b></div>'
+                for k, v in cards) + "</div>"]
+    rows = "".join(f'<tr><td>{escape(r)}</td><td class="num">{n}</td></tr>'
+                   for r, n in summary["violations_by_rule"].items())
+    body.append(f'<h2>Violations by rule</h2><table id="by-rule"><thead><tr><th>rule</th><th class="num">violations'
+                f'</th></tr></thead><tbody>{rows or "<tr><td colspan=2>none</td></tr>"}</tbody></table>')
+    findings = report["input_findings"]
+    if findings:
+        rows = "".join(f'<tr><td>{escape(f["file"])}</td><td>{f.get("line") or ""}</td><td>{escape(f["rule"])}</td>'
+                       f'<td class="sev-{escape(f["severity"])}">{escape(f["severity"])}</td>'
+                       f'<td>{escape(f["text"])}</td></tr>' for f in findings[:500])
+        more = f"<p class=\"muted\">… and {len(findings) - 500} more (see --format json)</p>" \
+            if len(findings) > 500 else ""
+        body.append(f"<h2>Input findings</h2><table><thead><tr><th>file</th><th>line</th><th>rule</th>"
+                    f"<th>severity</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>{more}")
+    options = "".join(f'<option value="{escape(r)}">{escape(r)}</option>'
+                      for r in sorted({v["rule"] for e in report["episodes"] for v in e["violations"]}
+                                      | {o["rule"] for e in report["episodes"] for o in e["obligations"]}))
+    body.append(f'<h2>Episodes</h2><div class="controls"><label>rule <select id="rule-filter"><option value="">all'
+                f'</option>{options}</select></label><label>episode <input id="episode-filter" type="search" '
+                f'placeholder="name contains"></label><span class="muted"><span id="shown"></span> of '
+                f'{len(report["episodes"])} shown</span></div>')
+    body.append('<p class="legend muted"><span><i class="swatch" style="background:var(--hospital)"></i>hospital '
+                'message</span><span><i class="swatch" style="background:var(--municipality)"></i>municipality '
+                'message</span><span><i class="swatch" style="background:var(--ready)"></i>ready for discharge'
+                '</span><span><i class="swatch" style="background:var(--tax)"></i>completion-tax days</span><span>'
+                '<i class="swatch" style="background:var(--r72)"></i>72-hour window</span><span>'
+                '<i class="swatch" style="background:var(--violation)"></i>violation (dashed: its deadline)</span>'
+                '<span>▲ phone call</span></p>')
+    if len(report["episodes"]) > MAX_TIMELINES:
+        body.append(f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
+                    f'--episode or --rule to draw others.</p>')
+    for i, entry in enumerate(report["episodes"]):
+        body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES))
+    return page("medcom replay", "\n".join(body), SCRIPT)

@@ -1,0 +1,157 @@
+"""Render a validation batch: text for a terminal, JSON for scripts, JUnit XML for CI servers,
+and the per-sender risk table (red/yellow/green, after the risk-based supervision idea)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import click
+from lxml import etree
+
+from medcom.findings import Severity
+from medcom.policy import RiskPolicy
+from medcom.validate import DocumentResult
+
+
+@dataclass
+class SenderRow:
+    ean: str
+    messages: int = 0
+    with_errors: int = 0
+    errors: int = 0
+    warnings: int = 0
+    risk: str = "green"
+
+    @property
+    def error_rate(self) -> float:
+        return self.with_errors / self.messages if self.messages else 0.0
+
+
+@dataclass
+class BatchResult:
+    documents: list[DocumentResult] = field(default_factory=list)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for d in self.documents for f in d.findings if f.severity is severity)
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for d in self.documents if d.accepted)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.accepted < len(self.documents)
+
+    def by_rule(self, suppressed: bool = False) -> dict[str, int]:
+        found = (f for d in self.documents for f in (d.suppressed if suppressed else d.findings))
+        return dict(sorted(Counter(f.rule for f in found).items()))
+
+    def receipts(self) -> dict[str, int]:
+        return dict(sorted(Counter(d.receipt[0] for d in self.documents if d.receipt).items()))
+
+    def senders(self, risk: RiskPolicy) -> list[SenderRow]:
+        """One row per sender EAN ('unknown' where none could be read), riskiest first.
+
+        Risk: the share of a sender's messages with at least one error; red at or above
+        `red_error_rate`, yellow at or above `yellow_error_rate`, else green.
+        """
+        rows: dict[str, SenderRow] = defaultdict(lambda: SenderRow(""))
+        for d in self.documents:
+            row = rows[d.sender_ean or "unknown"]
+            row.ean = d.sender_ean or "unknown"
+            row.messages += 1
+            row.with_errors += not d.accepted
+            row.errors += sum(f.severity is Severity.ERROR for f in d.findings)
+            row.warnings += sum(f.severity is Severity.WARNING for f in d.findings)
+        for row in rows.values():
+            row.risk = ("red" if row.error_rate >= risk.red_error_rate
+                        else "yellow" if row.error_rate >= risk.yellow_error_rate else "green")
+        return sorted(rows.values(), key=lambda r: (-r.error_rate, -r.messages, r.ean))
+
+
+def to_json(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
+    report: dict[str, object] = {
+        "inputs": {"messages": len(batch.documents), "accepted": batch.accepted,
+                   "rejected": len(batch.documents) - batch.accepted},
+        "files": [_file_entry(d) for d in batch.documents],
+        "summary": {"errors": batch.count(Severity.ERROR), "warnings": batch.count(Severity.WARNING),
+                    "infos": batch.count(Severity.INFO), "findings_by_rule": batch.by_rule(),
+                    "suppressed_by_rule": batch.by_rule(suppressed=True), "receipts": batch.receipts()},
+    }
+    if risk is not None:
+        report["senders"] = [{"ean": r.ean, "messages": r.messages, "messages_with_errors": r.with_errors,
+                              "errors": r.errors, "warnings": r.warnings, "error_rate": round(r.error_rate, 4),
+                              "risk": r.risk} for r in batch.senders(risk)]
+    return json.dumps(report, indent=2, ensure_ascii=False)
+
+
+def _file_entry(d: DocumentResult) -> dict[str, object]:
+    entry: dict[str, object] = {"file": d.source, "family": d.family, "envelope_id": d.envelope_id,
+                                "valid": d.accepted, "findings": [f.as_dict() for f in d.findings]}
+    if d.suppressed:
+        entry["suppressed"] = [f.as_dict() for f in d.suppressed]
+    if d.receipt:
+        entry["receipt"] = {"kind": d.receipt[0], "detail": d.receipt[1]}
+    return entry
+
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
+    """Findings grouped per file, a summary, and the sender table if asked; colour is stripped off a TTY."""
+    lines: list[str] = []
+    for d in batch.documents:
+        if not d.findings:
+            continue
+        lines.append(click.style(d.source, bold=True) + (f"  ({d.family})" if d.family else ""))
+        for f in d.findings:
+            where = f"line {f.line}" if f.line else "file"
+            lines.append(f"  {click.style(f'{f.severity:<7}', fg=_COLOURS[f.severity])} {f.rule:<15} "
+                         f"{where}: {f.text}")
+            if f.xpath:
+                lines.append(f"  {'':7} {'':15} at {f.xpath}")
+    rejected = len(batch.documents) - batch.accepted
+    lines.append(f"{len(batch.documents)} messages: {batch.accepted} valid, {rejected} invalid; "
+                 f"{batch.count(Severity.ERROR)} errors, {batch.count(Severity.WARNING)} warnings, "
+                 f"{batch.count(Severity.INFO)} info")
+    if suppressed := batch.by_rule(suppressed=True):
+        lines.append("suppressed: " + ", ".join(f"{rule} {n}" for rule, n in suppressed.items()))
+    if receipts := batch.receipts():
+        lines.append("receipts: " + ", ".join(f"{kind} {n}" for kind, n in receipts.items()))
+    if risk is not None:
+        lines += ["", f"{'sender EAN':<14} {'messages':>8} {'invalid':>8} {'errors':>7} {'warnings':>8} "
+                      f"{'error rate':>10}  risk"]
+        for r in batch.senders(risk):
+            colour = {"red": "red", "yellow": "yellow", "green": "green"}[r.risk]
+            lines.append(f"{r.ean:<14} {r.messages:>8} {r.with_errors:>8} {r.errors:>7} {r.warnings:>8} "
+                         f"{r.error_rate:>10.1%}  {click.style(r.risk, fg=colour)}")
+    return "\n".join(lines)
+
+
+def to_junit(batch: BatchResult) -> str:
+    """JUnit XML: one testcase per input file; errors are failures, warnings and info go to system-out."""
+    failures = len(batch.documents) - batch.accepted
+    suites = etree.Element("testsuites", name="medcom validate", tests=str(len(batch.documents)),
+                           failures=str(failures), errors="0")
+    suite = etree.SubElement(suites, "testsuite", name="medcom validate", tests=str(len(batch.documents)),
+                             failures=str(failures), errors="0", skipped="0")
+    for d in batch.documents:
+        case = etree.SubElement(suite, "testcase", classname=f"medcom.validate.{d.family or 'unknown'}",
+                                name=d.source)
+        errors = [f for f in d.findings if f.severity is Severity.ERROR]
+        if errors:
+            failure = etree.SubElement(case, "failure", type=errors[0].rule,
+                                       message=f"{len(errors)} error(s): {', '.join(sorted({f.rule for f in errors}))}")
+            failure.text = "\n".join(_line(f) for f in errors)
+        others = [f for f in d.findings if f.severity is not Severity.ERROR]
+        if others:
+            etree.SubElement(case, "system-out").text = "\n".join(_line(f) for f in others)
+    return etree.tostring(suites, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
+
+
+def _line(f) -> str:
+    where = f"line {f.line}" if f.line else "file"
+    return f"{f.severity} {f.rule} {where}{' at ' + f.xpath if f.xpath else ''}: {f.text}"

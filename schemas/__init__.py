@@ -1,1 +1,0 @@
-"""The project's MedCom-style XSDs, shipped as package data of `medcom.schemas`."""

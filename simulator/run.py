@@ -1,0 +1,91 @@
+"""Run a scenario: every variant, every replication (in worker processes if asked), and summarise.
+
+Replication r of every variant draws the same patients (common random numbers), and each replication's
+numbers depend only on the scenario, the seed and r, so the result is the same whatever the worker count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from tqdm import tqdm
+
+from medcom.events.build import BuildResult, build
+from medcom.executors import map_in_order
+from simulator.scenario import Scenario, Settings
+from simulator.simulation import Metrics, Simulation
+from simulator.statistics import paired, summary
+
+BASE = "base"
+
+# The metrics of CONTRACT.md first, then ours.
+METRICS = ("completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late", "phone_calls",
+           "acks_same_day_share", "bed_days_ready_waiting", "bed_days", "disputable_days", "municipal_messages",
+           "occupancy_mean", "arrival_rate_x_mean_stay")
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    runs: dict[str, list[Metrics]]  # variant name (BASE first) -> one Metrics per replication
+
+    def as_dict(self) -> dict[str, object]:
+        base = self.runs[BASE]
+        out: dict[str, object] = {
+            "scenario": self.scenario.name, "replications": len(base), "seed": self.scenario.run.seed,
+            "horizon_days": self.scenario.run.horizon_days,
+            "metrics": _metrics(base),
+            "completion_tax_dkk_by_municipality": _by_key([m.tax_dkk_by_municipality for m in base]),
+            "violations_by_rule": _by_key([m.violations_by_rule for m in base]),
+        }
+        if len(self.runs) > 1:
+            out["variants"] = {name: {"metrics": _metrics(runs),
+                                      "completion_tax_dkk_by_municipality":
+                                          _by_key([m.tax_dkk_by_municipality for m in runs])}
+                               for name, runs in self.runs.items() if name != BASE}
+            out["comparison"] = {name: {"against": BASE, "difference": {
+                key: paired([m.values[key] for m in base], [m.values[key] for m in runs]) for key in METRICS}}
+                for name, runs in self.runs.items() if name != BASE}
+        return out
+
+
+def _metrics(runs: list[Metrics]) -> dict[str, object]:
+    return {key: summary([m.values[key] for m in runs]) for key in METRICS}
+
+
+def _by_key(tables: list[dict[str, float]] | list[dict[str, int]]) -> dict[str, object]:
+    keys = sorted({k for t in tables for k in t})
+    return {k: summary([float(t.get(k, 0)) for t in tables]) for k in keys}
+
+
+def settings_of(scenario: Scenario, name: str) -> Settings:
+    return scenario.base if name == BASE else scenario.variants[name]
+
+
+def replicate(task: tuple[str, int], scenario: Scenario) -> Metrics:
+    """One replication of one variant (a module-level function, so that worker processes can run it)."""
+    name, replication = task
+    return Simulation(scenario.run, settings_of(scenario, name), replication).execute()
+
+
+def run_scenario(scenario: Scenario, *, workers: int = 1, progress: bool | None = None) -> ScenarioResult:
+    names = [BASE, *scenario.variants]
+    tasks = [(name, r) for name in names for r in range(scenario.run.replications)]
+    runs: dict[str, list[Metrics]] = {name: [] for name in names}
+    bar = tqdm(total=len(tasks), desc=f"simulating {scenario.name}", unit="replication",
+               disable=None if progress is None else not progress, leave=False)
+    with bar:
+        for (name, _), metrics in zip(tasks, map_in_order(partial(replicate, scenario=scenario), tasks, workers),
+                                      strict=True):
+            runs[name].append(metrics)
+            bar.update()
+    return ScenarioResult(scenario, runs)
+
+
+def emit_log(scenario: Scenario, out: Path, replication: int = 0) -> tuple[Metrics, BuildResult]:
+    """Simulate one replication of the base and write what happened as a MedCom XML log plus events.jsonl."""
+    simulation = Simulation(scenario.run, scenario.base, replication, keep_events=True)
+    metrics = simulation.execute()
+    return metrics, build(simulation.events, out)
