@@ -10,7 +10,9 @@ from replay_helpers import clean_episode, replace, without, write_timeline
 from medcom.engine.rules import all_rules
 from medcom.events.build import build
 from medcom.policy import load_policy
-from medcom.replay import load_timeline, load_xml_log, replay
+from medcom.events.timeline import read_file
+from medcom.formats.messages import ReadOptions
+from medcom.replay import load_log, load_timeline, replay
 from medcom.reports.replay import report_dict
 
 DST = replace(clean_episode(admitted="2025-03-26T08:00", plan="2025-03-27T09:00", ready="2025-03-29T08:00",
@@ -66,6 +68,7 @@ def _comparable(report: dict) -> dict:
             "obligations": sorted((o["rule"], o.get("due")) for o in e["obligations"]),
             "tax": (e["completion_tax_days"], e["completion_tax_dkk"], e["disputable_days"]),
             "r72": e["extended_responsibility"],
+            "stay": (e["admitted"], e["discharged"], e["state"]),
         }
     return out
 
@@ -74,11 +77,11 @@ def _comparable(report: dict) -> dict:
 def test_build_then_replay_gives_the_same_report(name: str, tmp_path: Path) -> None:
     policy = load_policy()
     timeline = write_timeline(tmp_path / "timeline.jsonl", TIMELINES[name])
-    direct = load_timeline(timeline)
+    direct = read_file(timeline)
     assert direct.rejected == 0, direct.findings
     build(direct.events, tmp_path / "log")
     from_timeline = report_dict(replay(load_timeline(timeline), policy))
-    log = load_xml_log(tmp_path / "log", policy.messages.max_message_bytes)
+    log = load_log([tmp_path / "log"], ReadOptions(sent_before_event=False))
     assert log.rejected == 0, [f.text for f in log.findings]
     from_log = report_dict(replay(log, policy))
     assert _comparable(from_log) == _comparable(from_timeline)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from medcom.replay import load_xml_log, replay
+from medcom.formats.messages import ReadOptions
+from medcom.replay import load_log, replay
 from medcom.reports.replay import report_dict
 from simulator.run import BASE, emit_log, run_scenario
 from simulator.scenario import ScenarioError, load_scenario
@@ -121,7 +122,7 @@ def test_emitted_log_replays_to_the_same_counts(tmp_path: Path) -> None:
     metrics, built = emit_log(scenario, tmp_path / "log")
     assert built.messages > 0
     policy = scenario.base.policy
-    log = load_xml_log(tmp_path / "log", policy.messages.max_message_bytes)
+    log = load_log([tmp_path / "log"], ReadOptions(sent_before_event=False))
     assert log.rejected == 0
     summary = report_dict(replay(log, policy))["summary"]
     assert summary["episodes"] == metrics.values["episodes"]

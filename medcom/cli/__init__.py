@@ -9,9 +9,13 @@ from pathlib import Path
 import click
 
 from medcom.calendar import TZ, parse_instant
+from medcom.events.build import WRAPS
 from medcom.events.build import build as build_messages
+from medcom.events.timeline import read_file
+from medcom.formats.messages import ReadOptions
+from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
 from medcom.policy import PolicyError, load_policy
-from medcom.replay import load_timeline, load_xml_log
+from medcom.replay import load_log
 from medcom.replay import replay as run_replay
 from medcom.reports.replay import Filters, has_errors, report_dict
 from medcom.reports.replay import to_json as replay_json
@@ -52,9 +56,13 @@ def main() -> None:
 @click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write a positive or negative receipt here for every message that asks for one.")
 @click.option("--by-sender", is_flag=True, help="Add a per-sender table with a red/yellow/green risk category.")
+@click.option("--schemas", "schemas_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of MedCom's official XSDs to validate against instead of the shipped ones "
+                   "(an Emessage entry point per namespace, e.g. the 34C generation's).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: Path | None,
-             suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, workers: int) -> None:
+             suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, schemas_dir: Path | None,
+             workers: int) -> None:
     """Validate XML messages (files, directories, .zip) against schema and the M-rules."""
     policy = load_policy(policy_file)
     try:
@@ -62,8 +70,14 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
     except (SuppressionError, OSError) as exc:
         click.echo(f"medcom: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    options = BatchOptions(policy.messages.max_message_bytes, suppressions, receipts_dir,
-                           datetime.now(TZ).replace(microsecond=0))
+    if schemas_dir is not None:
+        try:
+            check_user_dir(str(schemas_dir))
+        except SchemaError as exc:
+            click.echo(f"medcom: --schemas: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+    read = ReadOptions(policy.messages.max_message_bytes, str(schemas_dir) if schemas_dir else None)
+    options = BatchOptions(read, suppressions, receipts_dir, datetime.now(TZ).replace(microsecond=0))
     batch = BatchResult(list(run_batch(paths, options, workers=workers)))
     risk = policy.risk if by_sender else None
     report = {"json": lambda: to_json(batch, risk), "junit": lambda: to_junit(batch),
@@ -103,10 +117,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
            workers: int) -> None:
     """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
     policy = load_policy(policy_file)
-    if log.is_file() and log.suffix.lower() == ".jsonl":
-        inputs = load_timeline(log)
-    else:
-        inputs = load_xml_log(log, policy.messages.max_message_bytes, workers)
+    inputs = load_log([log], ReadOptions(policy.messages.max_message_bytes, sent_before_event=False), workers)
     result = run_replay(inputs, policy)
     report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
     if fmt == "html":
@@ -191,15 +202,20 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 @main.command()
 @click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for the XML messages and events.jsonl.")
-def build(timeline: Path, out: Path) -> None:
-    """Turn a timeline into the XML messages it describes (plus events.jsonl for what no message carries)."""
-    inputs = load_timeline(timeline)
-    for finding in inputs.findings:
+              help="Directory for the messages and events.jsonl.")
+@click.option("--wrap", type=click.Choice(WRAPS), default="none", show_default=True,
+              help="Write each message bare, inside a VANS envelope, or inside an SBDH holding a VANS envelope.")
+def build(timeline: Path, out: Path, wrap: str) -> None:
+    """Turn a timeline into the real MedCom messages it describes (plus events.jsonl for what no message
+    carries); replaying the output gives the timeline's report."""
+    read = read_file(timeline)
+    for finding in read.findings:
         click.echo(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}", err=True)
-    if inputs.rejected:
-        click.echo(f"medcom build: {inputs.rejected} invalid line(s) in {timeline}; nothing written", err=True)
+    if read.rejected:
+        click.echo(f"medcom build: {read.rejected} invalid line(s) in {timeline}; nothing written", err=True)
         sys.exit(EXIT_FINDINGS)
-    result = build_messages(inputs.events, out)
+    result = build_messages(read.events, out, wrap)
+    for note in result.notes:
+        click.echo(f"medcom build: note: {note}", err=True)
     click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)
     sys.exit(EXIT_OK)

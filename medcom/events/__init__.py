@@ -14,7 +14,7 @@ MESSAGE_EVENTS = frozenset({
 })
 FACT_EVENTS = frozenset({
     "admitted", "phone_call", "ready_for_discharge", "conference_ready", "guardianship_info_sent", "terminal",
-    "leave_started", "leave_ended", "discharged", "responsibility_extended",
+    "leave_started", "leave_ended", "discharged", "responsibility_extended", "deceased",
 })
 EVENT_KINDS = MESSAGE_EVENTS | FACT_EVENTS
 
@@ -40,6 +40,7 @@ class Event:
     line: int | None = None
     receipt_requested: bool = False
     envelope_id: str | None = None
+    origin: str = "timeline"  # the format that told it: timeline, oioxml, fhir, side-car, simulation
 
     @property
     def id(self) -> str | None:

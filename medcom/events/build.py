@@ -1,40 +1,69 @@
-"""`medcom build`: turn a timeline into the MedCom messages it describes, plus an events.jsonl side-car.
+"""`medcom build`: a timeline as the real MedCom messages it describes, plus an events.jsonl side-car.
 
-Each *_sent event becomes one schema-valid message; facts no message carries (phone calls, conference
-readiness, guardianship hand-over, leave, terminal declaration, extensions, and any admission, ready time
-or discharge that no message states) go to the side-car in timeline format. The side-car also repeats
-each episode's admission, which names the episode (replay drops the repeated fact). Replaying the output
-gives the same report as replaying the timeline (the inverse mapping is `medcom.events.from_dialect`).
-Timeline ids that are not valid MedCom identifiers are replaced, consistently in every reference.
+Each *_sent event becomes one message in the format hospitals and municipalities send (medcom.formats.oioxml
+.write says which version); facts go into the messages that state them (an admission advice states the
+admission, a discharge advice the discharge, a care plan the ready time ...). Nothing is invented: a message
+states a fact only where the timeline has it. Every built message is then read back with the same adapters
+replay uses, and whatever the message cannot carry (a time to the second, the decision of an acknowledgement
+that real correspondence only says in free text, a reply reference, the precise destination) goes to the
+side-car, in the timeline format, so that replaying the output gives the timeline's report. The side-car also
+repeats each episode's admission, which names the episode (replay maps the message's episode-of-care id back).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from medcom.calendar import to_local
 from medcom.events import FACT_EVENTS, Event
-from medcom.formats.dialect.codec import to_xml
-from medcom.formats.dialect.factory import DEFAULT_HOSPITAL, MessageFactory, make_receipt, municipality_party
-from medcom.formats.dialect.model import (
-    AcknowledgementCode,
-    Destination,
-    LetterStatus,
-    Message,
-    Patient,
-    RefuseCode,
-    RejectReason,
-    SpecialCoordination,
-)
-from medcom.identifiers import MUNICIPALITY_CODES
+from medcom.events.from_messages import MessageEvents
+from medcom.events.from_oioxml import events_of_letter
+from medcom.formats.messages import ReadOptions
+from medcom.formats.oioxml import write
+from medcom.formats.oioxml.letters import Letter
+from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
+from medcom.formats.read import read_document
+from medcom.identifiers import make_gln, municipality_name
 
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9\-_.]{1,14}$")
-UNKNOWN_NAME = "(ikke oplyst)"
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9._-]{1,14}$")
+DISCHARGE_STATUS = {"home": "udskrevet_til_hjemmet", "home_nursing": "udskrevet_til_hjemmet"}
+ACK_SUBJECT = {"accept": "Kvittering for plejeforløbsplan", "reject": "Plejeforløbsplan: udskrivning afvist"}
+COORDINATION_BLOCKS = {"discharge_conference": "DischargeConference", "major_home_changes": "HomeChanges"}
+WRAPS = ("none", "vans", "sbdh")
+_READ = ReadOptions(sent_before_event=False)
+
+
+def episode_id_for_name(name: str) -> str:
+    """The 32-hex episode-of-care id a built log gives the episode a timeline names (as real ids look)."""
+    return hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _digits(text: str, n: int) -> str:
+    return str(int(hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16))[:n].rjust(n, "0")
+
+
+def hospital_for(department: str | None, hospital: str | None) -> write.Organisation:
+    """The sending department: the timeline's `department` (and `hospital`, if given) with a synthetic but
+    well-formed location number and department number derived from the names (timelines carry no GLNs)."""
+    organisation = (hospital or "Sygehus (ikke oplyst)")[:35]
+    department = (department or "Afdeling (ikke oplyst)")[:35]
+    key = f"{organisation}/{department}"
+    return write.Organisation(make_gln("57900" + _digits(key, 7)), _digits(key + "#", 7), "sygehusafdelingsnummer",
+                              organisation, department, None, "70000000")
+
+
+def municipality_for(code: object) -> write.Organisation:
+    """The municipality's visitation (its real name; a synthetic location number derived from the code)."""
+    name = municipality_name(code)
+    if name is None:
+        return write.Organisation(make_gln("579000099999"), "0", "lokationsnummer", "Kommune (ikke oplyst)")
+    number = int(str(code))
+    return write.Organisation(make_gln(f"57900{number:04d}000"), str(number), "kommunenummer", name, "Visitationen")
 
 
 @dataclass
@@ -42,158 +71,216 @@ class BuildResult:
     messages: int = 0
     sidecar_events: int = 0
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # facts a message had to state that the timeline lacks
 
 
-def _enum_by_name(enum_cls, value: object, default):
-    try:
-        return enum_cls[str(value).upper()]
-    except KeyError:
-        return default
+def _local(at: datetime) -> str:
+    return to_local(at).isoformat()
 
 
-class _EpisodeBuilder:
-    """The messages of one episode, in time order."""
+def _line(at: datetime, episode: str, kind: str, data: dict[str, object]) -> str:
+    values = {k: (_local(v) if isinstance(v, datetime) else v) for k, v in data.items()}
+    return json.dumps({"at": _local(at), "episode": episode, "event": kind, **values}, ensure_ascii=False)
 
-    def __init__(self, name: str, events: list[Event], receipts: bool) -> None:
-        self.name, self.events = name, events
-        admitted = next((e for e in events if e.kind == "admitted"), None)
-        self.admitted = admitted
-        cpr = str(admitted.data.get("cpr", "")) if admitted else ""
-        code = admitted.data.get("municipality") if admitted else None
-        municipality = municipality_party(int(code)) if str(code or "").isdigit() and int(code) in MUNICIPALITY_CODES \
-            else None
-        hospital = DEFAULT_HOSPITAL
-        if admitted and admitted.data.get("department"):
-            hospital = dataclasses.replace(DEFAULT_HOSPITAL, department=str(admitted.data["department"])[:70])
-        self.factory = MessageFactory(
-            patient=Patient(cpr=cpr or "0101010000", surname=UNKNOWN_NAME, given_name=UNKNOWN_NAME),
-            episode=name, hospital=hospital, **({"municipality": municipality} if municipality else {}),
-            id_prefix=re.sub(r"[^A-Za-z0-9]", "", name)[:5] or "X",
-            receipt=AcknowledgementCode.POSITIVE_RECEIPT if receipts else AcknowledgementCode.NO_POSITIVE_RECEIPT)
+
+class _Episode:
+    """The messages of one episode, in time order, and what the side-car must add to them."""
+
+    def __init__(self, name: str, events: list[Event], wrap: str) -> None:
+        self.name, self.events, self.wrap = name, events, wrap
+        self.admitted = self.last("admitted")
+        data = self.admitted.data if self.admitted else {}
+        self.hospital = hospital_for(data.get("department"), data.get("hospital"))
+        self.municipality = municipality_for(data.get("municipality"))
+        self.cpr = str(data.get("cpr") or "0000000000")
+        self.episode_id = episode_id_for_name(name)
         self.letter_ids: dict[str, str] = {}  # timeline id -> letter id
-        self.envelope_of: dict[str, str] = {}  # letter id -> envelope id
+        self.envelopes: dict[str, tuple[str, str, str]] = {}  # letter id -> (envelope id, version, sender kind)
+        self.count = 0
+        self.prefix = (re.sub(r"[^A-Za-z0-9]", "", name)[:4] or "X").upper()
 
-    def fact(self, kind: str) -> Event | None:
-        return next((e for e in reversed(self.events) if e.kind == kind), None)
+    def last(self, kind: str, before: datetime | None = None) -> Event | None:
+        return next((e for e in reversed(self.events) if e.kind == kind and (before is None or e.at <= before)),
+                    None)
 
-    def letter_id(self, timeline_id: object) -> str | None:
-        if not timeline_id:
-            return None
-        key = str(timeline_id)
+    def first(self, kind: str) -> Event | None:
+        return next((e for e in self.events if e.kind == kind), None)
+
+    def letter_id(self, timeline_id: object) -> str:
+        key = str(timeline_id) if timeline_id else f"#{self.count}"
         if key not in self.letter_ids:
-            self.letter_ids[key] = key if _IDENTIFIER.match(key) else f"{self.factory.id_prefix}X{len(self.letter_ids)}"
+            self.letter_ids[key] = key if _IDENTIFIER.match(key) and not key.startswith("#") \
+                else f"{self.prefix}L{len(self.letter_ids) + 1:04d}"
         return self.letter_ids[key]
 
-    def message(self, e: Event) -> Message | None:
-        f, d = self.factory, e.data
-        header: dict[str, object] = {}
-        if (lid := self.letter_id(d.get("id"))) is not None:
-            header["letter_id"] = lid
+    def header(self, e: Event, *, from_municipality: bool) -> write.Header:
+        self.count += 1
+        sender, receiver = (self.municipality, self.hospital) if from_municipality else \
+            (self.hospital, self.municipality)
+        letter = self.letter_id(e.data.get("id"))
+        envelope = f"{self.prefix}E{self.count:04d}{_digits(self.name + letter, 5)}"[:14]
+        return write.Header(envelope, letter, e.at, sender, receiver, self.cpr, self.episode_id)
+
+    def message(self, e: Event) -> bytes | None:
+        d = e.data
         admitted_at = self.admitted.at if self.admitted else e.at
-        ready = self.fact("ready_for_discharge")
-        discharged = self.fact("discharged")
+        ready, discharged = self.last("ready_for_discharge"), self.last("discharged")
         if e.kind == "admission_advice_sent":
-            return f.admission_advice(e.at, admitted_at, somatic=bool(self.admitted.data.get("somatic", True))
-                                      if self.admitted else True, **header)
+            return write.admission_advice(self.header(e, from_municipality=False), admitted_at, self.hospital.ean)
         if e.kind == "admission_report_sent":
-            return f.admission_report(e.at, **header)
+            return write.admission_report(self.header(e, from_municipality=True))
         if e.kind == "care_plan_sent":
-            reason = d.get("special_coordination")
-            reasons = (_enum_by_name(SpecialCoordination, reason, SpecialCoordination.DISCHARGE_CONFERENCE),) \
-                if reason else ()
-            if d.get("correction_of"):
-                header.update(status=LetterStatus.CORRECTED, changes=self.letter_id(d["correction_of"]))
-            return f.care_plan(e.at, admitted_at, ready.at if ready else e.at, special_coordination=reasons,
-                               revised_after_conference=bool(d.get("revised_after_conference")), **header)
+            block = COORDINATION_BLOCKS.get(str(d.get("special_coordination") or ""))
+            conference = self.first("conference_ready") if block == "DischargeConference" else None
+            return write.care_plan(self.header(e, from_municipality=False), admitted_at,
+                                   ready_at=ready.at if ready else None,
+                                   agreed_discharge_at=d.get("agreed_discharge_at"),
+                                   conference_at=conference.at if conference else None,
+                                   coordination=(block,) if block else ())
         if e.kind == "care_plan_ack_sent":
-            plan = self.letter_id(d.get("ref")) or next(
-                (self.letter_ids.get(str(p.data.get("id")), "") for p in reversed(self.events)
-                 if p.kind == "care_plan_sent" and p.at <= e.at), "") or "ukendt"
-            reason = _enum_by_name(RejectReason, d["reason"], RejectReason.OTHER) if d.get("reason") else None
-            return f.care_plan_ack(e.at, plan, accept=d.get("decision") == "accept",
-                                   discharge_at=d.get("discharge_at"), reason=reason, **header)
+            decision = str(d.get("decision") or "")
+            text = {"accept": "Plejeforløbsplanen er modtaget og accepteret.",
+                    "reject": "Plejeforløbsplanen er modtaget; udskrivningen kan ikke accepteres."}.get(
+                decision, "Plejeforløbsplanen er modtaget.")
+            return write.correspondence(self.header(e, from_municipality=True),
+                                        ACK_SUBJECT.get(decision, "Kvittering for plejeforløbsplan"), text)
         if e.kind == "correspondence_sent":
-            return f.correspondence(e.at, from_municipality=d.get("sender") == "municipality",
-                                    subject=str(d.get("subject") or "Korrespondance")[:70],
-                                    reply_to=self.letter_id(d.get("reply_to")), **header)
+            subject = str(d.get("subject") or "Korrespondance")
+            return write.correspondence(self.header(e, from_municipality=d.get("sender") == "municipality"),
+                                        subject, subject)
         if e.kind == "completion_notice_sent":
-            return f.completion_notice(e.at, ready.at if ready else e.at, d.get("agreed_discharge_at") or e.at,
-                                       **header)
-        if e.kind in ("discharge_advice_sent", "discharge_report_sent"):
-            at = discharged.at if discharged else e.at
-            destination = _enum_by_name(Destination, discharged.data.get("destination"), Destination.OTHER) \
-                if discharged else Destination.OTHER
-            unplanned = bool(discharged.data.get("unplanned")) if discharged else False
-            if e.kind == "discharge_advice_sent":
-                return f.discharge_advice(e.at, admitted_at, at, destination, unplanned=unplanned, **header)
-            return f.discharge_report(e.at, admitted_at, at, ready.at if ready else at, destination,
-                                      somatic=bool(self.admitted.data.get("somatic", True)) if self.admitted else True,
-                                      unplanned=unplanned, extended_until=d.get("extended_responsibility_until"),
-                                      **header)
+            planned = d.get("agreed_discharge_at")
+            return write.completion_notice(self.header(e, from_municipality=False), admitted_at,
+                                           ready.at if ready else e.at, planned if planned else e.at)
+        if e.kind == "discharge_advice_sent":
+            deceased = self.last("deceased")
+            if deceased is not None and (discharged is None or deceased.at >= discharged.at):
+                return write.discharge_advice(self.header(e, from_municipality=False), deceased.at, "doed")
+            status = DISCHARGE_STATUS.get(str(discharged.data.get("destination")), "udskrevet_til_andet") \
+                if discharged and discharged.data.get("destination") else "uoplyst"
+            return write.discharge_advice(self.header(e, from_municipality=False),
+                                          discharged.at if discharged else e.at, status)
+        if e.kind == "discharge_report_sent":
+            return write.discharge_report(self.header(e, from_municipality=False), admitted_at,
+                                          discharged.at if discharged else None, ready.at if ready else None)
         return None
 
-    def receipt(self, e: Event, original: Message) -> Message:
-        refuse = None if e.data.get("positive", True) else (RefuseCode.UNSPECIFIED, "Afvist af modtageren")
-        return make_receipt(sender=original.receiver, receiver=original.sender,  # type: ignore[attr-defined]
-                            original_envelope_id=original.envelope.identifier,
-                            original_letter_ids=(original.letter.identifier,),  # type: ignore[attr-defined]
-                            sent=e.at, envelope_id=self.factory.next_ids()[0],
-                            refuse=refuse)
+    def receipt(self, e: Event) -> bytes | None:
+        original = self.letter_ids.get(str(e.data.get("ref") or ""))
+        if original is None or original not in self.envelopes:
+            return None  # a receipt for a message not in the timeline cannot be written
+        envelope, version, kind = self.envelopes[original]
+        from_municipality = kind == "municipality"
+        sender, receiver = (self.municipality, self.hospital) if from_municipality else \
+            (self.hospital, self.municipality)
+        self.count += 1
+        ident = f"K{self.prefix}{self.count:04d}{_digits(self.name + original, 4)}"[:14]
+        positive = bool(e.data.get("positive", True))
+        return write.receipt(positive=positive, envelope_id=ident, letter_id=ident, sent=e.at,
+                             sender_ean=receiver.ean, receiver_ean=sender.ean, original_envelope_id=envelope,
+                             original_sender_ean=sender.ean, original_receiver_ean=receiver.ean,
+                             letters=[(original, version, None if positive else "ikke_specificeret",
+                                       None if positive else "Afvist af modtageren")])
+
+    def wrapped(self, data: bytes, e: Event, name: str, version: str) -> bytes:
+        if self.wrap == "none":
+            return data
+        sent = to_local(e.at).replace(microsecond=0).isoformat()
+        ident = f"V{_digits(self.name + sent + name, 13)}"
+        inner = vans_envelope(data, envelope_id=ident, sent=sent, sender_ean=self.hospital.ean,
+                              receiver_ean=self.municipality.ean, name=name, version=version)
+        if self.wrap == "vans":
+            return inner
+        return sbdh(inner, instance_id=ident, created=sent, sender_gln=self.hospital.ean,
+                    receiver_gln=self.municipality.ean, standard="urn:oio:medcom:vans-envelope:1.0.4",
+                    type_version="1.0.4", doc_type="VANSEnvelope")
 
 
-def _carried(events: list[Event]) -> set[str]:
-    """Facts that a message of the episode states (so they need not go to the side-car)."""
-    kinds = {e.kind for e in events}
-    carried = set()
-    if "admission_advice_sent" in kinds:
-        carried.add("admitted")
-    if kinds & {"completion_notice_sent", "discharge_report_sent"}:
-        carried.add("ready_for_discharge")
-    if kinds & {"discharge_advice_sent", "discharge_report_sent"}:
-        carried.add("discharged")
-    return carried
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return a.astimezone(UTC) == b.astimezone(UTC)
+    return a == b
 
 
-def _sidecar_line(e: Event) -> str:
-    data = {k: (to_local(v).isoformat() if isinstance(v, datetime) else v) for k, v in e.data.items()}
-    return json.dumps({"at": to_local(e.at).isoformat(), "episode": e.episode, "event": e.kind, **data},
-                      ensure_ascii=False)
+def _differences(wanted: Event, got: Event | None) -> dict[str, object] | None:
+    """The keys (and time) the side-car must state for `wanted` when the message reads back as `got`."""
+    if got is None:
+        return dict(wanted.data)
+    diff = {k: v for k, v in wanted.data.items() if k != "id" and not _same(v, got.data.get(k))}
+    diff.update({k: None for k, v in got.data.items() if k not in wanted.data and k != "id" and v is not None
+                 and k not in ("answer_to", "sender", "subject")})
+    if not _same(wanted.at, got.at) or wanted.kind != got.kind or diff:
+        return diff
+    return None
 
 
-def build(events: list[Event], out: Path) -> BuildResult:
+def _read_back(data: bytes, source: str) -> tuple[Letter, MessageEvents]:
+    """The built message as replay reads it."""
+    messages = read_document(data, source, _READ)
+    if len(messages) != 1 or not messages[0].accepted or not isinstance(messages[0].content, Letter):
+        problems = "; ".join(f.text for m in messages for f in m.errors)
+        raise AssertionError(f"medcom wrote a message it cannot read back: {problems}")  # a bug, not bad input
+    return messages[0].content, events_of_letter(messages[0].content, source)
+
+
+def build(events: list[Event], out: Path, wrap: str = "none") -> BuildResult:
     """Write the messages and the side-car for `events` into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult()
-    receipts = any(e.kind == "receipt_sent" for e in events)
     by_episode: dict[str, list[Event]] = {}
-    for e in sorted(events, key=lambda e: (e.at, e.seq)):
+    for e in sorted(events, key=lambda e: (e.at.astimezone(UTC), e.seq)):
         by_episode.setdefault(e.episode, []).append(e)
     sidecar: list[str] = []
     for name, episode_events in by_episode.items():
-        builder = _EpisodeBuilder(name, episode_events, receipts)
-        carried = _carried(episode_events)
-        sent: dict[str, Message] = {}
+        builder = _Episode(name, episode_events, wrap)
+        stated: list[Event] = []  # facts the built messages state, as replay will read them
         for n, e in enumerate(episode_events, start=1):
             if e.kind in FACT_EVENTS:
-                if e.kind not in carried or e.kind == "admitted":
-                    sidecar.append(_sidecar_line(e))
+                continue
+            data = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
+            if data is None:
+                continue
+            path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:40]}-{n:04d}-{e.kind}.xml"
+            letter, back = _read_back(data, str(path))
+            primary = next((x for x in back.events if x.is_message), None)
+            if e.kind != "receipt_sent":
+                stated += [x for x in back.events if not x.is_message]
+                sender_kind = "municipality" if letter.sender.is_municipality else "hospital"
+                builder.envelopes[letter.letter_id or ""] = (letter.envelope_id or "", letter.family.version,
+                                                             sender_kind)
+                diff = _differences(e, primary)
+                if diff is not None:
+                    sidecar.append(_line(e.at, name, e.kind, {"id": letter.letter_id, **_mapped(builder, diff)}))
                     result.sidecar_events += 1
-                continue
-            if e.kind == "receipt_sent":
-                original = sent.get(builder.letter_id(e.data.get("ref")) or "")
-                if original is None:
-                    continue  # a receipt for a message not in the timeline cannot be written as XML
-                message = builder.receipt(e, original)
-            else:
-                message = builder.message(e)
-            if message is None:
-                continue
-            if hasattr(message, "letter"):
-                sent[message.letter.identifier] = message  # type: ignore[attr-defined]
-            path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)}-{n:04d}-{e.kind}.xml"
-            path.write_bytes(to_xml(message))
+            path.write_bytes(builder.wrapped(data, e, letter.family.code, letter.family.version))
             result.files.append(path)
             result.messages += 1
+        for fact in _facts_to_state(episode_events, stated, result, name):
+            sidecar.append(_line(fact.at, name, fact.kind, fact.data))
+            result.sidecar_events += 1
     (out / "events.jsonl").write_text("".join(line + "\n" for line in sidecar), encoding="utf-8")
     return result
 
+
+def _mapped(builder: _Episode, diff: dict[str, object]) -> dict[str, object]:
+    """Timeline ids in references become the letter ids the messages carry."""
+    return {k: (builder.letter_id(v) if k in ("ref", "reply_to", "correction_of") and v else v)
+            for k, v in diff.items()}
+
+
+def _facts_to_state(timeline: list[Event], stated: list[Event], result: BuildResult, name: str) -> list[Event]:
+    """The timeline's facts that no message states exactly (the admission always: it names the episode)."""
+    out = []
+    for fact in (e for e in timeline if e.kind in FACT_EVENTS):
+        twin = next((s for s in stated if s.kind == fact.kind and _same(s.at, fact.at)
+                     and all(_same(v, s.data.get(k)) for k, v in fact.data.items())), None)
+        if twin is None or fact.kind == "admitted":
+            out.append(fact)
+        if twin is not None:
+            stated.remove(twin)
+    for extra in stated:
+        if not any(f.kind == extra.kind and abs(f.at.astimezone(UTC) - extra.at.astimezone(UTC)) < timedelta(minutes=1)
+                   for f in timeline):
+            result.notes.append(f"{name}: a message had to state {extra.kind} at {_local(extra.at)}, which the "
+                                "timeline does not have")
+    return out

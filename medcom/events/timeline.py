@@ -23,6 +23,7 @@ class TimelineLine:
 
     event: Event | None
     findings: list[Finding]
+    kind: str | None = None  # the line's `event`, when it could be read (a rejected line is counted by it)
 
 
 def _time(value: object, key: str, source: str, line: int, findings: list[Finding]) -> datetime | None:
@@ -49,9 +50,11 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
     """Read one timeline line."""
     findings: list[Finding] = []
 
+    kind: str | None = None
+
     def reject(message: str) -> TimelineLine:
         findings.append(Finding("M-SCHEMA", Severity.ERROR, message, source, line))
-        return TimelineLine(None, findings)
+        return TimelineLine(None, findings, kind)
 
     try:
         raw = json.loads(text)
@@ -59,6 +62,7 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
         return reject(f"not a JSON object: {exc.msg}")
     if not isinstance(raw, dict):
         return reject("not a JSON object")
+    kind = raw.get("event") if isinstance(raw.get("event"), str) else None
     missing = [k for k in ("at", "episode", "event") if k not in raw]
     if missing:
         return reject(f"missing required key(s): {', '.join(missing)}")
@@ -70,8 +74,8 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
         if key in data and data[key] is not None:
             data[key] = _time(data[key], key, source, line, findings)
     if at is None or any(f.severity is Severity.ERROR for f in findings):
-        return TimelineLine(None, findings)
-    return TimelineLine(Event(at, str(raw["episode"]), raw["event"], data, seq, source, line), findings)
+        return TimelineLine(None, findings, kind)
+    return TimelineLine(Event(at, str(raw["episode"]), raw["event"], data, seq, source, line), findings, kind)
 
 
 def read_lines(lines: Iterable[str], source: str, start_seq: int = 0) -> Iterator[TimelineLine]:
@@ -85,3 +89,25 @@ def read_timeline(path: Path, start_seq: int = 0) -> Iterator[TimelineLine]:
     """Every non-blank line of a timeline file, in file order."""
     with open(path, encoding="utf-8") as handle:
         yield from read_lines(handle, str(path), start_seq)
+
+
+@dataclass
+class TimelineFile:
+    """A whole timeline: its events in file order, and the findings of its lines."""
+
+    events: list[Event]
+    findings: list[Finding]
+    rejected: int
+
+
+def read_file(path: Path) -> TimelineFile:
+    """Every line of a timeline file (invalid UTF-8 is a finding of its line, not of the file)."""
+    out = TimelineFile([], [], 0)
+    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        for parsed in read_lines(handle, str(path)):
+            out.findings.extend(parsed.findings)
+            if parsed.event is None:
+                out.rejected += 1
+            else:
+                out.events.append(parsed.event)
+    return out

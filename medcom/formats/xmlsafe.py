@@ -20,8 +20,9 @@ class UnsafeXMLError(ValueError):
         self.line = line
 
 
-def _make_parser() -> etree.XMLParser:
+def _make_parser(encoding: str | None = None) -> etree.XMLParser:
     return etree.XMLParser(
+        encoding=encoding,
         resolve_entities=False,  # neither external (XXE) nor internal (billion laughs) entities expand
         load_dtd=False,
         dtd_validation=False,
@@ -33,6 +34,8 @@ def _make_parser() -> etree.XMLParser:
 
 
 _PARSER = _make_parser()  # one per process: lxml parsers are reusable, not shared across threads here
+_LATIN1_PARSER = _make_parser("iso-8859-1")
+FALLBACK_ENCODING = "iso-8859-1"
 
 
 _DOCTYPE_UTF8 = b"<!DOCTYPE"
@@ -53,15 +56,36 @@ def _refuse_doctype(data: bytes) -> None:
                                  line=data.count(b"\n", 0, at) + 1)
 
 
+def _declares_encoding(data: bytes) -> bool:
+    """Whether the document starts with an XML declaration that names its encoding (or has a BOM)."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:200].lstrip()
+    return head.startswith(b"<?xml") and b"encoding" in head[: head.find(b"?>") if b"?>" in head else 200]
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._ElementTree:
-    """Parse one XML document safely; `UnsafeXMLError` with a line number where known."""
+    """Parse one XML document safely; `UnsafeXMLError` with a line number where known.
+
+    A document that names no encoding is UTF-8 by the XML rules; MedCom's 34C messages nevertheless arrive in
+    ISO-8859-1 without a declaration, so bytes that are not UTF-8 and declare nothing are read as ISO-8859-1
+    (`tree.docinfo.encoding` then says so)."""
     if len(data) > max_bytes:
         raise UnsafeXMLError(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
     if not data or data.isspace():
         raise UnsafeXMLError("empty document", line=1)
     _refuse_doctype(data)
+    parser = _PARSER if _declares_encoding(data) or _is_utf8(data) else _LATIN1_PARSER
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _PARSER))
+        tree = etree.ElementTree(etree.fromstring(data, parser))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise UnsafeXMLError(f"not well-formed XML: {exc.msg}", line=line) from None
@@ -71,3 +95,8 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
         raise UnsafeXMLError("DOCTYPE/DTD is not allowed in a MedCom message (entities are never expanded)",
                              line=1)
     return tree
+
+
+def read_encoding(tree: etree._ElementTree) -> str:
+    """The encoding a parsed document was read in, as people name it."""
+    return (tree.docinfo.encoding or "UTF-8").upper()

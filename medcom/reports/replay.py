@@ -17,6 +17,7 @@ from medcom.identifiers import mask_cpr
 from medcom.replay import ReplayResult
 
 _LAST = datetime.max.replace(tzinfo=UTC)
+_SOURCE = {"side-car": "timeline", "simulation": "timeline"}  # a side-car is in the timeline format
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,37 @@ class Filters:
                 and (self.until is None or when is None or when <= self.until))
 
 
+def _iso(at: datetime | None) -> str | None:
+    return to_local(at).isoformat() if at is not None else None
+
+
+def _state(ep: Episode | None, cancelled: bool) -> str:
+    if cancelled:
+        return "cancelled"
+    if ep is not None and ep.last("deceased") is not None:
+        return "deceased"
+    if ep is not None and ep.last("discharged") is not None:
+        return "discharged"
+    return "open"
+
+
 def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filters: Filters,
-                   show_cpr: bool) -> dict[str, object]:
+                   show_cpr: bool, cancelled: bool = False) -> dict[str, object]:
+    if cancelled:
+        extra = []
     tax = ep.results.get("tax") if ep else None
     applies, until = ep.results.get("r72", (False, None)) if ep else (False, None)
     violations = sorted((v for v in [*(ep.violations if ep else []), *extra] if filters.keep(v)),
                         key=lambda v: v.actual or v.due or _LAST)  # in time order; undated ones last
     admitted = ep.first("admitted") if ep else None
     cpr = admitted.data.get("cpr") if admitted else None
+    discharged = ep.last("discharged") if ep else None
     entry: dict[str, object] = {
         "episode": name,
+        "admitted": _iso(ep.last("admitted").at) if ep and ep.last("admitted") else None,
+        "discharged": _iso(discharged.at) if discharged else None,
+        "state": _state(ep, cancelled),
+        "sources": sorted({_SOURCE.get(e.origin, e.origin) for e in ep.events}) if ep else [],
         "completion_tax_days": tax.days if tax else 0,
         "completion_tax_dkk": tax.dkk if tax else 0,
         "disputable_days": tax.disputable_days if tax else 0,
@@ -71,13 +93,15 @@ def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bo
 
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
     names = sorted(set(result.episodes) | set(result.input_violations))
-    episodes = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr)
+    episodes = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr,
+                               n in result.cancelled)
                 for n in names if filters.keep_episode(n)]
     by_rule = Counter(v["rule"] for e in episodes for v in e["violations"])  # type: ignore[union-attr]
     inp = result.inputs
     return {
         "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
                    "duplicates": inp.duplicates},
+        "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected, "rejected": inp.lines_rejected},
         "episodes": episodes,
         "summary": {"episodes": len(episodes),
                     "completion_tax_days": sum(e["completion_tax_days"] for e in episodes),  # type: ignore[misc]

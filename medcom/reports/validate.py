@@ -49,7 +49,7 @@ class BatchResult:
         return dict(sorted(Counter(f.rule for f in found).items()))
 
     def receipts(self) -> dict[str, int]:
-        return dict(sorted(Counter(d.receipt[0] for d in self.documents if d.receipt).items()))
+        return dict(sorted(Counter(d.receipt.kind for d in self.documents if d.receipt).items()))
 
     def senders(self, risk: RiskPolicy) -> list[SenderRow]:
         """One row per sender EAN ('unknown' where none could be read), riskiest first.
@@ -88,12 +88,13 @@ def to_json(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
 
 
 def _file_entry(d: DocumentResult) -> dict[str, object]:
-    entry: dict[str, object] = {"file": d.source, "family": d.family, "envelope_id": d.envelope_id,
+    entry: dict[str, object] = {"file": d.source, "format": d.format, "family": d.family, "version": d.version,
+                                "generation": d.generation, "schema": d.schema, "envelope_id": d.envelope_id,
                                 "valid": d.accepted, "findings": [f.as_dict() for f in d.findings]}
     if d.suppressed:
         entry["suppressed"] = [f.as_dict() for f in d.suppressed]
     if d.receipt:
-        entry["receipt"] = {"kind": d.receipt[0], "detail": d.receipt[1]}
+        entry["receipt"] = {"kind": d.receipt.kind, "detail": d.receipt.detail}
     return entry
 
 
@@ -106,7 +107,8 @@ def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
     for d in batch.documents:
         if not d.findings:
             continue
-        lines.append(click.style(d.source, bold=True) + (f"  ({d.family})" if d.family else ""))
+        what = " ".join(x for x in (d.family, d.version) if x)
+        lines.append(click.style(d.source, bold=True) + (f"  ({what})" if what else ""))
         for f in d.findings:
             where = f"line {f.line}" if f.line else "file"
             lines.append(f"  {click.style(f'{f.severity:<7}', fg=_COLOURS[f.severity])} {f.rule:<15} "

@@ -1,4 +1,5 @@
-"""Run validation over a batch: stream the inputs, check each (in worker processes if asked), write receipts."""
+"""Run validation over a batch: stream the inputs, read and check each (in worker processes if asked), answer
+with receipts. Every message is one result; an input that holds no readable message is one rejected result."""
 
 from __future__ import annotations
 
@@ -12,23 +13,28 @@ from tqdm import tqdm
 
 from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import Finding, Severity
-from medcom.formats.dialect.validation import CheckedDocument, check_bytes
-from medcom.formats.inputs import InputDocument, Source, iter_sources
-from medcom.validate.receipts import write_receipt
+from medcom.formats.inputs import Source, iter_sources
+from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
+from medcom.formats.read import read_document
+from medcom.validate.receipts import Answer, answer_envelope
 from medcom.validate.suppress import Suppressions
 
 
 @dataclass
 class DocumentResult:
-    """What a report keeps of one checked document (not the message itself)."""
+    """What a report keeps of one checked message (not the message itself)."""
 
     source: str
+    format: str
     family: str | None
+    version: str | None
+    generation: str | None
+    schema: str | None
     envelope_id: str | None
     sender_ean: str | None
     findings: list[Finding]
     suppressed: list[Finding] = field(default_factory=list)
-    receipt: tuple[str, str] | None = None  # (kind, detail), see medcom.validate.receipts.write_receipt
+    receipt: Answer | None = None
 
     @property
     def accepted(self) -> bool:
@@ -37,33 +43,43 @@ class DocumentResult:
 
 @dataclass(frozen=True)
 class BatchOptions:
-    max_bytes: int
+    read: ReadOptions = ReadOptions()
     suppressions: Suppressions = Suppressions()
     receipts_dir: Path | None = None
     receipt_time: datetime | None = None
 
 
-def check_source(source: Source, options: BatchOptions) -> DocumentResult:
-    """Read and check one input (in a worker process, if there are workers)."""
-    return check_document(source.read(options.max_bytes), options)
-
-
-def check_document(doc: InputDocument, options: BatchOptions) -> DocumentResult:
-    """Check one input; an unreadable one is an M-XML finding. Writes its receipt if asked."""
+def check_source(source: Source, options: BatchOptions) -> list[DocumentResult]:
+    """Read and check one input (in a worker process, if there are workers); write its receipts if asked."""
+    doc = source.read(options.read.max_bytes)
     if doc.data is None:
-        checked = CheckedDocument(doc.source)
-        checked.findings.append(Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source))
+        messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")]
     else:
-        checked = check_bytes(doc.data, doc.source, max_bytes=options.max_bytes)
-    suppressed = [f for f in checked.findings if options.suppressions.matches(f)] if checked.findings else []
-    if suppressed:
-        checked.findings = [f for f in checked.findings if f not in suppressed]
-    kept = checked.findings
-    receipt = None  # the receipt answers what the report says: an accepted (suppressed) finding is no refusal
+        messages = read_document(doc.data, doc.source, options.read)
+    suppressed = []
+    for message in messages:  # the receipt answers what the report says: a suppressed finding is no refusal
+        suppressed.append([f for f in message.findings if options.suppressions.matches(f)])
+        message.findings = [f for f in message.findings if not options.suppressions.matches(f)]
+    answers: list[Answer | None] = [None] * len(messages)
     if options.receipts_dir is not None and options.receipt_time is not None:
-        receipt = write_receipt(checked, options.receipts_dir, options.receipt_time)
-    return DocumentResult(checked.source, checked.family.code if checked.family else None, checked.envelope_id,
-                          checked.sender_ean, kept, suppressed, receipt)
+        answers = _answer(messages, options.receipts_dir, options.receipt_time)
+    return [DocumentResult(m.source, m.format, m.family, m.version, m.generation, m.schema, m.envelope_id, m.sender,
+                           m.findings, hidden, answer)
+            for m, hidden, answer in zip(messages, suppressed, answers, strict=True)]
+
+
+def _answer(messages: list[ReadMessage], directory: Path, sent: datetime) -> list[Answer | None]:
+    """One answer per message; the letters of one envelope share their receipts."""
+    answers: list[Answer | None] = []
+    start = 0
+    while start < len(messages):
+        end = start + 1
+        while end < len(messages) and messages[end].envelope_id == messages[start].envelope_id \
+                and messages[end].position > messages[end - 1].position:
+            end += 1
+        answers += answer_envelope(messages[start:end], directory, sent)
+        start = end
+    return answers
 
 
 def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: int = 1,
@@ -73,6 +89,6 @@ def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: in
     check = partial(check_source, options=options)
     bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
     with bar:
-        for result in map_in_order(check, sources, workers, chunksize=SOURCES_PER_TASK):
-            yield result
-            bar.update()
+        for results in map_in_order(check, sources, workers, chunksize=SOURCES_PER_TASK):
+            yield from results
+            bar.update(len(results))

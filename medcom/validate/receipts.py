@@ -1,69 +1,100 @@
-"""Answer checked messages with technical receipts: positive when valid, negative with a refuse code."""
+"""Answer received OIOXML envelopes with technical receipts, as a receiving system does (MESSAGES.md).
+
+A refused letter always gets a negative receipt (XCTL02, a RefuseCode per letter); accepted letters get a
+positive receipt (XCTL03) when the envelope asks for one (`pluspositivkvitt`); a receipt is never receipted.
+Refuse codes: an unknown family or version -> problem_med_version; the receiver's own identifiers wrong ->
+problem_med_modtagerID; not well-formed or schema-invalid -> syntaksfejl; anything else -> ikke_specificeret.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from medcom.formats.dialect.codec import to_xml
-from medcom.formats.dialect.factory import make_receipt
-from medcom.formats.dialect.model import RefuseCode
-from medcom.formats.dialect.validation import CheckedDocument, Finding, Severity
+from medcom.findings import Finding, Severity
+from medcom.formats.messages import ReadMessage
+from medcom.formats.oioxml import write
 
 MAX_REFUSE_TEXT = 2000
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def refusal(findings: list[Finding]) -> tuple[RefuseCode, str] | None:
-    """The refuse code and text for a message with errors, or None when it is accepted.
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What was done for one message: kind (positive, negative, not_requested, not_for_receipts, impossible)
+    and a detail (the receipt's file name, or why none)."""
 
-    Unknown family or version -> problem_med_version; the receiver's own identifiers wrong ->
-    problem_med_modtagerID; not well-formed or schema-invalid -> syntaksfejl; any other error
-    (CPR, time, letter status) -> ikke_specificeret.
-    """
+    kind: str
+    detail: str
+
+
+def refuse_code(findings: list[Finding]) -> str | None:
+    """The RefuseCode for a message with errors (None when it is accepted)."""
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if not errors:
         return None
     rules = {f.rule for f in errors}
-    if any(f.rule == "M-SCHEMA" and f.text.startswith("not a known") for f in errors):
-        code = RefuseCode.VERSION
-    elif any(f.rule in ("M-GLN", "M-MUNICIPALITY") and "/Receiver/" in (f.xpath or "") for f in errors):
-        code = RefuseCode.RECEIVER_ID
-    elif rules & {"M-SCHEMA", "M-XML"}:
-        code = RefuseCode.SYNTAX
-    else:
-        code = RefuseCode.UNSPECIFIED
-    text = "; ".join(f"{f.rule} line {f.line}: {f.text}" if f.line else f"{f.rule}: {f.text}" for f in errors)
-    return code, text[:MAX_REFUSE_TEXT]
+    if "M-VERSION" in rules:
+        return "problem_med_version"
+    if any(f.rule in ("M-GLN", "M-MUNICIPALITY") and "/Receiver/" in (f.xpath or "") for f in errors):
+        return "problem_med_modtagerID"
+    if rules & {"M-SCHEMA", "M-XML"}:
+        return "syntaksfejl"
+    return "ikke_specificeret"
 
 
-def receipt_envelope_id(doc: CheckedDocument) -> str:
-    """A stable 14-character envelope id for the receipt of one input."""
-    digest = hashlib.sha1(f"{doc.source}\0{doc.envelope_id}".encode(), usedforsecurity=False).hexdigest()
+def refuse_text(findings: list[Finding]) -> str:
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    text = "\n".join(f"{f.rule} line {f.line}: {f.text}" if f.line else f"{f.rule}: {f.text}" for f in errors)
+    return text[:MAX_REFUSE_TEXT]
+
+
+def receipt_id(source: str, envelope_id: str, positive: bool) -> str:
+    """A stable 14-character envelope (and letter) id for the receipt of one received envelope."""
+    digest = hashlib.sha1(f"{source}\0{envelope_id}\0{positive}".encode(), usedforsecurity=False).hexdigest()
     return "K" + digest[:13]
 
 
-def write_receipt(doc: CheckedDocument, directory: Path, sent: datetime) -> tuple[str, str]:
-    """Write the receipt for `doc` if it asked for one. Returns (kind, detail) for the report; kind is
-    positive, negative, not_requested, not_for_receipts or impossible."""
-    if doc.family is not None and doc.family.code.startswith("XCTL"):
-        return "not_for_receipts", "a receipt is never itself receipted"
-    if not doc.envelope_id:
-        return "impossible", "the envelope cannot be read"
-    if not doc.receipt_requested:
-        return "not_requested", "the envelope does not ask for a positive receipt"
-    sender, receiver = doc.party("sender"), doc.party("receiver")
-    if sender is None or receiver is None:
-        return "impossible", "the sender or receiver cannot be read"
-    refuse = refusal(doc.findings)
-    envelope_id = receipt_envelope_id(doc)
-    receipt = make_receipt(sender=receiver, receiver=sender, original_envelope_id=doc.envelope_id,
-                           original_letter_ids=(doc.letter_id,) if doc.letter_id else (), sent=sent,
-                           envelope_id=envelope_id, refuse=refuse)
-    name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', doc.envelope_id)}.{envelope_id}.xml"
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_bytes(to_xml(receipt))
-    if refuse is None:
-        return "positive", name
-    return "negative", f"{name}: {refuse[0].value}"
+def answer_envelope(messages: list[ReadMessage], directory: Path, sent: datetime,
+                    mask: Callable[[str], str] = str) -> list[Answer]:
+    """Write the receipts for the letters of one received OIOXML envelope; one `Answer` per message."""
+    first = messages[0]
+    if any(m.family and m.family.startswith("XCTL") for m in messages):
+        return [Answer("not_for_receipts", "a receipt is never itself receipted")] * len(messages)
+    if first.format != "oioxml" or not first.envelope_id:
+        return [Answer("impossible", "the envelope cannot be read")] * len(messages)
+    if not first.sender or not first.receiver:
+        return [Answer("impossible", "the sender or receiver location number cannot be read")] * len(messages)
+    refused = [m for m in messages if not m.accepted]
+    accepted = [m for m in messages if m.accepted]
+    names: dict[bool, str] = {}
+    for positive, group in ((False, refused), (True, accepted)):
+        if not group or (positive and not first.receipt_requested):
+            continue
+        ident = receipt_id(first.source, first.envelope_id, positive)
+        letters = [(m.letter_id or "ukendt", m.version or "ukendt", refuse_code(m.findings),
+                    mask(refuse_text(m.findings))) for m in group]
+        whole = None
+        if not positive and all(m.letter_id is None for m in group):
+            whole = (refuse_code(group[0].findings) or "ikke_specificeret", mask(refuse_text(group[0].findings)))
+        data = write.receipt(positive=positive, envelope_id=ident, letter_id=ident, sent=sent,
+                             sender_ean=first.receiver, receiver_ean=first.sender,
+                             original_envelope_id=first.envelope_id, original_sender_ean=first.sender,
+                             original_receiver_ean=first.receiver,
+                             letters=[x for x in letters if x[0] != "ukendt" or whole is None], refuse=whole)
+        name = f"{_UNSAFE.sub('_', first.envelope_id)[:40]}.{ident}.xml"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(data)
+        names[positive] = name
+    answers = []
+    for m in messages:
+        if m.accepted:
+            answers.append(Answer("positive", names[True]) if True in names else
+                           Answer("not_requested", "the envelope does not ask for a positive receipt"))
+        else:
+            answers.append(Answer("negative", f"{names[False]}: {refuse_code(m.findings)}"))
+    return answers

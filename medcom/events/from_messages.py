@@ -1,0 +1,40 @@
+"""What a message tells the engine, whatever format carried it: the message event and the facts it states.
+
+`MessageEvents` is the common shape of every format's mapping (OIOXML here, FHIR beside it): the events, and
+what the replay's input stage needs to apply corrections, cancellations and receipts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from medcom.events import Event
+
+NEW, CORRECTED, CANCELLED = "new", "corrected", "cancelled"
+
+
+@dataclass(slots=True)
+class MessageEvents:
+    """The events of one message, and how it relates to others."""
+
+    events: list[Event] = field(default_factory=list)
+    status: str = NEW  # new, corrected (replaces the previous message of its kind), cancelled (withdraws it)
+    kind: str | None = None  # the message event's kind: what "the previous message of the same family" means
+    cpr: str | None = None
+    episode: str | None = None
+    receipt_for: tuple[str, ...] = ()  # a receipt: the letters (or envelopes) it answers
+    replaces: str | None = None  # a correction or cancellation that names what it changes
+
+
+_EPISODE_JUNK = re.compile(r"[-\s]")
+
+
+def episode_key(identifier: str | None) -> str | None:
+    """An episode-of-care identifier as a key: case, hyphens and an LPR3 'urn:uuid:' prefix ignored
+    (CONTRACT.md: the FHIR id without hyphens is the OIOXML one)."""
+    if not identifier:
+        return None
+    text = identifier.strip().lower()
+    text = text.removeprefix("urn:uuid:")
+    return _EPISODE_JUNK.sub("", text) or None

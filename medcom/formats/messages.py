@@ -1,0 +1,51 @@
+"""What every format adapter gives back for one message found in an input: where it was, what it is, what is
+wrong with it, and its content for the events mapping. Format-agnostic, picklable (workers send it back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medcom.findings import Finding, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How inputs are read: size limit, a user's schema folder, and which checks apply."""
+
+    max_bytes: int = 10_000_000
+    schemas_dir: str | None = None  # --schemas DIR: the user's official XSDs instead of the shipped ones
+    sent_before_event: bool = True  # M-TIME "sent before the event it reports" (validate; replay leaves it to rules)
+
+
+@dataclass(slots=True)
+class ReadMessage:
+    """One message (an OIOXML letter, a FHIR message Bundle), or an input that could not be read as one."""
+
+    source: str  # file, archive member and the path through wrappers
+    format: str  # "oioxml", "fhir", or "unknown" when the input could not be recognised
+    findings: list[Finding] = field(default_factory=list)
+    family: str | None = None  # XDIS21, XCTL03, HospitalNotification ...
+    version: str | None = None  # XD2134C, a FHIR IG version ...
+    generation: str | None = None  # OIOXML schema generation (2005/08/07, 34C), FHIR release
+    schema: str | None = None  # which schema or profile judged it
+    encoding: str | None = None
+    envelope_id: str | None = None  # OIOXML envelope id, FHIR MessageHeader id
+    letter_id: str | None = None
+    sender: str | None = None  # location number (GLN/EAN) or other id of the sender
+    receiver: str | None = None
+    receipt_requested: bool = False
+    content: object | None = None  # the format's typed record, for the events mapping and receipts
+    position: int = 1  # letter number inside its Emessage
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def accepted(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+
+def unreadable(source: str, rule: str, text: str, line: int | None = None, fmt: str = "unknown") -> ReadMessage:
+    """An input that yields no message: counted as one, rejected with its finding."""
+    return ReadMessage(source, fmt, [Finding(rule, Severity.ERROR, text, source, line)])

@@ -1,0 +1,132 @@
+"""MedCom OIOXML: the adapter that turns a parsed Emessage of any generation into messages with findings.
+
+detect (root Emessage in a known namespace) -> validate (the generation's schema, then the message rules)
+-> decode (one `Letter` record per letter; an Emessage may hold several, each is a message). Wrappers (VANS,
+SBDH) are unwrapped by `medcom.formats.read` before this runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from medcom.findings import Finding, Severity
+from medcom.formats.messages import ReadMessage, ReadOptions
+from medcom.formats.oioxml.checks import check_identifiers_and_times, local_name, readable_path
+from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
+from medcom.formats.oioxml.letters import read_letter
+from medcom.formats.oioxml.schemas import judge_for
+from medcom.formats.xmlsafe import read_encoding
+
+_PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
+_STEP = re.compile(r"^([A-Za-z_][\w.-]*)(?:\[(\d+)\])?$")
+_NS_IN_TEXT = re.compile(r"\{[^}]*\}")
+ENVELOPE = "Envelope"
+NOT_LETTERS = frozenset({ENVELOPE, "Local_Elements"})
+
+
+def is_emessage(root: etree._Element) -> bool:
+    return local_name(root) == "Emessage"
+
+
+def _schema_path(path: str | None) -> str | None:
+    """lxml's error path with its namespace prefixes dropped (never evaluated: prefixes are the document's)."""
+    return _PREFIX.sub("", path) if path else None
+
+
+def _body_of_path(path: str | None, bodies: list[etree._Element]) -> etree._Element | None:
+    """The body element a schema error's path runs through (/Emessage/ProgressOfCarePlan[2]/...)."""
+    steps = (path or "").strip("/").split("/")
+    if len(steps) < 2:
+        return None
+    match = _STEP.match(steps[1])
+    if not match:
+        return None
+    same = [b for b in bodies if local_name(b) == match[1]]
+    index = int(match[2] or 1) - 1
+    return same[index] if 0 <= index < len(same) else None
+
+
+def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element | None:
+    node = el
+    while node is not None and node.getparent() is not root:
+        node = node.getparent()
+    return node if node is not None and local_name(node) not in NOT_LETTERS else None
+
+
+def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -> list[ReadMessage]:
+    """The messages of one Emessage document: one per letter, each with the findings that concern it (findings
+    on the envelope concern every letter)."""
+    root = tree.getroot()
+    namespace = etree.QName(root).namespace
+    generation = generation_of(namespace)
+    encoding = read_encoding(tree)
+    if generation is None:
+        return [ReadMessage(source, "oioxml", [Finding(
+            "M-VERSION", Severity.ERROR, f"an Emessage in namespace {namespace or '(none)'}, which is not an OIOXML "
+            f"generation medcom knows ({known_versions()})", source, root.sourceline)], encoding=encoding)]
+    envelope = next((c for c in root if isinstance(c.tag, str) and local_name(c) == ENVELOPE), None)
+    bodies = [c for c in root if isinstance(c.tag, str) and local_name(c) not in NOT_LETTERS]
+    shared: list[Finding] = []  # findings on the envelope or the document: every letter has them
+    per_body: dict[int, list[Finding]] = {id(b): [] for b in bodies}
+
+    def place(finding: Finding, body: etree._Element | None) -> None:
+        (per_body[id(body)] if body is not None and id(body) in per_body else shared).append(finding)
+
+    judge = judge_for(generation, options.schemas_dir)
+    judge.schema.validate(tree)
+    for error in judge.schema.error_log:
+        path = _schema_path(error.path)
+        place(Finding("M-SCHEMA", Severity.ERROR, f"{_NS_IN_TEXT.sub('', error.message)} [{judge.label}]", source,
+                      error.line or None, path), _body_of_path(path, bodies))
+
+    def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
+        place(Finding(rule, severity, text, source, el.sourceline, readable_path(el)), _body_of_element(el, root))
+
+    check_identifiers_and_times(root, add, sent_before_event=options.sent_before_event)
+    if not bodies:
+        shared.append(Finding("M-SCHEMA", Severity.ERROR, f"the Emessage holds no letter [{judge.label}]", source,
+                              root.sourceline))
+        return [ReadMessage(source, "oioxml", shared, generation=generation.name, schema=judge.label,
+                            encoding=encoding)]
+    messages = []
+    for position, body in enumerate(bodies, start=1):
+        name = f"{source} letter {position}" if len(bodies) > 1 else source
+        findings = [*shared, *per_body[id(body)]]
+        family = family_of(etree.QName(body).namespace, local_name(body))
+        message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
+                              encoding=encoding, position=position)
+        _describe(message, body, envelope, family)
+        messages.append(message)
+    return messages
+
+
+def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
+              family: Family | None) -> None:
+    """Fill in what the message is and its content; an unknown body or version is a finding."""
+    letter_el = body.find("{*}Letter")
+    version = (letter_el.findtext("{*}VersionCode") or "").strip() if letter_el is not None else ""
+    message.version = version or None
+    message.letter_id = (letter_el.findtext("{*}Identifier") or "").strip() or None if letter_el is not None else None
+    message.envelope_id = (envelope.findtext("{*}Identifier") or "").strip() or None if envelope is not None else None
+    message.receipt_requested = envelope is not None and \
+        (envelope.findtext("{*}AcknowledgementCode") or "").strip() == "pluspositivkvitt"
+    message.sender = (body.findtext("{*}Sender/{*}EANIdentifier") or "").strip() or None
+    message.receiver = (body.findtext("{*}Receiver/{*}EANIdentifier") or "").strip() or None
+    if family is None:
+        message.family = (letter_el.findtext("{*}StatisticalCode") or "").strip() or local_name(body) \
+            if letter_el is not None else local_name(body)
+        message.findings.append(Finding(
+            "M-VERSION", Severity.INFO, f"{local_name(body)} is a MedCom letter outside the admission and discharge "
+            f"families ({known_versions()}): validated, not replayed", message.source, body.sourceline,
+            readable_path(body)))
+        return
+    message.family = family.code
+    if version and version != family.version:
+        message.findings.append(Finding(
+            "M-VERSION", Severity.ERROR, f"{family.body} of generation {family.generation.name} is version "
+            f"{family.version}, not {version}", message.source,
+            letter_el.sourceline if letter_el is not None else body.sourceline,
+            readable_path(letter_el) if letter_el is not None else readable_path(body)))
+    message.content = read_letter(body, family, envelope)

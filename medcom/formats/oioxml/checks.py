@@ -1,0 +1,97 @@
+"""The message rules beyond the schema, on a parsed Emessage of any generation (RULES.md M-CPR, M-GLN,
+M-MUNICIPALITY, M-TIME): one walk over the tree, by local element names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from lxml import etree
+
+from medcom.calendar import LocalTimeKind, classify_local, localize
+from medcom.findings import Severity
+from medcom.formats.oioxml.letters import wall_time
+from medcom.identifiers import check_cpr, check_gln, check_municipality
+
+Add = Callable[[str, Severity, str, etree._Element], None]
+
+# The event each body reports, which it cannot be sent before (M-TIME; in replay ADM-1 and DIS-1 say it).
+EVENT_OF_BODY = {"NotificationOfAdmission": "Admission", "NotificationOfDischarge": "Discharge"}
+
+
+def local_name(el: etree._Element) -> str:
+    tag = el.tag
+    return tag[tag.index("}") + 1:] if isinstance(tag, str) and tag.startswith("{") else str(tag)
+
+
+def readable_path(el: etree._Element) -> str:
+    """/Emessage/ProgressOfCarePlan/Patient/CivilRegistrationNumber, with [n] where siblings share a name."""
+    parts = []
+    node: etree._Element | None = el
+    while node is not None:
+        name = local_name(node)
+        parent = node.getparent()
+        if parent is not None:
+            same = [c for c in parent if isinstance(c.tag, str) and local_name(c) == name]
+            if len(same) > 1:
+                name += f"[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return "/" + "/".join(reversed(parts))
+
+
+def _looks_like_gln(value: str) -> bool:
+    """A location number written in digits; VANS mailbox ids (DKKMDKMDNET) are not GLNs and are not checked."""
+    return value.isdigit()
+
+
+def check_identifiers_and_times(root: etree._Element, add: Add, *, sent_before_event: bool) -> None:
+    """M-CPR, M-GLN (a warning: real senders use numbers that fail the check digit), M-MUNICIPALITY and the
+    local-time rules (T-2) over the whole tree; with `sent_before_event`, also a message sent before the
+    admission or discharge it reports (validate; replay leaves that to ADM-1 and DIS-1)."""
+    sent: datetime | None = None
+    events: list[tuple[etree._Element, datetime]] = []
+    for el in root.iter("{*}CivilRegistrationNumber", "{*}EANIdentifier", "{*}IdentifierCode", "{*}Date"):
+        name = local_name(el)
+        text = (el.text or "").strip()
+        if name == "CivilRegistrationNumber":
+            if problem := check_cpr(text):
+                add("M-CPR", Severity.ERROR, problem, el)
+        elif name == "EANIdentifier":
+            if _looks_like_gln(text) and (problem := check_gln(text)):
+                add("M-GLN", Severity.WARNING, problem, el)
+        elif name == "IdentifierCode":
+            ident = el.getprevious()
+            if text == "kommunenummer" and ident is not None and local_name(ident) == "Identifier" \
+                    and (problem := check_municipality((ident.text or "").strip())):
+                add("M-MUNICIPALITY", Severity.ERROR, problem, ident)
+        else:
+            holder = el.getparent()
+            naive = wall_time(holder) if holder is not None else None
+            if naive is None:
+                continue  # the schema reports malformed dates and times
+            _check_local_time(holder, naive, add)
+            holder_name = local_name(holder)
+            if holder_name == "Sent" and local_name(holder.getparent()) == "Envelope":
+                sent = naive
+            elif EVENT_OF_BODY.get(local_name(holder.getparent())) == holder_name:
+                events.append((holder, naive))
+    if sent_before_event and sent is not None:
+        for holder, event in events:
+            if sent < event and localize(sent, strict=False) < localize(event, strict=False):
+                add("M-TIME", Severity.ERROR, f"sent {sent:%Y-%m-%d %H:%M} before the {local_name(holder).lower()} "
+                    f"it reports ({event:%Y-%m-%d %H:%M})", holder)
+
+
+def _check_local_time(holder: etree._Element, naive: datetime, add: Add) -> None:
+    """T-2: a local time in the spring gap is an error; one in the autumn fold a warning."""
+    kind = classify_local(naive)
+    if kind is LocalTimeKind.NORMAL:
+        return
+    what = local_name(holder)
+    if kind is LocalTimeKind.NONEXISTENT:
+        add("M-TIME", Severity.ERROR, f"{what} {naive:%Y-%m-%d %H:%M:%S} does not exist in Danish time (the clocks "
+            "skip it when summer time starts)", holder)
+    else:
+        add("M-TIME", Severity.WARNING, f"{what} {naive:%Y-%m-%d %H:%M:%S} occurs twice when summer time ends; read "
+            "as the first occurrence (summer time)", holder)

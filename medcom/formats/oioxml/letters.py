@@ -1,0 +1,156 @@
+"""Read what the agreement needs from an OIOXML letter, in any generation: a typed, picklable record.
+
+Reading goes by local element names (34C spreads one letter over three namespaces; the older generations use
+one), positionally where the schema fixes the order. Nothing is invented: a time the letter does not carry is
+absent from `times`. Local times without offset are Europe/Copenhagen (T-1); a time in the spring gap is moved
+past it here (the validator reports it, T-2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from lxml import etree
+
+from medcom.calendar import localize
+from medcom.formats.oioxml.generations import Family
+
+# Body elements whose Date/Time the agreement reads (local names; the same in every generation).
+TIME_ELEMENTS = ("Admission", "Discharge", "ExpectedEndOfTreatment", "AgreedDischarge", "EndOfTreatment",
+                 "PlannedDischarge", "PlanConference")
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A sender or receiver: location number (EAN/GLN, or a VANS id), its own identifier and kind, names."""
+
+    ean: str | None = None
+    identifier: str | None = None
+    kind: str | None = None  # IdentifierCode: sygehusafdelingsnummer, kommunenummer, sorkode, ...
+    organisation: str | None = None
+    department: str | None = None
+
+    @property
+    def is_municipality(self) -> bool:
+        return self.kind == "kommunenummer"
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """What a receipt answers: the original envelope, its letters, and refusals."""
+
+    envelope_id: str | None
+    letter_ids: tuple[str, ...] = ()
+    refuse_code: str | None = None  # for the whole envelope, or the first refused letter's
+    refuse_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """One letter of an Emessage, as the agreement reads it."""
+
+    family: Family
+    envelope_id: str | None
+    sent: datetime | None  # the envelope's Sent (the event time of the message)
+    receipt_requested: bool
+    letter_id: str | None
+    status: str | None  # nytbrev / rettetbrev / annulleretbrev; None in 34C (no StatusCode)
+    episode_id: str | None  # EpisodeOfCareIdentifier, or XDIS17/20's NotificationIdentifier
+    sender: Party
+    receiver: Party
+    cpr: str | None = None
+    patient_status: str | None = None  # EpisodeOfCareStatusCode
+    times: dict[str, datetime] = field(default_factory=dict)
+    conference: datetime | None = None  # 34C care plan: FurtherCoordination/DischargeConference Date+Time
+    coordination: tuple[str, ...] = ()  # 34C care plan: the FurtherCoordination blocks present (local names)
+    answer_to: str | None = None  # XDIS20: where the admission report goes (Sender/AnswerTo)
+    subject: str | None = None  # XDIS91
+    original: Original | None = None  # receipts
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    return (el.text or "").strip() or None
+
+
+def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
+    return parent.find("{*}" + name) if parent is not None else None
+
+
+def _child_text(parent: etree._Element | None, name: str) -> str | None:
+    return _text(_child(parent, name))
+
+
+def wall_time(holder: etree._Element) -> datetime | None:
+    """The naive local date and time of a Date + Time/TimeWithSec holder; None when malformed."""
+    day = _child_text(holder, "Date")
+    clock = _child_text(holder, "Time") or _child_text(holder, "TimeWithSec")
+    if day is None or clock is None:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
+    except ValueError:
+        return None
+
+
+def read_time(holder: etree._Element | None) -> datetime | None:
+    """The instant a Date/Time holder names (Copenhagen local time), or None."""
+    naive = wall_time(holder) if holder is not None else None
+    return localize(naive, strict=False) if naive is not None else None
+
+
+def read_party(el: etree._Element | None) -> Party:
+    if el is None:
+        return Party()
+    return Party(_child_text(el, "EANIdentifier"), _child_text(el, "Identifier"), _child_text(el, "IdentifierCode"),
+                 _child_text(el, "OrganisationName"), _child_text(el, "DepartmentName"))
+
+
+def _original(body: etree._Element) -> Original | None:
+    original = _child(body, "OriginalEmessage")
+    if original is None:
+        return None
+    letters = original.findall("{*}OriginalLetter")
+    code = _child_text(original, "RefuseCode")
+    text = " ".join(original.find("{*}RefuseText").itertext()).strip() or None \
+        if original.find("{*}RefuseText") is not None else None
+    for letter in letters:
+        if code is None and _child_text(letter, "RefuseCode"):
+            code = _child_text(letter, "RefuseCode")
+            refuse = letter.find("{*}RefuseText")
+            text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
+    return Original(_child_text(original, "OriginalEnvelopeIdentifier"),
+                    tuple(t for t in (_child_text(x, "OriginalLetterIdentifier") for x in letters) if t), code, text)
+
+
+def read_letter(body: etree._Element, family: Family, envelope: etree._Element | None) -> Letter:
+    """The agreement's view of one body element (a letter or a receipt) of a known family."""
+    letter = _child(body, "Letter")
+    patient = _child(body, "Patient")
+    sender = _child(body, "Sender")
+    times = {name: at for name in TIME_ELEMENTS if (at := read_time(_child(body, name))) is not None}
+    conference = body.find("{*}FurtherCoordination/{*}DischargeConference")
+    coordination = body.find("{*}FurtherCoordination")
+    info = _child(body, "AdditionalInformation")
+    return Letter(
+        family=family,
+        envelope_id=_child_text(envelope, "Identifier"),
+        sent=read_time(_child(envelope, "Sent")),
+        receipt_requested=_child_text(envelope, "AcknowledgementCode") == "pluspositivkvitt",
+        letter_id=_child_text(letter, "Identifier"),
+        status=_child_text(letter, "StatusCode"),
+        episode_id=_child_text(letter, "EpisodeOfCareIdentifier") or _child_text(letter, "NotificationIdentifier"),
+        sender=read_party(sender),
+        receiver=read_party(_child(body, "Receiver")),
+        cpr=_child_text(patient, "CivilRegistrationNumber"),
+        patient_status=_child_text(patient, "EpisodeOfCareStatusCode"),
+        times=times,
+        conference=read_time(conference),
+        coordination=tuple(local for c in coordination if isinstance(c.tag, str)
+                           for local in (etree.QName(c).localname,)) if coordination is not None else (),
+        answer_to=_child_text(_child(sender, "AnswerTo"), "EANIdentifier"),
+        subject=_child_text(info, "Subject"),
+        original=_original(body) if family.is_receipt else None,
+    )

@@ -1,0 +1,56 @@
+"""Detect an input's format and read its messages: the one entry point `validate` and `replay` share.
+
+detect -> unwrap -> decode -> validate: bytes are parsed safely (no DTD, no entities, no network, a size
+limit); a VANS envelope or an SBDH is unwrapped and its payload read again; an Emessage goes to the OIOXML
+adapter. Whatever cannot be read is still one message, rejected with its finding, so every input is counted.
+"""
+
+from __future__ import annotations
+
+from medcom.findings import Finding, Severity
+from medcom.formats import oioxml
+from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
+from medcom.formats.oioxml.checks import local_name
+from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
+from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
+
+DEFAULT_OPTIONS = ReadOptions()
+
+
+def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIONS,
+                  depth: int = 0) -> list[ReadMessage]:
+    """Every message in one input document, in document order (never raises for bad input)."""
+    try:
+        tree = parse_bytes(data, max_bytes=options.max_bytes)
+    except UnsafeXMLError as exc:
+        return [unreadable(source, "M-XML", str(exc), exc.line)]
+    root = tree.getroot()
+    if wrapper_kind(root) is not None:
+        if depth >= MAX_DEPTH:
+            return [unreadable(source, "M-XML", f"wrappers nested more than {MAX_DEPTH} deep", root.sourceline)]
+        messages: list[ReadMessage] = []
+        for payload in unwrap(root, source):
+            inner = read_document(payload.data, payload.via, options, depth + 1) if payload.data is not None \
+                else [ReadMessage(payload.via, "unknown")]
+            inner[0].findings[:0] = payload.findings  # the wrapper's own findings go with its first message
+            if inner[0].source.split(" letter ")[0] == payload.via:  # the wrapper's own payload, not one deeper
+                _check_declared(inner, payload.declared_name, payload.declared_version, payload.via)
+            messages += inner
+        return messages
+    if oioxml.is_emessage(root):
+        return oioxml.read_emessage(tree, source, options)
+    return [unreadable(source, "M-VERSION", f"not a MedCom message medcom knows: root element {local_name(root)} in "
+                       f"namespace {root.nsmap.get(root.prefix) or '(none)'}", root.sourceline)]
+
+
+def _check_declared(messages: list[ReadMessage], name: str | None, version: str | None, via: str) -> None:
+    """A wrapper that names its document (VANS Document Name/Version) must name what it carries."""
+    first = messages[0]
+    if first.family is None or first.format != "oioxml":
+        return
+    said = [v for v in (name, version) if v]
+    actual = {first.family, first.version}
+    if said and not set(said) <= actual and not any(v.endswith(tuple(x for x in actual if x)) for v in said):
+        first.findings.append(Finding(
+            "M-XML", Severity.WARNING, f"the wrapper says it carries {' '.join(said)}, the payload is "
+            f"{first.family} {first.version}", via))

@@ -1,0 +1,313 @@
+"""The input stage of replay: from everything read to the events the engine runs, whatever format told them.
+
+Applied in time order (ties in input order): receipts find the episode of what they answer; the same message
+twice is a duplicate (M-DUP), the same id with other content a finding; a correction replaces, a cancellation
+withdraws the previous message of its kind in the episode (the one it names, where it names one; M-ORDER when
+it arrives first, M-REF when there is none); a cancelled admission cancels the episode. A side-car line of a
+message kind adds what the real message carries only as free text (the decision of an acknowledgement, a reply
+reference, a time to the second); a side-car fact refines the same fact stated by a message in the same minute
+(OIOXML times are minutes); the same fact told twice counts once. An episode-of-care id that names two patients
+(two CPR numbers) is two episodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from medcom.engine.engine import Violation
+from medcom.events import TIME_KEYS, Event
+from medcom.events.from_messages import CANCELLED, CORRECTED, episode_key
+from medcom.replay.load import ReplayInput, Unit, message_unit
+
+SAME_MINUTE = timedelta(minutes=1)
+
+
+def episode_id_for_name(name: str) -> str:
+    """The 32-hex episode-of-care id `medcom build` gives an episode named in a timeline."""
+    return hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class Prepared:
+    """What the engine runs, and what the report says about the inputs."""
+
+    events: list[Event]
+    notes: dict[str, list[Violation]] = field(default_factory=dict)  # per episode: M-DUP, M-ORDER, M-REF ...
+    cancelled: set[str] = field(default_factory=set)  # episodes whose admission was cancelled
+
+
+class _Notes:
+    def __init__(self) -> None:
+        self.by_episode: dict[str, list[Violation]] = defaultdict(list)
+
+    def add(self, episode: str, rule: str, severity: str, text: str, at: datetime | None, ids: list[str]) -> None:
+        self.by_episode[episode].append(Violation(rule, severity, None, at, ids, text))
+
+
+def _utc(event: Event) -> None:
+    event.at = event.at.astimezone(UTC)
+    for key in TIME_KEYS:
+        value = event.data.get(key)
+        if isinstance(value, datetime):
+            event.data[key] = value.astimezone(UTC)
+
+
+def _fingerprint(unit: Unit) -> tuple:
+    return tuple((e.kind, e.at, e.episode, tuple(sorted((k, repr(v)) for k, v in e.data.items())))
+                 for e in unit.events.events)
+
+
+def prepare(inp: ReplayInput) -> Prepared:
+    """Apply the input rules; the result's events are in UTC, ready for the engine."""
+    notes = _Notes()
+    for unit in inp.units:
+        for event in unit.events.events:
+            _utc(event)
+    for event in (*inp.facts, *inp.sidecar_messages):
+        _utc(event)
+    units = sorted(inp.units, key=lambda u: (min((e.at for e in u.events.events), default=_END), u.seq))
+    _separate_patients(units, notes)
+    _name_episodes(units, inp)
+    _resolve_receipts(units, notes)
+    kept = _duplicates(units, inp, notes)
+    sidecar_units = _apply_details(kept, inp, notes)
+    kept = sorted([*kept, *sidecar_units], key=lambda u: (_first(u), u.seq))
+    kept, cancelled = _corrections(kept, notes)
+    events = [e for u in kept for e in u.events.events]
+    events = _merge_facts(events, inp.facts)
+    _references(events, notes)
+    return Prepared(events, dict(notes.by_episode), cancelled)
+
+
+_END = datetime.max.replace(tzinfo=UTC)
+
+
+def _first(unit: Unit) -> datetime:
+    return min((e.at for e in unit.events.events), default=_END)
+
+
+def _separate_patients(units: list[Unit], notes: _Notes) -> None:
+    """One episode per (episode id, CPR): a second patient under the same id gets its own episode."""
+    owner: dict[str, str] = {}
+    renamed: dict[tuple[str, str], str] = {}
+    for unit in units:
+        me = unit.events
+        if not me.episode or not me.cpr:
+            continue
+        first = owner.setdefault(me.episode, me.cpr)
+        if first == me.cpr:
+            continue
+        key = (me.episode, me.cpr)
+        if key not in renamed:
+            renamed[key] = f"{me.episode}~{len([k for k in renamed if k[0] == me.episode]) + 2}"
+            notes.add(renamed[key], "M-REF", "warning", f"episode-of-care id {me.episode} also names another "
+                      "patient: replayed as an episode of its own", _first(unit), [])
+        me.episode = renamed[key]
+        for event in me.events:
+            event.episode = renamed[key]
+
+
+def _name_episodes(units: list[Unit], inp: ReplayInput) -> None:
+    """Timeline and side-car lines name episodes; messages carry episode-of-care ids: a side-car name stands for
+    the id it equals (case and hyphens ignored) or the id `medcom build` derives from it."""
+    names = {e.episode for e in (*inp.facts, *inp.sidecar_messages)}
+    alias = {}
+    for name in names:
+        alias[episode_key(name) or name] = name
+        alias[episode_id_for_name(name)] = name
+    for unit in units:
+        if unit.origin == "timeline":
+            continue
+        for event in unit.events.events:
+            event.episode = alias.get(event.episode, event.episode)
+        if unit.events.episode:
+            unit.events.episode = alias.get(unit.events.episode, unit.events.episode)
+
+
+def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
+    """A receipt belongs to the episode of the letter it answers; one that names only the envelope answers
+    every letter of it."""
+    episode_of: dict[str, str] = {}
+    letters_of: dict[str, list[str]] = defaultdict(list)
+    for unit in units:
+        for event in unit.events.events:
+            if event.is_message and event.kind != "receipt_sent" and event.id:
+                episode_of.setdefault(event.id, event.episode)
+                if event.envelope_id:
+                    letters_of[event.envelope_id].append(event.id)
+    for unit in units:
+        receipts = [e for e in unit.events.events if e.kind == "receipt_sent"]
+        expanded = []
+        for event in receipts:
+            ref = event.data.get("ref") or ""
+            if ref not in episode_of and ref in letters_of:
+                for letter in letters_of[ref]:
+                    copy = Event(event.at, event.episode, event.kind, {**event.data, "ref": letter,
+                                                                       "id": f"{event.id}:{letter}"},
+                                 event.seq, event.source, event.line, origin=event.origin)
+                    expanded.append(copy)
+            else:
+                expanded.append(event)
+        for event in expanded:
+            event.episode = episode_of.get(event.data.get("ref") or "", event.episode or "(no episode)")
+            if not event.episode:
+                event.episode = "(no episode)"
+        if receipts:
+            others = [e for e in unit.events.events if e.kind != "receipt_sent"]
+            unit.events.events = others + expanded
+
+
+def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[Unit]:
+    """M-DUP: a message arriving again (same id, same content) is counted once and not evaluated again; an id
+    reused with other content is a finding and both are evaluated."""
+    seen: dict[tuple[str, str], tuple] = {}
+    kept = []
+    for unit in units:
+        primary = unit.primary
+        if primary is None or not primary.id:
+            kept.append(unit)
+            continue
+        key = (primary.kind, primary.id)
+        fingerprint = _fingerprint(unit)
+        if key in seen:
+            if seen[key] == fingerprint:
+                inp.duplicates += 1
+                notes.add(primary.episode, "M-DUP", "info", f"message {primary.id} arrived again; not evaluated "
+                          "again (it gets the same receipt as the first)", primary.at, [primary.id])
+                continue
+            notes.add(primary.episode, "M-DUP", "warning", f"message id {primary.id} was used again for a message "
+                      "with other content; both are evaluated", primary.at, [primary.id])
+        else:
+            seen[key] = fingerprint
+        kept.append(unit)
+    return kept
+
+
+def _apply_details(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[Unit]:
+    """Side-car lines of a message kind: details of the log message with that id (in its episode), or, when no
+    message has the id, a message the side-car tells."""
+    by_id: dict[str, Unit] = {}
+    for unit in units:
+        primary = unit.primary
+        if primary is not None and primary.id and primary.kind != "receipt_sent":
+            by_id.setdefault(primary.id, unit)
+    extra = []
+    for line in inp.sidecar_messages:
+        unit = by_id.get(line.id or "") if line.id else None
+        target = unit.primary if unit is not None else None
+        if unit is None or target is None or target.episode != line.episode:
+            extra.append(message_unit(line, line.seq, "side-car"))
+            continue
+        if line.data.get("correction_of"):  # what a 34C letter (no StatusCode) cannot say
+            unit.events.status, unit.events.replaces = CORRECTED, str(line.data["correction_of"])
+        if abs(target.at - line.at) >= SAME_MINUTE:
+            notes.add(target.episode, "M-REF", "info", f"the side-car moves message {target.id} from "
+                      f"{target.at.isoformat()} to {line.at.isoformat()}", line.at, [target.id or ""])
+        target.at = line.at
+        target.kind = line.kind
+        target.data.update(line.data)
+    return extra
+
+
+def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]]:
+    """Corrections replace and cancellations withdraw the previous message of their kind in the episode."""
+    current: dict[tuple[str, str], Unit] = {}
+    by_id: dict[str, Unit] = {}
+    held: dict[str, Unit] = {}  # corrections/cancellations naming a message that has not arrived yet
+    withdrawn: set[int] = set()
+    cancelled: set[str] = set()
+    out = []
+
+    def withdraw(target: Unit, by: Unit) -> None:
+        withdrawn.add(id(target))
+        if by.events.status == CANCELLED and target.events.kind == "admission_advice_sent":
+            cancelled.add(by.events.episode or "")
+        elif by.events.status == CORRECTED and by.primary is not None and target.primary is not None \
+                and target.primary.id:
+            by.primary.data.setdefault("correction_of", target.primary.id)
+
+    for unit in units:
+        me, primary = unit.events, unit.primary
+        if primary is not None and primary.id in held:
+            change = held.pop(primary.id)
+            notes.add(primary.episode, "M-ORDER", "info", f"{change.events.status} message arrived before its "
+                      f"original {primary.id}; applied when the original arrived", primary.at, [primary.id])
+            out.append(unit)
+            withdraw(unit, change)
+            continue
+        if me.status in (CORRECTED, CANCELLED) and me.kind and me.episode:
+            target = by_id.get(me.replaces) if me.replaces else current.get((me.episode, me.kind))
+            if target is None and me.replaces:
+                held[me.replaces] = unit
+            elif target is None:
+                at = primary.at if primary else None
+                notes.add(me.episode, "M-REF", "warning", f"a {me.status} {me.kind} with no earlier message of its "
+                          "kind in the episode to change", at, [primary.id] if primary and primary.id else [])
+            else:
+                withdraw(target, unit)
+        if me.status == CANCELLED:
+            continue  # a cancellation is not evaluated itself
+        if primary is not None and primary.id:
+            by_id.setdefault(primary.id, unit)
+        if me.kind and me.episode:
+            current[(me.episode, me.kind)] = unit
+            if me.kind == "admission_advice_sent":
+                cancelled.discard(me.episode)
+        out.append(unit)
+    for ident, change in held.items():
+        primary = change.primary
+        notes.add(change.events.episode or "", "M-REF", "warning", f"{change.events.status} message refers to "
+                  f"{ident}, which is not in the log", primary.at if primary else None, [ident])
+    return [u for u in out if id(u) not in withdrawn], cancelled
+
+
+def _same_fact(a: datetime, b: datetime) -> bool:
+    """Two statements of one fact: the same instant, or the same minute where one is written to the minute
+    (OIOXML's older generations carry hh:mm, 34C and timelines seconds)."""
+    if a == b:
+        return True
+    return abs(a - b) < SAME_MINUTE and (a.second == 0 or b.second == 0) and a.replace(second=0) == b.replace(second=0)
+
+
+def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
+    """Timeline and side-car facts join the messages' facts: a side-car fact refines the same fact a message
+    states in the same minute; the same fact told twice (also at two precisions) counts once."""
+    stated: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    out = []
+    for event in events:
+        if not event.is_message:
+            key = (event.episode, event.kind)
+            twin = next((e for e in stated[key] if _same_fact(e.at, event.at)), None)
+            if twin is not None:
+                if event.at.second and not twin.at.second:
+                    twin.at = event.at
+                for k, v in event.data.items():
+                    twin.data.setdefault(k, v)
+                continue
+            stated[key].append(event)
+        out.append(event)
+    for fact in facts:
+        candidates = stated[(fact.episode, fact.kind)]
+        twin = next((e for e in candidates if (fact.origin == "side-car" and abs(e.at - fact.at) < SAME_MINUTE)
+                     or e.at == fact.at), None)
+        if twin is not None:
+            twin.at = fact.at
+            twin.data.update(fact.data)
+            continue
+        candidates.append(fact)
+        out.append(fact)
+    return out
+
+
+def _references(events: list[Event], notes: _Notes) -> None:
+    """M-REF: a reply, receipt or correction naming a message that is not in the log."""
+    ids = {e.id for e in events if e.is_message and e.id}
+    for event in events:
+        for key in ("reply_to", "ref", "correction_of"):
+            target = event.data.get(key)
+            if target and target not in ids:
+                notes.add(event.episode, "M-REF", "warning", f"{event.kind} refers ({key}) to {target}, which is not "
+                          "in the log", event.at, [event.id] if event.id else [])
