@@ -7,9 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from medcom.calendar import add_elapsed, parse_instant
-from medcom.events.timeline import parse_line
 from medcom.policy import Policy, load_policy
 from medcom.replay import ReplayInput, replay
+from medcom.replay.load import add_lines
 from medcom.reports.replay import report_dict
 
 
@@ -46,14 +46,7 @@ def replace(lines: list[dict], event: str, **changes: object) -> list[dict]:
 
 def replay_lines(lines: list[dict], policy: Policy | None = None) -> dict:
     inp = ReplayInput()
-    for n, line in enumerate(lines, start=1):
-        parsed = parse_line(json.dumps(line), "test.jsonl", n, n)
-        inp.messages += 1
-        inp.findings.extend(parsed.findings)
-        if parsed.event is None:
-            inp.rejected += 1
-        else:
-            inp.events.append(parsed.event)
+    add_lines([json.dumps(line) for line in lines], "test.jsonl", inp)
     return report_dict(replay(inp, policy or load_policy()))
 
 

@@ -25,7 +25,7 @@ def test_example_log_json_counts_every_input_and_masks_cpr() -> None:
     inputs = report["inputs"]
     xml = len(list(LOG.glob("*.xml")))
     sidecar = len(LOG.joinpath("events.jsonl").read_text(encoding="utf-8").splitlines())
-    assert inputs["messages"] == xml + sidecar
+    assert inputs["messages"] == xml and report["events"]["lines"] == sidecar  # side-car lines are counted apart
     assert inputs["accepted"] + inputs["rejected"] + inputs["duplicates"] == inputs["messages"]
     assert [e["episode"] for e in report["episodes"]] == ["E1", "E2", "E3"]
     assert "2509479989" not in run.stdout and "250947-****" in run.stdout
@@ -78,7 +78,10 @@ def test_timeline_with_bad_lines_is_counted_and_replayed(tmp_path: Path) -> None
     run = medcom("replay", str(path), "--format", "json")
     assert run.returncode == 1
     report = json.loads(run.stdout)
-    assert report["inputs"] == {"messages": len(lines) + 2, "accepted": len(lines), "rejected": 2, "duplicates": 0}
+    messages = sum(1 for line in lines if line["event"].endswith("_sent"))
+    # the unreadable line counts as a message, the phone call in the DST gap as a fact line
+    assert report["inputs"] == {"messages": messages + 1, "accepted": messages, "rejected": 1, "duplicates": 0}
+    assert report["events"] == {"lines": len(lines) - messages + 1, "accepted": len(lines) - messages, "rejected": 1}
     findings = {(f["line"], f["rule"]) for f in report["input_findings"]}
     assert {(len(lines) + 1, "M-SCHEMA"), (len(lines) + 2, "M-TIME")} <= findings
     assert "ADM-1" in report["summary"]["violations_by_rule"]
@@ -99,7 +102,7 @@ def test_build_then_replay_from_the_command_line(tmp_path: Path) -> None:
 def test_bad_message_in_log_is_rejected_and_the_rest_replayed(tmp_path: Path) -> None:
     log = tmp_path / "log"
     shutil.copytree(LOG, log)
-    (log / "zz-truncated.xml").write_bytes((LOG / "E1-03-CarePlan.xml").read_bytes()[:300])
+    (log / "zz-truncated.xml").write_bytes(next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()[:300])
     report = json.loads(medcom("replay", str(log), "--format", "json").stdout)
     assert report["inputs"]["rejected"] == 1
     assert [e["episode"] for e in report["episodes"]] == ["E1", "E2", "E3"]

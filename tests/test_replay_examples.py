@@ -10,7 +10,8 @@ def test_clean_episode() -> None:
     assert (e["completion_tax_days"], e["completion_tax_dkk"], e["disputable_days"]) == (0, 0, 0)
     # Discharged Thu 27 March 13:00 CET; 72 h later crosses the change to summer time: Sun 30 March 14:00 CEST.
     assert e["extended_responsibility"] == {"applies": True, "until": "2025-03-30T14:00:00+02:00"}
-    assert report["inputs"] == {"messages": 9, "accepted": 9, "rejected": 0, "duplicates": 0}
+    assert report["inputs"] == {"messages": 6, "accepted": 6, "rejected": 0, "duplicates": 0}
+    assert report["events"] == {"lines": 3, "accepted": 3, "rejected": 0}
 
 
 def test_late_care_plan_with_the_phone_call() -> None:

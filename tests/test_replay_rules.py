@@ -173,7 +173,9 @@ def test_m_receipt_within_30_minutes_where_the_log_has_receipts() -> None:
 def test_input_rules_dup_ref_order() -> None:
     base = clean_episode()
     report = replay_lines(base + [dict(base[3])])
-    assert report["inputs"]["duplicates"] == 1 and report["inputs"]["accepted"] == len(base)
+    messages = sum(1 for line in base if line["event"].endswith("_sent"))
+    assert report["inputs"]["duplicates"] == 1 and report["inputs"]["accepted"] == messages
+    assert report["events"] == {"lines": len(base) - messages, "accepted": len(base) - messages, "rejected": 0}
     assert "M-DUP" in rules(report)
     dangling = base + [{"at": "2025-03-26T10:00", "episode": "E", "event": "correspondence_sent", "id": "R",
                         "sender": "municipality", "reply_to": "NOPE", "subject": "?"}]
@@ -187,7 +189,8 @@ def test_bad_lines_are_counted_and_reported() -> None:
     report = replay_lines(clean_episode() + [{"at": "2025-03-30T02:30", "episode": "E", "event": "phone_call"},
                                              {"episode": "E", "event": "phone_call"},
                                              {"at": "2025-03-25T10:00", "episode": "E", "event": "teleport"}])
-    assert report["inputs"]["rejected"] == 3
+    # Fact lines are counted apart from messages (CONTRACT.md); an unknown event counts as a message.
+    assert report["inputs"]["rejected"] == 1 and report["events"]["rejected"] == 2
     assert {f["rule"] for f in report["input_findings"]} == {"M-TIME", "M-SCHEMA"}
     assert all(f["line"] for f in report["input_findings"])
 

@@ -8,13 +8,15 @@ from freezegun import freeze_time
 from lxml import etree
 
 from medcom.cli import main
-from medcom.formats.dialect.codec import decode
-from medcom.formats.dialect.families import schema_for
-from medcom.formats.dialect.model import NegativeReceipt, PositiveReceipt, RefuseCode
+from medcom.formats.oioxml.generations import GEN_2005
+from medcom.formats.oioxml.schemas import shipped
+from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+CARE_PLAN = next((EXAMPLES / "log").glob("E1-*-care_plan_sent.xml"))
+HOSPITAL = read_document(CARE_PLAN.read_bytes(), "cp")[0].sender  # E1's ward: the invalid set is made from its messages
 
 
 def run(*args: str):
@@ -27,8 +29,11 @@ def test_junit_has_one_testcase_per_file_and_a_failure_per_invalid_one() -> None
     suites = etree.fromstring(result.output.encode())
     cases = suites.findall(".//testcase")
     assert len(cases) == len(list(EXAMPLES.rglob("*.xml")))
-    failed = {Path(c.get("name")).name: c.find("failure").get("type") for c in cases if c.find("failure") is not None}
-    assert failed == {p.name: "-".join(p.name.split("-")[:2]) for p in (EXAMPLES / "invalid").glob("*.xml")}
+    failed = {Path(c.get("name")).name: c.find("failure").get("message") for c in cases
+              if c.find("failure") is not None}
+    broken = {p.name: "-".join(p.name.split("-")[:2]) for p in (EXAMPLES / "invalid").glob("*.xml")}
+    assert set(failed) == {name for name, rule in broken.items() if rule != "M-GLN"}  # M-GLN only warns
+    assert all(broken[name] in message for name, message in failed.items())
     assert suites.get("failures") == str(len(failed))
 
 
@@ -57,54 +62,58 @@ def test_bad_suppression_file_exits_2(tmp_path: Path) -> None:
 @freeze_time("2025-06-02 09:30:00")
 def test_receipts_positive_and_negative_are_schema_valid(tmp_path: Path) -> None:
     out = tmp_path / "receipts"
-    result = run("validate", str(EXAMPLES / "log" / "E1-03-CarePlan.xml"), str(EXAMPLES / "invalid"),
-                 "--receipts", str(out), "--format", "json")
+    result = run("validate", str(CARE_PLAN), str(EXAMPLES / "invalid"), "--receipts", str(out), "--format", "json")
     report = json.loads(result.output)
     kinds = {Path(f["file"]).name: f["receipt"]["kind"] for f in report["files"]}
-    assert kinds["E1-03-CarePlan.xml"] == "positive"
+    assert kinds[CARE_PLAN.name] == "positive"
     assert kinds["M-XML-truncated.xml"] == "impossible"
-    receipts = {}
-    schema = schema_for("xctl.xsd")
+    assert kinds["M-GLN-wrong-check-digit.xml"] == "positive"  # a warning does not refuse a message
+    schema = shipped(GEN_2005).schema
+    receipts = []
     for path in out.glob("*.xml"):
         tree = parse_bytes(path.read_bytes())
         assert schema.validate(tree), schema.error_log
-        receipts[path.name] = decode(tree.getroot())
-    positive = [r for r in receipts.values() if isinstance(r, PositiveReceipt)]
-    negative = {r.refuse_code for r in receipts.values() if isinstance(r, NegativeReceipt)}
-    assert len(positive) == 1 and positive[0].original_envelope_id == "E1E0001"
-    assert positive[0].envelope.sent.isoformat() == "2025-06-02T11:30:00+02:00"
-    assert not positive[0].envelope.receipt_requested  # a receipt never asks for one
-    assert negative == {RefuseCode.SYNTAX, RefuseCode.RECEIVER_ID, RefuseCode.UNSPECIFIED}
-    assert report["summary"]["receipts"] == {"impossible": 4, "negative": 6, "positive": 1}
+        (message,) = read_document(path.read_bytes(), path.name)
+        receipts.append(message.content)
+    positive = [r for r in receipts if r.family.code == "XCTL03"]
+    negative = {r.original.refuse_code for r in receipts if r.family.code == "XCTL02"}
+    care_plan = read_document(CARE_PLAN.read_bytes(), "cp")[0]
+    assert any(r.original.envelope_id == care_plan.envelope_id and r.original.letter_ids == (care_plan.letter_id,)
+               for r in positive)
+    assert positive[0].sent.isoformat() == "2025-06-02T11:30:00+02:00"
+    assert not positive[0].receipt_requested  # a receipt never asks for one
+    assert negative == {"syntaksfejl", "problem_med_modtagerID", "ikke_specificeret", "problem_med_version"}
+    assert report["summary"]["receipts"] == {"impossible": 4, "negative": 5, "positive": 2}
 
 
 def test_unknown_version_gets_a_version_refusal(tmp_path: Path) -> None:
-    data = (EXAMPLES / "log" / "E1-03-CarePlan.xml").read_bytes().replace(b"xd2101m", b"xd2199m")
+    data = CARE_PLAN.read_bytes().replace(b"XD2134C", b"XD2199C")
     (tmp_path / "future.xml").write_bytes(data)
     run("validate", str(tmp_path / "future.xml"), "--receipts", str(tmp_path / "r"))
     (receipt,) = (tmp_path / "r").glob("*.xml")
-    refused = decode(parse_bytes(receipt.read_bytes()).getroot())
-    assert refused.refuse_code is RefuseCode.VERSION
+    (refused,) = read_document(receipt.read_bytes(), receipt.name)
+    assert refused.family == "XCTL02" and refused.content.original.refuse_code == "problem_med_version"
 
 
 def test_by_sender_risk_table() -> None:
     report = json.loads(run("validate", str(EXAMPLES), "--format", "json", "--by-sender").output)
     rows = {r["ean"]: r for r in report["senders"]}
     assert sum(r["messages"] for r in rows.values()) == report["inputs"]["messages"]
-    hospital = rows["5790000182732"]  # the hospital: 5 of its 27 messages are broken on purpose
-    assert (hospital["messages"], hospital["messages_with_errors"]) == (27, 5)
-    assert hospital["risk"] == "red"  # 18.5 % >= red_error_rate 10 %
-    assert rows["5790000161508"]["risk"] == "green"
+    ward = rows[HOSPITAL]  # E1's ward: 5 of its messages are broken on purpose (the GLN one only warns)
+    assert ward["messages_with_errors"] == 5 and ward["risk"] == "red"
+    assert rows["unknown"]["messages_with_errors"] == rows["unknown"]["messages"]  # not even XML
+    assert any(r["risk"] == "green" for r in rows.values())
+    rate = f"{ward['messages_with_errors'] / ward['messages']:.1%}"
     text = run("validate", str(EXAMPLES), "--by-sender").output
-    assert "sender EAN" in text and "18.5%" in text
+    assert "sender EAN" in text and rate in text
 
 
 def test_risk_thresholds_come_from_the_policy(tmp_path: Path) -> None:
     policy = tmp_path / "lenient.toml"
-    policy.write_text("[risk]\nyellow_error_rate = 0.15\nred_error_rate = 0.5\n")
+    policy.write_text("[risk]\nyellow_error_rate = 0.15\nred_error_rate = 0.9\n")
     report = json.loads(run("validate", str(EXAMPLES), "--format", "json", "--by-sender", "--policy",
                             str(policy)).output)
-    assert {r["ean"]: r["risk"] for r in report["senders"]}["5790000182732"] == "yellow"
+    assert {r["ean"]: r["risk"] for r in report["senders"]}[HOSPITAL] == "yellow"
 
 
 def test_workers_give_the_same_report(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from medcom.formats.dialect.validation import check_bytes
+from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
 
 BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
@@ -55,7 +55,7 @@ def test_xxe_never_opens_the_local_file(tmp_path: Path) -> None:
 def test_xxe_as_a_finding(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
-    doc = check_bytes(_xxe(secret), "xxe.xml")
+    (doc,) = read_document(_xxe(secret), "xxe.xml")
     assert [f.rule for f in doc.findings] == ["M-XML"]
     assert doc.findings[0].line == 2 and doc.findings[0].file == "xxe.xml"
     assert "TOP-SECRET" not in repr(doc)
@@ -65,7 +65,7 @@ def test_billion_laughs_is_refused_quickly() -> None:
     started = time.perf_counter()
     with pytest.raises(UnsafeXMLError, match="DOCTYPE"):
         parse_bytes(BILLION_LAUGHS)
-    assert check_bytes(BILLION_LAUGHS, "bl.xml").findings[0].rule == "M-XML"
+    assert read_document(BILLION_LAUGHS, "bl.xml")[0].findings[0].rule == "M-XML"
     assert time.perf_counter() - started < 5  # a guard against hanging, not a performance claim
 
 

@@ -75,10 +75,11 @@ def prepare(inp: ReplayInput) -> Prepared:
     kept = _duplicates(units, inp, notes)
     sidecar_units = _apply_details(kept, inp, notes)
     kept = sorted([*kept, *sidecar_units], key=lambda u: (_first(u), u.seq))
+    known = {u.primary.id for u in kept if u.primary is not None and u.primary.id}
     kept, cancelled = _corrections(kept, notes)
     events = [e for u in kept for e in u.events.events]
     events = _merge_facts(events, inp.facts)
-    _references(events, notes)
+    _references(events, known, notes)
     return Prepared(events, dict(notes.by_episode), cancelled)
 
 
@@ -217,16 +218,20 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
     current: dict[tuple[str, str], Unit] = {}
     by_id: dict[str, Unit] = {}
     held: dict[str, Unit] = {}  # corrections/cancellations naming a message that has not arrived yet
-    withdrawn: set[int] = set()
+    withdrawn: set[int] = set()  # units left out entirely (cancelled)
     cancelled: set[str] = set()
     out = []
 
     def withdraw(target: Unit, by: Unit) -> None:
-        withdrawn.add(id(target))
-        if by.events.status == CANCELLED and target.events.kind == "admission_advice_sent":
-            cancelled.add(by.events.episode or "")
-        elif by.events.status == CORRECTED and by.primary is not None and target.primary is not None \
-                and target.primary.id:
+        """A cancellation withdraws the message and its facts; a correction replaces the facts the original
+        stated (its sending stays on record: a care plan was sent then)."""
+        if by.events.status == CANCELLED:
+            withdrawn.add(id(target))
+            if target.events.kind == "admission_advice_sent":
+                cancelled.add(by.events.episode or "")
+            return
+        target.events.events = [e for e in target.events.events if e.is_message]
+        if by.primary is not None and target.primary is not None and target.primary.id:
             by.primary.data.setdefault("correction_of", target.primary.id)
 
     for unit in units:
@@ -302,9 +307,8 @@ def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
     return out
 
 
-def _references(events: list[Event], notes: _Notes) -> None:
+def _references(events: list[Event], ids: set[str], notes: _Notes) -> None:
     """M-REF: a reply, receipt or correction naming a message that is not in the log."""
-    ids = {e.id for e in events if e.is_message and e.id}
     for event in events:
         for key in ("reply_to", "ref", "correction_of"):
             target = event.data.get(key)

@@ -74,7 +74,8 @@ def message_unit(event: Event, seq: int, origin: str) -> Unit:
                               replaces=event.data.get("correction_of")), seq, origin)
 
 
-def _read_lines(lines: Iterable[str], source: str, inp: ReplayInput, *, sidecar: bool) -> None:
+def add_lines(lines: Iterable[str], source: str, inp: ReplayInput, *, sidecar: bool = False) -> None:
+    """Timeline (or side-car) lines into `inp`: message lines as messages, fact lines as events."""
     for parsed in read_lines(lines, source):
         event = parsed.event
         inp.findings.extend(parsed.findings)
@@ -101,7 +102,7 @@ def load_timeline(path: Path, into: ReplayInput | None = None) -> ReplayInput:
     """Every line of a timeline: an event, or a rejected line with its finding."""
     inp = into or ReplayInput()
     with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        _read_lines(handle, str(path), inp, sidecar=False)
+        add_lines(handle, str(path), inp, sidecar=False)
     return inp
 
 
@@ -158,7 +159,7 @@ def load_log(paths: Iterable[Path], options: ReadOptions, workers: int = 1) -> R
             inp.units.append(Unit(events, seq, fmt))
     for path in logs:
         for name, lines in _sidecars(path, options.max_bytes, inp):
-            _read_lines(lines, name, inp, sidecar=True)
+            add_lines(lines, name, inp, sidecar=True)
     return inp
 
 

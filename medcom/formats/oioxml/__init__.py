@@ -19,8 +19,6 @@ from medcom.formats.oioxml.letters import read_letter
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
 
-_PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
-_STEP = re.compile(r"^([A-Za-z_][\w.-]*)(?:\[(\d+)\])?$")
 _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
 ENVELOPE = "Envelope"
 NOT_LETTERS = frozenset({ENVELOPE, "Local_Elements"})
@@ -30,22 +28,20 @@ def is_emessage(root: etree._Element) -> bool:
     return local_name(root) == "Emessage"
 
 
-def _schema_path(path: str | None) -> str | None:
-    """lxml's error path with its namespace prefixes dropped (never evaluated: prefixes are the document's)."""
-    return _PREFIX.sub("", path) if path else None
+_NAMED_STEP = re.compile(r"(?<=/)(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)(?=\[|/|$)")
 
 
-def _body_of_path(path: str | None, bodies: list[etree._Element]) -> etree._Element | None:
-    """The body element a schema error's path runs through (/Emessage/ProgressOfCarePlan[2]/...)."""
-    steps = (path or "").strip("/").split("/")
-    if len(steps) < 2:
+def _locate(root: etree._Element, path: str | None) -> etree._Element | None:
+    """The element a schema error's path names. lxml writes the path with the document's own prefixes (or `*`);
+    each named step becomes a local-name() test so that it evaluates whatever the prefixes."""
+    if not path:
         return None
-    match = _STEP.match(steps[1])
-    if not match:
+    query = _NAMED_STEP.sub(lambda m: f"*[local-name()='{m[1]}']", path)
+    try:
+        hits = root.getroottree().xpath(query)
+    except (etree.XPathError, ValueError):
         return None
-    same = [b for b in bodies if local_name(b) == match[1]]
-    index = int(match[2] or 1) - 1
-    return same[index] if 0 <= index < len(same) else None
+    return hits[0] if hits and isinstance(hits[0], etree._Element) else None
 
 
 def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element | None:
@@ -77,9 +73,10 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
     judge = judge_for(generation, options.schemas_dir)
     judge.schema.validate(tree)
     for error in judge.schema.error_log:
-        path = _schema_path(error.path)
+        el = _locate(root, error.path)
         place(Finding("M-SCHEMA", Severity.ERROR, f"{_NS_IN_TEXT.sub('', error.message)} [{judge.label}]", source,
-                      error.line or None, path), _body_of_path(path, bodies))
+                      error.line or None, readable_path(el) if el is not None else error.path),
+              _body_of_element(el, root) if el is not None else None)
 
     def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
         place(Finding(rule, severity, text, source, el.sourceline, readable_path(el)), _body_of_element(el, root))

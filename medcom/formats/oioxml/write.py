@@ -188,8 +188,8 @@ def _start(code: str) -> tuple[_Writer, etree._Element]:
 def emessage_bytes(root: etree._Element) -> bytes:
     """Serialise an Emessage the way its generation travels."""
     if etree.QName(root).namespace == NS_34C_ROOT:
-        return etree.tostring(root, encoding="iso-8859-1", xml_declaration=False)
-    return etree.tostring(root, encoding="windows-1252", xml_declaration=True)
+        return etree.tostring(root, encoding="iso-8859-1", xml_declaration=False, pretty_print=True)
+    return etree.tostring(root, encoding="windows-1252", xml_declaration=True, pretty_print=True)
 
 
 # ---- the families ---------------------------------------------------------------------------------------------
