@@ -1,0 +1,59 @@
+"""DIS-1, DIS-2, DIS-4: the discharge advice, the discharge report, an unplanned discharge (§4B.8)."""
+
+from __future__ import annotations
+
+from medcom.calendar import add_elapsed, end_of_day, local_date
+from medcom.engine.engine import Context, Rule
+from medcom.engine.rules.facts import discharge_event, hm
+from medcom.events import Event
+
+
+class DischargeAdvice(Rule):
+    """DIS-1: the discharge advice is sent at or after the discharge, within 60 minutes."""
+
+    id = "DIS-1"
+    kinds = frozenset({"discharge_advice_sent", "discharged"})
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        if event.kind == "discharge_advice_sent":
+            discharged = discharge_event(ctx)
+            if discharged is not None and event.at < discharged.at:
+                ctx.violation(self.id, "error", "discharge advice sent before the discharge", due=discharged.at,
+                              actual=event.at, events=[event])
+        if event.kind == "discharged":
+            ctx.expect(self.id, "error", add_elapsed(event.at, ctx.policy.discharge.advice_within),
+                       lambda e: e.at >= event.at, "discharge advice expected within the delay after the discharge",
+                       kinds=("discharge_advice_sent",))
+
+
+class DischargeReport(Rule):
+    """DIS-2: the discharge report at the discharge, at the latest 60 minutes after; sent at or after the
+    cutoff on a weekday or on a non-weekday, a phone call is required when the municipality must act before
+    the next weekday (an obligation: the log does not say whether it must)."""
+
+    id = "DIS-2"
+    kinds = frozenset({"discharged", "discharge_report_sent"})
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        if event.kind == "discharged":
+            ctx.expect(self.id, "warning", add_elapsed(event.at, ctx.policy.discharge.report_within),
+                       lambda e: True, "discharge report expected at the discharge, within the delay",
+                       kinds=("discharge_report_sent",))
+        elif event.kind == "discharge_report_sent" and not ctx.calendar.weekday_before_clock(
+                event.at, ctx.policy.discharge.phone_cutoff):
+            ctx.obligation(self.id, f"discharge report sent {hm(event.at)}: phone the municipality if it must act "
+                           "before the next weekday")
+
+
+class UnplannedDischarge(Rule):
+    """DIS-4: an unplanned discharge is followed by a message or phone call to the municipality the same day."""
+
+    id = "DIS-4"
+    kinds = frozenset({"discharged"})
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        if event.kind != "discharged" or not event.data.get("unplanned"):
+            return
+        ctx.expect(self.id, "info", end_of_day(local_date(event.at)),
+                   lambda e: e.from_hospital and e.at >= event.at and (e.is_message or e.kind == "phone_call"),
+                   "unplanned discharge: no message or phone call to the municipality the same day")

@@ -1,0 +1,41 @@
+"""What several rules read from an episode, read one way: the discharge, the ready time, leave periods; and
+how a report shows an instant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from medcom.calendar import to_local
+from medcom.engine.engine import Context
+from medcom.events import Event
+
+
+def hm(at: datetime) -> str:
+    """An instant as people read it in a report: weekday, local date and minute."""
+    return f"{to_local(at):%a %Y-%m-%d %H:%M}"
+
+
+def refers_to(event: Event, target: Event) -> bool:
+    return target.id is not None and target.id in (event.data.get("ref"), event.data.get("reply_to"))
+
+
+def ready_event(ctx: Context) -> Event | None:
+    return ctx.episode.last("ready_for_discharge")
+
+
+def discharge_event(ctx: Context) -> Event | None:
+    return ctx.episode.first("discharged")
+
+
+def leave_periods(events: list[Event], end: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    """(start, end) of each leave; one still open at the end runs to `end`."""
+    periods, start = [], None
+    for e in events:
+        if e.kind == "leave_started":
+            start = e.at
+        elif e.kind == "leave_ended" and start is not None:
+            periods.append((start, e.at))
+            start = None
+    if start is not None:
+        periods.append((start, end))
+    return tuple(periods)
