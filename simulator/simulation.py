@@ -353,12 +353,12 @@ class Simulation:
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
         t["phone_calls"] += sum(1 for e in ep.events if e.kind == "phone_call")
         t["municipal_messages"] += sum(1 for e in ep.events if e.is_message and e.from_hospital)
-        t["acks_due_same_day"] += int(ep.results.get("acks_due_same_day", 0))  # counted by ACK-1 itself
+        t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1
             if v.rule == "ACK-1" and v.due is not None:  # the same-day deadline (not the missing phone call)
                 t["acks_late"] += 1
-        tax = ep.results.get("tax")
+        tax = ep.tax
         if tax is not None:
             t["completion_tax_days"] += tax.days
             t["completion_tax_dkk"] += tax.dkk

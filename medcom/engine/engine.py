@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import simpy
 
 from medcom.calendar import BusinessCalendar, to_local
+from medcom.engine.completion_tax import TaxResult
 from medcom.events import Event
 from medcom.policy import Policy
 
@@ -55,7 +56,7 @@ def _iso(at: datetime | None) -> str | None:
 class Expectation:
     """Something a rule waits for; filled in when a matching event arrives, even late."""
 
-    matches: Callable[[Event], bool]
+    matches: Callable[[Event], bool] | None  # None: any event of `kinds`
     kinds: tuple[str, ...] | None = None
     violation: Violation | None = None
     met_by: Event | None = None
@@ -72,7 +73,9 @@ class Episode:
     obligations: list[Obligation] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     inquiries: list[dict[str, object]] = field(default_factory=list)
-    results: dict[str, object] = field(default_factory=dict)
+    tax: TaxResult | None = None  # TAX-1..5, once the episode is closed with a ready time and a discharge
+    responsibility_until: datetime | None = None  # R72-1: end of the 72-hour responsibility; None: does not apply
+    acks_due_same_day: int = 0  # ACK-1: care plans held to the same-day acknowledgement deadline
     by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
 
     def add(self, event: Event) -> None:
@@ -126,12 +129,13 @@ class Context:
         """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
         self.engine.schedule(when, check)
 
-    def expect(self, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool], text: str,
-               *, kinds: Iterable[str] | None = None, about: Iterable[Event] = (),
-               late: str = "came after the deadline", on_missing: Callable[[], None] | None = None) -> None:
-        """Expect an event matching `matches` (and of one of `kinds`, if given: a cheap filter) at or before
-        `due`. If none has come by then, a violation is recorded; a matching event that comes later fills in
-        `actual` and its id."""
+    def expect(self, rule: str, severity: str, due: datetime, text: str, *,
+               matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
+               about: Iterable[Event] = (), late: str = "came after the deadline",
+               on_missing: Callable[[], None] | None = None) -> None:
+        """Expect an event of one of `kinds` (any kind if None) that `matches` (any, if no matcher is given)
+        at or before `due`. If none has come by then, a violation is recorded (or `on_missing` runs instead);
+        a matching event that comes later fills in `actual` and its id."""
         pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
         self.engine.schedule(pending.due, pending.check)
@@ -143,7 +147,7 @@ class _Pending:
 
     __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
 
-    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool],
+    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool] | None,
                  text: str, kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
                  on_missing: Callable[[], None] | None) -> None:
         self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
@@ -159,7 +163,7 @@ class _Pending:
 
     def check(self) -> None:
         matches, due = self.matches, self.due
-        if any(e.at <= due and matches(e) for e in self.candidates()):
+        if any(e.at <= due and (matches is None or matches(e)) for e in self.candidates()):
             return
         if self.on_missing is not None:
             self.on_missing()
@@ -167,7 +171,7 @@ class _Pending:
         expectation = Expectation(matches, self.kinds)
         expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
         self.ctx.episode.expectations.append(expectation)
-        late_event = next((e for e in self.candidates() if matches(e)), None)
+        late_event = next((e for e in self.candidates() if matches is None or matches(e)), None)
         if late_event is not None:
             _fill(expectation, late_event, self.late)
 
@@ -254,7 +258,7 @@ class Engine:
         episode.add(event)
         for expectation in episode.expectations:
             if expectation.met_by is None and (expectation.kinds is None or event.kind in expectation.kinds) \
-                    and expectation.matches(event):
+                    and (expectation.matches is None or expectation.matches(event)):
                 _fill(expectation, event, "came after the deadline")
         ctx = self._contexts[event.episode]
         for rule in self._rules_for(event.kind):

@@ -22,14 +22,14 @@ class SameDayAcknowledgement(Rule):
     kinds = frozenset({"care_plan_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "care_plan_sent" or event.data.get("correction_of"):
+        if event.data.get("correction_of"):
             return
         cutoff = ctx.policy.acknowledgement.cutoff
         if ctx.calendar.weekday_before_clock(event.at, cutoff):
-            ctx.episode.results["acks_due_same_day"] = int(ctx.episode.results.get("acks_due_same_day", 0)) + 1
+            ctx.episode.acks_due_same_day += 1
             due = end_of_day(local_date(event.at))
-            ctx.expect(self.id, "warning", due, lambda e: e.from_municipality and refers_to(e, event),
-                       f"care plan of {hm(event.at)} not acknowledged the same day",
+            ctx.expect(self.id, "warning", due, f"care plan of {hm(event.at)} not acknowledged the same day",
+                       matches=lambda e: e.from_municipality and refers_to(e, event),
                        kinds=("care_plan_ack_sent", "correspondence_sent"), about=[event])
 
     def on_close(self, ctx: Context) -> None:
@@ -59,8 +59,6 @@ class AcknowledgementContent(Rule):
     kinds = frozenset({"care_plan_ack_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "care_plan_ack_sent":
-            return
         decision = event.data.get("decision")
         if decision == "accept" and not event.data.get("discharge_at"):
             ctx.violation(self.id, "error", "acceptance without the agreed discharge time", actual=event.at,
@@ -79,12 +77,13 @@ class QuestionAnswered(Rule):
     kinds = frozenset({"correspondence_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "correspondence_sent" or not event.from_municipality:
+        if not event.from_municipality:
             return
         about = ctx.episode.by_id.get(event.data.get("reply_to") or "")
         if about is None or about.kind != "care_plan_sent" or event.id is None:
             return
         due = ctx.calendar.end_of_next_weekday(event.at)
-        ctx.expect(self.id, "warning", due, lambda e: e.from_hospital and e.data.get("reply_to") == event.id,
+        ctx.expect(self.id, "warning", due,
                    f"question of {hm(event.at)} about the care plan not answered by the end of the next weekday",
+                   matches=lambda e: e.from_hospital and e.data.get("reply_to") == event.id,
                    kinds=("correspondence_sent",), about=[event])

@@ -15,8 +15,6 @@ class AdmissionAdvice(Rule):
     kinds = frozenset({"admission_advice_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "admission_advice_sent":
-            return
         earlier = [e for e in ctx.episode.events if e.is_message and e is not event and e.kind != "receipt_sent"]
         if earlier:
             ctx.violation(self.id, "error", f"the admission advice is not the episode's first message: "
@@ -40,10 +38,8 @@ class AdmissionReport(Rule):
     kinds = frozenset({"admission_advice_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "admission_advice_sent":
-            return
         ctx.expect(self.id, "info", add_elapsed(event.at, ctx.policy.admission.report_within),
-                   lambda e: True, "admission report expected after the advice", kinds=("admission_report_sent",),
+                   "admission report expected after the advice", kinds=("admission_report_sent",),
                    about=[event], on_missing=lambda: self._missing(ctx, event))
 
     def _missing(self, ctx: Context, advice: Event) -> None:

@@ -36,12 +36,13 @@ class CarePlanDeadline(Rule):
     kinds = frozenset({"ready_for_discharge"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "ready_for_discharge" or len(ctx.episode.of("ready_for_discharge")) > 1:
+        if len(ctx.episode.of("ready_for_discharge")) > 1:
             return
         due = care_plan_due(ctx.calendar, ctx.policy, event.at)
-        ctx.expect(self.id, "warning", due, is_original_care_plan,
+        ctx.expect(self.id, "warning", due,
                    f"first care plan due {hm(due)} (last weekday before the ready day {local_date(event.at)})",
-                   kinds=("care_plan_sent",), late="came after the deadline: CP-2 applies")
+                   matches=is_original_care_plan, kinds=("care_plan_sent",),
+                   late="came after the deadline: CP-2 applies")
 
 
 def cp1_missed(ctx: Context) -> bool:

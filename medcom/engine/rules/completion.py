@@ -34,7 +34,7 @@ class CompletionNotice(Rule):
     kinds = frozenset({"ready_for_discharge"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "ready_for_discharge" or len(ctx.episode.of("ready_for_discharge")) > 1:
+        if len(ctx.episode.of("ready_for_discharge")) > 1:
             return
         due = end_of_day(local_date(event.at))
 
@@ -45,7 +45,7 @@ class CompletionNotice(Rule):
                        if e.data.get("agreed_discharge_at") and e.at <= due]
             if not agreed or local_date(agreed[-1]) <= local_date(event.at):
                 return
-            ctx.expect(self.id, "warning", due, lambda e: True,
+            ctx.expect(self.id, "warning", due,
                        f"agreed discharge {local_date(agreed[-1])} is after the ready day {local_date(event.at)}: "
                        "completion notice due by the end of the ready day", kinds=("completion_notice_sent",))
 

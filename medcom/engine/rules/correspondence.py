@@ -15,7 +15,7 @@ class CorrespondenceHandled(Rule):
     kinds = frozenset({"correspondence_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "correspondence_sent" or not event.from_municipality:
+        if not event.from_municipality:
             return
         original = ctx.episode.by_id.get(event.data.get("reply_to") or "")
         if original is None or original.kind != "correspondence_sent" or not original.from_hospital:
@@ -35,7 +35,7 @@ class AfterDischargeCorrespondence(Rule):
 
     def on_event(self, ctx: Context, event: Event) -> None:
         discharged = discharge_event(ctx)
-        if event.kind != "correspondence_sent" or not event.from_municipality or discharged is None:
+        if not event.from_municipality or discharged is None:
             return
         if event.at > discharged.at:
             ctx.violation(self.id, "warning", "correspondence sent to the hospital after the discharge is not acted "

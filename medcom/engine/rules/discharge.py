@@ -22,8 +22,8 @@ class DischargeAdvice(Rule):
                               actual=event.at, events=[event])
         if event.kind == "discharged":
             ctx.expect(self.id, "error", add_elapsed(event.at, ctx.policy.discharge.advice_within),
-                       lambda e: e.at >= event.at, "discharge advice expected within the delay after the discharge",
-                       kinds=("discharge_advice_sent",))
+                       "discharge advice expected within the delay after the discharge",
+                       matches=lambda e: e.at >= event.at, kinds=("discharge_advice_sent",))
 
 
 class DischargeReport(Rule):
@@ -37,9 +37,8 @@ class DischargeReport(Rule):
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind == "discharged":
             ctx.expect(self.id, "warning", add_elapsed(event.at, ctx.policy.discharge.report_within),
-                       lambda e: True, "discharge report expected at the discharge, within the delay",
-                       kinds=("discharge_report_sent",))
-        elif event.kind == "discharge_report_sent" and not ctx.calendar.weekday_before_clock(
+                       "discharge report expected at the discharge, within the delay", kinds=("discharge_report_sent",))
+        elif not ctx.calendar.weekday_before_clock(
                 event.at, ctx.policy.discharge.phone_cutoff):
             ctx.obligation(self.id, f"discharge report sent {hm(event.at)}: phone the municipality if it must act "
                            "before the next weekday")
@@ -52,8 +51,8 @@ class UnplannedDischarge(Rule):
     kinds = frozenset({"discharged"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if event.kind != "discharged" or not event.data.get("unplanned"):
+        if not event.data.get("unplanned"):
             return
         ctx.expect(self.id, "info", end_of_day(local_date(event.at)),
-                   lambda e: e.from_hospital and e.at >= event.at and (e.is_message or e.kind == "phone_call"),
-                   "unplanned discharge: no message or phone call to the municipality the same day")
+                   "unplanned discharge: no message or phone call to the municipality the same day",
+                   matches=lambda e: e.from_hospital and e.at >= event.at and (e.is_message or e.kind == "phone_call"))

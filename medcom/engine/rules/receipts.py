@@ -14,12 +14,11 @@ class Receipts(Rule):
     """
 
     id = "M-RECEIPT"
-    kinds = MESSAGE_EVENTS
+    kinds = MESSAGE_EVENTS - {"receipt_sent"}  # a receipt is never itself receipted
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if not event.is_message or event.kind == "receipt_sent" or not event.receipt_requested \
-                or not ctx.log_has_receipts or event.id is None:
+        if not event.receipt_requested or not ctx.log_has_receipts or event.id is None:
             return
         ctx.expect(self.id, "warning", add_elapsed(event.at, ctx.policy.messages.receipt_timeout),
-                   lambda e: e.data.get("ref") == event.id, f"no receipt for {event.kind} {event.id}",
+                   f"no receipt for {event.kind} {event.id}", matches=lambda e: e.data.get("ref") == event.id,
                    kinds=("receipt_sent",), about=[event])

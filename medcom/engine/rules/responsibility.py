@@ -27,7 +27,7 @@ class ExtendedResponsibility(Rule):
             discharged_at=discharged.at, somatic=bool(admitted.data.get("somatic", True)) if admitted else True,
             destination=discharged.data.get("destination"),
             extended_until=extended.data.get("until") if extended else None, policy=ctx.policy)
-        ep.results["r72"] = (applies, until)
+        ep.responsibility_until = until if applies else None
         report = ep.first("discharge_report_sent")
         if applies and report is not None:
             computed = add_elapsed(discharged.at, ctx.policy.extended_responsibility.window)

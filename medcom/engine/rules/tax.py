@@ -29,5 +29,4 @@ class CompletionTax(Rule):
             leaves=leave_periods(ep.events, discharged.at),
             care_plan_before_ready=any(e.at < ready.at for e in ep.of("care_plan_sent")),
         )
-        result = count_tax(facts, ctx.policy)
-        ep.results["tax"] = result
+        ep.tax = count_tax(facts, ctx.policy)
