@@ -5,12 +5,15 @@ episode is a process that takes its events from a store and applies the rules. A
 something by a deadline schedules a check at that instant, at a lower priority than arrivals, so a message
 at exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
 when the rule learns of it (a ready time revealed by a later message) runs at once, against the times
-recorded, so the outcome does not depend on when the fact was learnt. Ties in time keep input order.
+recorded, so the outcome does not depend on when the fact was learnt. A rule that computes deadlines from a
+fact that can be revised (the ready time) does so in a `Context.revision`: the next version supersedes the
+deadlines of the last, cancelling their checks or withdrawing what they reported. Ties in time keep input order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +99,16 @@ class Episode:
         return found[-1] if found else None
 
 
+class _Revision:
+    """What was scheduled and reported for one version of a fact (see `Context.revision`)."""
+
+    __slots__ = ("withdrawn", "reported")
+
+    def __init__(self) -> None:
+        self.withdrawn = False
+        self.reported: list[Violation | Obligation | Expectation] = []
+
+
 class Context:
     """What a rule may use: the policy, the calendar, the clock, and ways to report and to wait."""
 
@@ -103,6 +116,8 @@ class Context:
         self.engine, self.episode = engine, episode
         self.policy: Policy = engine.policy
         self.calendar: BusinessCalendar = engine.calendar
+        self._revisions: dict[str, _Revision] = {}
+        self._revision: _Revision | None = None  # the one whose block or check is running
 
     @property
     def now(self) -> datetime:
@@ -120,14 +135,67 @@ class Context:
                   actual: datetime | None = None, events: Iterable[Event] = ()) -> Violation:
         found = Violation(rule, severity, due, actual, [e.id for e in events if e.id], text)
         self.episode.violations.append(found)
+        self._note(found)
         return found
 
     def obligation(self, rule: str, text: str, due: datetime | None = None) -> None:
-        self.episode.obligations.append(Obligation(rule, text, due))
+        found = Obligation(rule, text, due)
+        self.episode.obligations.append(found)
+        self._note(found)
+
+    def patient_episodes(self) -> list[Episode]:
+        """The engine's other episodes of this episode's patient (same CPR), in the order they were admitted."""
+        key = _patient_key(self.episode)
+        return [self.engine.episodes[name] for name in self.engine.patients.get(key, ())
+                if name != self.episode.name] if key else []
 
     def at(self, when: datetime, check: Callable[[], None]) -> None:
         """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
-        self.engine.schedule(when, check)
+        self._schedule(when, check)
+
+    @contextmanager
+    def revision(self, key: str) -> Iterator[None]:
+        """What the block schedules (`at`, `expect`), and what those checks report when they run, stand for
+        one version of a fact, e.g. the ready time. The next block with the same `key` supersedes it: checks
+        not yet run are cancelled, and what the earlier ones reported is withdrawn."""
+        old = self._revisions.get(key)
+        if old is not None:
+            self._withdraw(old)
+        current = self._revisions[key] = _Revision()
+        outer, self._revision = self._revision, current
+        try:
+            yield
+        finally:
+            self._revision = outer
+
+    def _withdraw(self, revision: _Revision) -> None:
+        revision.withdrawn = True
+        gone = {id(item) for item in revision.reported}
+        ep = self.episode
+        ep.violations[:] = [v for v in ep.violations if id(v) not in gone]
+        ep.obligations[:] = [o for o in ep.obligations if id(o) not in gone]
+        ep.expectations[:] = [x for x in ep.expectations if id(x) not in gone]
+
+    def _note(self, item: Violation | Obligation | Expectation) -> None:
+        if self._revision is not None:
+            self._revision.reported.append(item)
+
+    def _schedule(self, when: datetime, check: Callable[[], None]) -> None:
+        revision = self._revision
+        if revision is None:
+            self.engine.schedule(when, check)
+            return
+
+        def run() -> None:  # inside its revision, unless a later one superseded it
+            if revision.withdrawn:
+                return
+            outer, self._revision = self._revision, revision
+            try:
+                check()
+            finally:
+                self._revision = outer
+
+        self.engine.schedule(when, run)
 
     def expect(self, rule: str, severity: str, due: datetime, text: str, *,
                matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
@@ -138,7 +206,7 @@ class Context:
         a matching event that comes later fills in `actual` and its id."""
         pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
-        self.engine.schedule(pending.due, pending.check)
+        self._schedule(pending.due, pending.check)
 
 
 class _Pending:
@@ -171,9 +239,18 @@ class _Pending:
         expectation = Expectation(matches, self.kinds)
         expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
         self.ctx.episode.expectations.append(expectation)
+        self.ctx._note(expectation)
         late_event = next((e for e in self.candidates() if matches is None or matches(e)), None)
         if late_event is not None:
             _fill(expectation, late_event, self.late)
+
+
+def _patient_key(episode: Episode) -> str | None:
+    """The patient an episode is about: the CPR number of its (first) admission, without a hyphen."""
+    admitted = episode.first("admitted")
+    if admitted is None or not admitted.data.get("cpr"):
+        return None
+    return str(admitted.data["cpr"]).replace("-", "").strip() or None
 
 
 def _fill(expectation: Expectation, event: Event, late: str) -> None:
@@ -219,6 +296,7 @@ class Engine:
         self.env = simpy.Environment()
         self.origin = origin.astimezone(UTC) if origin else None
         self.episodes: dict[str, Episode] = {}
+        self.patients: dict[str, list[str]] = {}  # CPR -> names of the patient's episodes, in order of admission
         self._contexts: dict[str, Context] = {}
         self._stores: dict[str, simpy.Store] = {}
 
@@ -256,6 +334,8 @@ class Engine:
         was waiting for it, and the rules that look at its kind run."""
         episode = self.open_episode(event.episode)
         episode.add(event)
+        if event.kind == "admitted":
+            self._index_patient(episode)
         for expectation in episode.expectations:
             if expectation.met_by is None and (expectation.kinds is None or event.kind in expectation.kinds) \
                     and (expectation.matches is None or expectation.matches(event)):
@@ -274,8 +354,20 @@ class Engine:
             rule.on_close(ctx)
         return ctx.episode
 
+    def _index_patient(self, episode: Episode) -> None:
+        key = _patient_key(episode)
+        if key:
+            names = self.patients.setdefault(key, [])
+            if episode.name not in names:
+                names.append(episode.name)
+
     def forget(self, name: str) -> None:
         """Drop a closed episode (the simulation keeps memory bounded by the open episodes)."""
+        key = _patient_key(self.episodes[name])
+        if key in self.patients:
+            self.patients[key].remove(name)
+            if not self.patients[key]:
+                del self.patients[key]
         del self.episodes[name], self._contexts[name]
 
     @property

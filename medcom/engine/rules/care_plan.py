@@ -6,7 +6,7 @@ from datetime import datetime
 
 from medcom.calendar import BusinessCalendar, local_date
 from medcom.engine.engine import Context, Rule
-from medcom.engine.rules.facts import discharge_event, hm
+from medcom.engine.rules.facts import discharge_event, hm, ready_event
 from medcom.events import Event
 from medcom.policy import Policy
 
@@ -28,7 +28,8 @@ def care_plan_due(calendar: BusinessCalendar, policy: Policy, ready_at: datetime
 class CarePlanDeadline(Rule):
     """CP-1: the first care plan at the latest at the cutoff on the last weekday before the ready day.
 
-    Read: the ready day is the local date of the (last known) ready time; a ready time revealed only by a
+    Read: the ready day is the local date of the episode's ready time, the last one (a later ready time
+    revises the deadline computed from an earlier one, which is withdrawn); a ready time revealed only by a
     later message is checked against the times recorded, so the outcome is the same.
     """
 
@@ -36,13 +37,14 @@ class CarePlanDeadline(Rule):
     kinds = frozenset({"ready_for_discharge"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if len(ctx.episode.of("ready_for_discharge")) > 1:
-            return
+        if event is not ready_event(ctx):
+            return  # an earlier ready time learnt late revises nothing
         due = care_plan_due(ctx.calendar, ctx.policy, event.at)
-        ctx.expect(self.id, "warning", due,
-                   f"first care plan due {hm(due)} (last weekday before the ready day {local_date(event.at)})",
-                   matches=is_original_care_plan, kinds=("care_plan_sent",),
-                   late="came after the deadline: CP-2 applies")
+        with ctx.revision(self.id):
+            ctx.expect(self.id, "warning", due,
+                       f"first care plan due {hm(due)} (last weekday before the ready day {local_date(event.at)})",
+                       matches=is_original_care_plan, kinds=("care_plan_sent",),
+                       late="came after the deadline: CP-2 applies")
 
 
 def cp1_missed(ctx: Context) -> bool:

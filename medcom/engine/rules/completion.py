@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from medcom.calendar import end_of_day, local_date
 from medcom.engine.engine import Context, Rule
+from medcom.engine.rules.facts import ready_event
 from medcom.events import Event
 
 
@@ -28,14 +29,16 @@ class ConferenceHeld(Rule):
 
 class CompletionNotice(Rule):
     """FM-1: when the agreed discharge date is later than the ready date, a completion notice by the end of
-    the ready day. Read: the agreed discharge is the latest acceptance's time known at the end of the ready day."""
+    the ready day. Read: the ready day is that of the episode's last ready time (a revision supersedes the
+    deadline of the earlier one); the agreed discharge is the latest acceptance's time known at the end of the
+    ready day."""
 
     id = "FM-1"
     kinds = frozenset({"ready_for_discharge"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
-        if len(ctx.episode.of("ready_for_discharge")) > 1:
-            return
+        if event is not ready_event(ctx):
+            return  # an earlier ready time learnt late revises nothing
         due = end_of_day(local_date(event.at))
 
         def check() -> None:
@@ -49,4 +52,5 @@ class CompletionNotice(Rule):
                        f"agreed discharge {local_date(agreed[-1])} is after the ready day {local_date(event.at)}: "
                        "completion notice due by the end of the ready day", kinds=("completion_notice_sent",))
 
-        ctx.at(due, check)
+        with ctx.revision(self.id):
+            ctx.at(due, check)

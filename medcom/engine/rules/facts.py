@@ -20,7 +20,9 @@ def refers_to(event: Event, target: Event) -> bool:
 
 
 def ready_event(ctx: Context) -> Event | None:
-    return ctx.episode.last("ready_for_discharge")
+    """The episode's ready time (RULES.md "Ready time"): a later `ready_for_discharge` revises an earlier one,
+    so it is the latest one, whatever the order the engine learnt them in. None: an unplanned discharge."""
+    return max(ctx.episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq), default=None)
 
 
 def discharge_event(ctx: Context) -> Event | None:
