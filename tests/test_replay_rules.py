@@ -197,3 +197,33 @@ def test_policy_cutoff_moves_the_deadline() -> None:
     assert not has("CP-1", lines)
     noon = load_policy().with_overrides({"care_plan": {"cutoff": "12:00"}})
     assert "CP-1" in rules(replay_lines(lines, noon))
+
+
+def violations(report: dict, rule: str, name: str = "E") -> list[dict]:
+    return [v for v in episode(report, name)["violations"] if v["rule"] == rule]
+
+
+def without_key(lines: list[dict], event: str, key: str) -> list[dict]:
+    return [{k: v for k, v in line.items() if k != key} if line["event"] == event else line for line in lines]
+
+
+def test_ready_time_revised_later_moves_the_care_plan_deadline() -> None:
+    # Ready Monday 24 March, revised to Thursday 27 March: CP-1's deadline is Wednesday 14:00, not Friday 21.
+    revised = clean_episode(plan="2025-03-25T11:00", ready="2025-03-27T10:00") + [
+        {"at": "2025-03-24T10:00", "episode": "E", "event": "ready_for_discharge"}]
+    assert not has("CP-1", revised)
+    (cp1,) = violations(replay_lines(replace(revised, "care_plan_sent", at="2025-03-26T14:00:01")), "CP-1")
+    assert cp1["due"] == "2025-03-26T14:00:00+01:00"
+    assert not has("CP-2", revised)
+
+
+def test_ready_time_revised_later_moves_the_completion_notice_deadline() -> None:
+    # Ready Wednesday 26, revised to Thursday 27 10:00; discharge agreed for Friday 28: notice by Thursday's end.
+    lines = replace(clean_episode(ready="2025-03-27T10:00", discharged="2025-03-28T11:00"), "care_plan_ack_sent",
+                    discharge_at="2025-03-28T11:00") + [
+        {"at": "2025-03-26T10:00", "episode": "E", "event": "ready_for_discharge"}]
+    notice = {"at": "2025-03-27T23:59:59", "episode": "E", "event": "completion_notice_sent", "id": "FM",
+              "agreed_discharge_at": "2025-03-28T11:00"}
+    assert not has("FM-1", lines + [notice])
+    (fm1,) = violations(replay_lines(lines + [{**notice, "at": "2025-03-28T00:00:00"}]), "FM-1")
+    assert fm1["due"] == "2025-03-27T23:59:59+01:00"
