@@ -2,20 +2,64 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime
 
-from medcom.calendar import at_local, end_of_day, local_date
-from medcom.engine.engine import Context, Rule
+from medcom.calendar import end_of_day, local_date
+from medcom.engine.engine import Context, Episode, Rule
 from medcom.engine.rules.care_plan import original_care_plans
-from medcom.engine.rules.facts import hm, refers_to
+from medcom.engine.rules.facts import hm
 from medcom.events import Event
+
+ACKNOWLEDGEMENTS = ("care_plan_ack_sent", "correspondence_sent")
+
+
+def _order(e: Event) -> tuple[datetime, int]:
+    return e.at, e.seq
+
+
+def _named_plan(episode: Episode, name: str) -> Event | None:
+    """The care plan a message names: the plan itself, or the original a correction of it corrects."""
+    plan = episode.by_id.get(name)
+    if plan is None or plan.kind != "care_plan_sent":
+        return None
+    return episode.by_id.get(plan.data.get("correction_of") or "", plan)
+
+
+def acknowledged_plan(episode: Episode, ack: Event) -> Event | None:
+    """The care plan `ack` acknowledges (ACK-1), if any.
+
+    An acknowledgement is an acknowledgement message or correspondence from the municipality (§4B.5:
+    "kvitterer ... via korrespondancemeddelelse"). One that names a care plan (`ref`, `reply_to`)
+    acknowledges that plan; one that names nothing acknowledges the episode's latest care plan sent before
+    it that no earlier acknowledgement took; one that names something else acknowledges no plan.
+    """
+    if not ack.from_municipality or ack.kind not in ACKNOWLEDGEMENTS:
+        return None
+    plans = sorted((p for p in episode.of("care_plan_sent") if not p.data.get("correction_of")), key=_order)
+    earlier = sorted((e for kind in ACKNOWLEDGEMENTS for e in episode.of(kind)
+                      if e.from_municipality and _order(e) < _order(ack)), key=_order)
+    taken: set[int] = set()
+
+    def plan_of(e: Event) -> Event | None:
+        name = e.data.get("ref") or e.data.get("reply_to")
+        if name:
+            return _named_plan(episode, name)
+        return next((p for p in reversed(plans) if _order(p) < _order(e) and id(p) not in taken), None)
+
+    for e in earlier:
+        plan = plan_of(e)
+        if plan is not None:
+            taken.add(id(plan))
+    return plan_of(ack)
 
 
 class SameDayAcknowledgement(Rule):
     """ACK-1: a care plan received on a weekday before the cutoff is acknowledged the same day.
 
     Received at or after the cutoff, or on a non-weekday: a phone contact with verbal acknowledgement is
-    expected instead (an obligation; an electronic acknowledgement is still welcome).
+    expected instead, at or after the plan was sent (an obligation where the log holds no phone calls; an
+    electronic acknowledgement is still welcome). Which plan an acknowledgement acknowledges: see
+    `acknowledged_plan`.
     """
 
     id = "ACK-1"
@@ -29,25 +73,23 @@ class SameDayAcknowledgement(Rule):
             ctx.episode.acks_due_same_day += 1
             due = end_of_day(local_date(event.at))
             ctx.expect(self.id, "warning", due, f"care plan of {hm(event.at)} not acknowledged the same day",
-                       matches=lambda e: e.from_municipality and refers_to(e, event),
-                       kinds=("care_plan_ack_sent", "correspondence_sent"), about=[event])
+                       matches=lambda e: acknowledged_plan(ctx.episode, e) is event, kinds=ACKNOWLEDGEMENTS,
+                       about=[event])
 
     def on_close(self, ctx: Context) -> None:
         # Received at or after the cutoff or on a non-weekday: the hospital supplements the care plan with a phone
-        # contact in which the municipality acknowledges it verbally (§4B.5). Read as: a phone call between them
-        # on or after the plan's local day, before the episode ends; an electronic acknowledgement is welcome
-        # but does not replace the call.
+        # contact in which the plan is reviewed and the municipality acknowledges it verbally (§4B.5). Read as: a
+        # phone call between them at or after the plan was sent (a call before it cannot review it), before the
+        # episode ends; an electronic acknowledgement is welcome but does not replace the call.
         cutoff = ctx.policy.acknowledgement.cutoff
+        calls = ctx.episode.of("phone_call")
         for plan in original_care_plans(ctx.episode.of("care_plan_sent")):
-            if ctx.calendar.weekday_before_clock(plan.at, cutoff):
-                continue
-            day_start = at_local(local_date(plan.at), time(0))
-            if any(e.kind == "phone_call" and e.at >= day_start for e in ctx.episode.events):
+            if ctx.calendar.weekday_before_clock(plan.at, cutoff) or any(c.at >= plan.at for c in calls):
                 continue
             text = (f"care plan received {hm(plan.at)} (at or after {cutoff:%H:%M} or on a non-weekday): "
                     "a phone contact in which the municipality acknowledges it verbally is expected")
             if ctx.log_has_phone_calls:
-                ctx.violation(self.id, "warning", text + "; none in the log", events=[plan])
+                ctx.violation(self.id, "warning", text + " at or after it; none in the log", events=[plan])
             else:
                 ctx.obligation(self.id, text + "; the log holds no phone calls to check it")
 

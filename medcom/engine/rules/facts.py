@@ -15,10 +15,6 @@ def hm(at: datetime) -> str:
     return f"{to_local(at):%a %Y-%m-%d %H:%M}"
 
 
-def refers_to(event: Event, target: Event) -> bool:
-    return target.id is not None and target.id in (event.data.get("ref"), event.data.get("reply_to"))
-
-
 def ready_event(ctx: Context) -> Event | None:
     """The episode's ready time (RULES.md "Ready time"): a later `ready_for_discharge` revises an earlier one,
     so it is the latest one, whatever the order the engine learnt them in. None: an unplanned discharge."""
