@@ -277,3 +277,13 @@ def test_ready_time_revised_later_moves_the_completion_notice_deadline() -> None
     assert not has("FM-1", lines + [notice])
     (fm1,) = violations(replay_lines(lines + [{**notice, "at": "2025-03-28T00:00:00"}]), "FM-1")
     assert fm1["due"] == "2025-03-27T23:59:59+01:00"
+
+
+def test_dis1_advice_before_the_discharge_is_reported_as_such() -> None:
+    (early,) = violations(replay_lines(replace(clean_episode(), "discharge_advice_sent", at="2025-03-27T12:59:59")),
+                          "DIS-1")
+    assert "before the discharge" in early["text"]
+    assert (early["due"], early["actual"]) == ("2025-03-27T13:00:00+01:00", "2025-03-27T12:59:59+01:00")
+    assert early["message_ids"] == ["E-DA"]
+    # At the discharge itself is in time.
+    assert not has("DIS-1", replace(clean_episode(), "discharge_advice_sent", at="2025-03-27T13:00:00"))

@@ -9,21 +9,32 @@ from medcom.events import Event
 
 
 class DischargeAdvice(Rule):
-    """DIS-1: the discharge advice is sent at or after the discharge, within 60 minutes."""
+    """DIS-1: the discharge advice is sent at or after the discharge, within the policy's delay.
+
+    An advice sent before the discharge is reported as such, whichever of the two the engine learns first
+    (in time order the advice comes first, so the check runs when the discharge arrives). Read: such an
+    advice is the advice that came, sent too early: it is the episode's DIS-1, not also a missing advice.
+    """
 
     id = "DIS-1"
     kinds = frozenset({"discharge_advice_sent", "discharged"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
+        discharged = discharge_event(ctx)
         if event.kind == "discharge_advice_sent":
-            discharged = discharge_event(ctx)
             if discharged is not None and event.at < discharged.at:
-                ctx.violation(self.id, "error", "discharge advice sent before the discharge", due=discharged.at,
-                              actual=event.at, events=[event])
-        if event.kind == "discharged":
-            ctx.expect(self.id, "error", add_elapsed(event.at, ctx.policy.discharge.advice_within),
-                       "discharge advice expected within the delay after the discharge",
-                       matches=lambda e: e.at >= event.at, kinds=("discharge_advice_sent",))
+                self._early(ctx, event, discharged)
+            return
+        if event is discharged:
+            for advice in ctx.episode.of("discharge_advice_sent"):
+                if advice.at < event.at:
+                    self._early(ctx, advice, event)
+        ctx.expect(self.id, "error", add_elapsed(event.at, ctx.policy.discharge.advice_within),
+                   "discharge advice expected within the delay after the discharge", kinds=("discharge_advice_sent",))
+
+    def _early(self, ctx: Context, advice: Event, discharged: Event) -> None:
+        ctx.violation(self.id, "error", f"discharge advice sent {hm(advice.at)}, before the discharge",
+                      due=discharged.at, actual=advice.at, events=[advice])
 
 
 class DischargeReport(Rule):
