@@ -287,3 +287,25 @@ def test_dis1_advice_before_the_discharge_is_reported_as_such() -> None:
     assert early["message_ids"] == ["E-DA"]
     # At the discharge itself is in time.
     assert not has("DIS-1", replace(clean_episode(), "discharge_advice_sent", at="2025-03-27T13:00:00"))
+
+
+def test_leave1_planned_readmission_within_the_window() -> None:
+    first = clean_episode("E1")  # discharged Thu 27 March 13:00 (CET)
+
+    def readmitted(at: str, **changes: object) -> list[dict]:
+        second = clean_episode("E2", admitted=at, plan="2025-04-01T09:00", ready="2025-04-02T10:00",
+                               discharged="2025-04-02T13:00")
+        return first + replace(second, "admitted", **{"planned": True, **changes})
+
+    # 72 hours (elapsed) after Thu 13:00 CET is Sun 30 March 14:00 CEST (the clocks went forward that night).
+    report = replay_lines(readmitted("2025-03-30T14:00:00+02:00"))
+    (leave,) = violations(report, "LEAVE-1", "E2")
+    assert leave["actual"] == "2025-03-30T14:00:00+02:00" and "E1" in leave["text"]
+    assert "LEAVE-1" not in rules(report, "E1")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-03-30T14:00:01+02:00")), "E2")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-03-28T10:00", planned=False)), "E2")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-03-28T10:00", cpr="0101501234")), "E2")
+    assert "LEAVE-1" in rules(replay_lines(readmitted("2025-03-28T10:00", cpr="250947-9989")), "E2")  # same CPR
+    week = load_policy().with_overrides({"leave": {"readmission_window": "168h"}})
+    assert "LEAVE-1" in rules(replay_lines(readmitted("2025-04-02T10:00"), week), "E2")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-04-02T10:00")), "E2")

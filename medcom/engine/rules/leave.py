@@ -7,17 +7,35 @@ from datetime import datetime, timedelta
 from medcom.calendar import add_elapsed, elapsed, local_date
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, leave_periods
+from medcom.events import Event
 
 
 class Leave(Rule):
     """LEAVE-1: a leave period lasts at most 72 hours (two consecutive periods allowed around public
     holidays); a planned re-admission soon after a discharge should have been a leave.
 
-    Read: periods are consecutive when one starts at most an hour after the previous ended; a planned
-    re-admission is an `admitted` event with `planned: true` for the same CPR number (see the engine note).
+    Read: periods are consecutive when one starts at most an hour after the previous ended. A planned
+    re-admission is an `admitted` event with `planned: true` of the same patient (CPR number) at most the
+    policy's `leave.readmission_window` (elapsed) after the discharge of another episode; it is reported on
+    the re-admission's episode when it arrives, against the patient's episodes the engine knows (the
+    discharge came earlier in time, so it is known by then).
     """
 
     id = "LEAVE-1"
+    kinds = frozenset({"admitted"})
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        if event.data.get("planned") is not True:
+            return
+        window = ctx.policy.leave.readmission_window
+        for other in ctx.patient_episodes():
+            discharged = other.first("discharged")
+            if discharged is not None and discharged.at <= event.at and elapsed(discharged.at, event.at) <= window:
+                ctx.violation(self.id, "warning", f"planned re-admission {hm(event.at)}, "
+                              f"{_hours(elapsed(discharged.at, event.at))} after the discharge of episode "
+                              f"{other.name} ({hm(discharged.at)}): a trial discharge of up to "
+                              f"{_hours(ctx.policy.leave.max_period)} is registered as leave (§7)",
+                              actual=event.at)
 
     def on_close(self, ctx: Context) -> None:
         limit = ctx.policy.leave.max_period
@@ -46,3 +64,7 @@ class Leave(Rule):
                 return True
             day += timedelta(days=1)
         return False
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g} h"
