@@ -13,7 +13,7 @@ import pytest
 from medcom.replay import load_xml_log, replay
 from medcom.reports.replay import report_dict
 from simulator.run import BASE, emit_log, run_scenario
-from simulator.scenario import ScenarioError, load_scenario
+from simulator.scenario import ScenarioError, load_scenario, with_run
 from simulator.simulation import Simulation, patients
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,10 +243,15 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["seed"] == 7 and result["replications"] == 2
-    for key in ("completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late",
-                "phone_calls", "acks_same_day_share", "bed_days_ready_waiting"):
-        low, high = result["metrics"][key]["ci95"]
-        assert low <= result["metrics"][key]["mean"] <= high
+    # The command reports what the library computes for that seed, and the numbers hang together.
+    expected = run_scenario(with_run(load_scenario(path), seed=7), progress=False).as_dict()
+    assert result["metrics"] == expected["metrics"] and result["comparison"] == expected["comparison"]
+    m = {key: result["metrics"][key]["mean"] for key in (
+        "completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late", "phone_calls",
+        "acks_same_day_share", "bed_days_ready_waiting")}
+    assert m["episodes"] == m["discharges"] > 0 and 0 < m["care_plans_late"] < m["episodes"]
+    assert 0 < m["acks_same_day_share"] <= 1 and m["phone_calls"] > 0 and m["bed_days_ready_waiting"] > 0
+    assert 3952 * m["completion_tax_days"] <= m["completion_tax_dkk"] <= 5928 * m["completion_tax_days"]
     assert set(result["comparison"]) == set(result["variants"]) == {"weekdays-only-reception",
                                                                      "faster-acknowledgement", "care-plan-cutoff-12"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
