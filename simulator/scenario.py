@@ -183,6 +183,8 @@ def _check(s: Settings, source: str, prefix: str) -> None:
                       ("municipality.admission_report_minutes", m.admission_report_minutes)):
         if len(span) != 2 or span[0] > span[1]:
             fail(key, f"expected a range [from, to] of minutes, from <= to, got {list(span)}")
+    if h.discharge_report_late_minutes[0] < 1:
+        fail("hospital.discharge_report_late_minutes", "a late report comes at least a minute after the deadline")
     if s.stay.ready_after_median_hours <= 0:
         fail("stay.ready_after_median_hours", "must be more than 0")
 

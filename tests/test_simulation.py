@@ -182,6 +182,8 @@ def test_a_variant_that_changes_nothing_differs_by_exactly_zero(tmp_path: Path) 
     (("admission_advice_minutes = [1, 10]", "admission_advice_minutes = [10, 1]"), "hospital.admission_advice_minutes"),
     (("ward_day_end = 22:00:00", "ward_day_end = 06:00:00"), "hospital.ward_day_start"),
     (("office_opens = 08:00:00", "office_opens = 8"), "municipality.office_opens"),
+    (("discharge_report_late_minutes = [1, 120]", "discharge_report_late_minutes = [0, 120]"),
+     "hospital.discharge_report_late_minutes"),
 ])
 def test_bad_scenarios_name_the_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     path = small(tmp_path)
