@@ -109,13 +109,6 @@ def end_of_day(day: date) -> datetime:
     return at_local(day, END_OF_DAY)
 
 
-def local_date_changes(start: datetime, end: datetime) -> int:
-    """Number of Copenhagen midnights after `start` and up to and including `end` (TAX-1)."""
-    if end <= start:
-        return 0
-    return (local_date(end) - local_date(start)).days
-
-
 def move_into_window(instant: datetime, opens: time, closes: time) -> datetime:
     """Move an instant outside the daily local window [opens, closes] to the next opening (TAX-1 b)."""
     local = to_local(instant)

@@ -3,7 +3,9 @@
 A scenario file has the tables below, every key required (so that a file says everything it assumes);
 `[policy]` lays RULES.md parameters over the shipped default policy, and each `[variants.NAME]` lays any
 subset of the scenario's tables (policy included) over the base. Unknown keys and bad values are rejected
-with an error naming the dotted key.
+with an error naming the dotted key. The agreement's figures (cutoffs, delays, windows, rates) live in the
+policy; the simulated behaviour (how long people and systems take, when wards work) lives here. A range
+`[a, b]` is a whole number of minutes drawn uniformly from a to b inclusive.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Stay:
     ready_after_median_hours: float  # admission -> ready for discharge: log-normal with this median
     ready_after_sigma: float  # ... and this shape (0: always the median)
     ready_hour_weights: tuple[float, ...]  # 24 values: hour of day a patient is declared ready
+    ready_at_the_earliest_hours: float  # ... but not earlier than this long after the admission
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,21 @@ class Hospital:
     guardianship_info_days: float  # mean days after ready until the health information is handed over
     question_share: float  # share of care plans the municipality asks a question about (ACK-3)
     answer_hours: float  # mean hours until the hospital answers
-    discharge_report_late_share: float  # DIS-2
+    discharge_report_late_share: float  # DIS-2: share of reports later than the policy's discharge.report_within
     destination_weights: tuple[float, ...]  # relative, in the order of DESTINATIONS
+    admission_advice_minutes: tuple[float, ...]  # range: the advice after the admission
+    care_plan_after_report_minutes: float  # the care plan at the earliest this long after the admission report
+    ward_day_start: time  # wards send care plans in this local window; one due outside waits for its start
+    ward_day_end: time
+    phone_after_plan_minutes: float  # the CP-2 / ACK-1 phone call after the care plan
+    conference_at: time  # local time of day the hospital is ready to hold a discharge conference
+    discharge_after_conference_hours: float  # the discharge at the earliest this long after the conference
+    discharge_after_guardianship_hours: float  # ... and after the guardianship information is handed over
+    completion_notice_minutes: tuple[float, ...]  # range: the FM-1 notice after the ready time
+    discharge_advice_minutes: tuple[float, ...]  # range: the automatic advice after the discharge
+    discharge_report_minutes: tuple[float, ...]  # range: reports in time, after the discharge (within the policy's)
+    discharge_report_late_minutes: tuple[float, ...]  # range: late reports, after the policy's report_within
+    report_phone_after_minutes: float  # the DIS-2 phone call after a late-day report
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,10 @@ class Municipality:
     holiday_reception: bool
     reception_spread_minutes: float  # a reception at the window start is spread over up to this long
     must_act_share: float  # DIS-2: share of late discharge reports the municipality must act on (phone call)
+    admission_report_minutes: tuple[float, ...]  # range: the automatic admission report after the advice
+    office_opens: time  # the municipality acknowledges care plans from this local time
+    ack_before_discharge_minutes: float  # the acceptance (it carries the discharge time) at least this long before
+    question_after_ack_minutes: float  # a question about the care plan this long after the acknowledgement
 
 
 @dataclass(frozen=True)
@@ -153,9 +173,18 @@ def _check(s: Settings, source: str, prefix: str) -> None:
                        ("municipality.must_act_share", s.municipality.must_act_share)):
         if share > 1:
             fail(key, f"a share is between 0 and 1, got {share}")
-    m = s.municipality
+    h, m = s.hospital, s.municipality
     if m.discharge_window_start >= m.discharge_window_end:
         fail("municipality.discharge_window_start", "must be before discharge_window_end")
+    if h.ward_day_start >= h.ward_day_end:
+        fail("hospital.ward_day_start", "must be before ward_day_end")
+    for key, span in (*((f"hospital.{k}", v) for k, v in vars(h).items() if k.endswith("_minutes")
+                        and isinstance(v, tuple)),
+                      ("municipality.admission_report_minutes", m.admission_report_minutes)):
+        if len(span) != 2 or span[0] > span[1]:
+            fail(key, f"expected a range [from, to] of minutes, from <= to, got {list(span)}")
+    if h.discharge_report_late_minutes[0] < 1:
+        fail("hospital.discharge_report_late_minutes", "a late report comes at least a minute after the deadline")
     if s.stay.ready_after_median_hours <= 0:
         fail("stay.ready_after_median_hours", "must be more than 0")
 

@@ -7,7 +7,8 @@ not who they are. The events go through the same `Engine` and rules as a replaye
 violations and the 72-hour window are read from the engine's results, never recomputed here.
 
 Only patients who need municipal help after the discharge are simulated (the care-plan flow); the
-scenario's admissions are thinned by `needs_help_share`.
+scenario's admissions are thinned by `needs_help_share`. Every figure of the agreement comes from the
+policy and every behaviour figure from the scenario: this module writes no clock time or delay itself.
 """
 
 from __future__ import annotations
@@ -33,10 +34,9 @@ from simulator.scenario import DESTINATIONS, Run, Settings
  U_QUESTION, U_ANSWER, U_ACK, U_SPREAD, U_REPORT_LATE, U_REPORT_DELAY, U_ADVICE, U_MUST_ACT, U_ADMIN_REPORT,
  U_CPR, U_NOTICE_DELAY) = range(26)
 DRAWS = 26
-MINUTE, HOUR, DAY = 60, 3600, 86400
-OFFICE_OPENS = time(7)  # wards send care plans between 07:00 and 22:00
-MUNICIPAL_OFFICE_OPENS = time(8)  # the municipality acknowledges from 08:00
+MINUTE, HOUR, DAY = 60, 3600, 86400  # seconds
 SETTLE = 8 * DAY  # after the last event, longer than any deadline a rule sets (next weekday across Easter)
+BIRTH_YEARS = range(1930, 1960)  # simulated citizens' CPR numbers
 
 
 @dataclass
@@ -140,6 +140,9 @@ class Simulation:
         self._tax_weeks: Counter[int] = Counter()
         self._horizon_start = run.start + timedelta(days=run.warmup_days)
         self._stays: list[tuple[float, float, bool]] = []  # (admitted, discharged, counted) in seconds
+        # An episode is measured and forgotten once every deadline of its rules has passed and no planned
+        # re-admission can still follow its discharge (LEAVE-1 looks for the patient's earlier episodes).
+        self.settle = max(SETTLE, math.ceil(self.policy.leave.readmission_window.total_seconds()))
 
     # ---- time -------------------------------------------------------------------------------------------
 
@@ -159,6 +162,24 @@ class Simulation:
 
     def wait_until(self, seconds: float):
         return self.env.timeout(max(0.0, seconds - self.env.now))
+
+    @staticmethod
+    def minutes(span: tuple[float, ...], u: float) -> int:
+        """A whole number of minutes drawn uniformly from a scenario range [from, to], inclusive, in seconds."""
+        low, high = span
+        return int(low + u * (high - low + 1)) * MINUTE
+
+    def report_delay(self, u: float, late: bool) -> int:
+        """The discharge report's delay after the discharge (seconds): in time, within the policy's
+        `discharge.report_within`; late, the scenario's range after it."""
+        h = self.s.hospital
+        within = self.policy.discharge.report_within.total_seconds() / MINUTE
+        if late:
+            low, high = h.discharge_report_late_minutes
+            return int(within + low + u * (high - low + 1)) * MINUTE
+        low, high = h.discharge_report_minutes
+        high = min(high, math.floor(within))
+        return self.minutes((min(low, high), high), u)
 
     # ---- the municipality's reception --------------------------------------------------------------------
 
@@ -202,14 +223,14 @@ class Simulation:
         admitted = int(self.env.now)
         self.emit(name, "admitted", cpr=_cpr(u[U_CPR], p.number), municipality=municipality,
                   department="Medicinsk afsnit", somatic=u[U_SOMATIC] < s.admissions.somatic_share)
-        yield self.env.timeout(int(1 + u[U_ADVICE] * 10) * MINUTE)
+        yield self.env.timeout(self.minutes(h.admission_advice_minutes, u[U_ADVICE]))
         self.emit(name, "admission_advice_sent", id=f"{name}-ADV")
-        yield self.env.timeout(int(2 + u[U_ADMIN_REPORT] * 20) * MINUTE)
+        yield self.env.timeout(self.minutes(m.admission_report_minutes, u[U_ADMIN_REPORT]))
         self.emit(name, "admission_report_sent", id=f"{name}-REP")
 
         ready = self._ready_time(admitted, p)
         due = self.seconds(care_plan_due(self.calendar, self.policy, self.instant(ready)))
-        earliest_plan = int(self.env.now) + 10 * MINUTE
+        earliest_plan = int(self.env.now) + int(h.care_plan_after_report_minutes * MINUTE)
         if u[U_PLAN_LATE] < h.care_plan_late_share or due < earliest_plan:
             plan_at = max(earliest_plan, due + 1 + int(u[U_PLAN_WHEN] * max(0, ready - due - 1)))
         else:
@@ -227,42 +248,45 @@ class Simulation:
         timeline: list[tuple[int, int, str]] = [(ready, 1, "ready")]
         in_time = self.calendar.weekday_before_clock(self.instant(plan_at), self.policy.acknowledgement.cutoff)
         if (plan_at > due or not in_time) and u[U_PHONE] < h.phone_when_late_share:
-            timeline.append((plan_at + 5 * MINUTE, 0, "phone"))
+            timeline.append((plan_at + int(h.phone_after_plan_minutes * MINUTE), 0, "phone"))
         if conference:
             weekdays = 1 + int(-h.conference_after_weekdays * math.log(1 - u[U_CONFERENCE_DAYS]))
             day = local_date(self.instant(plan_at))
             for _ in range(weekdays):
                 day = self.calendar.next_weekday(day)
-            conference_at = self.seconds(at_local(day, time(10)))
+            conference_at = self.seconds(at_local(day, h.conference_at))
             timeline.append((conference_at, 3, "conference"))
-            earliest = max(earliest, conference_at + 2 * HOUR)
+            earliest = max(earliest, conference_at + int(h.discharge_after_conference_hours * HOUR))
         if u[U_GUARDIANSHIP] < h.guardianship_share:
             guardianship_at = ready + int(-h.guardianship_info_days * math.log(1 - u[U_GUARDIANSHIP_DAYS]) * DAY)
             timeline.append((guardianship_at, 4, "guardianship"))
-            earliest = max(earliest, guardianship_at + HOUR)
+            earliest = max(earliest, guardianship_at + int(h.discharge_after_guardianship_hours * HOUR))
         if terminal:
             earliest = max(earliest, ready + int(-h.terminal_stay_days * math.log(1 - u[U_TERMINAL_DAYS]) * DAY))
         discharge_at = self.reception_slot(municipality, earliest, u[U_SPREAD])
         if local_date(self.instant(discharge_at)) > local_date(self.instant(ready)) \
                 and u[U_NOTICE] < h.completion_notice_share:
-            timeline.append((ready + int(5 + u[U_NOTICE_DELAY] * 55) * MINUTE, 2, "notice"))
-        # The acceptance carries the discharge time, so it comes before the discharge (at the latest 30 minutes
-        # before); a plan so late that there is no time left was acknowledged by the phone call alone.
-        ack_at = max(plan_at + MINUTE, min(self._ack_time(plan_at, u[U_ACK]), discharge_at - 30 * MINUTE))
+            timeline.append((ready + self.minutes(h.completion_notice_minutes, u[U_NOTICE_DELAY]), 2, "notice"))
+        # The acceptance carries the discharge time, so it comes before the discharge (at the latest the
+        # scenario's minutes before); a plan so late that there is no time left was acknowledged by phone alone.
+        ack_at = max(plan_at + MINUTE, min(self._ack_time(plan_at, u[U_ACK]),
+                                           discharge_at - int(m.ack_before_discharge_minutes * MINUTE)))
         if ack_at < discharge_at:
             timeline.append((ack_at, 5, "ack"))
             if u[U_QUESTION] < h.question_share:
-                timeline.append((ack_at + 30 * MINUTE, 6, "question"))
-                answer = ack_at + 30 * MINUTE + max(MINUTE, int(-h.answer_hours * math.log(1 - u[U_ANSWER]) * HOUR))
+                question_at = ack_at + int(m.question_after_ack_minutes * MINUTE)
+                timeline.append((question_at, 6, "question"))
+                answer = question_at + max(MINUTE, int(-h.answer_hours * math.log(1 - u[U_ANSWER]) * HOUR))
                 timeline.append((answer, 7, "answer"))
         destination = DESTINATIONS[_pick(self.cum_destination, u[U_DESTINATION])]
         late = u[U_REPORT_LATE] < h.discharge_report_late_share
-        report_at = discharge_at + int(61 + u[U_REPORT_DELAY] * 120 if late else 5 + u[U_REPORT_DELAY] * 40) * MINUTE
-        timeline += [(discharge_at, 8, "discharge"), (discharge_at + int(1 + u[U_ADVICE] * 9) * MINUTE, 9, "advice"),
+        report_at = discharge_at + self.report_delay(u[U_REPORT_DELAY], late)
+        timeline += [(discharge_at, 8, "discharge"),
+                     (discharge_at + self.minutes(h.discharge_advice_minutes, u[U_ADVICE]), 9, "advice"),
                      (report_at, 10, "report")]
         if not self.calendar.weekday_before_clock(self.instant(report_at), self.policy.discharge.phone_cutoff) \
                 and u[U_MUST_ACT] < m.must_act_share:
-            timeline.append((report_at + 5 * MINUTE, 11, "report phone"))
+            timeline.append((report_at + int(h.report_phone_after_minutes * MINUTE), 11, "report phone"))
         timeline.sort()
         discharged: Event | None = None
         for at, _, what in timeline:
@@ -300,36 +324,38 @@ class Simulation:
             else:
                 self.emit(name, "phone_call", caller="hospital", topic="discharge report: act before the next weekday")
         # Close once every deadline the rules set for this episode has passed.
-        yield self.env.timeout(SETTLE)
+        yield self.env.timeout(self.settle)
         self._close(name, p, municipality)
 
     def _ready_time(self, admitted: int, p: Patient) -> int:
         """Admission plus the drawn stay, on that local day at the drawn hour of readiness (not before the
-        admission plus one hour)."""
+        scenario's earliest time after the admission)."""
         raw = self.instant(admitted + p.stay_hours * HOUR)
         hour = _pick(self.cum_ready_hour, p.u[U_READY_HOUR])
-        minute = int(p.u[U_READY_MINUTE] * 60) if self.s.admissions.process == "poisson" else 0
+        minute = int(p.u[U_READY_MINUTE] * (HOUR // MINUTE)) if self.s.admissions.process == "poisson" else 0
         ready = self.seconds(at_local(local_date(raw), time(hour, minute)))
-        return max(ready, admitted + HOUR)
+        return max(ready, admitted + int(self.s.stay.ready_at_the_earliest_hours * HOUR))
 
     def _daytime(self, at: int) -> int:
-        """`at`, or 07:00 the next morning when it falls between 22:00 and 07:00 (wards send plans by day)."""
+        """`at`, or the start of the ward's next day when it falls outside the ward's day (plans go out by day)."""
+        h = self.s.hospital
         local = self.instant(at).astimezone(TZ)
-        if 7 <= local.hour < 22:
+        if h.ward_day_start <= local.time() < h.ward_day_end:
             return at
-        day = local.date() + timedelta(days=1 if local.hour >= 22 else 0)
-        return self.seconds(at_local(day, OFFICE_OPENS))
+        day = local.date() + timedelta(days=1 if local.time() >= h.ward_day_end else 0)
+        return self.seconds(at_local(day, h.ward_day_start))
 
     def _ack_time(self, plan_at: int, u: float) -> int:
         """The municipality's electronic acknowledgement: an exponential delay after the plan arrives (from
-        08:00 if it came in the night), or after the next weekday's 08:00 when it came after the cutoff or on a
-        non-weekday."""
-        delay = max(MINUTE, int(-self.s.municipality.ack_delay_hours * math.log(1 - u) * HOUR))
+        the office's opening if it came in the night), or after the next weekday's opening when it came after
+        the cutoff or on a non-weekday."""
+        m = self.s.municipality
+        delay = max(MINUTE, int(-m.ack_delay_hours * math.log(1 - u) * HOUR))
         at = self.instant(plan_at)
         day = local_date(at)
         if self.calendar.weekday_before_clock(at, self.policy.acknowledgement.cutoff):
-            return max(plan_at, self.seconds(at_local(day, MUNICIPAL_OFFICE_OPENS))) + delay
-        return self.seconds(at_local(self.calendar.next_weekday(day), MUNICIPAL_OFFICE_OPENS)) + delay
+            return max(plan_at, self.seconds(at_local(day, m.office_opens))) + delay
+        return self.seconds(at_local(self.calendar.next_weekday(day), m.office_opens)) + delay
 
     # ---- measuring ---------------------------------------------------------------------------------------
 
@@ -353,12 +379,12 @@ class Simulation:
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
         t["phone_calls"] += sum(1 for e in ep.events if e.kind == "phone_call")
         t["municipal_messages"] += sum(1 for e in ep.events if e.is_message and e.from_hospital)
-        t["acks_due_same_day"] += int(ep.results.get("acks_due_same_day", 0))  # counted by ACK-1 itself
+        t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1
             if v.rule == "ACK-1" and v.due is not None:  # the same-day deadline (not the missing phone call)
                 t["acks_late"] += 1
-        tax = ep.results.get("tax")
+        tax = ep.tax
         if tax is not None:
             t["completion_tax_days"] += tax.days
             t["completion_tax_dkk"] += tax.dkk
@@ -409,8 +435,8 @@ def _littles_law(run: Run, stays: list[tuple[float, float, bool]]) -> dict[str, 
 
 
 def _cpr(u: float, number: int) -> str:
-    """A valid CPR number (no modulus 11 since 2007) for a citizen born 1930-1959."""
-    year = 30 + int(u * 30)
+    """A valid CPR number (no modulus 11 since 2007) for a citizen born in one of BIRTH_YEARS."""
+    year = BIRTH_YEARS[int(u * len(BIRTH_YEARS))] % 100
     day = 1 + number % 28
     month = 1 + (number // 28) % 12
     return f"{day:02d}{month:02d}{year:02d}{int(u * 1e6) % 4}{number % 1000:03d}"

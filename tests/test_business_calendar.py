@@ -16,7 +16,6 @@ from medcom.calendar import (
     classify_local,
     elapsed,
     end_of_day,
-    local_date_changes,
     localize,
     move_into_window,
     parse_instant,
@@ -135,20 +134,6 @@ def test_midnight_and_end_of_day() -> None:
     assert end_of_day(date(2025, 3, 27)) == local("2025-03-27T23:59:59")
     midnight = local("2025-03-28T00:00")
     assert CAL.handled_by(midnight, TWO) == end_of_day(date(2025, 3, 28))
-    assert local_date_changes(local("2025-03-27T23:59:59"), midnight) == 1
-
-
-def test_local_date_changes_counts_midnights() -> None:
-    ready = local("2025-03-24T10:00")  # a Monday
-    assert local_date_changes(ready, local("2025-03-24T18:00")) == 0
-    assert local_date_changes(ready, local("2025-03-25T09:00")) == 1
-    assert local_date_changes(ready, local("2025-03-27T11:00")) == 3
-    assert local_date_changes(ready, ready - timedelta(hours=1)) == 0
-
-
-def test_local_date_changes_across_dst_counts_local_midnights() -> None:
-    # 29 March 22:00 to 31 March 01:00 is 26 hours of elapsed time and two local midnights.
-    assert local_date_changes(local("2025-03-29T22:00"), local("2025-03-31T01:00")) == 2
 
 
 def test_move_into_contact_window() -> None:

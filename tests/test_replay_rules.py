@@ -200,3 +200,115 @@ def test_policy_cutoff_moves_the_deadline() -> None:
     assert not has("CP-1", lines)
     noon = load_policy().with_overrides({"care_plan": {"cutoff": "12:00"}})
     assert "CP-1" in rules(replay_lines(lines, noon))
+
+
+def violations(report: dict, rule: str, name: str = "E") -> list[dict]:
+    return [v for v in episode(report, name)["violations"] if v["rule"] == rule]
+
+
+def without_key(lines: list[dict], event: str, key: str) -> list[dict]:
+    return [{k: v for k, v in line.items() if k != key} if line["event"] == event else line for line in lines]
+
+
+def test_ack1_acknowledgement_without_ref_acknowledges_the_latest_plan_before_it() -> None:
+    base = without_key(clean_episode(), "care_plan_ack_sent", "ref")  # plan Tue 11:00, ack Tue 13:30, no ref
+    assert not has("ACK-1", base)
+    assert not has("ACK-1", replace(base, "care_plan_ack_sent", at="2025-03-25T23:59:59"))
+    (late,) = violations(replay_lines(replace(base, "care_plan_ack_sent", at="2025-03-26T00:00:00")), "ACK-1")
+    assert late["actual"] == "2025-03-26T00:00:00+01:00" and late["message_ids"] == ["E-CP", "E-ACK"]
+    # An acknowledgement sent before the care plan does not acknowledge it.
+    assert has("ACK-1", replace(base, "care_plan_ack_sent", at="2025-03-25T10:59"))
+
+
+def test_ack1_acknowledgement_without_ref_takes_the_latest_plan_not_yet_acknowledged() -> None:
+    first = replace(clean_episode(plan="2025-03-25T09:00"), "care_plan_sent", special_coordination="care_bed_or_lift")
+    first = without_key(first, "care_plan_ack_sent", "ref")  # ack Tue 13:30, no ref
+    second = {"at": "2025-03-25T11:00", "episode": "E", "event": "care_plan_sent", "id": "E-CP2"}
+    # One acknowledgement without a ref: it acknowledges the latest plan (the second); the first is not.
+    (missing,) = violations(replay_lines(first + [second]), "ACK-1")
+    assert missing["message_ids"][0] == "E-CP"
+    # A second one acknowledges the first (the latest one not yet acknowledged).
+    again = {"at": "2025-03-25T13:40", "episode": "E", "event": "care_plan_ack_sent", "id": "E-ACK2",
+             "decision": "accept", "discharge_at": "2025-03-27T13:00"}
+    assert not has("ACK-1", first + [second, again])
+    # An acknowledgement with a ref names its plan: the other one stays unacknowledged.
+    named = replace(first, "care_plan_ack_sent", ref="E-CP")
+    (missing,) = violations(replay_lines(named + [second]), "ACK-1")
+    assert missing["message_ids"][0] == "E-CP2"
+    # ... and a ref-less one after it takes the plan the named one did not.
+    assert not has("ACK-1", named + [second, again])
+
+
+def test_ack1_free_text_correspondence_from_the_municipality_acknowledges() -> None:
+    base = without(clean_episode(), "care_plan_ack_sent")
+    letter = {"at": "2025-03-25T12:00", "episode": "E", "event": "correspondence_sent", "id": "K",
+              "sender": "municipality", "subject": "Kvittering for plejeforløbsplan"}
+    assert has("ACK-1", base)
+    assert not has("ACK-1", base + [letter])
+    assert has("ACK-1", base + [{**letter, "sender": "hospital"}])  # the hospital cannot acknowledge its own plan
+
+
+def test_ack1_phone_acknowledgement_comes_at_or_after_the_plan() -> None:
+    late = clean_episode(plan="2025-03-25T15:00")  # after the cutoff: a phone acknowledgement is expected
+
+    def call(at: str) -> dict:
+        return {"at": at, "episode": "E", "event": "phone_call", "caller": "hospital", "topic": "plejeforløbsplan"}
+
+    assert not has("ACK-1", late + [call("2025-03-25T15:00")])
+    assert not has("ACK-1", late + [call("2025-03-26T09:00")])
+    assert has("ACK-1", late + [call("2025-03-25T14:59:59")])  # before the plan existed
+    assert has("ACK-1", late + [call("2025-03-25T10:00")])
+
+
+def test_ready_time_revised_later_moves_the_care_plan_deadline() -> None:
+    # Ready Monday 24 March, revised to Thursday 27 March: CP-1's deadline is Wednesday 14:00, not Friday 21.
+    revised = clean_episode(plan="2025-03-25T11:00", ready="2025-03-27T10:00") + [
+        {"at": "2025-03-24T10:00", "episode": "E", "event": "ready_for_discharge"}]
+    assert not has("CP-1", revised)
+    (cp1,) = violations(replay_lines(replace(revised, "care_plan_sent", at="2025-03-26T14:00:01")), "CP-1")
+    assert cp1["due"] == "2025-03-26T14:00:00+01:00"
+    assert not has("CP-2", revised)
+
+
+def test_ready_time_revised_later_moves_the_completion_notice_deadline() -> None:
+    # Ready Wednesday 26, revised to Thursday 27 10:00; discharge agreed for Friday 28: notice by Thursday's end.
+    lines = replace(clean_episode(ready="2025-03-27T10:00", discharged="2025-03-28T11:00"), "care_plan_ack_sent",
+                    discharge_at="2025-03-28T11:00") + [
+        {"at": "2025-03-26T10:00", "episode": "E", "event": "ready_for_discharge"}]
+    notice = {"at": "2025-03-27T23:59:59", "episode": "E", "event": "completion_notice_sent", "id": "FM",
+              "agreed_discharge_at": "2025-03-28T11:00"}
+    assert not has("FM-1", lines + [notice])
+    (fm1,) = violations(replay_lines(lines + [{**notice, "at": "2025-03-28T00:00:00"}]), "FM-1")
+    assert fm1["due"] == "2025-03-27T23:59:59+01:00"
+
+
+def test_dis1_advice_before_the_discharge_is_reported_as_such() -> None:
+    (early,) = violations(replay_lines(replace(clean_episode(), "discharge_advice_sent", at="2025-03-27T12:59:59")),
+                          "DIS-1")
+    assert "before the discharge" in early["text"]
+    assert (early["due"], early["actual"]) == ("2025-03-27T13:00:00+01:00", "2025-03-27T12:59:59+01:00")
+    assert early["message_ids"] == ["E-DA"]
+    # At the discharge itself is in time.
+    assert not has("DIS-1", replace(clean_episode(), "discharge_advice_sent", at="2025-03-27T13:00:00"))
+
+
+def test_leave1_planned_readmission_within_the_window() -> None:
+    first = clean_episode("E1")  # discharged Thu 27 March 13:00 (CET)
+
+    def readmitted(at: str, **changes: object) -> list[dict]:
+        second = clean_episode("E2", admitted=at, plan="2025-04-01T09:00", ready="2025-04-02T10:00",
+                               discharged="2025-04-02T13:00")
+        return first + replace(second, "admitted", **{"planned": True, **changes})
+
+    # 72 hours (elapsed) after Thu 13:00 CET is Sun 30 March 14:00 CEST (the clocks went forward that night).
+    report = replay_lines(readmitted("2025-03-30T14:00:00+02:00"))
+    (leave,) = violations(report, "LEAVE-1", "E2")
+    assert leave["actual"] == "2025-03-30T14:00:00+02:00" and "E1" in leave["text"]
+    assert "LEAVE-1" not in rules(report, "E1")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-03-30T14:00:01+02:00")), "E2")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-03-28T10:00", planned=False)), "E2")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-03-28T10:00", cpr="0101501234")), "E2")
+    assert "LEAVE-1" in rules(replay_lines(readmitted("2025-03-28T10:00", cpr="250947-9989")), "E2")  # same CPR
+    week = load_policy().with_overrides({"leave": {"readmission_window": "168h"}})
+    assert "LEAVE-1" in rules(replay_lines(readmitted("2025-04-02T10:00"), week), "E2")
+    assert "LEAVE-1" not in rules(replay_lines(readmitted("2025-04-02T10:00")), "E2")

@@ -14,7 +14,7 @@ from medcom.formats.messages import ReadOptions
 from medcom.replay import load_log, replay
 from medcom.reports.replay import report_dict
 from simulator.run import BASE, emit_log, run_scenario
-from simulator.scenario import ScenarioError, load_scenario
+from simulator.scenario import ScenarioError, load_scenario, with_run
 from simulator.simulation import Simulation, patients
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +47,7 @@ municipality_weights = [1]
 ready_after_median_hours = 50.0
 ready_after_sigma = 0.0
 ready_hour_weights = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+ready_at_the_earliest_hours = 1.0
 
 [hospital]
 care_plan_late_share = 0.0
@@ -63,6 +64,19 @@ question_share = 0.0
 answer_hours = 1.0
 discharge_report_late_share = 0.0
 destination_weights = [0, 1, 0, 0, 0, 0]
+admission_advice_minutes = [1, 10]
+care_plan_after_report_minutes = 10.0
+ward_day_start = 07:00:00
+ward_day_end = 22:00:00
+phone_after_plan_minutes = 5.0
+conference_at = 10:00:00
+discharge_after_conference_hours = 2.0
+discharge_after_guardianship_hours = 1.0
+completion_notice_minutes = [5, 59]
+discharge_advice_minutes = [1, 9]
+discharge_report_minutes = [5, 44]
+discharge_report_late_minutes = [1, 120]
+report_phone_after_minutes = 5.0
 
 [municipality]
 ack_delay_hours = 0.0
@@ -74,6 +88,10 @@ weekend_reception = false
 holiday_reception = false
 reception_spread_minutes = 0.0
 must_act_share = 0.0
+admission_report_minutes = [2, 21]
+office_opens = 08:00:00
+ack_before_discharge_minutes = 30.0
+question_after_ack_minutes = 30.0
 
 [variants.weekend]
 municipality = { weekend_reception = true }
@@ -162,6 +180,11 @@ def test_a_variant_that_changes_nothing_differs_by_exactly_zero(tmp_path: Path) 
     (("ready_after_sigma = 0.8", "ready_after_sigm = 0.8"), "stay.ready_after_sigm: unknown key"),
     (("discharge_window_end = 14:00:00", "discharge_window_end = 07:00:00"), "discharge_window_start"),
     (("cutoff = 12:00:00", "cutof = 12:00:00"), "care_plan.cutof"),
+    (("admission_advice_minutes = [1, 10]", "admission_advice_minutes = [10, 1]"), "hospital.admission_advice_minutes"),
+    (("ward_day_end = 22:00:00", "ward_day_end = 06:00:00"), "hospital.ward_day_start"),
+    (("office_opens = 08:00:00", "office_opens = 8"), "municipality.office_opens"),
+    (("discharge_report_late_minutes = [1, 120]", "discharge_report_late_minutes = [0, 120]"),
+     "hospital.discharge_report_late_minutes"),
 ])
 def test_bad_scenarios_name_the_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     path = small(tmp_path)
@@ -177,6 +200,43 @@ def test_engine_memory_is_bounded_by_open_episodes(tmp_path: Path) -> None:
     simulation = Simulation(scenario.run, scenario.base, 0)
     simulation.execute()
     assert simulation.engine.episodes == {}  # every episode was closed, measured and let go
+    assert simulation.engine.patients == {}  # and the index of each patient's episodes with it
+
+
+def test_episodes_are_kept_while_a_planned_readmission_can_follow(tmp_path: Path) -> None:
+    """LEAVE-1 looks for the patient's earlier episode when a planned re-admission arrives: the simulation
+    forgets an episode only after the policy's re-admission window has passed."""
+    path = small(tmp_path, horizon_days=7, replications=2)
+    path.write_text(path.read_text(encoding="utf-8") + '\n[variants.long]\npolicy = { leave = { readmission_window '
+                    '= "720h" } }\n', encoding="utf-8")
+    scenario = load_scenario(path)
+    assert Simulation(scenario.run, scenario.base, 0).settle < 720 * 3600
+    assert Simulation(scenario.run, scenario.variants["long"], 0).settle >= 720 * 3600
+
+
+def test_a_variant_of_the_discharge_report_deadline_moves_the_late_reports(tmp_path: Path) -> None:
+    """The simulated hospital's late reports are late against the policy in force: with four hours to send
+    the report instead of one, the late ones come after four hours, and DIS-2 sees as many as before."""
+    path = small(tmp_path, horizon_days=14, replications=2)
+    path.write_text(path.read_text(encoding="utf-8") + '\n[variants.four-hours]\npolicy = { discharge = { '
+                    'report_within = "4h" } }\n', encoding="utf-8")
+    scenario = load_scenario(path)
+
+    def report_delays(settings) -> dict[str, float]:
+        """Hours from the discharge to the discharge report, per episode."""
+        simulation = Simulation(scenario.run, settings, 0, keep_events=True)
+        simulation.execute()
+        discharged = {e.episode: e.at for e in simulation.events if e.kind == "discharged"}
+        return {e.episode: (e.at - discharged[e.episode]).total_seconds() / 3600 for e in simulation.events
+                if e.kind == "discharge_report_sent"}
+
+    base, four = report_delays(scenario.base), report_delays(scenario.variants["four-hours"])
+    late = {name for name, hours in base.items() if hours > 1}
+    assert late and all(four[name] > 4 for name in late)  # the same patients' reports, late against four hours
+    assert all(four[name] == hours for name, hours in base.items() if name not in late)  # the others as before
+    result = run_scenario(scenario, progress=False)
+    dis2 = [[m.violations_by_rule.get("DIS-2", 0) for m in result.runs[name]] for name in (BASE, "four-hours")]
+    assert dis2[0] == dis2[1] and min(dis2[0]) > 0
 
 
 def test_simulate_command_line(tmp_path: Path) -> None:
@@ -186,10 +246,15 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["seed"] == 7 and result["replications"] == 2
-    for key in ("completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late",
-                "phone_calls", "acks_same_day_share", "bed_days_ready_waiting"):
-        low, high = result["metrics"][key]["ci95"]
-        assert low <= result["metrics"][key]["mean"] <= high
+    # The command reports what the library computes for that seed, and the numbers hang together.
+    expected = run_scenario(with_run(load_scenario(path), seed=7), progress=False).as_dict()
+    assert result["metrics"] == expected["metrics"] and result["comparison"] == expected["comparison"]
+    m = {key: result["metrics"][key]["mean"] for key in (
+        "completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late", "phone_calls",
+        "acks_same_day_share", "bed_days_ready_waiting")}
+    assert m["episodes"] == m["discharges"] > 0 and 0 < m["care_plans_late"] < m["episodes"]
+    assert 0 < m["acks_same_day_share"] <= 1 and m["phone_calls"] > 0 and m["bed_days_ready_waiting"] > 0
+    assert 3952 * m["completion_tax_days"] <= m["completion_tax_dkk"] <= 5928 * m["completion_tax_days"]
     assert set(result["comparison"]) == set(result["variants"]) == {"weekdays-only-reception",
                                                                      "faster-acknowledgement", "care-plan-cutoff-12"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [

@@ -5,18 +5,22 @@ episode is a process that takes its events from a store and applies the rules. A
 something by a deadline schedules a check at that instant, at a lower priority than arrivals, so a message
 at exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
 when the rule learns of it (a ready time revealed by a later message) runs at once, against the times
-recorded, so the outcome does not depend on when the fact was learnt. Ties in time keep input order.
+recorded, so the outcome does not depend on when the fact was learnt. A rule that computes deadlines from a
+fact that can be revised (the ready time) does so in a `Context.revision`: the next version supersedes the
+deadlines of the last, cancelling their checks or withdrawing what they reported. Ties in time keep input order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import simpy
 
 from medcom.calendar import BusinessCalendar, to_local
+from medcom.engine.completion_tax import TaxResult
 from medcom.events import Event
 from medcom.policy import Policy
 
@@ -55,7 +59,7 @@ def _iso(at: datetime | None) -> str | None:
 class Expectation:
     """Something a rule waits for; filled in when a matching event arrives, even late."""
 
-    matches: Callable[[Event], bool]
+    matches: Callable[[Event], bool] | None  # None: any event of `kinds`
     kinds: tuple[str, ...] | None = None
     violation: Violation | None = None
     met_by: Event | None = None
@@ -72,7 +76,9 @@ class Episode:
     obligations: list[Obligation] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     inquiries: list[dict[str, object]] = field(default_factory=list)
-    results: dict[str, object] = field(default_factory=dict)
+    tax: TaxResult | None = None  # TAX-1..5, once the episode is closed with a ready time and a discharge
+    responsibility_until: datetime | None = None  # R72-1: end of the 72-hour responsibility; None: does not apply
+    acks_due_same_day: int = 0  # ACK-1: care plans held to the same-day acknowledgement deadline
     by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
 
     def add(self, event: Event) -> None:
@@ -93,6 +99,16 @@ class Episode:
         return found[-1] if found else None
 
 
+class _Revision:
+    """What was scheduled and reported for one version of a fact (see `Context.revision`)."""
+
+    __slots__ = ("withdrawn", "reported")
+
+    def __init__(self) -> None:
+        self.withdrawn = False
+        self.reported: list[Violation | Obligation | Expectation] = []
+
+
 class Context:
     """What a rule may use: the policy, the calendar, the clock, and ways to report and to wait."""
 
@@ -100,6 +116,8 @@ class Context:
         self.engine, self.episode = engine, episode
         self.policy: Policy = engine.policy
         self.calendar: BusinessCalendar = engine.calendar
+        self._revisions: dict[str, _Revision] = {}
+        self._revision: _Revision | None = None  # the one whose block or check is running
 
     @property
     def now(self) -> datetime:
@@ -117,24 +135,78 @@ class Context:
                   actual: datetime | None = None, events: Iterable[Event] = ()) -> Violation:
         found = Violation(rule, severity, due, actual, [e.id for e in events if e.id], text)
         self.episode.violations.append(found)
+        self._note(found)
         return found
 
     def obligation(self, rule: str, text: str, due: datetime | None = None) -> None:
-        self.episode.obligations.append(Obligation(rule, text, due))
+        found = Obligation(rule, text, due)
+        self.episode.obligations.append(found)
+        self._note(found)
+
+    def patient_episodes(self) -> list[Episode]:
+        """The engine's other episodes of this episode's patient (same CPR), in the order they were admitted."""
+        key = _patient_key(self.episode)
+        return [self.engine.episodes[name] for name in self.engine.patients.get(key, ())
+                if name != self.episode.name] if key else []
 
     def at(self, when: datetime, check: Callable[[], None]) -> None:
         """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
-        self.engine.schedule(when, check)
+        self._schedule(when, check)
 
-    def expect(self, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool], text: str,
-               *, kinds: Iterable[str] | None = None, about: Iterable[Event] = (),
-               late: str = "came after the deadline", on_missing: Callable[[], None] | None = None) -> None:
-        """Expect an event matching `matches` (and of one of `kinds`, if given: a cheap filter) at or before
-        `due`. If none has come by then, a violation is recorded; a matching event that comes later fills in
-        `actual` and its id."""
+    @contextmanager
+    def revision(self, key: str) -> Iterator[None]:
+        """What the block schedules (`at`, `expect`), and what those checks report when they run, stand for
+        one version of a fact, e.g. the ready time. The next block with the same `key` supersedes it: checks
+        not yet run are cancelled, and what the earlier ones reported is withdrawn."""
+        old = self._revisions.get(key)
+        if old is not None:
+            self._withdraw(old)
+        current = self._revisions[key] = _Revision()
+        outer, self._revision = self._revision, current
+        try:
+            yield
+        finally:
+            self._revision = outer
+
+    def _withdraw(self, revision: _Revision) -> None:
+        revision.withdrawn = True
+        gone = {id(item) for item in revision.reported}
+        ep = self.episode
+        ep.violations[:] = [v for v in ep.violations if id(v) not in gone]
+        ep.obligations[:] = [o for o in ep.obligations if id(o) not in gone]
+        ep.expectations[:] = [x for x in ep.expectations if id(x) not in gone]
+
+    def _note(self, item: Violation | Obligation | Expectation) -> None:
+        if self._revision is not None:
+            self._revision.reported.append(item)
+
+    def _schedule(self, when: datetime, check: Callable[[], None]) -> None:
+        revision = self._revision
+        if revision is None:
+            self.engine.schedule(when, check)
+            return
+
+        def run() -> None:  # inside its revision, unless a later one superseded it
+            if revision.withdrawn:
+                return
+            outer, self._revision = self._revision, revision
+            try:
+                check()
+            finally:
+                self._revision = outer
+
+        self.engine.schedule(when, run)
+
+    def expect(self, rule: str, severity: str, due: datetime, text: str, *,
+               matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
+               about: Iterable[Event] = (), late: str = "came after the deadline",
+               on_missing: Callable[[], None] | None = None) -> None:
+        """Expect an event of one of `kinds` (any kind if None) that `matches` (any, if no matcher is given)
+        at or before `due`. If none has come by then, a violation is recorded (or `on_missing` runs instead);
+        a matching event that comes later fills in `actual` and its id."""
         pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
-        self.engine.schedule(pending.due, pending.check)
+        self._schedule(pending.due, pending.check)
 
 
 class _Pending:
@@ -143,7 +215,7 @@ class _Pending:
 
     __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
 
-    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool],
+    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool] | None,
                  text: str, kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
                  on_missing: Callable[[], None] | None) -> None:
         self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
@@ -159,7 +231,7 @@ class _Pending:
 
     def check(self) -> None:
         matches, due = self.matches, self.due
-        if any(e.at <= due and matches(e) for e in self.candidates()):
+        if any(e.at <= due and (matches is None or matches(e)) for e in self.candidates()):
             return
         if self.on_missing is not None:
             self.on_missing()
@@ -167,9 +239,18 @@ class _Pending:
         expectation = Expectation(matches, self.kinds)
         expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
         self.ctx.episode.expectations.append(expectation)
-        late_event = next((e for e in self.candidates() if matches(e)), None)
+        self.ctx._note(expectation)
+        late_event = next((e for e in self.candidates() if matches is None or matches(e)), None)
         if late_event is not None:
             _fill(expectation, late_event, self.late)
+
+
+def _patient_key(episode: Episode) -> str | None:
+    """The patient an episode is about: the CPR number of its (first) admission, without a hyphen."""
+    admitted = episode.first("admitted")
+    if admitted is None or not admitted.data.get("cpr"):
+        return None
+    return str(admitted.data["cpr"]).replace("-", "").strip() or None
 
 
 def _fill(expectation: Expectation, event: Event, late: str) -> None:
@@ -215,6 +296,7 @@ class Engine:
         self.env = simpy.Environment()
         self.origin = origin.astimezone(UTC) if origin else None
         self.episodes: dict[str, Episode] = {}
+        self.patients: dict[str, list[str]] = {}  # CPR -> names of the patient's episodes, in order of admission
         self._contexts: dict[str, Context] = {}
         self._stores: dict[str, simpy.Store] = {}
 
@@ -252,9 +334,11 @@ class Engine:
         was waiting for it, and the rules that look at its kind run."""
         episode = self.open_episode(event.episode)
         episode.add(event)
+        if event.kind == "admitted":
+            self._index_patient(episode)
         for expectation in episode.expectations:
             if expectation.met_by is None and (expectation.kinds is None or event.kind in expectation.kinds) \
-                    and expectation.matches(event):
+                    and (expectation.matches is None or expectation.matches(event)):
                 _fill(expectation, event, "came after the deadline")
         ctx = self._contexts[event.episode]
         for rule in self._rules_for(event.kind):
@@ -270,8 +354,20 @@ class Engine:
             rule.on_close(ctx)
         return ctx.episode
 
+    def _index_patient(self, episode: Episode) -> None:
+        key = _patient_key(episode)
+        if key:
+            names = self.patients.setdefault(key, [])
+            if episode.name not in names:
+                names.append(episode.name)
+
     def forget(self, name: str) -> None:
         """Drop a closed episode (the simulation keeps memory bounded by the open episodes)."""
+        key = _patient_key(self.episodes[name])
+        if key in self.patients:
+            self.patients[key].remove(name)
+            if not self.patients[key]:
+                del self.patients[key]
         del self.episodes[name], self._contexts[name]
 
     @property

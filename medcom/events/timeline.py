@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from medcom.calendar import LocalTimeKind, NonexistentLocalTime, parse_instant
 from medcom.events import EVENT_KINDS, TIME_KEYS, Event
@@ -83,12 +82,6 @@ def read_lines(lines: Iterable[str], source: str, start_seq: int = 0) -> Iterato
     for number, text in enumerate(lines, start=1):
         if text.strip():
             yield parse_line(text, source, number, start_seq + number)
-
-
-def read_timeline(path: Path, start_seq: int = 0) -> Iterator[TimelineLine]:
-    """Every non-blank line of a timeline file, in file order."""
-    with open(path, encoding="utf-8") as handle:
-        yield from read_lines(handle, str(path), start_seq)
 
 
 @dataclass

@@ -55,8 +55,8 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
                    show_cpr: bool, cancelled: bool = False) -> dict[str, object]:
     if cancelled:
         extra = []
-    tax = ep.results.get("tax") if ep else None
-    applies, until = ep.results.get("r72", (False, None)) if ep else (False, None)
+    tax = ep.tax if ep else None
+    until = ep.responsibility_until if ep else None
     violations = sorted((v for v in [*(ep.violations if ep else []), *extra] if filters.keep(v)),
                         key=lambda v: v.actual or v.due or _LAST)  # in time order; undated ones last
     admitted = ep.first("admitted") if ep else None
@@ -71,7 +71,8 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
         "completion_tax_days": tax.days if tax else 0,
         "completion_tax_dkk": tax.dkk if tax else 0,
         "disputable_days": tax.disputable_days if tax else 0,
-        "extended_responsibility": {"applies": applies, "until": to_local(until).isoformat() if until else None},
+        "extended_responsibility": {"applies": until is not None,
+                                    "until": to_local(until).isoformat() if until else None},
         "violations": [v.as_dict() for v in violations],
         "obligations": [o.as_dict() for o in (ep.obligations if ep else []) if not filters.rules
                         or o.rule in filters.rules],

@@ -68,14 +68,14 @@ def _lane_of(e: Event) -> tuple[str, str, str]:
 def timeline_svg(ep: Episode, entry: dict) -> str:
     """The episode drawn on a time axis: lanes for hospital and municipality messages, facts, deadlines."""
     times = [e.at for e in ep.events]
-    until = ep.results.get("r72", (False, None))[1]
+    until = ep.responsibility_until
     dues = [t for v in entry["violations"] for t in (_instant(v["due"]), _instant(v["actual"])) if t is not None]
     start, end = min(times), max([*times, *([until] if until else []), *dues])
     start, end = start - (end - start) * 0.02, end + (end - start) * 0.02 + timedelta(minutes=30)
     axis = _Axis(start, end)
     parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
              f'aria-label="timeline of {escape(ep.name)}">']
-    tax, discharged = ep.results.get("tax"), ep.first("discharged")
+    tax, discharged = ep.tax, ep.first("discharged")
     if tax is not None and discharged is not None and tax.days:
         x0, x1 = axis.x(tax.start), axis.x(discharged.at)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '

@@ -1,0 +1,39 @@
+"""What several rules read from an episode, read one way: the discharge, the ready time, leave periods; and
+how a report shows an instant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from medcom.calendar import to_local
+from medcom.engine.engine import Context
+from medcom.events import Event
+
+
+def hm(at: datetime) -> str:
+    """An instant as people read it in a report: weekday, local date and minute."""
+    return f"{to_local(at):%a %Y-%m-%d %H:%M}"
+
+
+def ready_event(ctx: Context) -> Event | None:
+    """The episode's ready time (RULES.md "Ready time"): a later `ready_for_discharge` revises an earlier one,
+    so it is the latest one, whatever the order the engine learnt them in. None: an unplanned discharge."""
+    return max(ctx.episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq), default=None)
+
+
+def discharge_event(ctx: Context) -> Event | None:
+    return ctx.episode.first("discharged")
+
+
+def leave_periods(events: list[Event], end: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    """(start, end) of each leave; one still open at the end runs to `end`."""
+    periods, start = [], None
+    for e in events:
+        if e.kind == "leave_started":
+            start = e.at
+        elif e.kind == "leave_ended" and start is not None:
+            periods.append((start, e.at))
+            start = None
+    if start is not None:
+        periods.append((start, end))
+    return tuple(periods)

@@ -1,0 +1,32 @@
+"""TAX-1..TAX-5: the completion tax of an episode (annex 4; the arithmetic is in `completion_tax`)."""
+
+from __future__ import annotations
+
+from medcom.engine.completion_tax import TaxFacts, count_tax
+from medcom.engine.engine import Context, Rule
+from medcom.engine.rules.facts import discharge_event, leave_periods, ready_event
+
+
+class CompletionTax(Rule):
+    """TAX-1..TAX-5: completion-tax days, DKK and disputable days, computed once the episode is complete."""
+
+    id = "TAX-1"
+
+    def on_close(self, ctx: Context) -> None:
+        ep = ctx.episode
+        ready, discharged = ready_event(ctx), discharge_event(ctx)
+        if ready is None or discharged is None or discharged.at <= ready.at:
+            return
+        contacts = [e for e in ep.events if e.from_hospital and e.kind in (
+            "care_plan_sent", "completion_notice_sent", "correspondence_sent", "phone_call")]
+        terminal = next((e for e in ep.of("terminal") if e.data.get("wishes_to_stay")), None)
+        facts = TaxFacts(
+            ready_at=ready.at, discharged_at=discharged.at,
+            first_hospital_contact_at=contacts[0].at if contacts else None,
+            conference_ready_at=getattr(ep.first("conference_ready"), "at", None),
+            guardianship_info_at=getattr(ep.first("guardianship_info_sent"), "at", None),
+            terminal_stay_from=terminal.at if terminal else None,
+            leaves=leave_periods(ep.events, discharged.at),
+            care_plan_before_ready=any(e.at < ready.at for e in ep.of("care_plan_sent")),
+        )
+        ep.tax = count_tax(facts, ctx.policy)
