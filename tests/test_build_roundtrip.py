@@ -11,9 +11,9 @@ from medcom.engine.engine import Context, Rule
 from medcom.engine.rules import all_rules
 from medcom.events import Event
 from medcom.events.build import build
-from medcom.policy import load_policy
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
+from medcom.policy import load_policy
 from medcom.replay import load_log, load_timeline, replay
 from medcom.reports.replay import report_dict
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from medcom.calendar import LocalTimeKind, NonexistentLocalTime, parse_instant
 from medcom.events import EVENT_KINDS, TIME_KEYS, Event
