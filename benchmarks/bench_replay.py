@@ -30,11 +30,13 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from medcom.policy import load_policy
-from medcom.replay import load_xml_log, replay
+from medcom.formats.messages import ReadOptions
+from medcom.replay import load_log, replay
 from medcom.reports.replay import report_dict, to_json
 started = time.perf_counter()
 policy = load_policy()
-inputs = load_xml_log(Path(sys.argv[1]), policy.messages.max_message_bytes, int(sys.argv[2]))
+inputs = load_log([Path(sys.argv[1])], ReadOptions(policy.messages.max_message_bytes, sent_before_event=False),
+                  int(sys.argv[2]))
 loaded = time.perf_counter()
 report = report_dict(replay(inputs, policy))
 to_json(report)
@@ -47,10 +49,12 @@ print(json.dumps({"load": loaded - started, "engine": done - loaded, "inputs": r
 
 def raw_lxml(files: list[Path]) -> int:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    latin1 = etree.XMLParser(resolve_entities=False, no_network=True, encoding="iso-8859-1")
     parsed = 0
     for path in files:
+        data = path.read_bytes()
         try:
-            etree.fromstring(path.read_bytes(), parser)
+            etree.fromstring(data, parser if data.startswith(b"<?xml") else latin1)
             parsed += 1
         except etree.XMLSyntaxError:
             pass

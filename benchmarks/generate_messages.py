@@ -1,6 +1,11 @@
-"""Generate a large message log for benchmarks: whole episodes of all families, some broken on purpose.
+"""Generate a large real-format message log for benchmarks: whole episodes, receipts, some broken on purpose.
 
     python benchmarks/generate_messages.py OUT_DIR --messages 10000 [--invalid-share 0.1] [--seed 1]
+
+Each episode is a timeline (admission, advice and report, care plan and its acknowledgement, ready time,
+completion notice, discharge, advice and report, a receipt for every message) that `medcom build` turns into
+real OIOXML (XDIS20/16/91/19/17 of the older generations, XDIS21/18 of 34C, XCTL03) plus the side-car; then a
+share of the messages is broken (CPR, GLN, municipality code, a missing element, truncation, a DST-gap time).
 """
 
 from __future__ import annotations
@@ -13,76 +18,81 @@ from pathlib import Path
 from lxml import etree
 
 from medcom.calendar import TZ
-from medcom.formats.dialect.codec import encode
-from medcom.formats.dialect.factory import MessageFactory, municipality_party, receipt_for
-from medcom.formats.dialect.model import Destination, Message, Patient
+from medcom.events import Event
+from medcom.events.build import build
+from medcom.formats.xmlsafe import parse_bytes
 from medcom.identifiers import MUNICIPALITY_CODES
 
 BREAKAGES = ("cpr", "gln", "municipality", "missing", "truncated", "gap")
+PER_EPISODE = 14  # 7 messages and their 7 receipts
 
 
-def episode_messages(rng: random.Random, n: int) -> list[Message]:
-    """One episode's messages in time order, each followed by its receipt."""
+def episode_events(rng: random.Random, n: int) -> list[Event]:
+    """One episode's timeline, each message answered by a receipt a minute later."""
+    name = f"B{n}"
     year = rng.choice([1930, 1940, 1950])
     cpr = f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{year % 100 + rng.randint(0, 9):02d}{rng.randint(0, 3)}" \
           f"{rng.randint(0, 999):03d}"
-    f = MessageFactory(patient=Patient(cpr=cpr, surname="Hansen", given_name="Karen"), episode=f"B{n}",
-                       municipality=municipality_party(rng.choice(sorted(MUNICIPALITY_CODES))), id_prefix=f"B{n}")
     admitted = datetime(2025, 1, 1, tzinfo=TZ) + timedelta(minutes=rng.randint(0, 360 * 24 * 60))
     ready = admitted + timedelta(hours=rng.randint(30, 200))
     out = ready + timedelta(hours=rng.randint(0, 72))
-    plan = f.care_plan(admitted + timedelta(hours=20), admitted, ready)
-    messages: list[Message] = [
-        f.admission_advice(admitted + timedelta(minutes=1), admitted),
-        f.admission_report(admitted + timedelta(minutes=25)),
-        plan,
-        f.care_plan_ack(admitted + timedelta(hours=22), plan.letter.identifier, accept=True, discharge_at=out),
-        f.completion_notice(ready + timedelta(minutes=5), ready, out),
-        f.discharge_advice(out + timedelta(minutes=3), admitted, out, Destination.HOME_NURSING),
-        f.discharge_report(out + timedelta(minutes=20), admitted, out, ready, Destination.HOME_NURSING),
+    municipality = str(rng.choice(sorted(MUNICIPALITY_CODES)))
+    lines: list[tuple[datetime, str, dict]] = [
+        (admitted, "admitted", {"cpr": cpr, "municipality": municipality, "department": "Medicinsk afsnit"}),
+        (admitted + timedelta(minutes=1), "admission_advice_sent", {"id": f"{name}A"}),
+        (admitted + timedelta(minutes=25), "admission_report_sent", {"id": f"{name}R"}),
+        (admitted + timedelta(hours=20), "care_plan_sent", {"id": f"{name}P"}),
+        (admitted + timedelta(hours=22), "care_plan_ack_sent", {"id": f"{name}K", "ref": f"{name}P",
+                                                                 "decision": "accept", "discharge_at": out}),
+        (ready, "ready_for_discharge", {}),
+        (ready + timedelta(minutes=5), "completion_notice_sent", {"id": f"{name}F", "agreed_discharge_at": out}),
+        (out, "discharged", {"destination": "home_nursing"}),
+        (out + timedelta(minutes=3), "discharge_advice_sent", {"id": f"{name}D"}),
+        (out + timedelta(minutes=20), "discharge_report_sent", {"id": f"{name}U"}),
     ]
-    with_receipts: list[Message] = []
-    for i, m in enumerate(messages):
-        with_receipts += [m, receipt_for(m, m.envelope.sent + timedelta(minutes=1), f"B{n}R{i}")]
-    return with_receipts
+    events = []
+    for at, kind, data in lines:
+        events.append(Event(at, name, kind, data, len(events)))
+        if kind.endswith("_sent"):
+            events.append(Event(at + timedelta(minutes=1), name, "receipt_sent", {"ref": data["id"],
+                                                                                   "positive": True}, len(events)))
+    return events
 
 
-def broken(root: etree._Element, how: str, rng: random.Random) -> bytes:
-    ns = {"m": etree.QName(root).namespace}
-    if how == "cpr" and root.xpath("//m:CivilRegistrationNumber", namespaces=ns):
-        root.xpath("//m:CivilRegistrationNumber", namespaces=ns)[0].text = "3102471234"
-    elif how == "gln":
-        el = root.xpath("//m:Sender/m:EANIdentifier", namespaces=ns)[0]
+def _one(root: etree._Element, name: str) -> etree._Element | None:
+    hits = root.xpath(f"//*[local-name()='{name}']")
+    return hits[0] if hits else None
+
+
+def broken(data: bytes, how: str, rng: random.Random) -> bytes:
+    if how == "truncated":
+        return data[: rng.randint(50, len(data) - 10)]
+    tree = parse_bytes(data)
+    root = tree.getroot()
+    if how == "cpr" and (el := _one(root, "CivilRegistrationNumber")) is not None:
+        el.text = "3102471234"
+    elif how == "gln" and (el := _one(root, "EANIdentifier")) is not None:
         el.text = el.text[:12] + str((int(el.text[12]) + 1) % 10)
     elif how == "municipality":
-        root.xpath("//m:Identifier[following-sibling::m:IdentifierCode[1]='kommunenummer']", namespaces=ns)[0].text \
-            = "999"
+        for el in root.xpath("//*[local-name()='IdentifierCode'][.='kommunenummer']"):
+            el.getprevious().text = "999"
     elif how == "gap":
-        root.xpath("//m:Envelope/m:Sent/m:Date", namespaces=ns)[0].text = "2025-03-30"
-        root.xpath("//m:Envelope/m:Sent/m:Time", namespaces=ns)[0].text = "02:30:00"
-    elif how == "missing":
-        el = root.xpath("//m:Sender/m:OrganisationName", namespaces=ns)[0]
+        sent = _one(root, "Sent")
+        sent[0].text, sent[1].text = "2025-03-30", "02:30"
+    elif how == "missing" and (el := _one(root, "OrganisationName")) is not None:
         el.getparent().remove(el)
-    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return data[: rng.randint(50, len(data) - 10)] if how == "truncated" else data
+    return etree.tostring(tree, encoding=tree.docinfo.encoding or "UTF-8", xml_declaration=True)
 
 
 def generate(out: Path, messages: int, invalid_share: float = 0.1, seed: int = 1) -> int:
-    """Write at least `messages` files into `out`; returns how many."""
+    """Write at least `messages` message files (and events.jsonl) into `out`; returns how many messages."""
     rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    written, episode = 0, 0
-    while written < messages:
-        episode += 1
-        for m in episode_messages(rng, episode):
-            root = encode(m)
-            if rng.random() < invalid_share:
-                data = broken(root, rng.choice(BREAKAGES), rng)
-            else:
-                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-            (out / f"{written:07d}.xml").write_bytes(data)
-            written += 1
-    return written
+    events = [e for n in range(1, -(-messages // PER_EPISODE) + 1) for e in episode_events(rng, n)]
+    result = build(events, out)
+    for path in result.files:
+        if rng.random() < invalid_share:
+            path.write_bytes(broken(path.read_bytes(), rng.choice(BREAKAGES), rng))
+    return result.messages
 
 
 if __name__ == "__main__":
