@@ -48,9 +48,9 @@ def _check_declared(messages: list[ReadMessage], name: str | None, version: str 
     first = messages[0]
     if first.family is None or first.format != "oioxml":
         return
-    said = [v for v in (name, version) if v]
-    actual = {first.family, first.version}
-    if said and not set(said) <= actual and not any(v.endswith(tuple(x for x in actual if x)) for v in said):
+    actual = [x.lower() for x in (first.family, first.version) if x]
+    wrong = [v for v in (name, version) if v and not any(v.lower().endswith(a) for a in actual)]
+    if wrong:
         first.findings.append(Finding(
-            "M-XML", Severity.WARNING, f"the wrapper says it carries {' '.join(said)}, the payload is "
-            f"{first.family} {first.version}", via))
+            "M-XML", Severity.WARNING, f"the wrapper says it carries {' '.join(x for x in (name, version) if x)}, "
+            f"the payload is {first.family} {first.version}", via))

@@ -95,10 +95,26 @@ class SameDayAcknowledgement(Rule):
 
 
 class AcknowledgementContent(Rule):
-    """ACK-2: an acceptance carries the agreed discharge time; a rejection carries a reason."""
+    """ACK-2: an acceptance carries the agreed discharge time; a rejection carries a reason.
+
+    Where a care plan's first acknowledgement is correspondence (a real log's XDIS91 or CareCommunication), its
+    decision, time and reason are free text: not guessed, an obligation to check by reading it."""
 
     id = "ACK-2"
     kinds = frozenset({"care_plan_ack_sent"})
+
+    def on_close(self, ctx: Context) -> None:
+        acks = sorted((e for kind in ACKNOWLEDGEMENTS for e in ctx.episode.of(kind) if e.from_municipality),
+                      key=_order)
+        first: dict[int, Event] = {}
+        for ack in acks:
+            plan = acknowledged_plan(ctx.episode, ack)
+            if plan is not None:
+                first.setdefault(id(plan), ack)
+        for ack in first.values():
+            if ack.kind == "correspondence_sent":
+                ctx.obligation(self.id, f"the acknowledgement of {hm(ack.at)} is free text: check that it accepts "
+                               "with the agreed discharge time or rejects with a reason", due=ack.at)
 
     def on_event(self, ctx: Context, event: Event) -> None:
         decision = event.data.get("decision")

@@ -1,0 +1,124 @@
+"""The OIOXML format layer on real material: MedCom's samples, encodings, wrappers, several letters, --schemas."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from samples import one_of_each
+
+from medcom.cli import main
+from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
+from medcom.formats.read import read_document
+from medcom.formats.xmlsafe import parse_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "reference" / "real" / "oioxml"
+DATA_34C = ROOT / "tests" / "data" / "oioxml" / "34C"
+SAMPLE_VERSIONS = {"CTL01_1.xml": ("XCTL01", "XC0130Q"), "CTL02_1.xml": ("XCTL02", "XC0230Q"),
+                   "CTL03_1.xml": ("XCTL03", "XC0330Q"), "DIS17_1.xml": ("XDIS17", "XD1730C"),
+                   "DIS20_1.xml": ("XDIS20", "XD2030C"), "DIS91_1.xml": ("XDIS91", "XD9134L"),
+                   "DIS91_2.xml": ("XDIS91", "XD9134L")}
+needs_shared = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/reference/real is not beside the checkout")
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@needs_shared
+def test_every_medcom_sample_validates_and_says_what_it_is() -> None:
+    result = run("validate", str(REAL / "samples"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["inputs"] == {"messages": 7, "accepted": 7, "rejected": 0}
+    found = {Path(f["file"]).name: (f["family"], f["version"]) for f in report["files"]}
+    assert found == SAMPLE_VERSIONS
+    assert all(f["schema"].startswith("official MedCom XSD") for f in report["files"])
+    warnings = {f["rule"] for entry in report["files"] for f in entry["findings"]}
+    assert warnings == {"M-GLN"}  # three of MedCom's own GLNs fail the check digit: warned, not refused
+
+
+@needs_shared
+def test_samples_declared_windows_1252_decode_danish_letters() -> None:
+    (message,) = read_document((REAL / "samples" / "DIS20_1.xml").read_bytes(), "DIS20_1.xml")
+    assert message.encoding == "WINDOWS-1252"
+    assert message.content.receiver.organisation == "Lyngby Taarbæk Kommune"
+
+
+def test_iso_8859_1_without_declaration_reads_oe_right() -> None:
+    data = (DATA_34C / "XDIS21_XD2134C.xml").read_bytes()
+    assert not data.startswith(b"<?xml") and "ø".encode("latin-1") in data
+    (message,) = read_document(data, "x.xml")
+    assert message.accepted and message.encoding == "ISO-8859-1"
+    assert "ø" in message.content.sender.organisation + (message.content.sender.department or "") \
+        or "ø" in data.decode("latin-1")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA_34C.glob("*.xml")))
+def test_34c_samples_in_every_wrapping_are_accepted_and_named_by_their_path(name: str) -> None:
+    messages = read_document((DATA_34C / name).read_bytes(), name)
+    assert all(m.accepted for m in messages), [f.text for m in messages for f in m.findings]
+    assert all(m.generation == "34C" and not m.schema.startswith("official") for m in messages)
+    if ".vans" in name:
+        assert messages[0].source.endswith("> VANS Data")
+    if ".sbdh-vans" in name:
+        assert messages[0].source == f"{name} > SBDH BinaryContent > VANS Data"
+
+
+def test_an_emessage_with_two_letters_is_two_messages() -> None:
+    messages = read_document((DATA_34C / "Emessage_two_letters.xml").read_bytes(), "two.xml")
+    assert [(m.family, m.position) for m in messages] == [("XDIS21", 1), ("XDIS19", 2)]
+    assert messages[0].source == "two.xml letter 1" and messages[0].envelope_id == messages[1].envelope_id
+
+
+def test_a_finding_in_one_letter_rejects_that_letter_only() -> None:
+    data = (DATA_34C / "Emessage_two_letters.xml").read_bytes()
+    tree = parse_bytes(data)
+    cpr = tree.getroot().xpath("//*[local-name()='CivilRegistrationNumber']")[-1]
+    cpr.text = "3102" + cpr.text[4:]  # the second letter's patient: 31 February
+    broken = etree.tostring(tree, encoding="iso-8859-1")
+    first, second = read_document(broken, "two.xml")
+    assert first.accepted and [f.rule for f in second.errors] == ["M-SCHEMA", "M-CPR"]
+
+
+def test_broken_wrappers_are_findings() -> None:
+    payload = one_of_each()["XDIS20"]
+    wrapped = vans_envelope(payload, envelope_id="V1", sent="2025-03-24T08:41:00+01:00", sender_ean="1",
+                            receiver_ean="2", name="XDIS20", version="XD2030C")
+    (ok,) = read_document(wrapped, "v.xml")
+    assert ok.accepted and ok.family == "XDIS20" and ok.source == "v.xml > VANS Data"
+    (bad,) = read_document(wrapped.replace(b"<Data>", b"<Data>!!"), "v.xml")
+    assert [f.rule for f in bad.errors] == ["M-XML"] and "base64" in bad.errors[0].text
+    (liar,) = read_document(wrapped.replace(b"XDIS20</Name>", b"XDIS17</Name>"), "v.xml")
+    assert liar.accepted and any("wrapper says" in f.text for f in liar.findings)
+    nested = sbdh(wrapped, instance_id="S1", created="2025-03-24T08:41:00", sender_gln="1", receiver_gln="2",
+                  standard="s", type_version="1", doc_type="VANSEnvelope")
+    (inner,) = read_document(nested, "s.xml")
+    assert inner.accepted and inner.source == "s.xml > SBDH BinaryContent > VANS Data"
+
+
+def test_unknown_root_and_unknown_generation_are_version_findings() -> None:
+    (other,) = read_document(b"<Invoice xmlns='urn:oasis:names:specification:ubl'/>", "i.xml")
+    assert [f.rule for f in other.errors] == ["M-VERSION"]
+    (future,) = read_document(one_of_each()["XDIS20"].replace(b"2005/08/07", b"2030/01/01"), "f.xml")
+    assert [f.rule for f in future.errors] == ["M-VERSION"]
+
+
+def test_schemas_dir_replaces_the_shipped_schema_for_its_namespace(tmp_path: Path) -> None:
+    """A user who holds MedCom's 34C XSDs points --schemas at them; here a copy of ours stands in for them, made
+    stricter (PersonGivenName required) so that the finding shows which schema judged."""
+    user = tmp_path / "xsd"
+    shutil.copytree(ROOT / "medcom" / "formats" / "oioxml" / "schemas" / "34C", user)
+    message = DATA_34C / "XDIS21_XD2134C.xml"
+    data = message.read_bytes()
+    assert run("validate", str(message)).exit_code == 0
+    report = json.loads(run("validate", str(message), "--schemas", str(user), "--format", "json").output)
+    assert report["files"][0]["schema"].startswith("user schema") and report["inputs"]["accepted"] == 1
+    assert data  # the shipped schema still judges without --schemas
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["validate", str(message), "--schemas", str(empty)])
+    assert result.exit_code == 2 and "no .xsd" in result.output
