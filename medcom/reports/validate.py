@@ -48,6 +48,11 @@ class BatchResult:
         found = (f for d in self.documents for f in (d.suppressed if suppressed else d.findings))
         return dict(sorted(Counter(f.rule for f in found).items()))
 
+    def families(self) -> dict[str, int]:
+        """Messages per family and version ('XDIS21 XD2134C': 3), unknown inputs apart."""
+        return dict(sorted(Counter(" ".join(x for x in (d.family, d.version) if x) or "(not a message)"
+                                   for d in self.documents).items()))
+
     def receipts(self) -> dict[str, int]:
         return dict(sorted(Counter(d.receipt.kind for d in self.documents if d.receipt).items()))
 
@@ -78,7 +83,8 @@ def to_json(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
         "files": [_file_entry(d) for d in batch.documents],
         "summary": {"errors": batch.count(Severity.ERROR), "warnings": batch.count(Severity.WARNING),
                     "infos": batch.count(Severity.INFO), "findings_by_rule": batch.by_rule(),
-                    "suppressed_by_rule": batch.by_rule(suppressed=True), "receipts": batch.receipts()},
+                    "suppressed_by_rule": batch.by_rule(suppressed=True), "receipts": batch.receipts(),
+                    "by_family": batch.families()},
     }
     if risk is not None:
         report["senders"] = [{"ean": r.ean, "messages": r.messages, "messages_with_errors": r.with_errors,
@@ -107,7 +113,7 @@ def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
     for d in batch.documents:
         if not d.findings:
             continue
-        what = " ".join(x for x in (d.family, d.version) if x)
+        what = ", ".join(x for x in (" ".join(y for y in (d.family, d.version) if y), d.schema) if x)
         lines.append(click.style(d.source, bold=True) + (f"  ({what})" if what else ""))
         for f in d.findings:
             where = f"line {f.line}" if f.line else "file"
@@ -119,6 +125,8 @@ def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
     lines.append(f"{len(batch.documents)} messages: {batch.accepted} valid, {rejected} invalid; "
                  f"{batch.count(Severity.ERROR)} errors, {batch.count(Severity.WARNING)} warnings, "
                  f"{batch.count(Severity.INFO)} info")
+    if families := batch.families():
+        lines.append("messages by family: " + ", ".join(f"{name} {n}" for name, n in families.items()))
     if suppressed := batch.by_rule(suppressed=True):
         lines.append("suppressed: " + ", ".join(f"{rule} {n}" for rule, n in suppressed.items()))
     if receipts := batch.receipts():
