@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from medcom.calendar import TZ, parse_instant
-from medcom.events.build import WRAPS
+from medcom.events.build import WRAPS, BuildError
 from medcom.events.build import build as build_messages
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
@@ -214,7 +214,11 @@ def build(timeline: Path, out: Path, wrap: str) -> None:
     if read.rejected:
         click.echo(f"medcom build: {read.rejected} invalid line(s) in {timeline}; nothing written", err=True)
         sys.exit(EXIT_FINDINGS)
-    result = build_messages(read.events, out, wrap)
+    try:
+        result = build_messages(read.events, out, wrap)
+    except BuildError as exc:
+        click.echo(f"medcom build: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
     for note in result.notes:
         click.echo(f"medcom build: note: {note}", err=True)
     click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)

@@ -214,12 +214,17 @@ def _differences(wanted: Event, got: Event | None) -> dict[str, object] | None:
     return None
 
 
-def _read_back(data: bytes, source: str) -> tuple[Letter, MessageEvents]:
-    """The built message as replay reads it."""
+class BuildError(ValueError):
+    """A timeline event that cannot be written as a valid message (names the episode, the event and why)."""
+
+
+def _read_back(data: bytes, source: str, event: Event) -> tuple[Letter, MessageEvents]:
+    """The built message as replay reads it; a message its schema refuses is a `BuildError`."""
     messages = read_document(data, source, _READ)
     if len(messages) != 1 or not messages[0].accepted or not isinstance(messages[0].content, Letter):
         problems = "; ".join(f.text for m in messages for f in m.errors)
-        raise AssertionError(f"medcom wrote a message it cannot read back: {problems}")  # a bug, not bad input
+        raise BuildError(f"{event.source}:{event.line or '?'}: episode {event.episode}: {event.kind} cannot be "
+                         f"written as a valid message: {problems}")
     return messages[0].content, events_of_letter(messages[0].content, source)
 
 
@@ -241,7 +246,7 @@ def build(events: list[Event], out: Path, wrap: str = "none") -> BuildResult:
             if data is None:
                 continue
             path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:40]}-{n:04d}-{e.kind}.xml"
-            letter, back = _read_back(data, str(path))
+            letter, back = _read_back(data, str(path), e)
             primary = next((x for x in back.events if x.is_message), None)
             if e.kind != "receipt_sent":
                 stated += [x for x in back.events if not x.is_message]
