@@ -70,12 +70,16 @@ def _type_of(inner: typing.Any) -> tuple[str, str]:
 
 
 @cache
-def model_class(type_name: str) -> type | None:
-    """The fhir.resources R4B class of a resource, datatype or backbone element name; None if it has none."""
+def _model_class(type_name: str) -> type | None:
     try:
         return get_fhir_model_class(type_name)
-    except (KeyError, ValueError, AttributeError, ImportError):
+    except (KeyError, ValueError, AttributeError, ImportError, TypeError):
         return None
+
+
+def model_class(type_name: object) -> type | None:
+    """The fhir.resources R4B class of a resource, datatype or backbone element name; None if it has none."""
+    return _model_class(type_name) if isinstance(type_name, str) and type_name.isidentifier() else None
 
 
 @cache

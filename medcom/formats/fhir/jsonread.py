@@ -53,8 +53,16 @@ def _number(kind: type) -> object:
     def convert(text: str) -> object:
         if len(text) > MAX_NUMBER_CHARS:
             raise JSONProblem(f"number of {len(text)} characters (the limit is {MAX_NUMBER_CHARS})")
-        return kind(text)
+        value = kind(text)
+        if isinstance(value, Decimal) and not reasonable_decimal(value):
+            raise JSONProblem(f"number {text} is out of range")
+        return value
     return convert
+
+
+def reasonable_decimal(value: Decimal) -> bool:
+    """A decimal FHIR can mean (finite, exponent within +-400): no huge powers of ten for later code to expand."""
+    return value.is_finite() and -400 <= value.adjusted() <= 400
 
 
 def _constant(name: str) -> object:

@@ -126,9 +126,13 @@ class StructureCheck:
 
     def with_model(self, resource: dict, path: Path) -> None:
         """fhir.resources R4B validation of one resource (entries of a Bundle are passed on their own)."""
-        klass = model_class(resource.get("resourceType", "")) if isinstance(resource, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        klass = model_class(kind) if is_resource_type(kind) else None
         if klass is None:
             return
+        inside = fhirpath(self.root_type, path)
+        if any(location == inside or location.startswith((inside + ".", inside + "[")) for location in self.findings):
+            return  # the shape is already wrong here: the model would only repeat it (or choke on it)
         try:
             klass.model_validate(resource)
         except ValidationError as exc:

@@ -20,11 +20,13 @@ class Expansion:
     url: str
     pairs: frozenset[tuple[str, str]]
 
-    def contains_code(self, code: str) -> bool:
-        return any(c == code for _, c in self.pairs)
+    def contains_code(self, code: object) -> bool:
+        return isinstance(code, str) and any(c == code for _, c in self.pairs)
 
-    def contains(self, system: str | None, code: str) -> bool:
-        return (system, code) in self.pairs if system is not None else self.contains_code(code)
+    def contains(self, system: object, code: object) -> bool:
+        if system is None:
+            return self.contains_code(code)
+        return isinstance(system, str) and isinstance(code, str) and (system, code) in self.pairs
 
 
 def _all_codes(concepts: list[dict]) -> list[str]:

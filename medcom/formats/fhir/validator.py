@@ -196,6 +196,14 @@ class _Validation:
         return f"{profile.name} from {name} {version}; this message's IG was built on {wanted}"
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
+        try:
+            self._check_resource(resource, profile, path, follow_references)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+            # a shape the walk did not foresee: the structure check reports the shape; the profile is not finished
+            self.not_checked("profile", f"{profile.url} at {fhirpath(self.root_type, path)} "
+                                        f"(stopped on malformed content: {type(exc).__name__})")
+
+    def _check_resource(self, resource: dict, profile: Profile, path: Path, follow_references: bool) -> None:
         kind = resource.get("resourceType")
         if kind != profile.type:
             self.report(F_PROFILE, Severity.ERROR, path,
@@ -364,7 +372,8 @@ class _Validation:
             ok = members.contains(value.get("system"), value["code"])
             shown = f"code {value.get('system')}#{value['code']}"
         elif isinstance(value, dict) and item.type_code == "CodeableConcept":
-            codings = [c for c in value.get("coding", []) if isinstance(c, dict) and "code" in c]
+            codings = [c for c in value.get("coding", []) if isinstance(c, dict) and "code" in c] if isinstance(
+                value.get("coding"), list) else []
             ok = any(members.contains(c.get("system"), c["code"]) for c in codings)
             shown = "codes " + ", ".join(f"{c.get('system')}#{c['code']}" for c in codings) if codings else "no code"
         else:
@@ -427,6 +436,8 @@ def _slice_problem(slice_def: ElementDef, definition: ElementDef) -> str | None:
     profile that is not shipped); None when it can."""
     for discriminator in definition.discriminators:
         if discriminator.type == "type":
+            if len([s for s in _steps(discriminator.path) if s != "$this"]) > 1:
+                return f"type discriminator {discriminator.path}"
             continue
         if discriminator.type not in ("value", "pattern"):
             return f"{discriminator.type} discriminator"
@@ -455,7 +466,7 @@ def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
     if not steps:
         return item.type_code in {t.code for t in slice_def.types}
     if len(steps) != 1 or not isinstance(item.value, dict):
-        raise _SlicingUnsupported(f"type discriminator {path}")
+        return False  # a malformed value matches no type slice (multi-step paths are refused by _slice_problem)
     child = slice_def.child(steps[0] + "[x]") or slice_def.child(steps[0])
     keys = [k for k in item.value if k.startswith(steps[0]) and k[len(steps[0]):][:1].isupper()]
     if child is None or not keys:

@@ -17,6 +17,7 @@ from lxml import etree
 from medcom.findings import Finding, Severity
 from medcom.formats import xmlsafe
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type
+from medcom.formats.fhir.jsonread import reasonable_decimal
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.rules import F_STRUCTURE, F_XML
 
@@ -157,7 +158,7 @@ def _json_primitive(raw: str, kind: str) -> object:
             value = Decimal(raw)
         except InvalidOperation:
             return raw
-        return value if value.is_finite() and len(raw) <= 40 else raw
+        return value if reasonable_decimal(value) and len(raw) <= 40 else raw
     return raw
 
 
