@@ -155,3 +155,11 @@ def test_randomly_damaged_bundles_give_findings_never_exceptions(damage: list) -
     result = validate_bytes(data, "damaged.json")
     assert {f.rule for f in result.findings + result.unchecked} <= set(ALL)
     read_message(parse(data, "damaged.json").resource)
+
+
+def test_fhir_is_told_apart_from_oioxml_cheaply() -> None:
+    from medcom.formats.fhir import looks_like_fhir
+    assert looks_like_fhir(ADMISSION.read_bytes())
+    assert looks_like_fhir(to_xml(load(ADMISSION)))
+    assert not looks_like_fhir(b'<?xml version="1.0"?><Emessage xmlns="urn:oio:medcom:municipality:1.0.3"/>')
+    assert not looks_like_fhir(b'["not", "a resource"]')

@@ -3,14 +3,24 @@
 - `validate_bytes(data, file)` -> `ValidationResult`: parse and validate one document (rule ids in `rules`).
 - `parse(data, file)` -> `ParsedResource`: only the reading (for a caller that validates later or not at all).
 - `read_message(bundle)` -> `HospitalNotification | CareCommunication | Acknowledgement | None`: the typed facts.
-- `build_acknowledgement(...)`: the Acknowledgement Bundle that answers a message.
+- `build_acknowledgement(message, code, issues, now=...)`: the Acknowledgement Bundle that answers a message.
+- `to_xml(resource)`: FHIR XML of a resource; `looks_like_fhir(data)`: a cheap test for sorting a mixed log.
 The IG packages are package data (`packages/`, with their licence and SOURCE.md).
 """
 
 from __future__ import annotations
 
-from medcom.formats.fhir.reading import DEFAULT_MAX_BYTES, ParsedResource, parse, sniff
+from medcom.formats.fhir.acknowledge import build_acknowledgement
+from medcom.formats.fhir.messages import (
+    Acknowledgement,
+    CareCommunication,
+    HospitalNotification,
+    notification_code,
+    read_message,
+)
+from medcom.formats.fhir.reading import DEFAULT_MAX_BYTES, ParsedResource, looks_like_fhir, parse, sniff
 from medcom.formats.fhir.validator import ValidationResult, message_profile, validate_resource
+from medcom.formats.fhir.xmlwrite import to_xml
 
 
 def validate_bytes(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ValidationResult:
@@ -23,5 +33,6 @@ def validate_bytes(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES
     return result
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "ParsedResource", "ValidationResult", "message_profile", "parse", "sniff",
-           "validate_bytes", "validate_resource"]
+__all__ = ["DEFAULT_MAX_BYTES", "Acknowledgement", "CareCommunication", "HospitalNotification", "ParsedResource",
+           "ValidationResult", "build_acknowledgement", "looks_like_fhir", "message_profile", "notification_code",
+           "parse", "read_message", "sniff", "to_xml", "validate_bytes", "validate_resource"]
