@@ -198,3 +198,9 @@ def test_packages_are_read_from_package_data_with_their_versions() -> None:
     assert loaded == {"medcom.fhir.dk.core": "4.0.0", "medcom.fhir.dk.messaging": "4.0.2",
                       "medcom.fhir.dk.terminology": "2.0.2", "medcom.fhir.dk.hospitalnotification": "3.0.2",
                       "medcom.fhir.dk.carecommunication": "5.0.2", "medcom.fhir.dk.acknowledgement": "2.0.3"}
+
+
+def test_a_cpr_number_in_a_finding_is_masked() -> None:
+    bundle = mutated(ADMISSION, lambda b: resource(b, "Patient")["identifier"][0].update(use="2509479989"))
+    texts = " ".join(f.text for f in validate_bytes(dump(bundle), "m.json").findings)
+    assert "250947-****" in texts and "2509479989" not in texts

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, model_class
-from medcom.formats.fhir.locations import LineMap, Path, fhirpath
+from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
 from medcom.formats.fhir.rules import F_STRUCTURE, F_UNCHECKED
 
 _JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, float), "string": (str,),
@@ -37,7 +37,7 @@ class StructureCheck:
 
     def _add(self, path: Path, text: str) -> None:
         location = fhirpath(self.root_type, path)
-        self.findings.setdefault(location, Finding(F_STRUCTURE, Severity.ERROR, text, self.file,
+        self.findings.setdefault(location, Finding(F_STRUCTURE, Severity.ERROR, masked(text), self.file,
                                                    self.lines.line(path), location))
 
     # --- the JSON shape walk -------------------------------------------------------------------------------------
