@@ -1,0 +1,114 @@
+"""The FHIR base model as fhir.resources describes it: which elements a type has, which repeat, their types.
+
+fhir.resources ships no FHIR R4 (4.0.1) models in its maintained (pydantic 2) releases, only R5 and R4B (4.3.0);
+its last R4 release (6.4.0) needs pydantic 1. R4B changed little of what MedCom's messages use (Bundle,
+MessageHeader, Encounter, Patient, Provenance, Communication, OperationOutcome, Organization and their datatypes
+are the same shapes; R4B adds a few choice types such as CodeableReference that R4 messages never use), so its
+R4B models serve as the base model: the element names and types for reading FHIR XML into FHIR JSON, the JSON
+representation of each primitive, the code enumerations of base required bindings, and (`check_resource`) the
+model's own validation of structure and primitive formats.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+
+from fhir.resources.R4B import get_fhir_model_class
+
+# The JSON representation of each primitive (FHIR JSON: boolean and numbers are JSON literals, the rest strings).
+_JSON_KIND = {"Boolean": "boolean", "Integer": "integer", "UnsignedInt": "integer", "PositiveInt": "integer",
+              "Integer64": "string", "Decimal": "decimal", "Xhtml": "xhtml"}
+# fhir_core's annotation class -> FHIR primitive type name.
+_PRIMITIVE_NAME = {"EncodedBytes": "base64Binary", "UuidVersion": "uuid", "Base64Binary": "base64Binary",
+                   "UnsignedInt": "unsignedInt", "PositiveInt": "positiveInt", "DateTime": "dateTime"}
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    """One element of a base type: its JSON name, whether it repeats, its type and how JSON writes it."""
+
+    name: str
+    is_list: bool
+    fhir_type: str  # a primitive ('dateTime'), a datatype ('Identifier'), a backbone ('BundleEntry'), 'Resource'
+    kind: str  # 'boolean' | 'integer' | 'decimal' | 'string' | 'xhtml' | 'complex' | 'resource'
+    required: bool
+    enum: tuple[str, ...] | None
+    choice_of: str | None  # 'deceased' for deceasedBoolean
+
+    @property
+    def primitive(self) -> bool:
+        return self.kind not in ("complex", "resource")
+
+
+def _unwrap(annotation: typing.Any) -> tuple[bool, typing.Any]:
+    """(repeats, the inner type) of a field annotation such as `Optional[List[X]]`."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) in (list, typing.List):  # noqa: UP006 - fhir.resources writes typing.List
+        return True, typing.get_args(annotation)[0]
+    return False, annotation
+
+
+def _type_of(inner: typing.Any) -> tuple[str, str]:
+    """(FHIR type name, JSON kind) of an unwrapped field type."""
+    if inner is bool:
+        return "boolean", "boolean"
+    if typing.get_origin(inner) is typing.Annotated:
+        marker = type(typing.get_args(inner)[1]).__name__
+        name = _PRIMITIVE_NAME.get(marker, marker[:1].lower() + marker[1:])
+        return name, _JSON_KIND.get(marker, "string")
+    if typing.get_origin(inner) in (typing.Union, types.UnionType):  # Url: Union[AnyUrl, str] inside Annotated
+        return "string", "string"
+    klass = inner.get_model_klass() if hasattr(inner, "get_model_klass") else None
+    if klass is None:
+        return "string", "string"
+    name = klass.__name__
+    return (name, "resource") if name in ("Resource", "DomainResource") else (name, "complex")
+
+
+@cache
+def _model_class(type_name: str) -> type | None:
+    try:
+        return get_fhir_model_class(type_name)
+    except (KeyError, ValueError, AttributeError, ImportError, TypeError):
+        return None
+
+
+def model_class(type_name: object) -> type | None:
+    """The fhir.resources R4B class of a resource, datatype or backbone element name; None if it has none."""
+    return _model_class(type_name) if isinstance(type_name, str) and type_name.isidentifier() else None
+
+
+@cache
+def elements(type_name: str) -> dict[str, ElementInfo]:
+    """The elements of a type by JSON name (choice types by their typed names: valueString, valueCoding...)."""
+    klass = model_class(type_name)
+    if klass is None:
+        return {}
+    found: dict[str, ElementInfo] = {}
+    for field in klass.model_fields.values():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if not extra.get("element_property") or field.alias is None:
+            continue
+        is_list, inner = _unwrap(field.annotation)
+        fhir_type, kind = _type_of(inner)
+        enum = extra.get("enum_values")
+        found[field.alias] = ElementInfo(field.alias, is_list, fhir_type, kind, bool(extra.get("element_required")),
+                                         tuple(enum) if enum else None, extra.get("one_of_many"))
+    return found
+
+
+def is_resource_type(name: object) -> bool:
+    """Whether `name` is a concrete FHIR resource type the base model knows (not Resource, DomainResource)."""
+    if not isinstance(name, str) or not name.isidentifier() or name in ("Resource", "DomainResource"):
+        return False
+    klass = model_class(name)
+    return klass is not None and _is_resource(klass)
+
+
+@cache
+def _is_resource(klass: type) -> bool:
+    return any(base.__name__ == "Resource" for base in klass.__mro__)

@@ -1,0 +1,131 @@
+"""FHIRPath for the profiles' invariants, with fhirpathpy (its R4 model) and the functions FHIR adds to FHIRPath.
+
+fhirpathpy implements FHIRPath itself; FHIR's additions that MedCom's invariants use are supplied here:
+`resolve()` (references inside the Bundle being validated), `hasValue()`, `conformsTo(url)` (the validator's own
+profile check) and `memberOf(url)` (shipped value sets). An expression fhirpathpy cannot parse or evaluate, or that
+needs what is not shipped (`htmlChecks()`, an unknown profile or value set), is *unevaluable*: `evaluate` returns
+None and the caller counts it as not checked. Expressions are compiled once per process.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from functools import cache
+from typing import Any, Protocol
+
+import fhirpathpy
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models
+
+from medcom.formats.fhir.terminology import expansion
+
+logging.getLogger("antlr4").setLevel(logging.CRITICAL)
+
+
+class Unevaluable(Exception):
+    """The expression needs something this validator does not have."""
+
+
+class Session(Protocol):
+    """What the FHIR functions need from the validation under way."""
+
+    def resolve(self, reference: str) -> dict | None: ...
+
+    def conforms_to(self, resource: dict, profile: str) -> bool | None: ...
+
+
+_SESSION: contextvars.ContextVar[Session] = contextvars.ContextVar("fhirpath_session")
+
+
+def _resolve(inputs: list) -> list:
+    session = _SESSION.get()
+    found = []
+    for item in inputs:
+        reference = item.get("reference") if isinstance(item, dict) else item
+        if isinstance(reference, str):
+            target = session.resolve(reference)
+            if target is not None:
+                found.append(target)
+    return found
+
+
+def _has_value(inputs: list) -> list:
+    return [len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], dict | list)]
+
+
+def _conforms_to(inputs: list, url: str) -> list:
+    session = _SESSION.get()
+    results = []
+    for item in inputs:
+        if not isinstance(item, dict) or "resourceType" not in item:
+            continue
+        verdict = session.conforms_to(item, url)
+        if verdict is None:
+            raise Unevaluable(f"profile {url} is not shipped")
+        results.append(verdict)
+    return results
+
+
+def _member_of(inputs: list, url: str) -> list:
+    members = expansion(url)
+    if members is None:
+        raise Unevaluable(f"value set {url} is not shipped or not expandable")
+    results = []
+    for item in inputs:
+        if isinstance(item, str):
+            results.append(members.contains_code(item))
+        elif isinstance(item, dict) and "coding" in item:
+            results.append(any(members.contains(c.get("system"), c.get("code", "")) for c in item["coding"]
+                               if isinstance(c, dict)))
+        elif isinstance(item, dict) and "code" in item:
+            results.append(members.contains(item.get("system"), item["code"]))
+    return results
+
+
+def _unevaluable(name: str) -> Callable[..., list]:
+    def refuse(inputs: list, *args: object) -> list:
+        raise Unevaluable(f"{name}() is not supported")
+    return refuse
+
+
+_FUNCTIONS: dict[str, dict[str, Any]] = {
+    "resolve": {"fn": _resolve},
+    "hasValue": {"fn": _has_value},
+    "conformsTo": {"fn": _conforms_to, "arity": {1: ["String"]}},
+    "memberOf": {"fn": _member_of, "arity": {1: ["String"]}},
+    "htmlChecks": {"fn": _unevaluable("htmlChecks")},
+}
+
+
+def _silent(*_: object) -> None:
+    """trace() writes nothing: an invariant's trace is not the validator's output."""
+
+
+@cache
+def _compiled(expression: str) -> Callable | None:
+    try:
+        return fhirpathpy.compile(expression, model=models["r4"], options={"userInvocationTable": _FUNCTIONS,
+                                                                                 "traceFn": _silent})
+    except Exception:  # any parser failure makes the expression unevaluable, never a crash
+        return None
+
+
+def evaluate(expression: str, data: object, type_path: str, resource: dict, session: Session) -> bool | None:
+    """The truth of an invariant on one element (FHIR's rule: a single boolean is its value, an empty result is
+    false, anything else true); None when it cannot be evaluated here."""
+    compiled = _compiled(expression)
+    if compiled is None:
+        return None
+    token = _SESSION.set(session)
+    try:
+        node = data if isinstance(data, dict) and "resourceType" in data else ResourceNode.create_node(data, type_path)
+        result = compiled(node, {"resource": resource, "rootResource": resource})
+    except Exception:  # fhirpathpy raises plain Exceptions for what it does not implement
+        return None
+    finally:
+        _SESSION.reset(token)
+    if len(result) == 1 and isinstance(result[0], bool):
+        return result[0]
+    return len(result) > 0

@@ -1,0 +1,168 @@
+"""Hardened reading of FHIR JSON: bytes -> a dict, with each element's line, and findings instead of exceptions.
+
+Limits: the document size, the nesting depth (checked by a scan before `json.loads`, so no RecursionError), the
+length of a number (no huge-integer conversion), UTF-8 only (a BOM is tolerated), no lone surrogates (escaped
+`\\ud800` that no UTF-8 output could carry), no duplicate keys, no NaN/Infinity. Decimals are kept exact.
+
+The line map comes from a small token scan of the same text (strings, punctuation, literals), run only on text
+`json.loads` accepted, that follows object keys and array indexes and notes the line each value starts on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+from medcom.findings import Finding, Severity
+from medcom.formats.fhir.locations import LineMap, Path
+from medcom.formats.fhir.rules import F_JSON
+
+MAX_DEPTH = 64  # a MedCom Bundle nests about 12 deep; extensions in extensions add a few levels each
+MAX_NUMBER_CHARS = 40
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JSONProblem(ValueError):
+    """The text is not acceptable FHIR JSON; `line` where known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        token = match.group()
+        if token in "{[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise JSONProblem(f"nested deeper than {MAX_DEPTH} levels", _line_at(text, match.start()))
+        elif token in "}]":
+            depth -= 1
+
+
+def _number(kind: type) -> object:
+    def convert(text: str) -> object:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise JSONProblem(f"number of {len(text)} characters (the limit is {MAX_NUMBER_CHARS})")
+        value = kind(text)
+        if isinstance(value, Decimal) and not reasonable_decimal(value):
+            raise JSONProblem(f"number {text} is out of range")
+        return value
+    return convert
+
+
+def reasonable_decimal(value: Decimal) -> bool:
+    """A decimal FHIR can mean (finite, exponent within +-400): no huge powers of ten for later code to expand."""
+    return value.is_finite() and -400 <= value.adjusted() <= 400
+
+
+def _constant(name: str) -> object:
+    raise JSONProblem(f"{name} is not a JSON number")
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise JSONProblem(f"duplicate key '{duplicate}' in one object")
+    return result
+
+
+def _find_surrogate(value: object, path: Path) -> Path | None:
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return path + (key,)
+            found = _find_surrogate(item, path + (key,))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_surrogate(item, path + (index,))
+            if found is not None:
+                return found
+    return None
+
+
+def line_map(text: str) -> LineMap:
+    """The line each value of (valid) JSON `text` starts on, by path; a key's line for an object member."""
+    lines: dict[Path, int] = {}
+    stack: list[list] = []  # frames: [is_object, path, key or index, expecting_key]
+    line, last = 1, 0
+
+    def here() -> Path:
+        frame = stack[-1]
+        return frame[1] + (frame[2],)
+
+    for match in _TOKEN.finditer(text):
+        start = match.start()
+        line += text.count("\n", last, start)
+        last = start
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in ",:":
+            if token == "," and top is not None:
+                if top[0]:
+                    top[3] = True
+                else:
+                    top[2] += 1
+            continue
+        if token in "}]":
+            stack.pop()
+            continue
+        if top is not None and top[0] and top[3]:  # an object key
+            top[2] = json.loads(token) if "\\" in token else token[1:-1]
+            top[3] = False
+            lines.setdefault(here(), line)
+            continue
+        path: Path = here() if top is not None else ()
+        lines.setdefault(path, line)
+        if token == "{":
+            stack.append([True, path, None, True])
+        elif token == "[":
+            stack.append([False, path, 0, False])
+    return LineMap(lines)
+
+
+def read_json(data: bytes, *, max_bytes: int) -> tuple[object, LineMap]:
+    """Parse FHIR JSON; raises `JSONProblem` (with a line where known) for anything not acceptable."""
+    if len(data) > max_bytes:
+        raise JSONProblem(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JSONProblem(f"not UTF-8: {exc.reason} at byte {exc.start}",
+                          data.count(b"\n", 0, exc.start) + 1) from None
+    text = text.removeprefix("\ufeff")
+    _check_depth(text)
+    try:
+        value = json.loads(text, object_pairs_hook=_object, parse_int=_number(int),
+                           parse_float=_number(Decimal), parse_constant=_constant)
+    except JSONProblem:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JSONProblem(f"not well-formed JSON: {exc.msg}", exc.lineno) from None
+    except (ValueError, RecursionError) as exc:
+        raise JSONProblem(f"cannot read JSON: {exc}") from None
+    lines = line_map(text)
+    surrogate = _find_surrogate(value, ())
+    if surrogate is not None:
+        raise JSONProblem("a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
+                          lines.line(surrogate))
+    return value, lines
+
+
+def json_finding(problem: JSONProblem, file: str) -> Finding:
+    return Finding(F_JSON, Severity.ERROR, str(problem), file, problem.line)

@@ -1,0 +1,56 @@
+"""Where a finding is: an element's path inside a resource, written as FHIRPath, and its line in the input.
+
+A path is a tuple of JSON keys and list indexes from the root resource, e.g. ('entry', 2, 'resource', 'class');
+as FHIRPath that is `Bundle.entry[2].resource.class`. A primitive's id and extensions (JSON's `_name`) are
+located at the primitive itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from medcom.identifiers import mask_cpr
+
+Path = tuple[str | int, ...]
+
+
+def fhirpath(root: str, path: Path) -> str:
+    """`Bundle` + ('entry', 2, 'resource', 'class') -> `Bundle.entry[2].resource.class`."""
+    parts = [root]
+    for step in path:
+        if isinstance(step, int):
+            parts[-1] += f"[{step}]"
+        else:
+            parts.append(step[1:] if step.startswith("_") and len(step) > 1 else step)
+    return ".".join(parts)
+
+
+@dataclass
+class LineMap:
+    """The input line of each element path, where the input format tells it."""
+
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line(self, path: Path) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one (a missing element: its parent)."""
+        while True:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            if not path:
+                return None
+            last = path[-1]
+            if isinstance(last, str) and not last.startswith("_"):  # a primitive's `_name` sibling
+                twin = self.lines.get(path[:-1] + ("_" + last,))
+                if twin is not None:
+                    return twin
+            path = path[:-1]
+
+
+_CPR_LIKE = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9A-Z]{4}(?![0-9A-Za-z])")
+
+
+def masked(text: str) -> str:
+    """A finding's text with anything shaped like a CPR number (or a replacement CPR) masked: DDMMYY-****."""
+    return _CPR_LIKE.sub(lambda m: mask_cpr(m.group().replace("-", "")), text)

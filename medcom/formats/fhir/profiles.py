@@ -1,0 +1,149 @@
+"""MedCom's StructureDefinition snapshots compiled into trees of element definitions, once per process.
+
+A snapshot is a flat list of ElementDefinitions whose ids say where each sits: `Encounter.period.start` is a
+child of `Encounter.period`, `Encounter.extension:leavePeriod` a slice of `Encounter.extension`, and the
+children of a slice follow it (`Encounter.episodeOfCare:lpr3identifier.identifier`). `compile_profile` turns that
+list into `ElementDef` nodes with their children and slices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from medcom.formats.fhir.igpackages import conformance, strip_version
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    code: str
+    profiles: tuple[str, ...] = ()
+    target_profiles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Constraint:
+    key: str
+    severity: str
+    human: str
+    expression: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Discriminator:
+    type: str  # value | pattern | type | profile | exists
+    path: str
+
+
+@dataclass
+class ElementDef:
+    """One element definition of a profile, with its children and its slices."""
+
+    id: str
+    path: str
+    name: str  # the last path step: 'class', 'value[x]'
+    slice_name: str | None
+    min: int
+    max: int | None  # None: unbounded
+    types: tuple[TypeRef, ...]
+    fixed: tuple[str, object] | None  # ('fixedUri', value)
+    pattern: tuple[str, object] | None
+    binding: tuple[str, str] | None  # (strength, value set canonical)
+    constraints: tuple[Constraint, ...]
+    discriminators: tuple[Discriminator, ...] = ()
+    slicing_rules: str | None = None  # closed | open | openAtEnd; None: not sliced
+    content_reference: str | None = None
+    children: list[ElementDef] = field(default_factory=list)
+    slices: list[ElementDef] = field(default_factory=list)
+
+    @property
+    def is_choice(self) -> bool:
+        return self.name.endswith("[x]")
+
+    @property
+    def json_name(self) -> str:
+        return self.name[:-3] if self.is_choice else self.name
+
+    def child(self, name: str) -> ElementDef | None:
+        return next((c for c in self.children if c.name == name), None)
+
+
+@dataclass
+class Profile:
+    url: str
+    name: str
+    type: str  # the resource or datatype it constrains
+    package: str
+    root: ElementDef
+    by_id: dict[str, ElementDef]
+
+
+def _max(value: str | None) -> int | None:
+    return None if value in (None, "*") else int(value)  # type: ignore[arg-type]
+
+
+def _first_with_prefix(element: dict, prefix: str) -> tuple[str, object] | None:
+    for key, value in element.items():
+        if key.startswith(prefix) and len(key) > len(prefix) and key[len(prefix)].isupper():
+            return key, value
+    return None
+
+
+def _element(raw: dict) -> ElementDef:
+    path = raw["path"]
+    types = tuple(TypeRef(t["code"], tuple(t.get("profile", ())), tuple(t.get("targetProfile", ())))
+                  for t in raw.get("type", ()))
+    binding = raw.get("binding")
+    slicing = raw.get("slicing")
+    constraints = tuple(Constraint(c["key"], c.get("severity", "error"), c.get("human", ""), c.get("expression"),
+                                   c.get("source", "")) for c in raw.get("constraint", ()))
+    return ElementDef(
+        id=raw["id"], path=path, name=path.rsplit(".", 1)[-1], slice_name=raw.get("sliceName"),
+        min=int(raw.get("min", 0)), max=_max(raw.get("max")), types=types,
+        fixed=_first_with_prefix(raw, "fixed"), pattern=_first_with_prefix(raw, "pattern"),
+        binding=(binding["strength"], binding["valueSet"]) if binding and binding.get("valueSet") else None,
+        constraints=constraints,
+        discriminators=tuple(Discriminator(d["type"], d["path"]) for d in (slicing or {}).get("discriminator", ())),
+        slicing_rules=slicing.get("rules", "open") if slicing else None,
+        content_reference=raw.get("contentReference"),
+    )
+
+
+def _parent_id(element_id: str) -> tuple[str, bool]:
+    """(the id this element hangs on, whether it is a slice of it rather than a child)."""
+    head, _, last = element_id.rpartition(".")
+    if ":" in last:
+        base = last.split(":", 1)[0]
+        return (f"{head}.{base}" if head else base), True
+    return head, False
+
+
+@cache
+def compile_profile(canonical: str) -> Profile | None:
+    """The compiled snapshot of a shipped StructureDefinition; None if it is not in the shipped packages."""
+    definition = conformance().structure_definition(canonical)
+    if definition is None or "snapshot" not in definition:
+        return None
+    by_id: dict[str, ElementDef] = {}
+    root: ElementDef | None = None
+    for raw in definition["snapshot"]["element"]:
+        node = _element(raw)
+        by_id[node.id] = node
+        if root is None:
+            root = node
+            continue
+        parent_id, is_slice = _parent_id(node.id)
+        parent = by_id.get(parent_id)
+        if parent is None:
+            continue  # malformed snapshot: an orphan element is ignored rather than guessed at
+        (parent.slices if is_slice else parent.children).append(node)
+    assert root is not None
+    return Profile(strip_version(definition["url"]), definition.get("name", ""), definition["type"],
+                   definition.get("_package", ""), root, by_id)
+
+
+def resolve_content_reference(profile: Profile, reference: str) -> ElementDef | None:
+    """`http://hl7.org/fhir/StructureDefinition/Bundle#Bundle.link` -> the `Bundle.link` element of `profile`."""
+    target = reference.split("#", 1)[-1]
+    return profile.by_id.get(target)

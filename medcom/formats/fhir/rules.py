@@ -1,0 +1,13 @@
+"""The FHIR format layer's rule ids: what kind of problem a finding reports."""
+
+from __future__ import annotations
+
+F_JSON = "F-JSON"            # not parseable as FHIR JSON: size, encoding, syntax, nesting depth, numbers, duplicates
+F_XML = "F-XML"              # not parseable as FHIR XML: unsafe or malformed XML, not FHIR's XML form
+F_STRUCTURE = "F-STRUCTURE"  # the FHIR R4 base model: unknown elements, types, JSON representation, base cardinality
+F_PROFILE = "F-PROFILE"      # a MedCom profile: cardinality, fixed and pattern values, types, slices, target profiles
+F_BINDING = "F-BINDING"      # a code outside the value set of a required binding
+F_INVARIANT = "F-INVARIANT"  # a profile's or the base specification's FHIRPath constraint is violated
+F_UNCHECKED = "F-UNCHECKED"  # info: what could not be checked (profile, value set or expression not available)
+
+ALL = (F_JSON, F_XML, F_STRUCTURE, F_PROFILE, F_BINDING, F_INVARIANT, F_UNCHECKED)

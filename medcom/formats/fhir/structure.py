@@ -1,0 +1,156 @@
+"""Base-model checks of a resource (rule F-STRUCTURE), before and apart from any profile.
+
+Two passes: this module's own walk of FHIR JSON's shape, which fhir.resources does not check strictly (it coerces
+"true" to a boolean): unknown elements, arrays where an element repeats and only there, the JSON type of every
+primitive, empty objects, arrays, strings and nulls, a choice element given twice, resources of unknown types;
+then fhir.resources' R4B model validation of each resource for primitive formats (dates, ids, uris...), base
+required elements and the rest of what its models check. Findings from both are merged, one per location.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from medcom.findings import Finding, Severity
+from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, model_class
+from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
+from medcom.formats.fhir.rules import F_STRUCTURE, F_UNCHECKED
+
+_JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, float), "string": (str,),
+               "xhtml": (str,)}
+_INT32 = (-(2**31), 2**31 - 1)
+_PYDANTIC_OWN = {"extra_forbidden", "list_type", "model_type", "dict_type", "string_type", "bool_type", "int_type",
+                 "bool_parsing", "int_parsing", "float_type", "decimal_type", "missing"}
+
+
+class StructureCheck:
+    """Collects F-STRUCTURE findings for the resources of one document."""
+
+    def __init__(self, file: str, root_type: str, lines: LineMap) -> None:
+        self.file = file
+        self.root_type = root_type
+        self.lines = lines
+        self.findings: dict[str, Finding] = {}  # by location: the first problem found there
+        self.unchecked: list[Finding] = []
+
+    def _add(self, path: Path, text: str) -> None:
+        location = fhirpath(self.root_type, path)
+        self.findings.setdefault(location, Finding(F_STRUCTURE, Severity.ERROR, masked(text), self.file,
+                                                   self.lines.line(path), location))
+
+    # --- the JSON shape walk -------------------------------------------------------------------------------------
+
+    def resource(self, value: object, path: Path) -> None:
+        if not isinstance(value, dict):
+            self._add(path, "a resource must be a JSON object")
+            return
+        kind = value.get("resourceType")
+        if not is_resource_type(kind):
+            self._add(path, f"unknown resource type {kind!r}" if kind is not None else "resourceType is missing")
+            return
+        self._object(value, kind, path, is_resource=True)
+
+    def _object(self, value: dict, type_name: str, path: Path, *, is_resource: bool = False) -> None:
+        known = elements(type_name)
+        if not value:
+            self._add(path, "an element must have a value or children; {} is not allowed")
+            return
+        choices: dict[str, str] = {}
+        for key, item in value.items():
+            if key == "resourceType" and is_resource:
+                continue
+            name = key[1:] if key.startswith("_") else key
+            info = known.get(name)
+            if info is None or (key.startswith("_") and not info.primitive):
+                self._add(path + (key,), f"unknown element '{key}' in {type_name}")
+                continue
+            if info.choice_of:
+                other = choices.setdefault(info.choice_of, name)
+                if other != name:
+                    self._add(path + (key,), f"{info.choice_of}[x] is given twice ({other} and {name})")
+            self._member(item, info, path + (key,), extension_part=key.startswith("_"))
+        for info in known.values():
+            if info.required and info.name not in value and "_" + info.name not in value and info.choice_of is None:
+                self._add(path + (info.name,), f"{type_name}.{info.name} is required by the base specification")
+
+    def _member(self, item: object, info: ElementInfo, path: Path, *, extension_part: bool) -> None:
+        if info.is_list:
+            if not isinstance(item, list):
+                self._add(path, f"'{info.name}' repeats: it must be a JSON array")
+                return
+            if not item:
+                self._add(path, "an empty array is not allowed")
+                return
+            for index, element in enumerate(item):
+                if element is None and info.primitive:
+                    continue  # null in a primitive array pairs with its `_name` twin
+                self._single(element, info, path + (index,), extension_part=extension_part)
+            return
+        if isinstance(item, list):
+            self._add(path, f"'{info.name}' occurs at most once: it must not be an array")
+            return
+        self._single(item, info, path, extension_part=extension_part)
+
+    def _single(self, item: object, info: ElementInfo, path: Path, *, extension_part: bool) -> None:
+        if item is None:
+            self._add(path, "null is not allowed here")
+        elif extension_part:  # the `_name` object of a primitive: id and extensions
+            if isinstance(item, dict):
+                self._object(item, "Element", path)
+            else:
+                self._add(path, "a primitive's `_` twin must be an object")
+        elif info.kind == "resource":
+            self.resource(item, path)
+        elif info.kind == "complex":
+            if isinstance(item, dict):
+                self._object(item, info.fhir_type, path)
+            else:
+                self._add(path, f"'{info.name}' is a {info.fhir_type}: it must be a JSON object")
+        else:
+            self._primitive(item, info, path)
+
+    def _primitive(self, item: object, info: ElementInfo, path: Path) -> None:
+        allowed = _JSON_TYPES[info.kind]
+        if isinstance(item, bool) and bool not in allowed or not isinstance(item, allowed):
+            json_type = {"boolean": "true or false", "integer": "a JSON number without a fraction",
+                         "decimal": "a JSON number"}.get(info.kind, "a JSON string")
+            self._add(path, f"'{info.name}' is a {info.fhir_type}: its value must be {json_type}, not {item!r:.40}")
+        elif isinstance(item, str) and not item.strip():
+            self._add(path, f"'{info.name}' is empty: a string value must have content")
+        elif info.kind == "integer" and not _INT32[0] <= item <= _INT32[1]:  # type: ignore[operator]
+            self._add(path, f"'{info.name}' is out of the 32-bit integer range")
+
+    # --- fhir.resources' model validation ---------------------------------------------------------------------------
+
+    def with_model(self, resource: dict, path: Path) -> None:
+        """fhir.resources R4B validation of one resource (entries of a Bundle are passed on their own)."""
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        klass = model_class(kind) if is_resource_type(kind) else None
+        if klass is None:
+            return
+        inside = fhirpath(self.root_type, path)
+        if any(location == inside or location.startswith((inside + ".", inside + "[")) for location in self.findings):
+            return  # the shape is already wrong here: the model would only repeat it (or choke on it)
+        try:
+            klass.model_validate(resource)
+        except ValidationError as exc:
+            for error in exc.errors():
+                if error["type"] in _PYDANTIC_OWN:
+                    continue  # the shape walk says these in FHIR's words
+                steps = tuple(step for step in error["loc"] if isinstance(step, int) or
+                              (isinstance(step, str) and step.lstrip("_").isidentifier() and step != "root"))
+                self._add(path + steps, _message(error))
+        except Exception as exc:  # fhir.resources fails on some malformed input instead of reporting it
+            self.unchecked.append(Finding(F_UNCHECKED, Severity.INFO,
+                                          f"the R4B base model could not check this resource ({type(exc).__name__})",
+                                          self.file, self.lines.line(path), fhirpath(self.root_type, path)))
+
+
+def _message(error: dict) -> str:
+    text = str(error.get("msg", "invalid")).split("\n", 1)[0]
+    value = error.get("input")
+    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+        return f"{text} (value {str(value)[:60]!r})"
+    return text
