@@ -10,7 +10,7 @@ from typing import Any
 MESSAGE_EVENTS = frozenset({
     "admission_advice_sent", "admission_report_sent", "care_plan_sent", "care_plan_ack_sent",
     "correspondence_sent", "completion_notice_sent", "discharge_advice_sent", "discharge_report_sent",
-    "receipt_sent",
+    "receipt_sent", "leave_notice_sent",
 })
 FACT_EVENTS = frozenset({
     "admitted", "phone_call", "ready_for_discharge", "conference_ready", "guardianship_info_sent", "terminal",
@@ -20,7 +20,7 @@ EVENT_KINDS = MESSAGE_EVENTS | FACT_EVENTS
 
 # Who sends each message kind (correspondence and phone calls say it themselves).
 HOSPITAL_MESSAGES = frozenset({"admission_advice_sent", "care_plan_sent", "completion_notice_sent",
-                               "discharge_advice_sent", "discharge_report_sent"})
+                               "discharge_advice_sent", "discharge_report_sent", "leave_notice_sent"})
 MUNICIPALITY_MESSAGES = frozenset({"admission_report_sent", "care_plan_ack_sent"})
 
 # Keys whose values are times (parsed like `at`).

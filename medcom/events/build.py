@@ -13,8 +13,10 @@ repeats each episode's admission, which names the episode (replay maps the messa
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,8 +88,8 @@ def _line(at: datetime, episode: str, kind: str, data: dict[str, object]) -> str
 class _Episode:
     """The messages of one episode, in time order, and what the side-car must add to them."""
 
-    def __init__(self, name: str, events: list[Event], wrap: str) -> None:
-        self.name, self.events, self.wrap = name, events, wrap
+    def __init__(self, name: str, events: list[Event], wrap: str, numbers: Iterator[int]) -> None:
+        self.name, self.events, self.wrap, self.numbers = name, events, wrap, numbers
         self.admitted = self.last("admitted")
         data = self.admitted.data if self.admitted else {}
         self.hospital = hospital_for(data.get("department"), data.get("hospital"))
@@ -97,7 +99,6 @@ class _Episode:
         self.letter_ids: dict[str, str] = {}  # timeline id -> letter id
         self.envelopes: dict[str, tuple[str, str, str]] = {}  # letter id -> (envelope id, version, sender kind)
         self.count = 0
-        self.prefix = (re.sub(r"[^A-Za-z0-9]", "", name)[:4] or "X").upper()
 
     def last(self, kind: str, before: datetime | None = None) -> Event | None:
         return next((e for e in reversed(self.events) if e.kind == kind and (before is None or e.at <= before)),
@@ -110,7 +111,7 @@ class _Episode:
         key = str(timeline_id) if timeline_id else f"#{self.count}"
         if key not in self.letter_ids:
             self.letter_ids[key] = key if _IDENTIFIER.match(key) and not key.startswith("#") \
-                else f"{self.prefix}L{len(self.letter_ids) + 1:04d}"
+                else f"L{next(self.numbers):011d}"
         return self.letter_ids[key]
 
     def header(self, e: Event, *, from_municipality: bool) -> write.Header:
@@ -118,7 +119,7 @@ class _Episode:
         sender, receiver = (self.municipality, self.hospital) if from_municipality else \
             (self.hospital, self.municipality)
         letter = self.letter_id(e.data.get("id"))
-        envelope = f"{self.prefix}E{self.count:04d}{_digits(self.name + letter, 5)}"[:14]
+        envelope = f"E{next(self.numbers):011d}"  # unique in the log: an envelope id is never reused
         return write.Header(envelope, letter, e.at, sender, receiver, self.cpr, self.episode_id)
 
     def message(self, e: Event) -> bytes | None:
@@ -174,7 +175,7 @@ class _Episode:
         sender, receiver = (self.municipality, self.hospital) if from_municipality else \
             (self.hospital, self.municipality)
         self.count += 1
-        ident = f"K{self.prefix}{self.count:04d}{_digits(self.name + original, 4)}"[:14]
+        ident = f"K{next(self.numbers):011d}"
         positive = bool(e.data.get("positive", True))
         return write.receipt(positive=positive, envelope_id=ident, letter_id=ident, sent=e.at,
                              sender_ean=receiver.ean, receiver_ean=sender.ean, original_envelope_id=envelope,
@@ -236,8 +237,9 @@ def build(events: list[Event], out: Path, wrap: str = "none") -> BuildResult:
     for e in sorted(events, key=lambda e: (e.at.astimezone(UTC), e.seq)):
         by_episode.setdefault(e.episode, []).append(e)
     sidecar: list[str] = []
+    numbers = itertools.count(1)  # envelope and generated letter ids, unique in the whole log
     for name, episode_events in by_episode.items():
-        builder = _Episode(name, episode_events, wrap)
+        builder = _Episode(name, episode_events, wrap, numbers)
         stated: list[Event] = []  # facts the built messages state, as replay will read them
         for n, e in enumerate(episode_events, start=1):
             if e.kind in FACT_EVENTS:

@@ -25,6 +25,7 @@ class MessageEvents:
     episode: str | None = None
     receipt_for: tuple[str, ...] = ()  # a receipt: the letters (or envelopes) it answers
     replaces: str | None = None  # a correction or cancellation that names what it changes
+    aliases: tuple[str, ...] = ()  # other episode keys naming the same episode (a FHIR LPR3 id beside the local)
 
 
 _EPISODE_JUNK = re.compile(r"[-\s]")

@@ -1,11 +1,11 @@
 """Walk the inputs a user names: files, directories (recursively) and .zip archives, one document at a time.
 
-Directories contribute their `*.xml` files and `*.zip` archives (other files there are not messages:
-scripts, side-cars, notes). A file named on the command line is always read, whatever its name, and so is
-every member of an archive. Walking yields cheap `Source`s (a path, or an archive member); `read` turns one
-into its bytes, so that worker processes can read what they check and the parent never holds more than a
-document. A document that cannot be read is returned with its error, so that it is reported and counted,
-never dropped.
+Directories contribute their `*.xml` and `*.json` files (OIOXML, FHIR) and `*.zip` archives (other files there
+are not messages: scripts, side-cars, notes). A file named on the command line is always read, whatever its
+name, and so is every member of an archive. Walking yields cheap `Source`s (a path, or an archive member);
+`read` turns one into its bytes, so that worker processes can read what they check and the parent never holds
+more than a document. A document that cannot be read is returned with its error, so that it is reported and
+counted, never dropped.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _walk_dir(directory: str) -> Iterator[str]:
     for root, dirs, files in os.walk(directory):
         dirs.sort()
         for name in sorted(files):
-            if name.lower().endswith((".xml", ARCHIVE_SUFFIX)) and not name.startswith("."):
+            if name.lower().endswith((".xml", ".json", ARCHIVE_SUFFIX)) and not name.startswith("."):
                 yield os.path.join(root, name)
 
 

@@ -1,14 +1,17 @@
 """Detect an input's format and read its messages: the one entry point `validate` and `replay` share.
 
 detect -> unwrap -> decode -> validate: bytes are parsed safely (no DTD, no entities, no network, a size
-limit); a VANS envelope or an SBDH is unwrapped and its payload read again; an Emessage goes to the OIOXML
-adapter. Whatever cannot be read is still one message, rejected with its finding, so every input is counted.
+limit); FHIR (JSON, or XML in FHIR's namespace) goes to the FHIR adapter; a VANS envelope or an SBDH is
+unwrapped and its payload read again (it may hold FHIR or OIOXML); an Emessage goes to the OIOXML adapter.
+Whatever cannot be read is still one message, rejected with its finding, so every input is counted.
 """
 
 from __future__ import annotations
 
 from medcom.findings import Finding, Severity
 from medcom.formats import oioxml
+from medcom.formats.fhir import looks_like_fhir
+from medcom.formats.fhir_adapter import read_fhir
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.checks import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
@@ -20,6 +23,8 @@ DEFAULT_OPTIONS = ReadOptions()
 def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIONS,
                   depth: int = 0) -> list[ReadMessage]:
     """Every message in one input document, in document order (never raises for bad input)."""
+    if looks_like_fhir(data):
+        return read_fhir(data, source, options)
     try:
         tree = parse_bytes(data, max_bytes=options.max_bytes)
     except UnsafeXMLError as exc:

@@ -33,6 +33,8 @@ class CalendarPolicy:
 class MessagesPolicy:
     receipt_timeout: timedelta
     max_message_bytes: int
+    max_resends: int
+    notification_within: timedelta
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class ReplayResult:
 def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None) -> ReplayResult:
     """Run the inputs through the engine with every rule (or `rules`)."""
     with batch_gc():
-        prepared = prepare(inp)
+        prepared = prepare(inp, policy)
         events = [e for e in prepared.events if e.episode not in prepared.cancelled]
         has_receipts = any(e.kind == "receipt_sent" for e in events)
         for e in events:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from medcom.engine.engine import Violation
 from medcom.events import TIME_KEYS, Event
 from medcom.events.from_messages import CANCELLED, CORRECTED, episode_key
+from medcom.policy import MessagesPolicy, Policy
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
 SAME_MINUTE = timedelta(minutes=1)
@@ -56,11 +57,12 @@ def _utc(event: Event) -> None:
 
 
 def _fingerprint(unit: Unit) -> tuple:
-    return tuple((e.kind, e.at, e.episode, tuple(sorted((k, repr(v)) for k, v in e.data.items())))
-                 for e in unit.events.events)
+    """What a message says, whatever envelope and sending time carried it (a resend changes only those)."""
+    return tuple((e.kind, None if e.is_message else e.at, e.episode,
+                  tuple(sorted((k, repr(v)) for k, v in e.data.items()))) for e in unit.events.events)
 
 
-def prepare(inp: ReplayInput) -> Prepared:
+def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     """Apply the input rules; the result's events are in UTC, ready for the engine."""
     notes = _Notes()
     for unit in inp.units:
@@ -68,13 +70,15 @@ def prepare(inp: ReplayInput) -> Prepared:
             _utc(event)
     for event in (*inp.facts, *inp.sidecar_messages):
         _utc(event)
-    units = sorted(inp.units, key=lambda u: (min((e.at for e in u.events.events), default=_END), u.seq))
+    units = sorted(inp.units, key=lambda u: (_sent(u), u.seq))  # arrival order: when each message was sent
     _separate_patients(units, notes)
     _name_episodes(units, inp)
+    _resolve_orphans(units)
     _resolve_receipts(units, notes)
-    kept = _duplicates(units, inp, notes)
+    _envelopes(units, notes)
+    kept = _duplicates(units, inp, notes, policy)
     sidecar_units = _apply_details(kept, inp, notes)
-    kept = sorted([*kept, *sidecar_units], key=lambda u: (_first(u), u.seq))
+    kept = sorted([*kept, *sidecar_units], key=lambda u: (_sent(u), u.seq))
     known = {u.primary.id for u in kept if u.primary is not None and u.primary.id}
     kept, cancelled = _corrections(kept, notes)
     events = [e for u in kept for e in u.events.events]
@@ -88,6 +92,11 @@ _END = datetime.max.replace(tzinfo=UTC)
 
 def _first(unit: Unit) -> datetime:
     return min((e.at for e in unit.events.events), default=_END)
+
+
+def _sent(unit: Unit) -> datetime:
+    primary = unit.primary
+    return primary.at if primary is not None else _first(unit)
 
 
 def _separate_patients(units: list[Unit], notes: _Notes) -> None:
@@ -115,7 +124,7 @@ def _name_episodes(units: list[Unit], inp: ReplayInput) -> None:
     """Timeline and side-car lines name episodes; messages carry episode-of-care ids: a side-car name stands for
     the id it equals (case and hyphens ignored) or the id `medcom build` derives from it."""
     names = {e.episode for e in (*inp.facts, *inp.sidecar_messages)}
-    alias = {}
+    alias = {other: unit.events.episode for unit in units for other in unit.events.aliases if unit.events.episode}
     for name in names:
         alias[episode_key(name) or name] = name
         alias[episode_id_for_name(name)] = name
@@ -126,6 +135,49 @@ def _name_episodes(units: list[Unit], inp: ReplayInput) -> None:
             event.episode = alias.get(event.episode, event.episode)
         if unit.events.episode:
             unit.events.episode = alias.get(unit.events.episode, unit.events.episode)
+
+
+def _resolve_orphans(units: list[Unit]) -> None:
+    """A message that names no episode (a CareCommunication may carry none) belongs to the episode of the message
+    it replies to, else to its patient's latest episode admitted before it."""
+    episode_of = {e.id: e.episode for u in units for e in u.events.events if e.is_message and e.id and e.episode}
+    starts: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for unit in units:
+        if unit.events.cpr and unit.events.episode:
+            starts[unit.events.cpr].append((_first(unit), unit.events.episode))
+    for unit in units:
+        orphans = [e for e in unit.events.events if not e.episode and e.kind != "receipt_sent"]
+        if not orphans:
+            continue
+        target = orphans[0].data.get("reply_to")
+        episode = episode_of.get(target) if target else None
+        if episode is None and unit.events.cpr:
+            earlier = sorted(s for s in starts[unit.events.cpr] if s[0] <= _sent(unit))
+            episode = earlier[-1][1] if earlier else None
+        episode = episode or f"(no episode) {orphans[0].id or ''}".strip()
+        unit.events.episode = episode
+        for event in orphans:
+            event.episode = episode
+
+
+def _document(event: Event) -> str:
+    return event.source.split(" letter ")[0]
+
+
+def _envelopes(units: list[Unit], notes: _Notes) -> None:
+    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id) is never reused for another message."""
+    seen: dict[str, tuple[str, set[str]]] = {}
+    for unit in units:
+        primary = unit.primary
+        if primary is None or not primary.envelope_id or primary.kind == "receipt_sent":
+            continue
+        document, ids = seen.setdefault(primary.envelope_id, (_document(primary), set()))
+        if document == _document(primary) or not ids:
+            ids.add(primary.id or "")
+        elif (primary.id or "") not in ids:
+            notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
+                      f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
+                      [primary.id] if primary.id else [])
 
 
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
@@ -161,30 +213,62 @@ def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
             unit.events.events = others + expanded
 
 
-def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[Unit]:
+def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes, policy: Policy) -> list[Unit]:
     """M-DUP: a message arriving again (same id, same content) is counted once and not evaluated again; an id
-    reused with other content is a finding and both are evaluated."""
-    seen: dict[tuple[str, str], tuple] = {}
+    reused with other content is a finding and both are evaluated. M-RESEND: a copy in a new envelope is a
+    resend, due only after the receipt timeout without a receipt, at most `max_resends` times (MedCom's reliable
+    messaging)."""
+    acknowledged: dict[str, list[datetime]] = defaultdict(list)
+    for unit in units:
+        for event in unit.events.events:
+            if event.kind == "receipt_sent" and event.data.get("ref"):
+                acknowledged[event.data["ref"]].append(event.at)
+    rules = policy.messages
+    seen: dict[tuple[str, str], tuple[tuple, list[Event]]] = {}
     kept = []
     for unit in units:
         primary = unit.primary
-        if primary is None or not primary.id:
+        if primary is None or not primary.id or primary.kind == "receipt_sent":
             kept.append(unit)
             continue
         key = (primary.kind, primary.id)
         fingerprint = _fingerprint(unit)
-        if key in seen:
-            if seen[key] == fingerprint:
-                inp.duplicates += 1
+        if key in seen and seen[key][0] == fingerprint:
+            copies = seen[key][1]
+            inp.duplicates += 1
+            if primary.envelope_id and primary.envelope_id not in {c.envelope_id for c in copies}:
+                _check_resend(primary, copies, acknowledged.get(primary.id, []), rules, notes)
+            else:
                 notes.add(primary.episode, "M-DUP", "info", f"message {primary.id} arrived again; not evaluated "
                           "again (it gets the same receipt as the first)", primary.at, [primary.id])
-                continue
+            copies.append(primary)
+            continue
+        if key in seen:
             notes.add(primary.episode, "M-DUP", "warning", f"message id {primary.id} was used again for a message "
                       "with other content; both are evaluated", primary.at, [primary.id])
         else:
-            seen[key] = fingerprint
+            seen[key] = (fingerprint, [primary])
         kept.append(unit)
     return kept
+
+
+def _check_resend(resend: Event, copies: list[Event], acks: list[datetime], rules: MessagesPolicy,
+                  notes: _Notes) -> None:
+    previous = copies[-1]
+    ident = resend.id or ""
+    resends = sum(1 for c in copies[1:] if c.envelope_id != copies[0].envelope_id) + 1
+    notes.add(resend.episode, "M-DUP", "info", f"message {ident} resent in envelope {resend.envelope_id} (resend "
+              f"{resends}); not evaluated again", resend.at, [ident])
+    if any(previous.at <= at <= resend.at for at in acks):
+        notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent although its receipt had "
+                  "come", resend.at, [ident])
+    elif resend.at - previous.at < rules.receipt_timeout:
+        notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent "
+                  f"{int((resend.at - previous.at).total_seconds() // 60)} min after the previous copy: a resend "
+                  f"waits {rules.receipt_timeout} without a receipt", resend.at, [ident])
+    if resends > rules.max_resends:
+        notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent {resends} times; at most "
+                  f"{rules.max_resends}", resend.at, [ident])
 
 
 def _apply_details(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[Unit]:

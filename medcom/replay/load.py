@@ -14,11 +14,13 @@ from functools import partial
 from pathlib import Path
 
 from medcom.events import FACT_EVENTS, Event
+from medcom.events.from_fhir import events_of_fhir
 from medcom.events.from_messages import CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
 from medcom.events.timeline import read_lines
 from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import Finding, Severity
+from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import Source, iter_sources
 from medcom.formats.messages import ReadOptions, unreadable
 from medcom.formats.oioxml.letters import Letter
@@ -128,6 +130,8 @@ def _read_source(source: Source, options: ReadOptions) -> _Read:
             rejected += 1
         elif isinstance(m.content, Letter):
             units.append((events_of_letter(m.content, m.source), m.format))
+        elif isinstance(m.content, FhirContent):
+            units.append((events_of_fhir(m.content.message, m.source), m.format))
         else:  # a valid message outside the agreement's families: counted, not replayed
             units.append((MessageEvents(), m.format))
     return _Read(findings, len(messages), rejected, units)

@@ -16,6 +16,7 @@ from medcom.engine.rules.correspondence import AfterDischargeCorrespondence, Cor
 from medcom.engine.rules.discharge import DischargeAdvice, DischargeReport, UnplannedDischarge
 from medcom.engine.rules.facts import hm
 from medcom.engine.rules.leave import Leave
+from medcom.engine.rules.notifications import NotificationAtTheEvent
 from medcom.engine.rules.receipts import Receipts
 from medcom.engine.rules.responsibility import ExtendedResponsibility
 from medcom.engine.rules.tax import CompletionTax
@@ -27,7 +28,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     AdmissionAdvice, AdmissionReport, CarePlanDeadline, PhoneWhenLate, OneCarePlan, SameDayAcknowledgement,
     AcknowledgementContent, QuestionAnswered, CorrespondenceHandled, AfterDischargeCorrespondence,
     ConferenceHeld, CompletionNotice, CompletionTax, DischargeAdvice, DischargeReport, ExtendedResponsibility,
-    UnplannedDischarge, Leave, TerminalDeclaration, Receipts,
+    UnplannedDischarge, Leave, TerminalDeclaration, Receipts, NotificationAtTheEvent,
 )
 
 

@@ -15,14 +15,16 @@ class AdmissionAdvice(Rule):
     kinds = frozenset({"admission_advice_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
+        if event.data.get("correction_of"):
+            return  # a corrected advice (rettetbrev, RE_STIN) is not a second first message
         earlier = [e for e in ctx.episode.events if e.is_message and e is not event and e.kind != "receipt_sent"]
         if earlier:
             ctx.violation(self.id, "error", f"the admission advice is not the episode's first message: "
                           f"{earlier[0].kind} came first", due=earlier[0].at, actual=event.at, events=[event])
 
     def on_close(self, ctx: Context) -> None:
-        admitted = ctx.episode.first("admitted")
-        advice = ctx.episode.first("admission_advice_sent")
+        admitted = ctx.episode.last("admitted")
+        advice = ctx.episode.last("admission_advice_sent")  # a corrected advice states the corrected admission
         if admitted and not advice:
             ctx.violation(self.id, "error", "no admission advice for this admission")
         elif admitted and advice and advice.at < admitted.at:
@@ -38,6 +40,8 @@ class AdmissionReport(Rule):
     kinds = frozenset({"admission_advice_sent"})
 
     def on_event(self, ctx: Context, event: Event) -> None:
+        if event.data.get("correction_of"):
+            return  # the report answers the admission's first advice, not its corrections
         ctx.expect(self.id, "info", add_elapsed(event.at, ctx.policy.admission.report_within),
                    "admission report expected after the advice", kinds=("admission_report_sent",),
                    about=[event], on_missing=lambda: self._missing(ctx, event))

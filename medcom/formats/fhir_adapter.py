@@ -1,0 +1,99 @@
+"""MedCom FHIR message Bundles as messages of a log: the adapter beside OIOXML's (detect -> read -> validate).
+
+Each Bundle is one message: its envelope is the Bundle id, its id the MessageHeader id (MedCom's reliable
+messaging: a resend keeps the MessageHeader id under a new Bundle id). The content is the typed message
+(`medcom.formats.fhir.messages`) for the events mapping, and the parsed Bundle for an Acknowledgement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medcom.findings import Finding, Severity
+from medcom.formats import fhir
+from medcom.formats.fhir.igpackages import conformance
+from medcom.formats.messages import ReadMessage, ReadOptions
+
+FAMILY_OF = {"HospitalNotification": "HospitalNotification", "CareCommunication": "CareCommunication",
+             "Acknowledgement": "Acknowledgement"}
+
+
+@dataclass(frozen=True, slots=True)
+class FhirContent:
+    """What the events mapping and the receipts need of a FHIR message."""
+
+    message: fhir.HospitalNotification | fhir.CareCommunication | fhir.Acknowledgement
+    bundle: dict
+
+
+def _label(profile: str | None) -> str:
+    if profile is None:
+        return "MedCom FHIR (no message profile applies)"
+    package = conformance().package_of(profile)
+    return f"MedCom FHIR IG {package or '?'} ({profile.rsplit('/', 1)[-1]})"
+
+
+def _identifier(party: fhir.messages.Party | None) -> str | None:
+    if party is None:
+        return None
+    return party.gln or party.sor
+
+
+def _event_code(bundle: dict) -> str | None:
+    entries = bundle.get("entry")
+    first = entries[0].get("resource") if isinstance(entries, list) and entries and isinstance(entries[0], dict) \
+        else None
+    coding = first.get("eventCoding") if isinstance(first, dict) else None
+    return str(coding.get("code")) if isinstance(coding, dict) and coding.get("code") else None
+
+
+def _definition(bundle: dict) -> str | None:
+    entries = bundle.get("entry")
+    first = entries[0].get("resource") if isinstance(entries, list) and entries and isinstance(entries[0], dict) \
+        else None
+    return first.get("definition") if isinstance(first, dict) else None
+
+
+def _older_care_communication(message: ReadMessage) -> None:
+    """A CareCommunication that names no MessageDefinition follows the IG before 5.0 (which introduced it, with
+    Communication.identifier and its own Provenance profile). Only 5.0.2 is shipped: where the message departs
+    from it, that is a warning naming the versions, not an error (as the FHIR layer does for package versions)."""
+    note = " (this CareCommunication names no MessageDefinition, as those before 5.0 did; judged against 5.0.2)"
+    message.findings = [Finding(f.rule, Severity.WARNING, f.text + note, f.file, f.line, f.xpath)
+                        if f.severity is Severity.ERROR and f.rule in ("F-PROFILE", "F-INVARIANT") else f
+                        for f in message.findings]
+    message.version = "before 5.0"
+
+
+def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessage]:
+    """One FHIR document as a message, validated against MedCom's profiles."""
+    parsed = fhir.parse(data, source, max_bytes=options.max_bytes)
+    message = ReadMessage(source, "fhir", list(parsed.findings), generation="FHIR R4",
+                          encoding="UTF-8" if parsed.format == "json" else None)
+    if parsed.resource is None:
+        return [message]
+    result = fhir.validate_resource(parsed.resource, source, parsed.lines)
+    message.findings += result.findings
+    if result.unchecked and options.sent_before_event:  # validate (not replay) says what it could not check
+        message.findings.append(Finding("F-UNCHECKED", Severity.INFO, f"{len(result.unchecked)} kind(s) of check "
+                                        "not available offline (see README: FHIR): " +
+                                        "; ".join(f.text for f in result.unchecked[:3]), source))
+    message.schema = _label(result.profile)
+    typed = fhir.read_message(parsed.resource)
+    if typed is None:
+        message.family = _event_code(parsed.resource)
+        message.findings.append(Finding("M-VERSION", Severity.INFO if result.profile else Severity.ERROR,
+                                        "not a MedCom HospitalNotification, CareCommunication or Acknowledgement"
+                                        + (": validated, not replayed" if result.profile else ""), source, 1))
+        return [message]
+    if isinstance(typed, fhir.CareCommunication) and not _definition(parsed.resource):
+        _older_care_communication(message)
+    header = typed.header
+    message.family = FAMILY_OF[type(typed).__name__]
+    message.version = message.version or ((conformance().package_of(result.profile) or "").partition("#")[2]
+                                          or None if result.profile else None)
+    message.envelope_id, message.letter_id = header.bundle_id, header.message_id
+    message.sender, message.receiver = _identifier(header.sender), _identifier(header.receiver)
+    message.receipt_requested = message.family != "Acknowledgement"  # every MedCom message is acknowledged
+    message.content = FhirContent(typed, parsed.resource)
+    return [message]
