@@ -3,9 +3,9 @@
     python examples/make_examples.py
 
 `timeline.jsonl` holds three episodes (CONTRACT.md's timeline format); `log/` is what `medcom build` makes of
-it: real OIOXML (XDIS20, XDIS16, XDIS21 34C, XDIS91, XDIS19, XDIS17, XDIS18 34C and XCTL03 receipts) plus the
-events.jsonl side-car; replaying either gives the same report (some episodes break the agreement's deadlines on
-purpose). `invalid/` holds one file per broken message rule, named `<RULE>-<what>.xml`, each a mutated copy of a
+it, as national practice is: MedCom FHIR HospitalNotification and CareCommunication with their Acknowledgements,
+OIOXML XDIS16, XDIS21 (34C), XDIS19 and XDIS18 (34C) with XCTL03 receipts, plus the events.jsonl side-car;
+replaying either gives the same report (some episodes break the agreement's deadlines on purpose). `invalid/` holds one file per broken message rule, named `<RULE>-<what>.xml`, each a mutated copy of a
 built message. The output is deterministic.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -109,13 +110,18 @@ def write_timeline(path: Path) -> Path:
     return path
 
 
-def write_invalid(directory: Path, log: Path) -> None:
-    """One broken file per rule, each a mutated copy of a built message."""
+def write_invalid(directory: Path, log: Path, oioxml: Path) -> None:
+    """One broken file per rule, each a mutated copy of a built message (`oioxml`: the log built in OIOXML only)."""
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
-    care_plan = next(log.glob("E1-*-care_plan_sent.xml")).read_bytes()
-    advice = next(log.glob("E1-*-admission_advice_sent.xml")).read_bytes()
+    care_plan = next(oioxml.glob("E1-*-care_plan_sent.xml")).read_bytes()
+    advice = next(oioxml.glob("E1-*-admission_advice_sent.xml")).read_bytes()
+    notification = json.loads(next(log.glob("E1-*-admission_advice_sent.json")).read_bytes())
+    encounter = next(e["resource"] for e in notification["entry"] if e["resource"]["resourceType"] == "Encounter")
+    del encounter["class"]
+    (directory / "F-PROFILE-notification-without-encounter-class.json").write_text(
+        json.dumps(notification, indent=2, ensure_ascii=False), encoding="utf-8")
 
     def mutate(name: str, template: bytes, *changes: tuple[str, str | None]) -> None:
         root = parse_bytes(template).getroot()
@@ -159,7 +165,9 @@ def main() -> None:
     if log.exists():
         shutil.rmtree(log)
     built = build(read.events, log)
-    write_invalid(HERE / "invalid", log)
+    with tempfile.TemporaryDirectory() as tmp:
+        build(read.events, Path(tmp), formats="oioxml")
+        write_invalid(HERE / "invalid", log, Path(tmp))
     print(f"wrote examples/timeline.jsonl, {built.messages} messages and {built.sidecar_events} side-car lines to "
           "examples/log, and the invalid set to examples/invalid")
 

@@ -75,13 +75,14 @@ def _comparable(report: dict) -> dict:
     return out
 
 
+@pytest.mark.parametrize("formats", ["national", "oioxml"])
 @pytest.mark.parametrize("name", list(TIMELINES))
-def test_build_then_replay_gives_the_same_report(name: str, tmp_path: Path) -> None:
+def test_build_then_replay_gives_the_same_report(name: str, formats: str, tmp_path: Path) -> None:
     policy = load_policy()
     timeline = write_timeline(tmp_path / "timeline.jsonl", TIMELINES[name])
     direct = read_file(timeline)
     assert direct.rejected == 0, direct.findings
-    build(direct.events, tmp_path / "log")
+    build(direct.events, tmp_path / "log", formats=formats)
     from_timeline = report_dict(replay(load_timeline(timeline), policy))
     log = load_log([tmp_path / "log"], ReadOptions(sent_before_event=False))
     assert log.rejected == 0, [f.text for f in log.findings]

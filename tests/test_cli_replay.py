@@ -23,7 +23,7 @@ def test_example_log_json_counts_every_input_and_masks_cpr() -> None:
     assert run.returncode == 0, run.stderr  # the log breaks deadlines (warnings) but no error-severity rule
     report = json.loads(run.stdout)
     inputs = report["inputs"]
-    xml = len(list(LOG.glob("*.xml")))
+    xml = len(list(LOG.glob("*.xml"))) + len(list(LOG.glob("*.json")))
     sidecar = len(LOG.joinpath("events.jsonl").read_text(encoding="utf-8").splitlines())
     assert inputs["messages"] == xml and report["events"]["lines"] == sidecar  # side-car lines are counted apart
     assert inputs["accepted"] + inputs["rejected"] + inputs["duplicates"] == inputs["messages"]

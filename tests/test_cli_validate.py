@@ -20,7 +20,7 @@ def test_clean_log_exits_0_and_json_counts_every_input() -> None:
     run = medcom("validate", str(EXAMPLES / "log"), "--format", "json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
-    files = sorted(EXAMPLES.joinpath("log").glob("*.xml"))
+    files = sorted([*EXAMPLES.joinpath("log").glob("*.xml"), *EXAMPLES.joinpath("log").glob("*.json")])
     assert report["inputs"] == {"messages": len(files), "accepted": len(files), "rejected": 0}
     assert {f["file"] for f in report["files"]} == {str(p) for p in files}
 

@@ -28,10 +28,10 @@ def test_junit_has_one_testcase_per_file_and_a_failure_per_invalid_one() -> None
     assert result.exit_code == 1
     suites = etree.fromstring(result.output.encode())
     cases = suites.findall(".//testcase")
-    assert len(cases) == len(list(EXAMPLES.rglob("*.xml")))
+    assert len(cases) == len(list(EXAMPLES.rglob("*.xml"))) + len(list(EXAMPLES.rglob("*.json")))
     failed = {Path(c.get("name")).name: c.find("failure").get("message") for c in cases
               if c.find("failure") is not None}
-    broken = {p.name: "-".join(p.name.split("-")[:2]) for p in (EXAMPLES / "invalid").glob("*.xml")}
+    broken = {p.name: "-".join(p.name.split("-")[:2]) for p in (EXAMPLES / "invalid").iterdir()}
     assert set(failed) == {name for name, rule in broken.items() if rule != "M-GLN"}  # M-GLN only warns
     assert all(broken[name] in message for name, message in failed.items())
     assert suites.get("failures") == str(len(failed))
@@ -45,7 +45,7 @@ def test_suppression_by_rule_and_glob(tmp_path: Path) -> None:
                             str(suppress)).output)
     assert report["summary"]["suppressed_by_rule"] == {"M-CPR": 1, "M-XML": 4}
     assert "M-GLN" in report["summary"]["findings_by_rule"]
-    assert report["inputs"]["messages"] == 10  # suppressed files are still counted
+    assert report["inputs"]["messages"] == 11  # suppressed files are still counted
     only_suppressed = tmp_path / "all.txt"
     only_suppressed.write_text("M-XML\n")
     clean = run("validate", str(EXAMPLES / "invalid" / "M-XML-truncated.xml"), "--suppress", str(only_suppressed))
@@ -83,7 +83,11 @@ def test_receipts_positive_and_negative_are_schema_valid(tmp_path: Path) -> None
     assert positive[0].sent.isoformat() == "2025-06-02T11:30:00+02:00"
     assert not positive[0].receipt_requested  # a receipt never asks for one
     assert negative == {"syntaksfejl", "problem_med_modtagerID", "ikke_specificeret", "problem_med_version"}
-    assert report["summary"]["receipts"] == {"impossible": 4, "negative": 5, "positive": 2}
+    assert report["summary"]["receipts"] == {"impossible": 4, "negative": 6, "positive": 2}
+    (ack,) = out.glob("*.ack.json")  # the FHIR notification is answered with a fatal-error Acknowledgement
+    (answer,) = read_document(ack.read_bytes(), ack.name)
+    assert answer.accepted and answer.family == "Acknowledgement"
+    assert answer.content.message.response_code == "fatal-error" and answer.content.message.issues
 
 
 def test_unknown_version_gets_a_version_refusal(tmp_path: Path) -> None:
@@ -99,8 +103,8 @@ def test_by_sender_risk_table() -> None:
     report = json.loads(run("validate", str(EXAMPLES), "--format", "json", "--by-sender").output)
     rows = {r["ean"]: r for r in report["senders"]}
     assert sum(r["messages"] for r in rows.values()) == report["inputs"]["messages"]
-    ward = rows[HOSPITAL]  # E1's ward: 5 of its messages are broken on purpose (the GLN one only warns)
-    assert ward["messages_with_errors"] == 5 and ward["risk"] == "red"
+    ward = rows[HOSPITAL]  # E1's ward: 6 of its messages are broken on purpose (the GLN one only warns)
+    assert ward["messages_with_errors"] == 6 and ward["risk"] == "red"
     assert rows["unknown"]["messages_with_errors"] == rows["unknown"]["messages"]  # not even XML
     assert any(r["risk"] == "green" for r in rows.values())
     rate = f"{ward['messages_with_errors'] / ward['messages']:.1%}"

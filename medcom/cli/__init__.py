@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from medcom.calendar import TZ, parse_instant
-from medcom.events.build import WRAPS, BuildError
+from medcom.events.build import FORMATS, WRAPS, BuildError
 from medcom.events.build import build as build_messages
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
@@ -205,7 +205,10 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
               help="Directory for the messages and events.jsonl.")
 @click.option("--wrap", type=click.Choice(WRAPS), default="none", show_default=True,
               help="Write each message bare, inside a VANS envelope, or inside an SBDH holding a VANS envelope.")
-def build(timeline: Path, out: Path, wrap: str) -> None:
+@click.option("--formats", type=click.Choice(FORMATS), default="national", show_default=True,
+              help="national: MedCom FHIR HospitalNotification and CareCommunication (with Acknowledgements) where "
+                   "they replace OIOXML, OIOXML care plan, reports and completion notice; oioxml: OIOXML only.")
+def build(timeline: Path, out: Path, wrap: str, formats: str) -> None:
     """Turn a timeline into the real MedCom messages it describes (plus events.jsonl for what no message
     carries); replaying the output gives the timeline's report."""
     read = read_file(timeline)
@@ -215,7 +218,7 @@ def build(timeline: Path, out: Path, wrap: str) -> None:
         click.echo(f"medcom build: {read.rejected} invalid line(s) in {timeline}; nothing written", err=True)
         sys.exit(EXIT_FINDINGS)
     try:
-        result = build_messages(read.events, out, wrap)
+        result = build_messages(read.events, out, wrap, formats)
     except BuildError as exc:
         click.echo(f"medcom build: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)

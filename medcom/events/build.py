@@ -23,8 +23,11 @@ from pathlib import Path
 
 from medcom.calendar import to_local
 from medcom.events import FACT_EVENTS, Event
+from medcom.events.from_fhir import events_of_fhir
 from medcom.events.from_messages import MessageEvents
 from medcom.events.from_oioxml import events_of_letter
+from medcom.formats.fhir import build_acknowledgement, compose
+from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml import write
 from medcom.formats.oioxml.letters import Letter
@@ -37,6 +40,7 @@ DISCHARGE_STATUS = {"home": "udskrevet_til_hjemmet", "home_nursing": "udskrevet_
 ACK_SUBJECT = {"accept": "Kvittering for plejeforløbsplan", "reject": "Plejeforløbsplan: udskrivning afvist"}
 COORDINATION_BLOCKS = {"discharge_conference": "DischargeConference", "major_home_changes": "HomeChanges"}
 WRAPS = ("none", "vans", "sbdh")
+FORMATS = ("national", "oioxml")  # national: FHIR where MedCom's FHIR messages replace OIOXML (advices, correspondence)
 _READ = ReadOptions(sent_before_event=False)
 
 
@@ -85,19 +89,35 @@ def _line(at: datetime, episode: str, kind: str, data: dict[str, object]) -> str
     return json.dumps({"at": _local(at), "episode": episode, "event": kind, **values}, ensure_ascii=False)
 
 
+@dataclass(slots=True)
+class Written:
+    """One built message: its bytes, and what replay will read from it."""
+
+    data: bytes
+    format: str  # oioxml | fhir
+    message_id: str  # the id the message carries (OIOXML letter id, FHIR MessageHeader id)
+    envelope_id: str
+    version: str
+    family: str
+    from_municipality: bool
+    events: MessageEvents
+    bundle: dict | None = None  # FHIR: the Bundle, which an Acknowledgement answers
+    sender_gln: str = ""
+
+
 class _Episode:
     """The messages of one episode, in time order, and what the side-car must add to them."""
 
-    def __init__(self, name: str, events: list[Event], wrap: str, numbers: Iterator[int]) -> None:
-        self.name, self.events, self.wrap, self.numbers = name, events, wrap, numbers
+    def __init__(self, name: str, events: list[Event], wrap: str, formats: str, numbers: Iterator[int]) -> None:
+        self.name, self.events, self.wrap, self.formats, self.numbers = name, events, wrap, formats, numbers
         self.admitted = self.last("admitted")
         data = self.admitted.data if self.admitted else {}
         self.hospital = hospital_for(data.get("department"), data.get("hospital"))
         self.municipality = municipality_for(data.get("municipality"))
         self.cpr = str(data.get("cpr") or "0000000000")
         self.episode_id = episode_id_for_name(name)
-        self.letter_ids: dict[str, str] = {}  # timeline id -> letter id
-        self.envelopes: dict[str, tuple[str, str, str]] = {}  # letter id -> (envelope id, version, sender kind)
+        self.carried: dict[str, str] = {}  # timeline id -> the id the built message carries
+        self.written: dict[str, Written] = {}  # carried id -> the message
         self.count = 0
 
     def last(self, kind: str, before: datetime | None = None) -> Event | None:
@@ -108,11 +128,15 @@ class _Episode:
         return next((e for e in self.events if e.kind == kind), None)
 
     def letter_id(self, timeline_id: object) -> str:
+        """The OIOXML letter id for a timeline id (kept where it is a valid letter id)."""
         key = str(timeline_id) if timeline_id else f"#{self.count}"
-        if key not in self.letter_ids:
-            self.letter_ids[key] = key if _IDENTIFIER.match(key) and not key.startswith("#") \
+        if key not in self.carried:
+            self.carried[key] = key if _IDENTIFIER.match(key) and not key.startswith("#") \
                 else f"L{next(self.numbers):011d}"
-        return self.letter_ids[key]
+        return self.carried[key]
+
+    def carried_id(self, timeline_id: object) -> str | None:
+        return self.carried.get(str(timeline_id)) if timeline_id else None
 
     def header(self, e: Event, *, from_municipality: bool) -> write.Header:
         self.count += 1
@@ -122,10 +146,46 @@ class _Episode:
         envelope = f"E{next(self.numbers):011d}"  # unique in the log: an envelope id is never reused
         return write.Header(envelope, letter, e.at, sender, receiver, self.cpr, self.episode_id)
 
-    def message(self, e: Event) -> bytes | None:
+    def fhir(self, e: Event, *, from_municipality: bool) -> tuple[str, compose.Organisation, compose.Organisation]:
+        """The seed of a FHIR message's ids (registered as its carried id afterwards) and its parties."""
+        self.count += 1
+        hospital, municipality = fhir_party(self.hospital), fhir_party(self.municipality)
+        sender, receiver = (municipality, hospital) if from_municipality else (hospital, municipality)
+        return f"{self.name}/{e.data.get('id') or self.count}/{next(self.numbers)}", sender, receiver
+
+    def message(self, e: Event) -> bytes | dict | None:
+        """The message for a *_sent event: OIOXML bytes, or a FHIR Bundle (national practice)."""
         d = e.data
         admitted_at = self.admitted.at if self.admitted else e.at
         ready, discharged = self.last("ready_for_discharge"), self.last("discharged")
+        national = self.formats == "national"
+        if e.kind == "admission_advice_sent" and national:
+            seed, sender, receiver = self.fhir(e, from_municipality=False)
+            return compose.hospital_notification("STIN", message_id=seed, sent=e.at, admitted_at=admitted_at,
+                                                 event_at=admitted_at, episode_id=self.episode_id, cpr=self.cpr,
+                                                 sender=sender, receiver=receiver)
+        if e.kind == "discharge_advice_sent" and national:
+            seed, sender, receiver = self.fhir(e, from_municipality=False)
+            deceased = self.last("deceased")
+            dead = deceased is not None and (discharged is None or deceased.at >= discharged.at)
+            ended = deceased if dead else discharged
+            advice = self.first("admission_advice_sent")
+            revises = self.carried_id(advice.data.get("id")) if advice is not None else None
+            return compose.hospital_notification("MORS" if dead else "SLHJ", message_id=seed, sent=e.at,
+                                                 admitted_at=admitted_at, event_at=ended.at if ended else e.at,
+                                                 episode_id=self.episode_id, cpr=self.cpr, sender=sender,
+                                                 receiver=receiver, revises=revises)
+        if e.kind in ("care_plan_ack_sent", "correspondence_sent") and national:
+            from_municipality = e.kind == "care_plan_ack_sent" or d.get("sender") == "municipality"
+            seed, sender, receiver = self.fhir(e, from_municipality=from_municipality)
+            subject, text = _correspondence_text(e)
+            target = self.written.get(self.carried_id(d.get("ref") or d.get("reply_to")) or "")
+            return compose.care_communication(
+                message_id=seed, sent=e.at, cpr=self.cpr, sender=sender, receiver=receiver, topic=subject, text=text,
+                episode_id=self.episode_id,
+                reply_to_message=target.message_id if target is not None and target.format == "fhir" else None,
+                reply_to_letter=(target.sender_gln, target.message_id)
+                if target is not None and target.format == "oioxml" else None)
         if e.kind == "admission_advice_sent":
             return write.admission_advice(self.header(e, from_municipality=False), admitted_at, self.hospital.ean)
         if e.kind == "admission_report_sent":
@@ -138,17 +198,10 @@ class _Episode:
                                    agreed_discharge_at=d.get("agreed_discharge_at"),
                                    conference_at=conference.at if conference else None,
                                    coordination=(block,) if block else ())
-        if e.kind == "care_plan_ack_sent":
-            decision = str(d.get("decision") or "")
-            text = {"accept": "Plejeforløbsplanen er modtaget og accepteret.",
-                    "reject": "Plejeforløbsplanen er modtaget; udskrivningen kan ikke accepteres."}.get(
-                decision, "Plejeforløbsplanen er modtaget.")
-            return write.correspondence(self.header(e, from_municipality=True),
-                                        ACK_SUBJECT.get(decision, "Kvittering for plejeforløbsplan"), text)
-        if e.kind == "correspondence_sent":
-            subject = str(d.get("subject") or "Korrespondance")
-            return write.correspondence(self.header(e, from_municipality=d.get("sender") == "municipality"),
-                                        subject, subject)
+        if e.kind in ("care_plan_ack_sent", "correspondence_sent"):
+            subject, text = _correspondence_text(e)
+            from_municipality = e.kind == "care_plan_ack_sent" or d.get("sender") == "municipality"
+            return write.correspondence(self.header(e, from_municipality=from_municipality), subject, text)
         if e.kind == "completion_notice_sent":
             planned = d.get("agreed_discharge_at")
             return write.completion_notice(self.header(e, from_municipality=False), admitted_at,
@@ -166,21 +219,27 @@ class _Episode:
                                           discharged.at if discharged else None, ready.at if ready else None)
         return None
 
-    def receipt(self, e: Event) -> bytes | None:
-        original = self.letter_ids.get(str(e.data.get("ref") or ""))
-        if original is None or original not in self.envelopes:
+    def receipt(self, e: Event) -> bytes | dict | None:
+        """A receipt as the original's format has it: XCTL03/02, or an Acknowledgement (ok / fatal-error)."""
+        original = self.written.get(self.carried_id(e.data.get("ref")) or "")
+        if original is None:
             return None  # a receipt for a message not in the timeline cannot be written
-        envelope, version, kind = self.envelopes[original]
-        from_municipality = kind == "municipality"
-        sender, receiver = (self.municipality, self.hospital) if from_municipality else \
+        positive = bool(e.data.get("positive", True))
+        if original.format == "fhir" and original.bundle is not None:
+            return build_acknowledgement(original.bundle, "ok" if positive else "fatal-error",
+                                         () if positive else ("Afvist af modtageren",), now=e.at,
+                                         message_id=compose.uuid_of(self.name, "ack", str(e.seq)),
+                                         bundle_id=compose.uuid_of(self.name, "ack-bundle", str(e.seq)))
+        sender, receiver = (self.municipality, self.hospital) if original.from_municipality else \
             (self.hospital, self.municipality)
         self.count += 1
         ident = f"K{next(self.numbers):011d}"
-        positive = bool(e.data.get("positive", True))
         return write.receipt(positive=positive, envelope_id=ident, letter_id=ident, sent=e.at,
-                             sender_ean=receiver.ean, receiver_ean=sender.ean, original_envelope_id=envelope,
-                             original_sender_ean=sender.ean, original_receiver_ean=receiver.ean,
-                             letters=[(original, version, None if positive else "ikke_specificeret",
+                             sender_ean=receiver.ean, receiver_ean=sender.ean,
+                             original_envelope_id=original.envelope_id, original_sender_ean=sender.ean,
+                             original_receiver_ean=receiver.ean,
+                             letters=[(original.message_id, original.version,
+                                       None if positive else "ikke_specificeret",
                                        None if positive else "Afvist af modtageren")])
 
     def wrapped(self, data: bytes, e: Event, name: str, version: str) -> bytes:
@@ -197,10 +256,33 @@ class _Episode:
                     type_version="1.0.4", doc_type="VANSEnvelope")
 
 
+def _correspondence_text(e: Event) -> tuple[str, str]:
+    """Subject and text of a correspondence or an acknowledgement (whose decision real messages say in words)."""
+    if e.kind == "care_plan_ack_sent":
+        decision = str(e.data.get("decision") or "")
+        text = {"accept": "Plejeforløbsplanen er modtaget og accepteret.",
+                "reject": "Plejeforløbsplanen er modtaget; udskrivningen kan ikke accepteres."}.get(
+            decision, "Plejeforløbsplanen er modtaget.")
+        return ACK_SUBJECT.get(decision, "Kvittering for plejeforløbsplan"), text
+    subject = str(e.data.get("subject") or "Korrespondance")
+    return subject, subject
+
+
+def fhir_party(org: write.Organisation) -> compose.Organisation:
+    """The FHIR Organization of a party: its location number and a synthetic SOR code derived from it."""
+    return compose.Organisation(f"{_digits(org.ean, 5)}1000016000", org.ean, org.name if not org.department
+                                else f"{org.department}, {org.name}"[:70])
+
+
 def _same(a: object, b: object) -> bool:
     if isinstance(a, datetime) and isinstance(b, datetime):
         return a.astimezone(UTC) == b.astimezone(UTC)
     return a == b
+
+
+# Keys a message states that a timeline line need not (where the message was answered, its topic, its side).
+_INCIDENTAL = frozenset({"answer_to", "sender", "subject", "notification", "category", "positive", "envelope_ref",
+                         "response_code"})
 
 
 def _differences(wanted: Event, got: Event | None) -> dict[str, object] | None:
@@ -209,7 +291,7 @@ def _differences(wanted: Event, got: Event | None) -> dict[str, object] | None:
         return dict(wanted.data)
     diff = {k: v for k, v in wanted.data.items() if k != "id" and not _same(v, got.data.get(k))}
     diff.update({k: None for k, v in got.data.items() if k not in wanted.data and k != "id" and v is not None
-                 and k not in ("answer_to", "sender", "subject")})
+                 and k not in _INCIDENTAL})
     if not _same(wanted.at, got.at) or wanted.kind != got.kind or diff:
         return diff
     return None
@@ -219,17 +301,26 @@ class BuildError(ValueError):
     """A timeline event that cannot be written as a valid message (names the episode, the event and why)."""
 
 
-def _read_back(data: bytes, source: str, event: Event) -> tuple[Letter, MessageEvents]:
-    """The built message as replay reads it; a message its schema refuses is a `BuildError`."""
+def _read_back(data: bytes, source: str, event: Event) -> Written:
+    """The built message as replay reads it; a message its schema or profile refuses is a `BuildError`."""
     messages = read_document(data, source, _READ)
-    if len(messages) != 1 or not messages[0].accepted or not isinstance(messages[0].content, Letter):
+    message = messages[0] if len(messages) == 1 else None
+    if message is None or not message.accepted or message.content is None:
         problems = "; ".join(f.text for m in messages for f in m.errors)
         raise BuildError(f"{event.source}:{event.line or '?'}: episode {event.episode}: {event.kind} cannot be "
                          f"written as a valid message: {problems}")
-    return messages[0].content, events_of_letter(messages[0].content, source)
+    content = message.content
+    if isinstance(content, Letter):
+        return Written(data, "oioxml", content.letter_id or "", content.envelope_id or "", content.family.version,
+                       content.family.code, content.sender.is_municipality, events_of_letter(content, source),
+                       sender_gln=content.sender.ean or "")
+    assert isinstance(content, FhirContent)
+    events = events_of_fhir(content.message, source)
+    return Written(data, "fhir", message.letter_id or "", message.envelope_id or "", message.version or "",
+                   message.family or "", False, events, content.bundle, message.sender or "")
 
 
-def build(events: list[Event], out: Path, wrap: str = "none") -> BuildResult:
+def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "national") -> BuildResult:
     """Write the messages and the side-car for `events` into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     result = BuildResult()
@@ -239,27 +330,32 @@ def build(events: list[Event], out: Path, wrap: str = "none") -> BuildResult:
     sidecar: list[str] = []
     numbers = itertools.count(1)  # envelope and generated letter ids, unique in the whole log
     for name, episode_events in by_episode.items():
-        builder = _Episode(name, episode_events, wrap, numbers)
+        builder = _Episode(name, episode_events, wrap, formats, numbers)
         stated: list[Event] = []  # facts the built messages state, as replay will read them
         for n, e in enumerate(episode_events, start=1):
             if e.kind in FACT_EVENTS:
                 continue
-            data = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
-            if data is None:
+            made = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
+            if made is None:
                 continue
-            path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:40]}-{n:04d}-{e.kind}.xml"
-            letter, back = _read_back(data, str(path), e)
-            primary = next((x for x in back.events if x.is_message), None)
+            data = compose.to_json(made) if isinstance(made, dict) else made
+            suffix = ".json" if isinstance(made, dict) else ".xml"
+            path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:40]}-{n:04d}-{e.kind}{suffix}"
+            written = _read_back(data, str(path), e)
+            primary = next((x for x in written.events.events if x.is_message), None)
             if e.kind != "receipt_sent":
-                stated += [x for x in back.events if not x.is_message]
-                sender_kind = "municipality" if letter.sender.is_municipality else "hospital"
-                builder.envelopes[letter.letter_id or ""] = (letter.envelope_id or "", letter.family.version,
-                                                             sender_kind)
+                written.from_municipality = written.from_municipality or bool(
+                    primary is not None and primary.from_municipality) or e.kind == "care_plan_ack_sent" \
+                    or e.data.get("sender") == "municipality"
+                if e.data.get("id"):
+                    builder.carried[str(e.data["id"])] = written.message_id
+                builder.written[written.message_id] = written
+                stated += [x for x in written.events.events if not x.is_message]
                 diff = _differences(e, primary)
                 if diff is not None:
-                    sidecar.append(_line(e.at, name, e.kind, {"id": letter.letter_id, **_mapped(builder, diff)}))
+                    sidecar.append(_line(e.at, name, e.kind, {"id": written.message_id, **_mapped(builder, diff)}))
                     result.sidecar_events += 1
-            path.write_bytes(builder.wrapped(data, e, letter.family.code, letter.family.version))
+            path.write_bytes(builder.wrapped(data, e, written.family, written.version))
             result.files.append(path)
             result.messages += 1
         for fact in _facts_to_state(episode_events, stated, result, name):
@@ -270,8 +366,8 @@ def build(events: list[Event], out: Path, wrap: str = "none") -> BuildResult:
 
 
 def _mapped(builder: _Episode, diff: dict[str, object]) -> dict[str, object]:
-    """Timeline ids in references become the letter ids the messages carry."""
-    return {k: (builder.letter_id(v) if k in ("ref", "reply_to", "correction_of") and v else v)
+    """Timeline ids in references become the ids the messages carry."""
+    return {k: (builder.carried_id(v) or v if k in ("ref", "reply_to", "correction_of") and v else v)
             for k, v in diff.items()}
 
 

@@ -74,10 +74,6 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
         return [message]
     result = fhir.validate_resource(parsed.resource, source, parsed.lines)
     message.findings += result.findings
-    if result.unchecked and options.sent_before_event:  # validate (not replay) says what it could not check
-        message.findings.append(Finding("F-UNCHECKED", Severity.INFO, f"{len(result.unchecked)} kind(s) of check "
-                                        "not available offline (see README: FHIR): " +
-                                        "; ".join(f.text for f in result.unchecked[:3]), source))
     message.schema = _label(result.profile)
     typed = fhir.read_message(parsed.resource)
     if typed is None:

@@ -1,4 +1,5 @@
-"""Answer received OIOXML envelopes with technical receipts, as a receiving system does (MESSAGES.md).
+"""Answer received messages with technical receipts, as a receiving system does (MESSAGES.md): OIOXML with XCTL
+receipts, MedCom FHIR with Acknowledgement Bundles (ok, or fatal-error with the errors as issues).
 
 A refused letter always gets a negative receipt (XCTL02, a RefuseCode per letter); accepted letters get a
 positive receipt (XCTL03) when the envelope asks for one (`pluspositivkvitt`); a receipt is never receipted.
@@ -9,6 +10,7 @@ problem_med_modtagerID; not well-formed or schema-invalid -> syntaksfejl; anythi
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from medcom.findings import Finding, Severity
+from medcom.formats.fhir import build_acknowledgement
 from medcom.formats.messages import ReadMessage
 from medcom.formats.oioxml import write
 
@@ -59,10 +62,31 @@ def receipt_id(source: str, envelope_id: str, positive: bool) -> str:
     return "K" + digest[:13]
 
 
+def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Callable[[str], str] = str) -> Answer:
+    """The Acknowledgement Bundle for a received FHIR message: ok, or fatal-error with the errors as issues."""
+    if message.family == "Acknowledgement":
+        return Answer("not_for_receipts", "an acknowledgement is never itself acknowledged")
+    content = message.content
+    bundle = getattr(content, "bundle", None)
+    if not isinstance(bundle, dict):
+        return Answer("impossible", "the message cannot be read")
+    errors = [mask(f"{f.rule} {f.xpath or ''} line {f.line}: {f.text}") for f in message.errors]
+    ack = build_acknowledgement(bundle, "fatal-error" if errors else "ok", errors[:20], now=sent)
+    if ack is None:
+        return Answer("impossible", "the message has no MessageHeader id, sender or receiver to answer")
+    name = f"{_UNSAFE.sub('_', message.envelope_id or message.letter_id or 'message')[:40]}.ack.json"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(json.dumps(ack, indent=2, ensure_ascii=False), encoding="utf-8")
+    return Answer("negative" if errors else "positive", f"{name}: fatal-error" if errors else name)
+
+
 def answer_envelope(messages: list[ReadMessage], directory: Path, sent: datetime,
                     mask: Callable[[str], str] = str) -> list[Answer]:
-    """Write the receipts for the letters of one received OIOXML envelope; one `Answer` per message."""
+    """Write the receipts for the letters of one received envelope; one `Answer` per message. OIOXML is answered
+    with XCTL receipts, FHIR with Acknowledgement Bundles."""
     first = messages[0]
+    if first.format == "fhir":
+        return [answer_fhir(m, directory, sent, mask) for m in messages]
     if any(m.family and m.family.startswith("XCTL") for m in messages):
         return [Answer("not_for_receipts", "a receipt is never itself receipted")] * len(messages)
     if first.format != "oioxml" or not first.envelope_id:
