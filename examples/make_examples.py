@@ -5,8 +5,9 @@
 `timeline.jsonl` holds three episodes (CONTRACT.md's timeline format); `log/` is what `medcom build` makes of
 it, as national practice is: MedCom FHIR HospitalNotification and CareCommunication with their Acknowledgements,
 OIOXML XDIS16, XDIS21 (34C), XDIS19 and XDIS18 (34C) with XCTL03 receipts, plus the events.jsonl side-car;
-replaying either gives the same report (some episodes break the agreement's deadlines on purpose). `invalid/` holds one file per broken message rule, named `<RULE>-<what>.xml`, each a mutated copy of a
-built message. The output is deterministic.
+replaying either gives the same report (some episodes break the agreement's deadlines on purpose). `invalid/`
+holds one file per broken message rule, named `<RULE>-<what>.xml`, each a mutated copy of a built message. The
+output is deterministic.
 """
 
 from __future__ import annotations
