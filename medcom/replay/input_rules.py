@@ -74,6 +74,7 @@ def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     _separate_patients(units, notes)
     _name_episodes(units, inp)
     _resolve_orphans(units)
+    _sides(units)
     _resolve_receipts(units, notes)
     _envelopes(units, notes)
     kept = _duplicates(units, inp, notes, policy)
@@ -158,6 +159,19 @@ def _resolve_orphans(units: list[Unit]) -> None:
         unit.events.episode = episode
         for event in orphans:
             event.episode = episode
+
+
+def _sides(units: list[Unit]) -> None:
+    """Correspondence whose sender the message does not say (a FHIR Organization without a municipality code)
+    comes from the other side than the message it replies to."""
+    by_id = {e.id: e for u in units for e in u.events.events if e.is_message and e.id}
+    for unit in units:
+        for event in unit.events.events:
+            if event.kind != "correspondence_sent" or event.data.get("sender"):
+                continue
+            target = by_id.get(event.data.get("reply_to") or "")
+            if target is not None and (target.from_hospital or target.from_municipality):
+                event.data["sender"] = "municipality" if target.from_hospital else "hospital"
 
 
 def _document(event: Event) -> str:

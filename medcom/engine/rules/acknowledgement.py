@@ -129,7 +129,10 @@ class AcknowledgementContent(Rule):
 
 
 class QuestionAnswered(Rule):
-    """ACK-3: the hospital answers the municipality's question about a care plan by the end of the next weekday."""
+    """ACK-3: the hospital answers the municipality's question about a care plan by the end of the next weekday.
+
+    Read: municipal correspondence about a plan is a question once the plan has been acknowledged; before that it
+    is the acknowledgement itself (a real log's reply to a care plan, ACK-1)."""
 
     id = "ACK-3"
     kinds = frozenset({"correspondence_sent"})
@@ -140,6 +143,11 @@ class QuestionAnswered(Rule):
         about = ctx.episode.by_id.get(event.data.get("reply_to") or "")
         if about is None or about.kind != "care_plan_sent" or event.id is None:
             return
+        plan = acknowledged_plan(ctx.episode, event)
+        earlier = [e for kind in ACKNOWLEDGEMENTS for e in ctx.episode.of(kind)
+                   if e is not event and e.from_municipality and _order(e) < _order(event)]
+        if plan is not None and not any(acknowledged_plan(ctx.episode, e) is plan for e in earlier):
+            return  # the plan's acknowledgement, not a question about it
         due = ctx.calendar.end_of_next_weekday(event.at)
         ctx.expect(self.id, "warning", due,
                    f"question of {hm(event.at)} about the care plan not answered by the end of the next weekday",
