@@ -32,6 +32,7 @@ from medcom.formats.dialect.model import (
     SpecialCoordination,
 )
 from medcom.identifiers import MUNICIPALITY_CODES
+from medcom.safe_files import replace_file, safe_name
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9\-_.]{1,14}$")
 UNKNOWN_NAME = "(ikke oplyst)"
@@ -190,10 +191,11 @@ def build(events: list[Event], out: Path) -> BuildResult:
                 continue
             if hasattr(message, "letter"):
                 sent[message.letter.identifier] = message  # type: ignore[attr-defined]
-            path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)}-{n:04d}-{e.kind}.xml"
-            path.write_bytes(to_xml(message))
+            # a bounded name, written without following a symlink planted under it (medcom.safe_files)
+            path = replace_file(out, f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name))}-{n:04d}-{e.kind}.xml",
+                                to_xml(message))
             result.files.append(path)
             result.messages += 1
-    (out / "events.jsonl").write_text("".join(line + "\n" for line in sidecar), encoding="utf-8")
+    replace_file(out, "events.jsonl", "".join(line + "\n" for line in sidecar).encode("utf-8"))
     return result
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 from pathlib import Path
 
@@ -11,11 +10,13 @@ from medcom.formats.dialect.codec import to_xml
 from medcom.formats.dialect.factory import make_receipt
 from medcom.formats.dialect.model import RefuseCode
 from medcom.formats.dialect.validation import CheckedDocument, Finding, Severity
+from medcom.identifiers import mask_cprs
+from medcom.safe_files import create_new, safe_name
 
 MAX_REFUSE_TEXT = 2000
 
 
-def refusal(findings: list[Finding]) -> tuple[RefuseCode, str] | None:
+def refusal(findings: list[Finding], show_cpr: bool = False) -> tuple[RefuseCode, str] | None:
     """The refuse code and text for a message with errors, or None when it is accepted.
 
     Unknown family or version -> problem_med_version; the receiver's own identifiers wrong ->
@@ -35,7 +36,7 @@ def refusal(findings: list[Finding]) -> tuple[RefuseCode, str] | None:
     else:
         code = RefuseCode.UNSPECIFIED
     text = "; ".join(f"{f.rule} line {f.line}: {f.text}" if f.line else f"{f.rule}: {f.text}" for f in errors)
-    return code, text[:MAX_REFUSE_TEXT]
+    return code, (text if show_cpr else mask_cprs(text))[:MAX_REFUSE_TEXT]
 
 
 def receipt_envelope_id(doc: CheckedDocument) -> str:
@@ -44,9 +45,10 @@ def receipt_envelope_id(doc: CheckedDocument) -> str:
     return "K" + digest[:13]
 
 
-def write_receipt(doc: CheckedDocument, directory: Path, sent: datetime) -> tuple[str, str]:
+def write_receipt(doc: CheckedDocument, directory: Path, sent: datetime, show_cpr: bool = False) -> tuple[str, str]:
     """Write the receipt for `doc` if it asked for one. Returns (kind, detail) for the report; kind is
-    positive, negative, not_requested, not_for_receipts or impossible."""
+    positive, negative, not_requested, not_for_receipts, impossible or not_written (the file could not be
+    created). A receipt file is always new (see medcom.safe_files): a name that is taken gets a number."""
     if doc.family is not None and doc.family.code.startswith("XCTL"):
         return "not_for_receipts", "a receipt is never itself receipted"
     if not doc.envelope_id:
@@ -56,14 +58,15 @@ def write_receipt(doc: CheckedDocument, directory: Path, sent: datetime) -> tupl
     sender, receiver = doc.party("sender"), doc.party("receiver")
     if sender is None or receiver is None:
         return "impossible", "the sender or receiver cannot be read"
-    refuse = refusal(doc.findings)
+    refuse = refusal(doc.findings, show_cpr)
     envelope_id = receipt_envelope_id(doc)
     receipt = make_receipt(sender=receiver, receiver=sender, original_envelope_id=doc.envelope_id,
                            original_letter_ids=(doc.letter_id,) if doc.letter_id else (), sent=sent,
                            envelope_id=envelope_id, refuse=refuse)
-    name = f"{re.sub(r'[^A-Za-z0-9._-]', '_', doc.envelope_id)}.{envelope_id}.xml"
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_bytes(to_xml(receipt))
+    try:
+        name = create_new(directory, f"{safe_name(doc.envelope_id)}.{envelope_id}.xml", to_xml(receipt)).name
+    except OSError as exc:
+        return "not_written", f"cannot write the receipt: {exc.strerror or exc}"
     if refuse is None:
         return "positive", name
     return "negative", f"{name}: {refuse[0].value}"
