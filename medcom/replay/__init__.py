@@ -3,22 +3,27 @@
 Input handling rules live here: M-DUP (a repeated message id is counted, not evaluated again), M-STATUS
 and M-ORDER (corrections and cancellations, held until their original arrives), M-REF (references to
 messages not in the log). Every input is counted once: accepted + rejected + duplicates = messages.
+
+A log's timelines are read after its messages: every `*.jsonl` the walk finds, at any depth of the directory
+or archive (what `zip -r log.zip log/` makes puts the side-car one folder down). A side-car belongs beside
+the messages it completes, one per folder; a log with several is read whole, and an info finding lists them,
+so that a merged or misplaced side-car is seen.
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from functools import partial
 from pathlib import Path
 
+from medcom.calendar import TimeOutOfRange, check_year
 from medcom.engine.engine import Engine, Episode, Rule, Violation
 from medcom.engine.rules import all_rules
 from medcom.events import TIME_KEYS, Event
 from medcom.events.from_dialect import events_from_message
-from medcom.events.timeline import read_lines
+from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import Finding, Severity
 from medcom.formats.dialect.factory import episode_of_care_id
@@ -52,14 +57,17 @@ class ReplayResult:
     input_violations: dict[str, list[Violation]]  # per episode: M-DUP, M-ORDER, M-REF, M-TIME ...
 
 
-def load_timeline(path: Path, into: ReplayInput | None = None) -> ReplayInput:
+DEFAULT_MAX_TIMELINE_BYTES = 200_000_000
+
+
+def load_timeline(path: Path, into: ReplayInput | None = None,
+                  max_bytes: int = DEFAULT_MAX_TIMELINE_BYTES) -> ReplayInput:
     """Every line of a timeline: an event, or a rejected line with its finding."""
-    with open(path, encoding="utf-8") as handle:
-        return _load_lines(handle, str(path), into or ReplayInput())
+    return _load_lines(read_source(Source(str(path)), max_bytes), into or ReplayInput())
 
 
-def _load_lines(lines: Iterable[str], source: str, inp: ReplayInput) -> ReplayInput:
-    for line in read_lines(lines, source):
+def _load_lines(lines: Iterable[TimelineLine], inp: ReplayInput) -> ReplayInput:
+    for line in lines:
         inp.messages += 1
         if line.event is not None:
             line.event.seq = inp.messages  # input order breaks ties in time
@@ -92,20 +100,36 @@ def _read_message(source: Source, max_bytes: int) -> _ReadMessage:
     if not checked.ok or checked.message is None:
         return _ReadMessage(checked.findings, False)
     events, cancels = events_from_message(checked.message, doc.source, seq=0)
+    if problem := _out_of_range(events):
+        return _ReadMessage([*checked.findings, Finding("M-TIME", Severity.ERROR, problem, doc.source)], False)
     return _ReadMessage(checked.findings, True, events, cancels, checked.envelope_id, checked.letter_id)
 
 
-def load_xml_log(path: Path, max_bytes: int, workers: int = 1) -> ReplayInput:
-    """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car.
+def _out_of_range(events: list[Event]) -> str | None:
+    """Why a message's times cannot be replayed (a year the rules' arithmetic cannot reach), or None."""
+    for event in events:
+        for key, value in (("sent", event.at), *((k, event.data.get(k)) for k in TIME_KEYS)):
+            try:
+                if value is not None:
+                    check_year(value, key)
+            except TimeOutOfRange as exc:
+                return str(exc)
+    return None
+
+
+def load_xml_log(path: Path, max_bytes: int, workers: int = 1,
+                 max_timeline_bytes: int = DEFAULT_MAX_TIMELINE_BYTES) -> ReplayInput:
+    """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car(s).
     With workers > 1 the messages are parsed and checked in that many processes (same result)."""
     with batch_gc():
-        return _load_xml_log(path, max_bytes, workers)
+        return _load_xml_log(path, max_bytes, workers, max_timeline_bytes)
 
 
-def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
+def _load_xml_log(path: Path, max_bytes: int, workers: int, max_timeline_bytes: int) -> ReplayInput:
     inp = ReplayInput()
     envelope_to_letter: dict[str, str] = {}
-    for read in map_in_order(partial(_read_message, max_bytes=max_bytes), _messages(path),
+    timelines: list[Source] = []
+    for read in map_in_order(partial(_read_message, max_bytes=max_bytes), _messages(path, timelines),
                              workers, chunksize=SOURCES_PER_TASK):
         inp.messages += 1
         inp.findings.extend(read.findings)
@@ -124,7 +148,7 @@ def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
         if event.kind == "receipt_sent":
             event.data["ref"] = envelope_to_letter.get(event.data.get("ref") or "", event.data.get("ref"))
             event.episode = episode_of.get(event.data["ref"], "(no episode)")
-    _load_sidecar(path, inp)
+    _load_timelines(timelines, inp, max_timeline_bytes)
     names = {e.episode for e in inp.events if e.source.endswith(SIDECAR)}
     inp.episode_names = {episode_of_care_id(n): n for n in names}
     for event in inp.events:
@@ -132,21 +156,23 @@ def _load_xml_log(path: Path, max_bytes: int, workers: int) -> ReplayInput:
     return inp
 
 
-def _messages(path: Path) -> Iterator[Source]:
-    """The log's messages: everything but the side-car (which an archive holds beside them)."""
-    return (s for s in iter_sources([path]) if (s.member or "").rsplit("/", 1)[-1] != SIDECAR)
+def _messages(path: Path, timelines: list[Source]) -> Iterator[Source]:
+    """The log's messages; its timelines (side-cars) are put aside in `timelines`, to be read after them."""
+    for source in iter_sources([path]):
+        if source.is_timeline:
+            timelines.append(source)
+        else:
+            yield source
 
 
-def _load_sidecar(path: Path, inp: ReplayInput) -> None:
-    """The events.jsonl next to the messages (in the directory, or at the root of the archive)."""
-    if path.is_dir():
-        if (path / SIDECAR).exists():
-            load_timeline(path / SIDECAR, inp)
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            if SIDECAR in archive.namelist():
-                text = archive.read(SIDECAR).decode("utf-8")
-                _load_lines(text.splitlines(), f"{path}!{SIDECAR}", inp)
+def _load_timelines(timelines: list[Source], inp: ReplayInput, max_bytes: int) -> None:
+    """Every timeline of the log, in walk order; several side-cars are said (an info finding)."""
+    sidecars = [s.name for s in timelines if s.basename == SIDECAR]
+    if len(sidecars) > 1:
+        inp.findings.append(Finding("M-SIDECAR", Severity.INFO, f"{len(sidecars)} {SIDECAR} side-cars read, one "
+                                    f"per folder: {', '.join(sidecars)}", sidecars[0]))
+    for source in timelines:
+        _load_lines(read_source(source, max_bytes), inp)
 
 
 def _input_rules(inp: ReplayInput) -> tuple[list[Event], dict[str, list[Violation]]]:

@@ -15,7 +15,7 @@ from functools import cache
 from lxml import etree
 
 from medcom.calendar import LocalTimeKind, classify_local, localize
-from medcom.findings import Finding, Severity
+from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
 from medcom.formats.dialect.codec import DecodeError, decode, decode_block, identify
 from medcom.formats.dialect.families import FamilySpec, schema_for
 from medcom.formats.dialect.model import (
@@ -84,11 +84,15 @@ _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
 
 
 class _Collector:
-    def __init__(self, doc: CheckedDocument) -> None:
+    def __init__(self, doc: CheckedDocument, max_findings: int = DEFAULT_MAX_FINDINGS) -> None:
         self.doc = doc
+        self.limit = FindingLimit(doc.findings, max_findings)
 
     def add(self, rule: str, severity: Severity, text: str, el: etree._Element | None = None,
             line: int | None = None) -> None:
+        if self.limit.full:  # over the limit: counted, not built (no path walked, no text kept)
+            self.limit.skip(rule, severity, self.doc.source)
+            return
         self.doc.findings.append(Finding(
             rule, severity, text, self.doc.source,
             line if line is not None else (el.sourceline if el is not None else None),
@@ -97,19 +101,26 @@ class _Collector:
 
 
 def check_bytes(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                decode_message: bool = False) -> CheckedDocument:
-    """Check one document's bytes; never raises for bad input, every problem is a finding.
+                decode_message: bool = False, max_findings: int = DEFAULT_MAX_FINDINGS) -> CheckedDocument:
+    """Check one document's bytes; never raises for bad input, every problem is a finding (at most
+    `max_findings` listed, the rest counted).
 
     The rules run on the parsed tree, so validation needs no model; `decode_message` also reads the
     message into the model (replay wants it) and reports a document the model cannot hold.
     """
     doc = CheckedDocument(source)
-    out = _Collector(doc)
+    out = _Collector(doc, max_findings)
+    _check(data, doc, out, max_bytes, decode_message)
+    out.limit.close()
+    return doc
+
+
+def _check(data: bytes, doc: CheckedDocument, out: _Collector, max_bytes: int, decode_message: bool) -> None:
     try:
         tree = parse_bytes(data, max_bytes=max_bytes)
     except UnsafeXMLError as exc:
         out.add("M-XML", Severity.ERROR, str(exc), line=exc.line)
-        return doc
+        return
     root = doc.root = tree.getroot()
     _read_envelope(root, doc)
     spec, body = identify(root)
@@ -118,10 +129,13 @@ def check_bytes(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
         out.add("M-SCHEMA", Severity.ERROR,
                 f"not a known MedCom-style message (root {_NS_IN_TEXT.sub('', root.tag)} in namespace "
                 f"{etree.QName(root).namespace or 'none'}); no schema to validate it against", root)
-        return doc
+        return
     schema = schema_for(spec.schema_file)
     schema_ok = schema.validate(tree)
     for error in schema.error_log:
+        if out.limit.full:
+            out.add("M-SCHEMA", Severity.ERROR, "")  # counted only
+            continue
         hits = root.xpath(error.path) if error.path else []
         el = hits[0] if hits and isinstance(hits[0], etree._Element) else None
         out.add("M-SCHEMA", Severity.ERROR, _NS_IN_TEXT.sub("", error.message), el, line=error.line)
@@ -133,7 +147,6 @@ def check_bytes(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
         except DecodeError as exc:
             if schema_ok:  # otherwise the schema errors already say it
                 out.add("M-SCHEMA", Severity.ERROR, str(exc), exc.element)
-    return doc
 
 
 def _child(parent: etree._Element, position: int, tag: str) -> etree._Element | None:
