@@ -26,7 +26,7 @@ def test_junit_has_one_testcase_per_file_and_a_failure_per_invalid_one() -> None
     assert result.exit_code == 1
     suites = etree.fromstring(result.output.encode())
     cases = suites.findall(".//testcase")
-    assert len(cases) == len(list(EXAMPLES.rglob("*.xml")))
+    assert len(cases) == len(list(EXAMPLES.rglob("*.xml"))) + len(list(EXAMPLES.rglob("*.jsonl")))  # timelines too
     failed = {Path(c.get("name")).name: c.find("failure").get("type") for c in cases if c.find("failure") is not None}
     assert failed == {p.name: "-".join(p.name.split("-")[:2]) for p in (EXAMPLES / "invalid").glob("*.xml")}
     assert suites.get("failures") == str(len(failed))
