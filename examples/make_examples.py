@@ -3,15 +3,13 @@
     python examples/make_examples.py
 
 `log/` holds three episodes with all eight families, their receipts and the events.jsonl side-car
-(schema-valid; some break the agreement's deadlines on purpose, for replay); `log.zip` is the same log as
-`zip -r log.zip log/` packs it (the side-car one folder down). `invalid/` holds one file per broken message
-rule, named `<RULE>-<what>.xml`. The output is deterministic.
+(schema-valid; some break the agreement's deadlines on purpose, for replay). `invalid/` holds
+one file per broken message rule, named `<RULE>-<what>.xml`. The output is deterministic.
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -169,18 +167,8 @@ def write_invalid(directory: Path, template: ClinicalMessage) -> None:
         + b"]>\n<lolz>&lol9;</lolz>\n")
 
 
-def write_zip(directory: Path, archive: Path) -> None:
-    """`directory` as `zip -r` packs it: members under the directory's name, in name order, fixed times."""
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(directory.iterdir()):
-            info = zipfile.ZipInfo(f"{directory.name}/{path.name}", date_time=(2025, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, path.read_bytes())
-
-
 if __name__ == "__main__":
     messages = write_log(HERE / "log")
-    write_zip(HERE / "log", HERE / "log.zip")
     care_plan = next(m for m in messages if type(m).__name__ == "CarePlan")
     write_invalid(HERE / "invalid", care_plan)
     print(f"wrote {len(messages)} messages (+ receipts) to examples/log and the invalid set to examples/invalid")

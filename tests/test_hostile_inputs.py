@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import resource
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -122,13 +126,20 @@ def test_findings_are_capped_per_file_and_the_rest_counted(tmp_path: Path) -> No
 
 
 def test_a_million_attributes_are_refused_with_memory_and_report_bounded(tmp_path: Path) -> None:
-    """900,000 attributes once took 3 GB and wrote a 261 MB report: now one finding, ~0.3 GB for the parse."""
+    """800,000 attributes once took 2.8 GB and wrote a 233 MB report: now one finding, within 1.5 GB of address
+    space (the parse itself takes about 0.3 GB)."""
     attributes = b" ".join(b'a%d="x"' % i for i in range(800_000))
     path = tmp_path / "attributes.xml"
     path.write_bytes(GOOD.replace(b"<Letter>", b"<Letter " + attributes + b">", 1))
-    result = no_traceback(invoke("validate", str(path), "--format", "json"))
-    assert len(result.stdout) < 5_000
-    (finding,) = json.loads(result.stdout)["files"][0]["findings"]
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+
+    run = subprocess.run([sys.executable, "-m", "medcom", "validate", str(path), "--format", "json"],
+                         capture_output=True, text=True, preexec_fn=limit_memory, timeout=120)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-1000:]
+    assert len(run.stdout) < 5_000
+    (finding,) = json.loads(run.stdout)["files"][0]["findings"]
     assert finding["rule"] == "M-XML" and "more than 100,000 elements and attributes" in finding["text"]
 
 
@@ -214,3 +225,30 @@ def test_validate_checks_a_sidecar_as_a_timeline_line_by_line(tmp_path: Path) ->
     assert [(f["line"], f["rule"]) for f in timeline["findings"]] == [(3, "M-CPR"), (5, "M-SCHEMA")]
     text = no_traceback(invoke("validate", str(archive))).stdout
     assert "line 3" in text and "250947-9989" not in text and "10 lines, 8 accepted, 2 rejected" in text
+
+
+def test_timeline_findings_are_capped_per_file_in_replay(tmp_path: Path) -> None:
+    timeline = tmp_path / "t.jsonl"
+    timeline.write_text((ROOT / "tests" / "timelines" / "clean.jsonl").read_text(encoding="utf-8")
+                        + "not json\n" * 250, encoding="utf-8")
+    result = report("replay", str(timeline))
+    assert result["inputs"]["rejected"] == 250  # every line counted
+    findings = result["input_findings"]
+    assert len(findings) == 101 and findings[-1]["text"].startswith("150 more M-SCHEMA findings")
+
+
+def test_a_schema_invalid_message_with_namespace_prefixes_is_reported(tmp_path: Path) -> None:
+    """Real MedCom messages carry prefixes; a schema error's path then names them (once a crash, and with
+    --workers 2 a pickling error)."""
+    namespace = "urn:medcom-oss:schema:meddis:xdis21:xd2101m"
+    text = INVALID.decode("utf-8").replace(f'xmlns="{namespace}"', f'xmlns:m="{namespace}"')
+    text = re.sub(r"<(/?)(\w+)", r"<\1m:\2", text)
+    (tmp_path / "prefixed.xml").write_text(text.replace("<m:PersonSurnameName>", "<m:Surname>", 1)
+                                           .replace("</m:PersonSurnameName>", "</m:Surname>", 1), encoding="utf-8")
+    (tmp_path / "good.xml").write_bytes(GOOD)
+    for workers in ("1", "2"):
+        result = report("validate", str(tmp_path), "--workers", workers)
+        assert result["inputs"] == {"messages": 2, "accepted": 1, "rejected": 1}
+        rules = {f["rule"] for entry in result["files"] for f in entry["findings"]}
+        assert "M-SCHEMA" in rules
+        assert report("replay", str(tmp_path), "--workers", workers)["inputs"]["rejected"] == 1

@@ -73,3 +73,15 @@ def test_plurals_in_text_and_html(tmp_path: Path) -> None:
     report = json.loads(no_traceback(invoke("validate", LOG / "E1-01-AdmissionAdvice.xml", "--format", "json")).stdout)
     assert report["inputs"]["messages"] == 1
     assert "1 message: 1 valid" in no_traceback(invoke("validate", LOG / "E1-01-AdmissionAdvice.xml")).stdout
+
+
+def test_an_episode_spanning_centuries_draws_a_bounded_page(tmp_path: Path) -> None:
+    """Ready in 1901, discharged in 2198: 108,000 tax days; the page stays small (a line per label)."""
+    lines = [{"at": "1901-03-24T08:40", "episode": "L", "event": "admitted", "cpr": "2509479989"},
+             {"at": "1901-03-25T11:00", "episode": "L", "event": "care_plan_sent", "id": "L-CP"},
+             {"at": "1901-03-27T10:00", "episode": "L", "event": "ready_for_discharge"},
+             {"at": "2198-03-27T13:00", "episode": "L", "event": "discharged", "destination": "home_nursing"}]
+    timeline = tmp_path / "long.jsonl"
+    timeline.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    page = no_traceback(invoke("replay", timeline, "--format", "html")).stdout
+    assert len(page) < 100_000 and "more" in page

@@ -69,12 +69,3 @@ def test_readme_command_runs_as_written(command: str, copy: Path, tmp_path: Path
     assert run.returncode in (0, 1), (command, run.returncode, run.stderr[-2000:])
     assert "Traceback" not in run.stdout + run.stderr, run.stderr[-2000:]
 
-
-def test_the_shipped_zip_is_the_example_log() -> None:
-    """examples/log.zip is examples/log as `zip -r` packs it (examples/make_examples.py writes both)."""
-    import zipfile
-
-    with zipfile.ZipFile(ROOT / "examples" / "log.zip") as z:
-        members = {info.filename: z.read(info) for info in z.infolist()}
-    files = {f"log/{p.name}": p.read_bytes() for p in (ROOT / "examples" / "log").iterdir()}
-    assert members == files

@@ -156,9 +156,10 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     policy = load_policy(policy_file)
     limits = policy.messages
     if log.suffix.lower() == ".jsonl" and not log.is_dir():
-        inputs = load_timeline(log, max_bytes=limits.max_timeline_bytes)
+        inputs = load_timeline(log, max_bytes=limits.max_timeline_bytes, max_findings=limits.max_findings_per_file)
     else:
-        inputs = load_xml_log(log, limits.max_message_bytes, workers, limits.max_timeline_bytes)
+        inputs = load_xml_log(log, limits.max_message_bytes, workers, limits.max_timeline_bytes,
+                              limits.max_findings_per_file)
     result = run_replay(inputs, policy)
     report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
     policy_fail = FailOn(fail_on)

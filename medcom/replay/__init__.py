@@ -25,7 +25,7 @@ from medcom.events import TIME_KEYS, Event
 from medcom.events.from_dialect import events_from_message
 from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
-from medcom.findings import Finding, Severity
+from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
 from medcom.formats.dialect.factory import episode_of_care_id
 from medcom.formats.dialect.validation import check_bytes
 from medcom.formats.inputs import Source, iter_sources
@@ -60,22 +60,29 @@ class ReplayResult:
 DEFAULT_MAX_TIMELINE_BYTES = 200_000_000
 
 
-def load_timeline(path: Path, into: ReplayInput | None = None,
-                  max_bytes: int = DEFAULT_MAX_TIMELINE_BYTES) -> ReplayInput:
-    """Every line of a timeline: an event, or a rejected line with its finding."""
-    return _load_lines(read_source(Source(str(path)), max_bytes), into or ReplayInput())
+def load_timeline(path: Path, into: ReplayInput | None = None, max_bytes: int = DEFAULT_MAX_TIMELINE_BYTES,
+                  max_findings: int = DEFAULT_MAX_FINDINGS) -> ReplayInput:
+    """Every line of a timeline: an event, or a rejected line with its finding (at most `max_findings` listed
+    for the file, the rest counted)."""
+    return _load_lines(read_source(Source(str(path)), max_bytes), into or ReplayInput(), max_findings)
 
 
-def _load_lines(lines: Iterable[TimelineLine], inp: ReplayInput) -> ReplayInput:
+def _load_lines(lines: Iterable[TimelineLine], inp: ReplayInput,
+                max_findings: int = DEFAULT_MAX_FINDINGS) -> ReplayInput:
+    found: list[Finding] = []
+    limit = FindingLimit(found, max_findings)
     for line in lines:
         inp.messages += 1
         if line.event is not None:
             line.event.seq = inp.messages  # input order breaks ties in time
-        inp.findings.extend(line.findings)
+        for finding in line.findings:
+            limit.add(finding)
         if line.event is None:
             inp.rejected += 1
         else:
             inp.events.append(line.event)
+    limit.close()
+    inp.findings.extend(found)
     return inp
 
 
@@ -91,12 +98,12 @@ class _ReadMessage:
     letter_id: str | None = None
 
 
-def _read_message(source: Source, max_bytes: int) -> _ReadMessage:
+def _read_message(source: Source, max_bytes: int, max_findings: int = DEFAULT_MAX_FINDINGS) -> _ReadMessage:
     """Read, check and turn one message into events (in a worker process, if there are workers)."""
     doc = source.read(max_bytes)
     if doc.data is None:
         return _ReadMessage([Finding("M-XML", Severity.ERROR, doc.error or "unreadable", doc.source)], False)
-    checked = check_bytes(doc.data, doc.source, max_bytes=max_bytes, decode_message=True)
+    checked = check_bytes(doc.data, doc.source, max_bytes=max_bytes, decode_message=True, max_findings=max_findings)
     if not checked.ok or checked.message is None:
         return _ReadMessage(checked.findings, False)
     events, cancels = events_from_message(checked.message, doc.source, seq=0)
@@ -117,19 +124,21 @@ def _out_of_range(events: list[Event]) -> str | None:
     return None
 
 
-def load_xml_log(path: Path, max_bytes: int, workers: int = 1,
-                 max_timeline_bytes: int = DEFAULT_MAX_TIMELINE_BYTES) -> ReplayInput:
+def load_xml_log(path: Path, max_bytes: int, workers: int = 1, max_timeline_bytes: int = DEFAULT_MAX_TIMELINE_BYTES,
+                 max_findings: int = DEFAULT_MAX_FINDINGS) -> ReplayInput:
     """A directory or .zip of messages (envelope sent time = event time) plus its events.jsonl side-car(s).
     With workers > 1 the messages are parsed and checked in that many processes (same result)."""
     with batch_gc():
-        return _load_xml_log(path, max_bytes, workers, max_timeline_bytes)
+        return _load_xml_log(path, max_bytes, workers, max_timeline_bytes, max_findings)
 
 
-def _load_xml_log(path: Path, max_bytes: int, workers: int, max_timeline_bytes: int) -> ReplayInput:
+def _load_xml_log(path: Path, max_bytes: int, workers: int, max_timeline_bytes: int,
+                  max_findings: int) -> ReplayInput:
     inp = ReplayInput()
     envelope_to_letter: dict[str, str] = {}
     timelines: list[Source] = []
-    for read in map_in_order(partial(_read_message, max_bytes=max_bytes), _messages(path, timelines),
+    for read in map_in_order(partial(_read_message, max_bytes=max_bytes, max_findings=max_findings),
+                             _messages(path, timelines),
                              workers, chunksize=SOURCES_PER_TASK):
         inp.messages += 1
         inp.findings.extend(read.findings)
@@ -148,7 +157,7 @@ def _load_xml_log(path: Path, max_bytes: int, workers: int, max_timeline_bytes: 
         if event.kind == "receipt_sent":
             event.data["ref"] = envelope_to_letter.get(event.data.get("ref") or "", event.data.get("ref"))
             event.episode = episode_of.get(event.data["ref"], "(no episode)")
-    _load_timelines(timelines, inp, max_timeline_bytes)
+    _load_timelines(timelines, inp, max_timeline_bytes, max_findings)
     names = {e.episode for e in inp.events if e.source.endswith(SIDECAR)}
     inp.episode_names = {episode_of_care_id(n): n for n in names}
     for event in inp.events:
@@ -165,14 +174,14 @@ def _messages(path: Path, timelines: list[Source]) -> Iterator[Source]:
             yield source
 
 
-def _load_timelines(timelines: list[Source], inp: ReplayInput, max_bytes: int) -> None:
+def _load_timelines(timelines: list[Source], inp: ReplayInput, max_bytes: int, max_findings: int) -> None:
     """Every timeline of the log, in walk order; several side-cars are said (an info finding)."""
     sidecars = [s.name for s in timelines if s.basename == SIDECAR]
     if len(sidecars) > 1:
         inp.findings.append(Finding("M-SIDECAR", Severity.INFO, f"{len(sidecars)} {SIDECAR} side-cars read, one "
                                     f"per folder: {', '.join(sidecars)}", sidecars[0]))
     for source in timelines:
-        _load_lines(read_source(source, max_bytes), inp)
+        _load_lines(read_source(source, max_bytes), inp, max_findings)
 
 
 def _input_rules(inp: ReplayInput) -> tuple[list[Event], dict[str, list[Violation]]]:

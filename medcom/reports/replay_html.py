@@ -19,6 +19,7 @@ from medcom.reports.formatting import plural
 from medcom.reports.html_page import num, page
 from medcom.reports.replay import short_time
 
+MAX_DAY_LINES = 200  # midnights drawn per timeline; an episode spanning years gets a line per label only
 MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
 WIDTH, LEFT, RIGHT = 1100, 96, 16
 LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
@@ -97,15 +98,17 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
                      f'</title></rect>')
     day, last = local_date(start), local_date(end)
     days = (last - day).days + 1
-    step = 1 if days <= 21 else 7
+    step = 1 if days <= 21 else 7 if days <= MAX_DAY_LINES else -(-days // 30)  # days between labels
+    grid = 1 if days <= MAX_DAY_LINES else step  # a line a midnight; for a long episode, one a label
     while day <= last:
         midnight = at_local(day, datetime.min.time())
         if midnight >= start:
             x = axis.x(midnight)
             parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--line)"/>')
             if (day - local_date(start)).days % step == 0:
-                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b}</text>')
-        day += timedelta(days=1)
+                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b %Y}</text>'
+                             if grid > 1 else f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b}</text>')
+        day += timedelta(days=grid)
     for lane, y in LANES.items():
         parts.append(f'<text x="4" y="{y + 4}" class="muted">{lane}</text>'
                      f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#eef1f5"/>')
@@ -157,7 +160,9 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
         body.append(f'<p class="muted">Obligations the log cannot show kept or broken:</p><ul>{items}</ul>')
     tax = entry.get("completion_tax")
     if tax and entry["completion_tax_days"]:
-        dates = escape(", ".join(tax["counted_dates"]))
+        counted = tax["counted_dates"]
+        dates = escape(", ".join(counted[:MAX_DAY_LINES]))
+        dates += f" and {len(counted) - MAX_DAY_LINES:,} more" if len(counted) > MAX_DAY_LINES else ""
         reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
         body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
     return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '

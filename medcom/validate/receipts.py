@@ -64,7 +64,8 @@ def write_receipt(doc: CheckedDocument, directory: Path, sent: datetime, show_cp
                            original_letter_ids=(doc.letter_id,) if doc.letter_id else (), sent=sent,
                            envelope_id=envelope_id, refuse=refuse)
     try:
-        name = create_new(directory, f"{safe_name(doc.envelope_id)}.{envelope_id}.xml", to_xml(receipt)).name
+        shown = doc.envelope_id if show_cpr else mask_cprs(doc.envelope_id)  # a file name is output too
+        name = create_new(directory, f"{safe_name(shown)}.{envelope_id}.xml", to_xml(receipt)).name
     except OSError as exc:
         return "not_written", f"cannot write the receipt: {exc.strerror or exc}"
     if refuse is None:

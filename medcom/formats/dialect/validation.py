@@ -83,6 +83,23 @@ def readable_path(el: etree._Element) -> str:
 _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
 
 
+def document_prefixes(root: etree._Element) -> dict[str, str]:
+    """Every namespace prefix the document declares (real MedCom messages carry prefixes)."""
+    return {p: ns for el in root.iter() if isinstance(el.tag, str) for p, ns in el.nsmap.items() if p}
+
+
+def element_at(root: etree._Element, path: str | None, prefixes: dict[str, str]) -> etree._Element | None:
+    """The element a schema error's path names (written with the document's prefixes), or None: a path that
+    cannot be evaluated leaves the finding without an element, never raises."""
+    if not path:
+        return None
+    try:
+        hits = root.xpath(path, namespaces=prefixes)
+    except etree.XPathError:
+        return None
+    return hits[0] if isinstance(hits, list) and hits and isinstance(hits[0], etree._Element) else None
+
+
 class _Collector:
     def __init__(self, doc: CheckedDocument, max_findings: int = DEFAULT_MAX_FINDINGS) -> None:
         self.doc = doc
@@ -132,12 +149,12 @@ def _check(data: bytes, doc: CheckedDocument, out: _Collector, max_bytes: int, d
         return
     schema = schema_for(spec.schema_file)
     schema_ok = schema.validate(tree)
+    prefixes = document_prefixes(root) if not schema_ok else {}
     for error in schema.error_log:
         if out.limit.full:
             out.add("M-SCHEMA", Severity.ERROR, "")  # counted only
             continue
-        hits = root.xpath(error.path) if error.path else []
-        el = hits[0] if hits and isinstance(hits[0], etree._Element) else None
+        el = element_at(root, error.path, prefixes)
         out.add("M-SCHEMA", Severity.ERROR, _NS_IN_TEXT.sub("", error.message), el, line=error.line)
     _scan(root, body, spec, out)
     _check_status(body, spec.namespace, out)
