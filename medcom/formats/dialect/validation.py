@@ -28,6 +28,7 @@ from medcom.formats.dialect.model import (
     Message,
     Party,
 )
+from medcom.formats.xml_paths import document_prefixes, element_at
 from medcom.formats.xmlsafe import DEFAULT_MAX_BYTES, UnsafeXMLError, parse_bytes
 from medcom.identifiers import check_cpr, check_gln, check_municipality
 
@@ -81,23 +82,6 @@ def readable_path(el: etree._Element) -> str:
 
 
 _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
-
-
-def document_prefixes(root: etree._Element) -> dict[str, str]:
-    """Every namespace prefix the document declares (real MedCom messages carry prefixes)."""
-    return {p: ns for el in root.iter() if isinstance(el.tag, str) for p, ns in el.nsmap.items() if p}
-
-
-def element_at(root: etree._Element, path: str | None, prefixes: dict[str, str]) -> etree._Element | None:
-    """The element a schema error's path names (written with the document's prefixes), or None: a path that
-    cannot be evaluated leaves the finding without an element, never raises."""
-    if not path:
-        return None
-    try:
-        hits = root.xpath(path, namespaces=prefixes)
-    except etree.XPathError:
-        return None
-    return hits[0] if isinstance(hits, list) and hits and isinstance(hits[0], etree._Element) else None
 
 
 class _Collector:
