@@ -187,20 +187,20 @@ def _open_regular(path: str, max_bytes: int) -> Iterator[tuple[BinaryIO, int]]:
         yield handle, info.st_size
 
 
-def regular_file_problem(path: str) -> str | None:
-    """Why `path` cannot be opened as a regular file, or None if it can be."""
+def _archive(path: str) -> zipfile.ZipFile:
+    """An open archive, kept for the members that follow (per process; a file replaced since is opened anew)."""
     try:
-        return not_regular(os.stat(path).st_mode)
+        info = os.stat(path)
     except OSError as exc:
-        return _reason(exc)
+        raise UnreadableInput(f"cannot open archive: {_reason(exc)}") from None
+    kind = not_regular(info.st_mode)
+    if kind is not None:
+        raise UnreadableInput(f"cannot open archive: not a regular file but {kind}")
+    return _open_archive(path, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
 @lru_cache(maxsize=4)
-def _archive(path: str) -> zipfile.ZipFile:
-    """An open archive, kept for the members that follow (per process)."""
-    problem = regular_file_problem(path)
-    if problem is not None:
-        raise UnreadableInput(f"cannot open archive: {problem}")
+def _open_archive(path: str, _inode: int, _mtime: int, _size: int) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
