@@ -5,13 +5,20 @@ fhirpathpy implements FHIRPath itself; FHIR's additions that MedCom's invariants
 profile check) and `memberOf(url)` (shipped value sets). An expression fhirpathpy cannot parse or evaluate, or that
 needs what is not shipped (`htmlChecks()`, an unknown profile or value set), is *unevaluable*: `evaluate` returns
 None and the caller counts it as not checked. Expressions are compiled once per process.
+
+An expression that reads only the element it is evaluated on (no `%` variables, no `resolve()` or `conformsTo()`
+into the Bundle, no clock) has one verdict per (expression, type, what it reads of the element): those verdicts
+are remembered, a bounded number of them, since messages repeat the same organisations, codings and identifiers
+under new resource ids.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
@@ -112,9 +119,71 @@ def _compiled(expression: str) -> Callable | None:
         return None
 
 
+_NOT_LOCAL = ("%", "resolve(", "conformsTo(", "now(", "today(", "timeOfDay(")
+_READS_WHOLE = ("$this", "children(", "descendants(", "repeat(", "toString(")  # may read more than named members
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MEMO_LIMIT = 4096  # remembered verdicts; all are forgotten when the limit is reached
+_MEMO: dict[tuple, bool | None] = {}
+
+
+@cache
+def _local(expression: str) -> bool:
+    """Whether the expression's verdict depends on the element alone (and its type)."""
+    return not any(part in expression for part in _NOT_LOCAL)
+
+
+@cache
+def _members_read(expression: str) -> re.Pattern[str] | None:
+    """The members of an object that an expression can read: every name in it (a superset: function names and
+    words in strings too), with its `_name` twin and its choice types (`value` -> valueString), and the
+    resourceType; None when it may read the whole object."""
+    if any(part in expression for part in _READS_WHOLE):
+        return None
+    names = sorted({*_NAME.findall(expression), "resourceType"})
+    return re.compile(r"_?(?:" + "|".join(names) + r")(?:[A-Z][A-Za-z0-9]*)?")
+
+
+def _frozen(value: object) -> object:
+    """A hashable copy of a JSON value that tells apart what Python's equality would not (1, 1.0, True)."""
+    if isinstance(value, dict):
+        return dict, tuple((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return list, tuple(_frozen(v) for v in value)
+    if isinstance(value, Decimal | float):
+        return type(value), str(value)
+    return type(value), value
+
+
+def _memo_key(expression: str, data: object, type_path: str) -> tuple:
+    """What the verdict of a local expression depends on: the element, or of an object the members it reads
+    (an organisation's identifiers, not its id, which each message renews)."""
+    members = _members_read(expression) if isinstance(data, dict) else None
+    if members is not None:
+        data = {k: v for k, v in data.items() if isinstance(k, str) and members.fullmatch(k)}  # type: ignore[union-attr]
+    key = (expression, type_path, _frozen(data))
+    hash(key)
+    return key
+
+
 def evaluate(expression: str, data: object, type_path: str, resource: dict, session: Session) -> bool | None:
     """The truth of an invariant on one element (FHIR's rule: a single boolean is its value, an empty result is
     false, anything else true); None when it cannot be evaluated here."""
+    if not _local(expression) or type_path == "Bundle":  # a Bundle is one message: its verdicts do not repeat
+        return _evaluate(expression, data, type_path, resource, session)
+    try:
+        key = _memo_key(expression, data, type_path)
+    except (TypeError, RecursionError):  # a value no JSON reader makes: evaluated, not remembered
+        return _evaluate(expression, data, type_path, resource, session)
+    if key in _MEMO:
+        return _MEMO[key]
+    verdict = _evaluate(expression, data, type_path, resource, session)
+    if len(_MEMO) >= MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = verdict
+    return verdict
+
+
+def _evaluate(expression: str, data: object, type_path: str, resource: dict, session: Session) -> bool | None:
     compiled = _compiled(expression)
     if compiled is None:
         return None

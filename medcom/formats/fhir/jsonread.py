@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from functools import partial
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir.locations import LineMap, Path
@@ -97,7 +98,12 @@ def _find_surrogate(value: object, path: Path) -> Path | None:
 
 
 def line_map(text: str) -> LineMap:
-    """The line each value of (valid) JSON `text` starts on, by path; a key's line for an object member."""
+    """The line each value of (valid) JSON `text` starts on, by path; a key's line for an object member. Worked
+    out when a line is first asked for."""
+    return LineMap(None, partial(_scan_lines, text))
+
+
+def _scan_lines(text: str) -> dict[Path, int]:
     lines: dict[Path, int] = {}
     stack: list[list] = []  # frames: [is_object, path, key or index, expecting_key]
     line, last = 1, 0
@@ -133,7 +139,7 @@ def line_map(text: str) -> LineMap:
             stack.append([True, path, None, True])
         elif token == "[":
             stack.append([False, path, 0, False])
-    return LineMap(lines)
+    return lines
 
 
 def read_json(data: bytes, *, max_bytes: int) -> tuple[object, LineMap]:
@@ -146,22 +152,56 @@ def read_json(data: bytes, *, max_bytes: int) -> tuple[object, LineMap]:
         raise JSONProblem(f"not UTF-8: {exc.reason} at byte {exc.start}",
                           data.count(b"\n", 0, exc.start) + 1) from None
     text = text.removeprefix("\ufeff")
-    _check_depth(text)
-    try:
-        value = json.loads(text, object_pairs_hook=_object, parse_int=_number(int),
-                           parse_float=_number(Decimal), parse_constant=_constant)
-    except JSONProblem:
-        raise
-    except json.JSONDecodeError as exc:
-        raise JSONProblem(f"not well-formed JSON: {exc.msg}", exc.lineno) from None
-    except (ValueError, RecursionError) as exc:
-        raise JSONProblem(f"cannot read JSON: {exc}") from None
+    try:  # most documents are fine: parsed first, their depth read off the value rather than scanned for
+        value = _loads(text)
+    except (ValueError, RecursionError):
+        value = _FAILED
+    if value is _FAILED or _deeper_than(value, MAX_DEPTH):
+        value = _checked_loads(text)  # the problem, found in the order the checks are made (depth first)
     lines = line_map(text)
     surrogate = _find_surrogate(value, ())
     if surrogate is not None:
         raise JSONProblem("a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
                           lines.line(surrogate))
     return value, lines
+
+
+_FAILED = object()
+
+
+def _loads(text: str) -> object:
+    return json.loads(text, object_pairs_hook=_object, parse_int=_number(int), parse_float=_number(Decimal),
+                      parse_constant=_constant)
+
+
+def _checked_loads(text: str) -> object:
+    """The depth limit first, then the parse; raises the first problem as a `JSONProblem`."""
+    _check_depth(text)
+    try:
+        return _loads(text)
+    except JSONProblem:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JSONProblem(f"not well-formed JSON: {exc.msg}", exc.lineno) from None
+    except (ValueError, RecursionError) as exc:
+        raise JSONProblem(f"cannot read JSON: {exc}") from None
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (the outermost is level 1)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        following = []
+        for node in level:
+            for item in node.values() if isinstance(node, dict) else node:
+                if isinstance(item, dict | list):
+                    following.append(item)
+        level = following
+    return False
 
 
 def json_finding(problem: JSONProblem, file: str) -> Finding:

@@ -8,6 +8,7 @@ located at the primitive itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from medcom.identifiers import mask_cpr
@@ -28,21 +29,31 @@ def fhirpath(root: str, path: Path) -> str:
 
 @dataclass
 class LineMap:
-    """The input line of each element path, where the input format tells it."""
+    """The input line of each element path, where the input format tells it; `scan` works the lines out when the
+    first is asked for (most documents have no finding that needs one)."""
 
-    lines: dict[Path, int] = field(default_factory=dict)
+    _lines: dict[Path, int] | None = field(default_factory=dict)
+    scan: Callable[[], dict[Path, int]] | None = None
+
+    @property
+    def lines(self) -> dict[Path, int]:
+        if self._lines is None or self.scan is not None:
+            self._lines = self.scan() if self.scan is not None else {}
+            self.scan = None
+        return self._lines
 
     def line(self, path: Path) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one (a missing element: its parent)."""
+        lines = self.lines
         while True:
-            found = self.lines.get(path)
+            found = lines.get(path)
             if found is not None:
                 return found
             if not path:
                 return None
             last = path[-1]
             if isinstance(last, str) and not last.startswith("_"):  # a primitive's `_name` sibling
-                twin = self.lines.get(path[:-1] + ("_" + last,))
+                twin = lines.get(path[:-1] + ("_" + last,))
                 if twin is not None:
                     return twin
             path = path[:-1]

@@ -9,8 +9,9 @@ list into `ElementDef` nodes with their children and slices.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
+from medcom.formats.fhir.base_invariants import STRUCTURE_CHECKED, Native, native
 from medcom.formats.fhir.igpackages import conformance, strip_version
 
 
@@ -57,16 +58,32 @@ class ElementDef:
     children: list[ElementDef] = field(default_factory=list)
     slices: list[ElementDef] = field(default_factory=list)
 
-    @property
+    @cached_property
     def is_choice(self) -> bool:
         return self.name.endswith("[x]")
 
-    @property
+    @cached_property
     def json_name(self) -> str:
         return self.name[:-3] if self.is_choice else self.name
 
+    @cached_property
+    def absent_key(self) -> str | None:
+        """The JSON key whose absence leaves nothing to check here (optional, not sliced, not a choice)."""
+        return None if self.is_choice or self.min > 0 or (self.slicing_rules and self.slices) else self.json_name
+
+    @cached_property
+    def type_codes(self) -> frozenset[str]:
+        """The allowed type codes (FHIRPath's System.String of an id or extension url aside)."""
+        return frozenset(t.code for t in self.types if t.code != "http://hl7.org/fhirpath/System.String")
+
     def child(self, name: str) -> ElementDef | None:
         return next((c for c in self.children if c.name == name), None)
+
+    @cached_property
+    def invariants(self) -> tuple[tuple[Constraint, Native | None], ...]:
+        """The constraints the validator evaluates here, each with its Python shortcut if it has one."""
+        return tuple((c, native(c.key, c.expression)) for c in self.constraints
+                     if c.expression and c.key not in STRUCTURE_CHECKED)
 
 
 @dataclass

@@ -9,6 +9,7 @@ required elements and the rest of what its models check. Findings from both are 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from pydantic import ValidationError
@@ -133,19 +134,55 @@ class StructureCheck:
         inside = fhirpath(self.root_type, path)
         if any(location == inside or location.startswith((inside + ".", inside + "[")) for location in self.findings):
             return  # the shape is already wrong here: the model would only repeat it (or choke on it)
-        try:
-            klass.model_validate(resource)
-        except ValidationError as exc:
-            for error in exc.errors():
-                if error["type"] in _PYDANTIC_OWN:
-                    continue  # the shape walk says these in FHIR's words
-                steps = tuple(step for step in error["loc"] if isinstance(step, int) or
-                              (isinstance(step, str) and step.lstrip("_").isidentifier() and step != "root"))
-                self._add(path + steps, _message(error))
-        except Exception as exc:  # fhir.resources fails on some malformed input instead of reporting it
+        problems = _model_problems(klass, resource)
+        if isinstance(problems, str):
             self.unchecked.append(Finding(F_UNCHECKED, Severity.INFO,
-                                          f"the R4B base model could not check this resource ({type(exc).__name__})",
+                                          f"the R4B base model could not check this resource ({problems})",
                                           self.file, self.lines.line(path), fhirpath(self.root_type, path)))
+            return
+        for steps, text in problems:
+            self._add(path + steps, text)
+
+
+_MODEL_MEMO: dict[str, tuple[tuple[Path, str], ...] | str] = {}
+MODEL_MEMO_LIMIT = 2048  # resources remembered (messages repeat organisations); all forgotten at the limit
+
+
+def _refuse(value: object) -> object:
+    raise TypeError(type(value).__name__)  # a decimal (or anything but JSON's own types): not remembered
+
+
+def _model_problems(klass: type, resource: dict) -> tuple[tuple[Path, str], ...] | str:
+    """fhir.resources' findings on a resource (steps inside it, text), or the name of the exception it failed
+    with; remembered by the resource's JSON text, since the model's verdict depends on nothing else."""
+    try:
+        key = f"{klass.__name__} {json.dumps(resource, ensure_ascii=False, default=_refuse)}"
+    except (TypeError, ValueError, RecursionError):
+        return _validate_model(klass, resource)
+    known = _MODEL_MEMO.get(key)
+    if known is None:
+        known = _validate_model(klass, resource)
+        if len(_MODEL_MEMO) >= MODEL_MEMO_LIMIT:
+            _MODEL_MEMO.clear()
+        _MODEL_MEMO[key] = known
+    return known
+
+
+def _validate_model(klass: type, resource: dict) -> tuple[tuple[Path, str], ...] | str:
+    try:
+        klass.model_validate(resource)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            if error["type"] in _PYDANTIC_OWN:
+                continue  # the shape walk says these in FHIR's words
+            steps = tuple(step for step in error["loc"] if isinstance(step, int) or
+                          (isinstance(step, str) and step.lstrip("_").isidentifier() and step != "root"))
+            problems.append((steps, _message(error)))
+        return tuple(problems)
+    except Exception as exc:  # fhir.resources fails on some malformed input instead of reporting it
+        return type(exc).__name__
+    return ()
 
 
 def _message(error: dict) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir import fhirpath as fp
+from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.igpackages import conformance, strip_version
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
@@ -44,7 +45,6 @@ _HEADER_TO_MESSAGE = {
     "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgementHeader":
         MESSAGE_PROFILES["acknowledgement-message"],
 }
-_NATIVE_CONSTRAINTS = frozenset({"ele-1"})  # "has a value or children": the structure check's empty-element rule
 _PRIMITIVE_TYPES = frozenset({
     "boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary", "instant", "date",
     "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt", "positiveInt", "uuid", "xhtml"})
@@ -235,6 +235,9 @@ class _Validation:
             children = target.children if target else []
         known = elements(base_type)
         for child in children:
+            absent = child.absent_key
+            if absent is not None and absent not in obj and "_" + absent not in obj:
+                continue  # optional, not sliced and not there: nothing to check
             items = list(self.collect(obj, child, path, known))
             self.element(items, child, path, resource, profile)
 
@@ -277,8 +280,7 @@ class _Validation:
         assigned: list[ElementDef | None] = [None] * len(items)
         if definition.slicing_rules and definition.slices:
             usable = []
-            for slice_def in definition.slices:
-                problem = _slice_problem(slice_def, definition)
+            for slice_def, problem in _slice_problems(definition):
                 if problem:
                     self.not_checked("slice", f"{definition.path}:{slice_def.slice_name} ({problem})")
                 else:
@@ -309,7 +311,7 @@ class _Validation:
 
     def value(self, item: _Item, definition: ElementDef, resource: dict, profile: Profile | None) -> None:
         value, path = item.value, item.path
-        codes = {t.code for t in definition.types if t.code != _SYSTEM_STRING}
+        codes = definition.type_codes
         if codes and item.type_code not in codes and not (item.type_code == "Resource" or "*" in codes):
             allowed = ", ".join(sorted(codes))
             self.report(F_PROFILE, Severity.ERROR, path,
@@ -413,10 +415,12 @@ class _Validation:
                 self.not_checked("profile", strip_version(url))
 
     def invariants(self, definition: ElementDef, value: object, path: Path, type_path: str, resource: dict) -> None:
-        for constraint in definition.constraints:
-            if constraint.key in _NATIVE_CONSTRAINTS or not constraint.expression:
-                continue
-            verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)
+        for constraint, shortcut in definition.invariants:
+            answer = shortcut(value, resource) if shortcut is not None else ASK_FHIRPATH
+            if answer is ASK_FHIRPATH:
+                verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
+            else:
+                verdict = None if answer is UNEVALUABLE else bool(answer)
             if verdict is None:
                 self.not_checked("invariant", constraint.key)
             elif not verdict:
@@ -430,6 +434,19 @@ class _Validation:
             if all(_discriminated(item, slice_def, d.type, d.path) for d in definition.discriminators):
                 return slice_def
         return None
+
+_SLICE_PROBLEMS: dict[int, tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
+
+
+def _slice_problems(definition: ElementDef) -> list[tuple[ElementDef, str | None]]:
+    """Each slice of a sliced element with why it cannot be told apart (None: it can); worked out once per
+    element definition (compiled profiles live as long as the process)."""
+    known = _SLICE_PROBLEMS.get(id(definition))
+    if known is None or known[0] is not definition:
+        known = (definition, [(s, _slice_problem(s, definition)) for s in definition.slices])
+        _SLICE_PROBLEMS[id(definition)] = known
+    return known[1]
+
 
 def _slice_problem(slice_def: ElementDef, definition: ElementDef) -> str | None:
     """Why a slice cannot be told apart here (a discriminator this validator does not support, or a value set in a

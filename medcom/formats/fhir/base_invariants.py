@@ -1,0 +1,279 @@
+"""FHIR's base invariants that run on every resource, entry and extension, answered in Python where the answer is
+plain from the instance, so that fhirpathpy is asked only about the rest.
+
+Each function takes the element's value and the resource it is in and returns the invariant's verdict, or
+`ASK_FHIRPATH` when the value is not one of the plain shapes it knows; the validator then evaluates the expression
+with fhirpathpy as before. Plain means: what the expression navigates is there as FHIR JSON has it (objects,
+arrays of objects, strings), and no object on the way has a `resourceType` it should not have (fhirpathpy reads
+an object with a `resourceType` as a resource, and fails on one that is not a string), whichever operand of an
+`or` or `implies` decides, since fhirpathpy evaluates them all. A shortcut is used only for the exact expression
+it was written for (`native(key, expression)`), so a profile that changes an invariant's expression gets
+fhirpathpy. The shortcuts are tested against fhirpathpy on the shipped examples and on mutations of them
+(tests/test_fhir_base_invariants.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from fhirpathpy.models import models
+
+ASK_FHIRPATH: Final = object()  # this shape is not plain: evaluate the expression with fhirpathpy
+UNEVALUABLE: Final = object()  # the expression cannot be evaluated here (htmlChecks()): counted as not checked
+
+Native = Callable[[object, dict], object]  # -> bool, ASK_FHIRPATH or UNEVALUABLE
+STRUCTURE_CHECKED = frozenset({"ele-1"})  # "has a value or children": the structure check's empty-element rule
+_EXTENSION_VALUE_TYPES = frozenset(models["r4"]["choiceTypePaths"]["Extension.value"])  # what `value` finds
+
+
+def _element(value: object) -> bool:
+    """An object that is not read as a resource."""
+    return isinstance(value, dict) and "resourceType" not in value
+
+
+def _resource(value: object, kind: str | None = None) -> bool:
+    """An object with a resource type (this one, if given)."""
+    if not isinstance(value, dict):
+        return False
+    found = value.get("resourceType")
+    return isinstance(found, str) and (kind is None or found == kind)
+
+
+def _absent(value: dict, name: str) -> bool:
+    """Neither the member nor its `_name` twin is there."""
+    return name not in value and "_" + name not in value
+
+
+def _plain_string(value: dict, name: str) -> bool:
+    """The member is absent, or a non-empty string without a `_name` twin."""
+    if "_" + name in value:
+        return False
+    item = value.get(name)
+    return (item is None and name not in value) or (isinstance(item, str) and bool(item))
+
+
+def _no_contained(value: object, _resource_: dict) -> object:
+    """dom-2, dom-3, dom-4, dom-5: conditions on contained resources, true when there are none."""
+    if _resource(value) and _absent(value, "contained"):  # type: ignore[arg-type]
+        return True
+    return ASK_FHIRPATH
+
+
+def _has_narrative_div(value: object, _resource_: dict) -> object:
+    """dom-6: text.div.exists()."""
+    if not _resource(value) or "_text" in value:  # type: ignore[operator]
+        return ASK_FHIRPATH
+    text = value.get("text")  # type: ignore[union-attr]
+    if text is None and "text" not in value:  # type: ignore[operator]
+        return False
+    if _element(text) and _plain_string(text, "div") and "div" in text:
+        return True
+    return ASK_FHIRPATH
+
+
+def _html_checks(_value: object, _resource_: dict) -> object:
+    """txt-1, txt-2: htmlChecks() is not supported (as fhirpath.evaluate says of it)."""
+    return UNEVALUABLE
+
+
+def _bundle(value: object) -> list[dict] | None:
+    """The entries of a plain Bundle (a Bundle with a string `type` and entries that are objects read as
+    elements); None for any other shape."""
+    if not _resource(value, "Bundle") or not _plain_string(value, "type") or "type" not in value \
+            or "_entry" in value:  # type: ignore[operator]
+        return None
+    entries = value.get("entry")  # type: ignore[union-attr]
+    if entries is None and "entry" not in value:  # type: ignore[operator]
+        return []
+    if isinstance(entries, list) and all(_element(e) for e in entries):
+        return entries
+    return None
+
+
+def _plain_entry_resource(entry: dict) -> bool:
+    """The entry's resource is absent or an object with a resource type."""
+    resource = entry.get("resource")
+    return (resource is None and "resource" not in entry) or _resource(resource)
+
+
+def _no_total(value: object, _resource_: dict) -> object:
+    """bdl-1: total.empty() or (type = 'searchset') or (type = 'history')."""
+    if _bundle(value) is not None and _absent(value, "total"):  # type: ignore[arg-type]
+        return True
+    return ASK_FHIRPATH
+
+
+def _no_search(value: object, _resource_: dict) -> object:
+    """bdl-2: entry.search.empty() or (type = 'searchset')."""
+    entries = _bundle(value)
+    if entries is not None and all(_absent(e, "search") for e in entries):
+        return True
+    return ASK_FHIRPATH
+
+
+def _entries_without(part: str, kinds: tuple[str, ...]) -> Native:
+    """bdl-3 / bdl-4: entry.all(<part>.exists() = (%resource.type = one of `kinds`)), for the Bundle itself."""
+    def check(value: object, resource: dict) -> object:
+        entries = _bundle(value) if value is resource else None
+        if entries is None or value["type"] in kinds or not all(_absent(e, part) for e in entries):  # type: ignore[index]
+            return ASK_FHIRPATH
+        return True
+    return check
+
+
+def _distinct_full_urls(value: object, _resource_: dict) -> object:
+    """bdl-7: (type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId)
+    .isDistinct()."""
+    entries = _bundle(value)
+    if entries is None or value["type"] == "history":  # type: ignore[index]
+        return ASK_FHIRPATH
+    urls = []
+    for entry in entries:
+        if not _plain_string(entry, "fullUrl") or not _plain_entry_resource(entry):
+            return ASK_FHIRPATH
+        resource = entry.get("resource")
+        if resource is not None and ("_meta" in resource or "meta" in resource and not (
+                _element(resource["meta"]) and _absent(resource["meta"], "versionId"))):
+            return ASK_FHIRPATH
+        if "fullUrl" in entry:
+            urls.append(entry["fullUrl"])
+    return len(set(urls)) == len(urls)
+
+
+def _first_entry_resource(entries: list[dict]) -> object:
+    """entry.first().resource, when plain: the resource, None when there is none; ASK_FHIRPATH otherwise."""
+    if not entries:
+        return None
+    first = entries[0]
+    return first.get("resource") if _plain_entry_resource(first) else ASK_FHIRPATH
+
+
+def _not_a_document(check_identifier: bool = False, check_timestamp: bool = False) -> Native:
+    """bdl-9, bdl-10, bdl-11: type = 'document' implies ...: true when the Bundle is not a document (the
+    right-hand side must be plain too: fhirpathpy evaluates it whatever the left)."""
+    def check(value: object, _resource_: dict) -> object:
+        entries = _bundle(value)
+        if entries is None or value["type"] == "document":  # type: ignore[index]
+            return ASK_FHIRPATH
+        if check_identifier:
+            identifier = value.get("identifier")  # type: ignore[union-attr]
+            if "_identifier" in value or not (identifier is None and "identifier" not in value or (  # type: ignore[operator]
+                    _element(identifier) and _plain_string(identifier, "system")
+                    and _plain_string(identifier, "value"))):
+                return ASK_FHIRPATH
+        elif check_timestamp:
+            if not _plain_string(value, "timestamp"):  # type: ignore[arg-type]
+                return ASK_FHIRPATH
+        elif _first_entry_resource(entries) is ASK_FHIRPATH:
+            return ASK_FHIRPATH
+        return True
+    return check
+
+
+def _message_starts_with_header(value: object, _resource_: dict) -> object:
+    """bdl-12: type = 'message' implies entry.first().resource.is(MessageHeader)."""
+    entries = _bundle(value)
+    first = _first_entry_resource(entries) if entries is not None else ASK_FHIRPATH
+    if first is ASK_FHIRPATH:
+        return ASK_FHIRPATH
+    if value["type"] != "message" or _resource(first, "MessageHeader"):  # type: ignore[index]
+        return True
+    return ASK_FHIRPATH
+
+
+def _entry_has_content(value: object, _resource_: dict) -> object:
+    """bdl-5: resource.exists() or request.exists() or response.exists()."""
+    if _element(value) and _resource(value.get("resource")) and _absent(value, "request") \
+            and _absent(value, "response"):  # type: ignore[union-attr,arg-type]
+        return True
+    return ASK_FHIRPATH
+
+
+def _full_url_without_history(value: object, _resource_: dict) -> object:
+    """bdl-8: fullUrl.contains('/_history/').not()."""
+    if _element(value) and _plain_string(value, "fullUrl") and "fullUrl" in value:  # type: ignore[arg-type,operator]
+        return "/_history/" not in value["fullUrl"]  # type: ignore[index]
+    return ASK_FHIRPATH
+
+
+def _extension_or_value(value: object, _resource_: dict) -> object:
+    """ext-1: extension.exists() != value.exists(), for an extension with either nested extensions (a list of
+    objects) or one value (an object, a non-empty string, an integer or a boolean), and no `_value` twin."""
+    if not _element(value):
+        return ASK_FHIRPATH
+    values = [k for k in value if k.startswith(("value", "_value"))]  # type: ignore[union-attr]
+    nested = value.get("extension")  # type: ignore[union-attr]
+    if "_extension" in value or len(values) > 1 or (values and values[0].startswith("_")):  # type: ignore[operator]
+        return ASK_FHIRPATH
+    if nested is None and "extension" not in value:  # type: ignore[operator]
+        has_nested = False
+    elif isinstance(nested, list) and nested and all(_element(e) and e for e in nested):
+        has_nested = True
+    else:
+        return ASK_FHIRPATH
+    if not values:
+        return has_nested
+    item = value[values[0]]  # type: ignore[index]
+    if has_nested or values[0][5:] not in _EXTENSION_VALUE_TYPES or not _plain_value(item):
+        return ASK_FHIRPATH
+    return True
+
+
+def _plain_value(item: object) -> bool:
+    if isinstance(item, bool | int):
+        return True
+    if isinstance(item, str):
+        return bool(item)
+    return _element(item) and bool(item) and all(v is not None for v in item.values())  # type: ignore[union-attr]
+
+
+def _identified_or_named(value: object, _resource_: dict) -> object:
+    """org-1: (identifier.count() + name.count()) > 0, true for an organisation with identifiers or a name."""
+    if not _resource(value, "Organization") or not _plain_string(value, "name") or "_identifier" in value:  # type: ignore[arg-type,operator]
+        return ASK_FHIRPATH
+    identifiers = value.get("identifier")  # type: ignore[union-attr]
+    if identifiers is not None and not (isinstance(identifiers, list) and all(_element(i) and i for i in identifiers)):
+        return ASK_FHIRPATH
+    if identifiers or "name" in value:  # type: ignore[operator]
+        return True
+    return ASK_FHIRPATH
+
+
+_DOM_3 = ("contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | "
+          "%resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = "
+          "'#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = "
+          "'#').exists()).not()).trace('unmatched', id).empty()")
+
+NATIVE: dict[tuple[str, str], Native] = {
+    ("dom-2", "contained.contained.empty()"): _no_contained,
+    ("dom-3", _DOM_3): _no_contained,
+    ("dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()"): _no_contained,
+    ("dom-5", "contained.meta.security.empty()"): _no_contained,
+    ("dom-6", "text.`div`.exists()"): _has_narrative_div,
+    ("txt-1", "htmlChecks()"): _html_checks,
+    ("txt-2", "htmlChecks()"): _html_checks,
+    ("bdl-1", "total.empty() or (type = 'searchset') or (type = 'history')"): _no_total,
+    ("bdl-2", "entry.search.empty() or (type = 'searchset')"): _no_search,
+    ("bdl-3", "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or "
+              "%resource.type = 'history'))"): _entries_without("request", ("batch", "transaction", "history")),
+    ("bdl-4", "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = "
+              "'transaction-response' or %resource.type = 'history'))"):
+        _entries_without("response", ("batch-response", "transaction-response", "history")),
+    ("bdl-5", "resource.exists() or request.exists() or response.exists()"): _entry_has_content,
+    ("bdl-7", "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId)"
+              ".isDistinct()"): _distinct_full_urls,
+    ("bdl-8", "fullUrl.contains('/_history/').not()"): _full_url_without_history,
+    ("bdl-9", "type = 'document' implies (identifier.system.exists() and identifier.value.exists())"):
+        _not_a_document(check_identifier=True),
+    ("bdl-10", "type = 'document' implies (timestamp.hasValue())"): _not_a_document(check_timestamp=True),
+    ("bdl-11", "type = 'document' implies entry.first().resource.is(Composition)"): _not_a_document(),
+    ("bdl-12", "type = 'message' implies entry.first().resource.is(MessageHeader)"): _message_starts_with_header,
+    ("ext-1", "extension.exists() != value.exists()"): _extension_or_value,
+    ("org-1", "(identifier.count() + name.count()) > 0"): _identified_or_named,
+}
+
+
+def native(key: str, expression: str | None) -> Native | None:
+    """The Python shortcut for invariant `key` with exactly this expression, if there is one."""
+    return NATIVE.get((key, expression)) if expression else None
