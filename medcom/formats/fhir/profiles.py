@@ -67,6 +67,11 @@ class ElementDef:
         return self.name[:-3] if self.is_choice else self.name
 
     @cached_property
+    def shown(self) -> str:
+        """How findings name it: its path, with the slice name of a slice."""
+        return self.slice_name and f"{self.path}:{self.slice_name}" or self.path
+
+    @cached_property
     def absent_key(self) -> str | None:
         """The JSON key whose absence leaves nothing to check here (optional, not sliced, not a choice)."""
         return None if self.is_choice or self.min > 0 or (self.slicing_rules and self.slices) else self.json_name

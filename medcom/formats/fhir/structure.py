@@ -10,6 +10,7 @@ required elements and the rest of what its models check. Findings from both are 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 from pydantic import ValidationError
@@ -152,11 +153,18 @@ def _refuse(value: object) -> object:
     raise TypeError(type(value).__name__)  # a decimal (or anything but JSON's own types): not remembered
 
 
+_VALID_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # within what the model's id type accepts
+
+
 def _model_problems(klass: type, resource: dict) -> tuple[tuple[Path, str], ...] | str:
     """fhir.resources' findings on a resource (steps inside it, text), or the name of the exception it failed
-    with; remembered by the resource's JSON text, since the model's verdict depends on nothing else."""
+    with; remembered by the resource's JSON text, since the model's verdict depends on nothing else. A valid id
+    is left out of the text: it gives no finding, and messages renew the ids of the resources they repeat."""
+    ident = resource.get("id")
+    valid_id = isinstance(ident, str) and _VALID_ID.fullmatch(ident) is not None
+    rest = {k: v for k, v in resource.items() if k != "id"} if valid_id else resource
     try:
-        key = f"{klass.__name__} {json.dumps(resource, ensure_ascii=False, default=_refuse)}"
+        key = f"{klass.__name__} {valid_id} {json.dumps(rest, ensure_ascii=False, default=_refuse)}"
     except (TypeError, ValueError, RecursionError):
         return _validate_model(klass, resource)
     known = _MODEL_MEMO.get(key)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from medcom.findings import Finding, Severity
@@ -65,7 +64,7 @@ class ValidationResult:
         return [f for f in self.findings if f.severity == Severity.ERROR]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Item:
     """One value of an element in the instance: its value (a primitive, or the `_name` object when a primitive
     has only extensions), where it is, its type code and its base-model element."""
@@ -238,16 +237,16 @@ class _Validation:
             absent = child.absent_key
             if absent is not None and absent not in obj and "_" + absent not in obj:
                 continue  # optional, not sliced and not there: nothing to check
-            items = list(self.collect(obj, child, path, known))
-            self.element(items, child, path, resource, profile)
+            self.element(self.collect(obj, child, path, known), child, path, resource, profile)
 
-    def collect(self, obj: dict, definition: ElementDef, path: Path, known: dict[str, ElementInfo]) -> Iterator[_Item]:
+    def collect(self, obj: dict, definition: ElementDef, path: Path, known: dict[str, ElementInfo]) -> list[_Item]:
         name = definition.json_name
         if definition.is_choice:
             keys = sorted({k.lstrip("_") for k in obj if k.lstrip("_").startswith(name)
                            and k.lstrip("_")[len(name):][:1].isupper()})
         else:
             keys = [name] if name in obj or "_" + name in obj else []
+        found: list[_Item] = []
         for key in keys:
             info = known.get(key)
             if definition.is_choice:
@@ -267,16 +266,16 @@ class _Validation:
                     if item is None and index < len(twins):
                         item = twins[index]
                     if item is not None:
-                        yield _Item(item, path + (key, index), type_code, info)
+                        found.append(_Item(item, path + (key, index), type_code, info))
             else:
                 item = value if value is not None else twin
                 if item is not None:
-                    yield _Item(item, path + (key,), type_code, info)
+                    found.append(_Item(item, path + (key,), type_code, info))
+        return found
 
     def element(self, items: list[_Item], definition: ElementDef, parent: Path, resource: dict,
                 profile: Profile | None) -> None:
-        shown = definition.slice_name and f"{definition.path}:{definition.slice_name}" or definition.path
-        self.cardinality(len(items), definition, items, parent, shown)
+        self.cardinality(len(items), definition, items, parent, definition.shown)
         assigned: list[ElementDef | None] = [None] * len(items)
         if definition.slicing_rules and definition.slices:
             usable = []
