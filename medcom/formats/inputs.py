@@ -82,8 +82,11 @@ class Source:
     def read(self, max_bytes: int) -> InputDocument:
         """The document's bytes (at most `max_bytes`), or why they cannot be had."""
         try:
-            with self.open(max_bytes) as (stream, _size):
-                data = stream.read(max_bytes + 1)
+            if self.member is None and self.error is None:
+                data = _read_regular(self.path, max_bytes)
+            else:
+                with self.open(max_bytes) as (stream, _size):
+                    data = stream.read(max_bytes + 1)
         except UnreadableInput as exc:
             return InputDocument(self.name, None, str(exc))
         except READ_ERRORS as exc:
@@ -165,27 +168,60 @@ def not_regular(mode: int) -> str | None:
     return next((what for test, what in _KINDS if test(mode)), "a special file")
 
 
-@contextmanager
-def _open_regular(path: str, max_bytes: int) -> Iterator[tuple[BinaryIO, int]]:
-    """A regular file opened for reading: stat first (never open a FIFO or device, nor what a symlink to one
-    points at), open without blocking, and check again on the open descriptor."""
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_READ_CHUNK = 1 << 20
+
+
+def _open_fd(path: str) -> int:
+    """A regular file's descriptor: stat first (never open a FIFO or device, nor what a symlink to one points
+    at), then open without blocking."""
     try:
         kind = not_regular(os.stat(path).st_mode)
         if kind is not None:
             raise UnreadableInput(f"not a regular file but {kind}; not read")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        return os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise UnreadableInput("no such file or directory") from None
     except OSError as exc:
         raise UnreadableInput(f"cannot read file: {_reason(exc)}") from None
+
+
+def _checked_size(fd: int, max_bytes: int) -> int:
+    """The open file's size, checked again on the descriptor (a regular file, within the limit)."""
+    info = os.fstat(fd)
+    kind = not_regular(info.st_mode)
+    if kind is not None:  # replaced between the stat and the open
+        raise UnreadableInput(f"not a regular file but {kind}; not read")
+    if info.st_size > max_bytes:
+        raise UnreadableInput(f"file is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes")
+    return info.st_size
+
+
+@contextmanager
+def _open_regular(path: str, max_bytes: int) -> Iterator[tuple[BinaryIO, int]]:
+    """A regular file opened for reading (see `_open_fd`), its size checked on the open descriptor."""
+    fd = _open_fd(path)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        kind = not_regular(info.st_mode)
-        if kind is not None:  # replaced between the stat and the open
-            raise UnreadableInput(f"not a regular file but {kind}; not read")
-        if info.st_size > max_bytes:
-            raise UnreadableInput(f"file is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes")
-        yield handle, info.st_size
+        yield handle, _checked_size(fd, max_bytes)
+
+
+def _read_regular(path: str, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most `max_bytes + 1` of them, opened as `_open_regular` opens it (without a
+    buffered stream: one document is read whole)."""
+    fd = _open_fd(path)
+    try:
+        _checked_size(fd, max_bytes)
+        chunks = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, _READ_CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _archive(path: str) -> zipfile.ZipFile:

@@ -17,6 +17,7 @@ class ReadOptions:
     max_timeline_bytes: int = 200_000_000  # a timeline or side-car larger than this is not read
     max_findings: int = 100  # findings listed per input; the rest are counted
     sent_before_event: bool = True  # M-TIME "sent before the event it reports" (validate; replay leaves it to rules)
+    letter_content: bool = True  # read what the agreement needs of each OIOXML letter (replay; validate does not)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ times, CPR), each line accepted or rejected, and its lines are counted apart fro
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -146,6 +146,7 @@ def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: in
               progress: bool | None = None) -> Iterator[DocumentResult | TimelineResult]:
     """Results in input order, whatever the number of workers. The progress bar shows on a terminal only."""
     sources = iter_sources(paths)
+    options = replace(options, read=replace(options.read, letter_content=False))  # reports do not need them
     check = partial(check_source, options=options)
     bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
     with bar:

@@ -15,7 +15,7 @@ from medcom.findings import Finding, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import check_identifiers_and_times, local_name, readable_path
 from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
-from medcom.formats.oioxml.letters import read_letter
+from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
 
@@ -62,8 +62,15 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         return [ReadMessage(source, "oioxml", [Finding(
             "M-VERSION", Severity.ERROR, f"an Emessage in namespace {namespace or '(none)'}, which is not an OIOXML "
             f"generation medcom knows ({known_versions()})", source, root.sourceline)], encoding=encoding)]
-    envelope = next((c for c in root if isinstance(c.tag, str) and local_name(c) == ENVELOPE), None)
-    bodies = [c for c in root if isinstance(c.tag, str) and local_name(c) not in NOT_LETTERS]
+    envelope = None
+    bodies = []
+    for child in root:
+        if isinstance(child.tag, str):
+            name = local_name(child)
+            if name not in NOT_LETTERS:
+                bodies.append(child)
+            elif name == ENVELOPE and envelope is None:
+                envelope = child
     shared: list[Finding] = []  # findings on the envelope or the document: every letter has them
     per_body: dict[int, list[Finding]] = {id(b): [] for b in bodies}
 
@@ -81,38 +88,41 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
     def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
         place(Finding(rule, severity, text, source, el.sourceline, readable_path(el)), _body_of_element(el, root))
 
-    check_identifiers_and_times(root, add, sent_before_event=options.sent_before_event)
+    wall_times = check_identifiers_and_times(root, add, sent_before_event=options.sent_before_event)
     if not bodies:
         shared.append(Finding("M-SCHEMA", Severity.ERROR, f"the Emessage holds no letter [{judge.label}]", source,
                               root.sourceline))
         return [ReadMessage(source, "oioxml", shared, generation=generation.name, schema=judge.label,
                             encoding=encoding)]
     messages = []
+    head = children(envelope)
     for position, body in enumerate(bodies, start=1):
         name = f"{source} letter {position}" if len(bodies) > 1 else source
         findings = [*shared, *per_body[id(body)]]
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
                               encoding=encoding, position=position)
-        _describe(message, body, envelope, family)
+        _describe(message, body, envelope, family, head, wall_times if options.letter_content else None)
         messages.append(message)
     return messages
 
 
 def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
-              family: Family | None) -> None:
-    """Fill in what the message is and its content; an unknown body or version is a finding."""
-    letter_el = body.find("{*}Letter")
-    version = (letter_el.findtext("{*}VersionCode") or "").strip() if letter_el is not None else ""
+              family: Family | None, head: Children, wall_times: WallTimes | None) -> None:
+    """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
+    is a finding."""
+    parts = children(body)
+    letter_el = parts.get("Letter")
+    letter = children(letter_el)
+    version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
-    message.letter_id = (letter_el.findtext("{*}Identifier") or "").strip() or None if letter_el is not None else None
-    message.envelope_id = (envelope.findtext("{*}Identifier") or "").strip() or None if envelope is not None else None
-    message.receipt_requested = envelope is not None and \
-        (envelope.findtext("{*}AcknowledgementCode") or "").strip() == "pluspositivkvitt"
-    message.sender = (body.findtext("{*}Sender/{*}EANIdentifier") or "").strip() or None
-    message.receiver = (body.findtext("{*}Receiver/{*}EANIdentifier") or "").strip() or None
+    message.letter_id = text_of(letter.get("Identifier"))
+    message.envelope_id = text_of(head.get("Identifier"))
+    message.receipt_requested = envelope is not None and text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt"
+    message.sender = _party_ean(body, parts, "Sender")
+    message.receiver = _party_ean(body, parts, "Receiver")
     if family is None:
-        message.family = (letter_el.findtext("{*}StatisticalCode") or "").strip() or local_name(body) \
+        message.family = text_of(letter.get("StatisticalCode")) or local_name(body) \
             if letter_el is not None else local_name(body)
         message.findings.append(Finding(
             "M-VERSION", Severity.INFO, f"{local_name(body)} is a MedCom letter outside the admission and discharge "
@@ -126,4 +136,13 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
             f"{family.version}, not {version}", message.source,
             letter_el.sourceline if letter_el is not None else body.sourceline,
             readable_path(letter_el) if letter_el is not None else readable_path(body)))
-    message.content = read_letter(body, family, envelope)
+    if wall_times is not None:
+        message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times)
+
+
+def _party_ean(body: etree._Element, parts: Children, party: str) -> str | None:
+    """The text of <party>/EANIdentifier, as the path finds it (the first party element that has one)."""
+    ean = children(parts.get(party)).get("EANIdentifier")
+    if ean is None and party in parts:
+        ean = body.find(f"{{*}}{party}/{{*}}EANIdentifier")
+    return text_of(ean)

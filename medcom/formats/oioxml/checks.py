@@ -11,17 +11,13 @@ from lxml import etree
 from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.findings import Severity
 from medcom.formats.oioxml.letters import wall_time
+from medcom.formats.oioxml.names import local_name
 from medcom.identifiers import check_cpr, check_gln, check_municipality
 
 Add = Callable[[str, Severity, str, etree._Element], None]
 
 # The event each body reports, which it cannot be sent before (M-TIME; in replay ADM-1 and DIS-1 say it).
 EVENT_OF_BODY = {"NotificationOfAdmission": "Admission", "NotificationOfDischarge": "Discharge"}
-
-
-def local_name(el: etree._Element) -> str:
-    tag = el.tag
-    return tag[tag.index("}") + 1:] if isinstance(tag, str) and tag.startswith("{") else str(tag)
 
 
 def readable_path(el: etree._Element) -> str:
@@ -45,12 +41,15 @@ def _looks_like_gln(value: str) -> bool:
     return value.isdigit()
 
 
-def check_identifiers_and_times(root: etree._Element, add: Add, *, sent_before_event: bool) -> None:
+def check_identifiers_and_times(root: etree._Element, add: Add, *,
+                                sent_before_event: bool) -> dict[etree._Element, datetime | None]:
     """M-CPR, M-GLN (a warning: real senders use numbers that fail the check digit), M-MUNICIPALITY and the
     local-time rules (T-2) over the whole tree; with `sent_before_event`, also a message sent before the
-    admission or discharge it reports (validate; replay leaves that to ADM-1 and DIS-1)."""
+    admission or discharge it reports (validate; replay leaves that to ADM-1 and DIS-1). Returns the wall times
+    read, by their Date/Time holder element (for reading the letters without reading them again)."""
     sent: datetime | None = None
     events: list[tuple[etree._Element, datetime]] = []
+    wall_times: dict[etree._Element, datetime | None] = {}
     for el in root.iter("{*}CivilRegistrationNumber", "{*}EANIdentifier", "{*}IdentifierCode", "{*}Date"):
         name = local_name(el)
         text = (el.text or "").strip()
@@ -67,7 +66,9 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *, sent_before_e
                 add("M-MUNICIPALITY", Severity.ERROR, problem, ident)
         else:
             holder = el.getparent()
-            naive = wall_time(holder) if holder is not None else None
+            if holder is None:
+                continue
+            naive = wall_times[holder] = wall_time(holder)
             if naive is None:
                 continue  # the schema reports malformed dates and times
             _check_local_time(holder, naive, add)
@@ -81,6 +82,7 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *, sent_before_e
             if sent < event and localize(sent, strict=False) < localize(event, strict=False):
                 add("M-TIME", Severity.ERROR, f"sent {sent:%Y-%m-%d %H:%M} before the {local_name(holder).lower()} "
                     f"it reports ({event:%Y-%m-%d %H:%M})", holder)
+    return wall_times
 
 
 def _check_local_time(holder: etree._Element, naive: datetime, add: Add) -> None:

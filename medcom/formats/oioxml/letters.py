@@ -15,6 +15,7 @@ from lxml import etree
 
 from medcom.calendar import localize
 from medcom.formats.oioxml.generations import Family
+from medcom.formats.oioxml.names import local_name
 
 # Body elements whose Date/Time the agreement reads (local names; the same in every generation).
 TIME_ELEMENTS = ("Admission", "Discharge", "ExpectedEndOfTreatment", "AgreedDischarge", "EndOfTreatment",
@@ -69,7 +70,24 @@ class Letter:
     original: Original | None = None  # receipts
 
 
-def _text(el: etree._Element | None) -> str | None:
+Children = dict[str, etree._Element]
+WallTimes = dict[etree._Element, datetime | None]  # Date/Time holders already read (medcom.formats.oioxml.checks)
+
+
+def children(parent: etree._Element | None) -> Children:
+    """An element's child elements by local name (the first of each name), as `find("{*}name")` finds them."""
+    found: Children = {}
+    if parent is None:
+        return found
+    for child in parent:
+        if isinstance(child.tag, str):
+            name = local_name(child)
+            if name not in found:
+                found[name] = child
+    return found
+
+
+def text_of(el: etree._Element | None) -> str | None:
     if el is None:
         return None
     return (el.text or "").strip() or None
@@ -80,13 +98,17 @@ def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
 
 
 def _child_text(parent: etree._Element | None, name: str) -> str | None:
-    return _text(_child(parent, name))
+    return text_of(_child(parent, name))
 
 
 def wall_time(holder: etree._Element) -> datetime | None:
     """The naive local date and time of a Date + Time/TimeWithSec holder; None when malformed."""
-    day = _child_text(holder, "Date")
-    clock = _child_text(holder, "Time") or _child_text(holder, "TimeWithSec")
+    return _wall_time(children(holder))
+
+
+def _wall_time(parts: Children) -> datetime | None:
+    day = text_of(parts.get("Date"))
+    clock = text_of(parts.get("Time")) or text_of(parts.get("TimeWithSec"))
     if day is None or clock is None:
         return None
     try:
@@ -95,17 +117,21 @@ def wall_time(holder: etree._Element) -> datetime | None:
         return None
 
 
-def read_time(holder: etree._Element | None) -> datetime | None:
+def read_time(holder: etree._Element | None, known: WallTimes | None = None) -> datetime | None:
     """The instant a Date/Time holder names (Copenhagen local time), or None."""
-    naive = wall_time(holder) if holder is not None else None
+    if holder is None:
+        return None
+    naive = known[holder] if known is not None and holder in known else wall_time(holder)
     return localize(naive, strict=False) if naive is not None else None
 
 
 def read_party(el: etree._Element | None) -> Party:
     if el is None:
         return Party()
-    return Party(_child_text(el, "EANIdentifier"), _child_text(el, "Identifier"), _child_text(el, "IdentifierCode"),
-                 _child_text(el, "OrganisationName"), _child_text(el, "DepartmentName"))
+    parts = children(el)
+    return Party(text_of(parts.get("EANIdentifier")), text_of(parts.get("Identifier")),
+                 text_of(parts.get("IdentifierCode")), text_of(parts.get("OrganisationName")),
+                 text_of(parts.get("DepartmentName")))
 
 
 def _original(body: etree._Element) -> Original | None:
@@ -125,32 +151,38 @@ def _original(body: etree._Element) -> Original | None:
                     tuple(t for t in (_child_text(x, "OriginalLetterIdentifier") for x in letters) if t), code, text)
 
 
-def read_letter(body: etree._Element, family: Family, envelope: etree._Element | None) -> Letter:
-    """The agreement's view of one body element (a letter or a receipt) of a known family."""
-    letter = _child(body, "Letter")
-    patient = _child(body, "Patient")
-    sender = _child(body, "Sender")
-    times = {name: at for name in TIME_ELEMENTS if (at := read_time(_child(body, name))) is not None}
-    conference = body.find("{*}FurtherCoordination/{*}DischargeConference")
-    coordination = body.find("{*}FurtherCoordination")
-    info = _child(body, "AdditionalInformation")
+def read_letter(body: etree._Element, family: Family, envelope: etree._Element | None, *,
+                parts: Children | None = None, head: Children | None = None,
+                known: WallTimes | None = None) -> Letter:
+    """The agreement's view of one body element (a letter or a receipt) of a known family. `parts` and `head`
+    are the body's and the envelope's children and `known` the wall times, where the caller has them already."""
+    parts = children(body) if parts is None else parts
+    letter = children(parts.get("Letter"))
+    patient = children(parts.get("Patient"))
+    sender = parts.get("Sender")
+    head = children(envelope) if head is None else head
+    times = {name: at for name in TIME_ELEMENTS if name in parts and (at := read_time(parts[name], known)) is not None}
+    coordination = parts.get("FurtherCoordination")
+    conference = children(coordination).get("DischargeConference")
+    if conference is None and coordination is not None:  # a later FurtherCoordination's, as a path finds it
+        conference = body.find("{*}FurtherCoordination/{*}DischargeConference")
     return Letter(
         family=family,
-        envelope_id=_child_text(envelope, "Identifier"),
-        sent=read_time(_child(envelope, "Sent")),
-        receipt_requested=_child_text(envelope, "AcknowledgementCode") == "pluspositivkvitt",
-        letter_id=_child_text(letter, "Identifier"),
-        status=_child_text(letter, "StatusCode"),
-        episode_id=_child_text(letter, "EpisodeOfCareIdentifier") or _child_text(letter, "NotificationIdentifier"),
+        envelope_id=text_of(head.get("Identifier")),
+        sent=read_time(head.get("Sent"), known),
+        receipt_requested=text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt",
+        letter_id=text_of(letter.get("Identifier")),
+        status=text_of(letter.get("StatusCode")),
+        episode_id=text_of(letter.get("EpisodeOfCareIdentifier")) or text_of(letter.get("NotificationIdentifier")),
         sender=read_party(sender),
-        receiver=read_party(_child(body, "Receiver")),
-        cpr=_child_text(patient, "CivilRegistrationNumber"),
-        patient_status=_child_text(patient, "EpisodeOfCareStatusCode"),
+        receiver=read_party(parts.get("Receiver")),
+        cpr=text_of(patient.get("CivilRegistrationNumber")),
+        patient_status=text_of(patient.get("EpisodeOfCareStatusCode")),
         times=times,
-        conference=read_time(conference),
+        conference=read_time(conference, known),
         coordination=tuple(local for c in coordination if isinstance(c.tag, str)
                            for local in (etree.QName(c).localname,)) if coordination is not None else (),
-        answer_to=_child_text(_child(sender, "AnswerTo"), "EANIdentifier"),
-        subject=_child_text(info, "Subject"),
+        answer_to=text_of(children(children(sender).get("AnswerTo")).get("EANIdentifier")),
+        subject=text_of(children(parts.get("AdditionalInformation")).get("Subject")),
         original=_original(body) if family.is_receipt else None,
     )
