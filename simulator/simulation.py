@@ -399,7 +399,7 @@ class Simulation:
         with batch_gc():
             people = patients(self.run, self.s, self.replication)
             self.env.process(self.arrivals(people))
-            self.env.run()
+            self.engine.advance()
             return self._finish()
 
     def _finish(self) -> Metrics:

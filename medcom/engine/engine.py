@@ -1,9 +1,10 @@
 """The SimPy engine that enforces the agreement (ARCHITECTURE.md): one process per episode, deadlines as events.
 
-The clock is event time (seconds since the first event, UTC). Events arrive at their own times; each
-episode is a process that takes its events from a store and applies the rules. A rule that expects
-something by a deadline schedules a check at that instant, at a lower priority than arrivals, so a message
-at exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
+The clock is event time (seconds since the first event, UTC). Events arrive at their own times, one way
+whoever brings them (a replayed log or the simulation): `Engine.deliver` at the event's instant, which adds
+the event to its episode and applies the rules. A rule that expects something by a deadline schedules a
+check at that instant (a `Deadline`, a SimPy event at a lower priority than arrivals), so a message at
+exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
 when the rule learns of it (a ready time revealed by a later message) runs at once, against the times
 recorded, so the outcome does not depend on when the fact was learnt. A rule that computes deadlines from a
 fact that can be revised (the ready time) does so in a `Context.revision`: the next version supersedes the
@@ -25,6 +26,24 @@ from medcom.events import Event
 from medcom.policy import Policy
 
 CHECK_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
+
+
+class Deadline(simpy.Event):
+    """A check that runs at an instant after every arrival at that instant: a timeout at `CHECK_PRIORITY`,
+    written the way SimPy writes its own `Timeout` (triggered when made, processed when the clock gets there)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, check: Callable[[], None]) -> None:
+        self.env = env
+        self.callbacks = [_run_check]
+        self._value = None
+        self._ok = True
+        self._delay = delay
+        self.check = check
+        env.schedule(self, CHECK_PRIORITY, delay)
+
+
+def _run_check(deadline: simpy.Event) -> None:
+    deadline.check()  # type: ignore[attr-defined]  # only Deadlines carry this callback
 
 
 @dataclass
@@ -279,9 +298,10 @@ class Rule:
 class Engine:
     """Runs events through the rules in time order; replay feeds it a log, the simulation feeds it live.
 
-    `deliver` hands one event to its episode at the current clock and applies the rules; `close` runs the
-    end-of-episode rules. Replay (`run`) gives each episode a process that takes its events from a store;
-    the simulation's episode processes call `deliver` themselves and `close_episode` when they are done.
+    `deliver` hands one event to its episode at the current clock and applies the rules; `close_episode`
+    runs the end-of-episode rules. Replay (`run`) delivers a log's events from one feeding process at their
+    instants; the simulation's hospital and municipality processes call `deliver` themselves (through the
+    simulation) and `close_episode` when an episode is done. `advance` runs the clock until nothing is left.
     """
 
     def __init__(self, policy: Policy, rules: Iterable[Rule], *, log_has_phone_calls: bool = True,
@@ -298,7 +318,7 @@ class Engine:
         self.episodes: dict[str, Episode] = {}
         self.patients: dict[str, list[str]] = {}  # CPR -> names of the patient's episodes, in order of admission
         self._contexts: dict[str, Context] = {}
-        self._stores: dict[str, simpy.Store] = {}
+        self._steps = 0  # SimPy events processed
 
     def instant(self, now: float) -> datetime:
         return self.origin + timedelta(seconds=now)  # type: ignore[operator]  # set before the clock runs
@@ -310,10 +330,7 @@ class Engine:
 
     def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
         """Call `callback` at `when` (at once if that has passed), after every arrival at that instant."""
-        event = self.env.event()
-        event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
-        event.callbacks.append(lambda _event: callback())
-        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self.clock(when.astimezone(UTC)) - self.env.now))
+        Deadline(self.env, max(0.0, self.clock(when.astimezone(UTC)) - self.env.now), callback)
 
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
@@ -372,23 +389,29 @@ class Engine:
 
     @property
     def processed_events(self) -> int:
-        """SimPy events scheduled so far (each is processed once the run is over)."""
-        return next(self.env._eid)  # simpy numbers events with an itertools.count
+        """SimPy events processed so far by `advance`."""
+        return self._steps
 
-    def _episode_process(self, store: simpy.Store):
-        while True:
-            self.deliver((yield store.get()))
+    def advance(self) -> None:
+        """Run the clock until no event is left (SimPy's `Environment.run()`, counting the events)."""
+        step, steps = self.env.step, 0
+        try:
+            while True:
+                step()
+                steps += 1
+        except simpy.core.EmptySchedule:
+            pass
+        finally:
+            self._steps += steps
 
-    def _feeder(self, events: list[Event]):
+    def _feed(self, events: list[Event]):
+        """Deliver each event at its instant (ties in input order)."""
+        env, origin = self.env, self.origin
         for event in events:
-            delay = self.clock(event.at) - self.env.now
+            delay = (event.at - origin).total_seconds() - env.now  # type: ignore[operator]  # set by run
             if delay > 0:
-                yield self.env.timeout(delay)
-            store = self._stores.get(event.episode)
-            if store is None:
-                store = self._stores[event.episode] = simpy.Store(self.env)
-                self.env.process(self._episode_process(store))
-            store.put(event)
+                yield env.timeout(delay)
+            self.deliver(event)
 
     def run(self, events: Iterable[Event]) -> dict[str, Episode]:
         """Replay `events` (any order; sorted by time, stable) and close every episode."""
@@ -399,8 +422,8 @@ class Engine:
         if not ordered:
             return {}
         self.origin = self.origin or ordered[0].at
-        self.env.process(self._feeder(ordered))
-        self.env.run()
+        self.env.process(self._feed(ordered))
+        self.advance()
         for name in sorted(self.episodes):
             self.close_episode(name)
         return self.episodes
