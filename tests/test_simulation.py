@@ -162,7 +162,8 @@ def test_variants_see_the_same_patients(tmp_path: Path) -> None:
     base = patients(scenario.run, scenario.base, 1)
     for settings in scenario.variants.values():
         again = patients(scenario.run, settings, 1)
-        assert [(p.admitted, p.stay_hours, p.u) for p in again] == [(p.admitted, p.stay_hours, p.u) for p in base]
+        assert [(p.admitted, p.stay_hours, p.draws) for p in again] == \
+            [(p.admitted, p.stay_hours, p.draws) for p in base]
     assert [p.admitted for p in patients(scenario.run, scenario.base, 2)] != [p.admitted for p in base]
 
 
