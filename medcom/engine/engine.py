@@ -13,8 +13,7 @@ deadlines of the last, cancelling their checks or withdrawing what they reported
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -103,8 +102,9 @@ class Episode:
     def add(self, event: Event) -> None:
         self.events.append(event)
         self.by_kind.setdefault(event.kind, []).append(event)
-        if event.id and event.id not in self.by_id:
-            self.by_id[event.id] = event
+        name = event.data.get("id")
+        if name and name not in self.by_id:
+            self.by_id[name] = event
 
     def of(self, kind: str) -> list[Event]:
         return self.by_kind.get(kind, [])
@@ -126,6 +126,21 @@ class _Revision:
     def __init__(self) -> None:
         self.withdrawn = False
         self.reported: list[Violation | Obligation | Expectation] = []
+
+
+class _RevisionBlock:
+    """The `with` block of `Context.revision` (a class, not a generator: it runs for every ready time)."""
+
+    __slots__ = ("ctx", "revision", "outer")
+
+    def __init__(self, ctx: Context, revision: _Revision) -> None:
+        self.ctx, self.revision, self.outer = ctx, revision, None
+
+    def __enter__(self) -> None:
+        self.outer, self.ctx._revision = self.ctx._revision, self.revision
+
+    def __exit__(self, *exc: object) -> None:
+        self.ctx._revision = self.outer
 
 
 class Context:
@@ -172,8 +187,7 @@ class Context:
         """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
         self._schedule(when, check)
 
-    @contextmanager
-    def revision(self, key: str) -> Iterator[None]:
+    def revision(self, key: str) -> _RevisionBlock:
         """What the block schedules (`at`, `expect`), and what those checks report when they run, stand for
         one version of a fact, e.g. the ready time. The next block with the same `key` supersedes it: checks
         not yet run are cancelled, and what the earlier ones reported is withdrawn."""
@@ -181,11 +195,7 @@ class Context:
         if old is not None:
             self._withdraw(old)
         current = self._revisions[key] = _Revision()
-        outer, self._revision = self._revision, current
-        try:
-            yield
-        finally:
-            self._revision = outer
+        return _RevisionBlock(self, current)
 
     def _withdraw(self, revision: _Revision) -> None:
         revision.withdrawn = True
@@ -216,16 +226,21 @@ class Context:
 
         self.engine.schedule(when, run)
 
-    def expect(self, rule: str, severity: str, due: datetime, text: str, *,
+    def expect(self, rule: str, severity: str, due: datetime, text: str | Callable[[], str], *,
                matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
                about: Iterable[Event] = (), late: str = "came after the deadline",
                on_missing: Callable[[], None] | None = None) -> None:
         """Expect an event of one of `kinds` (any kind if None) that `matches` (any, if no matcher is given)
         at or before `due`. If none has come by then, a violation is recorded (or `on_missing` runs instead);
-        a matching event that comes later fills in `actual` and its id."""
+        a matching event that comes later fills in `actual` and its id. `text` may be a function that
+        writes the violation's text: most expectations are met, and their text is never needed.
+
+        An expectation already met when it is made needs no check: an episode's events are only ever added to,
+        and a match stays a match (the matchers of the rules look at the event and at what came before it)."""
         pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
-        self._schedule(pending.due, pending.check)
+        if not pending.met():
+            self._schedule(pending.due, pending.check)
 
 
 class _Pending:
@@ -235,7 +250,7 @@ class _Pending:
     __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
 
     def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool] | None,
-                 text: str, kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
+                 text: str | Callable[[], str], kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
                  on_missing: Callable[[], None] | None) -> None:
         self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
         self.text, self.kinds, self.about, self.late, self.on_missing = text, kinds, about, late, on_missing
@@ -248,15 +263,21 @@ class _Pending:
             return episode.of(self.kinds[0])
         return sorted((e for k in self.kinds for e in episode.of(k)), key=lambda e: e.seq)
 
-    def check(self) -> None:
+    def met(self) -> bool:
+        """A matching event at or before the deadline is known."""
         matches, due = self.matches, self.due
-        if any(e.at <= due and (matches is None or matches(e)) for e in self.candidates()):
+        return any(e.at <= due and (matches is None or matches(e)) for e in self.candidates())
+
+    def check(self) -> None:
+        if self.met():
             return
+        matches, due = self.matches, self.due
         if self.on_missing is not None:
             self.on_missing()
             return
         expectation = Expectation(matches, self.kinds)
-        expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
+        text = self.text if isinstance(self.text, str) else self.text()
+        expectation.violation = self.ctx.violation(self.rule, self.severity, text, due=due, events=self.about)
         self.ctx.episode.expectations.append(expectation)
         self.ctx._note(expectation)
         late_event = next((e for e in self.candidates() if matches is None or matches(e)), None)
@@ -311,6 +332,7 @@ class Engine:
         self.rules = list(rules)
         self._dispatch: dict[str, list[Rule]] = {}
         self._for_all = [r for r in self.rules if r.kinds is None]
+        self._closing = [r for r in self.rules if type(r).on_close is not Rule.on_close]
         self.log_has_phone_calls = log_has_phone_calls
         self.log_has_receipts = log_has_receipts
         self.env = simpy.Environment()
@@ -321,7 +343,7 @@ class Engine:
         self._steps = 0  # SimPy events processed
 
     def instant(self, now: float) -> datetime:
-        return self.origin + timedelta(seconds=now)  # type: ignore[operator]  # set before the clock runs
+        return self.origin + timedelta(0, now)  # type: ignore[operator]  # set before the clock runs
 
     def clock(self, at: datetime) -> float:
         """The engine clock's reading (seconds since the origin) for an instant in UTC; `instant`'s inverse."""
@@ -330,7 +352,9 @@ class Engine:
 
     def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
         """Call `callback` at `when` (at once if that has passed), after every arrival at that instant."""
-        Deadline(self.env, max(0.0, self.clock(when.astimezone(UTC)) - self.env.now), callback)
+        if when.tzinfo is not UTC:
+            when = when.astimezone(UTC)  # then the difference is plain arithmetic, no zone look-ups
+        Deadline(self.env, max(0.0, (when - self.origin).total_seconds() - self.env.now), callback)  # type: ignore[operator]
 
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
@@ -349,7 +373,7 @@ class Engine:
     def deliver(self, event: Event) -> None:
         """`event` happens now (its `at` is the clock's instant, in UTC): it joins its episode, fills what
         was waiting for it, and the rules that look at its kind run."""
-        episode = self.open_episode(event.episode)
+        episode = self.episodes.get(event.episode) or self.open_episode(event.episode)
         episode.add(event)
         if event.kind == "admitted":
             self._index_patient(episode)
@@ -367,7 +391,7 @@ class Engine:
         for expectation in ctx.episode.expectations:
             if expectation.met_by is None and expectation.violation is not None:
                 expectation.violation.text += " (none came)"
-        for rule in self.rules:
+        for rule in self._closing:
             rule.on_close(ctx)
         return ctx.episode
 
