@@ -49,7 +49,7 @@ class Hospital:
                  department=DEPARTMENT, somatic=d.somatic < sim.s.admissions.somatic_share)
         yield env.timeout(minutes(h.admission_advice_minutes, d.advice))
         sim.emit(case, "admission_advice_sent", id=f"{name}-ADV")
-        yield env.process(sim.municipality.admission_report(case))
+        yield sim.municipality.admission_report(case)
 
         ready = self.ready_time(case, admitted)
         due = self.care_plan_due(ready)
@@ -74,28 +74,28 @@ class Hospital:
         reception = env.process(sim.municipality.care_plan_received(case, plan_at, not_before))
         discharge_at: int = yield case.agreed
 
-        sent = []
+        last = discharge_at  # the latest of what the hospital has decided to send so far
         in_time = self.calendar.weekday_before_clock(self.clock.instant(plan_at), self.policy.acknowledgement.cutoff)
         if (plan_at > due or not in_time) and d.phone < h.phone_when_late_share:
-            sent.append(sim.send(plan_at + int(h.phone_after_plan_minutes * MINUTE), case, "phone_call",
-                                 caller="hospital", topic="care plan"))
-        sent.append(sim.send(ready, case, "ready_for_discharge"))
+            last = max(last, sim.send(plan_at + int(h.phone_after_plan_minutes * MINUTE), case, "phone_call",
+                                      caller="hospital", topic="care plan"))
+        sim.send(ready, case, "ready_for_discharge")
         if terminal:
-            sent.append(sim.send(ready, case, "terminal", wishes_to_stay=True))
+            sim.send(ready, case, "terminal", wishes_to_stay=True)
         if self.clock.date(discharge_at) > self.clock.date(ready) and d.notice < h.completion_notice_share:
-            sent.append(sim.send(ready + minutes(h.completion_notice_minutes, d.notice_delay), case,
-                                 "completion_notice_sent", id=f"{name}-FM",
-                                 agreed_discharge_at=self.clock.instant(discharge_at)))
+            last = max(last, sim.send(ready + minutes(h.completion_notice_minutes, d.notice_delay), case,
+                                      "completion_notice_sent", id=f"{name}-FM",
+                                      agreed_discharge_at=self.clock.instant(discharge_at)))
         if conference_at is not None:
-            sent.append(sim.send(conference_at, case, "conference_ready"))
+            sim.send(conference_at, case, "conference_ready")
         if guardianship_at is not None:
-            sent.append(sim.send(guardianship_at, case, "guardianship_info_sent"))
+            sim.send(guardianship_at, case, "guardianship_info_sent")
 
         yield sim.until(discharge_at)
         discharged = sim.emit(case, "discharged",
                               destination=DESTINATIONS[pick(self.cum_destination, d.destination)])
-        sent.append(sim.send(discharge_at + minutes(h.discharge_advice_minutes, d.advice), case,
-                             "discharge_advice_sent", id=f"{name}-DA"))
+        last = max(last, sim.send(discharge_at + minutes(h.discharge_advice_minutes, d.advice), case,
+                                  "discharge_advice_sent", id=f"{name}-DA"))
         report_at = discharge_at + self.report_delay(d.report_delay, d.report_late < h.discharge_report_late_share)
         yield sim.until(report_at)
         sim.emit(case, "discharge_report_sent", id=f"{name}-DR", extended_responsibility_until=add_elapsed(
@@ -105,9 +105,8 @@ class Hospital:
             yield sim.until(report_at + int(h.report_phone_after_minutes * MINUTE))
             sim.emit(case, "phone_call", caller="hospital", topic="discharge report: act before the next weekday")
         yield reception  # the municipality is done with the episode (acknowledged, questions answered)
-        yield from sent  # and so is the hospital
-        # Close once every deadline the rules set for this episode has passed.
-        yield env.timeout(sim.settle)
+        # Close once the hospital's last message is out and every deadline the rules set has passed.
+        yield sim.until(max(last, env.now) + sim.settle)
         sim.close(case)
 
     def answer(self, case: Case) -> Generator[Any, Any, None]:

@@ -16,6 +16,8 @@ from collections.abc import Generator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+import simpy
+
 from simulator.clock import MIDNIGHT
 from simulator.patients import HOUR, MINUTE, Case, exponential, minutes, weights
 
@@ -37,10 +39,10 @@ class Municipality:
         self.capacity = {code: capacity * share for code, share in zip(a.municipalities, shares, strict=True)}
         self.booked: Counter[tuple[str, date]] = Counter()
 
-    def admission_report(self, case: Case) -> Generator[Any, Any, None]:
-        """The automatic admission report, after the scenario's delay."""
-        yield self.sim.env.timeout(minutes(self.m.admission_report_minutes, case.patient.draws.admission_report))
-        self.sim.emit(case, "admission_report_sent", id=f"{case.name}-REP")
+    def admission_report(self, case: Case) -> simpy.Event:
+        """The automatic admission report, after the scenario's delay (the event of its being sent)."""
+        at = self.sim.env.now + minutes(self.m.admission_report_minutes, case.patient.draws.admission_report)
+        return self.sim.sending(at, case, "admission_report_sent", id=f"{case.name}-REP")
 
     def care_plan_received(self, case: Case, plan_at: int, not_before: int) -> Generator[Any, Any, None]:
         """Book the reception (the agreed discharge goes to the hospital through `case.agreed`), then

@@ -92,11 +92,16 @@ class Simulation:
         """An event at clock `seconds` (now, if that has passed)."""
         return self.env.timeout(max(0.0, seconds - self.env.now))
 
-    def send(self, at: float, case: Case, kind: str, **data: object) -> simpy.Timeout:
-        """`kind` is to happen at clock `at` (now, if that has passed); the returned event is it happening."""
+    def sending(self, at: float, case: Case, kind: str, **data: object) -> simpy.Timeout:
+        """`kind` is to happen at clock `at` (now, if that has passed): the event of its happening."""
         sending = self.until(at)
         sending.callbacks.append(lambda _: self.emit(case, kind, **data))
         return sending
+
+    def send(self, at: float, case: Case, kind: str, **data: object) -> float:
+        """`kind` is to happen at clock `at` (now, if that has passed); returns when."""
+        self.sending(at, case, kind, **data)
+        return at
 
     def arrivals(self, people: list[Patient]):
         for p in people:
