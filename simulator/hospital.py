@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +38,7 @@ class Hospital:
         self.policy, self.calendar, self.clock = sim.policy, sim.calendar, sim.clock
         self.cum_destination = np.cumsum(weights(self.h.destination_weights)).tolist()
         self.cum_ready_hour = np.cumsum(weights(sim.s.stay.ready_hour_weights)).tolist()
-        self._due: dict[object, int] = {}  # CP-1's deadline by ready day
+        self._due: dict[date, int] = {}  # CP-1's deadline by ready day
 
     def stay(self, case: Case) -> Generator[Any, Any, None]:
         """One patient's episode, as the hospital lives it."""
