@@ -12,6 +12,7 @@ from medcom.calendar import TZ, parse_instant
 from medcom.events.build import FORMATS, WRAPS, BuildError
 from medcom.events.build import build as build_messages
 from medcom.events.timeline import read_file
+from medcom.executors import EXECUTORS, ExecutorError
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
 from medcom.identifiers import mask_cprs
@@ -208,14 +209,20 @@ def _scenario_path(name: str) -> Path:
 @click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes running replications (same numbers whatever the count).")
+@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: processes on this machine; dask: a dask.distributed cluster (a local one of --workers "
+                   "processes, or the one at --scheduler). Same numbers whichever.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); "
+                   "its workers run the replications. Needs --executor dask.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="html: report.html in --out, the variants side by side with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Directory for result.json, summary.txt, report.html and the PNG charts.")
 @click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
-def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
-             emit_log: Path | None) -> None:
+def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
+             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
@@ -228,6 +235,8 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 
     if fmt == "html" and out is None:
         raise click.UsageError("--format html writes report.html into --out DIR; give --out")
+    if scheduler and executor_kind != "dask":
+        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
     path = _scenario_path(scenario)
     try:
         loaded = load_scenario(path)
@@ -243,7 +252,11 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
         if directory is not None:
             _make_dir(directory, option)
-    result = run_scenario(loaded, workers=workers)
+    try:
+        result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
+    except ExecutorError as exc:
+        click.echo(f"medcom simulate: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     data = result.as_dict()
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
