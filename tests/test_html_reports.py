@@ -51,7 +51,7 @@ def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
     assert medcom("replay", str(log), "--format", "html", "--out", str(html)).returncode == 0
     report = json.loads(medcom("replay", str(log), "--format", "json").stdout)
     page, errors = open_page(browser, html)
-    cards = {page.locator(f'#summary [data-key="{key}"] b').inner_text().replace("\u2009", ""): key
+    cards = {page.locator(f'#summary [data-key="{key}"] b').inner_text().replace("\u202f", ""): key
              for key in ("episodes", "completion-tax days", "completion tax, DKK", "inputs", "rejected")}
     assert cards == {str(report["summary"]["episodes"]): "episodes",
                      str(report["summary"]["completion_tax_days"]): "completion-tax days",

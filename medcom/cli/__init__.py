@@ -119,7 +119,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     policy = load_policy(policy_file)
     inputs = load_log([log], ReadOptions(policy.messages.max_message_bytes, sent_before_event=False), workers)
     result = run_replay(inputs, policy)
-    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
+    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr, policy)
     if fmt == "html":
         from medcom.reports.replay_html import to_html
 
@@ -160,14 +160,17 @@ def _scenario_path(name: str) -> Path:
               help="Directory for result.json, summary.txt, report.html and the PNG charts.")
 @click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path),
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
+@click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
+              help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
-             emit_log: Path | None) -> None:
+             emit_log: Path | None, emit_formats: str) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
     from medcom.reports.simulate import to_json as sim_json
     from medcom.reports.simulate import to_text as sim_text
     from medcom.reports.simulate_html import to_html as sim_html
+    from simulator.bill import bill as make_bill
     from simulator.run import emit_log as write_log
     from simulator.run import run_scenario
     from simulator.scenario import ScenarioError, load_scenario, with_run
@@ -184,6 +187,8 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     loaded = with_run(loaded, **changes) if changes else loaded
     result = run_scenario(loaded, workers=workers)
     data = result.as_dict()
+    if (both_sides := make_bill(result)) is not None:
+        data["bill"] = both_sides
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -193,7 +198,7 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
         (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
         click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
     if emit_log is not None:
-        metrics, built = write_log(loaded, emit_log)
+        metrics, built = write_log(loaded, emit_log, formats=emit_formats)
         click.echo(f"wrote {built.messages} messages and {built.sidecar_events} side-car events of replication 1 "
                    f"({metrics.values['episodes']} counted episodes) to {emit_log}", err=True)
     sys.exit(EXIT_OK)

@@ -14,7 +14,9 @@ from medcom.calendar import to_local
 from medcom.engine.engine import Episode, Violation
 from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
+from medcom.policy import Policy
 from medcom.replay import ReplayResult
+from medcom.reports.formatting import number
 
 _LAST = datetime.max.replace(tzinfo=UTC)
 _SOURCE = {"side-car": "timeline", "simulation": "timeline"}  # a side-car is in the timeline format
@@ -72,7 +74,8 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
         "completion_tax_dkk": tax.dkk if tax else 0,
         "disputable_days": tax.disputable_days if tax else 0,
         "extended_responsibility": {"applies": until is not None,
-                                    "until": to_local(until).isoformat() if until else None},
+                                    "until": to_local(until).isoformat() if until else None,
+                                    "reason": None if until is not None else _r72_reason(ep, discharged)},
         "violations": [v.as_dict() for v in violations],
         "obligations": [o.as_dict() for o in (ep.obligations if ep else []) if not filters.rules
                         or o.rule in filters.rules],
@@ -87,9 +90,23 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
     return entry
 
 
-def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False) -> dict[str, object]:
+def _r72_reason(ep: Episode | None, discharged: object) -> str:
+    """Why the 72-hour responsibility does not apply to an episode (the rule's reason, R72-1)."""
+    if ep is None or discharged is None:
+        return "not discharged"
+    return ep.responsibility_reason or "does not apply"
+
+
+def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
+                policy: Policy | None = None) -> dict[str, object]:
+    """The report; with the `policy` replayed under, the summary names the completion-tax rate tables used."""
     with batch_gc():
-        return _report_dict(result, filters, show_cpr)
+        report = _report_dict(result, filters, show_cpr)
+    if policy is not None:
+        years = sorted({policy.completion_tax.rates_year(int(day[:4])) for e in report["episodes"]
+                        for day in (e.get("completion_tax") or {}).get("counted_dates", [])})  # type: ignore[union-attr]
+        report["summary"]["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None  # type: ignore[index]
+    return report
 
 
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
@@ -134,7 +151,8 @@ def to_text(report: dict[str, object]) -> str:
     lines = [f"inputs: {inputs['messages']} messages, {inputs['accepted']} accepted, {inputs['rejected']} rejected, "
              f"{inputs['duplicates']} duplicates",
              f"{summary['episodes']} episodes, completion tax {summary['completion_tax_days']} days = "
-             f"{summary['completion_tax_dkk']:,} DKK".replace(",", "\u202f"), ""]
+             f"{number(summary['completion_tax_dkk'])} DKK"
+             + (f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""), ""]
     lines.append(f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations")
     for e in report["episodes"]:
         until = e["extended_responsibility"]["until"]
