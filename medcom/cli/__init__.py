@@ -231,3 +231,86 @@ def build(timeline: Path, out: Path, wrap: str, formats: str) -> None:
         click.echo(f"medcom build: note: {note}", err=True)
     click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)
     sys.exit(EXIT_OK)
+
+
+def _writable_file(out: Path) -> None:
+    """Exit 2 unless `out` can be written (its folder exists and is writable; not a folder itself)."""
+    import os
+
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"cannot write {out}: {'a folder' if out.is_dir() else 'no writable folder'}",
+                                 param_hint="--out")
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The fitted scenario (TOML) to write.")
+@click.option("--base", "base_name", default="nordjylland-2024", show_default=True,
+              help="The scenario whose values stand for what the log cannot show (a path or a shipped name).")
+@click.option("--name", help="run.name of the fitted scenario (default: calibrated-<the log's name>).")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The policy the log is replayed under; the fitted scenario's [policy] is then this file's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What was fitted and what was assumed, on stdout.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes parsing an XML log (the same fit whatever the number).")
+def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_file: Path | None, fmt: str,
+              workers: int) -> None:
+    """Fit a planner scenario to what a replayed message log shows (any format replay reads)."""
+    import json
+    import tomllib
+
+    from medcom.findings import Severity
+    from simulator.calibrate import CalibrationError, fit, to_toml
+    from simulator.scenario import ScenarioError, load_scenario
+
+    _writable_file(out)
+    base_path = _scenario_path(base_name)
+    try:
+        load_scenario(base_path)
+        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+    except (ScenarioError, PolicyError, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        click.echo(f"medcom calibrate: --base: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    policy = load_policy(policy_file)
+    policy_table = tomllib.loads(policy_file.read_text(encoding="utf-8")) if policy_file else None
+    inputs = load_log([log], ReadOptions(policy.messages.max_message_bytes, sent_before_event=False), workers)
+    result = run_replay(inputs, policy)
+    errors = [f for f in inputs.findings if f.severity == Severity.ERROR]
+    episodes = [ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled]
+    try:
+        fitted = fit(episodes, policy, base, log=log.name or str(log), base_name=base_path.name,
+                     name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
+    except CalibrationError as exc:
+        click.echo(f"medcom calibrate: {log}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    out.write_text(to_toml(fitted), encoding="utf-8")
+    load_scenario(out)  # the file must load as a scenario; a failure here is a bug, and says so loudly
+    summary = fitted.as_dict()
+    summary["out"] = str(out)
+    summary["input_errors"] = len(errors)
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(_calibration_text(summary))
+    if errors:
+        click.echo(f"medcom calibrate: the log has {len(errors)} input error(s) (see medcom replay); fitted to the "
+                   f"rest", err=True)
+    sys.exit(EXIT_FINDINGS if errors else EXIT_OK)
+
+
+def _calibration_text(summary: dict) -> str:
+    lines = [f"fitted {summary['out']} to {summary['log']} ({len(summary['fitted'])} keys fitted, "
+             f"{len(summary['assumed'])} copied from {summary['base']})", "", "FITTED from the log:"]
+    lines += [f"  {key} = {v['value']}  (n = {v['n']}: {v['how']})" for key, v in summary["fitted"].items()]
+    gof = summary["goodness_of_fit"].get("ready_after")
+    if gof:
+        lines += ["", f"goodness of fit, admission -> ready: {gof['model']}; {gof['test']}: D = {gof['ks_statistic']}, "
+                      f"p = {gof['p_value']} (n = {gof['n']})"]
+    lines += ["", f"ASSUMPTION, copied from {summary['base']} (a log cannot show them):"]
+    lines += [f"  {key} = {v['value']}" + (f"  ({v['why']})" if v["why"] else "")
+              for key, v in summary["assumed"].items()]
+    lines += [f"  [{t}] copied whole" for t in summary["copied_tables"] if t != "policy"]
+    lines += [f"  [policy]: {summary['policy']}"]
+    return "\n".join(lines)
