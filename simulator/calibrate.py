@@ -185,7 +185,8 @@ def _clock_minutes(at: datetime) -> float:
 
 def _clock(minutes: float) -> time:
     """Minutes after midnight as a clock time (within the day)."""
-    return (datetime.min + timedelta(minutes=max(0, min(int(minutes), 24 * 60 - 1)))).time()
+    within = max(0, min(int(minutes), 24 * 60 - 1))
+    return (datetime.min + timedelta(minutes=within)).time()
 
 
 def _span(values: list[float]) -> list[int]:
