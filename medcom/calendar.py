@@ -17,6 +17,9 @@ import holidays
 
 TZ = ZoneInfo("Europe/Copenhagen")
 END_OF_DAY = time(23, 59, 59)
+# Times medcom accepts from its inputs and options. Nothing the agreement governs lies outside these years, and
+# the rules add durations of up to a year to times (Python's datetimes end at the year 9999, and begin at 1).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
 
 
 class LocalTimeKind(enum.Enum):
@@ -31,6 +34,17 @@ class NonexistentLocalTime(ValueError):
     """A local time inside the spring DST gap (T-2): an error in a message."""
 
 
+class TimeOutOfRange(ValueError):
+    """A time outside the years medcom works with (EARLIEST_YEAR..LATEST_YEAR)."""
+
+
+def check_year(moment: date, what: str = "time") -> None:
+    """`TimeOutOfRange` unless `moment` (a date or datetime) lies in EARLIEST_YEAR..LATEST_YEAR."""
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise TimeOutOfRange(f"{what} {moment.isoformat()} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR} "
+                             "that medcom works with")
+
+
 def classify_local(naive: datetime) -> LocalTimeKind:
     """Say whether a naive Copenhagen wall time is normal, ambiguous or nonexistent."""
     if naive.year >= 1980 and naive.hour != 2:  # every DST change since 1980 happens in local hour 02
@@ -40,7 +54,11 @@ def classify_local(naive: datetime) -> LocalTimeKind:
     if first.utcoffset() == second.utcoffset():
         return LocalTimeKind.NORMAL
     # In the gap, the time does not survive a round trip through UTC.
-    if first.astimezone(UTC).astimezone(TZ).replace(tzinfo=None) != naive:
+    try:
+        round_trip = first.astimezone(UTC).astimezone(TZ).replace(tzinfo=None)
+    except OverflowError:  # the first or last hours of the year 1 or 9999: no DST change there
+        return LocalTimeKind.NORMAL
+    if round_trip != naive:
         return LocalTimeKind.NONEXISTENT
     return LocalTimeKind.AMBIGUOUS
 
@@ -72,9 +90,11 @@ def parse_instant(text: str) -> tuple[datetime, LocalTimeKind]:
     """Read ISO 8601 text: with an offset as given, without one as Copenhagen local time (T-1).
 
     Returns the instant in Copenhagen time and how the local reading went; raises
-    `NonexistentLocalTime` for a time in the spring gap and ValueError for malformed text.
+    `NonexistentLocalTime` for a time in the spring gap, `TimeOutOfRange` for one outside the years medcom
+    works with, and ValueError for malformed text.
     """
     parsed = datetime.fromisoformat(text)
+    check_year(parsed)
     if parsed.tzinfo is not None:
         return parsed.astimezone(TZ), LocalTimeKind.NORMAL
     kind = classify_local(parsed)

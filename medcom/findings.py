@@ -26,3 +26,40 @@ class Finding:
     def as_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "severity": str(self.severity), "file": self.file, "line": self.line,
                 "xpath": self.xpath, "text": self.text}
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+DEFAULT_MAX_FINDINGS = 100
+
+
+class FindingLimit:
+    """At most `limit` findings listed for one input; the rest are counted, per rule, and closed with one
+    finding per rule saying how many more there were (at the worst severity among them, so that the input's
+    outcome and a suppression by rule stay as if all were listed). Memory stays bounded whatever the input."""
+
+    def __init__(self, findings: list[Finding], limit: int = DEFAULT_MAX_FINDINGS) -> None:
+        self.findings, self.limit = findings, limit
+        self.more: dict[str, tuple[int, Severity, str]] = {}  # rule -> (count, worst severity, file)
+
+    @property
+    def full(self) -> bool:
+        return len(self.findings) >= self.limit
+
+    def add(self, finding: Finding) -> None:
+        if self.full:
+            self.skip(finding.rule, finding.severity, finding.file)
+        else:
+            self.findings.append(finding)
+
+    def skip(self, rule: str, severity: Severity, file: str) -> None:
+        """Count a finding that is not listed (the caller did not build it: it was over the limit)."""
+        count, worst, _ = self.more.get(rule, (0, severity, file))
+        self.more[rule] = (count + 1, min(worst, severity, key=_RANK.__getitem__), file)
+
+    def close(self) -> None:
+        """Append the closing findings; call once, after the last add."""
+        for rule, (count, worst, file) in self.more.items():
+            self.findings.append(Finding(rule, worst, f"{count:,} more {rule} finding{'s' if count != 1 else ''} "
+                                         f"in this input, not listed (at most {self.limit:,} are listed per input)",
+                                         file))
+        self.more = {}

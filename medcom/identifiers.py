@@ -180,6 +180,33 @@ def mask_cpr(value: str) -> str:
     return f"{value[:6]}-{'*' * max(len(value) - 6, 4)}"
 
 
+# A CPR number anywhere in a text: DDMMYY then four digits (a replacement number: 1 or 7, two capital letters
+# and a digit), with or without a hyphen, not inside a longer run of letters and digits (a 14-digit envelope
+# id, a 32-hex episode id). Whether DDMMYY is a real date is checked on each match.
+_CPR_IN_TEXT = re.compile(r"(?<![^\W_])([0-9]{6})-?(?:[0-9]{4}|[17][A-Z]{2}[0-9])(?![^\W_])")
+
+
+@lru_cache(maxsize=4096)
+def _is_ddmmyy(six: str) -> bool:
+    dd, mm, yy = int(six[:2]), int(six[2:4]), int(six[4:])
+    return _real_date(1900 + yy, mm, dd) or _real_date(2000 + yy, mm, dd)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    return f"{match[1]}-****" if _is_ddmmyy(match[1]) else match[0]
+
+
+def mask_cprs(text: str) -> str:
+    """`text` with every CPR-shaped value masked as DDMMYY-**** (see mask_cpr): 10 digits or DDMMYY-XXXX
+    whose DDMMYY is a real date, and replacement numbers (DDMMYY, 1 or 7, two letters, a digit)."""
+    return _CPR_IN_TEXT.sub(_mask_match, text) if text else text
+
+
+def find_cprs(text: str) -> list[str]:
+    """The CPR-shaped values `mask_cprs` would mask in `text` (for tests and checks of outputs)."""
+    return [m[0] for m in _CPR_IN_TEXT.finditer(text) if _is_ddmmyy(m[1])]
+
+
 def gln_check_digit(first12: str) -> int:
     """GS1 modulus-10 check digit for the first 12 digits of a GLN/EAN-13."""
     digits = [ord(c) - 48 for c in first12]

@@ -197,6 +197,12 @@ def _round(x: float, places: int = 3) -> float:
     return float(round(x, places))
 
 
+def _floor(x: float, places: int = 2) -> float:
+    """`x` rounded down to `places` decimals (a lower bound stays a lower bound)."""
+    scale = 10 ** places
+    return math.floor(x * scale) / scale
+
+
 def _share(hits: int, of: int) -> float:
     return _round(hits / of, 4)
 
@@ -289,7 +295,7 @@ class _Fit:
                 self.assume("stay", key, "the log has no ready times")
             return
         waits = [_hours(s.admitted, s.ready) for s in ready]
-        earliest = math.floor(min(waits) * 100) / 100
+        earliest = _floor(min(waits))
         self.put("stay", "ready_at_the_earliest_hours", earliest, len(waits),
                  "the shortest admission-to-ready time in the log")
         hours = Counter(to_local(s.ready).hour for s in ready)
@@ -402,7 +408,7 @@ class _Fit:
                            "the commonest local time of the conferences", "no conference in the log")
         after = [_hours(c.at, s.discharged) for s, c in conferences if s.discharged and s.discharged >= c.at]
         self.put_or_assume(h, "discharge_after_conference_hours", after,
-                           lambda v: _round(math.floor(min(v) * 100) / 100, 2), "the shortest conference -> discharge",
+                           lambda v: _floor(min(v)), "the shortest conference -> discharge",
                            "no conference followed by a discharge")
         terminal = [s for s in helped if s.first("terminal", where=lambda e: bool(e.data.get("wishes_to_stay")))]
         self.put(h, "terminal_share", _share(len(terminal), len(helped)), len(helped),
@@ -419,7 +425,7 @@ class _Fit:
                            "mean ready -> guardianship information", "no guardianship case in the log")
         after = [_hours(g.at, s.discharged) for s, g in guarded if s.discharged and s.discharged >= g.at]
         self.put_or_assume(h, "discharge_after_guardianship_hours", after,
-                           lambda v: _round(math.floor(min(v) * 100) / 100, 2),
+                           lambda v: _floor(min(v)),
                            "the shortest guardianship information -> discharge", "no guardianship case in the log")
 
     def _discharge(self, helped: list[Stay]) -> None:
@@ -502,7 +508,7 @@ class _Fit:
         m, policy, calendar = "municipality", self.policy, self.calendar
         helped = [s for s in self.helped if s.discharged is not None]
         prep = [_hours(s.plan.at, s.discharged) for s in helped if s.discharged > s.plan.at]
-        self.put_or_assume(m, "preparation_hours", prep, lambda v: _round(math.floor(min(v) * 100) / 100, 2),
+        self.put_or_assume(m, "preparation_hours", prep, lambda v: _floor(min(v)),
                            "the shortest care plan -> discharge", "no discharge after a care plan")
         acks = [(s, a) for s in helped if (a := s.first("care_plan_ack_sent")) is not None]
         before = [_minutes(a.at, s.discharged) for s, a in acks if a.at <= s.discharged]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from medcom.calendar import BusinessCalendar
+from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
 from medcom.policy import Policy, PolicyError
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def parse_costs(table: Any, municipalities: Iterable[str], source: str) -> Costs
 
     def year(key: str) -> int:
         value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2199:
+        if isinstance(value, bool) or not isinstance(value, int) or not EARLIEST_YEAR <= value <= LATEST_YEAR:
             raise fail(key, f"expected a year like 2024, got {value!r}")
         return value
 

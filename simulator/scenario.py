@@ -3,26 +3,45 @@
 A scenario file has the tables below, every key required (so that a file says everything it assumes);
 `[policy]` lays RULES.md parameters over the shipped default policy, and each `[variants.NAME]` lays any
 subset of the scenario's tables (policy included) over the base, with an optional `description` (text) that
-the reports print. An optional `[costs]` table prices reception staff and bed-days (simulator/costs.py).
-Unknown keys and bad values are rejected
-with an error naming the dotted key. The agreement's figures (cutoffs, delays, windows, rates) live in the
-policy; the simulated behaviour (how long people and systems take, when wards work) lives here. A range
-`[a, b]` is a whole number of minutes drawn uniformly from a to b inclusive.
+the reports print; an optional `[costs]` table prices reception staff and bed-days (simulator/costs.py).
+Unknown keys and bad values are rejected with an error naming the file and the dotted key: NaN and infinite
+numbers (but an infinite reception capacity, which means no limit), values outside `LIMITS`, and a run that
+does not fit in the years medcom works with. The agreement's figures (cutoffs, delays, windows, rates) live
+in the policy; the simulated behaviour (how long people and systems take, when wards work) lives here. A
+range `[a, b]` is a whole number of minutes drawn uniformly from a to b inclusive.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from medcom.calendar import BusinessCalendar
-from medcom.policy import Policy, PolicyError, from_table, load_policy, merge_tables
+from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
+from medcom.identifiers import check_municipality
+from medcom.policy import INFINITY_ALLOWED, Policy, PolicyError, from_table, load_policy, merge_tables, read_text_file
 from simulator.costs import Costs, parse_costs
 
 DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hospice", "other")
+MAX_REPLICATIONS = 10_000  # as the command line's --replications
+MAX_VARIANTS = 100
+MAX_WEIGHT = 1e6  # relative weights; larger ones add up to infinity
+# (lowest, highest) of the numbers a run may take: beyond them a run means nothing, never ends, or its
+# times leave the calendar (a log-normal stay's tail is median * e^(7 sigma) at the extreme).
+LIMITS: dict[str, tuple[float, float]] = {
+    "run.warmup_days": (0, 3660), "run.horizon_days": (1, 3660), "run.cooldown_days": (0, 3660),
+    "run.replications": (2, MAX_REPLICATIONS),
+    "admissions.per_day": (0, 10_000),
+    "stay.ready_after_median_hours": (0.01, 1000), "stay.ready_after_sigma": (0, 1.5),
+    "hospital.care_plan_lead_hours": (0, 8760), "hospital.conference_after_weekdays": (0, 365),
+    "hospital.terminal_stay_days": (0, 365), "hospital.guardianship_info_days": (0, 365),
+    "hospital.answer_hours": (0, 8760),
+    "municipality.ack_delay_hours": (0, 8760), "municipality.preparation_hours": (0, 8760),
+    "municipality.reception_capacity_per_day": (1e-9, float("inf")),
+    "municipality.reception_spread_minutes": (0, 1440),
+}
 
 
 class ScenarioError(PolicyError):
@@ -96,7 +115,8 @@ class Hospital:
 class Municipality:
     ack_delay_hours: float  # mean delay of the electronic acknowledgement (exponential)
     preparation_hours: float  # the earliest reception is this long after the care plan arrived
-    reception_capacity_per_day: float  # receptions per reception day over all municipalities (inf: no limit)
+    # receptions per reception day over all municipalities, more than 0 (inf: no limit)
+    reception_capacity_per_day: Annotated[float, INFINITY_ALLOWED]
     discharge_window_start: time  # receptions happen in this local window
     discharge_window_end: time
     weekend_reception: bool
@@ -152,6 +172,8 @@ def _table(cls: type, table: Any, prefix: str, source: str) -> Any:
 
 def _settings(raw: dict[str, Any], source: str, prefix: str) -> Settings:
     values: dict[str, Any] = {}
+    if not isinstance(raw.get("policy", {}), dict):
+        raise ScenarioError(f"{source}: {prefix}policy: expected a table, got {raw['policy']!r}")
     for key, cls in SETTINGS_TABLES.items():
         if key not in raw:
             raise ScenarioError(f"{source}: {prefix}{key}: missing table")
@@ -169,6 +191,8 @@ def _check(s: Settings, source: str, prefix: str) -> None:
     def fail(key: str, why: str) -> None:
         raise ScenarioError(f"{source}: {prefix}{key}: {why}")
 
+    _check_limits({"admissions": s.admissions, "stay": s.stay, "hospital": s.hospital,
+                   "municipality": s.municipality}, fail)
     a = s.admissions
     if a.process not in ("poisson", "fixed"):
         fail("admissions.process", f"expected 'poisson' or 'fixed', got {a.process!r}")
@@ -179,6 +203,11 @@ def _check(s: Settings, source: str, prefix: str) -> None:
                             ("admissions.municipality_weights", a.municipality_weights, len(a.municipalities))):
         if len(weights) != n or sum(weights) <= 0:
             fail(key, f"expected {n} non-negative weights, not all zero")
+        if max(weights) > MAX_WEIGHT:
+            fail(key, f"weights are relative: at most {MAX_WEIGHT:g} each")
+    for i, code in enumerate(a.municipalities):
+        if problem := check_municipality(code):
+            fail(f"admissions.municipalities[{i}]", problem)
     for key, share in (("admissions.needs_help_share", a.needs_help_share),
                        ("admissions.somatic_share", a.somatic_share),
                        *((f"hospital.{k}", v) for k, v in vars(s.hospital).items() if k.endswith("_share")),
@@ -201,14 +230,32 @@ def _check(s: Settings, source: str, prefix: str) -> None:
         fail("stay.ready_after_median_hours", "must be more than 0")
 
 
+def _check_limits(tables: dict[str, Any], fail: Any) -> None:
+    for dotted, (low, high) in LIMITS.items():
+        table, key = dotted.split(".")
+        if table in tables and not low <= getattr(tables[table], key) <= high:
+            fail(dotted, f"expected a value from {low:g} to {high:g}, got {getattr(tables[table], key)!r}")
+
+
+def _check_run(run: Run, source: str) -> None:
+    def fail(key: str, why: str) -> None:
+        raise ScenarioError(f"{source}: {key}: {why}")
+
+    _check_limits({"run": run}, fail)
+    days = run.warmup_days + run.horizon_days + run.cooldown_days
+    if run.start.year < EARLIEST_YEAR or run.start + timedelta(days=days) > date(LATEST_YEAR - 1, 12, 31):
+        fail("run.start", f"the run ({days} days from {run.start}) must lie in the years {EARLIEST_YEAR}-"
+                          f"{LATEST_YEAR - 1}")
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file."""
     path = Path(path)
     source = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{source}: cannot read scenario: {exc.strerror}") from None
+        raw = tomllib.loads(read_text_file(path, "scenario"))
+    except PolicyError as exc:
+        raise ScenarioError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     return scenario_from_raw(raw, source)
@@ -223,6 +270,7 @@ def scenario_from_raw(raw: dict[str, Any], source: str) -> Scenario:
     run = _table(Run, raw.get("run"), "run", source)
     if run.replications < 2:
         raise ScenarioError(f"{source}: run.replications: at least 2 are needed for a confidence interval")
+    _check_run(run, source)
     base_raw = {k: v for k, v in raw.items() if k not in ("run", "variants", "costs")}
     base = _settings(base_raw, source, "")
     costs = None
@@ -232,9 +280,18 @@ def scenario_from_raw(raw: dict[str, Any], source: str) -> Scenario:
         except PolicyError as exc:
             raise ScenarioError(str(exc)) from None
     variants, descriptions = {}, {}
-    for name, over in raw.get("variants", {}).items():
+    listed = raw.get("variants", {})
+    if not isinstance(listed, dict):
+        raise ScenarioError(f"{source}: variants: expected tables [variants.NAME], got {listed!r}")
+    if len(listed) > MAX_VARIANTS:
+        raise ScenarioError(f"{source}: variants: at most {MAX_VARIANTS} variants, got {len(listed)}")
+    for name, over in listed.items():
         if not isinstance(over, dict):
             raise ScenarioError(f"{source}: variants.{name}: expected a table")
+        if name == "base":
+            raise ScenarioError(f"{source}: variants.base: 'base' names the scenario itself; choose another name")
+        if not isinstance(over.get("policy", {}), dict):
+            raise ScenarioError(f"{source}: variants.{name}.policy: expected a table, got {over['policy']!r}")
         if "description" in over:
             if not isinstance(over["description"], str):
                 raise ScenarioError(f"{source}: variants.{name}.description: expected text, "
@@ -260,5 +317,7 @@ def _deep(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_run(scenario: Scenario, **changes: Any) -> Scenario:
-    """The scenario with some run settings changed (from the command line)."""
-    return replace(scenario, run=replace(scenario.run, **changes))
+    """The scenario with some run settings changed (from the command line); checked as the file is."""
+    changed = replace(scenario, run=replace(scenario.run, **changes))
+    _check_run(changed.run, scenario.source)
+    return changed

@@ -64,8 +64,9 @@ def test_broken_inputs_are_findings_and_the_batch_goes_on(tmp_path: Path) -> Non
     data[60:80] = b"\0" * 20  # inside the first member's compressed data
     corrupt.write_bytes(bytes(data))
     (tmp_path / "truncated.xml").write_bytes(good[:300])
-    (tmp_path / "wrong-encoding.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>\n' + good)
-    run = medcom("validate", str(tmp_path), str(tmp_path / "missing.xml"), "--format", "json")
+    (tmp_path / "wrong-encoding.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>
+' + good)
+    run = medcom("validate", str(tmp_path), "--format", "json")
     assert run.returncode == 1
     report = json.loads(run.stdout)
     by_file = {Path(f["file"].split("!")[0]).name + ("!" + f["file"].split("!")[1] if "!" in f["file"] else ""):
@@ -75,13 +76,13 @@ def test_broken_inputs_are_findings_and_the_batch_goes_on(tmp_path: Path) -> Non
     assert [f["rule"] for f in by_file["batch.zip!notes.txt"]["findings"]] == ["M-XML"]
     assert [f["rule"] for f in by_file["truncated.xml"]["findings"]] == ["M-XML"]
     assert [f["rule"] for f in by_file["wrong-encoding.xml"]["findings"]] == ["M-XML"]
-    assert [f["rule"] for f in by_file["missing.xml"]["findings"]] == ["M-XML"]
     assert any(name.startswith("corrupt.zip") and not f["valid"] for name, f in by_file.items())
     assert report["inputs"]["messages"] == len(report["files"])
 
 
 @pytest.mark.parametrize("args", [["validate"], ["validate", "x.xml", "--format", "yaml"],
-                                  ["replay", "log"], ["nosuchcommand"]])
+                                  ["replay", "log"], ["nosuchcommand"],
+                                  ["validate", "examples/log", "no-such-file.xml"]])  # a missing path: exit 2
 def test_usage_errors_exit_2(args: list[str]) -> None:
     assert medcom(*args).returncode == 2
 

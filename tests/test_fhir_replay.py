@@ -140,3 +140,11 @@ def test_acknowledgements_are_receipts_of_the_messages_they_answer(tmp_path: Pat
 def test_an_acknowledgement_of_a_message_not_in_the_log_is_m_ref(tmp_path: Path) -> None:
     report = replay_files(tmp_path, _file("STIN"), next(ACK.glob("Bundle-bc9535ef*.json")))
     assert "M-REF" in [v["rule"] for e in report["episodes"] for v in e["violations"]]
+
+
+def test_a_notification_sent_long_after_the_event_is_m_notify(tmp_path: Path) -> None:
+    late = {0: {"timestamp": "2022-12-07T13:00:01+02:00"}}  # the admission at 12:00 notified an hour later
+    episode = one(replay_files(tmp_path, _file("STIN"), edits=late))
+    (notify,) = [v for v in episode["violations"] if v["rule"] == "M-NOTIFY"]
+    assert (notify["due"], notify["actual"]) == ("2022-12-07T11:15:00+01:00", "2022-12-07T12:00:01+01:00")
+    assert "M-NOTIFY" not in rules(one(replay_files(tmp_path / "ok", _file("STIN"))))

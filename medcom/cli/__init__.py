@@ -14,18 +14,61 @@ from medcom.events.build import build as build_messages
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
+from medcom.identifiers import mask_cprs
 from medcom.policy import PolicyError, load_policy
 from medcom.replay import load_log
 from medcom.replay import replay as run_replay
+from medcom.reports.formatting import plural
+from medcom.reports.junit import FailOn
 from medcom.reports.replay import Filters, has_errors, report_dict
 from medcom.reports.replay import to_json as replay_json
 from medcom.reports.replay import to_junit as replay_junit
 from medcom.reports.replay import to_text as replay_text
 from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
+from medcom.safe_files import writable_dir_problem, writable_file_problem
 from medcom.validate import BatchOptions, run_batch
 from medcom.validate.suppress import SuppressionError, Suppressions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _output_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """--out FILE: checked before the work starts (its directory exists and is writable)."""
+    if value is not None and (problem := writable_file_problem(value)):
+        raise click.BadParameter(problem)
+    return value
+
+
+def _output_dir(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """An output directory: checked before the work starts (it can be created and written); created then."""
+    if value is not None and (problem := writable_dir_problem(value)):
+        raise click.BadParameter(problem)
+    return value
+
+
+def _make_dir(path: Path, option: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        click.echo(f"medcom: {option} {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _write(out: Path | None, text: str) -> None:
+    """The report to --out (or stdout); a failure to write it is a tool error (exit 2), said in one line."""
+    if out is None:
+        click.echo(text)
+        return
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"medcom: --out {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+_EXISTING = click.Path(exists=True, path_type=Path)
+_FAIL_ON = click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default="error",
+                        show_default=True, help="The severity that fails the run: exit 1 and a JUnit failure.")
 
 
 class _Group(click.Group):
@@ -46,29 +89,33 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=_EXISTING)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the report here.")
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A TOML policy file overriding agreement parameters.")
 @click.option("--suppress", "suppress_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Known accepted findings: one RULE or RULE@GLOB a line.")
-@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Write a positive or negative receipt here for every message that asks for one.")
 @click.option("--by-sender", is_flag=True, help="Add a per-sender table with a red/yellow/green risk category.")
 @click.option("--schemas", "schemas_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder of MedCom's official XSDs to validate against instead of the shipped ones "
                    "(an Emessage entry point per namespace, e.g. the 34C generation's).")
+@click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
+@_FAIL_ON
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: Path | None,
              suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, schemas_dir: Path | None,
-             workers: int) -> None:
-    """Validate XML messages (files, directories, .zip) against schema and the M-rules."""
+             show_cpr: bool, fail_on: str, workers: int) -> None:
+    """Validate messages and timelines (OIOXML, FHIR, .jsonl; files, directories, .zip) against their schemas
+    or profiles and the message rules."""
     policy = load_policy(policy_file)
     try:
         suppressions = Suppressions.load(suppress_file) if suppress_file else Suppressions()
-    except (SuppressionError, OSError) as exc:
-        click.echo(f"medcom: {exc}", err=True)
+    except SuppressionError as exc:
+        click.echo(f"medcom: --suppress: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     if schemas_dir is not None:
         try:
@@ -76,17 +123,19 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
         except SchemaError as exc:
             click.echo(f"medcom: --schemas: {exc}", err=True)
             sys.exit(EXIT_USAGE)
-    read = ReadOptions(policy.messages.max_message_bytes, str(schemas_dir) if schemas_dir else None)
-    options = BatchOptions(read, suppressions, receipts_dir, datetime.now(TZ).replace(microsecond=0))
-    batch = BatchResult(list(run_batch(paths, options, workers=workers)))
+    if receipts_dir is not None:
+        _make_dir(receipts_dir, "--receipts")
+    limits = policy.messages
+    read = ReadOptions(limits.max_message_bytes, str(schemas_dir) if schemas_dir else None,
+                       limits.max_timeline_bytes, limits.max_findings_per_file)
+    options = BatchOptions(read, suppressions, receipts_dir, datetime.now(TZ).replace(microsecond=0), show_cpr)
+    batch = BatchResult.of(run_batch(paths, options, workers=workers))
     risk = policy.risk if by_sender else None
-    report = {"json": lambda: to_json(batch, risk), "junit": lambda: to_junit(batch),
-              "text": lambda: to_text(batch, risk)}[fmt]()
-    if out:
-        out.write_text(report + "\n", encoding="utf-8")
-    else:
-        click.echo(report)
-    sys.exit(EXIT_FINDINGS if batch.has_errors else EXIT_OK)
+    policy_fail = FailOn(fail_on)
+    report = {"json": lambda: to_json(batch, risk, show_cpr), "junit": lambda: to_junit(batch, policy_fail, show_cpr),
+              "text": lambda: to_text(batch, risk, show_cpr)}[fmt]()
+    _write(out, report)
+    sys.exit(EXIT_FINDINGS if batch.fails(policy_fail) else EXIT_OK)
 
 
 def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -102,7 +151,8 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.argument("log", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "html"]), default="text",
               show_default=True, help="html: one self-contained page with a timeline per episode.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the report here.")
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A TOML policy file overriding agreement parameters.")
 @click.option("--episode", "episodes", multiple=True, help="Only these episodes (repeatable).")
@@ -110,27 +160,31 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--since", callback=_instant, help="Only violations at or after this time (ISO 8601).")
 @click.option("--until", callback=_instant, help="Only violations at or before this time (ISO 8601).")
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
+@_FAIL_ON
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes parsing and checking an XML log (same report whatever the number).")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
-           rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool,
+           rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool, fail_on: str,
            workers: int) -> None:
     """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
     policy = load_policy(policy_file)
-    inputs = load_log([log], ReadOptions(policy.messages.max_message_bytes, sent_before_event=False), workers)
+    limits = policy.messages
+    read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
+                       sent_before_event=False)
+    inputs = load_log([log], read, workers)
     result = run_replay(inputs, policy)
     report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr, policy)
+    policy_fail = FailOn(fail_on)
     if fmt == "html":
         from medcom.reports.replay_html import to_html
 
-        text = to_html(report, result, str(log))
+        text = to_html(report, result, str(log), show_cpr)
+    elif fmt == "junit":
+        text = replay_junit(report, policy_fail)
     else:
-        text = {"json": replay_json, "junit": replay_junit, "text": replay_text}[fmt](report)
-    if out:
-        out.write_text(text + "\n", encoding="utf-8")
-    else:
-        click.echo(text)
-    sys.exit(EXIT_FINDINGS if has_errors(report) else EXIT_OK)
+        text = {"json": replay_json, "text": replay_text}[fmt](report)
+    _write(out, text)
+    sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
 
 
 def _scenario_path(name: str) -> Path:
@@ -151,14 +205,14 @@ def _scenario_path(name: str) -> Path:
 @main.command()
 @click.argument("scenario")
 @click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
-@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes running replications (same numbers whatever the count).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="html: report.html in --out, the variants side by side with the charts (needs --out).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Directory for result.json, summary.txt, report.html and the PNG charts.")
-@click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 @click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
@@ -184,21 +238,32 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
-    loaded = with_run(loaded, **changes) if changes else loaded
+    try:
+        loaded = with_run(loaded, **changes) if changes else loaded
+    except ScenarioError as exc:
+        click.echo(f"medcom simulate: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
+        if directory is not None:
+            _make_dir(directory, option)
     result = run_scenario(loaded, workers=workers)
     data = result.as_dict()
     if (both_sides := make_bill(result)) is not None:
         data["bill"] = both_sides
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
-        (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
-        charts = write_plots(result, out)
-        (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
-        click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
+    try:
+        if out is not None:
+            (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
+            (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
+            charts = write_plots(result, out)
+            (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
+            click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
+        if emit_log is not None:
+            metrics, built = write_log(loaded, emit_log, formats=emit_formats)
+    except OSError as exc:
+        click.echo(f"medcom simulate: cannot write {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
     if emit_log is not None:
-        metrics, built = write_log(loaded, emit_log, formats=emit_formats)
         click.echo(f"wrote {built.messages} messages and {built.sidecar_events} side-car events of replication 1 "
                    f"({metrics.values['episodes']} counted episodes) to {emit_log}", err=True)
     sys.exit(EXIT_OK)
@@ -206,46 +271,45 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 
 @main.command()
 @click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, callback=_output_dir,
               help="Directory for the messages and events.jsonl.")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A TOML policy file (its messages.max_timeline_bytes limits the timeline read).")
 @click.option("--wrap", type=click.Choice(WRAPS), default="none", show_default=True,
               help="Write each message bare, inside a VANS envelope, or inside an SBDH holding a VANS envelope.")
 @click.option("--formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="national: MedCom FHIR HospitalNotification and CareCommunication (with Acknowledgements) where "
                    "they replace OIOXML, OIOXML care plan, reports and completion notice; oioxml: OIOXML only.")
-def build(timeline: Path, out: Path, wrap: str, formats: str) -> None:
+def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, formats: str) -> None:
     """Turn a timeline into the real MedCom messages it describes (plus events.jsonl for what no message
     carries); replaying the output gives the timeline's report."""
-    read = read_file(timeline)
+    read = read_file(timeline, load_policy(policy_file).messages.max_timeline_bytes)
     for finding in read.findings:
-        click.echo(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}", err=True)
+        click.echo(mask_cprs(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}"),
+                   err=True)
     if read.rejected:
-        click.echo(f"medcom build: {read.rejected} invalid line(s) in {timeline}; nothing written", err=True)
+        click.echo(f"medcom build: {plural(read.rejected, 'invalid line')} in {timeline}; nothing written", err=True)
         sys.exit(EXIT_FINDINGS)
+    _make_dir(out, "--out")
     try:
         result = build_messages(read.events, out, wrap, formats)
     except BuildError as exc:
-        click.echo(f"medcom build: {exc}", err=True)
+        click.echo(mask_cprs(f"medcom build: {exc}"), err=True)
         sys.exit(EXIT_FINDINGS)
+    except OSError as exc:
+        click.echo(f"medcom build: --out {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
     for note in result.notes:
-        click.echo(f"medcom build: note: {note}", err=True)
+        click.echo(mask_cprs(f"medcom build: note: {note}"), err=True)
     click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)
     sys.exit(EXIT_OK)
 
 
-def _writable_file(out: Path) -> None:
-    """Exit 2 unless `out` can be written (its folder exists and is writable; not a folder itself)."""
-    import os
-
-    folder = out.parent if str(out.parent) else Path(".")
-    if out.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise click.BadParameter(f"cannot write {out}: {'a folder' if out.is_dir() else 'no writable folder'}",
-                                 param_hint="--out")
-
 
 @main.command()
 @click.argument("log", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="The fitted scenario (TOML) to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_output_file,
+              help="The fitted scenario (TOML) to write.")
 @click.option("--base", "base_name", default="nordjylland-2024", show_default=True,
               help="The scenario whose values stand for what the log cannot show (a path or a shipped name).")
 @click.option("--name", help="run.name of the fitted scenario (default: calibrated-<the log's name>).")
@@ -265,7 +329,6 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     from simulator.calibrate import CalibrationError, fit, to_toml
     from simulator.scenario import ScenarioError, load_scenario
 
-    _writable_file(out)
     base_path = _scenario_path(base_name)
     try:
         load_scenario(base_path)
@@ -275,7 +338,10 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
         sys.exit(EXIT_USAGE)
     policy = load_policy(policy_file)
     policy_table = tomllib.loads(policy_file.read_text(encoding="utf-8")) if policy_file else None
-    inputs = load_log([log], ReadOptions(policy.messages.max_message_bytes, sent_before_event=False), workers)
+    limits = policy.messages
+    read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
+                       sent_before_event=False)
+    inputs = load_log([log], read, workers)
     result = run_replay(inputs, policy)
     errors = [f for f in inputs.findings if f.severity == Severity.ERROR]
     episodes = [ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled]
@@ -285,7 +351,7 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     except CalibrationError as exc:
         click.echo(f"medcom calibrate: {log}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    out.write_text(to_toml(fitted), encoding="utf-8")
+    _write(out, to_toml(fitted))
     load_scenario(out)  # the file must load as a scenario; a failure here is a bug, and says so loudly
     summary = fitted.as_dict()
     summary["out"] = str(out)

@@ -34,6 +34,7 @@ from medcom.formats.oioxml.letters import Letter
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.formats.read import read_document
 from medcom.identifiers import make_gln, municipality_name
+from medcom.safe_files import replace_file, safe_name
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9._-]{1,14}$")
 DISCHARGE_STATUS = {"home": "udskrevet_til_hjemmet", "home_nursing": "udskrevet_til_hjemmet"}
@@ -340,7 +341,7 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
                 continue
             data = compose.to_json(made) if isinstance(made, dict) else made
             suffix = ".json" if isinstance(made, dict) else ".xml"
-            path = out / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)[:40]}-{n:04d}-{e.kind}{suffix}"
+            path = out / f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name))}-{n:04d}-{e.kind}{suffix}"
             written = _read_back(data, str(path), e)
             primary = next((x for x in written.events.events if x.is_message), None)
             if e.kind != "receipt_sent":
@@ -355,13 +356,14 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
                 if diff is not None:
                     sidecar.append(_line(e.at, name, e.kind, {"id": written.message_id, **_mapped(builder, diff)}))
                     result.sidecar_events += 1
-            path.write_bytes(builder.wrapped(data, e, written.family, written.version))
+            # a bounded name, written without following a symlink planted under it (medcom.safe_files)
+            path = replace_file(out, path.name, builder.wrapped(data, e, written.family, written.version))
             result.files.append(path)
             result.messages += 1
         for fact in _facts_to_state(episode_events, stated, result, name):
             sidecar.append(_line(fact.at, name, fact.kind, fact.data))
             result.sidecar_events += 1
-    (out / "events.jsonl").write_text("".join(line + "\n" for line in sidecar), encoding="utf-8")
+    replace_file(out, "events.jsonl", "".join(line + "\n" for line in sidecar).encode("utf-8"))
     return result
 
 

@@ -1,23 +1,45 @@
 """Walk the inputs a user names: files, directories (recursively) and .zip archives, one document at a time.
 
-Directories contribute their `*.xml` and `*.json` files (OIOXML, FHIR) and `*.zip` archives (other files there
-are not messages: scripts, side-cars, notes). A file named on the command line is always read, whatever its
-name, and so is every member of an archive. Walking yields cheap `Source`s (a path, or an archive member);
-`read` turns one into its bytes, so that worker processes can read what they check and the parent never holds
-more than a document. A document that cannot be read is returned with its error, so that it is reported and
-counted, never dropped.
+Directories contribute their `*.xml` and `*.json` files (OIOXML, FHIR), `*.zip` archives and `*.jsonl` timelines (a log's `events.jsonl`
+side-car among them); other files there are not inputs (scripts, notes). A file named on the command line is
+always read, whatever its name, and so is every member of an archive. Walking yields cheap `Source`s (a path,
+or an archive member); `read` turns one into its bytes, so that worker processes can read what they check and
+the parent never holds more than a document. A document that cannot be read is returned with its error, so
+that it is reported and counted, never dropped; so is a directory that cannot be listed.
+
+Hostile inputs: only regular files are opened (a FIFO would block, a device such as /dev/zero never ends;
+a symlink is judged by what it points at); never more than the limit plus one byte is read, whatever the
+file system or an archive header says; archive members are told apart by position, not name (a .zip may
+hold two members of the same name, and each is read and reported on its own); corrupt compressed data is
+an error of that member.
 """
 
 from __future__ import annotations
 
+import lzma
 import os
+import stat
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 ARCHIVE_SUFFIX = ".zip"
+TIMELINE_SUFFIX = ".jsonl"
+WALKED_SUFFIXES = (".xml", ".json", ARCHIVE_SUFFIX, TIMELINE_SUFFIX)
+
+# What reading an archive member can raise on corrupt or unsupported data (zlib, LZMA and bzip2 streams,
+# a bad CRC, an encrypted or unknown compression method).
+READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError,
+                  zlib.error, lzma.LZMAError)
+
+
+class UnreadableInput(Exception):
+    """A file or archive member that cannot be read; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -31,80 +53,213 @@ class InputDocument:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where one document is: a file, or a member of the archive at `path`; `error` if the walk failed."""
+    """Where one document is: a file, or the member at position `index` of the archive at `path` (named
+    `member`; `label` tells apart members that share a name); `error` if the walk failed there."""
 
     path: str
     member: str | None = None
+    index: int | None = None
     error: str | None = None
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.path}!{self.member}" if self.member is not None else self.path
+        """How reports name it: the path, and the member after '!' (printable, whatever the bytes)."""
+        if self.member is None:
+            return printable(self.path)
+        return f"{printable(self.path)}!{self.label or self.member}"
+
+    @property
+    def is_timeline(self) -> bool:
+        """A JSON Lines timeline (a log's events.jsonl side-car, or a timeline of its own)."""
+        return (self.member if self.member is not None else self.path).lower().endswith(TIMELINE_SUFFIX)
+
+    @property
+    def basename(self) -> str:
+        return (self.member if self.member is not None else self.path).replace("\\", "/").rsplit("/", 1)[-1]
 
     def read(self, max_bytes: int) -> InputDocument:
+        """The document's bytes (at most `max_bytes`), or why they cannot be had."""
+        try:
+            with self.open(max_bytes) as (stream, _size):
+                data = stream.read(max_bytes + 1)
+        except UnreadableInput as exc:
+            return InputDocument(self.name, None, str(exc))
+        except READ_ERRORS as exc:
+            return InputDocument(self.name, None, f"cannot read {self._what}: {_reason(exc)}")
+        if len(data) > max_bytes:
+            return InputDocument(self.name, None, f"{self._what} is over the limit of {max_bytes:,} bytes; "
+                                                  "not read")
+        return InputDocument(self.name, data)
+
+    @contextmanager
+    def open(self, max_bytes: int) -> Iterator[tuple[BinaryIO, int]]:
+        """(a binary stream, the size it claims) for a regular file or an archive member no larger than
+        `max_bytes` as far as can be told before reading; `UnreadableInput` otherwise. A caller still reads
+        at most `max_bytes + 1` bytes: sizes can lie (an archive header, /proc)."""
         if self.error is not None:
-            return InputDocument(self.name, None, self.error)
-        return _read_member(self, max_bytes) if self.member is not None else _read_file(self.path, max_bytes)
+            raise UnreadableInput(self.error)
+        if self.member is None:
+            with _open_regular(self.path, max_bytes) as opened:
+                yield opened
+            return
+        info = _member_info(self)
+        if info.file_size > max_bytes:
+            raise UnreadableInput(f"archive member is {info.file_size:,} bytes, over the limit of {max_bytes:,} "
+                                  "bytes; not unpacked")
+        try:
+            stream = _archive(self.path).open(info)
+        except READ_ERRORS as exc:
+            raise UnreadableInput(f"cannot read archive member: {_reason(exc)}") from None
+        with stream:
+            yield _Bounded(stream, info.file_size), info.file_size  # type: ignore[misc]
+
+    @property
+    def _what(self) -> str:
+        return "archive member" if self.member is not None else "file"
 
 
-def _walk_dir(directory: str) -> Iterator[str]:
-    """Message files under `directory`: a directory's own files in name order, then its subdirectories."""
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            if name.lower().endswith((".xml", ".json", ARCHIVE_SUFFIX)) and not name.startswith("."):
-                yield os.path.join(root, name)
+class _Bounded:
+    """An archive member's stream that fails once it yields more than its header promised."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self.stream, self.left = stream, size
+
+    def _take(self, data: bytes) -> bytes:
+        self.left -= len(data)
+        if self.left < 0:
+            raise UnreadableInput("archive member unpacks to more than its header says")
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        return self._take(self.stream.read(self.left + 1 if n < 0 else n))
+
+    def readline(self, n: int = -1) -> bytes:
+        return self._take(self.stream.readline(self.left + 1 if n < 0 else n))
+
+
+def printable(path: str) -> str:
+    """A path as text that can be written out: bytes of a file name that are not UTF-8 (which Python keeps
+    as lone surrogates) shown as \\xNN escapes."""
+    if path.isascii():
+        return path
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decoding makes
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file of this mode is, if it is not a regular file (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _KINDS if test(mode)), "a special file")
+
+
+@contextmanager
+def _open_regular(path: str, max_bytes: int) -> Iterator[tuple[BinaryIO, int]]:
+    """A regular file opened for reading: stat first (never open a FIFO or device, nor what a symlink to one
+    points at), open without blocking, and check again on the open descriptor."""
+    try:
+        kind = not_regular(os.stat(path).st_mode)
+        if kind is not None:
+            raise UnreadableInput(f"not a regular file but {kind}; not read")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise UnreadableInput("no such file or directory") from None
+    except OSError as exc:
+        raise UnreadableInput(f"cannot read file: {_reason(exc)}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        kind = not_regular(info.st_mode)
+        if kind is not None:  # replaced between the stat and the open
+            raise UnreadableInput(f"not a regular file but {kind}; not read")
+        if info.st_size > max_bytes:
+            raise UnreadableInput(f"file is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes")
+        yield handle, info.st_size
+
+
+def _archive(path: str) -> zipfile.ZipFile:
+    """An open archive, kept for the members that follow (per process; a file replaced since is opened anew)."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UnreadableInput(f"cannot open archive: {_reason(exc)}") from None
+    kind = not_regular(info.st_mode)
+    if kind is not None:
+        raise UnreadableInput(f"cannot open archive: not a regular file but {kind}")
+    return _open_archive(path, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
 @lru_cache(maxsize=4)
-def _archive(path: str) -> zipfile.ZipFile:
-    """An open archive, kept for the members that follow (per process)."""
+def _open_archive(path: str, _inode: int, _mtime: int, _size: int) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
+
+
+def _member_info(source: Source) -> zipfile.ZipInfo:
+    try:
+        infos = _archive(source.path).infolist()
+    except UnreadableInput:
+        raise
+    except READ_ERRORS as exc:
+        raise UnreadableInput(f"cannot open archive: {_reason(exc)}") from None
+    if source.index is None or not 0 <= source.index < len(infos):
+        raise UnreadableInput("archive member is gone (the archive changed while it was read)")
+    info = infos[source.index]
+    if info.filename != source.member:
+        raise UnreadableInput("archive member is gone (the archive changed while it was read)")
+    return info
 
 
 def _archive_members(path: str) -> Iterator[Source]:
     try:
         infos = _archive(path).infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        yield Source(path, error=f"cannot open archive: {exc}")
+    except UnreadableInput as exc:
+        yield Source(path, error=str(exc))
         return
+    except READ_ERRORS as exc:
+        yield Source(path, error=f"cannot open archive: {_reason(exc)}")
+        return
+    counts: dict[str, int] = {}
     for info in infos:
-        if not info.is_dir():
-            yield Source(path, info.filename)
+        counts[info.filename] = counts.get(info.filename, 0) + 1
+    seen: dict[str, int] = {}
+    for index, info in enumerate(infos):
+        if info.is_dir():
+            continue
+        label = None
+        if counts[info.filename] > 1:  # the same name twice: each member is read and reported on its own
+            seen[info.filename] = seen.get(info.filename, 0) + 1
+            label = f"{info.filename}#{seen[info.filename]}"
+        yield Source(path, info.filename, index, label=label)
 
 
-def _read_member(source: Source, max_bytes: int) -> InputDocument:
-    name = source.name
-    try:
-        archive = _archive(source.path)
-        info = archive.getinfo(source.member or "")
-    except (zipfile.BadZipFile, OSError, KeyError) as exc:
-        return InputDocument(name, None, f"cannot open archive member: {exc}")
-    if info.file_size > max_bytes:
-        return InputDocument(name, None, f"archive member is {info.file_size:,} bytes, over the limit of "
-                                         f"{max_bytes:,}; not unpacked")
-    try:
-        with archive.open(info) as member:
-            data = member.read(info.file_size + 1)  # never more than the header promised, plus one
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-        return InputDocument(name, None, f"cannot read archive member: {exc}")
-    if len(data) > info.file_size:
-        return InputDocument(name, None, "archive member unpacks to more than its header says")
-    return InputDocument(name, data)
+def _walk_dir(directory: str) -> Iterator[Source]:
+    """Inputs under `directory`: a directory's own files in name order, then its subdirectories; a directory
+    that cannot be listed is a source with its error (reported and counted, not skipped)."""
+    failed: list[OSError] = []
+    for root, dirs, files in os.walk(directory, onerror=failed.append):
+        while failed:
+            yield _unlistable(failed.pop(0))
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(WALKED_SUFFIXES) and not name.startswith("."):
+                yield from _file_sources(os.path.join(root, name))
+    while failed:
+        yield _unlistable(failed.pop(0))
 
 
-def _read_file(path: str, max_bytes: int) -> InputDocument:
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            data = None if size > max_bytes else handle.read()
-    except FileNotFoundError:
-        return InputDocument(path, None, "no such file or directory")
-    except OSError as exc:
-        return InputDocument(path, None, f"cannot read file: {exc.strerror}")
-    if data is None:
-        return InputDocument(path, None, f"file is {size:,} bytes, over the limit of {max_bytes:,}")
-    return InputDocument(path, data)
+def _unlistable(exc: OSError) -> Source:
+    why = f"cannot read directory: {_reason(exc)}; its files were not read"
+    return Source(os.fsdecode(exc.filename or "?"), error=why)
 
 
 def _file_sources(path: str) -> Iterator[Source]:
@@ -116,8 +271,7 @@ def _file_sources(path: str) -> Iterator[Source]:
 
 def _sources_of(path: str) -> Iterator[Source]:
     if os.path.isdir(path):
-        for file in _walk_dir(path):  # files the walk found: no second look at what they are
-            yield from _file_sources(file)
+        yield from _walk_dir(path)
     else:
         yield from _file_sources(path)
 

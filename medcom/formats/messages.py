@@ -14,6 +14,8 @@ class ReadOptions:
 
     max_bytes: int = 10_000_000
     schemas_dir: str | None = None  # --schemas DIR: the user's official XSDs instead of the shipped ones
+    max_timeline_bytes: int = 200_000_000  # a timeline or side-car larger than this is not read
+    max_findings: int = 100  # findings listed per input; the rest are counted
     sent_before_event: bool = True  # M-TIME "sent before the event it reports" (validate; replay leaves it to rules)
 
 

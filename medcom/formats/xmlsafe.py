@@ -10,6 +10,9 @@ from __future__ import annotations
 from lxml import etree
 
 DEFAULT_MAX_BYTES = 10_000_000
+# Elements and attributes one message may have. A MedCom message has hundreds; a document of a million
+# attributes within the size limit would make every later step (schema errors, findings, report) huge.
+MAX_NODES = 100_000
 
 
 class UnsafeXMLError(ValueError):
@@ -94,9 +97,23 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise UnsafeXMLError("DOCTYPE/DTD is not allowed in a MedCom message (entities are never expanded)",
                              line=1)
+    _refuse_too_many_nodes(data, tree)
     return tree
 
 
 def read_encoding(tree: etree._ElementTree) -> str:
     """The encoding a parsed document was read in, as people name it."""
     return (tree.docinfo.encoding or "UTF-8").upper()
+
+
+def _refuse_too_many_nodes(data: bytes, tree: etree._ElementTree) -> None:
+    """Refuse a document of more than MAX_NODES elements and attributes. Every element starts with '<' and
+    every attribute has a '=', so a cheap count of those bytes clears nearly every document unwalked."""
+    if data.count(b"<") + data.count(b"=") <= MAX_NODES:
+        return
+    nodes = 0
+    for el in tree.getroot().iter():
+        nodes += 1 + len(el.attrib)
+        if nodes > MAX_NODES:
+            raise UnsafeXMLError(f"more than {MAX_NODES:,} elements and attributes; not checked further",
+                                 line=el.sourceline)

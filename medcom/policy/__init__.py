@@ -2,22 +2,35 @@
 
 `load_policy()` gives the shipped default (Region Nordjylland 2024); `load_policy(path)` lays a user's
 file over it, and `Policy.with_overrides(mapping)` does the same for planners' variants. Unknown keys,
-malformed times and negative durations are rejected with a `PolicyError` naming the dotted key.
+malformed times, negative or longer-than-a-year durations, NaN and infinite numbers, and years outside
+EARLIEST_YEAR..LATEST_YEAR are rejected with a `PolicyError` naming the dotted key.
+
+TOML tables become typed frozen dataclasses by `from_table`, a small converter driven by the type hints.
+A library (cattrs, msgspec) would do the walking, but the formats here are the project's own (durations
+"1h30m", local clock times, years as table keys, bounds), each of which would need a hook of its own, and
+the errors must name the dotted key in the project's words; the converter stays short enough to read whole.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from medcom.calendar import BusinessCalendar
+from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
+from medcom.safe_files import read_regular
+
+# Marks a float field whose value may be infinite, meaning "no limit": typing.Annotated[float, INFINITY_ALLOWED].
+INFINITY_ALLOWED = "infinity allowed"
+MAX_DURATION = timedelta(days=366)  # no window or delay of the agreement is longer; longer ones overflow times
+MAX_FILE_BYTES = 10_000_000
 
 
 class PolicyError(ValueError):
@@ -35,6 +48,8 @@ class MessagesPolicy:
     max_message_bytes: int
     max_resends: int
     notification_within: timedelta
+    max_timeline_bytes: int  # a timeline or side-car (file or archive member) larger than this is not read
+    max_findings_per_file: int  # findings listed per input; the rest are counted in one closing finding
 
 
 @dataclass(frozen=True)
@@ -132,7 +147,10 @@ def parse_duration(value: Any, key: str) -> timedelta:
     if not match or not any(match.groupdict().values()):
         raise PolicyError(f"{key}: expected a duration like '72h', '30m' or '1h30m', got {value!r}")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+    seconds = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+    if not seconds <= MAX_DURATION.total_seconds():  # also catches an infinite float from a long digit string
+        raise PolicyError(f"{key}: a duration is at most {MAX_DURATION.days} days, got {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def parse_clock(value: Any, key: str) -> time:
@@ -151,17 +169,25 @@ def parse_clock(value: Any, key: str) -> time:
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        base, *marks = typing.get_args(hint)
+        if INFINITY_ALLOWED in marks and isinstance(value, float) and value == math.inf:
+            return value
+        return _convert(value, base, key)
     if hint is timedelta:
         return parse_duration(value, key)
     if hint is time:
         return parse_clock(value, key)
     if hint is date:
-        if isinstance(value, date):
-            return value
+        if isinstance(value, datetime) or not isinstance(value, date | str):
+            raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}")
         try:
-            return date.fromisoformat(str(value))
+            day = value if isinstance(value, date) else date.fromisoformat(value)
         except ValueError:
             raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}") from None
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise PolicyError(f"{key}: expected a date in the years {EARLIEST_YEAR}-{LATEST_YEAR}, got {value!r}")
+        return day
     if hint is bool:
         if not isinstance(value, bool):
             raise PolicyError(f"{key}: expected true or false, got {value!r}")
@@ -171,8 +197,8 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             raise PolicyError(f"{key}: expected a whole number >= 0, got {value!r}")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise PolicyError(f"{key}: expected a number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise PolicyError(f"{key}: expected a finite number >= 0, got {value!r}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -188,8 +214,8 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             raise PolicyError(f"{key}: expected a non-empty table, got {value!r}")
         out = {}
         for year, sub in value.items():
-            if not str(year).isdigit():
-                raise PolicyError(f"{key}.{year}: expected a year like 2025")
+            if not re.fullmatch(r"[0-9]{4}", str(year), re.ASCII) or not EARLIEST_YEAR <= int(year) <= LATEST_YEAR:
+                raise PolicyError(f"{key}.{year}: expected a year like 2025 ({EARLIEST_YEAR}-{LATEST_YEAR})")
             out[int(year)] = _convert(sub, typing.get_args(hint)[1], f"{key}.{year}")
         return out
     if dataclasses.is_dataclass(hint):
@@ -202,7 +228,7 @@ def from_table(cls: type, table: Any, prefix: str) -> Any:
     a `PolicyError` naming the dotted key (used for policies and planners' scenarios alike)."""
     if not isinstance(table, dict):
         raise PolicyError(f"{prefix}: expected a table")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     names = [f.name for f in dataclasses.fields(cls) if f.name != "raw"]
     unknown = set(table) - set(names)
     if unknown:
@@ -218,6 +244,8 @@ def from_table(cls: type, table: Any, prefix: str) -> Any:
 
 def merge_tables(base: dict[str, Any], over: dict[str, Any], source: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
     """`over` laid over `base`, table by table; a key `base` does not have is an error naming it."""
+    if not isinstance(over, dict):
+        raise PolicyError(f"{'.'.join(path) or 'policy'}: expected a table, got {over!r} (in {source})")
     merged = dict(base)
     for key, value in over.items():
         here = (*path, str(key))
@@ -237,6 +265,8 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         raise PolicyError(f"completion_tax.contact_window_opens: must be before contact_window_closes ({source})")
     if policy.risk.yellow_error_rate > policy.risk.red_error_rate:
         raise PolicyError(f"risk.yellow_error_rate: must not exceed red_error_rate ({source})")
+    if policy.risk.red_error_rate > 1:
+        raise PolicyError(f"risk.red_error_rate: a share of messages is at most 1 ({source})")
     return dataclasses.replace(policy, raw=raw)
 
 
@@ -257,9 +287,23 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if path is None:
         return default
     path = Path(path)
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return default.with_overrides(_read_toml(read_text_file(path, "policy file"), source), source)
+    except PolicyError as exc:
+        raise PolicyError(str(exc) if source in str(exc) else f"{source}: {exc}") from None
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A small UTF-8 text file the user named (policy, scenario); `PolicyError` naming the file when it
+    cannot be read, is no regular file, is too large or is not UTF-8."""
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from None
-    return default.with_overrides(_read_toml(text, str(path)), str(path))
+        raise PolicyError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PolicyError(f"{path}: {what} is not UTF-8 (byte 0x{data[exc.start]:02x} on line {line})") from None
 

@@ -6,23 +6,24 @@ lines of timelines and side-cars that are facts are counted apart.
 
 from __future__ import annotations
 
-import os
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from medcom.events import FACT_EVENTS, Event
+from medcom.calendar import TimeOutOfRange, check_year
+from medcom.events import FACT_EVENTS, TIME_KEYS, Event
 from medcom.events.from_fhir import events_of_fhir
 from medcom.events.from_messages import CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
-from medcom.events.timeline import read_lines
+from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
-from medcom.findings import Finding, Severity
+from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
 from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import Source, iter_sources
 from medcom.formats.messages import ReadOptions, unreadable
+from medcom.formats.read import DEFAULT_OPTIONS
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.read import read_document
 
@@ -76,11 +77,16 @@ def message_unit(event: Event, seq: int, origin: str) -> Unit:
                               replaces=event.data.get("correction_of")), seq, origin)
 
 
-def add_lines(lines: Iterable[str], source: str, inp: ReplayInput, *, sidecar: bool = False) -> None:
-    """Timeline (or side-car) lines into `inp`: message lines as messages, fact lines as events."""
-    for parsed in read_lines(lines, source):
+def add_lines(lines: Iterable[TimelineLine], inp: ReplayInput, *, sidecar: bool = False,
+              max_findings: int = DEFAULT_MAX_FINDINGS) -> None:
+    """Timeline (or side-car) lines into `inp`: message lines as messages, fact lines as events; at most
+    `max_findings` findings listed for the file, the rest counted."""
+    found: list[Finding] = []
+    limit = FindingLimit(found, max_findings)
+    for parsed in lines:
         event = parsed.event
-        inp.findings.extend(parsed.findings)
+        for finding in parsed.findings:
+            limit.add(finding)
         is_message = parsed.kind not in FACT_EVENTS  # an unreadable line counts as a message
         if sidecar or not is_message:
             inp.lines += 1
@@ -98,13 +104,14 @@ def add_lines(lines: Iterable[str], source: str, inp: ReplayInput, *, sidecar: b
         seq = inp.next_seq()
         event.seq = seq
         inp.units.append(message_unit(event, seq, "timeline"))
+    limit.close()
+    inp.findings.extend(found)
 
 
-def load_timeline(path: Path, into: ReplayInput | None = None) -> ReplayInput:
+def load_timeline(path: Path, into: ReplayInput | None = None, options: ReadOptions = DEFAULT_OPTIONS) -> ReplayInput:
     """Every line of a timeline: an event, or a rejected line with its finding."""
     inp = into or ReplayInput()
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        add_lines(handle, str(path), inp, sidecar=False)
+    add_lines(read_source(Source(str(path)), options.max_timeline_bytes), inp, max_findings=options.max_findings)
     return inp
 
 
@@ -122,19 +129,33 @@ def _read_source(source: Source, options: ReadOptions) -> _Read:
     doc = source.read(options.max_bytes)
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)
-    findings = [f for m in messages for f in m.findings]
     units = []
     rejected = 0
     for m in messages:
+        events = MessageEvents()  # a valid message outside the agreement's families: counted, not replayed
+        if isinstance(m.content, Letter):
+            events = events_of_letter(m.content, m.source)
+        elif isinstance(m.content, FhirContent):
+            events = events_of_fhir(m.content.message, m.source)
+        if m.accepted and (problem := _out_of_range(events.events)):
+            m.findings.append(Finding("M-TIME", Severity.ERROR, problem, m.source))
         if not m.accepted:
             rejected += 1
-        elif isinstance(m.content, Letter):
-            units.append((events_of_letter(m.content, m.source), m.format))
-        elif isinstance(m.content, FhirContent):
-            units.append((events_of_fhir(m.content.message, m.source), m.format))
-        else:  # a valid message outside the agreement's families: counted, not replayed
-            units.append((MessageEvents(), m.format))
-    return _Read(findings, len(messages), rejected, units)
+        else:
+            units.append((events, m.format))
+    return _Read([f for m in messages for f in m.findings], len(messages), rejected, units)
+
+
+def _out_of_range(events: list[Event]) -> str | None:
+    """Why a message's times cannot be replayed (a year the rules' arithmetic cannot reach), or None."""
+    for event in events:
+        for key, value in (("sent", event.at), *((k, event.data.get(k)) for k in TIME_KEYS)):
+            try:
+                if isinstance(value, datetime):
+                    check_year(value, key)
+            except TimeOutOfRange as exc:
+                return str(exc)
+    return None
 
 
 def is_timeline(path: Path) -> bool:
@@ -142,17 +163,20 @@ def is_timeline(path: Path) -> bool:
 
 
 def load_log(paths: Iterable[Path], options: ReadOptions, workers: int = 1) -> ReplayInput:
-    """Message logs and timelines, in any mix; a log's side-cars come with it. With workers > 1 documents
-    are read in that many processes (same result)."""
+    """Message logs and timelines, in any mix. A log's timelines (every `*.jsonl` at any depth of a directory or
+    an archive: `zip -r log.zip log/` puts the side-car one folder down) are read after its messages, as
+    side-cars; several `events.jsonl` are said in an info finding. With workers > 1 documents are read in that
+    many processes (same result)."""
     inp = ReplayInput()
     logs = []
     for path in paths:
         if is_timeline(path):
-            load_timeline(path, inp)
+            load_timeline(path, inp, options)
         else:
             logs.append(path)
-    sources = (s for path in logs for s in iter_sources([path]) if not _is_sidecar(s))
-    for read in map_in_order(partial(_read_source, options=options), sources, workers, chunksize=SOURCES_PER_TASK):
+    timelines: list[Source] = []
+    for read in map_in_order(partial(_read_source, options=options), _messages(logs, timelines), workers,
+                             chunksize=SOURCES_PER_TASK):
         inp.messages += read.messages
         inp.rejected += read.rejected
         inp.findings.extend(read.findings)
@@ -161,35 +185,20 @@ def load_log(paths: Iterable[Path], options: ReadOptions, workers: int = 1) -> R
             for event in events.events:
                 event.seq = seq
             inp.units.append(Unit(events, seq, fmt))
-    for path in logs:
-        for name, lines in _sidecars(path, options.max_bytes, inp):
-            add_lines(lines, name, inp, sidecar=True)
+    sidecars = [s.name for s in timelines if s.basename == SIDECAR]
+    if len(sidecars) > 1:
+        inp.findings.append(Finding("M-SIDECAR", Severity.INFO, f"{len(sidecars)} {SIDECAR} side-cars read, one "
+                                    f"per folder: {', '.join(sidecars)}", sidecars[0]))
+    for source in timelines:
+        add_lines(read_source(source, options.max_timeline_bytes), inp, sidecar=True,
+                  max_findings=options.max_findings)
     return inp
 
 
-def _is_sidecar(source: Source) -> bool:
-    name = source.member if source.member is not None else source.path
-    return os.path.basename(name) == SIDECAR
-
-
-def _sidecars(path: Path, max_bytes: int, inp: ReplayInput) -> Iterator[tuple[str, list[str]]]:
-    """The events.jsonl side-cars of a log: beside the messages, or one folder down (what `zip -r` makes)."""
-    if path.is_dir():
-        for candidate in sorted([path / SIDECAR, *(p / SIDECAR for p in sorted(path.iterdir()) if p.is_dir())]):
-            if candidate.is_file():
-                if candidate.stat().st_size > max_bytes:
-                    inp.findings.append(Finding("M-XML", Severity.ERROR, f"side-car is over the limit of "
-                                                f"{max_bytes:,} bytes; not read", str(candidate)))
-                    continue
-                yield str(candidate), candidate.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if os.path.basename(info.filename) != SIDECAR or info.filename.count("/") > 1:
-                    continue
-                if info.file_size > max_bytes:
-                    inp.findings.append(Finding("M-XML", Severity.ERROR, f"side-car is over the limit of "
-                                                f"{max_bytes:,} bytes; not read", f"{path}!{info.filename}"))
-                    continue
-                text = archive.read(info).decode("utf-8", errors="surrogateescape")
-                yield f"{path}!{info.filename}", text.splitlines()
+def _messages(logs: list[Path], timelines: list[Source]) -> Iterator[Source]:
+    """The logs' messages; their timelines (side-cars) are put aside in `timelines`, to be read after them."""
+    for source in iter_sources(logs):
+        if source.is_timeline:
+            timelines.append(source)
+        else:
+            yield source

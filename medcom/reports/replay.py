@@ -1,4 +1,8 @@
-"""The replay report: CONTRACT.md's JSON shape, a text summary for people, JUnit for CI servers."""
+"""The replay report: CONTRACT.md's JSON shape, a text summary for people, JUnit for CI servers.
+
+CPR numbers are masked in every string of the report unless `show_cpr` (`report_dict` is the output
+boundary every format renders from); `FailOn` decides both the JUnit failures and the exit code.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import click
-from lxml import etree
 
 from medcom.calendar import to_local
 from medcom.engine.engine import Episode, Violation
@@ -16,7 +19,10 @@ from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
 from medcom.policy import Policy
 from medcom.replay import ReplayResult
-from medcom.reports.formatting import number
+from medcom.reports.formatting import number, plural
+from medcom.reports.junit import Case, FailOn
+from medcom.reports.junit import to_junit as junit_xml
+from medcom.reports.masking import mask_data
 
 _LAST = datetime.max.replace(tzinfo=UTC)
 _SOURCE = {"side-car": "timeline", "simulation": "timeline"}  # a side-car is in the timeline format
@@ -116,7 +122,7 @@ def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict
                 for n in names if filters.keep_episode(n)]
     by_rule = Counter(v["rule"] for e in episodes for v in e["violations"])  # type: ignore[union-attr]
     inp = result.inputs
-    return {
+    report = {
         "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
                    "duplicates": inp.duplicates},
         "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected, "rejected": inp.lines_rejected},
@@ -127,11 +133,13 @@ def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict
                     "violations_by_rule": dict(sorted(by_rule.items()))},
         "input_findings": [f.as_dict() for f in result.inputs.findings],
     }
+    return report if show_cpr else mask_data(report)
 
 
-def has_errors(report: dict[str, object]) -> bool:
-    return any(f["severity"] == "error" for f in report["input_findings"]) or any(  # type: ignore[index,union-attr]
-        v["severity"] == "error" for e in report["episodes"] for v in e["violations"])  # type: ignore[union-attr]
+def has_errors(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> bool:
+    """Whether the run fails (exit 1) under `fail_on`: an input finding or a violation of that severity."""
+    return any(fail_on.fails(f["severity"]) for f in report["input_findings"]) or any(  # type: ignore[index,union-attr]
+        fail_on.fails(v["severity"]) for e in report["episodes"] for v in e["violations"])  # type: ignore[union-attr]
 
 
 def to_json(report: dict[str, object]) -> str:
@@ -148,11 +156,11 @@ def short_time(iso: str | None) -> str:
 
 def to_text(report: dict[str, object]) -> str:
     inputs, summary = report["inputs"], report["summary"]
-    lines = [f"inputs: {inputs['messages']} messages, {inputs['accepted']} accepted, {inputs['rejected']} rejected, "
-             f"{inputs['duplicates']} duplicates",
-             f"{summary['episodes']} episodes, completion tax {summary['completion_tax_days']} days = "
-             f"{number(summary['completion_tax_dkk'])} DKK"
-             + (f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""), ""]
+    rates = f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""
+    lines = [f"inputs: {plural(inputs['messages'], 'message')}, {inputs['accepted']} accepted, "
+             f"{inputs['rejected']} rejected, {plural(inputs['duplicates'], 'duplicate')}",
+             f"{plural(summary['episodes'], 'episode')}, completion tax {plural(summary['completion_tax_days'], 'day')}"
+             f" = {number(summary['completion_tax_dkk'])} DKK{rates}", ""]
     lines.append(f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations")
     for e in report["episodes"]:
         until = e["extended_responsibility"]["until"]
@@ -180,26 +188,25 @@ def to_text(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def to_junit(report: dict[str, object]) -> str:
-    """One testcase per episode; error and warning violations are failures, the rest goes to system-out."""
-    episodes = report["episodes"]
-    suites = etree.Element("testsuites", name="medcom replay")
-    suite = etree.SubElement(suites, "testsuite", name="medcom replay", tests=str(len(episodes)))
-    failures = 0
-    for e in episodes:
-        case = etree.SubElement(suite, "testcase", classname="medcom.replay", name=e["episode"])
-        bad = [v for v in e["violations"] if v["severity"] in ("error", "warning")]
-        if bad:
-            failures += 1
-            failure = etree.SubElement(case, "failure", type=bad[0]["rule"],
-                                       message=", ".join(sorted({v["rule"] for v in bad})))
-            failure.text = "\n".join(f"{v['severity']} {v['rule']} due {v['due']} actual {v['actual']}: {v['text']}"
-                                     for v in bad)
+def to_junit(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> str:
+    """One testcase per episode, and one for the inputs when they have findings; violations and findings that
+    fail under `fail_on` are failures (as they make the exit code 1), the rest goes to system-out."""
+    cases = []
+    findings = report["input_findings"]
+    if findings:
+        failing = [f for f in findings if fail_on.fails(f["severity"])]  # type: ignore[union-attr,index]
+        cases.append(Case("inputs", "medcom.replay.inputs", [_finding_line(f) for f in failing],
+                          failing[0]["rule"] if failing else "", [f["rule"] for f in failing],
+                          [_finding_line(f) for f in findings if f not in failing]))  # type: ignore[union-attr]
+    for e in report["episodes"]:  # type: ignore[union-attr]
+        bad = [v for v in e["violations"] if fail_on.fails(v["severity"])]
         rest = [f"{v['severity']} {v['rule']}: {v['text']}" for v in e["violations"] if v not in bad]
         rest += [f"obligation {o['rule']}: {o['text']}" for o in e["obligations"]]
-        if rest:
-            etree.SubElement(case, "system-out").text = "\n".join(rest)
-    suite.set("failures", str(failures))
-    suites.set("tests", str(len(episodes)))
-    suites.set("failures", str(failures))
-    return etree.tostring(suites, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
+        cases.append(Case(e["episode"], "medcom.replay", [f"{v['severity']} {v['rule']} due {v['due']} actual "
+                                                          f"{v['actual']}: {v['text']}" for v in bad],
+                          bad[0]["rule"] if bad else "", [v["rule"] for v in bad], rest))
+    return junit_xml("medcom replay", cases)
+
+
+def _finding_line(f: dict) -> str:
+    return f"{f['severity']} {f['rule']} {f['file']}{':' + str(f['line']) if f['line'] else ''}: {f['text']}"

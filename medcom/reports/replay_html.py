@@ -13,10 +13,13 @@ from medcom.calendar import at_local, local_date
 from medcom.engine.engine import Episode
 from medcom.engine.rules import hm
 from medcom.events import Event
+from medcom.identifiers import mask_cprs
 from medcom.replay import ReplayResult
+from medcom.reports.formatting import plural
 from medcom.reports.html_page import num, page
 from medcom.reports.replay import short_time
 
+MAX_DAY_LINES = 200  # midnights drawn per timeline; an episode spanning years gets a line per label only
 MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
 WIDTH, LEFT, RIGHT = 1100, 96, 16
 LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
@@ -52,13 +55,20 @@ def _marker(x: float, y: float, shape: str, colour: str, title: str) -> str:
     return f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="{colour}">{tip}</circle>'
 
 
-def _lane_of(e: Event) -> tuple[str, str, str]:
-    """(lane, shape, colour) for an event."""
+def _lane_of(e: Event, by_id: dict[str, Event] | None = None) -> tuple[str, str, str]:
+    """(lane, shape, colour) for an event. A receipt is sent by the receiver of the message it answers, so it
+    goes on the lane opposite to that message's (`by_id`: the episode's messages by id)."""
     if e.kind in FACTS:
         return "facts", "diamond" if e.kind == "ready_for_discharge" else "square", \
             "var(--ready)" if e.kind == "ready_for_discharge" else "var(--ink)"
     if e.kind == "phone_call":
         return ("hospital" if e.from_hospital else "municipality"), "triangle", "#6d4c41"
+    if e.kind == "receipt_sent":
+        original = (by_id or {}).get(e.data.get("ref") or "")
+        if original is None:
+            return "facts", "circle", "#7a7a7a"  # whose receipt it is cannot be told
+        return ("hospital", "circle", "var(--hospital)") if original.from_municipality else \
+            ("municipality", "circle", "var(--municipality)")
     if e.is_message:
         return ("municipality", "circle", "var(--municipality)") if e.from_municipality else \
             ("hospital", "circle", "var(--hospital)")
@@ -80,7 +90,7 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
         x0, x1 = axis.x(tax.start), axis.x(discharged.at)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
                      f'fill="var(--tax)" class="tax-band"><title>completion tax from {hm(tax.start)}: '
-                     f'{tax.days} day(s)</title></rect>')
+                     f'{plural(tax.days, "day")}</title></rect>')
     if until is not None and discharged is not None:
         x0, x1 = axis.x(discharged.at), axis.x(until)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
@@ -88,20 +98,23 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
                      f'</title></rect>')
     day, last = local_date(start), local_date(end)
     days = (last - day).days + 1
-    step = 1 if days <= 21 else 7
+    step = 1 if days <= 21 else 7 if days <= MAX_DAY_LINES else -(-days // 30)  # days between labels
+    grid = 1 if days <= MAX_DAY_LINES else step  # a line a midnight; for a long episode, one a label
     while day <= last:
         midnight = at_local(day, datetime.min.time())
         if midnight >= start:
             x = axis.x(midnight)
             parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--line)"/>')
             if (day - local_date(start)).days % step == 0:
-                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b}</text>')
-        day += timedelta(days=1)
+                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b %Y}</text>'
+                             if grid > 1 else f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b}</text>')
+        day += timedelta(days=grid)
     for lane, y in LANES.items():
         parts.append(f'<text x="4" y="{y + 4}" class="muted">{lane}</text>'
                      f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#eef1f5"/>')
+    by_id = {e.id: e for e in ep.events if e.id and e.kind != "receipt_sent"}
     for e in ep.events:
-        lane, shape, colour = _lane_of(e)
+        lane, shape, colour = _lane_of(e, by_id)
         title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
         parts.append(_marker(axis.x(e.at), LANES[lane], shape, colour, title))
     y = LANES["deadlines"]
@@ -126,10 +139,10 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
     r72 = entry["extended_responsibility"]
     head = (f'<header><h3>{escape(entry["episode"])}</h3>'
             f'<span class="muted">patient {escape(str(entry.get("patient", "-")))}</span>'
-            f'<span>tax {entry["completion_tax_days"]} day(s), {num(entry["completion_tax_dkk"])} DKK'
+            f'<span>tax {plural(entry["completion_tax_days"], "day")}, {num(entry["completion_tax_dkk"])} DKK'
             f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
             f'<span>72 h: {"until " + short_time(r72["until"]) if r72["applies"] else "does not apply"}</span>'
-            f'<span class="count">{len(entry["violations"])} violation(s)</span></header>')
+            f'<span class="count">{plural(len(entry["violations"]), "violation")}</span></header>')
     body = [head]
     if draw and ep is not None and ep.events:
         body.append(timeline_svg(ep, entry))
@@ -147,7 +160,9 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
         body.append(f'<p class="muted">Obligations the log cannot show kept or broken:</p><ul>{items}</ul>')
     tax = entry.get("completion_tax")
     if tax and entry["completion_tax_days"]:
-        dates = escape(", ".join(tax["counted_dates"]))
+        counted = tax["counted_dates"]
+        dates = escape(", ".join(counted[:MAX_DAY_LINES]))
+        dates += f" and {len(counted) - MAX_DAY_LINES:,} more" if len(counted) > MAX_DAY_LINES else ""
         reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
         body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
     return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '
@@ -175,8 +190,14 @@ applyFilters();
 """
 
 
-def to_html(report: dict, result: ReplayResult, source: str) -> str:
-    """The whole page for a replay report (`report` as `report_dict` made it, with its filters and masking)."""
+def to_html(report: dict, result: ReplayResult, source: str, show_cpr: bool = False) -> str:
+    """The whole page for a replay report (`report` as `report_dict` made it, with its filters and masking);
+    the page drawn from the engine's episodes is masked again as a whole unless `show_cpr`."""
+    html = _page(report, result, source)
+    return html if show_cpr else mask_cprs(html)
+
+
+def _page(report: dict, result: ReplayResult, source: str) -> str:
     inputs, summary = report["inputs"], report["summary"]
     total = sum(summary["violations_by_rule"].values())
     cards = [("episodes", summary["episodes"]), ("inputs", inputs["messages"]), ("accepted", inputs["accepted"]),

@@ -1,18 +1,28 @@
 """Render a validation batch: text for a terminal, JSON for scripts, JUnit XML for CI servers,
-and the per-sender risk table (red/yellow/green, after the risk-based supervision idea)."""
+and the per-sender risk table (red/yellow/green, after the risk-based supervision idea).
+
+Timelines are reported beside the messages, their lines counted apart (`"events"`). CPR numbers are masked
+in every format unless `show_cpr` (the output boundary: see medcom.reports.masking); `fail_on` decides both
+the JUnit failures and the exit code (medcom.reports.junit.FailOn).
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import click
-from lxml import etree
 
-from medcom.findings import Severity
+from medcom.findings import Finding, Severity
+from medcom.identifiers import mask_cprs
 from medcom.policy import RiskPolicy
-from medcom.validate import DocumentResult
+from medcom.reports.formatting import plural
+from medcom.reports.junit import Case, FailOn
+from medcom.reports.junit import to_junit as junit_xml
+from medcom.reports.masking import mask_data
+from medcom.validate import DocumentResult, TimelineResult
 
 
 @dataclass
@@ -32,9 +42,30 @@ class SenderRow:
 @dataclass
 class BatchResult:
     documents: list[DocumentResult] = field(default_factory=list)
+    timelines: list[TimelineResult] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, results: Iterable[DocumentResult | TimelineResult]) -> BatchResult:
+        batch = cls()
+        for r in results:
+            (batch.timelines if isinstance(r, TimelineResult) else batch.documents).append(r)  # type: ignore[arg-type]
+        return batch
+
+    def all_findings(self, suppressed: bool = False) -> Iterator[Finding]:
+        for d in (*self.documents, *self.timelines):
+            yield from (d.suppressed if suppressed else d.findings)
 
     def count(self, severity: Severity) -> int:
-        return sum(1 for d in self.documents for f in d.findings if f.severity is severity)
+        return sum(1 for f in self.all_findings() if f.severity is severity)
+
+    def fails(self, fail_on: FailOn = FailOn.ERROR) -> bool:
+        """Whether the run fails (exit 1) under the policy `fail_on`."""
+        return any(fail_on.fails(f.severity) for f in self.all_findings())
+
+    def events(self) -> dict[str, int]:
+        lines = sum(t.lines for t in self.timelines)
+        accepted = sum(t.accepted for t in self.timelines)
+        return {"lines": lines, "accepted": accepted, "rejected": lines - accepted}
 
     @property
     def accepted(self) -> int:
@@ -45,8 +76,7 @@ class BatchResult:
         return self.accepted < len(self.documents)
 
     def by_rule(self, suppressed: bool = False) -> dict[str, int]:
-        found = (f for d in self.documents for f in (d.suppressed if suppressed else d.findings))
-        return dict(sorted(Counter(f.rule for f in found).items()))
+        return dict(sorted(Counter(f.rule for f in self.all_findings(suppressed)).items()))
 
     def families(self) -> dict[str, int]:
         """Messages per family and version ('XDIS21 XD2134C': 3), unknown inputs apart."""
@@ -76,11 +106,13 @@ class BatchResult:
         return sorted(rows.values(), key=lambda r: (-r.error_rate, -r.messages, r.ean))
 
 
-def to_json(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
+def to_json(batch: BatchResult, risk: RiskPolicy | None = None, show_cpr: bool = False) -> str:
     report: dict[str, object] = {
         "inputs": {"messages": len(batch.documents), "accepted": batch.accepted,
                    "rejected": len(batch.documents) - batch.accepted},
+        "events": batch.events(),
         "files": [_file_entry(d) for d in batch.documents],
+        "timelines": [_timeline_entry(t) for t in batch.timelines],
         "summary": {"errors": batch.count(Severity.ERROR), "warnings": batch.count(Severity.WARNING),
                     "infos": batch.count(Severity.INFO), "findings_by_rule": batch.by_rule(),
                     "suppressed_by_rule": batch.by_rule(suppressed=True), "receipts": batch.receipts(),
@@ -90,7 +122,7 @@ def to_json(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
         report["senders"] = [{"ean": r.ean, "messages": r.messages, "messages_with_errors": r.with_errors,
                               "errors": r.errors, "warnings": r.warnings, "error_rate": round(r.error_rate, 4),
                               "risk": r.risk} for r in batch.senders(risk)]
-    return json.dumps(report, indent=2, ensure_ascii=False)
+    return json.dumps(report if show_cpr else mask_data(report), indent=2, ensure_ascii=False)
 
 
 def _file_entry(d: DocumentResult) -> dict[str, object]:
@@ -104,16 +136,27 @@ def _file_entry(d: DocumentResult) -> dict[str, object]:
     return entry
 
 
+def _timeline_entry(t: TimelineResult) -> dict[str, object]:
+    entry: dict[str, object] = {"file": t.source, "lines": t.lines, "accepted": t.accepted, "rejected": t.rejected,
+                                "valid": t.valid, "findings": [f.as_dict() for f in t.findings]}
+    if t.suppressed:
+        entry["suppressed"] = [f.as_dict() for f in t.suppressed]
+    return entry
+
+
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
+def to_text(batch: BatchResult, risk: RiskPolicy | None = None, show_cpr: bool = False) -> str:
     """Findings grouped per file, a summary, and the sender table if asked; colour is stripped off a TTY."""
     lines: list[str] = []
-    for d in batch.documents:
+    for d in (*batch.documents, *batch.timelines):
         if not d.findings:
             continue
-        what = ", ".join(x for x in (" ".join(y for y in (d.family, d.version) if y), d.schema) if x)
+        if isinstance(d, TimelineResult):
+            what = f"timeline, {plural(d.lines, 'line')}"
+        else:
+            what = ", ".join(x for x in (" ".join(y for y in (d.family, d.version) if y), d.schema) if x)
         lines.append(click.style(d.source, bold=True) + (f"  ({what})" if what else ""))
         for f in d.findings:
             where = f"line {f.line}" if f.line else "file"
@@ -122,11 +165,15 @@ def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
             if f.xpath:
                 lines.append(f"  {'':7} {'':15} at {f.xpath}")
     rejected = len(batch.documents) - batch.accepted
-    lines.append(f"{len(batch.documents)} messages: {batch.accepted} valid, {rejected} invalid; "
-                 f"{batch.count(Severity.ERROR)} errors, {batch.count(Severity.WARNING)} warnings, "
+    lines.append(f"{plural(len(batch.documents), 'message')}: {batch.accepted} valid, {rejected} invalid; "
+                 f"{plural(batch.count(Severity.ERROR), 'error')}, {plural(batch.count(Severity.WARNING), 'warning')}, "
                  f"{batch.count(Severity.INFO)} info")
     if families := batch.families():
         lines.append("messages by family: " + ", ".join(f"{name} {n}" for name, n in families.items()))
+    if batch.timelines:
+        events = batch.events()
+        lines.append(f"{plural(len(batch.timelines), 'timeline')}: {plural(events['lines'], 'line')}, "
+                     f"{events['accepted']} accepted, {events['rejected']} rejected")
     if suppressed := batch.by_rule(suppressed=True):
         lines.append("suppressed: " + ", ".join(f"{rule} {n}" for rule, n in suppressed.items()))
     if receipts := batch.receipts():
@@ -138,30 +185,24 @@ def to_text(batch: BatchResult, risk: RiskPolicy | None = None) -> str:
             colour = {"red": "red", "yellow": "yellow", "green": "green"}[r.risk]
             lines.append(f"{r.ean:<14} {r.messages:>8} {r.with_errors:>8} {r.errors:>7} {r.warnings:>8} "
                          f"{r.error_rate:>10.1%}  {click.style(r.risk, fg=colour)}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    return text if show_cpr else mask_cprs(text)
 
 
-def to_junit(batch: BatchResult) -> str:
-    """JUnit XML: one testcase per input file; errors are failures, warnings and info go to system-out."""
-    failures = len(batch.documents) - batch.accepted
-    suites = etree.Element("testsuites", name="medcom validate", tests=str(len(batch.documents)),
-                           failures=str(failures), errors="0")
-    suite = etree.SubElement(suites, "testsuite", name="medcom validate", tests=str(len(batch.documents)),
-                             failures=str(failures), errors="0", skipped="0")
-    for d in batch.documents:
-        case = etree.SubElement(suite, "testcase", classname=f"medcom.validate.{d.family or 'unknown'}",
-                                name=d.source)
-        errors = [f for f in d.findings if f.severity is Severity.ERROR]
-        if errors:
-            failure = etree.SubElement(case, "failure", type=errors[0].rule,
-                                       message=f"{len(errors)} error(s): {', '.join(sorted({f.rule for f in errors}))}")
-            failure.text = "\n".join(_line(f) for f in errors)
-        others = [f for f in d.findings if f.severity is not Severity.ERROR]
-        if others:
-            etree.SubElement(case, "system-out").text = "\n".join(_line(f) for f in others)
-    return etree.tostring(suites, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode()
+def to_junit(batch: BatchResult, fail_on: FailOn = FailOn.ERROR, show_cpr: bool = False) -> str:
+    """JUnit XML: one testcase per input file (message or timeline); findings that fail under `fail_on` are
+    failures, the others go to system-out."""
+    cases = []
+    for d in (*batch.documents, *batch.timelines):
+        family = getattr(d, "family", None) or ("timeline" if isinstance(d, TimelineResult) else "unknown")
+        failing = [f for f in d.findings if fail_on.fails(f.severity)]
+        cases.append(Case(d.source, f"medcom.validate.{family}", [_line(f) for f in failing],
+                          failing[0].rule if failing else "", [f.rule for f in failing],
+                          [_line(f) for f in d.findings if f not in failing]))
+    xml = junit_xml("medcom validate", cases)
+    return xml if show_cpr else mask_cprs(xml)
 
 
-def _line(f) -> str:
+def _line(f: Finding) -> str:
     where = f"line {f.line}" if f.line else "file"
     return f"{f.severity} {f.rule} {where}{' at ' + f.xpath if f.xpath else ''}: {f.text}"

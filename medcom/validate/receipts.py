@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +20,9 @@ from medcom.findings import Finding, Severity
 from medcom.formats.fhir import build_acknowledgement
 from medcom.formats.messages import ReadMessage
 from medcom.formats.oioxml import write
+from medcom.safe_files import create_new, safe_name
 
 MAX_REFUSE_TEXT = 2000
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +50,7 @@ def refuse_code(findings: list[Finding]) -> str | None:
 
 
 def refuse_text(findings: list[Finding]) -> str:
+    """The errors as a receipt's RefuseText (masked by the caller unless --show-cpr)."""
     errors = [f for f in findings if f.severity is Severity.ERROR]
     text = "\n".join(f"{f.rule} line {f.line}: {f.text}" if f.line else f"{f.rule}: {f.text}" for f in errors)
     return text[:MAX_REFUSE_TEXT]
@@ -74,9 +74,12 @@ def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Cal
     ack = build_acknowledgement(bundle, "fatal-error" if errors else "ok", errors[:20], now=sent)
     if ack is None:
         return Answer("impossible", "the message has no MessageHeader id, sender or receiver to answer")
-    name = f"{_UNSAFE.sub('_', message.envelope_id or message.letter_id or 'message')[:40]}.ack.json"
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_text(json.dumps(ack, indent=2, ensure_ascii=False), encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        name = create_new(directory, f"{safe_name(mask(message.envelope_id or message.letter_id or 'message'))}"
+                                     ".ack.json", json.dumps(ack, indent=2, ensure_ascii=False).encode()).name
+    except OSError as exc:
+        return Answer("not_written", f"cannot write the acknowledgement: {exc.strerror or exc}")
     return Answer("negative" if errors else "positive", f"{name}: fatal-error" if errors else name)
 
 
@@ -110,10 +113,11 @@ def answer_envelope(messages: list[ReadMessage], directory: Path, sent: datetime
                              original_envelope_id=first.envelope_id, original_sender_ean=first.sender,
                              original_receiver_ean=first.receiver,
                              letters=[x for x in letters if x[0] != "ukendt" or whole is None], refuse=whole)
-        name = f"{_UNSAFE.sub('_', first.envelope_id)[:40]}.{ident}.xml"
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / name).write_bytes(data)
-        names[positive] = name
+        try:  # a receipt file is always new (medcom.safe_files); a file name is output too: masked
+            directory.mkdir(parents=True, exist_ok=True)
+            names[positive] = create_new(directory, f"{safe_name(mask(first.envelope_id))}.{ident}.xml", data).name
+        except OSError as exc:
+            return [Answer("not_written", f"cannot write the receipt: {exc.strerror or exc}")] * len(messages)
     answers = []
     for m in messages:
         if m.accepted:

@@ -13,6 +13,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from medcom.findings import Finding
+from medcom.safe_files import read_regular
+
+MAX_FILE_BYTES = 10_000_000
 
 _ENTRY = re.compile(r"^(?P<rule>[A-Z]+(?:-[A-Z0-9]+)+)(?:@(?P<glob>\S+))?$")
 
@@ -32,7 +35,15 @@ class Suppressions:
     @classmethod
     def load(cls, path: Path) -> Suppressions:
         entries = []
-        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            data = read_regular(path, MAX_FILE_BYTES)
+        except OSError as exc:
+            raise SuppressionError(f"{path}: cannot read suppression file: {exc.strerror or exc}") from None
+        for number, raw_bytes in enumerate(data.splitlines(), start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SuppressionError(f"{path}:{number}: not UTF-8 (byte 0x{raw_bytes[exc.start]:02x})") from None
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue

@@ -1,0 +1,79 @@
+"""Receipts and built files: bounded names, created exclusively, never through a planted symlink (item 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, no_traceback
+
+from medcom.safe_files import create_new, replace_file, safe_name
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = (ROOT / "examples" / "log" / "E1-03-CarePlan.xml").read_bytes()
+
+
+def _with_envelope_id(envelope_id: str) -> bytes:
+    return GOOD.replace(b"<Identifier>E1E0001</Identifier>", f"<Identifier>{envelope_id}</Identifier>".encode())
+
+
+def test_a_300_character_envelope_id_gets_a_bounded_receipt_name_and_the_batch_goes_on(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a-long.xml").write_bytes(_with_envelope_id("A" * 300))  # schema-invalid, but answerable
+    (inbox / "b-good.xml").write_bytes(GOOD)
+    result = no_traceback(invoke("validate", str(inbox), "--receipts", str(tmp_path / "out"), "--format", "json"))
+    kinds = [f["receipt"]["kind"] for f in json.loads(result.stdout)["files"]]
+    assert kinds == ["negative", "positive"]
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(names) == 2 and all(len(n.encode()) < 120 for n in names)
+
+
+def test_a_planted_symlink_is_never_followed(tmp_path: Path) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    out = tmp_path / "receipts"
+    out.mkdir()
+    (tmp_path / "in.xml").write_bytes(GOOD)
+    first = no_traceback(invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out), "--format", "json"))
+    name = json.loads(first.stdout)["files"][0]["receipt"]["detail"]
+    (out / name).unlink()
+    (out / name).symlink_to(target)  # planted under the predictable name
+    again = no_traceback(invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out), "--format", "json"))
+    assert target.read_text(encoding="utf-8") == "keep me"
+    receipt = json.loads(again.stdout)["files"][0]["receipt"]
+    assert receipt["kind"] == "positive" and receipt["detail"] != name
+    assert (out / receipt["detail"]).is_file() and not (out / receipt["detail"]).is_symlink()
+
+
+def test_a_name_clash_gets_a_new_name_never_an_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "in.xml").write_bytes(GOOD)
+    out = tmp_path / "receipts"
+    for _ in range(3):
+        no_traceback(invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out)))
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 3 and names[0].endswith(".2.xml") and names[1].endswith(".3.xml")
+
+
+def test_safe_name_and_create_new(tmp_path: Path) -> None:
+    assert safe_name("E1E0001") == "E1E0001"
+    assert safe_name("../../etc/passwd") == "_.._etc_passwd"
+    long_a, long_b = safe_name("x" * 300 + "a"), safe_name("x" * 300 + "b")
+    assert len(long_a) == 64 and long_a != long_b
+    first = create_new(tmp_path, "r.xml", b"1")
+    second = create_new(tmp_path, "r.xml", b"2")
+    assert (first.name, second.name) == ("r.xml", "r.2.xml") and first.read_bytes() == b"1"
+    with pytest.raises(ValueError):
+        create_new(tmp_path, "../escape.xml", b"")
+
+
+def test_replace_file_replaces_a_symlink_not_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_bytes(b"keep")
+    (tmp_path / "out").mkdir()
+    os.symlink(target, tmp_path / "out" / "events.jsonl")
+    replace_file(tmp_path / "out", "events.jsonl", b"new")
+    assert target.read_bytes() == b"keep" and (tmp_path / "out" / "events.jsonl").read_bytes() == b"new"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["events.jsonl"]
