@@ -53,7 +53,7 @@ from medcom.engine.rules import care_plan_due
 from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
 from medcom.policy import Policy
-from simulator.scenario import DESTINATIONS
+from simulator.scenario import DESTINATIONS, LIMITS
 
 GOF_DRAWS = 20  # model draws per observed episode for the goodness-of-fit test
 GOF_SEED = 20240101
@@ -605,6 +605,12 @@ def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, lo
     for table in ("run", "admissions", "stay", "hospital", "municipality"):
         ordered[table] = {key: f.out.keys[table][key] for key in base[table]}
     f.out.keys = ordered
+    for dotted, (low, high) in LIMITS.items():  # what the scenario loader accepts
+        table, key = dotted.split(".")
+        k = ordered.get(table, {}).get(key)
+        if k is not None and k.fitted and not low <= k.value <= high:
+            k.how += f"; {k.value} held to the range a scenario allows ({low:g} to {high:g})"
+            k.value = min(max(k.value, low), high)
     f.out.copied = {"policy": policy_table if policy_table is not None else base.get("policy", {})}
     f.out.policy_source = "the policy file the log was replayed under" if policy_table is not None else \
         f"ASSUMPTION (from {base_name}): the agreement in force is not something a log shows"
