@@ -178,7 +178,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     if fmt == "html":
         from medcom.reports.replay_html import to_html
 
-        text = to_html(report, result, str(log), show_cpr)
+        text = to_html(report, result, str(log), show_cpr, policy.business_calendar)
     elif fmt == "junit":
         text = replay_junit(report, policy_fail)
     else:
@@ -380,3 +380,71 @@ def _calibration_text(summary: dict) -> str:
     lines += [f"  [{t}] copied whole" for t in summary["copied_tables"] if t != "policy"]
     lines += [f"  [policy]: {summary['policy']}"]
     return "\n".join(lines)
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--vary", "vary", multiple=True, required=True, metavar="KEY=VALUES",
+              help="A scenario key (dotted, as in the file: municipality.discharge_window_end, "
+                   "policy.care_plan.cutoff) and its values, comma-separated (12:00,13:00,14:00). Repeat for a grid.")
+@click.option("--metric", "metrics", multiple=True,
+              help="A metric to tabulate and chart (repeatable; default: tax days, tax DKK, bed-days waiting, late "
+                   "care plans, same-day acknowledgements). JSON has them all.")
+@click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes running replications (same numbers whatever the count).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="html: report.html in --out with the charts (needs --out).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
+              help="Directory for sweep.json, sweep.txt, report.html and the PNG charts.")
+def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replications: int | None,
+          seed: int | None, workers: int, fmt: str, out: Path | None) -> None:
+    """Run a grid of variants of a scenario (every combination of the --vary values) with common random
+    numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
+    import json
+    import tomllib
+
+    from medcom.reports.simulate import METRICS as METRIC_INFO
+    from medcom.reports.sweep import DEFAULT_METRICS
+    from medcom.reports.sweep import to_html as sweep_html
+    from medcom.reports.sweep import to_text as sweep_text
+    from medcom.reports.sweep_plots import write_sweep_plots
+    from simulator.bill import bill as make_bill
+    from simulator.run import run_scenario
+    from simulator.scenario import ScenarioError, load_scenario, with_run
+    from simulator.sweep import SweepError, grid, result_dict
+
+    if fmt == "html" and out is None:
+        raise click.UsageError("--format html writes report.html into --out DIR; give --out")
+    for m in metrics:
+        if m not in METRIC_INFO:
+            raise click.BadParameter(f"unknown metric {m!r}; one of {', '.join(METRIC_INFO)}", param_hint="--metric")
+    shown = metrics or DEFAULT_METRICS
+    path = _scenario_path(scenario)
+    try:
+        load_scenario(path)  # the file itself first: its errors name the file's keys
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        g = grid(raw, str(path), list(vary))
+        changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+        loaded = with_run(g.scenario, **changes) if changes else g.scenario
+    except (ScenarioError, PolicyError, SweepError) as exc:
+        click.echo(f"medcom sweep: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    g.scenario = loaded
+    result = run_scenario(loaded, workers=workers)
+    data = result_dict(g, result, make_bill(result))
+    text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
+    click.echo(text)
+    if out is not None:
+        try:
+            _make_dir(out, "--out")
+            (out / "sweep.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (out / "sweep.txt").write_text(sweep_text(data, shown) + "\n", encoding="utf-8")
+            charts = write_sweep_plots(data, shown, out)
+            (out / "report.html").write_text(sweep_html(data, charts, shown), encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"medcom sweep: cannot write {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        click.echo(f"wrote sweep.json, sweep.txt, report.html and {len(charts)} charts to {out}", err=True)
+    sys.exit(EXIT_OK)

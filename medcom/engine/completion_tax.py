@@ -96,7 +96,7 @@ def responsibility_reason(*, ready: bool, admitted_at: datetime | None, discharg
     if not somatic:
         return "not somatic"
     if destination not in rule.destinations:
-        return f"destination not covered ({destination or 'not stated'})"
+        return f"destination not covered: {destination or 'not stated'}"
     return None
 
 

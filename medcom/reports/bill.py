@@ -16,6 +16,8 @@ _VERDICT = {1: "positive", -1: "negative", 0: "cannot tell: the interval holds 0
 
 def verdict(net: dict) -> str:
     low, high = net["ci95"]
+    if low == high == 0:
+        return "no difference"
     return _VERDICT[1 if low > 0 else -1 if high < 0 else 0]
 
 
