@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cli_helpers import invoke, no_traceback
 
 from simulator.run import BASE, run_scenario
 from simulator.scenario import load_scenario, with_run
@@ -146,15 +147,15 @@ def test_a_log_with_input_errors_is_fitted_anyway_and_exits_1(tmp_path: Path) ->
     (["examples/timeline.jsonl", "--out", "x.toml", "--base", "no-such-scenario"], "no scenario file"),
     (["examples/timeline.jsonl"], "--out"),
 ])
-def test_usage_errors_exit_2(args: list[str], message: str) -> None:
-    run = medcom("calibrate", *args)
-    assert run.returncode == 2 and message in run.stderr, run.stderr
-    assert "Traceback" not in run.stderr
+def test_usage_errors_exit_2(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    run = no_traceback(invoke("calibrate", *args))
+    assert run.exit_code == 2 and message in run.stderr, run.stderr
 
 
 def test_a_log_without_episodes_exits_2(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
-    run = medcom("calibrate", str(empty), "--out", str(tmp_path / "x.toml"))
-    assert run.returncode == 2 and "no admitted episode" in run.stderr
+    run = no_traceback(invoke("calibrate", empty, "--out", tmp_path / "x.toml"))
+    assert run.exit_code == 2 and "no admitted episode" in run.stderr
     assert not (tmp_path / "x.toml").exists()

@@ -36,6 +36,24 @@ def week_starts(start: date, weeks: int) -> list[date]:
     return [start + timedelta(days=7 * w) for w in range(weeks)]
 
 
+def tax_days_per_week_figure(result: ScenarioResult) -> plt.Figure:
+    """Completion-tax days per week of the horizon, each week at the date it begins."""
+    run = result.scenario.run
+    fig, ax = plt.subplots(figsize=(8, 4))
+    horizon_start = run.start + timedelta(days=run.warmup_days)
+    for name in result.runs:
+        weeks = _mean([m.tax_days_by_week for m in result.runs[name]])
+        ax.plot(week_starts(horizon_start, len(weeks)), weeks, marker=".", label=name)
+    ax.set(title="Completion-tax days per week (mean per replication)", xlabel="week beginning",
+           ylabel="tax days")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    figures_axis(ax.yaxis, 1)
+    ax.legend()
+    return fig
+
+
 def write_plots(result: ScenarioResult, out: Path) -> list[Path]:
     """discharges-by-hour.png, tax-days-per-week.png and, with variants, variant-comparison.png."""
     out.mkdir(parents=True, exist_ok=True)
@@ -55,18 +73,7 @@ def write_plots(result: ScenarioResult, out: Path) -> list[Path]:
     ax.legend()
     written.append(_save(fig, out / "discharges-by-hour.png"))
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    horizon_start = run.start + timedelta(days=run.warmup_days)
-    for name in names:
-        weeks = _mean([m.tax_days_by_week for m in result.runs[name]])
-        ax.plot(week_starts(horizon_start, len(weeks)), weeks, marker=".", label=name)
-    ax.set(title="Completion-tax days per week (mean per replication)", xlabel="week beginning",
-           ylabel="tax days")
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    figures_axis(ax.yaxis, 1)
-    ax.legend()
+    fig = tax_days_per_week_figure(result)
     written.append(_save(fig, out / "tax-days-per-week.png"))
 
     comparison = result.as_dict().get("comparison") or {}
