@@ -184,10 +184,7 @@ class Simulation:
     # ---- the municipality's reception --------------------------------------------------------------------
 
     def reception_day(self, day: date) -> bool:
-        m = self.s.municipality
-        if day.weekday() >= 5 and not m.weekend_reception:
-            return False
-        return m.holiday_reception or self.calendar.holiday_name(day) is None
+        return self.s.municipality.receives_on(day, self.calendar)
 
     def reception_slot(self, municipality: str, earliest: int, u_spread: float) -> int:
         """The first reception at or after `earliest` (seconds) inside the window, on a reception day with

@@ -17,7 +17,7 @@ from medcom.engine.rules import hm
 from medcom.events import Event
 from medcom.identifiers import mask_cprs
 from medcom.replay import ReplayResult
-from medcom.reports.formatting import plural
+from medcom.reports.formatting import number, plural
 from medcom.reports.html_page import num, page
 from medcom.reports.replay import short_time
 
@@ -212,7 +212,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: Busi
     if tax and entry["completion_tax_days"]:
         counted = tax["counted_dates"]
         dates = escape(", ".join(counted[:MAX_DAY_LINES]))
-        dates += f" and {len(counted) - MAX_DAY_LINES:,} more" if len(counted) > MAX_DAY_LINES else ""
+        dates += f" and {number(len(counted) - MAX_DAY_LINES)} more" if len(counted) > MAX_DAY_LINES else ""
         reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
         body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
     return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '
