@@ -188,8 +188,10 @@ _CPR_IN_TEXT = re.compile(r"(?<![^\W_])([0-9]{6})-?(?:[0-9]{4}|[17][A-Z]{2}[0-9]
 
 @lru_cache(maxsize=4096)
 def _is_ddmmyy(six: str) -> bool:
-    dd, mm, yy = int(six[:2]), int(six[2:4]), int(six[4:])
-    return _real_date(1900 + yy, mm, dd) or _real_date(2000 + yy, mm, dd)
+    """Day 01-31 and month 01-12: shaped like a birth date (a CPR number with an impossible date, 31 February,
+    is still somebody's mistyped CPR number and is masked too)."""
+    dd, mm = int(six[:2]), int(six[2:4])
+    return 1 <= dd <= 31 and 1 <= mm <= 12
 
 
 def _mask_match(match: re.Match[str]) -> str:
@@ -198,7 +200,7 @@ def _mask_match(match: re.Match[str]) -> str:
 
 def mask_cprs(text: str) -> str:
     """`text` with every CPR-shaped value masked as DDMMYY-**** (see mask_cpr): 10 digits or DDMMYY-XXXX
-    whose DDMMYY is a real date, and replacement numbers (DDMMYY, 1 or 7, two letters, a digit)."""
+    whose DDMM is shaped like a day and month, and replacement numbers (DDMMYY, 1 or 7, two letters, a digit)."""
     return _CPR_IN_TEXT.sub(_mask_match, text) if text else text
 
 

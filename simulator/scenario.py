@@ -28,6 +28,7 @@ DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hosp
 MAX_REPLICATIONS = 10_000  # as the command line's --replications
 MAX_VARIANTS = 100
 MAX_WEIGHT = 1e6  # relative weights; larger ones add up to infinity
+DAY_MINUTES = 24 * 60
 # (lowest, highest) of the numbers a run may take: beyond them a run means nothing, never ends, or its
 # times leave the calendar (a log-normal stay's tail is median * e^(7 sigma) at the extreme).
 LIMITS: dict[str, tuple[float, float]] = {
@@ -40,7 +41,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "hospital.answer_hours": (0, 8760),
     "municipality.ack_delay_hours": (0, 8760), "municipality.preparation_hours": (0, 8760),
     "municipality.reception_capacity_per_day": (1e-9, float("inf")),
-    "municipality.reception_spread_minutes": (0, 1440),
+    "municipality.reception_spread_minutes": (0, DAY_MINUTES),
 }
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from medcom.calendar import add_elapsed, parse_instant
+from medcom.events.timeline import parse_line
 from medcom.policy import Policy, load_policy
 from medcom.replay import ReplayInput, replay
 from medcom.replay.load import add_lines
@@ -46,7 +47,7 @@ def replace(lines: list[dict], event: str, **changes: object) -> list[dict]:
 
 def replay_lines(lines: list[dict], policy: Policy | None = None) -> dict:
     inp = ReplayInput()
-    add_lines([json.dumps(line) for line in lines], "test.jsonl", inp)
+    add_lines((parse_line(json.dumps(line), "test.jsonl", n, n) for n, line in enumerate(lines, start=1)), inp)
     return report_dict(replay(inp, policy or load_policy()))
 
 

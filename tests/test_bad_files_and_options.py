@@ -173,7 +173,7 @@ def test_a_path_that_does_not_exist_is_exit_2_in_every_command(tmp_path: Path, c
 
 def test_validate_show_cpr(tmp_path: Path) -> None:
     invalid = tmp_path / "hyphen.xml"  # the schema error quotes the value
-    invalid.write_bytes((LOG / "E1-03-CarePlan.xml").read_bytes().replace(b"2509479989", b"250947-9989"))
+    invalid.write_bytes(next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes().replace(b"2509479989", b"250947-9989"))
     masked = no_traceback(invoke("validate", str(invalid)))
     shown = no_traceback(invoke("validate", str(invalid), "--show-cpr"))
     assert "250947-9989" not in masked.stdout and "250947-****" in masked.stdout

@@ -58,6 +58,22 @@ TIMELINES: dict[str, list[dict]] = {
         {"at": "2025-03-25T13:00", "episode": "E", "event": "care_plan_ack_sent", "id": "E-REJ", "ref": "E-CP",
          "decision": "reject", "reason": "Mangler oplysninger om medicin"},
         {"at": "2025-03-25T15:00", "episode": "E", "event": "care_plan_sent", "id": "E-CP2", "correction_of": "E-CP"}],
+    "advice before the discharge": replace(clean_episode(), "discharge_advice_sent", at="2025-03-27T12:50"),
+    "unplanned discharge, no ready time": [
+        *without(replace(clean_episode(), "discharged", unplanned=True, destination="home"), "ready_for_discharge",
+                 "care_plan_sent", "care_plan_ack_sent"),
+        {"at": "2025-03-27T15:00", "episode": "E", "event": "phone_call", "caller": "hospital", "topic": "DIS-4"}],
+    "seconds at the deadline": clean_episode(plan="2025-03-26T14:00:01", ready="2025-03-27T10:00:30",
+                                             discharged="2025-03-27T13:00:59"),
+    "death": [*without(clean_episode(), "discharged", "discharge_report_sent"),
+              {"at": "2025-03-27T12:30", "episode": "E", "event": "deceased"}],
+    "leave and a planned re-admission": [
+        *clean_episode(),
+        {"at": "2025-03-26T10:00", "episode": "E", "event": "leave_started"},
+        {"at": "2025-03-26T18:00", "episode": "E", "event": "leave_ended"},
+        {"at": "2025-03-28T09:00", "episode": "E2", "event": "admitted", "cpr": "2509479989", "municipality": "851",
+         "planned": True},
+        {"at": "2025-03-28T09:02", "episode": "E2", "event": "admission_advice_sent", "id": "E2-ADV"}],
 }
 
 

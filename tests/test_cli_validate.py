@@ -64,8 +64,7 @@ def test_broken_inputs_are_findings_and_the_batch_goes_on(tmp_path: Path) -> Non
     data[60:80] = b"\0" * 20  # inside the first member's compressed data
     corrupt.write_bytes(bytes(data))
     (tmp_path / "truncated.xml").write_bytes(good[:300])
-    (tmp_path / "wrong-encoding.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>
-' + good)
+    (tmp_path / "wrong-encoding.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>\n' + good)
     run = medcom("validate", str(tmp_path), "--format", "json")
     assert run.returncode == 1
     report = json.loads(run.stdout)

@@ -40,7 +40,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cpr")
     log = root / "log"
     shutil.copytree(LOG, log)
-    plan = (LOG / "E1-03-CarePlan.xml").read_bytes()
+    plan = next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()
     (log / "zz-hyphen.xml").write_bytes(plan.replace(b"2509479989", b"250947-9989").replace(b"E1E0001", b"ZZE0001"))
     (log / "zz-replacement.xml").write_bytes(plan.replace(b"2509479989", b"0101907AB1 ").replace(b"E1E0001", b"ZZ2"))
     with (log / "events.jsonl").open("a", encoding="utf-8") as handle:

@@ -42,8 +42,8 @@ def test_replay_junit_fails_on_input_errors_as_the_exit_code_does(tmp_path: Path
 
 def test_validate_fail_on_warning_decides_exit_code_and_failures(tmp_path: Path) -> None:
     fold = tmp_path / "fold.xml"  # sent in the autumn fold: an M-TIME warning, nothing worse
-    fold.write_bytes((LOG / "E3-01-AdmissionAdvice.xml").read_bytes().replace(b"<Time>14:11:00</Time>",
-                                                                              b"<Time>02:30:00</Time>", 1)
+    report = next(LOG.glob("E3-*-admission_report_sent.xml")).read_bytes()  # sent 2025-10-20 14:30
+    fold.write_bytes(report.replace(b"<Time>14:30</Time>", b"<Time>02:30</Time>", 1)
                      .replace(b"<Date>2025-10-20</Date>", b"<Date>2025-10-26</Date>", 1))
     default = no_traceback(invoke("validate", fold, "--format", "junit"))
     assert default.exit_code == 0 and _junit(default).get("failures") == "0" and "warning M-TIME" in default.stdout
@@ -56,23 +56,24 @@ def test_receipts_are_drawn_on_the_lane_of_their_sender() -> None:
     """A receipt is sent by the receiver of the message it answers."""
     result = no_traceback(invoke("replay", LOG, "--format", "html"))
     page = html.fromstring(result.stdout.encode())
-    lanes = {c.findtext("title").split()[1]: c.get("cy") for c in page.iter("circle")
-             if c.findtext("title", "").startswith("receipt_sent")}
-    assert lanes["E1R0001"] == "56"  # the municipality answers the hospital's admission advice
-    assert lanes["E1R0002"] == "28"  # the hospital answers the municipality's admission report
-    assert len(lanes) == 22
+    receipts = [c for c in page.iter("circle") if c.findtext("title", "").startswith("receipt_sent")]
+    lanes = {c.findtext("title").rsplit("— ", 1)[1]: c.get("cy") for c in receipts}
+    assert lanes["Mon 2025-03-24 08:43"] == "56"  # the municipality answers E1's admission advice (a FHIR ack)
+    assert lanes["Mon 2025-03-24 09:14"] == "28"  # the hospital answers the municipality's admission report
+    assert len(receipts) == 22
 
 
 def test_plurals_in_text_and_html(tmp_path: Path) -> None:
     timeline = ROOT / "tests" / "timelines" / "clean.jsonl"
     text = no_traceback(invoke("replay", timeline)).stdout
-    assert "1 episode, completion tax 0 days" in text and "9 messages" in text
+    assert "1 episode, completion tax 0 days" in text and "6 messages" in text
     page = no_traceback(invoke("replay", LOG, "--format", "html")).stdout
     assert "violation(s)" not in page and "day(s)" not in page
     assert ">1 violation<" in page and "tax 1 day," in page and ">0 violations<" in page
-    report = json.loads(no_traceback(invoke("validate", LOG / "E1-01-AdmissionAdvice.xml", "--format", "json")).stdout)
+    plan = next(LOG.glob("E1-*-care_plan_sent.xml"))
+    report = json.loads(no_traceback(invoke("validate", plan, "--format", "json")).stdout)
     assert report["inputs"]["messages"] == 1
-    assert "1 message: 1 valid" in no_traceback(invoke("validate", LOG / "E1-01-AdmissionAdvice.xml")).stdout
+    assert "1 message: 1 valid" in no_traceback(invoke("validate", plan)).stdout
 
 
 def test_an_episode_spanning_centuries_draws_a_bounded_page(tmp_path: Path) -> None:

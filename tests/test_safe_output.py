@@ -9,14 +9,18 @@ from pathlib import Path
 import pytest
 from cli_helpers import invoke, no_traceback
 
+from medcom.formats.read import read_document
 from medcom.safe_files import create_new, replace_file, safe_name
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = (ROOT / "examples" / "log" / "E1-03-CarePlan.xml").read_bytes()
+GOOD = next((ROOT / "examples" / "log").glob("E1-*-care_plan_sent.xml")).read_bytes()
 
 
 def _with_envelope_id(envelope_id: str) -> bytes:
-    return GOOD.replace(b"<Identifier>E1E0001</Identifier>", f"<Identifier>{envelope_id}</Identifier>".encode())
+    (message,) = read_document(GOOD, "good.xml")
+    changed = GOOD.replace(f">{message.envelope_id}<".encode(), f">{envelope_id}<".encode(), 1)
+    assert changed != GOOD
+    return changed
 
 
 def test_a_300_character_envelope_id_gets_a_bounded_receipt_name_and_the_batch_goes_on(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ def _figures() -> set[float]:
                 walk(v)
         elif dataclasses.is_dataclass(value):
             for field in dataclasses.fields(value):
-                if field.name not in ("raw", "max_message_bytes", "risk"):  # not the agreement's figures
+                if field.name not in ("raw", "risk", "max_message_bytes", "max_timeline_bytes",
+                                      "max_findings_per_file", "max_resends"):  # the tool's limits, not the agreement's
                     walk(getattr(value, field.name))
 
     walk(load_policy())

@@ -24,7 +24,7 @@ from pathlib import Path
 from medcom.calendar import to_local
 from medcom.events import FACT_EVENTS, Event
 from medcom.events.from_fhir import events_of_fhir
-from medcom.events.from_messages import MessageEvents
+from medcom.events.from_messages import MessageEvents, episode_id_for_name
 from medcom.events.from_oioxml import events_of_letter
 from medcom.formats.fhir import build_acknowledgement, compose
 from medcom.formats.fhir_adapter import FhirContent
@@ -44,10 +44,6 @@ WRAPS = ("none", "vans", "sbdh")
 FORMATS = ("national", "oioxml")  # national: FHIR where MedCom's FHIR messages replace OIOXML (advices, correspondence)
 _READ = ReadOptions(sent_before_event=False)
 
-
-def episode_id_for_name(name: str) -> str:
-    """The 32-hex episode-of-care id a built log gives the episode a timeline names (as real ids look)."""
-    return hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _digits(text: str, n: int) -> str:

@@ -6,6 +6,7 @@ what the replay's input stage needs to apply corrections, cancellations and rece
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -29,6 +30,12 @@ class MessageEvents:
 
 
 _EPISODE_JUNK = re.compile(r"[-\s]")
+
+
+def episode_id_for_name(name: str) -> str:
+    """The 32-hex episode-of-care id `medcom build` gives an episode a timeline names (as real ids look); replay
+    maps it back to the name a side-car uses."""
+    return hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def episode_key(identifier: str | None) -> str | None:

@@ -1,11 +1,12 @@
 """Walk the inputs a user names: files, directories (recursively) and .zip archives, one document at a time.
 
-Directories contribute their `*.xml` and `*.json` files (OIOXML, FHIR), `*.zip` archives and `*.jsonl` timelines (a log's `events.jsonl`
-side-car among them); other files there are not inputs (scripts, notes). A file named on the command line is
-always read, whatever its name, and so is every member of an archive. Walking yields cheap `Source`s (a path,
-or an archive member); `read` turns one into its bytes, so that worker processes can read what they check and
-the parent never holds more than a document. A document that cannot be read is returned with its error, so
-that it is reported and counted, never dropped; so is a directory that cannot be listed.
+Directories contribute their `*.xml` and `*.json` files (OIOXML, FHIR), `*.zip` archives and `*.jsonl`
+timelines (a log's `events.jsonl` side-car among them); other files there are not inputs (scripts, notes). A
+file named on the command line is always read, whatever its name, and so is every member of an archive.
+Walking yields cheap `Source`s (a path, or an archive member); `read` turns one into its bytes, so that worker
+processes can read what they check and the parent never holds more than a document. A document that cannot be
+read is returned with its error, so that it is reported and counted, never dropped; so is a directory that
+cannot be listed.
 
 Hostile inputs: only regular files are opened (a FIFO would block, a device such as /dev/zero never ends;
 a symlink is judged by what it points at); never more than the limit plus one byte is read, whatever the

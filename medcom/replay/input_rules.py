@@ -12,23 +12,18 @@ reference, a time to the second); a side-car fact refines the same fact stated b
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from medcom.engine.engine import Violation
 from medcom.events import TIME_KEYS, Event
-from medcom.events.from_messages import CANCELLED, CORRECTED, episode_key
+from medcom.events.from_messages import CANCELLED, CORRECTED, episode_id_for_name, episode_key
 from medcom.policy import MessagesPolicy, Policy
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
 SAME_MINUTE = timedelta(minutes=1)
 
-
-def episode_id_for_name(name: str) -> str:
-    """The 32-hex episode-of-care id `medcom build` gives an episode named in a timeline."""
-    return hashlib.md5(name.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 @dataclass

@@ -23,9 +23,8 @@ from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severit
 from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import Source, iter_sources
 from medcom.formats.messages import ReadOptions, unreadable
-from medcom.formats.read import DEFAULT_OPTIONS
 from medcom.formats.oioxml.letters import Letter
-from medcom.formats.read import read_document
+from medcom.formats.read import DEFAULT_OPTIONS, read_document
 
 SIDECAR = "events.jsonl"
 TIMELINE_SUFFIX = ".jsonl"

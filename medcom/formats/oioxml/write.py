@@ -285,14 +285,7 @@ def care_plan(h: Header, admitted_at: datetime, *, ready_at: datetime | None, ag
               cause: str = "Indlagt efter fald i hjemmet.") -> bytes:
     """XDIS21 XD2134C (34C plejeforløbsplan): ready time (ExpectedEndOfTreatment), agreed discharge, conference and
     the further-coordination blocks named in `coordination` (local names, e.g. HomeChanges)."""
-    w, root = _start("XDIS21")
-    _envelope(w, root, h)
-    body = w.el(root, "ProgressOfCarePlan")
-    _letter(w, body, h)
-    _sender_34c(w, body, h)
-    _party(w, body, "Receiver", h.receiver)
-    _patient(w, body, h)
-    w.when(body, "Admission", admitted_at)
+    w, root, body = _letter_34c("XDIS21", "ProgressOfCarePlan", h, admitted_at)
     if ready_at is not None:
         w.when(body, "ExpectedEndOfTreatment", ready_at, ns=NS_34C_102, inner=NS_34C_102)
     if agreed_discharge_at is not None:
@@ -315,20 +308,27 @@ def care_plan(h: Header, admitted_at: datetime, *, ready_at: datetime | None, ag
 def discharge_report(h: Header, admitted_at: datetime, discharged_at: datetime | None,
                      ready_at: datetime | None, cause: str = "Indlagt efter fald i hjemmet.") -> bytes:
     """XDIS18 XD1834C (34C udskrivningsrapport): admission, end of treatment (where known), discharge."""
-    w, root = _start("XDIS18")
-    _envelope(w, root, h)
-    body = w.el(root, "ReportOfDischarge")
-    _letter(w, body, h)
-    _sender_34c(w, body, h)
-    _party(w, body, "Receiver", h.receiver)
-    _patient(w, body, h)
-    w.when(body, "Admission", admitted_at)
+    w, root, body = _letter_34c("XDIS18", "ReportOfDischarge", h, admitted_at)
     if ready_at is not None:
         w.when(body, "EndOfTreatment", ready_at)
     if discharged_at is not None:
         w.when(body, "Discharge", discharged_at)
     w.el(body, "CauseOfAdmission", cause, ns=NS_34C_COMMON)
     return emessage_bytes(root)
+
+
+def _letter_34c(code: str, body_name: str, h: Header,
+                admitted_at: datetime) -> tuple[_Writer, etree._Element, etree._Element]:
+    """The start every 34C letter has: envelope, letter, signed sender, receiver, patient, admission."""
+    w, root = _start(code)
+    _envelope(w, root, h)
+    body = w.el(root, body_name)
+    _letter(w, body, h)
+    _sender_34c(w, body, h)
+    _party(w, body, "Receiver", h.receiver)
+    _patient(w, body, h)
+    w.when(body, "Admission", admitted_at)
+    return w, root, body
 
 
 def _sender_34c(w: _Writer, body: etree._Element, h: Header) -> None:
