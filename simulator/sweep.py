@@ -69,7 +69,7 @@ def parse_vary(spec: str) -> Axis:
     key = key.strip()
     if not sep or not key or not values.strip():
         raise SweepError(f"--vary {spec!r}: expected KEY=VALUE,VALUE,... (e.g. "
-                         f"municipality.discharge_window_end=12:00,14:00)")
+                         f"municipality.preparation_hours=2,4,8)")
     texts = _split(values)
     if any(not t for t in texts):
         raise SweepError(f"--vary {spec!r}: an empty value")

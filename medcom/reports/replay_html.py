@@ -155,8 +155,8 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
     rows: dict[str, int] = {}
     for e in sorted(ep.events, key=lambda e: (e.at, e.seq)):
         lane, shape, colour = _lane_of(e, by_id)
-        short, meaning = LABELS.get(e.kind, (e.kind, e.kind))
-        title = f"{meaning}{' ' + e.id if e.id else ''} — {hm(e.at)}"
+        short = LABELS.get(e.kind, (e.kind, e.kind))[0]
+        title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
         x = axis.x(e.at)
         parts.append(_marker(x, LANES[lane], shape, colour, title))
         rows[lane] = 1 - rows.get(lane, 1)
