@@ -96,6 +96,7 @@ def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
                        f"72 h: until {entry['extended_responsibility']['until'][:16].replace('T', ' ')}")
     assert any(e["extended_responsibility"]["reason"] == "destination not covered: home" for e in report["episodes"])
     assert "(2016 rates)" in page.locator('#summary [data-key="completion tax, DKK"] span').inner_text()
+    assert "3\u202f952 DKK (2016 rates)" in page.locator('section.episode[data-episode="E2"] header').inner_text()
     page.screenshot(path=str(tmp_path / "replay.png"), full_page=True)
     assert (tmp_path / "replay.png").stat().st_size > 10_000
     assert errors == []

@@ -184,12 +184,14 @@ def _r72(r72: dict) -> str:
     return "does not apply" + (f" ({r72['reason']})" if r72.get("reason") else "")
 
 
-def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None) -> str:
+def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None,
+                     rates: str | None = None) -> str:
     rules = sorted({v["rule"] for v in entry["violations"]} | {o["rule"] for o in entry["obligations"]})
     r72 = entry["extended_responsibility"]
     head = (f'<header><h3>{escape(entry["episode"])}</h3>'
             f'<span class="muted">patient {escape(str(entry.get("patient", "-")))}</span>'
             f'<span>tax {plural(entry["completion_tax_days"], "day")}, {num(entry["completion_tax_dkk"])} DKK'
+            f'{escape(f" ({rates})") if rates and entry["completion_tax_dkk"] else ""}'
             f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
             f'<span class="r72">72 h: {escape(_r72(r72))}</span>'
             f'<span class="count">{plural(len(entry["violations"]), "violation")}</span></header>')
@@ -321,5 +323,6 @@ def _page(report: dict, result: ReplayResult, source: str, calendar: BusinessCal
         body.append(f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
                     f'--episode or --rule to draw others.</p>')
     for i, entry in enumerate(report["episodes"]):
-        body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES, calendar))
+        body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES, calendar,
+                                     rates))
     return page("medcom replay", "\n".join(body), SCRIPT, extra_css=EXTRA_CSS)
