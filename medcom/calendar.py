@@ -121,7 +121,9 @@ def at_local(day: date, clock: time) -> datetime:
 
 def local_date(instant: datetime) -> date:
     """The Copenhagen calendar date of an instant."""
-    return to_local(instant).date()
+    if instant.tzinfo is None:
+        raise ValueError("local_date() takes an aware datetime")
+    return instant.astimezone(TZ).date()
 
 
 def end_of_day(day: date) -> datetime:
@@ -154,6 +156,7 @@ class BusinessCalendar:
 
     def __init__(self, extra_closed_days: Iterable[date] = ()) -> None:
         self.extra_closed_days = frozenset(extra_closed_days)
+        self._weekdays: dict[date, bool] = {}  # is_weekday, asked for the same days again and again
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday's name, 'closed by policy', or None."""
@@ -163,7 +166,10 @@ class BusinessCalendar:
 
     def is_weekday(self, day: date) -> bool:
         """Monday-Friday and neither a public holiday nor closed by the policy (T-3)."""
-        return day.weekday() < 5 and self.holiday_name(day) is None
+        found = self._weekdays.get(day)
+        if found is None:
+            found = self._weekdays[day] = day.weekday() < 5 and self.holiday_name(day) is None
+        return found
 
     def next_weekday(self, day: date) -> date:
         """The first weekday strictly after `day`."""
@@ -185,7 +191,8 @@ class BusinessCalendar:
 
     def weekday_before_clock(self, instant: datetime, clock: time) -> bool:
         """Sent on a weekday and strictly before `clock` local time (T-4 'inden kl.')."""
-        return self.is_weekday(local_date(instant)) and before_clock(instant, clock)
+        local = to_local(instant)
+        return self.is_weekday(local.date()) and local.time() < clock
 
     def handled_by(self, instant: datetime, cutoff: time) -> datetime:
         """Deadline for something received at `instant` under a cutoff rule (COR-1, ACK-1 shape).

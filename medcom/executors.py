@@ -1,15 +1,44 @@
-"""Map a function over a stream in input order, on this process or a pool of worker processes."""
+"""Where independent tasks run: this process, a pool of local processes, or a dask.distributed cluster.
+
+An executor maps a picklable function over picklable tasks and yields the results in input order, whatever
+order they finish in; `on_done` is called in this process each time a task finishes (progress). Results do
+not depend on the executor or the number of workers as long as each task depends only on its input (the
+simulation's replications and replay's partitions do). Make one with `executor(...)` and use it as a context
+manager: a dask executor starts its local cluster (or connects to `scheduler`) on entry and lets go on exit.
+
+    with executor("dask", workers=2) as ex:
+        for result in ex.map(fn, tasks, on_done=bar.update):
+            ...
+
+`map_in_order` is the local pool alone, for many small tasks (validate and replay read documents with it).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing import get_context
-from typing import TypeVar
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 SOURCES_PER_TASK = 32  # input documents sent to a worker at a time
+EXECUTORS = ("local", "dask")
+CONNECT_TIMEOUT = "10s"  # how long to wait for a scheduler given by address
+
+
+class ExecutorError(RuntimeError):
+    """An executor that cannot be used (dask missing, no scheduler at the address); one line for the user."""
+
+
+class Executor(Protocol):
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *,
+            on_done: Callable[[R], None] | None = None) -> Iterator[R]: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chunksize: int = 1) -> Iterator[R]:
@@ -22,3 +51,95 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
         return
     with get_context("spawn").Pool(workers) as pool:
         yield from pool.imap(fn, items, chunksize=chunksize)
+
+
+class LocalExecutor:
+    """This process (one worker) or a pool of spawned processes; no set-up."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *,
+            on_done: Callable[[R], None] | None = None) -> Iterator[R]:
+        for result in map_in_order(fn, items, self.workers):
+            if on_done is not None:
+                on_done(result)
+            yield result
+
+
+class DaskExecutor:
+    """A dask.distributed cluster: a LocalCluster of `workers` single-threaded processes, or the running
+    cluster whose scheduler listens at `scheduler` (e.g. tcp://10.0.0.5:8786)."""
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None, *, processes: bool = True,
+                 connect_timeout: str = CONNECT_TIMEOUT) -> None:
+        self.workers, self.scheduler, self.processes = workers, scheduler, processes
+        self.connect_timeout = connect_timeout
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ExecutorError("the dask executor needs dask.distributed: pip install 'medcom[dask]'") from None
+        if self.scheduler:
+            try:
+                self._client = Client(self.scheduler, timeout=self.connect_timeout, set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ExecutorError(f"cannot reach the dask scheduler at {self.scheduler}: {exc}") from None
+            return self
+        self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
+                                     dashboard_address=None)
+        self._client = Client(self._cluster, set_as_default=False)
+        return self
+
+    def __exit__(self, _type: type[BaseException] | None = None, _exc: BaseException | None = None,
+                 _tb: TracebackType | None = None) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *,
+            on_done: Callable[[R], None] | None = None) -> Iterator[R]:
+        from distributed import as_completed
+
+        if self._client is None:
+            raise ExecutorError("use the dask executor inside a `with` block")
+        # pure=False: every task runs, even two equal ones; the tasks are kept in a list so that the results
+        # come out in input order while `on_done` sees them as they finish.
+        futures = self._client.map(fn, list(items), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        done: dict[int, R] = {}
+        following = 0
+        try:
+            for future in as_completed(futures, loop=self._client.loop):
+                result = future.result()
+                done[index[future.key]] = result
+                if on_done is not None:
+                    on_done(result)
+                while following in done:
+                    yield done.pop(following)
+                    following += 1
+        finally:
+            for future in futures:
+                future.release()
+
+
+def executor(kind: str = "local", workers: int = 1, scheduler: str | None = None) -> LocalExecutor | DaskExecutor:
+    """The executor called `kind` (one of EXECUTORS); `scheduler` joins a running dask cluster."""
+    if kind == "local":
+        if scheduler:
+            raise ExecutorError("--scheduler joins a dask cluster: use it with --executor dask")
+        return LocalExecutor(workers)
+    if kind == "dask":
+        return DaskExecutor(workers, scheduler)
+    raise ExecutorError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")

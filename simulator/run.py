@@ -1,7 +1,8 @@
 """Run a scenario: every variant, every replication (in worker processes if asked), and summarise.
 
 Replication r of every variant draws the same patients (common random numbers), and each replication's
-numbers depend only on the scenario, the seed and r, so the result is the same whatever the worker count.
+numbers depend only on the scenario, the seed and r, so the result is the same whatever the executor (local
+processes or a dask cluster) and the worker count.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from tqdm import tqdm
-
 from medcom.events.build import BuildResult, build
-from medcom.executors import map_in_order
+from medcom.executors import executor as make_executor
+from medcom.progress import Progress
 from simulator.costs import tax_rates_label
 from simulator.scenario import Scenario, Settings
 from simulator.simulation import Metrics, Simulation
@@ -80,17 +80,19 @@ def replicate(task: tuple[str, int], scenario: Scenario) -> Metrics:
     return Simulation(scenario.run, settings_of(scenario, name), replication).execute()
 
 
-def run_scenario(scenario: Scenario, *, workers: int = 1, progress: bool | None = None) -> ScenarioResult:
+def run_scenario(scenario: Scenario, *, workers: int = 1, executor: str = "local", scheduler: str | None = None,
+                 progress: bool | None = None) -> ScenarioResult:
+    """Every replication of the base and the variants on `executor` ("local" processes, or "dask": a local
+    cluster of `workers` processes, or the running cluster at `scheduler`); progress on stderr unless False."""
     names = [BASE, *scenario.variants]
     tasks = [(name, r) for name in names for r in range(scenario.run.replications)]
     runs: dict[str, list[Metrics]] = {name: [] for name in names}
-    bar = tqdm(total=len(tasks), desc=f"simulating {scenario.name}", unit="replication",
-               disable=None if progress is None else not progress, leave=False)
-    with bar:
-        for (name, _), metrics in zip(tasks, map_in_order(partial(replicate, scenario=scenario), tasks, workers),
-                                      strict=True):
+    with make_executor(executor, workers, scheduler) as ex, \
+            Progress(len(tasks), f"simulating {scenario.name}", "replications", "episodes", enabled=progress) as bar:
+        done = ex.map(partial(replicate, scenario=scenario), tasks,
+                      on_done=lambda m: bar.done(m.simulated_episodes))
+        for (name, _), metrics in zip(tasks, done, strict=True):
             runs[name].append(metrics)
-            bar.update()
     return ScenarioResult(scenario, runs)
 
 

@@ -157,12 +157,41 @@ def test_same_numbers_whatever_the_worker_count(tmp_path: Path) -> None:
     assert one == two
 
 
+def test_same_numbers_on_a_dask_cluster(tmp_path: Path) -> None:
+    """The replications run on a dask cluster's workers (here one in this process, joined by its address, as
+    `--scheduler` does) give the numbers they give locally."""
+    distributed = pytest.importorskip("distributed")
+    scenario = load_scenario(small(tmp_path, horizon_days=7, replications=2))
+    local = run_scenario(scenario, workers=1, progress=False).as_dict()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        on_dask = run_scenario(scenario, executor="dask", scheduler=cluster.scheduler_address, progress=False)
+    assert on_dask.as_dict() == local
+
+
+def test_simulate_on_a_dask_cluster_from_the_command_line(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    path = small(tmp_path, horizon_days=7, replications=2)
+    expected = run_scenario(load_scenario(path), progress=False).as_dict()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:  # tcp: reachable from another process
+        run = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path), "--format", "json",
+                              "--executor", "dask", "--scheduler", cluster.scheduler_address],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["metrics"] == json.loads(json.dumps(expected["metrics"]))
+    usage = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path), "--scheduler", "tcp://h:8786"],
+                           capture_output=True, text=True, cwd=ROOT)
+    assert usage.returncode == 2 and "--executor dask" in usage.stderr and "Traceback" not in usage.stderr
+
+
 def test_variants_see_the_same_patients(tmp_path: Path) -> None:
     scenario = load_scenario(small(tmp_path))
     base = patients(scenario.run, scenario.base, 1)
     for settings in scenario.variants.values():
         again = patients(scenario.run, settings, 1)
-        assert [(p.admitted, p.stay_hours, p.u) for p in again] == [(p.admitted, p.stay_hours, p.u) for p in base]
+        assert [(p.admitted, p.stay_hours, p.draws) for p in again] == \
+            [(p.admitted, p.stay_hours, p.draws) for p in base]
     assert [p.admitted for p in patients(scenario.run, scenario.base, 2)] != [p.admitted for p in base]
 
 
@@ -246,6 +275,8 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["seed"] == 7 and result["replications"] == 2
+    # stderr is not a terminal here: progress comes as lines (CI logs, nohup), the last one when all are done
+    assert re.search(r"simulating nordjylland-2024: 8/8 replications, [\d,]+ episodes/s, done in", run.stderr)
     # The command reports what the library computes for that seed, and the numbers hang together.
     expected = run_scenario(with_run(load_scenario(path), seed=7), progress=False).as_dict()
     assert result["metrics"] == expected["metrics"] and result["comparison"] == expected["comparison"]

@@ -12,6 +12,7 @@ from medcom.calendar import TZ, parse_instant
 from medcom.events.build import FORMATS, WRAPS, BuildError
 from medcom.events.build import build as build_messages
 from medcom.events.timeline import read_file
+from medcom.executors import EXECUTORS, ExecutorError
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
 from medcom.identifiers import mask_cprs
@@ -208,6 +209,12 @@ def _scenario_path(name: str) -> Path:
 @click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes running replications (same numbers whatever the count).")
+@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: processes on this machine; dask: a dask.distributed cluster (a local one of --workers "
+                   "processes, or the one at --scheduler). Same numbers whichever.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); "
+                   "its workers run the replications. Needs --executor dask.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="html: report.html in --out, the variants side by side with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
@@ -216,8 +223,8 @@ def _scenario_path(name: str) -> Path:
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 @click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
-def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, fmt: str, out: Path | None,
-             emit_log: Path | None, emit_formats: str) -> None:
+def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
+             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
@@ -231,6 +238,8 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 
     if fmt == "html" and out is None:
         raise click.UsageError("--format html writes report.html into --out DIR; give --out")
+    if scheduler and executor_kind != "dask":
+        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
     path = _scenario_path(scenario)
     try:
         loaded = load_scenario(path)
@@ -246,7 +255,11 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
         if directory is not None:
             _make_dir(directory, option)
-    result = run_scenario(loaded, workers=workers)
+    try:
+        result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
+    except ExecutorError as exc:
+        click.echo(f"medcom simulate: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     data = result.as_dict()
     if (both_sides := make_bill(result)) is not None:
         data["bill"] = both_sides
@@ -394,12 +407,18 @@ def _calibration_text(summary: dict) -> str:
 @click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes running replications (same numbers whatever the count).")
+@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: processes on this machine; dask: a dask.distributed cluster (a local one of --workers "
+                   "processes, or the one at --scheduler). Same numbers whichever.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Join the running dask cluster at ADDRESS (needs --executor dask).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="html: report.html in --out with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Directory for sweep.json, sweep.txt, report.html and the PNG charts.")
 def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replications: int | None,
-          seed: int | None, workers: int, fmt: str, out: Path | None) -> None:
+          seed: int | None, workers: int, executor_kind: str, scheduler: str | None, fmt: str,
+          out: Path | None) -> None:
     """Run a grid of variants of a scenario (every combination of the --vary values) with common random
     numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
     import json
@@ -417,6 +436,8 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
 
     if fmt == "html" and out is None:
         raise click.UsageError("--format html writes report.html into --out DIR; give --out")
+    if scheduler and executor_kind != "dask":
+        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
     for m in metrics:
         if m not in METRIC_INFO:
             raise click.BadParameter(f"unknown metric {m!r}; one of {', '.join(METRIC_INFO)}", param_hint="--metric")
@@ -432,7 +453,11 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     g.scenario = loaded
-    result = run_scenario(loaded, workers=workers)
+    try:
+        result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
+    except ExecutorError as exc:
+        click.echo(f"medcom sweep: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     data = result_dict(g, result, make_bill(result))
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
     click.echo(text)

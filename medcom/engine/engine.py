@@ -1,9 +1,10 @@
 """The SimPy engine that enforces the agreement (ARCHITECTURE.md): one process per episode, deadlines as events.
 
-The clock is event time (seconds since the first event, UTC). Events arrive at their own times; each
-episode is a process that takes its events from a store and applies the rules. A rule that expects
-something by a deadline schedules a check at that instant, at a lower priority than arrivals, so a message
-at exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
+The clock is event time (seconds since the first event, UTC). Events arrive at their own times, one way
+whoever brings them (a replayed log or the simulation): `Engine.deliver` at the event's instant, which adds
+the event to its episode and applies the rules. A rule that expects something by a deadline schedules a
+check at that instant (a `Deadline`, a SimPy event at a lower priority than arrivals), so a message at
+exactly the deadline counts as in time ("at the latest"). A check whose deadline has already passed
 when the rule learns of it (a ready time revealed by a later message) runs at once, against the times
 recorded, so the outcome does not depend on when the fact was learnt. A rule that computes deadlines from a
 fact that can be revised (the ready time) does so in a `Context.revision`: the next version supersedes the
@@ -12,8 +13,7 @@ deadlines of the last, cancelling their checks or withdrawing what they reported
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +25,24 @@ from medcom.events import Event
 from medcom.policy import Policy
 
 CHECK_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
+
+
+class Deadline(simpy.Event):
+    """A check that runs at an instant after every arrival at that instant: a timeout at `CHECK_PRIORITY`,
+    written the way SimPy writes its own `Timeout` (triggered when made, processed when the clock gets there)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, check: Callable[[], None]) -> None:
+        self.env = env
+        self.callbacks = [_run_check]
+        self._value = None
+        self._ok = True
+        self._delay = delay
+        self.check = check
+        env.schedule(self, CHECK_PRIORITY, delay)
+
+
+def _run_check(deadline: simpy.Event) -> None:
+    deadline.check()  # type: ignore[attr-defined]  # only Deadlines carry this callback
 
 
 @dataclass
@@ -85,8 +103,9 @@ class Episode:
     def add(self, event: Event) -> None:
         self.events.append(event)
         self.by_kind.setdefault(event.kind, []).append(event)
-        if event.id and event.id not in self.by_id:
-            self.by_id[event.id] = event
+        name = event.data.get("id")
+        if name and name not in self.by_id:
+            self.by_id[name] = event
 
     def of(self, kind: str) -> list[Event]:
         return self.by_kind.get(kind, [])
@@ -108,6 +127,21 @@ class _Revision:
     def __init__(self) -> None:
         self.withdrawn = False
         self.reported: list[Violation | Obligation | Expectation] = []
+
+
+class _RevisionBlock:
+    """The `with` block of `Context.revision` (a class, not a generator: it runs for every ready time)."""
+
+    __slots__ = ("ctx", "revision", "outer")
+
+    def __init__(self, ctx: Context, revision: _Revision) -> None:
+        self.ctx, self.revision, self.outer = ctx, revision, None
+
+    def __enter__(self) -> None:
+        self.outer, self.ctx._revision = self.ctx._revision, self.revision
+
+    def __exit__(self, *exc: object) -> None:
+        self.ctx._revision = self.outer
 
 
 class Context:
@@ -154,8 +188,7 @@ class Context:
         """Run `check` at `when` (at once if that has passed), after every arrival at that instant."""
         self._schedule(when, check)
 
-    @contextmanager
-    def revision(self, key: str) -> Iterator[None]:
+    def revision(self, key: str) -> _RevisionBlock:
         """What the block schedules (`at`, `expect`), and what those checks report when they run, stand for
         one version of a fact, e.g. the ready time. The next block with the same `key` supersedes it: checks
         not yet run are cancelled, and what the earlier ones reported is withdrawn."""
@@ -163,11 +196,7 @@ class Context:
         if old is not None:
             self._withdraw(old)
         current = self._revisions[key] = _Revision()
-        outer, self._revision = self._revision, current
-        try:
-            yield
-        finally:
-            self._revision = outer
+        return _RevisionBlock(self, current)
 
     def _withdraw(self, revision: _Revision) -> None:
         revision.withdrawn = True
@@ -198,16 +227,21 @@ class Context:
 
         self.engine.schedule(when, run)
 
-    def expect(self, rule: str, severity: str, due: datetime, text: str, *,
+    def expect(self, rule: str, severity: str, due: datetime, text: str | Callable[[], str], *,
                matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
                about: Iterable[Event] = (), late: str = "came after the deadline",
                on_missing: Callable[[], None] | None = None) -> None:
         """Expect an event of one of `kinds` (any kind if None) that `matches` (any, if no matcher is given)
         at or before `due`. If none has come by then, a violation is recorded (or `on_missing` runs instead);
-        a matching event that comes later fills in `actual` and its id."""
+        a matching event that comes later fills in `actual` and its id. `text` may be a function that
+        writes the violation's text: most expectations are met, and their text is never needed.
+
+        An expectation already met when it is made needs no check: an episode's events are only ever added to,
+        and a match stays a match (the matchers of the rules look at the event and at what came before it)."""
         pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
-        self._schedule(pending.due, pending.check)
+        if not pending.met():
+            self._schedule(pending.due, pending.check)
 
 
 class _Pending:
@@ -217,7 +251,7 @@ class _Pending:
     __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
 
     def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool] | None,
-                 text: str, kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
+                 text: str | Callable[[], str], kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
                  on_missing: Callable[[], None] | None) -> None:
         self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
         self.text, self.kinds, self.about, self.late, self.on_missing = text, kinds, about, late, on_missing
@@ -230,15 +264,21 @@ class _Pending:
             return episode.of(self.kinds[0])
         return sorted((e for k in self.kinds for e in episode.of(k)), key=lambda e: e.seq)
 
-    def check(self) -> None:
+    def met(self) -> bool:
+        """A matching event at or before the deadline is known."""
         matches, due = self.matches, self.due
-        if any(e.at <= due and (matches is None or matches(e)) for e in self.candidates()):
+        return any(e.at <= due and (matches is None or matches(e)) for e in self.candidates())
+
+    def check(self) -> None:
+        if self.met():
             return
+        matches, due = self.matches, self.due
         if self.on_missing is not None:
             self.on_missing()
             return
         expectation = Expectation(matches, self.kinds)
-        expectation.violation = self.ctx.violation(self.rule, self.severity, self.text, due=due, events=self.about)
+        text = self.text if isinstance(self.text, str) else self.text()
+        expectation.violation = self.ctx.violation(self.rule, self.severity, text, due=due, events=self.about)
         self.ctx.episode.expectations.append(expectation)
         self.ctx._note(expectation)
         late_event = next((e for e in self.candidates() if matches is None or matches(e)), None)
@@ -280,9 +320,10 @@ class Rule:
 class Engine:
     """Runs events through the rules in time order; replay feeds it a log, the simulation feeds it live.
 
-    `deliver` hands one event to its episode at the current clock and applies the rules; `close` runs the
-    end-of-episode rules. Replay (`run`) gives each episode a process that takes its events from a store;
-    the simulation's episode processes call `deliver` themselves and `close_episode` when they are done.
+    `deliver` hands one event to its episode at the current clock and applies the rules; `close_episode`
+    runs the end-of-episode rules. Replay (`run`) delivers a log's events from one feeding process at their
+    instants; the simulation's hospital and municipality processes call `deliver` themselves (through the
+    simulation) and `close_episode` when an episode is done. `advance` runs the clock until nothing is left.
     """
 
     def __init__(self, policy: Policy, rules: Iterable[Rule], *, log_has_phone_calls: bool = True,
@@ -292,6 +333,7 @@ class Engine:
         self.rules = list(rules)
         self._dispatch: dict[str, list[Rule]] = {}
         self._for_all = [r for r in self.rules if r.kinds is None]
+        self._closing = [r for r in self.rules if type(r).on_close is not Rule.on_close]
         self.log_has_phone_calls = log_has_phone_calls
         self.log_has_receipts = log_has_receipts
         self.env = simpy.Environment()
@@ -299,10 +341,10 @@ class Engine:
         self.episodes: dict[str, Episode] = {}
         self.patients: dict[str, list[str]] = {}  # CPR -> names of the patient's episodes, in order of admission
         self._contexts: dict[str, Context] = {}
-        self._stores: dict[str, simpy.Store] = {}
+        self._steps = 0  # SimPy events processed
 
     def instant(self, now: float) -> datetime:
-        return self.origin + timedelta(seconds=now)  # type: ignore[operator]  # set before the clock runs
+        return self.origin + timedelta(0, now)  # type: ignore[operator]  # set before the clock runs
 
     def clock(self, at: datetime) -> float:
         """The engine clock's reading (seconds since the origin) for an instant in UTC; `instant`'s inverse."""
@@ -311,10 +353,9 @@ class Engine:
 
     def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
         """Call `callback` at `when` (at once if that has passed), after every arrival at that instant."""
-        event = self.env.event()
-        event._ok, event._value = True, None  # triggered: a timeout at a priority of our choosing
-        event.callbacks.append(lambda _event: callback())
-        self.env.schedule(event, CHECK_PRIORITY, max(0.0, self.clock(when.astimezone(UTC)) - self.env.now))
+        if when.tzinfo is not UTC:
+            when = when.astimezone(UTC)  # then the difference is plain arithmetic, no zone look-ups
+        Deadline(self.env, max(0.0, (when - self.origin).total_seconds() - self.env.now), callback)  # type: ignore[operator]
 
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
@@ -333,7 +374,7 @@ class Engine:
     def deliver(self, event: Event) -> None:
         """`event` happens now (its `at` is the clock's instant, in UTC): it joins its episode, fills what
         was waiting for it, and the rules that look at its kind run."""
-        episode = self.open_episode(event.episode)
+        episode = self.episodes.get(event.episode) or self.open_episode(event.episode)
         episode.add(event)
         if event.kind == "admitted":
             self._index_patient(episode)
@@ -351,7 +392,7 @@ class Engine:
         for expectation in ctx.episode.expectations:
             if expectation.met_by is None and expectation.violation is not None:
                 expectation.violation.text += " (none came)"
-        for rule in self.rules:
+        for rule in self._closing:
             rule.on_close(ctx)
         return ctx.episode
 
@@ -373,23 +414,29 @@ class Engine:
 
     @property
     def processed_events(self) -> int:
-        """SimPy events scheduled so far (each is processed once the run is over)."""
-        return next(self.env._eid)  # simpy numbers events with an itertools.count
+        """SimPy events processed so far by `advance`."""
+        return self._steps
 
-    def _episode_process(self, store: simpy.Store):
-        while True:
-            self.deliver((yield store.get()))
+    def advance(self) -> None:
+        """Run the clock until no event is left (SimPy's `Environment.run()`, counting the events)."""
+        step, steps = self.env.step, 0
+        try:
+            while True:
+                step()
+                steps += 1
+        except simpy.core.EmptySchedule:
+            pass
+        finally:
+            self._steps += steps
 
-    def _feeder(self, events: list[Event]):
+    def _feed(self, events: list[Event]):
+        """Deliver each event at its instant (ties in input order)."""
+        env, origin = self.env, self.origin
         for event in events:
-            delay = self.clock(event.at) - self.env.now
+            delay = (event.at - origin).total_seconds() - env.now  # type: ignore[operator]  # set by run
             if delay > 0:
-                yield self.env.timeout(delay)
-            store = self._stores.get(event.episode)
-            if store is None:
-                store = self._stores[event.episode] = simpy.Store(self.env)
-                self.env.process(self._episode_process(store))
-            store.put(event)
+                yield env.timeout(delay)
+            self.deliver(event)
 
     def run(self, events: Iterable[Event]) -> dict[str, Episode]:
         """Replay `events` (any order; sorted by time, stable) and close every episode."""
@@ -400,8 +447,8 @@ class Engine:
         if not ordered:
             return {}
         self.origin = self.origin or ordered[0].at
-        self.env.process(self._feeder(ordered))
-        self.env.run()
+        self.env.process(self._feed(ordered))
+        self.advance()
         for name in sorted(self.episodes):
             self.close_episode(name)
         return self.episodes

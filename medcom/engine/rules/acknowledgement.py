@@ -72,7 +72,7 @@ class SameDayAcknowledgement(Rule):
         if ctx.calendar.weekday_before_clock(event.at, cutoff):
             ctx.episode.acks_due_same_day += 1
             due = end_of_day(local_date(event.at))
-            ctx.expect(self.id, "warning", due, f"care plan of {hm(event.at)} not acknowledged the same day",
+            ctx.expect(self.id, "warning", due, lambda: f"care plan of {hm(event.at)} not acknowledged the same day",
                        matches=lambda e: acknowledged_plan(ctx.episode, e) is event, kinds=ACKNOWLEDGEMENTS,
                        about=[event])
 
@@ -150,6 +150,7 @@ class QuestionAnswered(Rule):
             return  # the plan's acknowledgement, not a question about it
         due = ctx.calendar.end_of_next_weekday(event.at)
         ctx.expect(self.id, "warning", due,
-                   f"question of {hm(event.at)} about the care plan not answered by the end of the next weekday",
+                   lambda: f"question of {hm(event.at)} about the care plan not answered by the end of the next "
+                           "weekday",
                    matches=lambda e: e.from_hospital and e.data.get("reply_to") == event.id,
                    kinds=("correspondence_sent",), about=[event])

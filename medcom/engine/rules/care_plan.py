@@ -42,7 +42,8 @@ class CarePlanDeadline(Rule):
         due = care_plan_due(ctx.calendar, ctx.policy, event.at)
         with ctx.revision(self.id):
             ctx.expect(self.id, "warning", due,
-                       f"first care plan due {hm(due)} (last weekday before the ready day {local_date(event.at)})",
+                       lambda: f"first care plan due {hm(due)} (last weekday before the ready day "
+                               f"{local_date(event.at)})",
                        matches=is_original_care_plan, kinds=("care_plan_sent",),
                        late="came after the deadline: CP-2 applies")
 

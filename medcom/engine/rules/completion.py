@@ -48,9 +48,10 @@ class CompletionNotice(Rule):
                        if e.data.get("agreed_discharge_at") and e.at <= due]
             if not agreed or local_date(agreed[-1]) <= local_date(event.at):
                 return
+            agreed_day = local_date(agreed[-1])
             ctx.expect(self.id, "warning", due,
-                       f"agreed discharge {local_date(agreed[-1])} is after the ready day {local_date(event.at)}: "
-                       "completion notice due by the end of the ready day", kinds=("completion_notice_sent",))
+                       lambda: f"agreed discharge {agreed_day} is after the ready day {local_date(event.at)}: "
+                               "completion notice due by the end of the ready day", kinds=("completion_notice_sent",))
 
         with ctx.revision(self.id):
             ctx.at(due, check)

@@ -1,0 +1,53 @@
+"""Local days and clock times on the simulation's clock (whole seconds since the origin, UTC-based).
+
+The simulated hospital and municipality decide in local time (a ward's day, an office's opening, a
+reception window) many times per patient. The calendar's `at_local` gives the instant of a local clock time
+on a day, DST included; this keeps those instants, and the local midnights, as clock seconds so that a
+decision compares integers instead of converting datetimes.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from datetime import UTC, date, datetime, time, timedelta
+
+from medcom.calendar import at_local
+
+MIDNIGHT = time(0)
+
+
+class LocalClock:
+    """Copenhagen days and clock times as clock seconds since `origin` (an instant in UTC)."""
+
+    def __init__(self, origin: datetime, first_day: date) -> None:
+        self.origin = origin.astimezone(UTC)
+        self.first_day = first_day - timedelta(days=1)
+        self._midnights: list[int] = []  # clock seconds of each local midnight from first_day on
+        self._at: dict[tuple[date, time], int] = {}
+
+    def instant(self, seconds: float) -> datetime:
+        """The instant (UTC) of a clock reading."""
+        return self.origin + timedelta(0, seconds)  # positional: twice as fast as seconds=
+
+    def seconds(self, at: datetime) -> int:
+        """The clock reading of an instant, rounded up to a whole second."""
+        return math.ceil((at - self.origin).total_seconds())
+
+    def at(self, day: date, clock: time) -> int:
+        """The clock reading when a Copenhagen clock shows `clock` on `day` (past a DST gap if need be)."""
+        key = (day, clock)
+        found = self._at.get(key)
+        if found is None:
+            found = self._at[key] = self.seconds(at_local(day, clock))
+        return found
+
+    def date(self, seconds: float) -> date:
+        """The local date of a clock reading."""
+        midnights = self._midnights
+        while not midnights or seconds >= midnights[-1]:
+            midnights.append(self.at(self.first_day + timedelta(days=len(midnights)), MIDNIGHT))
+        index = bisect_right(midnights, seconds) - 1
+        if index < 0:
+            raise ValueError(f"clock reading {seconds} is before {self.first_day}")
+        return self.first_day + timedelta(days=index)

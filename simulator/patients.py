@@ -1,0 +1,137 @@
+"""Who comes in, when, and the random numbers that decide what happens to each of them.
+
+Arrivals and every per-patient draw are made up front from the replication's own random streams (numpy),
+one named draw per decision, so that variants of a scenario see the same patients with the same stays and
+the same behaviour draws (common random numbers): a variant changes what happens to them, not who they are.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
+
+import numpy as np
+import simpy
+
+from medcom.calendar import at_local, localize
+from simulator.scenario import Run, Settings
+
+MINUTE, HOUR, DAY = 60, 3600, 86400  # seconds
+
+
+class Draws(NamedTuple):
+    """One patient's uniform draws in [0, 1), one per decision (the order is that of the random stream)."""
+
+    municipality: float  # where the patient lives
+    somatic: float  # admitted to a somatic ward (R72-1)
+    ready_hour: float  # hour of the day the patient is declared ready
+    ready_minute: float
+    destination: float  # where the patient goes at the discharge
+    plan_late: float  # the care plan goes out after its deadline
+    plan_when: float  # how long before (or after) the deadline
+    phone: float  # the hospital phones about a late care plan
+    notice: float  # a completion notice is sent when due
+    conference: float  # a discharge conference is needed
+    conference_days: float  # weekdays until the conference
+    terminal: float  # terminal, wishes to stay
+    terminal_days: float
+    guardianship: float  # a guardianship case
+    guardianship_days: float
+    question: float  # the municipality asks about the care plan
+    answer: float  # how long the hospital takes to answer
+    ack: float  # how long the municipality takes to acknowledge
+    reception_spread: float  # where in the first hours of the window the reception falls
+    report_late: float  # the discharge report comes late
+    report_delay: float
+    advice: float  # the admission advice's delay, and the discharge advice's
+    must_act: float  # the municipality must act before the next weekday (a late report is phoned through)
+    admission_report: float  # the municipality's admission report's delay
+    cpr: float  # the citizen's birth year and serial digit
+    notice_delay: float  # the completion notice after the ready time
+
+
+DRAWS = len(Draws._fields)
+
+
+@dataclass(slots=True)
+class Patient:
+    number: int
+    admitted: int  # seconds since the origin
+    stay_hours: float
+    draws: Draws
+    counted: bool
+
+
+@dataclass(slots=True)
+class Case:
+    """One patient's episode as the hospital and the municipality share it."""
+
+    patient: Patient
+    name: str
+    municipality: str
+    plan_id: str
+    agreed: simpy.Event  # the municipality's booking: the agreed discharge (clock seconds), when the plan arrives
+
+
+def weights(values: tuple[float, ...]) -> np.ndarray:
+    w = np.asarray(values, dtype=float)
+    return w / w.sum()
+
+
+def pick(cumulative: list[float], u: float) -> int:
+    """The index whose cumulative share first exceeds `u` (inverse transform of a discrete distribution)."""
+    return min(bisect_right(cumulative, u), len(cumulative) - 1)
+
+
+def minutes(span: tuple[float, ...], u: float) -> int:
+    """A whole number of minutes drawn uniformly from a scenario range [from, to], inclusive, in seconds."""
+    low, high = span
+    return int(low + u * (high - low + 1)) * MINUTE
+
+
+def exponential(mean: float, u: float) -> float:
+    """An exponential draw with this mean (in the mean's unit) by inverse transform of `u`."""
+    return -mean * math.log(1 - u)
+
+
+def origin(run: Run) -> datetime:
+    """The simulation clock's zero: local midnight of the run's first day, in UTC."""
+    return at_local(run.start, time(0)).astimezone(UTC)
+
+
+def patients(run: Run, settings: Settings, replication: int) -> list[Patient]:
+    """Arrivals and draws for one replication; depends on the run, the admission settings and the seed only."""
+    a, stay = settings.admissions, settings.stay
+    arrivals = np.random.default_rng([run.seed, replication, 1])
+    draws = np.random.default_rng([run.seed, replication, 2])
+    days = run.warmup_days + run.horizon_days + run.cooldown_days
+    weekday = weights(a.weekday_weights) * 7
+    hours = weights(a.hour_weights)
+    cum_hours = np.cumsum(hours)
+    zero = origin(run)
+    out: list[Patient] = []
+    rate = a.per_day * a.needs_help_share
+    for d in range(days):
+        day = run.start + timedelta(days=d)
+        mean = rate * weekday[day.weekday()]
+        if a.process == "fixed":
+            n = int(round(mean))
+            clocks = [float(np.searchsorted(cum_hours, (k + 0.5) / n)) * HOUR for k in range(n)] if n else []
+        else:
+            n = int(arrivals.poisson(mean))
+            chosen = arrivals.choice(24, size=n, p=hours)
+            clocks = list(chosen * HOUR + arrivals.random(n) * HOUR)
+        counted = run.warmup_days <= d < run.warmup_days + run.horizon_days
+        for clock in sorted(clocks):
+            local = datetime.combine(day, time(0)) + timedelta(seconds=int(clock))
+            admitted = int((localize(local, strict=False).astimezone(UTC) - zero).total_seconds())
+            out.append(Patient(len(out), admitted, 0.0, Draws(*[0.0] * DRAWS), counted))
+    z = draws.standard_normal(len(out))
+    u = draws.random((len(out), DRAWS)).tolist()
+    for p, zi, ui in zip(out, z.tolist(), u, strict=True):
+        p.stay_hours = stay.ready_after_median_hours * math.exp(stay.ready_after_sigma * zi)
+        p.draws = Draws._make(ui)
+    return out

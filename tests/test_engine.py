@@ -1,0 +1,62 @@
+"""The engine's clock: one delivery path for a log and for the simulation, deadlines after every arrival at
+their instant, and the SimPy events it processed counted (the simulation benchmark's denominator)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from medcom.engine.engine import Context, Engine, Rule
+from medcom.events import Event
+from medcom.policy import load_policy
+
+POLICY = load_policy()
+T0 = datetime(2025, 9, 1, 8, tzinfo=UTC)
+
+
+class ExpectReport(Rule):
+    """A report at the latest ten minutes after an advice; what the check saw, in order."""
+
+    id = "TEST"
+    kinds = frozenset({"admission_advice_sent"})
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        self.log.append(f"{event.episode} advice")
+        ctx.expect(self.id, "info", event.at + timedelta(minutes=10), "no report",
+                   kinds=("admission_report_sent",))
+        ctx.at(event.at + timedelta(minutes=10), lambda: self.log.append(f"{event.episode} check"))
+
+
+def run(events: list[tuple[str, str, int]]) -> tuple[dict[str, list[str]], list[str], Engine]:
+    """Replay (episode, kind, minutes after T0) through the rule: the violations by episode, the rule's log and
+    the engine."""
+    rule = ExpectReport()
+    engine = Engine(POLICY, [rule], log_has_phone_calls=False, log_has_receipts=False)
+    seq = iter(range(1, 1000))
+    episodes = engine.run([Event(T0 + timedelta(minutes=m), name, kind, {}, next(seq)) for name, kind, m in events])
+    return {name: [v.rule for v in ep.violations] for name, ep in episodes.items()}, rule.log, engine
+
+
+def test_a_message_at_the_deadline_is_in_time_whoever_else_arrives_then() -> None:
+    violations, log, _ = run([("A", "admission_advice_sent", 0), ("B", "admission_advice_sent", 10),
+                              ("A", "admission_report_sent", 10), ("C", "admission_advice_sent", 10)])
+    assert violations == {"A": [], "B": ["TEST"], "C": ["TEST"]}
+    # A's check at minute 10 runs after all three arrivals of minute 10, however they are spread over episodes
+    assert log == ["A advice", "B advice", "C advice", "A check", "B check", "C check"]
+
+
+def test_a_message_a_second_late_is_late() -> None:
+    violations, _, _ = run([("A", "admission_advice_sent", 0), ("A", "admission_report_sent", 11)])
+    assert violations == {"A": ["TEST"]}
+
+
+def test_processed_events_counts_what_the_clock_ran() -> None:
+    """One delivery path: the feeding process (its start, a wait for each later instant, its end) and the
+    deadlines; no process or store per episode."""
+    _, _, engine = run([("A", "admission_advice_sent", 0), ("A", "admission_report_sent", 5),
+                        ("B", "admission_advice_sent", 10)])
+    feeding = 1 + 2 + 1  # start, waits until minutes 5 and 10, end
+    deadlines = 2 + 2  # A's expectation and check at minute 10, B's at minute 20
+    assert engine.processed_events == feeding + deadlines
