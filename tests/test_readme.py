@@ -2,9 +2,9 @@
 
 Lines are left out only where running them here makes no sense, each for a reason said below: installing
 (the tests run in the installed package), the test suite itself, the benchmarks (minutes each, "run on
-demand"), and the long jobs (a shipped region scenario simulated in full, minutes on two cores). Everything
-else must exit 0 or 1, without a traceback. The blocks are parsed, so that a rewritten README is tested as
-it then reads.
+demand"), the long jobs (a shipped region scenario simulated in full, minutes on two cores) and the commands
+that start or join a dask cluster. Everything else must exit 0 or 1, without a traceback. The blocks are
+parsed, so that a rewritten README is tested as it then reads.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SKIPPED = {
     "runs the test suite": re.compile(r"\bpytest\b"),
     "runs a benchmark": re.compile(r"\bbenchmarks/"),
     "is a long job": re.compile(rf"\bmedcom simulate ({'|'.join(map(re.escape, SHIPPED_SCENARIOS))})\b"),
+    "needs a running dask cluster": re.compile(r"^dask (scheduler|worker)\b|--scheduler\b"),
 }
 
 
