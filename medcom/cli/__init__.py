@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -379,16 +380,26 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     sys.exit(EXIT_FINDINGS if errors else EXIT_OK)
 
 
+def _toml_value(value: object) -> str:
+    """A value as the scenario file writes it (true, 08:00:00, [1, 2], "poisson")."""
+    import json
+
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}:\d{2}", value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _calibration_text(summary: dict) -> str:
     lines = [f"fitted {summary['out']} to {summary['log']} ({len(summary['fitted'])} keys fitted, "
              f"{len(summary['assumed'])} copied from {summary['base']})", "", "FITTED from the log:"]
-    lines += [f"  {key} = {v['value']}  (n = {v['n']}: {v['how']})" for key, v in summary["fitted"].items()]
+    lines += [f"  {key} = {_toml_value(v['value'])}  (n = {v['n']}: {v['how']})"
+              for key, v in summary["fitted"].items()]
     gof = summary["goodness_of_fit"].get("ready_after")
     if gof:
         lines += ["", f"goodness of fit, admission -> ready: {gof['model']}; {gof['test']}: D = {gof['ks_statistic']}, "
                       f"p = {gof['p_value']} (n = {gof['n']})"]
     lines += ["", f"ASSUMPTION, copied from {summary['base']} (a log cannot show them):"]
-    lines += [f"  {key} = {v['value']}" + (f"  ({v['why']})" if v["why"] else "")
+    lines += [f"  {key} = {_toml_value(v['value'])}" + (f"  ({v['why']})" if v["why"] else "")
               for key, v in summary["assumed"].items()]
     lines += [f"  [{t}] copied whole" for t in summary["copied_tables"] if t != "policy"]
     lines += [f"  [policy]: {summary['policy']}"]
