@@ -67,10 +67,7 @@ class Municipality:
             yield sim.env.process(sim.hospital.answer(case))
 
     def reception_day(self, day: date) -> bool:
-        m = self.m
-        if day.weekday() >= 5 and not m.weekend_reception:
-            return False
-        return m.holiday_reception or self.calendar.holiday_name(day) is None
+        return self.m.receives_on(day, self.calendar)
 
     def book(self, municipality: str, earliest: int, u_spread: float) -> int:
         """The first reception at or after `earliest` (clock seconds) inside the window, on a reception day

@@ -8,12 +8,14 @@ processes or a dask cluster) and the worker count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 from medcom.events.build import BuildResult, build
 from medcom.executors import executor as make_executor
 from medcom.progress import Progress
+from simulator.costs import tax_rates_label
 from simulator.scenario import Scenario, Settings
 from simulator.simulation import Metrics, Simulation
 from simulator.statistics import paired, summary
@@ -24,6 +26,8 @@ BASE = "base"
 METRICS = ("completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late", "phone_calls",
            "acks_same_day_share", "bed_days_ready_waiting", "bed_days", "disputable_days", "municipal_messages",
            "occupancy_mean", "arrival_rate_x_mean_stay")
+# The range each metric cannot leave (its confidence interval is clipped to it); the rest are counts (>= 0).
+BOUNDS: dict[str, tuple[float, float | None]] = {"acks_same_day_share": (0.0, 1.0)}
 
 
 @dataclass
@@ -36,12 +40,18 @@ class ScenarioResult:
         out: dict[str, object] = {
             "scenario": self.scenario.name, "replications": len(base), "seed": self.scenario.run.seed,
             "horizon_days": self.scenario.run.horizon_days,
+            "description": self.scenario.run.description,
+            "horizon_start": (self.scenario.run.start + timedelta(days=self.scenario.run.warmup_days)).isoformat(),
+            "completion_tax_rates": tax_rates_label(self.scenario.base.policy, self.scenario.run),
             "metrics": _metrics(base),
             "completion_tax_dkk_by_municipality": _by_key([m.tax_dkk_by_municipality for m in base]),
             "violations_by_rule": _by_key([m.violations_by_rule for m in base]),
         }
         if len(self.runs) > 1:
-            out["variants"] = {name: {"metrics": _metrics(runs),
+            out["variants"] = {name: {"description": self.scenario.descriptions.get(name, ""),
+                                      "completion_tax_rates": tax_rates_label(settings_of(self.scenario, name).policy,
+                                                                              self.scenario.run),
+                                      "metrics": _metrics(runs),
                                       "completion_tax_dkk_by_municipality":
                                           _by_key([m.tax_dkk_by_municipality for m in runs])}
                                for name, runs in self.runs.items() if name != BASE}
@@ -52,12 +62,12 @@ class ScenarioResult:
 
 
 def _metrics(runs: list[Metrics]) -> dict[str, object]:
-    return {key: summary([m.values[key] for m in runs]) for key in METRICS}
+    return {key: summary([m.values[key] for m in runs], *BOUNDS.get(key, (0.0, None))) for key in METRICS}
 
 
 def _by_key(tables: list[dict[str, float]] | list[dict[str, int]]) -> dict[str, object]:
     keys = sorted({k for t in tables for k in t})
-    return {k: summary([float(t.get(k, 0)) for t in tables]) for k in keys}
+    return {k: summary([float(t.get(k, 0)) for t in tables], 0.0) for k in keys}
 
 
 def settings_of(scenario: Scenario, name: str) -> Settings:
@@ -86,8 +96,10 @@ def run_scenario(scenario: Scenario, *, workers: int = 1, executor: str = "local
     return ScenarioResult(scenario, runs)
 
 
-def emit_log(scenario: Scenario, out: Path, replication: int = 0) -> tuple[Metrics, BuildResult]:
-    """Simulate one replication of the base and write what happened as a MedCom XML log plus events.jsonl."""
+def emit_log(scenario: Scenario, out: Path, replication: int = 0,
+             formats: str = "national") -> tuple[Metrics, BuildResult]:
+    """Simulate one replication of the base and write what happened as a MedCom log (in build's `formats`)
+    plus events.jsonl."""
     simulation = Simulation(scenario.run, scenario.base, replication, keep_events=True)
     metrics = simulation.execute()
-    return metrics, build(simulation.events, out)
+    return metrics, build(simulation.events, out, formats=formats)

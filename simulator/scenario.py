@@ -2,25 +2,27 @@
 
 A scenario file has the tables below, every key required (so that a file says everything it assumes);
 `[policy]` lays RULES.md parameters over the shipped default policy, and each `[variants.NAME]` lays any
-subset of the scenario's tables (policy included) over the base. Unknown keys and bad values are rejected
-with an error naming the file and the dotted key: NaN and infinite numbers (but an infinite reception
-capacity, which means no limit), values outside `LIMITS`, and a run that does not fit in the years medcom
-works with. The agreement's figures (cutoffs, delays, windows, rates) live in the policy; the simulated
-behaviour (how long people and systems take, when wards work) lives here. A range `[a, b]` is a whole number
-of minutes drawn uniformly from a to b inclusive.
+subset of the scenario's tables (policy included) over the base, with an optional `description` (text) that
+the reports print; an optional `[costs]` table prices reception staff and bed-days (simulator/costs.py).
+Unknown keys and bad values are rejected with an error naming the file and the dotted key: NaN and infinite
+numbers (but an infinite reception capacity, which means no limit), values outside `LIMITS`, and a run that
+does not fit in the years medcom works with. The agreement's figures (cutoffs, delays, windows, rates) live
+in the policy; the simulated behaviour (how long people and systems take, when wards work) lives here. A
+range `[a, b]` is a whole number of minutes drawn uniformly from a to b inclusive.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR
+from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
 from medcom.identifiers import check_municipality
 from medcom.policy import INFINITY_ALLOWED, Policy, PolicyError, from_table, load_policy, merge_tables, read_text_file
+from simulator.costs import Costs, parse_costs
 
 DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hospice", "other")
 MAX_REPLICATIONS = 10_000  # as the command line's --replications
@@ -127,6 +129,12 @@ class Municipality:
     ack_before_discharge_minutes: float  # the acceptance (it carries the discharge time) at least this long before
     question_after_ack_minutes: float  # a question about the care plan this long after the acknowledgement
 
+    def receives_on(self, day: date, calendar: BusinessCalendar) -> bool:
+        """Whether patients are received on `day` (weekends and public holidays as the scenario says)."""
+        if day.weekday() >= 5 and not self.weekend_reception:
+            return False
+        return self.holiday_reception or calendar.holiday_name(day) is None
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -145,6 +153,8 @@ class Scenario:
     base: Settings
     variants: dict[str, Settings]  # name -> settings, in file order
     source: str
+    descriptions: dict[str, str] = field(default_factory=dict)  # variant name -> its `description`, if given
+    costs: Costs | None = None  # the optional [costs] table
 
     @property
     def name(self) -> str:
@@ -249,7 +259,12 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    known = {"run", "policy", "variants", *SETTINGS_TABLES}
+    return scenario_from_raw(raw, source)
+
+
+def scenario_from_raw(raw: dict[str, Any], source: str) -> Scenario:
+    """A scenario from its parsed TOML tables (a file's, or one a sweep made), checked as a file is."""
+    known = {"run", "policy", "variants", "costs", *SETTINGS_TABLES}
     for key in raw:
         if key not in known:
             raise ScenarioError(f"{source}: {key}: unknown table")
@@ -257,9 +272,15 @@ def load_scenario(path: str | Path) -> Scenario:
     if run.replications < 2:
         raise ScenarioError(f"{source}: run.replications: at least 2 are needed for a confidence interval")
     _check_run(run, source)
-    base_raw = {k: v for k, v in raw.items() if k not in ("run", "variants")}
+    base_raw = {k: v for k, v in raw.items() if k not in ("run", "variants", "costs")}
     base = _settings(base_raw, source, "")
-    variants = {}
+    costs = None
+    if "costs" in raw:
+        try:
+            costs = parse_costs(raw["costs"], base.admissions.municipalities, source)
+        except PolicyError as exc:
+            raise ScenarioError(str(exc)) from None
+    variants, descriptions = {}, {}
     listed = raw.get("variants", {})
     if not isinstance(listed, dict):
         raise ScenarioError(f"{source}: variants: expected tables [variants.NAME], got {listed!r}")
@@ -272,7 +293,12 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(f"{source}: variants.base: 'base' names the scenario itself; choose another name")
         if not isinstance(over.get("policy", {}), dict):
             raise ScenarioError(f"{source}: variants.{name}.policy: expected a table, got {over['policy']!r}")
-        tables = {k: v for k, v in over.items() if k != "policy"}
+        if "description" in over:
+            if not isinstance(over["description"], str):
+                raise ScenarioError(f"{source}: variants.{name}.description: expected text, "
+                                    f"got {over['description']!r}")
+            descriptions[name] = " ".join(over["description"].split())
+        tables = {k: v for k, v in over.items() if k not in ("policy", "description")}
         try:
             merged = merge_tables({k: v for k, v in base_raw.items() if k != "policy"}, tables, source,
                                   ("variants", name))
@@ -281,7 +307,7 @@ def load_scenario(path: str | Path) -> Scenario:
         # Policy keys are checked against the full policy (by with_overrides), not the base file's subset.
         merged["policy"] = _deep(base_raw.get("policy", {}), over.get("policy", {}))
         variants[name] = _settings(merged, source, f"variants.{name}.")
-    return Scenario(run, base, variants, source)
+    return Scenario(run, base, variants, source, descriptions, costs)
 
 
 def _deep(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -34,8 +34,8 @@ def browser():
         launched.close()
 
 
-def open_page(browser, path: Path):
-    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+def open_page(browser, path: Path, width: int = 1200):
+    page = browser.new_page(viewport={"width": width, "height": 1400})
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -51,7 +51,7 @@ def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
     assert medcom("replay", str(log), "--format", "html", "--out", str(html)).returncode == 0
     report = json.loads(medcom("replay", str(log), "--format", "json").stdout)
     page, errors = open_page(browser, html)
-    cards = {page.locator(f'#summary [data-key="{key}"] b').inner_text().replace("\u2009", ""): key
+    cards = {page.locator(f'#summary [data-key="{key}"] b').inner_text().replace("\u202f", ""): key
              for key in ("episodes", "completion-tax days", "completion tax, DKK", "inputs", "rejected")}
     assert cards == {str(report["summary"]["episodes"]): "episodes",
                      str(report["summary"]["completion_tax_days"]): "completion-tax days",
@@ -71,28 +71,78 @@ def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
     page.fill("#episode-filter", "E3")
     assert [s.get_attribute("data-episode") for s in page.locator("section.episode").all() if s.is_visible()] == ["E3"]
     page.fill("#episode-filter", "")
+    # What a planner reads on the timelines: Easter shaded, a label on every marker, every shape in the legend,
+    # and why the 72-hour responsibility does not apply.
+    easter = page.locator('section.episode[data-episode="E2"] svg rect.holiday')
+    assert easter.count() == 4  # Maundy Thursday, Good Friday, Easter Sunday, Easter Monday 2025
+    assert page.locator('section.episode[data-episode="E2"] svg rect.weekend').count() == 1  # Saturday 19 April
+    titles = [t.text_content() for t in page.locator('section.episode[data-episode="E2"] svg rect.holiday title').all()]
+    assert all("April 2025: " in t for t in titles), titles
+    for section in page.locator("section.episode").all():
+        markers = section.locator("svg circle, svg rect:not(.tax-band):not(.r72-band):not(.weekend):not(.holiday), "
+                                  "svg path:not(.violation-mark)")
+        assert section.locator("svg text.marker-label").count() == markers.count() > 0
+    legend = page.locator("#legend")
+    for kind in ("admitted, discharged", "ready for discharge", "phone call", "weekend", "public holiday"):
+        assert legend.locator(f'[data-kind="{kind}"]').count() == 1, kind
+    assert legend.locator('[data-kind="admitted, discharged"] svg rect').count() == 1
+    labels = {e.get_attribute("data-label") for e in legend.locator(".labels span").all()}
+    drawn = {t.text_content() for t in page.locator("svg text.marker-label").all()}
+    assert drawn <= labels
+    for entry in report["episodes"]:
+        r72 = page.locator(f'section.episode[data-episode="{entry["episode"]}"] .r72').inner_text()
+        reason = entry["extended_responsibility"]["reason"]
+        assert r72 == (f"72 h: does not apply ({reason})" if reason else
+                       f"72 h: until {entry['extended_responsibility']['until'][:16].replace('T', ' ')}")
+    assert any(e["extended_responsibility"]["reason"] == "destination not covered: home" for e in report["episodes"])
+    assert "(2016 rates)" in page.locator('#summary [data-key="completion tax, DKK"] span').inner_text()
+    assert "3\u202f952 DKK (2016 rates)" in page.locator('section.episode[data-episode="E2"] header').inner_text()
     page.screenshot(path=str(tmp_path / "replay.png"), full_page=True)
     assert (tmp_path / "replay.png").stat().st_size > 10_000
     assert errors == []
 
 
 def test_simulation_report_in_the_browser(browser, tmp_path: Path) -> None:
-    text = (ROOT / "scenarios" / "nordjylland-2024.toml").read_text(encoding="utf-8")
-    for key, value in {"per_day": 20.0, "horizon_days": 7, "warmup_days": 7, "cooldown_days": 0,
-                       "replications": 2}.items():
+    """The 12-vs-14 scenario with three more variants (four in all), over two weeks: the comparison table keeps
+    every variant within reach at 1,400 px, each variant is described, the municipality named, the bill and
+    its sources shown, and Little's law stands in a model-check section of its own."""
+    text = (ROOT / "scenarios" / "discharge-window-12-vs-14.toml").read_text(encoding="utf-8")
+    for key, value in {"horizon_days": 14, "warmup_days": 7, "cooldown_days": 0, "replications": 2}.items():
         text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
+    for end in ("13", "15", "16"):
+        text += (f'\n[variants.window-{end}]\ndescription = "receptions until {end}:00"\n'
+                 f"municipality = {{ discharge_window_end = {end}:00:00 }}\n")
     scenario = tmp_path / "small.toml"
     scenario.write_text(text, encoding="utf-8")
     run = medcom("simulate", str(scenario), "--format", "html", "--out", str(tmp_path / "out"))
     assert run.returncode == 0, run.stderr
     result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
-    page, errors = open_page(browser, tmp_path / "out" / "report.html")
+    assert len(result["variants"]) == 4
+    page, errors = open_page(browser, tmp_path / "out" / "report.html", width=1400)
     row = page.locator('#metrics tr[data-metric="completion_tax_days"] td')
     assert float(row.first.get_attribute("data-mean")) == result["metrics"]["completion_tax_days"]["mean"]
     assert row.count() == 1 + 2 * len(result["variants"])  # base, then each variant and its difference
     for i, name in enumerate(result["variants"]):
         diff = float(row.nth(2 + 2 * i).get_attribute("data-mean"))
         assert diff == result["comparison"][name]["difference"]["completion_tax_days"]["mean"]
+    # Nothing is cut off: the page does not overflow, the table scrolls in its box, the last column comes into view.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    last = page.locator("#metrics thead th").last
+    assert last.inner_text() == "window-16 − base"
+    last.scroll_into_view_if_needed()
+    box, view = last.bounding_box(), page.viewport_size
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= view["width"]
+    for name, variant in result["variants"].items():
+        assert page.locator(f'#variant-descriptions dd[data-variant="{name}"]').inner_text() == variant["description"]
+    assert page.locator('#by-municipality tr[data-code="813"] th').inner_text() == "813 Frederikshavn Kommune"
+    assert page.locator("#model-checks").count() == 1
+    assert page.locator('#metrics tr[data-metric="occupancy_mean"]').count() == 0
+    assert page.locator('#model-check-table tr[data-metric="occupancy_mean"]').count() == 1
+    assert "completion tax, DKK (2016 rates) per 14 days" in page.locator("#metrics").inner_text()
+    bill = page.locator('table.bill[data-variant="window-14"]').inner_text()
+    assert "extra reception staffing, DKK (2024 prices) per 14 days" in bill and "(2016 rates)" in bill
+    sources = page.locator("#bill-sources li").all_inner_texts()
+    assert any("SOURCE: Frederikshavn" in t for t in sources) and any("ASSUMPTION" in t for t in sources)
     images = page.locator("img")
     assert images.count() == 3
     assert all(img.evaluate("i => i.complete && i.naturalWidth > 0") for img in images.all())

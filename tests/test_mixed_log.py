@@ -84,4 +84,5 @@ def test_a_mixed_log_replays_to_the_hand_computed_report(tmp_path: Path) -> None
     assert sorted(o["rule"] for o in episode["obligations"]) == ["ACK-1", "ACK-2", "CP-2"]
     assert (episode["completion_tax_days"], episode["completion_tax_dkk"], episode["disputable_days"]) == (4, 19760, 0)
     assert episode["completion_tax"]["counted_dates"] == ["2025-03-07", "2025-03-08", "2025-03-09", "2025-03-10"]
-    assert episode["extended_responsibility"] == {"applies": False, "until": None}
+    assert episode["extended_responsibility"] == {"applies": False, "until": None,
+                                                  "reason": "destination not covered: not stated"}

@@ -9,7 +9,7 @@ def test_clean_episode() -> None:
     assert e["violations"] == [] and e["obligations"] == []
     assert (e["completion_tax_days"], e["completion_tax_dkk"], e["disputable_days"]) == (0, 0, 0)
     # Discharged Thu 27 March 13:00 CET; 72 h later crosses the change to summer time: Sun 30 March 14:00 CEST.
-    assert e["extended_responsibility"] == {"applies": True, "until": "2025-03-30T14:00:00+02:00"}
+    assert e["extended_responsibility"] == {"applies": True, "until": "2025-03-30T14:00:00+02:00", "reason": None}
     assert report["inputs"] == {"messages": 6, "accepted": 6, "rejected": 0, "duplicates": 0}
     assert report["events"] == {"lines": 3, "accepted": 3, "rejected": 0}
 
@@ -71,7 +71,7 @@ def test_72_hour_window_across_dst() -> None:
                           discharged="2025-03-29T10:00")
     lines = replace(lines, "discharge_report_sent", extended_responsibility_until="2025-04-01T11:00:00+02:00")
     e = episode(replay_lines(lines))
-    assert e["extended_responsibility"] == {"applies": True, "until": "2025-04-01T11:00:00+02:00"}
+    assert e["extended_responsibility"] == {"applies": True, "until": "2025-04-01T11:00:00+02:00", "reason": None}
     assert "DIS-3" not in [v["rule"] for v in e["violations"]]
     # Stating the wall-clock answer (10:00) is a DIS-3 violation.
     wrong = replace(lines, "discharge_report_sent", extended_responsibility_until="2025-04-01T10:00:00+02:00")

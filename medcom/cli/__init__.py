@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -174,12 +175,12 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                        sent_before_event=False)
     inputs = load_log([log], read, workers)
     result = run_replay(inputs, policy)
-    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr)
+    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr, policy)
     policy_fail = FailOn(fail_on)
     if fmt == "html":
         from medcom.reports.replay_html import to_html
 
-        text = to_html(report, result, str(log), show_cpr)
+        text = to_html(report, result, str(log), show_cpr, policy.business_calendar)
     elif fmt == "junit":
         text = replay_junit(report, policy_fail)
     else:
@@ -221,14 +222,17 @@ def _scenario_path(name: str) -> Path:
               help="Directory for result.json, summary.txt, report.html and the PNG charts.")
 @click.option("--emit-log", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
+@click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
+              help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
-             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None) -> None:
+             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
     from medcom.reports.simulate import to_json as sim_json
     from medcom.reports.simulate import to_text as sim_text
     from medcom.reports.simulate_html import to_html as sim_html
+    from simulator.bill import bill as make_bill
     from simulator.run import emit_log as write_log
     from simulator.run import run_scenario
     from simulator.scenario import ScenarioError, load_scenario, with_run
@@ -258,6 +262,8 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     data = result.as_dict()
+    if (both_sides := make_bill(result)) is not None:
+        data["bill"] = both_sides
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
         if out is not None:
@@ -267,7 +273,7 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
             (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
             click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
         if emit_log is not None:
-            metrics, built = write_log(loaded, emit_log)
+            metrics, built = write_log(loaded, emit_log, formats=emit_formats)
     except OSError as exc:
         click.echo(f"medcom simulate: cannot write {exc.filename or ''}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -310,4 +316,171 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
     for note in result.notes:
         click.echo(mask_cprs(f"medcom build: note: {note}"), err=True)
     click.echo(f"wrote {result.messages} messages and {result.sidecar_events} side-car events to {out}", err=True)
+    sys.exit(EXIT_OK)
+
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_output_file,
+              help="The fitted scenario (TOML) to write.")
+@click.option("--base", "base_name", default="nordjylland-2024", show_default=True,
+              help="The scenario whose values stand for what the log cannot show (a path or a shipped name).")
+@click.option("--name", help="run.name of the fitted scenario (default: calibrated-<the log's name>).")
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The policy the log is replayed under; the fitted scenario's [policy] is then this file's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What was fitted and what was assumed, on stdout.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes parsing an XML log (the same fit whatever the number).")
+def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_file: Path | None, fmt: str,
+              workers: int) -> None:
+    """Fit a planner scenario to what a replayed message log shows (any format replay reads)."""
+    import json
+    import tomllib
+
+    from medcom.findings import Severity
+    from simulator.calibrate import CalibrationError, fit, to_toml
+    from simulator.scenario import ScenarioError, load_scenario
+
+    base_path = _scenario_path(base_name)
+    try:
+        load_scenario(base_path)
+        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+    except (ScenarioError, PolicyError, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        click.echo(f"medcom calibrate: --base: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    policy = load_policy(policy_file)
+    policy_table = tomllib.loads(policy_file.read_text(encoding="utf-8")) if policy_file else None
+    limits = policy.messages
+    read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
+                       sent_before_event=False)
+    inputs = load_log([log], read, workers)
+    result = run_replay(inputs, policy)
+    errors = [f for f in inputs.findings if f.severity == Severity.ERROR]
+    episodes = [ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled]
+    try:
+        fitted = fit(episodes, policy, base, log=log.name or str(log), base_name=base_path.name,
+                     name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
+    except CalibrationError as exc:
+        click.echo(f"medcom calibrate: {log}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    _write(out, to_toml(fitted))
+    load_scenario(out)  # the file must load as a scenario; a failure here is a bug, and says so loudly
+    summary = fitted.as_dict()
+    summary["out"] = str(out)
+    summary["input_errors"] = len(errors)
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(_calibration_text(summary))
+    if errors:
+        click.echo(f"medcom calibrate: the log has {len(errors)} input error(s) (see medcom replay); fitted to the "
+                   f"rest", err=True)
+    sys.exit(EXIT_FINDINGS if errors else EXIT_OK)
+
+
+def _toml_value(value: object) -> str:
+    """A value as the scenario file writes it (true, 08:00:00, [1, 2], "poisson")."""
+    import json
+
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}:\d{2}", value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _calibration_text(summary: dict) -> str:
+    lines = [f"fitted {summary['out']} to {summary['log']} ({len(summary['fitted'])} keys fitted, "
+             f"{len(summary['assumed'])} copied from {summary['base']})", "", "FITTED from the log:"]
+    lines += [f"  {key} = {_toml_value(v['value'])}  (n = {v['n']}: {v['how']})"
+              for key, v in summary["fitted"].items()]
+    gof = summary["goodness_of_fit"].get("ready_after")
+    if gof:
+        lines += ["", f"goodness of fit, admission -> ready: {gof['model']}; {gof['test']}: D = {gof['ks_statistic']}, "
+                      f"p = {gof['p_value']} (n = {gof['n']})"]
+    lines += ["", f"ASSUMPTION, copied from {summary['base']} (a log cannot show them):"]
+    lines += [f"  {key} = {_toml_value(v['value'])}" + (f"  ({v['why']})" if v["why"] else "")
+              for key, v in summary["assumed"].items()]
+    lines += [f"  [{t}] copied whole" for t in summary["copied_tables"] if t != "policy"]
+    lines += [f"  [policy]: {summary['policy']}"]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--vary", "vary", multiple=True, required=True, metavar="KEY=VALUES",
+              help="A scenario key (dotted, as in the file: municipality.discharge_window_end, "
+                   "policy.care_plan.cutoff) and its values, comma-separated (12:00,13:00,14:00). Repeat for a grid.")
+@click.option("--metric", "metrics", multiple=True,
+              help="A metric to tabulate and chart (repeatable; default: tax days, tax DKK, bed-days waiting, late "
+                   "care plans, same-day acknowledgements). JSON has them all.")
+@click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes running replications (same numbers whatever the count).")
+@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: processes on this machine; dask: a dask.distributed cluster (a local one of --workers "
+                   "processes, or the one at --scheduler). Same numbers whichever.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Join the running dask cluster at ADDRESS (needs --executor dask).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="html: report.html in --out with the charts (needs --out).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
+              help="Directory for sweep.json, sweep.txt, report.html and the PNG charts.")
+def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replications: int | None,
+          seed: int | None, workers: int, executor_kind: str, scheduler: str | None, fmt: str,
+          out: Path | None) -> None:
+    """Run a grid of variants of a scenario (every combination of the --vary values) with common random
+    numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
+    import json
+    import tomllib
+
+    from medcom.reports.simulate import METRICS as METRIC_INFO
+    from medcom.reports.sweep import DEFAULT_METRICS
+    from medcom.reports.sweep import to_html as sweep_html
+    from medcom.reports.sweep import to_text as sweep_text
+    from medcom.reports.sweep_plots import write_sweep_plots
+    from simulator.bill import bill as make_bill
+    from simulator.run import run_scenario
+    from simulator.scenario import ScenarioError, load_scenario, with_run
+    from simulator.sweep import SweepError, grid, result_dict
+
+    if fmt == "html" and out is None:
+        raise click.UsageError("--format html writes report.html into --out DIR; give --out")
+    if scheduler and executor_kind != "dask":
+        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
+    for m in metrics:
+        if m not in METRIC_INFO:
+            raise click.BadParameter(f"unknown metric {m!r}; one of {', '.join(METRIC_INFO)}", param_hint="--metric")
+    shown = metrics or DEFAULT_METRICS
+    path = _scenario_path(scenario)
+    try:
+        load_scenario(path)  # the file itself first: its errors name the file's keys
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        g = grid(raw, str(path), list(vary))
+        changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+        loaded = with_run(g.scenario, **changes) if changes else g.scenario
+    except (ScenarioError, PolicyError, SweepError) as exc:
+        click.echo(f"medcom sweep: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    g.scenario = loaded
+    try:
+        result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
+    except ExecutorError as exc:
+        click.echo(f"medcom sweep: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    data = result_dict(g, result, make_bill(result))
+    text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
+    click.echo(text)
+    if out is not None:
+        try:
+            _make_dir(out, "--out")
+            (out / "sweep.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (out / "sweep.txt").write_text(sweep_text(data, shown) + "\n", encoding="utf-8")
+            charts = write_sweep_plots(data, shown, out)
+            (out / "report.html").write_text(sweep_html(data, charts, shown), encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"medcom sweep: cannot write {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        click.echo(f"wrote sweep.json, sweep.txt, report.html and {len(charts)} charts to {out}", err=True)
     sys.exit(EXIT_OK)

@@ -78,18 +78,38 @@ def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
     return TaxResult(start, len(counted), dkk, tuple(counted), disputable, reason, tuple(notes))
 
 
+def responsibility_reason(*, ready: bool, admitted_at: datetime | None, discharged_at: datetime, somatic: bool,
+                          destination: str | None, policy: Policy) -> str | None:
+    """R72-1: why the discharging department's 72-hour responsibility does not apply (None: it applies).
+
+    It applies when the patient was ready, admitted at least `min_stay` (elapsed), somatic, and discharged
+    to one of the policy's destinations; the first condition that fails is the reason.
+    """
+    rule = policy.extended_responsibility
+    if not ready:
+        return "not ready for discharge (an unplanned discharge)"
+    if admitted_at is None:
+        return "no admission in the log"
+    if elapsed(admitted_at, discharged_at) < rule.min_stay:
+        hours = rule.min_stay.total_seconds() / 3600
+        return f"stay under {hours:g} h"
+    if not somatic:
+        return "not somatic"
+    if destination not in rule.destinations:
+        return f"destination not covered: {destination or 'not stated'}"
+    return None
+
+
 def responsibility_window(*, ready: bool, admitted_at: datetime | None, discharged_at: datetime, somatic: bool,
                           destination: str | None, extended_until: datetime | None,
                           policy: Policy) -> tuple[bool, datetime | None]:
     """R72-1: whether the discharging department keeps the responsibility, and until when (elapsed time).
 
-    Applies when the patient was ready, admitted at least `min_stay` (elapsed), somatic, and discharged to
-    one of the policy's destinations. An extension by the hospital replaces the end.
+    Applies when `responsibility_reason` finds no reason why not. An extension by the hospital replaces the end.
     """
     rule = policy.extended_responsibility
-    applies = (ready and admitted_at is not None and somatic and destination in rule.destinations
-               and elapsed(admitted_at, discharged_at) >= rule.min_stay)
-    if not applies:
+    if responsibility_reason(ready=ready, admitted_at=admitted_at, discharged_at=discharged_at, somatic=somatic,
+                             destination=destination, policy=policy) is not None:
         return False, None
     end = add_elapsed(discharged_at, rule.window)
     return True, extended_until if extended_until and elapsed(end, extended_until) > timedelta(0) else end

@@ -96,6 +96,7 @@ class Episode:
     inquiries: list[dict[str, object]] = field(default_factory=list)
     tax: TaxResult | None = None  # TAX-1..5, once the episode is closed with a ready time and a discharge
     responsibility_until: datetime | None = None  # R72-1: end of the 72-hour responsibility; None: does not apply
+    responsibility_reason: str | None = None  # R72-1: why it does not apply, once the episode is closed
     acks_due_same_day: int = 0  # ACK-1: care plans held to the same-day acknowledgement deadline
     by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
 

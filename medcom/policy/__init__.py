@@ -97,8 +97,12 @@ class CompletionTaxPolicy:
 
     def rates_for(self, year: int) -> TaxRates:
         """The rates of the latest listed year not after `year` (the earliest listed if none is)."""
+        return self.rates[self.rates_year(year)]
+
+    def rates_year(self, year: int) -> int:
+        """The year of the rate table that prices days of `year` (reports name it: "DKK (2016 rates)")."""
         usable = [y for y in self.rates if y <= year]
-        return self.rates[max(usable) if usable else min(self.rates)]
+        return max(usable) if usable else min(self.rates)
 
 
 @dataclass(frozen=True)

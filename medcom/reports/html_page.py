@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from medcom.reports.formatting import auto
+
 CSS = """
 :root { --ink: #1d2433; --muted: #5f6b7a; --line: #d8dee6; --hospital: #1f6fb2; --municipality: #2e8b57;
         --violation: #c62828; --tax: #f3c7c7; --r72: #e2d7f5; --ready: #e08a00; }
@@ -30,23 +32,20 @@ svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
           border-radius: 2px; }
 td.num span { white-space: nowrap; } table.narrow { width: auto; min-width: 360px; }
 img { max-width: 100%; border: 1px solid var(--line); border-radius: 6px; }
+.scroll { overflow-x: auto; max-width: 100%; }
 """
 
 
-def page(title: str, body: str, script: str = "") -> str:
-    """A complete HTML document; `body` and `script` are trusted markup built with `escape`."""
+def page(title: str, body: str, script: str = "", extra_css: str = "") -> str:
+    """A complete HTML document; `body`, `script` and `extra_css` are trusted markup built with `escape`."""
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
             f'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">\n'
-            f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
+            f"<title>{escape(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n{body}\n"
             f"{f'<script>{script}</script>' if script else ''}\n</body>\n</html>\n")
 
 
 def num(value: float) -> str:
-    """Thousands separated by a thin space, as Danish reports do; fractions to 3 decimals below 1."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}".replace(",", "\u2009")
-    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
+    """A figure as every report prints it (medcom.reports.formatting)."""
+    return auto(value)

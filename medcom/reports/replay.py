@@ -17,8 +17,9 @@ from medcom.calendar import to_local
 from medcom.engine.engine import Episode, Violation
 from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
+from medcom.policy import Policy
 from medcom.replay import ReplayResult
-from medcom.reports.formatting import plural
+from medcom.reports.formatting import number, plural
 from medcom.reports.junit import Case, FailOn
 from medcom.reports.junit import to_junit as junit_xml
 from medcom.reports.masking import mask_data
@@ -79,7 +80,8 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
         "completion_tax_dkk": tax.dkk if tax else 0,
         "disputable_days": tax.disputable_days if tax else 0,
         "extended_responsibility": {"applies": until is not None,
-                                    "until": to_local(until).isoformat() if until else None},
+                                    "until": to_local(until).isoformat() if until else None,
+                                    "reason": None if until is not None else _r72_reason(ep, discharged)},
         "violations": [v.as_dict() for v in violations],
         "obligations": [o.as_dict() for o in (ep.obligations if ep else []) if not filters.rules
                         or o.rule in filters.rules],
@@ -94,9 +96,23 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
     return entry
 
 
-def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False) -> dict[str, object]:
+def _r72_reason(ep: Episode | None, discharged: object) -> str:
+    """Why the 72-hour responsibility does not apply to an episode (the rule's reason, R72-1)."""
+    if ep is None or discharged is None:
+        return "not discharged"
+    return ep.responsibility_reason or "does not apply"
+
+
+def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
+                policy: Policy | None = None) -> dict[str, object]:
+    """The report; with the `policy` replayed under, the summary names the completion-tax rate tables used."""
     with batch_gc():
-        return _report_dict(result, filters, show_cpr)
+        report = _report_dict(result, filters, show_cpr)
+    if policy is not None:
+        years = sorted({policy.completion_tax.rates_year(int(day[:4])) for e in report["episodes"]
+                        for day in (e.get("completion_tax") or {}).get("counted_dates", [])})  # type: ignore[union-attr]
+        report["summary"]["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None  # type: ignore[index]
+    return report
 
 
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
@@ -140,11 +156,11 @@ def short_time(iso: str | None) -> str:
 
 def to_text(report: dict[str, object]) -> str:
     inputs, summary = report["inputs"], report["summary"]
-    dkk = f"{summary['completion_tax_dkk']:,}".replace(",", "\u202f")
+    rates = f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""
     lines = [f"inputs: {plural(inputs['messages'], 'message')}, {inputs['accepted']} accepted, "
              f"{inputs['rejected']} rejected, {plural(inputs['duplicates'], 'duplicate')}",
              f"{plural(summary['episodes'], 'episode')}, completion tax {plural(summary['completion_tax_days'], 'day')}"
-             f" = {dkk} DKK", ""]
+             f" = {number(summary['completion_tax_dkk'])} DKK{rates}", ""]
     lines.append(f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations")
     for e in report["episodes"]:
         until = e["extended_responsibility"]["until"]

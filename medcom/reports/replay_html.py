@@ -1,7 +1,9 @@
 """The replay report as one self-contained HTML page: summary, and per episode a timeline drawn as SVG.
 
 The numbers come from the same report dictionary as `--format json`; the timelines from the engine's
-episodes (messages, facts, deadlines, violations, ready time, tax days, the 72-hour window).
+episodes (messages, facts, deadlines, violations, ready time, tax days, the 72-hour window). Weekends and
+public holidays are shaded (a deadline moved by Easter shows why), every marker carries a short label that
+the legend explains, and an episode without the 72-hour responsibility says why (the rule's reason).
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 
-from medcom.calendar import at_local, local_date
+from medcom.calendar import BusinessCalendar, at_local, local_date
 from medcom.engine.engine import Episode
 from medcom.engine.rules import hm
 from medcom.events import Event
 from medcom.identifiers import mask_cprs
 from medcom.replay import ReplayResult
-from medcom.reports.formatting import plural
+from medcom.reports.formatting import number, plural
 from medcom.reports.html_page import num, page
 from medcom.reports.replay import short_time
 
@@ -25,6 +27,19 @@ WIDTH, LEFT, RIGHT = 1100, 96, 16
 LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
 HEIGHT = 150
 FACTS = frozenset({"ready_for_discharge", "admitted", "discharged"})  # drawn in the facts lane
+# The short label drawn above each marker, and what it means (the legend lists them all).
+LABELS = {
+    "admitted": ("adm", "admitted"), "discharged": ("dis", "discharged"), "ready_for_discharge": ("ready", "ready"),
+    "admission_advice_sent": ("AA", "admission advice"), "admission_report_sent": ("AR", "admission report"),
+    "care_plan_sent": ("CP", "care plan"), "care_plan_ack_sent": ("ACK", "acknowledgement of the care plan"),
+    "correspondence_sent": ("COR", "correspondence"), "completion_notice_sent": ("FM", "completion notice"),
+    "discharge_advice_sent": ("DA", "discharge advice"), "discharge_report_sent": ("DR", "discharge report"),
+    "receipt_sent": ("r", "receipt"), "phone_call": ("tel", "phone call"), "leave_notice_sent": ("LV", "leave notice"),
+    "conference_ready": ("conf", "ready for the discharge conference"),
+    "guardianship_info_sent": ("GI", "guardianship information"), "terminal": ("term", "terminal declaration"),
+    "leave_started": ("leave", "leave started"), "leave_ended": ("back", "leave ended"),
+    "responsibility_extended": ("R72+", "responsibility extended"), "deceased": ("died", "deceased"),
+}
 
 
 def _instant(iso: str | None) -> datetime | None:
@@ -75,8 +90,30 @@ def _lane_of(e: Event, by_id: dict[str, Event] | None = None) -> tuple[str, str,
     return "facts", "square", "#7a7a7a"
 
 
-def timeline_svg(ep: Episode, entry: dict) -> str:
-    """The episode drawn on a time axis: lanes for hospital and municipality messages, facts, deadlines."""
+def _label(x: float, y: float, text: str, row: int) -> str:
+    """A marker's short label, above it (every other label a little higher, so that neighbours stay legible)."""
+    return f'<text x="{x:.1f}" y="{y - 9 - 8 * row}" class="marker-label" text-anchor="middle">{escape(text)}</text>'
+
+
+def _closed_days(axis: _Axis, first: datetime, last: datetime, calendar: BusinessCalendar) -> list[str]:
+    """Shading for the weekends and public holidays between `first` and `last`."""
+    out, day = [], local_date(first)
+    while day <= local_date(last):
+        holiday = calendar.holiday_name(day)
+        if holiday or day.weekday() >= 5:
+            x0 = max(axis.x(at_local(day, datetime.min.time())), float(LEFT))
+            x1 = min(axis.x(at_local(day + timedelta(days=1), datetime.min.time())), float(WIDTH - RIGHT))
+            kind = "holiday" if holiday else "weekend"
+            out.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 0.5):.1f}" height="{HEIGHT - 30}" '
+                       f'class="{kind}" fill="var(--{kind})"><title>{day:%A %d %B %Y}'
+                       f'{": " + escape(holiday) if holiday else ""}</title></rect>')
+        day += timedelta(days=1)
+    return out
+
+
+def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = None) -> str:
+    """The episode drawn on a time axis: lanes for hospital and municipality messages, facts, deadlines;
+    weekends and holidays (of `calendar`, the policy's) shaded."""
     times = [e.at for e in ep.events]
     until = ep.responsibility_until
     dues = [t for v in entry["violations"] for t in (_instant(v["due"]), _instant(v["actual"])) if t is not None]
@@ -85,6 +122,8 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
     axis = _Axis(start, end)
     parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
              f'aria-label="timeline of {escape(ep.name)}">']
+    if (local_date(end) - local_date(start)).days <= MAX_DAY_LINES:
+        parts += _closed_days(axis, start, end, calendar or BusinessCalendar())
     tax, discharged = ep.tax, ep.first("discharged")
     if tax is not None and discharged is not None and tax.days:
         x0, x1 = axis.x(tax.start), axis.x(discharged.at)
@@ -113,10 +152,15 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
         parts.append(f'<text x="4" y="{y + 4}" class="muted">{lane}</text>'
                      f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#eef1f5"/>')
     by_id = {e.id: e for e in ep.events if e.id and e.kind != "receipt_sent"}
-    for e in ep.events:
+    rows: dict[str, int] = {}
+    for e in sorted(ep.events, key=lambda e: (e.at, e.seq)):
         lane, shape, colour = _lane_of(e, by_id)
+        short = LABELS.get(e.kind, (e.kind, e.kind))[0]
         title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
-        parts.append(_marker(axis.x(e.at), LANES[lane], shape, colour, title))
+        x = axis.x(e.at)
+        parts.append(_marker(x, LANES[lane], shape, colour, title))
+        rows[lane] = 1 - rows.get(lane, 1)
+        parts.append(_label(x, LANES[lane], short, rows[lane]))
     y = LANES["deadlines"]
     for v in entry["violations"]:
         due, actual = _instant(v["due"]), _instant(v["actual"])
@@ -134,18 +178,26 @@ def timeline_svg(ep: Episode, entry: dict) -> str:
     return "".join(parts)
 
 
-def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
+def _r72(r72: dict) -> str:
+    if r72["applies"]:
+        return "until " + short_time(r72["until"])
+    return "does not apply" + (f" ({r72['reason']})" if r72.get("reason") else "")
+
+
+def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None,
+                     rates: str | None = None) -> str:
     rules = sorted({v["rule"] for v in entry["violations"]} | {o["rule"] for o in entry["obligations"]})
     r72 = entry["extended_responsibility"]
     head = (f'<header><h3>{escape(entry["episode"])}</h3>'
             f'<span class="muted">patient {escape(str(entry.get("patient", "-")))}</span>'
             f'<span>tax {plural(entry["completion_tax_days"], "day")}, {num(entry["completion_tax_dkk"])} DKK'
+            f'{escape(f" ({rates})") if rates and entry["completion_tax_dkk"] else ""}'
             f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
-            f'<span>72 h: {"until " + short_time(r72["until"]) if r72["applies"] else "does not apply"}</span>'
+            f'<span class="r72">72 h: {escape(_r72(r72))}</span>'
             f'<span class="count">{plural(len(entry["violations"]), "violation")}</span></header>')
     body = [head]
     if draw and ep is not None and ep.events:
-        body.append(timeline_svg(ep, entry))
+        body.append(timeline_svg(ep, entry, calendar))
     if entry["violations"]:
         rows = "".join(
             f'<tr data-rule="{escape(v["rule"])}"><td>{escape(v["rule"])}</td>'
@@ -162,7 +214,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool) -> str:
     if tax and entry["completion_tax_days"]:
         counted = tax["counted_dates"]
         dates = escape(", ".join(counted[:MAX_DAY_LINES]))
-        dates += f" and {len(counted) - MAX_DAY_LINES:,} more" if len(counted) > MAX_DAY_LINES else ""
+        dates += f" and {number(len(counted) - MAX_DAY_LINES)} more" if len(counted) > MAX_DAY_LINES else ""
         reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
         body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
     return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '
@@ -190,24 +242,61 @@ applyFilters();
 """
 
 
-def to_html(report: dict, result: ReplayResult, source: str, show_cpr: bool = False) -> str:
+def to_html(report: dict, result: ReplayResult, source: str, show_cpr: bool = False,
+            calendar: BusinessCalendar | None = None) -> str:
     """The whole page for a replay report (`report` as `report_dict` made it, with its filters and masking);
-    the page drawn from the engine's episodes is masked again as a whole unless `show_cpr`."""
-    html = _page(report, result, source)
+    the page drawn from the engine's episodes is masked again as a whole unless `show_cpr`. `calendar`: the
+    policy's, for the weekend and holiday shading."""
+    html = _page(report, result, source, calendar or BusinessCalendar())
     return html if show_cpr else mask_cprs(html)
 
 
-def _page(report: dict, result: ReplayResult, source: str) -> str:
+def _legend() -> str:
+    """What every colour, band, shape and label of the timelines means."""
+    def shape(svg: str) -> str:
+        return f'<svg class="legend-shape" width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">{svg}</svg>'
+
+    items = [
+        (shape('<circle cx="8" cy="8" r="5" fill="var(--hospital)"/>'), "hospital message"),
+        (shape('<circle cx="8" cy="8" r="5" fill="var(--municipality)"/>'), "municipality message"),
+        (shape('<rect x="3" y="3" width="10" height="10" fill="var(--ink)"/>'), "admitted, discharged"),
+        (shape('<path d="M8,1 L15,8 L8,15 L1,8 Z" fill="var(--ready)"/>'), "ready for discharge"),
+        (shape('<path d="M8,2 L14,13 L2,13 Z" fill="#6d4c41"/>'), "phone call"),
+        (shape('<path d="M2,2 L14,14 M14,2 L2,14" stroke="var(--violation)" stroke-width="3"/>'),
+         "violation (dashed line: its deadline)"),
+        ('<i class="swatch" style="background:var(--tax)"></i>', "completion-tax days"),
+        ('<i class="swatch" style="background:var(--r72)"></i>', "72-hour window"),
+        ('<i class="swatch" style="background:var(--weekend)"></i>', "weekend"),
+        ('<i class="swatch" style="background:var(--holiday)"></i>', "public holiday"),
+    ]
+    kinds = "".join(f'<span data-label="{escape(short)}"><b>{escape(short)}</b> {escape(meaning)}</span>'
+                    for short, meaning in LABELS.values())
+    return ('<div class="legend muted" id="legend"><p>' + "".join(
+        f'<span data-kind="{escape(text)}">{mark}{escape(text)}</span>' for mark, text in items) + "</p>"
+        f'<p class="labels">Labels: {kinds}</p></div>')
+
+
+EXTRA_CSS = """
+:root { --weekend: #f1f3f6; --holiday: #fde9c8; }
+.marker-label { font-size: 9px; fill: var(--muted); }
+.legend-shape { vertical-align: -3px; margin-right: 4px; }
+.legend .labels span { margin-right: 10px; }
+"""
+
+
+def _page(report: dict, result: ReplayResult, source: str, calendar: BusinessCalendar) -> str:
     inputs, summary = report["inputs"], report["summary"]
     total = sum(summary["violations_by_rule"].values())
     cards = [("episodes", summary["episodes"]), ("inputs", inputs["messages"]), ("accepted", inputs["accepted"]),
              ("rejected", inputs["rejected"]), ("duplicates", inputs["duplicates"]),
              ("completion-tax days", summary["completion_tax_days"]),
              ("completion tax, DKK", summary["completion_tax_dkk"]), ("violations", total)]
+    rates = summary.get("completion_tax_rates")
     body = [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
             f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>",
             '<div class="cards" id="summary">' + "".join(
-                f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}</span><b>{num(v)}</b></div>'
+                f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}'
+                f'{escape(f" ({rates})") if rates and k.endswith("DKK") else ""}</span><b>{num(v)}</b></div>'
                 for k, v in cards) + "</div>"]
     rows = "".join(f'<tr><td>{escape(r)}</td><td class="num">{n}</td></tr>'
                    for r, n in summary["violations_by_rule"].items())
@@ -229,16 +318,11 @@ def _page(report: dict, result: ReplayResult, source: str) -> str:
                 f'</option>{options}</select></label><label>episode <input id="episode-filter" type="search" '
                 f'placeholder="name contains"></label><span class="muted"><span id="shown"></span> of '
                 f'{len(report["episodes"])} shown</span></div>')
-    body.append('<p class="legend muted"><span><i class="swatch" style="background:var(--hospital)"></i>hospital '
-                'message</span><span><i class="swatch" style="background:var(--municipality)"></i>municipality '
-                'message</span><span><i class="swatch" style="background:var(--ready)"></i>ready for discharge'
-                '</span><span><i class="swatch" style="background:var(--tax)"></i>completion-tax days</span><span>'
-                '<i class="swatch" style="background:var(--r72)"></i>72-hour window</span><span>'
-                '<i class="swatch" style="background:var(--violation)"></i>violation (dashed: its deadline)</span>'
-                '<span>▲ phone call</span></p>')
+    body.append(_legend())
     if len(report["episodes"]) > MAX_TIMELINES:
         body.append(f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
                     f'--episode or --rule to draw others.</p>')
     for i, entry in enumerate(report["episodes"]):
-        body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES))
-    return page("medcom replay", "\n".join(body), SCRIPT)
+        body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES, calendar,
+                                     rates))
+    return page("medcom replay", "\n".join(body), SCRIPT, extra_css=EXTRA_CSS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from medcom.calendar import to_local
-from medcom.engine.engine import Context
+from medcom.engine.engine import Context, Episode
 from medcom.events import Event
 
 
@@ -18,7 +18,12 @@ def hm(at: datetime) -> str:
 def ready_event(ctx: Context) -> Event | None:
     """The episode's ready time (RULES.md "Ready time"): a later `ready_for_discharge` revises an earlier one,
     so it is the latest one, whatever the order the engine learnt them in. None: an unplanned discharge."""
-    return max(ctx.episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq), default=None)
+    return latest_ready(ctx.episode)
+
+
+def latest_ready(episode: Episode) -> Event | None:
+    """`ready_event` for an episode outside a rule (calibration reads the ready time as the rules do)."""
+    return max(episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq), default=None)
 
 
 def discharge_event(ctx: Context) -> Event | None:

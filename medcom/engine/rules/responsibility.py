@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from medcom.calendar import add_elapsed, elapsed, to_local
-from medcom.engine.completion_tax import responsibility_window
+from medcom.engine.completion_tax import responsibility_reason, responsibility_window
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
 
@@ -22,12 +22,13 @@ class ExtendedResponsibility(Rule):
         if discharged is None:
             return
         extended = ep.last("responsibility_extended")
-        applies, until = responsibility_window(
-            ready=ready_event(ctx) is not None, admitted_at=admitted.at if admitted else None,
-            discharged_at=discharged.at, somatic=bool(admitted.data.get("somatic", True)) if admitted else True,
-            destination=discharged.data.get("destination"),
-            extended_until=extended.data.get("until") if extended else None, policy=ctx.policy)
+        facts = {"ready": ready_event(ctx) is not None, "admitted_at": admitted.at if admitted else None,
+                 "discharged_at": discharged.at,
+                 "somatic": bool(admitted.data.get("somatic", True)) if admitted else True,
+                 "destination": discharged.data.get("destination"), "policy": ctx.policy}
+        applies, until = responsibility_window(**facts, extended_until=extended.data.get("until") if extended else None)
         ep.responsibility_until = until if applies else None
+        ep.responsibility_reason = responsibility_reason(**facts)
         report = ep.first("discharge_report_sent")
         if applies and report is not None:
             computed = add_elapsed(discharged.at, ctx.policy.extended_responsibility.window)
