@@ -10,12 +10,12 @@ import random
 from pathlib import Path
 
 import pytest
+from fhir_helpers import DATA
 
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, NATIVE, UNEVALUABLE, native
 from medcom.formats.fhir.jsonread import read_json
 from medcom.formats.fhir.validator import validate_resource
-from tests.fhir_helpers import DATA
 
 EXAMPLES = sorted([*DATA.rglob("*.json"), *(Path(__file__).parent.parent / "examples" / "log").glob("*.json")])
 _DOM = [k for k in NATIVE if k[0].startswith("dom-")]

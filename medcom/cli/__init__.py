@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,14 +20,15 @@ from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
 from medcom.identifiers import mask_cprs
 from medcom.policy import PolicyError, load_policy
-from medcom.replay import load_log
+from medcom.progress import Progress
+from medcom.replay import ReplayInput, load_log
 from medcom.replay import replay as run_replay
+from medcom.replay.load import count_documents, read_log
+from medcom.replay.partition import PARTITION_MESSAGES, replay_partitioned
 from medcom.reports.formatting import plural
 from medcom.reports.junit import FailOn
-from medcom.reports.replay import Filters, has_errors, report_dict
-from medcom.reports.replay import to_json as replay_json
+from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
 from medcom.reports.replay import to_junit as replay_junit
-from medcom.reports.replay import to_text as replay_text
 from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
 from medcom.safe_files import writable_dir_problem, writable_file_problem
 from medcom.validate import BatchOptions, run_batch
@@ -164,29 +167,112 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
 @_FAIL_ON
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes parsing and checking an XML log (same report whatever the number).")
+              help="Processes reading the log, and replaying its partitions (same report whatever the number).")
+@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="Where the log's partitions are replayed: local processes (--workers), or a dask.distributed "
+                   "cluster (a local one of --workers processes, or the one at --scheduler). Same report "
+                   "whichever.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); its "
+                   "workers replay the partitions. Needs --executor dask.")
+@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES, show_default=True,
+              help="Messages and timeline lines a partition aims at: the memory one replay task needs (episodes "
+                   "that depend on each other stay together). The report does not depend on it.")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
            rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool, fail_on: str,
-           workers: int) -> None:
+           workers: int, executor_kind: str, scheduler: str | None, partition_size: int) -> None:
     """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
+    if scheduler and executor_kind != "dask":
+        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
     policy = load_policy(policy_file)
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
-    inputs = load_log([log], read, workers)
-    result = run_replay(inputs, policy)
-    report = report_dict(result, Filters(frozenset(episodes), frozenset(rules), since, until), show_cpr, policy)
+    filters = Filters(frozenset(episodes), frozenset(rules), since, until)
     policy_fail = FailOn(fail_on)
-    if fmt == "html":
-        from medcom.reports.replay_html import to_html
+    with Progress(count_documents([log]), f"replay {log.name}: reading", "documents", "messages") as reading:
+        if fmt == "html":  # every episode's events are drawn: the whole log in memory
+            from medcom.reports.replay_html import to_html
 
-        text = to_html(report, result, str(log), show_cpr, policy.business_calendar)
-    elif fmt == "junit":
-        text = replay_junit(report, policy_fail)
-    else:
-        text = {"json": replay_json, "text": replay_text}[fmt](report)
-    _write(out, text)
-    sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+            inputs = ReplayInput()
+            read_log([log], read, inputs, workers, on_document=lambda r: reading.done(r.messages))
+            reading.close()
+            result = run_replay(inputs, policy)
+            report = report_dict(result, filters, show_cpr, policy)
+            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar))
+            sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+        replaying: list[Progress] = []
+
+        def partitions(count: int) -> None:
+            reading.close()
+            if count > 1:
+                replaying.append(Progress(count, f"replay {log.name}: replaying", "partitions", "messages"))
+
+        try:
+            run = replay_partitioned([log], policy, read, EpisodeEntries(filters, show_cpr), workers=workers,
+                                     executor_kind=executor_kind, scheduler=scheduler,
+                                     partition_messages=partition_size, on_document=reading.done,
+                                     on_partitions=partitions,
+                                     on_partition=lambda n: replaying[0].done(n) if replaying else None)
+        except ExecutorError as exc:
+            click.echo(f"medcom replay: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        finally:
+            for bar in replaying:
+                bar.close()
+    with run:
+        report = partitioned_report(run, filters, show_cpr, policy)
+        if fmt == "junit":
+            _write(out, replay_junit(report, policy_fail))
+        elif fmt == "json":
+            _write_chunks(out, _json_chunks(report))
+        else:
+            _write_chunks(out, _line_chunks(text_lines(report)))
+        sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+
+
+def _json_chunks(report: dict[str, object]) -> Iterator[str]:
+    """The JSON report in pieces of about 64 kB, as json.dump makes it."""
+    pieces: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(report):
+        pieces.append(piece)
+        size += len(piece)
+        if size > 65_536:
+            yield "".join(pieces)
+            pieces, size = [], 0
+    yield "".join(pieces)
+
+
+def _line_chunks(lines: Iterable[str]) -> Iterator[str]:
+    """Lines joined into pieces of a thousand (each piece ends where a line ends, without its newline)."""
+    block: list[str] = []
+    first = True
+    for line in lines:
+        block.append(line)
+        if len(block) >= 1000:
+            yield ("" if first else "\n") + "\n".join(block)
+            block, first = [], False
+    yield ("" if first else "\n") + "\n".join(block)
+
+
+def _write_chunks(out: Path | None, chunks: Iterable[str]) -> None:
+    """`_write(out, "".join(chunks))` without holding the whole report: to --out (or stdout), a newline at the
+    end; on stdout, styles are dropped off a terminal as click.echo drops them (chunks end where lines end, and
+    a style never spans lines)."""
+    if out is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        click.echo("")
+        return
+    try:
+        with out.open("w", encoding="utf-8") as stream:
+            for chunk in chunks:
+                stream.write(chunk)
+            stream.write("\n")
+    except OSError as exc:
+        click.echo(f"medcom: --out {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _scenario_path(name: str) -> Path:

@@ -6,11 +6,12 @@ lines of timelines and side-cars that are facts are counted apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from medcom.calendar import TimeOutOfRange, check_year
 from medcom.events import FACT_EVENTS, TIME_KEYS, Event
@@ -26,6 +27,7 @@ from medcom.formats.messages import ReadOptions, unreadable
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.read import DEFAULT_OPTIONS, read_document
 
+R = TypeVar("R")
 SIDECAR = "events.jsonl"
 TIMELINE_SUFFIX = ".jsonl"
 
@@ -67,6 +69,46 @@ class ReplayInput:
         self.seq += 1
         return self.seq
 
+    # --- as the sink of a log's reading (see `read_log`) -----------------------------------------------------
+
+    def add_unit(self, unit: Unit) -> None:
+        self.units.append(unit)
+
+    def add_fact(self, event: Event) -> None:
+        self.facts.append(event)
+
+    def add_sidecar_message(self, event: Event) -> None:
+        self.sidecar_messages.append(event)
+
+    def add_read(self, read: Read) -> None:
+        """What a worker read of one document."""
+        self.messages += read.messages
+        self.rejected += read.rejected
+        self.findings.extend(read.findings)
+        for events, fmt in read.units:
+            seq = self.next_seq()
+            for event in events.events:
+                event.seq = seq
+            self.units.append(Unit(events, seq, fmt))
+
+
+class Sink(Protocol):
+    """Where a log's reading goes: a ReplayInput in memory, or a spool on disk (medcom.replay.partition)."""
+
+    findings: list[Finding]
+    messages: int
+    rejected: int
+    lines: int
+    lines_rejected: int
+
+    def next_seq(self) -> int: ...
+
+    def add_unit(self, unit: Unit) -> None: ...
+
+    def add_fact(self, event: Event) -> None: ...
+
+    def add_sidecar_message(self, event: Event) -> None: ...
+
 
 def message_unit(event: Event, seq: int, origin: str) -> Unit:
     """A timeline's message line as a unit: a care plan with `correction_of` corrects the plan it names."""
@@ -76,7 +118,7 @@ def message_unit(event: Event, seq: int, origin: str) -> Unit:
                               replaces=event.data.get("correction_of")), seq, origin)
 
 
-def add_lines(lines: Iterable[TimelineLine], inp: ReplayInput, *, sidecar: bool = False,
+def add_lines(lines: Iterable[TimelineLine], inp: Sink, *, sidecar: bool = False,
               max_findings: int = DEFAULT_MAX_FINDINGS) -> None:
     """Timeline (or side-car) lines into `inp`: message lines as messages, fact lines as events; at most
     `max_findings` findings listed for the file, the rest counted."""
@@ -94,7 +136,10 @@ def add_lines(lines: Iterable[TimelineLine], inp: ReplayInput, *, sidecar: bool 
                 continue
             event.seq = inp.next_seq()
             event.origin = "side-car" if sidecar else "timeline"
-            (inp.sidecar_messages if sidecar and is_message else inp.facts).append(event)
+            if sidecar and is_message:
+                inp.add_sidecar_message(event)
+            else:
+                inp.add_fact(event)
             continue
         inp.messages += 1
         if event is None:
@@ -102,20 +147,20 @@ def add_lines(lines: Iterable[TimelineLine], inp: ReplayInput, *, sidecar: bool 
             continue
         seq = inp.next_seq()
         event.seq = seq
-        inp.units.append(message_unit(event, seq, "timeline"))
+        inp.add_unit(message_unit(event, seq, "timeline"))
     limit.close()
     inp.findings.extend(found)
 
 
-def load_timeline(path: Path, into: ReplayInput | None = None, options: ReadOptions = DEFAULT_OPTIONS) -> ReplayInput:
+def load_timeline(path: Path, into: Sink | None = None, options: ReadOptions = DEFAULT_OPTIONS) -> Sink:
     """Every line of a timeline: an event, or a rejected line with its finding."""
-    inp = into or ReplayInput()
+    inp = into if into is not None else ReplayInput()
     add_lines(read_source(Source(str(path)), options.max_timeline_bytes), inp, max_findings=options.max_findings)
     return inp
 
 
-@dataclass
-class _Read:
+@dataclass(slots=True)
+class Read:
     """What a worker sends back for one input document."""
 
     findings: list[Finding]
@@ -123,8 +168,12 @@ class _Read:
     rejected: int
     units: list[tuple[MessageEvents, str]]
 
+    def __reduce__(self) -> tuple:
+        return Read, (self.findings, self.messages, self.rejected, self.units)
 
-def _read_source(source: Source, options: ReadOptions) -> _Read:
+
+def read_messages(source: Source, options: ReadOptions) -> Read:
+    """Read and check one input document and map its accepted messages to events (in a worker process)."""
     doc = source.read(options.max_bytes)
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)
@@ -142,7 +191,7 @@ def _read_source(source: Source, options: ReadOptions) -> _Read:
             rejected += 1
         else:
             units.append((events, m.format))
-    return _Read([f for m in messages for f in m.findings], len(messages), rejected, units)
+    return Read([f for m in messages for f in m.findings], len(messages), rejected, units)
 
 
 def _out_of_range(events: list[Event]) -> str | None:
@@ -162,36 +211,46 @@ def is_timeline(path: Path) -> bool:
 
 
 def load_log(paths: Iterable[Path], options: ReadOptions, workers: int = 1) -> ReplayInput:
-    """Message logs and timelines, in any mix. A log's timelines (every `*.jsonl` at any depth of a directory or
-    an archive: `zip -r log.zip log/` puts the side-car one folder down) are read after its messages, as
-    side-cars; several `events.jsonl` are said in an info finding. With workers > 1 documents are read in that
-    many processes (same result)."""
+    """Message logs and timelines, in any mix, read into memory (see `read_log`)."""
     inp = ReplayInput()
+    read_log(paths, options, inp, workers)
+    return inp
+
+
+def read_log(paths: Iterable[Path], options: ReadOptions, sink: Sink, workers: int = 1, *,
+             read: Callable[[Source, ReadOptions], R] = read_messages,  # type: ignore[assignment]
+             take: Callable[[R], None] | None = None, on_document: Callable[[R], None] | None = None) -> None:
+    """Message logs and timelines, in any mix, into `sink`. A log's timelines (every `*.jsonl` at any depth of a
+    directory or an archive: `zip -r log.zip log/` puts the side-car one folder down) are read after its
+    messages, as side-cars; several `events.jsonl` are said in an info finding. With workers > 1 documents are
+    read in that many processes (same result). `read` reads one document (in a worker) and `take` gives its
+    outcome to the sink (by default `read_messages` and the sink's `add_read`); `on_document` sees each."""
     logs = []
     for path in paths:
         if is_timeline(path):
-            load_timeline(path, inp, options)
+            load_timeline(path, sink, options)
         else:
             logs.append(path)
     timelines: list[Source] = []
-    for read in map_in_order(partial(_read_source, options=options), _messages(logs, timelines), workers,
-                             chunksize=SOURCES_PER_TASK):
-        inp.messages += read.messages
-        inp.rejected += read.rejected
-        inp.findings.extend(read.findings)
-        for events, fmt in read.units:
-            seq = inp.next_seq()
-            for event in events.events:
-                event.seq = seq
-            inp.units.append(Unit(events, seq, fmt))
+    take = take or sink.add_read  # type: ignore[attr-defined]
+    for outcome in map_in_order(partial(read, options=options), _messages(logs, timelines), workers,
+                                chunksize=SOURCES_PER_TASK):
+        take(outcome)
+        if on_document is not None:
+            on_document(outcome)
     sidecars = [s.name for s in timelines if s.basename == SIDECAR]
     if len(sidecars) > 1:
-        inp.findings.append(Finding("M-SIDECAR", Severity.INFO, f"{len(sidecars)} {SIDECAR} side-cars read, one "
-                                    f"per folder: {', '.join(sidecars)}", sidecars[0]))
+        sink.findings.append(Finding("M-SIDECAR", Severity.INFO, f"{len(sidecars)} {SIDECAR} side-cars read, "
+                                     f"one per folder: {', '.join(sidecars)}", sidecars[0]))
     for source in timelines:
-        add_lines(read_source(source, options.max_timeline_bytes), inp, sidecar=True,
+        add_lines(read_source(source, options.max_timeline_bytes), sink, sidecar=True,
                   max_findings=options.max_findings)
-    return inp
+
+
+def count_documents(paths: Iterable[Path]) -> int:
+    """How many message documents `read_log` will read (for progress)."""
+    return sum(1 for path in paths if not is_timeline(path) for source in iter_sources([path])
+               if not source.is_timeline)
 
 
 def _messages(logs: list[Path], timelines: list[Source]) -> Iterator[Source]:

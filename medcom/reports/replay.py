@@ -6,19 +6,24 @@ boundary every format renders from); `FailOn` decides both the JUnit failures an
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol, TextIO
 
 import click
 
 from medcom.calendar import to_local
 from medcom.engine.engine import Episode, Violation
+from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
 from medcom.policy import Policy
 from medcom.replay import ReplayResult
+from medcom.replay.partition import PartitionedReplay
 from medcom.reports.formatting import number, plural
 from medcom.reports.junit import Case, FailOn
 from medcom.reports.junit import to_junit as junit_xml
@@ -108,32 +113,131 @@ def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bo
     """The report; with the `policy` replayed under, the summary names the completion-tax rate tables used."""
     with batch_gc():
         report = _report_dict(result, filters, show_cpr)
-    if policy is not None:
-        years = sorted({policy.completion_tax.rates_year(int(day[:4])) for e in report["episodes"]
-                        for day in (e.get("completion_tax") or {}).get("counted_dates", [])})  # type: ignore[union-attr]
-        report["summary"]["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None  # type: ignore[index]
+    _name_rates(report, policy)
     return report
 
 
+def _name_rates(report: dict[str, Any], policy: Policy | None) -> None:
+    """With the `policy` replayed under, the summary names the completion-tax rate tables used."""
+    if policy is not None:
+        years = sorted({policy.completion_tax.rates_year(int(day[:4])) for e in report["episodes"]
+                        for day in (e.get("completion_tax") or {}).get("counted_dates", [])})
+        report["summary"]["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None
+
+
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
+    episodes = _entries(result, filters, show_cpr)
+    return _assemble(result.inputs, episodes, _summary(episodes), result.inputs.findings, show_cpr)
+
+
+def _entries(result: ReplayResult, filters: Filters, show_cpr: bool) -> list[dict[str, object]]:
+    """The report's episode entries, in name order (CPR numbers masked unless `show_cpr`)."""
     names = sorted(set(result.episodes) | set(result.input_violations))
-    episodes = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr,
-                               n in result.cancelled)
-                for n in names if filters.keep_episode(n)]
-    by_rule = Counter(v["rule"] for e in episodes for v in e["violations"])  # type: ignore[union-attr]
-    inp = result.inputs
-    report = {
+    entries = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr,
+                              n in result.cancelled)
+               for n in names if filters.keep_episode(n)]
+    return entries if show_cpr else mask_data(entries)
+
+
+def _summary(episodes: Iterable[dict[str, Any]]) -> dict[str, object]:
+    count = days = dkk = 0
+    by_rule: Counter[str] = Counter()
+    for e in episodes:
+        count += 1
+        days += e["completion_tax_days"]
+        dkk += e["completion_tax_dkk"]
+        by_rule.update(v["rule"] for v in e["violations"])
+    return {"episodes": count, "completion_tax_days": days, "completion_tax_dkk": dkk,
+            "violations_by_rule": dict(sorted(by_rule.items()))}
+
+
+def _assemble(inp: Counts, episodes: list[dict[str, Any]], summary: dict[str, object], findings: list[Finding],
+              show_cpr: bool) -> dict[str, object]:
+    """The report's shape (CONTRACT.md), from its parts; `episodes` are masked already."""
+    head = {
         "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
                    "duplicates": inp.duplicates},
         "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected, "rejected": inp.lines_rejected},
-        "episodes": episodes,
-        "summary": {"episodes": len(episodes),
-                    "completion_tax_days": sum(e["completion_tax_days"] for e in episodes),  # type: ignore[misc]
-                    "completion_tax_dkk": sum(e["completion_tax_dkk"] for e in episodes),  # type: ignore[misc]
-                    "violations_by_rule": dict(sorted(by_rule.items()))},
-        "input_findings": [f.as_dict() for f in result.inputs.findings],
     }
-    return report if show_cpr else mask_data(report)
+    tail = {"summary": summary, "input_findings": [f.as_dict() for f in findings]}
+    if not show_cpr:
+        head, tail = mask_data(head), mask_data(tail)
+    return {**head, "episodes": episodes, **tail}
+
+
+class Counts(Protocol):
+    """What the report counts of the inputs (a ReplayInput, or a partitioned replay's pass over the log)."""
+
+    messages: int
+    rejected: int
+    duplicates: int
+    lines: int
+    lines_rejected: int
+
+    @property
+    def accepted(self) -> int: ...
+
+
+# --- a log replayed in partitions (medcom.replay.partition) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpisodeEntries:
+    """What a partition's replay gives the report: its episode entries in name order (a picklable callable, run
+    where the partition runs)."""
+
+    filters: Filters = Filters()
+    show_cpr: bool = False
+
+    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], None]:
+        return _entries(result, self.filters, self.show_cpr), None
+
+
+class StreamedEpisodes(list):
+    """The episode entries of a partitioned replay, read from its files in name order each time they are iterated
+    (the report is written without holding them all). A list, so that the report keeps its shape."""
+
+    def __init__(self, run: PartitionedReplay) -> None:
+        super().__init__()
+        self._run = run
+        self._count: int | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        previous = None
+        for entry in heapq.merge(*(self._run.items(n) for n in range(self._run.partitions)),
+                                 key=lambda e: e["episode"]):
+            if entry["episode"] == previous:  # every episode lives in one partition (medcom.replay.partition)
+                raise RuntimeError(f"partitioned replay: episode {previous!r} came from two partitions")
+            previous = entry["episode"]
+            yield entry
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in self)
+        return self._count
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def,override]
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StreamedEpisodes({len(self)} episodes)"
+
+
+def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), show_cpr: bool = False,
+                       policy: Policy | None = None) -> dict[str, object]:
+    """The report of a partitioned replay (built with `EpisodeEntries(filters, show_cpr)`): the same as
+    `report_dict` of the whole log's replay, with the episodes streamed from disk."""
+    episodes = StreamedEpisodes(run)
+    summary = _summary(episodes)
+    episodes._count = summary["episodes"]  # type: ignore[assignment]
+    report = _assemble(run, episodes, summary, run.findings, show_cpr)
+    _name_rates(report, policy)
+    return report
 
 
 def has_errors(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> bool:
@@ -146,6 +250,12 @@ def to_json(report: dict[str, object]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False)
 
 
+def write_json(report: dict[str, object], stream: TextIO) -> None:
+    """`to_json(report)` written to `stream` as it is made (a partitioned replay's report is never whole in
+    memory)."""
+    json.dump(report, stream, indent=2, ensure_ascii=False)
+
+
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -155,37 +265,44 @@ def short_time(iso: str | None) -> str:
 
 
 def to_text(report: dict[str, object]) -> str:
+    return "\n".join(text_lines(report))
+
+
+def text_lines(report: dict[str, Any]) -> Iterator[str]:
+    """The text report line by line (`to_text` joins them)."""
     inputs, summary = report["inputs"], report["summary"]
     rates = f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""
     lines = [f"inputs: {plural(inputs['messages'], 'message')}, {inputs['accepted']} accepted, "
              f"{inputs['rejected']} rejected, {plural(inputs['duplicates'], 'duplicate')}",
              f"{plural(summary['episodes'], 'episode')}, completion tax {plural(summary['completion_tax_days'], 'day')}"
              f" = {number(summary['completion_tax_dkk'])} DKK{rates}", ""]
-    lines.append(f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations")
+    yield from lines
+    yield f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations"
     for e in report["episodes"]:
         until = e["extended_responsibility"]["until"]
-        lines.append(f"{e['episode']:<34} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
-                     f"{e['disputable_days']:>10} {short_time(until) if until else '-':<17} {len(e['violations'])}")
+        yield (f"{e['episode']:<34} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
+               f"{e['disputable_days']:>10} {short_time(until) if until else '-':<17} {len(e['violations'])}")
     for e in report["episodes"]:
         if not e["violations"] and not e["obligations"]:
             continue
-        lines += ["", click.style(f"{e['episode']}", bold=True) + (f"  patient {e['patient']}" if "patient" in e
-                                                                    else "")]
+        yield ""
+        yield click.style(f"{e['episode']}", bold=True) + (f"  patient {e['patient']}" if "patient" in e else "")
         for v in e["violations"]:
             sev = click.style(f"{v['severity']:<7}", fg=_COLOURS.get(v["severity"]))
-            lines.append(f"  {sev} {v['rule']:<9} due {short_time(v['due']):<16} actual {short_time(v['actual']):<16} "
-                         f"{v['text']}")
+            yield (f"  {sev} {v['rule']:<9} due {short_time(v['due']):<16} actual {short_time(v['actual']):<16} "
+                   f"{v['text']}")
         for o in e["obligations"]:
-            lines.append(f"  {'must':<7} {o['rule']:<9} {o['text']}")
+            yield f"  {'must':<7} {o['rule']:<9} {o['text']}"
     if report["input_findings"]:
-        lines += ["", "input findings:"]
+        yield ""
+        yield "input findings:"
         for f in report["input_findings"]:
-            lines.append(f"  {f['severity']:<7} {f['rule']:<9} {f['file']}"
-                         f"{':' + str(f['line']) if f['line'] else ''}: {f['text']}")
+            yield (f"  {f['severity']:<7} {f['rule']:<9} {f['file']}"
+                   f"{':' + str(f['line']) if f['line'] else ''}: {f['text']}")
     by_rule = summary["violations_by_rule"]
     if by_rule:
-        lines += ["", "violations by rule: " + ", ".join(f"{k} {n}" for k, n in by_rule.items())]
-    return "\n".join(lines)
+        yield ""
+        yield "violations by rule: " + ", ".join(f"{k} {n}" for k, n in by_rule.items())
 
 
 def to_junit(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> str:

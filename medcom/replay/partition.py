@@ -1,0 +1,519 @@
+"""Replay a log in partitions of episodes that do not depend on each other: memory bounded by a partition, not by
+the log, and partitions run as tasks of an executor (local processes or a dask cluster).
+
+Pass 1 reads the log as `load_log` does (documents in worker processes) but spools every accepted message, and
+every line of a timeline or side-car, to a file in input order, together with the keys that tie it to others:
+its episode-of-care ids (and their aliases, and what a side-car name stands for), its patient's CPR number, the
+ids of the messages it is or names (replies, receipts, corrections), its envelope. Whatever shares a key is
+replayed together, so every rule of the input stage and of the engine sees in a partition what it would see in the
+whole log: the episode of a receipt or a reply, duplicates and resends, a correction and what it corrects, one
+episode id naming two patients, a side-car's names, a patient's other episodes. Receipts that answer no message of
+the log all join the one "(no episode)" episode, as in the whole log. Keys are hashed to 64 bits; two keys that
+collide merely put two partitions' worth of episodes together.
+
+The connected groups (scipy's connected components over the spooled items) are packed into partitions of about
+`PARTITION_MESSAGES` items; pass 2 copies each spooled item into its partition's file; each partition is then
+replayed alone with what the engine must know of the whole log (`LogFacts`: receipts, phone calls, the clock's
+origin), estimated from pass 1 and checked against what the partitions show (a partition run on a wrong estimate
+is run again). Each partition's outcome is built by the caller's `build` (the report's episode entries) and
+written to disk item by item, to be read back in partition order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import struct
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from medcom.events import Event
+from medcom.events.from_messages import MessageEvents, episode_key
+from medcom.executors import DaskExecutor, executor
+from medcom.findings import Finding
+from medcom.formats.inputs import Source
+from medcom.formats.messages import ReadOptions
+from medcom.policy import Policy
+from medcom.replay import LogFacts, ReplayResult, replay
+from medcom.replay.input_rules import episode_id_for_name
+from medcom.replay.load import ReplayInput, Unit, read_log, read_messages
+
+PARTITION_MESSAGES = 20_000  # spooled items (messages, timeline lines) a partition aims at
+TASKS_IN_FLIGHT = 4  # partitions sent at a time to a dask cluster (each carries its data)
+_UNIT, _FACT, _SIDECAR = 0, 1, 2
+_FRAME = struct.Struct("<BqI")  # kind, seq, length of the pickled item
+_M_DEFINED, _V_DEFINED = 1, 2  # a key names a (non-receipt) message's id / its envelope
+
+
+def _hash(key: str) -> int:
+    """A key as a signed 64-bit number, the same in every process (unlike `hash`)."""
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True) or 1  # 0 stands for "no key"
+
+
+def _cpr(value: object) -> str:
+    return str(value).replace("-", "").strip()
+
+
+@dataclass(slots=True)
+class Links:
+    """What ties one spooled item to others (hashed keys; see the module's docstring), and what it tells of the
+    whole log."""
+
+    keys: list[int] = field(default_factory=list)
+    bits: list[int] = field(default_factory=list)  # per key: _M_DEFINED, _V_DEFINED or 0
+    receipts: list[tuple[int, int]] = field(default_factory=list)  # receipts of no episode: (M:ref, V:ref) or 0
+    has_receipts: bool = False
+    has_phone_calls: bool = False
+    first: datetime | None = None
+
+    def add(self, key: str, bits: int = 0) -> None:
+        self.keys.append(_hash(key))
+        self.bits.append(bits)
+
+    def episode(self, name: str | None) -> None:
+        """An episode name or id, and what a side-car name can stand for (its key and `medcom build`'s id)."""
+        if not name:
+            return
+        self.add("E:" + name)
+        key = episode_key(name)
+        if key and key != name:
+            self.add("E:" + key)
+        self.add("E:" + episode_id_for_name(name))
+
+    def reference(self, ref: object) -> None:
+        if ref:
+            self.add(f"M:{ref}")
+            self.add(f"V:{ref}")
+
+
+def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> Links:
+    """The links of a message (its events and how it relates to others) or of a timeline line (one event)."""
+    links = Links()
+    if message is not None:
+        links.episode(message.episode)
+        for alias in message.aliases:
+            links.episode(alias)
+        if message.cpr:
+            links.add("C:" + _cpr(message.cpr))
+        links.reference(message.replaces)
+        for target in message.receipt_for:
+            links.reference(target)
+    in_unit = message is not None
+    for event in events:
+        links.episode(event.episode)
+        at = event.at.astimezone(UTC)
+        links.first = at if links.first is None or at < links.first else links.first
+        kind = event.kind
+        links.has_receipts |= kind == "receipt_sent"
+        links.has_phone_calls |= kind == "phone_call"
+        data = event.data
+        if data.get("cpr"):
+            links.add("C:" + _cpr(data["cpr"]))
+        defines = in_unit and event.is_message and kind != "receipt_sent" and bool(event.id)
+        if event.is_message and event.id:
+            links.add(f"M:{event.id}", _M_DEFINED if defines else 0)
+        if event.envelope_id:
+            links.add(f"V:{event.envelope_id}", _V_DEFINED if defines else 0)
+        for key in ("reply_to", "ref", "correction_of"):
+            links.reference(data.get(key))
+        if in_unit and kind == "receipt_sent" and not event.episode:
+            ref = data.get("ref")
+            links.receipts.append((_hash(f"M:{ref}"), _hash(f"V:{ref}")) if ref else (0, 0))
+    return links
+
+
+# --- pass 1: read and spool ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SpoolRead:
+    """What a worker sends back for one input document: findings, counts, and each accepted message pickled, with
+    its links."""
+
+    findings: list[Finding]
+    messages: int
+    rejected: int
+    units: list[tuple[bytes, Links]]
+
+    def __reduce__(self) -> tuple:
+        return SpoolRead, (self.findings, self.messages, self.rejected, self.units)
+
+
+def read_for_spool(source: Source, options: ReadOptions) -> SpoolRead:
+    """`read_messages`, with each message pickled for the spool and its links worked out (in a worker)."""
+    read = read_messages(source, options)
+    units = [(pickle.dumps((events, fmt), protocol=pickle.HIGHEST_PROTOCOL), links_of(events.events, events))
+             for events, fmt in read.units]
+    return SpoolRead(read.findings, read.messages, read.rejected, units)
+
+
+class LinkTable:
+    """The links of numbered items (0, 1, ...), in arrays (8 bytes a key), and what they tell of the log."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.keys, self.nodes, self.bits = array("q"), array("q"), array("B")
+        self.receipt_nodes, self.receipt_m, self.receipt_v = array("q"), array("q"), array("q")
+        self.estimate = LogFacts(False, False, None)
+
+    def add(self, links: Links) -> int:
+        """The next item's number."""
+        node = self.items
+        self.items += 1
+        self.keys.extend(links.keys)
+        self.bits.extend(links.bits)
+        self.nodes.extend([node] * len(links.keys))
+        for m, v in links.receipts:
+            self.receipt_nodes.append(node)
+            self.receipt_m.append(m)
+            self.receipt_v.append(v)
+        self.estimate = self.estimate.joined(LogFacts(links.has_receipts, links.has_phone_calls, links.first))
+        return node
+
+
+class Spool:
+    """The sink of pass 1: items framed into one file in input order, their links in a LinkTable."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: BinaryIO = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed by `close`
+        self.findings: list[Finding] = []
+        self.messages = self.rejected = self.lines = self.lines_rejected = 0
+        self.seq = 0
+        self.table = LinkTable()
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _item(self, kind: int, seq: int, payload: bytes, links: Links) -> None:
+        self._file.write(_FRAME.pack(kind, seq, len(payload)))
+        self._file.write(payload)
+        self.table.add(links)
+
+    def add_unit(self, unit: Unit) -> None:
+        payload = pickle.dumps((unit.events, unit.origin), protocol=pickle.HIGHEST_PROTOCOL)
+        self._item(_UNIT, unit.seq, payload, links_of(unit.events.events, unit.events))
+
+    def add_fact(self, event: Event) -> None:
+        self._item(_FACT, event.seq, pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL), links_of([event]))
+
+    def add_sidecar_message(self, event: Event) -> None:
+        self._item(_SIDECAR, event.seq, pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL), links_of([event]))
+
+    def add_read(self, read: SpoolRead) -> None:
+        self.messages += read.messages
+        self.rejected += read.rejected
+        self.findings.extend(read.findings)
+        for payload, links in read.units:
+            self._item(_UNIT, self.next_seq(), payload, links)
+
+
+# --- grouping and pass 2 --------------------------------------------------------------------------------------------
+
+
+def group(spool: LinkTable) -> np.ndarray:
+    """The connected group of every item (a label per item): items that share a key, and receipts that answer no
+    message of the log with each other."""
+    n = spool.items
+    virtual = n  # the "(no episode)" episode's node
+    keys = np.frombuffer(spool.keys, dtype=np.int64)
+    nodes = np.frombuffer(spool.nodes, dtype=np.int64)
+    bits = np.frombuffer(spool.bits, dtype=np.uint8)
+    order = np.argsort(keys, kind="stable")
+    keys, nodes, bits = keys[order], nodes[order], bits[order]
+    del order
+    new_key = np.ones(len(keys), dtype=bool)
+    new_key[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new_key)
+    run = np.cumsum(new_key) - 1
+    sources = [nodes[starts][run]]
+    targets = [nodes]
+    if len(spool.receipt_nodes):
+        unique = keys[starts]
+        defined = np.bitwise_or.reduceat(bits, starts) if len(starts) else np.zeros(0, dtype=np.uint8)
+        answered = np.zeros(len(spool.receipt_nodes), dtype=bool)
+        for refs, bit in ((np.frombuffer(spool.receipt_m, dtype=np.int64), _M_DEFINED),
+                          (np.frombuffer(spool.receipt_v, dtype=np.int64), _V_DEFINED)):
+            at = np.minimum(np.searchsorted(unique, refs), max(len(unique) - 1, 0))
+            if len(unique):
+                answered |= (refs != 0) & (unique[at] == refs) & ((defined[at] & bit) != 0)
+        unanswered = np.frombuffer(spool.receipt_nodes, dtype=np.int64)[~answered]
+        sources.append(unanswered)
+        targets.append(np.full(len(unanswered), virtual, dtype=np.int64))
+    rows, cols = np.concatenate(sources), np.concatenate(targets)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    return labels[:n]
+
+
+def pack(labels: np.ndarray, size: int) -> np.ndarray:
+    """Groups packed into partitions of about `size` items, in the order of their first item; the partition of
+    every item."""
+    if not len(labels):
+        return labels
+    _, first, inverse, counts = np.unique(labels, return_index=True, return_inverse=True, return_counts=True)
+    order = np.argsort(first, kind="stable")  # groups in input order of their first item
+    before = np.empty(len(counts), dtype=np.int64)
+    before[order] = np.cumsum(counts[order]) - counts[order]
+    dense = np.unique(before // max(1, size), return_inverse=True)[1]  # partitions numbered without gaps
+    return dense[inverse]
+
+
+def _frames(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    with open(path, "rb", buffering=1 << 20) as stream:
+        while header := stream.read(_FRAME.size):
+            kind, seq, length = _FRAME.unpack(header)
+            yield kind, seq, stream.read(length)
+
+
+def route(spool: Path, partition_of: np.ndarray, directory: Path) -> list[Path]:
+    """Pass 2: each spooled item into its partition's file, in input order."""
+    count = int(partition_of.max()) + 1 if len(partition_of) else 0
+    paths = [directory / f"partition-{p:05d}" for p in range(count)]
+    files = [open(p, "wb", buffering=1 << 16) for p in paths]  # noqa: SIM115 - closed below
+    try:
+        for node, (kind, seq, payload) in enumerate(_frames(spool)):
+            out = files[partition_of[node]]
+            out.write(_FRAME.pack(kind, seq, len(payload)))
+            out.write(payload)
+    finally:
+        for f in files:
+            f.close()
+    return paths
+
+
+# --- a partition ----------------------------------------------------------------------------------------------------
+
+
+def partition_input(frames: Iterable[tuple[int, int, bytes]]) -> ReplayInput:
+    """The spooled items of a partition as the inputs of a replay (in input order)."""
+    inp = ReplayInput()
+    for kind, seq, payload in frames:
+        if kind == _UNIT:
+            events, origin = pickle.loads(payload)
+            for event in events.events:
+                event.seq = seq
+            inp.units.append(Unit(events, seq, origin))
+        else:
+            event = pickle.loads(payload)
+            (inp.facts if kind == _FACT else inp.sidecar_messages).append(event)
+    return inp
+
+
+def split(inp: ReplayInput, partition_messages: int = PARTITION_MESSAGES) -> tuple[list[ReplayInput], LogFacts]:
+    """A ReplayInput in memory split as `replay_partitioned` splits a log (for tests and small logs), and the
+    estimate of the whole log's facts; counts and findings stay with the whole."""
+    table = LinkTable()
+    items: list[tuple[int, object]] = []
+    for unit in inp.units:
+        table.add(links_of(unit.events.events, unit.events))
+        items.append((_UNIT, unit))
+    for kind, events in ((_FACT, inp.facts), (_SIDECAR, inp.sidecar_messages)):
+        for event in events:
+            table.add(links_of([event]))
+            items.append((kind, event))
+    partition_of = pack(group(table), partition_messages)
+    parts = [ReplayInput() for _ in range(int(partition_of.max()) + 1 if len(partition_of) else 0)]
+    for (kind, item), number in zip(items, partition_of, strict=True):
+        part = parts[number]
+        if kind == _UNIT:
+            part.units.append(item)  # type: ignore[arg-type]
+        else:
+            (part.facts if kind == _FACT else part.sidecar_messages).append(item)  # type: ignore[arg-type]
+    for part in parts:  # input order within each partition, as the spool keeps it
+        part.units.sort(key=lambda u: u.seq)
+        part.facts.sort(key=lambda e: e.seq)
+        part.sidecar_messages.sort(key=lambda e: e.seq)
+    return parts, table.estimate
+
+
+def _frames_of(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    at = 0
+    while at < len(data):
+        kind, seq, length = _FRAME.unpack_from(data, at)
+        at += _FRAME.size
+        yield kind, seq, data[at:at + length]
+        at += length
+
+
+@dataclass(frozen=True)
+class PartitionTask:
+    """One partition to replay: its file (same machine) or its bytes (a cluster), and what the replay needs."""
+
+    number: int
+    policy: Policy
+    log: LogFacts
+    build: Callable[[ReplayResult], tuple[list[Any], Any]]
+    path: str | None = None
+    data: bytes | None = None
+
+
+@dataclass
+class PartitionOutcome:
+    number: int
+    items: list[Any]  # what `build` made of the partition (report entries), in order
+    summary: Any  # and its summary of them
+    log: LogFacts  # what the partition shows of the log
+    duplicates: int
+    messages: int  # spooled items replayed
+
+
+def run_partition(task: PartitionTask) -> PartitionOutcome:
+    """Replay one partition (in a worker process or on a cluster) and build its outcome."""
+    frames = _frames_of(task.data) if task.data is not None else _frames(Path(task.path or ""))
+    inp = partition_input(frames)
+    size = len(inp.units) + len(inp.facts) + len(inp.sidecar_messages)
+    result = replay(inp, task.policy, log=task.log)
+    items, summary = task.build(result)
+    return PartitionOutcome(task.number, items, summary, result.log or LogFacts(False, False, None),
+                            inp.duplicates, size)
+
+
+# --- the whole ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PartitionedReplay:
+    """A log replayed in partitions: what pass 1 counted and found, each partition's summary, and its items on
+    disk (read them in partition order with `items`). Use as a context manager: the files go at its end."""
+
+    directory: Path  # a temporary directory of the run's files (removed by `cleanup`)
+    messages: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    lines: int = 0
+    lines_rejected: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    summaries: list[Any] = field(default_factory=list)
+    partitions: int = 0
+    runs: int = 0  # how many times the partitions were run (2 when the estimate of LogFacts was wrong)
+    log: LogFacts = LogFacts(False, False, None)
+
+    @property
+    def accepted(self) -> int:
+        return self.messages - self.rejected - self.duplicates
+
+    def _items_path(self, number: int) -> Path:
+        return self.directory / f"items-{number:05d}"
+
+    def items(self, number: int) -> Iterator[Any]:
+        """The items `build` made of partition `number`, in its order."""
+        with open(self._items_path(number), "rb", buffering=1 << 16) as stream:
+            while True:
+                try:
+                    yield pickle.load(stream)
+                except EOFError:
+                    return
+
+    def __enter__(self) -> PartitionedReplay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        """Remove the run's files (a flat directory of files this module made)."""
+        if self.directory.is_dir():
+            for name in os.listdir(self.directory):
+                os.unlink(self.directory / name)
+            os.rmdir(self.directory)
+
+
+def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions,
+                       build: Callable[[ReplayResult], tuple[list[Any], Any]], *, workers: int = 1,
+                       executor_kind: str = "local", scheduler: str | None = None,
+                       partition_messages: int = PARTITION_MESSAGES,
+                       on_document: Callable[[int], None] | None = None,
+                       on_partition: Callable[[int], None] | None = None,
+                       on_partitions: Callable[[int], None] | None = None) -> PartitionedReplay:
+    """Read `paths` (as `load_log` reads them) and replay them in partitions on the executor; the same outcome as
+    `replay(load_log(paths))` whatever the partition size, executor and number of workers. `on_document` is told
+    the messages of each document read, `on_partitions` how many partitions there are, `on_partition` the items of
+    each partition replayed."""
+    out = PartitionedReplay(Path(tempfile.mkdtemp(prefix="medcom-replay-")))
+    try:
+        _replay_partitioned(out, paths, policy, options, build, workers, executor_kind, scheduler,
+                            partition_messages, on_document, on_partition, on_partitions)
+    except BaseException:
+        out.cleanup()
+        raise
+    return out
+
+
+def _replay_partitioned(out: PartitionedReplay, paths: list[Path], policy: Policy, options: ReadOptions,
+                        build: Callable[[ReplayResult], tuple[list[Any], Any]], workers: int, executor_kind: str,
+                        scheduler: str | None, partition_messages: int,
+                        on_document: Callable[[int], None] | None, on_partition: Callable[[int], None] | None,
+                        on_partitions: Callable[[int], None] | None) -> None:
+    directory = out.directory
+    spool = Spool(directory / "spool")
+    try:
+        read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read,
+                 on_document=(lambda read: on_document(read.messages)) if on_document else None)
+    finally:
+        spool.close()
+    out.messages, out.rejected, out.findings = spool.messages, spool.rejected, spool.findings
+    out.lines, out.lines_rejected = spool.lines, spool.lines_rejected
+    partition_of = pack(group(spool.table), partition_messages)
+    estimate = spool.table.estimate
+    del spool
+    files = route(directory / "spool", partition_of, directory)
+    os.unlink(directory / "spool")
+    out.partitions = len(files)
+    if on_partitions is not None:
+        on_partitions(len(files))
+    log = estimate
+    while True:
+        out.runs += 1
+        shown = _run(out, files, policy, log, build, workers, executor_kind, scheduler, on_partition)
+        if shown == log or out.runs > 1:
+            break
+        log = shown  # the estimate was wrong (say, the only receipts were in cancelled episodes): again
+    out.log = log
+    for path in files:
+        os.unlink(path)
+
+
+def _run(out: PartitionedReplay, files: list[Path], policy: Policy, log: LogFacts,
+         build: Callable[[ReplayResult], tuple[list[Any], Any]], workers: int, executor_kind: str,
+         scheduler: str | None, on_partition: Callable[[int], None] | None) -> LogFacts:
+    """Every partition replayed under `log`; what they show of the log together."""
+    out.summaries, out.duplicates = [], 0
+    shown = LogFacts(False, False, None)
+    make = partial(PartitionTask, policy=policy, log=log, build=build)
+    with executor(executor_kind, workers, scheduler) as ex:
+        if isinstance(ex, DaskExecutor):  # a cluster's workers may not see this machine's files: data, a few at once
+            batches = [files[i:i + TASKS_IN_FLIGHT] for i in range(0, len(files), TASKS_IN_FLIGHT)]
+            outcomes: Iterable[PartitionOutcome] = (
+                outcome for batch in batches for outcome in ex.map(run_partition, [
+                    make(number=files.index(f), data=f.read_bytes()) for f in batch]))
+        elif len(files) == 1 or workers <= 1:
+            outcomes = (run_partition(make(number=n, path=str(f))) for n, f in enumerate(files))
+        else:
+            outcomes = ex.map(run_partition, [make(number=n, path=str(f)) for n, f in enumerate(files)])
+        for outcome in outcomes:
+            with open(out._items_path(outcome.number), "wb", buffering=1 << 16) as stream:
+                for item in outcome.items:
+                    pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            out.summaries.append(outcome.summary)
+            out.duplicates += outcome.duplicates
+            shown = shown.joined(outcome.log)
+            if on_partition is not None:
+                on_partition(outcome.messages)
+    return shown

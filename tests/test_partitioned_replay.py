@@ -1,0 +1,140 @@
+"""A log replayed in partitions (medcom.replay.partition) gives the whole log's report, whatever the partition
+size, the executor and the number of workers. (tests/conftest.py also checks every in-memory replay of the suite
+against its partitions.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from replay_helpers import clean_episode, write_timeline
+from test_mixed_log import mixed_log
+
+from medcom.events.build import build
+from medcom.events.timeline import read_file
+from medcom.formats.messages import ReadOptions
+from medcom.policy import load_policy
+from medcom.replay import load_log, partition, replay
+from medcom.replay.partition import PartitionedReplay, replay_partitioned
+from medcom.reports.replay import EpisodeEntries, Filters, StreamedEpisodes, partitioned_report, report_dict, to_json
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+READ = ReadOptions(sent_before_event=False)
+
+
+def whole_and_parts(path: Path, size: int, workers: int = 1, filters: Filters = Filters(),  # noqa: B008
+                    show_cpr: bool = False) -> tuple[str, str, PartitionedReplay]:
+    policy = load_policy()
+    whole = to_json(report_dict(replay(load_log([path], READ), policy), filters, show_cpr, policy))
+    with replay_partitioned([path], policy, READ, EpisodeEntries(filters, show_cpr), workers=workers,
+                            partition_messages=size) as run:
+        parts = to_json(partitioned_report(run, filters, show_cpr, policy))
+    return whole, parts, run
+
+
+@pytest.mark.parametrize("size", [1, 4, 20_000])
+@pytest.mark.parametrize("log", ["log", "timeline.jsonl", "invalid"])
+def test_the_examples_in_partitions(log: str, size: int) -> None:
+    whole, parts, run = whole_and_parts(EXAMPLES / log, size)
+    assert parts == whole
+    assert run.partitions >= 1 and not run.directory.exists()  # the run's files are gone after the report
+
+
+def test_the_shipped_messages_and_built_logs_in_partitions(tmp_path: Path) -> None:
+    for folder in (ROOT / "tests" / "data" / "fhir", ROOT / "tests" / "data" / "oioxml"):
+        whole, parts, _ = whole_and_parts(folder, 1)
+        assert parts == whole
+    for formats in ("national", "oioxml"):
+        out = tmp_path / formats
+        build(read_file(EXAMPLES / "timeline.jsonl").events, out, formats=formats)
+        whole, parts, run = whole_and_parts(out, 2)
+        assert parts == whole and run.partitions > 1
+    mixed_log(tmp_path / "mixed")
+    whole, parts, _ = whole_and_parts(tmp_path / "mixed", 1)
+    assert parts == whole
+
+
+def test_filters_and_workers_in_partitions() -> None:
+    filters = Filters(frozenset({"E1", "E3"}), frozenset({"CP-1", "M-RECEIPT"}))
+    whole, parts, _ = whole_and_parts(EXAMPLES / "log", 2, workers=2, filters=filters, show_cpr=True)
+    assert parts == whole
+
+
+def test_receipts_that_answer_nothing_are_one_episode_in_any_partition(tmp_path: Path) -> None:
+    out = tmp_path / "log"
+    lines = clean_episode("A") + clean_episode("B", admitted="2025-03-24T09:40")
+    build(read_file(write_timeline(tmp_path / "t.jsonl", lines)).events, out, formats="oioxml")
+    for n, ref in enumerate(("NOPE-1", "NOPE-2")):  # receipts of letters that are not in the log
+        (out / f"zz-{n}.xml").write_bytes(_receipt(ref, n))
+    whole, parts, run = whole_and_parts(out, 1)
+    assert parts == whole and run.partitions == 2  # the patient's two episodes, and the unanswered receipts
+    assert sum(1 for e in json.loads(parts)["episodes"] if e["episode"] == "(no episode)") == 1
+
+
+def _receipt(ref: str, n: int) -> bytes:
+    from datetime import datetime
+
+    from medcom.calendar import TZ
+    from medcom.formats.oioxml import write
+
+    return write.receipt(positive=True, envelope_id=f"KX{n}", letter_id=f"KX{n}", sent=datetime(2025, 3, 26, 10,
+                         tzinfo=TZ), sender_ean="5790000000005", receiver_ean="5790000000012",
+                         original_envelope_id=f"EX{n}", original_sender_ean="5790000000012",
+                         original_receiver_ean="5790000000005", letters=[(ref, "XD2134C", None, None)])
+
+
+def test_a_wrong_estimate_of_the_log_is_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pass 1 estimates what the engine must know of the whole log (receipts, phone calls, the first instant);
+    the replay may show otherwise (the only receipts in a cancelled episode, the first fact in a corrected
+    letter): the partitions are then run again with what they show. Here pass 1 is made to miss the receipts."""
+    real = partition.links_of
+
+    def blind(*args: object) -> partition.Links:
+        links = real(*args)  # type: ignore[arg-type]
+        links.has_receipts = False
+        return links
+
+    monkeypatch.setattr(partition, "links_of", blind)
+    whole, parts, run = whole_and_parts(EXAMPLES / "log", 2)
+    assert parts == whole and run.runs == 2 and run.log.has_receipts
+
+
+def test_the_report_is_streamed_from_disk(tmp_path: Path) -> None:
+    policy = load_policy()
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeEntries(), partition_messages=1) as run:
+        report = partitioned_report(run, policy=policy)
+        assert isinstance(report["episodes"], StreamedEpisodes) and list.__len__(report["episodes"]) == 0
+        assert len(report["episodes"]) == 3 and [e["episode"] for e in report["episodes"]] == ["E1", "E2", "E3"]
+        assert sorted(p.name for p in run.directory.iterdir()) == [f"items-{n:05d}" for n in range(run.partitions)]
+
+
+def medcom(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_the_command_line_in_partitions_with_progress() -> None:
+    one = medcom("replay", str(EXAMPLES / "log"), "--format", "json")
+    parts = medcom("replay", str(EXAMPLES / "log"), "--format", "json", "--partition-size", "1", "--workers", "2")
+    assert parts.returncode == one.returncode and parts.stdout == one.stdout
+    assert "replay log: reading: 44/44 documents" in one.stderr and "done in" in one.stderr  # stderr: no terminal
+    assert "replaying: 3/3 partitions" in parts.stderr
+    text = medcom("replay", str(EXAMPLES / "log"), "--partition-size", "1")
+    assert text.stdout == medcom("replay", str(EXAMPLES / "log")).stdout and "E3" in text.stdout
+
+
+def test_scheduler_needs_the_dask_executor() -> None:
+    run = medcom("replay", str(EXAMPLES / "log"), "--scheduler", "tcp://127.0.0.1:1")
+    assert run.returncode == 2 and "--executor dask" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_partitions_on_a_dask_cluster_give_the_same_report() -> None:
+    pytest.importorskip("distributed")
+    local = medcom("replay", str(EXAMPLES / "log"), "--format", "json")
+    dask = medcom("replay", str(EXAMPLES / "log"), "--format", "json", "--executor", "dask", "--workers", "2",
+                  "--partition-size", "1")
+    assert dask.returncode == local.returncode, dask.stderr
+    assert dask.stdout == local.stdout
