@@ -57,6 +57,26 @@ def _fingerprint(unit: Unit) -> tuple:
                   tuple(sorted((k, repr(v)) for k, v in e.data.items()))) for e in unit.events.events)
 
 
+class _Fingerprint:
+    """A unit's `_fingerprint`, worked out only when it is compared (most message ids come once)."""
+
+    __slots__ = ("unit", "_value")
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit, self._value = unit, None
+
+    @property
+    def value(self) -> tuple:
+        if self._value is None:
+            self._value = _fingerprint(self.unit)
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Fingerprint) and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     """Apply the input rules; the result's events are in UTC, ready for the engine."""
     notes = _Notes()
@@ -75,7 +95,7 @@ def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     kept = _duplicates(units, inp, notes, policy)
     sidecar_units = _apply_details(kept, inp, notes)
     kept = sorted([*kept, *sidecar_units], key=lambda u: (_sent(u), u.seq))
-    known = {u.primary.id for u in kept if u.primary is not None and u.primary.id}
+    known = {primary.id for u in kept if (primary := u.primary) is not None and primary.id}
     kept, cancelled = _corrections(kept, notes)
     events = [e for u in kept for e in u.events.events]
     events = _merge_facts(events, inp.facts)
@@ -180,8 +200,12 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         primary = unit.primary
         if primary is None or not primary.envelope_id or primary.kind == "receipt_sent":
             continue
-        document, ids = seen.setdefault(primary.envelope_id, (_document(primary), set()))
-        if document == _document(primary) or not ids:
+        here = _document(primary)
+        known = seen.get(primary.envelope_id)
+        if known is None:
+            known = seen[primary.envelope_id] = (here, set())
+        document, ids = known
+        if document == here or not ids:
             ids.add(primary.id or "")
         elif (primary.id or "") not in ids:
             notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
@@ -233,7 +257,7 @@ def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes, policy: Poli
             if event.kind == "receipt_sent" and event.data.get("ref"):
                 acknowledged[event.data["ref"]].append(event.at)
     rules = policy.messages
-    seen: dict[tuple[str, str], tuple[tuple, list[Event]]] = {}
+    seen: dict[tuple[str, str], tuple[_Fingerprint, list[Event]]] = {}
     kept = []
     for unit in units:
         primary = unit.primary
@@ -241,7 +265,7 @@ def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes, policy: Poli
             kept.append(unit)
             continue
         key = (primary.kind, primary.id)
-        fingerprint = _fingerprint(unit)
+        fingerprint = _Fingerprint(unit)
         if key in seen and seen[key][0] == fingerprint:
             copies = seen[key][1]
             inp.duplicates += 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from medcom.calendar import TimeOutOfRange, check_year
-from medcom.events import FACT_EVENTS, TIME_KEYS, Event
+from medcom.events import FACT_EVENTS, MESSAGE_EVENTS, TIME_KEYS, Event
 from medcom.events.from_fhir import events_of_fhir
 from medcom.events.from_messages import CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
@@ -43,7 +43,10 @@ class Unit:
     @property
     def primary(self) -> Event | None:
         """The message event itself (not the facts it states); receipts have one per letter they answer."""
-        return next((e for e in self.events.events if e.is_message), None)
+        for event in self.events.events:
+            if event.kind in MESSAGE_EVENTS:
+                return event
+        return None
 
 
 @dataclass

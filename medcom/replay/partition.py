@@ -78,41 +78,54 @@ class Links:
     has_phone_calls: bool = False
     first: datetime | None = None
 
-    def add(self, key: str, bits: int = 0) -> None:
-        self.keys.append(_hash(key))
-        self.bits.append(bits)
 
-    def episode(self, name: str | None) -> None:
-        """An episode name or id, and what a side-car name can stand for (its key and `medcom build`'s id)."""
-        if not name:
-            return
-        self.add("E:" + name)
-        key = episode_key(name)
-        if key and key != name:
-            self.add("E:" + key)
-        self.add("E:" + episode_id_for_name(name))
+class _Keys:
+    """The keys of one item, each once (with the bits of all its mentions)."""
+
+    __slots__ = ("found", "names")
+
+    def __init__(self) -> None:
+        self.found: dict[str, int] = {}
+        self.names: set[str] = set()
+
+    def add(self, key: str, bits: int = 0) -> None:
+        self.found[key] = self.found.get(key, 0) | bits
 
     def reference(self, ref: object) -> None:
         if ref:
             self.add(f"M:{ref}")
             self.add(f"V:{ref}")
 
+    def into(self, links: Links) -> Links:
+        for name in self.names:  # an episode name or id, and what a side-car name can stand for
+            self.add("E:" + name)
+            key = episode_key(name)
+            if key and key != name:
+                self.add("E:" + key)
+            self.add("E:" + episode_id_for_name(name))
+        links.keys = [_hash(k) for k in self.found]
+        links.bits = list(self.found.values())
+        return links
+
 
 def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> Links:
     """The links of a message (its events and how it relates to others) or of a timeline line (one event)."""
     links = Links()
+    keys = _Keys()
+    names = keys.names
     if message is not None:
-        links.episode(message.episode)
-        for alias in message.aliases:
-            links.episode(alias)
+        if message.episode:
+            names.add(message.episode)
+        names.update(a for a in message.aliases if a)
         if message.cpr:
-            links.add("C:" + _cpr(message.cpr))
-        links.reference(message.replaces)
+            keys.add("C:" + _cpr(message.cpr))
+        keys.reference(message.replaces)
         for target in message.receipt_for:
-            links.reference(target)
+            keys.reference(target)
     in_unit = message is not None
     for event in events:
-        links.episode(event.episode)
+        if event.episode:
+            names.add(event.episode)
         at = event.at.astimezone(UTC)
         links.first = at if links.first is None or at < links.first else links.first
         kind = event.kind
@@ -120,18 +133,20 @@ def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> L
         links.has_phone_calls |= kind == "phone_call"
         data = event.data
         if data.get("cpr"):
-            links.add("C:" + _cpr(data["cpr"]))
-        defines = in_unit and event.is_message and kind != "receipt_sent" and bool(event.id)
-        if event.is_message and event.id:
-            links.add(f"M:{event.id}", _M_DEFINED if defines else 0)
+            keys.add("C:" + _cpr(data["cpr"]))
+        ident = data.get("id")
+        is_message = event.is_message
+        defines = in_unit and is_message and kind != "receipt_sent" and bool(ident)
+        if is_message and ident:
+            keys.add(f"M:{ident}", _M_DEFINED if defines else 0)
         if event.envelope_id:
-            links.add(f"V:{event.envelope_id}", _V_DEFINED if defines else 0)
+            keys.add(f"V:{event.envelope_id}", _V_DEFINED if defines else 0)
         for key in ("reply_to", "ref", "correction_of"):
-            links.reference(data.get(key))
+            keys.reference(data.get(key))
         if in_unit and kind == "receipt_sent" and not event.episode:
             ref = data.get("ref")
             links.receipts.append((_hash(f"M:{ref}"), _hash(f"V:{ref}")) if ref else (0, 0))
-    return links
+    return keys.into(links)
 
 
 # --- pass 1: read and spool ---------------------------------------------------------------------------------------

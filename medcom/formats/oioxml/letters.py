@@ -15,7 +15,7 @@ from lxml import etree
 
 from medcom.calendar import localize
 from medcom.formats.oioxml.generations import Family
-from medcom.formats.oioxml.names import local_name
+from medcom.formats.oioxml.names import LOCAL_NAMES, local_name
 
 # Body elements whose Date/Time the agreement reads (local names; the same in every generation).
 TIME_ELEMENTS = ("Admission", "Discharge", "ExpectedEndOfTreatment", "AgreedDischarge", "EndOfTreatment",
@@ -79,11 +79,16 @@ def children(parent: etree._Element | None) -> Children:
     found: Children = {}
     if parent is None:
         return found
+    known = LOCAL_NAMES.get
     for child in parent:
-        if isinstance(child.tag, str):
+        tag = child.tag
+        name = known(tag) if isinstance(tag, str) else None  # the cached local name (local_name, inlined)
+        if name is None:
+            if not isinstance(tag, str):
+                continue
             name = local_name(child)
-            if name not in found:
-                found[name] = child
+        if name not in found:
+            found[name] = child
     return found
 
 
@@ -91,14 +96,6 @@ def text_of(el: etree._Element | None) -> str | None:
     if el is None:
         return None
     return (el.text or "").strip() or None
-
-
-def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
-    return parent.find("{*}" + name) if parent is not None else None
-
-
-def _child_text(parent: etree._Element | None, name: str) -> str | None:
-    return text_of(_child(parent, name))
 
 
 def wall_time(holder: etree._Element) -> datetime | None:
@@ -134,21 +131,24 @@ def read_party(el: etree._Element | None) -> Party:
                  text_of(parts.get("DepartmentName")))
 
 
-def _original(body: etree._Element) -> Original | None:
-    original = _child(body, "OriginalEmessage")
+def _original(parts: Children) -> Original | None:
+    original = parts.get("OriginalEmessage")
     if original is None:
         return None
+    head = children(original)
     letters = original.findall("{*}OriginalLetter")
-    code = _child_text(original, "RefuseCode")
-    text = " ".join(original.find("{*}RefuseText").itertext()).strip() or None \
-        if original.find("{*}RefuseText") is not None else None
+    code = text_of(head.get("RefuseCode"))
+    refuse = head.get("RefuseText")
+    text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
     for letter in letters:
-        if code is None and _child_text(letter, "RefuseCode"):
-            code = _child_text(letter, "RefuseCode")
-            refuse = letter.find("{*}RefuseText")
+        found = children(letter)
+        if code is None and text_of(found.get("RefuseCode")):
+            code = text_of(found.get("RefuseCode"))
+            refuse = found.get("RefuseText")
             text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
-    return Original(_child_text(original, "OriginalEnvelopeIdentifier"),
-                    tuple(t for t in (_child_text(x, "OriginalLetterIdentifier") for x in letters) if t), code, text)
+    return Original(text_of(head.get("OriginalEnvelopeIdentifier")),
+                    tuple(t for t in (text_of(children(x).get("OriginalLetterIdentifier")) for x in letters) if t),
+                    code, text)
 
 
 def read_letter(body: etree._Element, family: Family, envelope: etree._Element | None, *,
@@ -184,5 +184,5 @@ def read_letter(body: etree._Element, family: Family, envelope: etree._Element |
                            for local in (etree.QName(c).localname,)) if coordination is not None else (),
         answer_to=text_of(children(children(sender).get("AnswerTo")).get("EANIdentifier")),
         subject=text_of(children(parts.get("AdditionalInformation")).get("Subject")),
-        original=_original(body) if family.is_receipt else None,
+        original=_original(parts) if family.is_receipt else None,
     )

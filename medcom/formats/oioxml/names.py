@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from lxml import etree
 
-_LOCAL_NAMES: dict[str, str] = {}  # "{namespace}name" -> "name", for the tags documents use (bounded)
+LOCAL_NAMES: dict[str, str] = {}  # "{namespace}name" -> "name", for the tags documents use (bounded)
 _KEPT = 4096
 
 
 def local_name(el: etree._Element) -> str:
     """The element's name without its namespace (a comment's or processing instruction's tag as text)."""
     tag = el.tag
-    name = _LOCAL_NAMES.get(tag) if isinstance(tag, str) else None
+    name = LOCAL_NAMES.get(tag) if isinstance(tag, str) else None
     if name is None:
         name = tag[tag.index("}") + 1:] if isinstance(tag, str) and tag.startswith("{") else str(tag)
-        if isinstance(tag, str) and len(_LOCAL_NAMES) < _KEPT:
-            _LOCAL_NAMES[tag] = name
+        if isinstance(tag, str) and len(LOCAL_NAMES) < _KEPT:
+            LOCAL_NAMES[tag] = name
     return name
