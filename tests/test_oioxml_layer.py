@@ -107,6 +107,14 @@ def test_unknown_root_and_unknown_generation_are_version_findings() -> None:
     assert [f.rule for f in future.errors] == ["M-VERSION"]
 
 
+def test_a_date_held_by_the_emessage_itself_is_a_schema_finding_not_a_crash() -> None:
+    """The root is the Date's holder: it has no parent to tell whether it is a Sent or an event."""
+    data = (b"<Emessage xmlns='http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2005/08/07/'>"
+            b"<Date>2025-01-01</Date><Time>10:00</Time></Emessage>")
+    messages = read_document(data, "d.xml")
+    assert [f.rule for f in messages[0].errors] == ["M-SCHEMA"]
+
+
 def test_schemas_dir_replaces_the_shipped_schema_for_its_namespace(tmp_path: Path) -> None:
     """A user who holds MedCom's 34C XSDs points --schemas at them; here a copy of ours stands in for them, made
     stricter (PersonGivenName required) so that the finding shows which schema judged."""

@@ -22,6 +22,11 @@ from medcom.formats.xmlsafe import read_encoding
 _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
 ENVELOPE = "Envelope"
 NOT_LETTERS = frozenset({ENVELOPE, "Local_Elements"})
+# What describing a message reads (validate reads no more; replay reads the whole letter too).
+_HEAD_PARTS = frozenset({"Identifier", "AcknowledgementCode"})
+_BODY_PARTS = frozenset({"Letter", "Sender", "Receiver"})
+_LETTER_PARTS = frozenset({"VersionCode", "Identifier", "StatisticalCode"})
+_EAN = frozenset({"EANIdentifier"})
 
 
 def is_emessage(root: etree._Element) -> bool:
@@ -95,7 +100,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         return [ReadMessage(source, "oioxml", shared, generation=generation.name, schema=judge.label,
                             encoding=encoding)]
     messages = []
-    head = children(envelope)
+    head = children(envelope, None if options.letter_content else _HEAD_PARTS)
     for position, body in enumerate(bodies, start=1):
         name = f"{source} letter {position}" if len(bodies) > 1 else source
         findings = [*shared, *per_body[id(body)]]
@@ -111,9 +116,9 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
               family: Family | None, head: Children, wall_times: WallTimes | None) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
-    parts = children(body)
+    parts = children(body, None if wall_times is not None else _BODY_PARTS)
     letter_el = parts.get("Letter")
-    letter = children(letter_el)
+    letter = children(letter_el, _LETTER_PARTS)
     version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
     message.letter_id = text_of(letter.get("Identifier"))
@@ -142,7 +147,7 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
 
 def _party_ean(body: etree._Element, parts: Children, party: str) -> str | None:
     """The text of <party>/EANIdentifier, as the path finds it (the first party element that has one)."""
-    ean = children(parts.get(party)).get("EANIdentifier")
+    ean = children(parts.get(party), _EAN).get("EANIdentifier")
     if ean is None and party in parts:
         ean = body.find(f"{{*}}{party}/{{*}}EANIdentifier")
     return text_of(ean)

@@ -72,10 +72,11 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
             if naive is None:
                 continue  # the schema reports malformed dates and times
             _check_local_time(holder, naive, add)
-            holder_name = local_name(holder)
-            if holder_name == "Sent" and local_name(holder.getparent()) == "Envelope":
+            above = holder.getparent()  # None when the root holds a Date (a malformed Emessage)
+            holder_name, parent_name = local_name(holder), local_name(above) if above is not None else ""
+            if holder_name == "Sent" and parent_name == "Envelope":
                 sent = naive
-            elif EVENT_OF_BODY.get(local_name(holder.getparent())) == holder_name:
+            elif EVENT_OF_BODY.get(parent_name) == holder_name:
                 events.append((holder, naive))
     if sent_before_event and sent is not None:
         for holder, event in events:

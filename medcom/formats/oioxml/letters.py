@@ -74,8 +74,9 @@ Children = dict[str, etree._Element]
 WallTimes = dict[etree._Element, datetime | None]  # Date/Time holders already read (medcom.formats.oioxml.checks)
 
 
-def children(parent: etree._Element | None) -> Children:
-    """An element's child elements by local name (the first of each name), as `find("{*}name")` finds them."""
+def children(parent: etree._Element | None, wanted: frozenset[str] | None = None) -> Children:
+    """An element's child elements by local name (the first of each name), as `find("{*}name")` finds them;
+    with `wanted`, only those names, and the walk stops once each is found."""
     found: Children = {}
     if parent is None:
         return found
@@ -87,8 +88,10 @@ def children(parent: etree._Element | None) -> Children:
             if not isinstance(tag, str):
                 continue
             name = local_name(child)
-        if name not in found:
+        if name not in found and (wanted is None or name in wanted):
             found[name] = child
+            if wanted is not None and len(found) == len(wanted):
+                break
     return found
 
 
