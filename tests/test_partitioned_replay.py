@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,11 @@ READ = ReadOptions(sent_before_event=False)
 
 
 def whole_and_parts(path: Path, size: int, workers: int = 1, filters: Filters = Filters(),  # noqa: B008
-                    show_cpr: bool = False) -> tuple[str, str, PartitionedReplay]:
+                    show_cpr: bool = False, executor_kind: str = "local") -> tuple[str, str, PartitionedReplay]:
     policy = load_policy()
     whole = to_json(report_dict(replay(load_log([path], READ), policy), filters, show_cpr, policy))
     with replay_partitioned([path], policy, READ, EpisodeEntries(filters, show_cpr), workers=workers,
-                            partition_messages=size) as run:
+                            partition_messages=size, executor_kind=executor_kind) as run:
         parts = to_json(partitioned_report(run, filters, show_cpr, policy))
     return whole, parts, run
 
@@ -138,3 +139,22 @@ def test_partitions_on_a_dask_cluster_give_the_same_report() -> None:
                   "--partition-size", "1")
     assert dask.returncode == local.returncode, dask.stderr
     assert dask.stdout == local.stdout
+
+
+def test_a_dask_cluster_checks_the_messages_and_gives_the_same_report(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """On dask the documents are read here and checked on the workers, in batches of a few windows: accepted and
+    rejected messages, findings, side-car and their order as when the whole log is read in this process."""
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(partition, "SOURCES_PER_TASK", 5)
+    monkeypatch.setattr(partition, "READ_TASKS_IN_FLIGHT", 3)
+    with zipfile.ZipFile(tmp_path / "log.zip", "w") as archive:
+        for folder in ("log", "invalid"):
+            for path in sorted((EXAMPLES / folder).iterdir()):
+                archive.write(path, f"{folder}/{path.name}")
+    assert len(zipfile.ZipFile(tmp_path / "log.zip").namelist()) > 3 * 3 * 5  # more than 3 windows
+    whole, parts, run = whole_and_parts(tmp_path / "log.zip", 3, workers=2, executor_kind="dask")
+    assert parts == whole
+    report = json.loads(parts)
+    assert report["inputs"]["rejected"] >= len(list((EXAMPLES / "invalid").iterdir())) - 1
+    assert run.findings and run.partitions > 1

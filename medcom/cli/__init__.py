@@ -169,12 +169,12 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes reading the log, and replaying its partitions (same report whatever the number).")
 @click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
-              help="Where the log's partitions are replayed: local processes (--workers), or a dask.distributed "
-                   "cluster (a local one of --workers processes, or the one at --scheduler). Same report "
-                   "whichever.")
+              help="Where the log's messages are checked and its partitions replayed: local processes (--workers), "
+                   "or a dask.distributed cluster (a local one of --workers processes, or the one at --scheduler; "
+                   "the files are read here). Same report whichever.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); its "
-                   "workers replay the partitions. Needs --executor dask.")
+                   "workers check the messages and replay the partitions. Needs --executor dask.")
 @click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES, show_default=True,
               help="Messages and timeline lines a partition aims at: the memory one replay task needs (episodes "
                    "that depend on each other stay together). The report does not depend on it.")

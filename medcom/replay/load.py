@@ -22,7 +22,7 @@ from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
 from medcom.formats.fhir_adapter import FhirContent
-from medcom.formats.inputs import Source, iter_sources
+from medcom.formats.inputs import InputDocument, Source, iter_sources
 from medcom.formats.messages import ReadOptions, unreadable
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.read import DEFAULT_OPTIONS, read_document
@@ -177,7 +177,11 @@ class Read:
 
 def read_messages(source: Source, options: ReadOptions) -> Read:
     """Read and check one input document and map its accepted messages to events (in a worker process)."""
-    doc = source.read(options.max_bytes)
+    return messages_of(source.read(options.max_bytes), options)
+
+
+def messages_of(doc: InputDocument, options: ReadOptions) -> Read:
+    """Check a document already read and map its accepted messages to events (anywhere: it needs no files)."""
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)
     units = []
@@ -222,12 +226,14 @@ def load_log(paths: Iterable[Path], options: ReadOptions, workers: int = 1) -> R
 
 def read_log(paths: Iterable[Path], options: ReadOptions, sink: Sink, workers: int = 1, *,
              read: Callable[[Source, ReadOptions], R] = read_messages,  # type: ignore[assignment]
-             take: Callable[[R], None] | None = None, on_document: Callable[[R], None] | None = None) -> None:
+             take: Callable[[R], None] | None = None, on_document: Callable[[R], None] | None = None,
+             map_sources: Callable[[Iterator[Source]], Iterator[R]] | None = None) -> None:
     """Message logs and timelines, in any mix, into `sink`. A log's timelines (every `*.jsonl` at any depth of a
     directory or an archive: `zip -r log.zip log/` puts the side-car one folder down) are read after its
     messages, as side-cars; several `events.jsonl` are said in an info finding. With workers > 1 documents are
     read in that many processes (same result). `read` reads one document (in a worker) and `take` gives its
-    outcome to the sink (by default `read_messages` and the sink's `add_read`); `on_document` sees each."""
+    outcome to the sink (by default `read_messages` and the sink's `add_read`); `on_document` sees each.
+    `map_sources`, if given, reads the documents instead (in input order; e.g. on a cluster)."""
     logs = []
     for path in paths:
         if is_timeline(path):
@@ -236,8 +242,10 @@ def read_log(paths: Iterable[Path], options: ReadOptions, sink: Sink, workers: i
             logs.append(path)
     timelines: list[Source] = []
     take = take or sink.add_read  # type: ignore[attr-defined]
-    for outcome in map_in_order(partial(read, options=options), _messages(logs, timelines), workers,
-                                chunksize=SOURCES_PER_TASK):
+    sources = _messages(logs, timelines)
+    outcomes = map_sources(sources) if map_sources is not None else \
+        map_in_order(partial(read, options=options), sources, workers, chunksize=SOURCES_PER_TASK)
+    for outcome in outcomes:
         take(outcome)
         if on_document is not None:
             on_document(outcome)

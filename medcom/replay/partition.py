@@ -1,7 +1,8 @@
 """Replay a log in partitions of episodes that do not depend on each other: memory bounded by a partition, not by
 the log, and partitions run as tasks of an executor (local processes or a dask cluster).
 
-Pass 1 reads the log as `load_log` does (documents in worker processes) but spools every accepted message, and
+Pass 1 reads the log as `load_log` does (documents in local worker processes; on a dask cluster they are read
+here and checked on its workers, which need no access to the files) but spools every accepted message, and
 every line of a timeline or side-car, to a file in input order, together with the keys that tie it to others:
 its episode-of-care ids (and their aliases, and what a side-car name stands for), its patient's CPR number, the
 ids of the messages it is or names (replies, receipts, corrections), its envelope. Whatever shares a key is
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,17 +42,18 @@ from scipy.sparse.csgraph import connected_components
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents, episode_key
-from medcom.executors import DaskExecutor, executor
+from medcom.executors import SOURCES_PER_TASK, DaskExecutor, LocalExecutor, executor
 from medcom.findings import Finding
-from medcom.formats.inputs import Source
+from medcom.formats.inputs import InputDocument, Source
 from medcom.formats.messages import ReadOptions
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
 from medcom.replay.input_rules import episode_id_for_name
-from medcom.replay.load import ReplayInput, Unit, read_log, read_messages
+from medcom.replay.load import Read, ReplayInput, Unit, messages_of, read_log, read_messages
 
 PARTITION_MESSAGES = 20_000  # spooled items (messages, timeline lines) a partition aims at
 TASKS_IN_FLIGHT = 4  # partitions sent at a time to a dask cluster (each carries its data)
+READ_TASKS_IN_FLIGHT = 64  # batches of documents sent at a time to a dask cluster to be checked
 _UNIT, _FACT, _SIDECAR = 0, 1, 2
 _FRAME = struct.Struct("<BqI")  # kind, seq, length of the pickled item
 _M_DEFINED, _V_DEFINED = 1, 2  # a key names a (non-receipt) message's id / its envelope
@@ -168,10 +171,29 @@ class SpoolRead:
 
 def read_for_spool(source: Source, options: ReadOptions) -> SpoolRead:
     """`read_messages`, with each message pickled for the spool and its links worked out (in a worker)."""
-    read = read_messages(source, options)
+    return _for_spool(read_messages(source, options))
+
+
+def documents_for_spool(docs: list[InputDocument], options: ReadOptions) -> list[SpoolRead]:
+    """`read_for_spool` of documents already read (a task on a cluster, whose workers need no files)."""
+    return [_for_spool(messages_of(doc, options)) for doc in docs]
+
+
+def _for_spool(read: Read) -> SpoolRead:
     units = [(pickle.dumps((events, fmt), protocol=pickle.HIGHEST_PROTOCOL), links_of(events.events, events))
              for events, fmt in read.units]
     return SpoolRead(read.findings, read.messages, read.rejected, units)
+
+
+def read_on_cluster(ex: DaskExecutor, options: ReadOptions, sources: Iterator[Source]) -> Iterator[SpoolRead]:
+    """The documents read here and checked on the cluster (`SOURCES_PER_TASK` a task, `READ_TASKS_IN_FLIGHT`
+    tasks at a time, so memory holds a window of the log), in input order."""
+    docs = (source.read(options.max_bytes) for source in sources)
+    check = partial(documents_for_spool, options=options)
+    while window := [batch for batch in (list(islice(docs, SOURCES_PER_TASK))
+                                         for _ in range(READ_TASKS_IN_FLIGHT)) if batch]:
+        for reads in ex.map(check, window):
+            yield from reads
 
 
 class LinkTable:
@@ -463,24 +485,28 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions,
     each partition replayed."""
     out = PartitionedReplay(Path(tempfile.mkdtemp(prefix="medcom-replay-")))
     try:
-        _replay_partitioned(out, paths, policy, options, build, workers, executor_kind, scheduler,
-                            partition_messages, on_document, on_partition, on_partitions)
+        with executor(executor_kind, workers, scheduler) as ex:
+            _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
+                             on_partition, on_partitions)
     except BaseException:
         out.cleanup()
         raise
     return out
 
 
-def _replay_partitioned(out: PartitionedReplay, paths: list[Path], policy: Policy, options: ReadOptions,
-                        build: Callable[[ReplayResult], tuple[list[Any], Any]], workers: int, executor_kind: str,
-                        scheduler: str | None, partition_messages: int,
-                        on_document: Callable[[int], None] | None, on_partition: Callable[[int], None] | None,
-                        on_partitions: Callable[[int], None] | None) -> None:
+def _read_and_replay(out: PartitionedReplay, paths: list[Path], policy: Policy, options: ReadOptions,
+                     build: Callable[[ReplayResult], tuple[list[Any], Any]], ex: LocalExecutor | DaskExecutor,
+                     workers: int, partition_messages: int, on_document: Callable[[int], None] | None,
+                     on_partition: Callable[[int], None] | None,
+                     on_partitions: Callable[[int], None] | None) -> None:
+    """Pass 1 (documents read in local processes, or checked on the cluster), grouping, pass 2, the partitions
+    replayed on `ex`."""
     directory = out.directory
     spool = Spool(directory / "spool")
+    on_read = (lambda read: on_document(read.messages)) if on_document else None
     try:
-        read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read,
-                 on_document=(lambda read: on_document(read.messages)) if on_document else None)
+        read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read, on_document=on_read,
+                 map_sources=partial(read_on_cluster, ex, options) if isinstance(ex, DaskExecutor) else None)
     finally:
         spool.close()
     out.messages, out.rejected, out.findings = spool.messages, spool.rejected, spool.findings
@@ -496,7 +522,7 @@ def _replay_partitioned(out: PartitionedReplay, paths: list[Path], policy: Polic
     log = estimate
     while True:
         out.runs += 1
-        shown = _run(out, files, policy, log, build, workers, executor_kind, scheduler, on_partition)
+        shown = _run(out, files, policy, log, build, ex, workers, on_partition)
         if shown == log or out.runs > 1:
             break
         log = shown  # the estimate was wrong (say, the only receipts were in cancelled episodes): again
@@ -506,29 +532,29 @@ def _replay_partitioned(out: PartitionedReplay, paths: list[Path], policy: Polic
 
 
 def _run(out: PartitionedReplay, files: list[Path], policy: Policy, log: LogFacts,
-         build: Callable[[ReplayResult], tuple[list[Any], Any]], workers: int, executor_kind: str,
-         scheduler: str | None, on_partition: Callable[[int], None] | None) -> LogFacts:
+         build: Callable[[ReplayResult], tuple[list[Any], Any]], ex: LocalExecutor | DaskExecutor, workers: int,
+         on_partition: Callable[[int], None] | None) -> LogFacts:
     """Every partition replayed under `log`; what they show of the log together."""
     out.summaries, out.duplicates = [], 0
     shown = LogFacts(False, False, None)
     make = partial(PartitionTask, policy=policy, log=log, build=build)
-    with executor(executor_kind, workers, scheduler) as ex:
-        if isinstance(ex, DaskExecutor):  # a cluster's workers may not see this machine's files: data, a few at once
-            batches = [files[i:i + TASKS_IN_FLIGHT] for i in range(0, len(files), TASKS_IN_FLIGHT)]
-            outcomes: Iterable[PartitionOutcome] = (
-                outcome for batch in batches for outcome in ex.map(run_partition, [
-                    make(number=files.index(f), data=f.read_bytes()) for f in batch]))
-        elif len(files) == 1 or workers <= 1:
-            outcomes = (run_partition(make(number=n, path=str(f))) for n, f in enumerate(files))
-        else:
-            outcomes = ex.map(run_partition, [make(number=n, path=str(f)) for n, f in enumerate(files)])
-        for outcome in outcomes:
-            with open(out._items_path(outcome.number), "wb", buffering=1 << 16) as stream:
-                for item in outcome.items:
-                    pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            out.summaries.append(outcome.summary)
-            out.duplicates += outcome.duplicates
-            shown = shown.joined(outcome.log)
-            if on_partition is not None:
-                on_partition(outcome.messages)
+    if isinstance(ex, DaskExecutor):  # a cluster's workers may not see this machine's files: data, a few at once
+        numbered = list(enumerate(files))
+        batches = [numbered[i:i + TASKS_IN_FLIGHT] for i in range(0, len(numbered), TASKS_IN_FLIGHT)]
+        outcomes: Iterable[PartitionOutcome] = (
+            outcome for batch in batches for outcome in ex.map(run_partition, [
+                make(number=n, data=f.read_bytes()) for n, f in batch]))
+    elif len(files) == 1 or workers <= 1:
+        outcomes = (run_partition(make(number=n, path=str(f))) for n, f in enumerate(files))
+    else:
+        outcomes = ex.map(run_partition, [make(number=n, path=str(f)) for n, f in enumerate(files)])
+    for outcome in outcomes:
+        with open(out._items_path(outcome.number), "wb", buffering=1 << 16) as stream:
+            for item in outcome.items:
+                pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        out.summaries.append(outcome.summary)
+        out.duplicates += outcome.duplicates
+        shown = shown.joined(outcome.log)
+        if on_partition is not None:
+            on_partition(outcome.messages)
     return shown
