@@ -1,6 +1,7 @@
 """Replay speed and memory as a user meets them, against raw parsing of the same files, in the same run.
 
     python benchmarks/bench_replay.py [--messages 200000] [--dir DIR] [--workers 1 2] [--partition-size N]
+                                      [--executor local|dask]
 
 Generates (or reuses) a log of whole episodes with receipts in national practice (OIOXML and MedCom FHIR,
 2 % of messages broken), then measures:
@@ -61,12 +62,12 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_replay(log: Path, workers: int, partition_size: int | None) -> tuple[float, int, dict]:
+def run_replay(log: Path, workers: int, partition_size: int | None, executor: str) -> tuple[float, int, dict]:
     """Seconds, peak tree RSS (bytes) and the report's inputs/episode count of one `medcom replay`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         command = [shutil.which("medcom") or "medcom", "replay", str(log), "--format", "json", "--out", str(out),
-                   "--workers", str(workers)]
+                   "--workers", str(workers), "--executor", executor]
         if partition_size:
             command += ["--partition-size", str(partition_size)]
         started = time.perf_counter()
@@ -95,6 +96,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="reuse or create the generated log here")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--partition-size", type=int, help="replay's --partition-size (its default if not given)")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local", help="replay's --executor")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.dir or Path(tmp)
@@ -110,8 +112,9 @@ def main() -> None:
         print(f"messages: {n} ({parsed} well-formed, {sum(p.suffix == '.json' for p in files)} FHIR JSON)")
         print(f"raw parse (lxml/json):   {n / raw_time:10.0f} msg/s")
         for workers in args.workers:
-            seconds, peak, seen = run_replay(directory, workers, args.partition_size)
-            print(f"medcom replay --workers {workers}: {n / seconds:8.0f} msg/s  ({seconds:.1f} s; ratio to raw "
+            seconds, peak, seen = run_replay(directory, workers, args.partition_size, args.executor)
+            print(f"medcom replay --executor {args.executor} --workers {workers}: {n / seconds:8.0f} msg/s  "
+                  f"({seconds:.1f} s; ratio to raw "
                   f"{raw_time / seconds:.2f}; peak memory {peak / 2**20:.0f} MiB, process tree; "
                   f"{seen['episodes']} episodes; inputs {seen['inputs']})  target >= 10,000 msg/s")
 

@@ -46,7 +46,8 @@ def episode_events(rng: random.Random, n: int) -> list[Event]:
     year = rng.choice([1930, 1940, 1950])
     cpr = f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{year % 100 + rng.randint(0, 9):02d}{rng.randint(0, 3)}" \
           f"{rng.randint(0, 999):03d}"
-    admitted = datetime(2025, 1, 1, tzinfo=TZ) + timedelta(minutes=rng.randint(0, 360 * 24 * 60))
+    # Elapsed time in UTC (T-1), so that no time lands in the spring gap; shown in Danish time below.
+    admitted = datetime(2025, 1, 1, tzinfo=TZ).astimezone(UTC) + timedelta(minutes=rng.randint(0, 360 * 24 * 60))
     ready = admitted + timedelta(hours=rng.randint(30, 200))
     out = ready + timedelta(hours=rng.randint(0, 72))
     municipality = str(rng.choice(sorted(MUNICIPALITY_CODES)))
@@ -64,13 +65,12 @@ def episode_events(rng: random.Random, n: int) -> list[Event]:
         (out + timedelta(minutes=20), "discharge_report_sent", {"id": f"{name}U"}),
     ]
     events = []
-    for wall, kind, data in lines:
-        at = wall.astimezone(UTC).astimezone(TZ)  # wall-clock arithmetic may land in the spring gap: a real instant
-        data = {k: v.astimezone(UTC).astimezone(TZ) if isinstance(v, datetime) else v for k, v in data.items()}
-        events.append(Event(at, name, kind, data, len(events)))
+    for instant, kind, data in lines:
+        data = {k: v.astimezone(TZ) if isinstance(v, datetime) else v for k, v in data.items()}
+        events.append(Event(instant.astimezone(TZ), name, kind, data, len(events)))
         if kind.endswith("_sent"):
-            events.append(Event(at + timedelta(minutes=1), name, "receipt_sent", {"ref": data["id"],
-                                                                                   "positive": True}, len(events)))
+            events.append(Event((instant + timedelta(minutes=1)).astimezone(TZ), name, "receipt_sent",
+                                {"ref": data["id"], "positive": True}, len(events)))
     return events
 
 
