@@ -197,11 +197,12 @@ def read_on_cluster(ex: DaskExecutor, options: ReadOptions, sources: Iterator[So
 
 
 class LinkTable:
-    """The links of numbered items (0, 1, ...), in arrays (8 bytes a key), and what they tell of the log."""
+    """The links of numbered items (0, 1, ...), in arrays (9 bytes a key, 4 an item), and what they tell of the
+    log."""
 
     def __init__(self) -> None:
         self.items = 0
-        self.keys, self.nodes, self.bits = array("q"), array("q"), array("B")
+        self.keys, self.bits, self.counts = array("q"), array("B"), array("I")  # counts: keys of each item
         self.receipt_nodes, self.receipt_m, self.receipt_v = array("q"), array("q"), array("q")
         self.estimate = LogFacts(False, False, None)
 
@@ -211,7 +212,7 @@ class LinkTable:
         self.items += 1
         self.keys.extend(links.keys)
         self.bits.extend(links.bits)
-        self.nodes.extend([node] * len(links.keys))
+        self.counts.append(len(links.keys))
         for m, v in links.receipts:
             self.receipt_nodes.append(node)
             self.receipt_m.append(m)
@@ -266,35 +267,42 @@ class Spool:
 
 def group(spool: LinkTable) -> np.ndarray:
     """The connected group of every item (a label per item): items that share a key, and receipts that answer no
-    message of the log with each other."""
+    message of the log with each other. Memory: a few arrays of the keys' size, the edges only where a key
+    repeats (a chain through the items that share it)."""
     n = spool.items
     virtual = n  # the "(no episode)" episode's node
-    keys = np.frombuffer(spool.keys, dtype=np.int64)
-    nodes = np.frombuffer(spool.nodes, dtype=np.int64)
-    bits = np.frombuffer(spool.bits, dtype=np.uint8)
-    order = np.argsort(keys, kind="stable")
-    keys, nodes, bits = keys[order], nodes[order], bits[order]
+    index = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    order = np.argsort(np.frombuffer(spool.keys, dtype=np.int64), kind="stable")
+    keys = np.frombuffer(spool.keys, dtype=np.int64)[order]
+    nodes = np.repeat(np.arange(n, dtype=index), np.frombuffer(spool.counts, dtype=np.uint32))[order]
+    bits = np.frombuffer(spool.bits, dtype=np.uint8)[order] if len(spool.receipt_nodes) else None
     del order
-    new_key = np.ones(len(keys), dtype=bool)
-    new_key[1:] = keys[1:] != keys[:-1]
-    starts = np.flatnonzero(new_key)
-    run = np.cumsum(new_key) - 1
-    sources = [nodes[starts][run]]
-    targets = [nodes]
-    if len(spool.receipt_nodes):
+    repeat = keys[1:] == keys[:-1]  # entry i + 1 has entry i's key
+    later = np.flatnonzero(repeat)
+    rows, cols = [nodes[later]], [nodes[later + 1]]
+    del later, nodes
+    if bits is not None:
+        starts = np.flatnonzero(np.concatenate(([True], ~repeat))) if len(keys) else np.zeros(0, dtype=np.int64)
         unique = keys[starts]
         defined = np.bitwise_or.reduceat(bits, starts) if len(starts) else np.zeros(0, dtype=np.uint8)
+        del keys, bits, starts
         answered = np.zeros(len(spool.receipt_nodes), dtype=bool)
         for refs, bit in ((np.frombuffer(spool.receipt_m, dtype=np.int64), _M_DEFINED),
                           (np.frombuffer(spool.receipt_v, dtype=np.int64), _V_DEFINED)):
             at = np.minimum(np.searchsorted(unique, refs), max(len(unique) - 1, 0))
             if len(unique):
                 answered |= (refs != 0) & (unique[at] == refs) & ((defined[at] & bit) != 0)
-        unanswered = np.frombuffer(spool.receipt_nodes, dtype=np.int64)[~answered]
-        sources.append(unanswered)
-        targets.append(np.full(len(unanswered), virtual, dtype=np.int64))
-    rows, cols = np.concatenate(sources), np.concatenate(targets)
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+        unanswered = np.frombuffer(spool.receipt_nodes, dtype=np.int64)[~answered].astype(index)
+        rows.append(unanswered)
+        cols.append(np.full(len(unanswered), virtual, dtype=index))
+    else:
+        del keys
+    del repeat
+    edges_from, edges_to = np.concatenate(rows), np.concatenate(cols)
+    del rows, cols
+    graph = coo_matrix((np.ones(len(edges_from), dtype=np.int8), (edges_from, edges_to)), shape=(n + 1, n + 1))
+    del edges_from, edges_to
+    graph = graph.tocsr()  # (the coordinates go)
     _, labels = connected_components(graph, directed=False)
     return labels[:n]
 
