@@ -11,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from replay_helpers import clean_episode, write_timeline
 from test_mixed_log import mixed_log
 
@@ -19,7 +21,15 @@ from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
 from medcom.policy import load_policy
 from medcom.replay import load_log, partition, replay
-from medcom.replay.partition import PartitionedReplay, replay_partitioned
+from medcom.replay.partition import (
+    _M_DEFINED,
+    _V_DEFINED,
+    Links,
+    LinkTable,
+    PartitionedReplay,
+    group,
+    replay_partitioned,
+)
 from medcom.reports.replay import EpisodeEntries, Filters, StreamedEpisodes, partitioned_report, report_dict, to_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,3 +168,37 @@ def test_a_dask_cluster_checks_the_messages_and_gives_the_same_report(tmp_path: 
     report = json.loads(parts)
     assert report["inputs"]["rejected"] >= len(list((EXAMPLES / "invalid").iterdir())) - 1
     assert run.findings and run.partitions > 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.integers(1, 12), max_size=4),  # an item's keys (a small space: they repeat)
+                          st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=1)),  # receipts
+                max_size=30))
+def test_grouping_joins_exactly_the_items_that_share_a_key(items: list) -> None:
+    """`group` against a plain union-find: items sharing a key are one group, a receipt whose M:/V: ref no item
+    defines joins the "(no episode)" group, and nothing else is joined."""
+    table = LinkTable()
+    for keys, receipts in items:
+        unique = sorted(set(keys))
+        table.add(Links(keys=unique, bits=[_M_DEFINED if k % 3 == 0 else _V_DEFINED if k % 3 == 1 else 0
+                                           for k in unique], receipts=receipts))
+    labels = list(group(table))
+    parent = list(range(len(items) + 1))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    owner: dict[int, int] = {}
+    defined = {k for keys, _ in items for k in keys if k % 3 in (0, 1)}
+    for node, (keys, receipts) in enumerate(items):
+        for key in keys:
+            parent[root(node)] = root(owner.setdefault(key, node))
+        for m, v in receipts:
+            if not ((m and m in defined and m % 3 == 0) or (v and v in defined and v % 3 == 1)):
+                parent[root(node)] = root(len(items))
+    expected = [root(i) for i in range(len(items))]
+    for a in range(len(items)):
+        for b in range(len(items)):
+            assert (labels[a] == labels[b]) == (expected[a] == expected[b]), (a, b)
