@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -74,6 +74,26 @@ def _write(out: Path | None, text: str) -> None:
 _EXISTING = click.Path(exists=True, path_type=Path)
 _FAIL_ON = click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default="error",
                         show_default=True, help="The severity that fails the run: exit 1 and a JUnit failure.")
+
+
+def _replications(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of a command that runs a scenario's replications (simulate, sweep): how many, the seed, and
+    where they run."""
+    for option in reversed([
+        click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications."),
+        click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed."),
+        click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Processes running replications (same numbers whatever the count)."),
+        click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
+                     help="local: processes on this machine; dask: a dask.distributed cluster (a local one of "
+                          "--workers processes, or the one at --scheduler). Same numbers whichever."),
+        click.option("--scheduler", metavar="ADDRESS",
+                     help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); "
+                          "its workers run the replications. Needs --executor dask."),
+    ]):
+        command = option(command)
+    return command
+
 
 
 class _Group(click.Group):
@@ -292,16 +312,7 @@ def _scenario_path(name: str) -> Path:
 
 @main.command()
 @click.argument("scenario")
-@click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
-@click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes running replications (same numbers whatever the count).")
-@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
-              help="local: processes on this machine; dask: a dask.distributed cluster (a local one of --workers "
-                   "processes, or the one at --scheduler). Same numbers whichever.")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); "
-                   "its workers run the replications. Needs --executor dask.")
+@_replications
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="html: report.html in --out, the variants side by side with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
@@ -500,15 +511,7 @@ def _calibration_text(summary: dict) -> str:
 @click.option("--metric", "metrics", multiple=True,
               help="A metric to tabulate and chart (repeatable; default: tax days, tax DKK, bed-days waiting, late "
                    "care plans, same-day acknowledgements). JSON has them all.")
-@click.option("--replications", type=click.IntRange(2, 10_000), help="Override the scenario's replications.")
-@click.option("--seed", type=click.IntRange(0), help="Override the scenario's seed.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes running replications (same numbers whatever the count).")
-@click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
-              help="local: processes on this machine; dask: a dask.distributed cluster (a local one of --workers "
-                   "processes, or the one at --scheduler). Same numbers whichever.")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Join the running dask cluster at ADDRESS (needs --executor dask).")
+@_replications
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="html: report.html in --out with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
