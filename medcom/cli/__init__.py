@@ -61,14 +61,13 @@ def _make_dir(path: Path, option: str) -> None:
 
 def _write(out: Path | None, text: str) -> None:
     """The report to --out (or stdout); a failure to write it is a tool error (exit 2), said in one line."""
-    if out is None:
-        click.echo(text)
-        return
-    try:
-        out.write_text(text + "\n", encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"medcom: --out {out}: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    _write_chunks(out, (text,))
+
+
+def _check_scheduler(executor_kind: str, scheduler: str | None) -> None:
+    """--scheduler only with --executor dask (a usage error before any work)."""
+    if scheduler and executor_kind != "dask":
+        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
 
 
 _EXISTING = click.Path(exists=True, path_type=Path)
@@ -202,8 +201,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
            rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool, fail_on: str,
            workers: int, executor_kind: str, scheduler: str | None, partition_size: int) -> None:
     """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
-    if scheduler and executor_kind != "dask":
-        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
+    _check_scheduler(executor_kind, scheduler)
     policy = load_policy(policy_file)
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
@@ -336,8 +334,7 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 
     if fmt == "html" and out is None:
         raise click.UsageError("--format html writes report.html into --out DIR; give --out")
-    if scheduler and executor_kind != "dask":
-        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
+    _check_scheduler(executor_kind, scheduler)
     path = _scenario_path(scenario)
     try:
         loaded = load_scenario(path)
@@ -536,8 +533,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
 
     if fmt == "html" and out is None:
         raise click.UsageError("--format html writes report.html into --out DIR; give --out")
-    if scheduler and executor_kind != "dask":
-        raise click.UsageError("--scheduler joins a dask cluster: give --executor dask too")
+    _check_scheduler(executor_kind, scheduler)
     for m in metrics:
         if m not in METRIC_INFO:
             raise click.BadParameter(f"unknown metric {m!r}; one of {', '.join(METRIC_INFO)}", param_hint="--metric")
