@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from medcom.calendar import TimeOutOfRange, check_year
 from medcom.events import FACT_EVENTS, MESSAGE_EVENTS, TIME_KEYS, Event
@@ -83,7 +83,7 @@ class ReplayInput:
     def add_sidecar_message(self, event: Event) -> None:
         self.sidecar_messages.append(event)
 
-    def add_read(self, read: Read) -> None:
+    def add_read(self, read: Read[tuple[MessageEvents, str]]) -> None:
         """What a worker read of one document."""
         self.messages += read.messages
         self.rejected += read.rejected
@@ -162,25 +162,29 @@ def load_timeline(path: Path, into: Sink | None = None, options: ReadOptions = D
     return inp
 
 
+U = TypeVar("U")
+
+
 @dataclass(slots=True)
-class Read:
-    """What a worker sends back for one input document."""
+class Read(Generic[U]):
+    """What a worker sends back for one input document: its findings, how many messages it held and rejected,
+    and a unit for each accepted message (its events and format; or as `partition` spools them)."""
 
     findings: list[Finding]
     messages: int
     rejected: int
-    units: list[tuple[MessageEvents, str]]
+    units: list[U]
 
     def __reduce__(self) -> tuple:
         return Read, (self.findings, self.messages, self.rejected, self.units)
 
 
-def read_messages(source: Source, options: ReadOptions) -> Read:
+def read_messages(source: Source, options: ReadOptions) -> Read[tuple[MessageEvents, str]]:
     """Read and check one input document and map its accepted messages to events (in a worker process)."""
     return messages_of(source.read(options.max_bytes), options)
 
 
-def messages_of(doc: InputDocument, options: ReadOptions) -> Read:
+def messages_of(doc: InputDocument, options: ReadOptions) -> Read[tuple[MessageEvents, str]]:
     """Check a document already read and map its accepted messages to events (anywhere: it needs no files)."""
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)

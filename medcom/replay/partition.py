@@ -155,18 +155,7 @@ def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> L
 # --- pass 1: read and spool ---------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class SpoolRead:
-    """What a worker sends back for one input document: findings, counts, and each accepted message pickled, with
-    its links."""
-
-    findings: list[Finding]
-    messages: int
-    rejected: int
-    units: list[tuple[bytes, Links]]
-
-    def __reduce__(self) -> tuple:
-        return SpoolRead, (self.findings, self.messages, self.rejected, self.units)
+SpoolRead = Read[tuple[bytes, Links]]  # each accepted message pickled for the spool, with its links
 
 
 def read_for_spool(source: Source, options: ReadOptions) -> SpoolRead:
@@ -179,10 +168,10 @@ def documents_for_spool(docs: list[InputDocument], options: ReadOptions) -> list
     return [_for_spool(messages_of(doc, options)) for doc in docs]
 
 
-def _for_spool(read: Read) -> SpoolRead:
+def _for_spool(read: Read[tuple[MessageEvents, str]]) -> SpoolRead:
     units = [(pickle.dumps((events, fmt), protocol=pickle.HIGHEST_PROTOCOL), links_of(events.events, events))
              for events, fmt in read.units]
-    return SpoolRead(read.findings, read.messages, read.rejected, units)
+    return Read(read.findings, read.messages, read.rejected, units)
 
 
 def read_on_cluster(ex: DaskExecutor, options: ReadOptions, sources: Iterator[Source]) -> Iterator[SpoolRead]:
