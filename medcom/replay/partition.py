@@ -37,8 +37,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents, episode_key
@@ -258,6 +256,9 @@ def group(spool: LinkTable) -> np.ndarray:
     """The connected group of every item (a label per item): items that share a key, and receipts that answer no
     message of the log with each other. Memory: a few arrays of the keys' size, the edges only where a key
     repeats (a chain through the items that share it)."""
+    from scipy.sparse import coo_matrix  # here: scipy would slow the start of every command
+    from scipy.sparse.csgraph import connected_components
+
     n = spool.items
     virtual = n  # the "(no episode)" episode's node
     index = np.int32 if n < np.iinfo(np.int32).max else np.int64
