@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 import click
 
@@ -250,12 +250,6 @@ def to_json(report: dict[str, object]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False)
 
 
-def write_json(report: dict[str, object], stream: TextIO) -> None:
-    """`to_json(report)` written to `stream` as it is made (a partitioned replay's report is never whole in
-    memory)."""
-    json.dump(report, stream, indent=2, ensure_ascii=False)
-
-
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -264,12 +258,8 @@ def short_time(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 
 
-def to_text(report: dict[str, object]) -> str:
-    return "\n".join(text_lines(report))
-
-
 def text_lines(report: dict[str, Any]) -> Iterator[str]:
-    """The text report line by line (`to_text` joins them)."""
+    """The text report line by line."""
     inputs, summary = report["inputs"], report["summary"]
     rates = f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""
     lines = [f"inputs: {plural(inputs['messages'], 'message')}, {inputs['accepted']} accepted, "
