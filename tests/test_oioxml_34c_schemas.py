@@ -1,4 +1,4 @@
-"""The project's own 34C schemas (medcom/formats/oioxml/schemas/34C) and the 34C test messages.
+"""The project's own 34C schemas (medcom/schemas/oioxml/34C) and the 34C test messages.
 
 Every sample validates with lxml and with xmlschema; targeted breakages of what the schemas hold certain are
 rejected by both; what they leave open (unknown or missing clinical blocks) passes both.
@@ -19,7 +19,7 @@ import pytest
 import xmlschema
 from lxml import etree
 
-SCHEMA_DIR = Path(str(files("medcom") / "formats" / "oioxml" / "schemas" / "34C"))
+SCHEMA_DIR = Path(str(files("medcom") / "schemas" / "oioxml" / "34C"))
 ENTRY = SCHEMA_DIR / "Emessage-34C.xsd"
 DATA = Path(__file__).parent / "data" / "oioxml" / "34C"
 

@@ -119,7 +119,7 @@ def test_schemas_dir_replaces_the_shipped_schema_for_its_namespace(tmp_path: Pat
     """A user who holds MedCom's 34C XSDs points --schemas at them; here a copy of ours stands in for them, made
     stricter (PersonGivenName required) so that the finding shows which schema judged."""
     user = tmp_path / "xsd"
-    shutil.copytree(ROOT / "medcom" / "formats" / "oioxml" / "schemas" / "34C", user)
+    shutil.copytree(ROOT / "medcom" / "schemas" / "oioxml" / "34C", user)
     message = DATA_34C / "XDIS21_XD2134C.xml"
     data = message.read_bytes()
     assert run("validate", str(message)).exit_code == 0

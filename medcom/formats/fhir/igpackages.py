@@ -97,7 +97,7 @@ def _read_package(data: bytes, file: str, into: Conformance) -> None:
 def conformance() -> Conformance:
     """All shipped packages, loaded once per process."""
     loaded = Conformance()
-    folder = resources.files(__package__).joinpath("packages")
+    folder = resources.files("medcom").joinpath("schemas", "fhir")
     for file in PACKAGE_FILES:
         _read_package(folder.joinpath(file).read_bytes(), file, loaded)
     return loaded

@@ -38,7 +38,7 @@ def _compile(path: str) -> etree.XMLSchema:
 @cache
 def shipped(generation: Generation) -> Judge:
     """The schema shipped with medcom for a generation (official XSD or medcom's own)."""
-    entry = resources.files("medcom.formats.oioxml").joinpath("schemas", *generation.schema.split("/"))
+    entry = resources.files("medcom").joinpath("schemas", "oioxml", *generation.schema.split("/"))
     with resources.as_file(entry) as path:
         return Judge(_compile(str(path)), generation.schema_label)
 
