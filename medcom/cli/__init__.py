@@ -59,6 +59,28 @@ def _make_dir(path: Path, option: str) -> None:
         sys.exit(EXIT_USAGE)
 
 
+def _own_dir(path: Path | None, option: str, force: bool) -> None:
+    """An output folder this command fills: empty, or (with --force) emptied of what medcom wrote there earlier,
+    then created; what the command wrote is listed there when it ends (medcom.output_dirs). Else exit 2."""
+    if path is None:
+        return
+    from medcom.output_dirs import OutputDirError, owned
+
+    try:
+        click.get_current_context().with_resource(owned(path, option, force))
+    except OutputDirError as exc:
+        click.echo(f"medcom: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"medcom: {option} {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+_FORCE = click.option("--force", is_flag=True,
+                      help="Use an output folder that is not empty: delete what medcom wrote there before (the "
+                           "files its .medcom-output lists); a folder holding other files is refused all the same.")
+
+
 def _write(out: Path | None, text: str) -> None:
     """The report to --out (or stdout); a failure to write it is a tool error (exit 2), said in one line."""
     _write_chunks(out, (text,))
@@ -130,9 +152,10 @@ def main() -> None:
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
 @_FAIL_ON
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@_FORCE
 def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: Path | None,
              suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, schemas_dir: Path | None,
-             show_cpr: bool, fail_on: str, workers: int) -> None:
+             show_cpr: bool, fail_on: str, workers: int, force: bool) -> None:
     """Validate messages and timelines (OIOXML, FHIR, .jsonl; files, directories, .zip) against their schemas
     or profiles and the message rules."""
     policy = load_policy(policy_file)
@@ -147,8 +170,7 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
         except SchemaError as exc:
             click.echo(f"medcom: --schemas: {exc}", err=True)
             sys.exit(EXIT_USAGE)
-    if receipts_dir is not None:
-        _make_dir(receipts_dir, "--receipts")
+    _own_dir(receipts_dir, "--receipts", force)
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, str(schemas_dir) if schemas_dir else None,
                        limits.max_timeline_bytes, limits.max_findings_per_file)
@@ -319,8 +341,10 @@ def _scenario_path(name: str) -> Path:
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 @click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
+@_FORCE
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
-             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str) -> None:
+             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str,
+             force: bool) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
@@ -348,8 +372,7 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
-        if directory is not None:
-            _make_dir(directory, option)
+        _own_dir(directory, option, force)
     try:
         result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
     except ExecutorError as exc:
@@ -388,7 +411,8 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 @click.option("--formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="national: MedCom FHIR HospitalNotification and CareCommunication (with Acknowledgements) where "
                    "they replace OIOXML, OIOXML care plan, reports and completion notice; oioxml: OIOXML only.")
-def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, formats: str) -> None:
+@_FORCE
+def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, formats: str, force: bool) -> None:
     """Turn a timeline into the real MedCom messages it describes (plus events.jsonl for what no message
     carries); replaying the output gives the timeline's report."""
     read = read_file(timeline, load_policy(policy_file).messages.max_timeline_bytes)
@@ -398,7 +422,7 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
     if read.rejected:
         click.echo(f"medcom build: {plural(read.rejected, 'invalid line')} in {timeline}; nothing written", err=True)
         sys.exit(EXIT_FINDINGS)
-    _make_dir(out, "--out")
+    _own_dir(out, "--out", force)
     try:
         result = build_messages(read.events, out, wrap, formats)
     except BuildError as exc:
