@@ -11,30 +11,17 @@ from pathlib import Path
 
 import click
 
-from medcom.calendar import TZ, parse_instant
-from medcom.events.build import FORMATS, WRAPS, BuildError
-from medcom.events.build import build as build_messages
-from medcom.events.timeline import read_file
+from medcom.events import FORMATS, WRAPS
 from medcom.executors import EXECUTORS, ExecutorError
-from medcom.formats.messages import ReadOptions
-from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
-from medcom.identifiers import mask_cprs
-from medcom.policy import PolicyError, load_policy
-from medcom.progress import Progress
-from medcom.replay import ReplayInput, load_log
-from medcom.replay import replay as run_replay
-from medcom.replay.load import count_documents, read_log
-from medcom.replay.partition import PARTITION_MESSAGES, replay_partitioned
-from medcom.reports.formatting import plural
 from medcom.reports.junit import FailOn
-from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
-from medcom.reports.replay import to_junit as replay_junit
-from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
 from medcom.safe_files import writable_dir_problem, writable_file_problem
-from medcom.validate import BatchOptions, run_batch
-from medcom.validate.suppress import SuppressionError, Suppressions
+
+# Only click and light modules at import: `medcom --help` must start at once. Each command imports what it runs
+# (FHIR models, pydantic, numpy, lxml) in its body; tests/test_cli_help.py checks that importing this module
+# loads none of them.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+PARTITION_MESSAGES_DEFAULT = 20_000  # medcom.replay.partition.PARTITION_MESSAGES (not imported: it loads numpy)
 
 
 def _output_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -123,7 +110,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except PolicyError as exc:
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            from medcom.policy import PolicyError  # here, not at import: it loads the holiday calendars
+
+            if not isinstance(exc, PolicyError):
+                raise
             click.echo(f"medcom: policy: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
 
@@ -131,7 +124,17 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="medcom")
 def main() -> None:
-    """MedCom admission and discharge messages: validate, replay the agreement, simulate."""
+    """MedCom admission and discharge messages: validate, replay the agreement, simulate.
+
+    \b
+    Examples:
+      medcom validate inbox/ --receipts outbox/
+      medcom replay examples/log --format html --out report.html
+
+    \b
+    Exit codes: 0 clean, 1 findings (validate, replay, build, calibrate), 2 usage or tool error.
+    Each command's --help says more: medcom replay --help.
+    """
 
 
 @main.command()
@@ -157,7 +160,24 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
              suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, schemas_dir: Path | None,
              show_cpr: bool, fail_on: str, workers: int, force: bool) -> None:
     """Validate messages and timelines (OIOXML, FHIR, .jsonl; files, directories, .zip) against their schemas
-    or profiles and the message rules."""
+    or profiles and the message rules.
+
+    \b
+    Examples:
+      medcom validate inbox/ --format junit --out validate.xml
+      medcom validate inbox.zip --receipts outbox/ --by-sender
+
+    \b
+    Exit codes: 0 no finding fails the run (see --fail-on), 1 findings that fail it, 2 usage or tool error.
+    """
+    from medcom.calendar import TZ
+    from medcom.formats.messages import ReadOptions
+    from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
+    from medcom.policy import load_policy
+    from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
+    from medcom.validate import BatchOptions, run_batch
+    from medcom.validate.suppress import SuppressionError, Suppressions
+
     policy = load_policy(policy_file)
     try:
         suppressions = Suppressions.load(suppress_file) if suppress_file else Suppressions()
@@ -187,6 +207,8 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
 def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
+    from medcom.calendar import parse_instant
+
     try:
         return parse_instant(value)[0]
     except ValueError as exc:
@@ -216,13 +238,32 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--scheduler", metavar="ADDRESS",
               help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); its "
                    "workers check the messages and replay the partitions. Needs --executor dask.")
-@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES, show_default=True,
+@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES_DEFAULT, show_default=True,
               help="Messages and timeline lines a partition aims at: the memory one replay task needs (episodes "
                    "that depend on each other stay together). The report does not depend on it.")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
            rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool, fail_on: str,
            workers: int, executor_kind: str, scheduler: str | None, partition_size: int) -> None:
-    """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
+    """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules.
+
+    \b
+    Examples:
+      medcom replay examples/log --format junit --out replay.xml
+      medcom replay log/ --rule CP-1 --episode E2 --policy policy.toml
+
+    \b
+    Exit codes: 0 no violation or finding fails the run (see --fail-on), 1 some do, 2 usage or tool error.
+    """
+    from medcom.formats.messages import ReadOptions
+    from medcom.policy import load_policy
+    from medcom.progress import Progress
+    from medcom.replay import ReplayInput
+    from medcom.replay import replay as run_replay
+    from medcom.replay.load import count_documents, read_log
+    from medcom.replay.partition import replay_partitioned
+    from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
+    from medcom.reports.replay import to_junit as replay_junit
+
     _check_scheduler(executor_kind, scheduler)
     policy = load_policy(policy_file)
     limits = policy.messages
@@ -345,7 +386,18 @@ def _scenario_path(name: str) -> Path:
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
              scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str,
              force: bool) -> None:
-    """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
+    """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI.
+
+    \b
+    Examples:
+      medcom simulate discharge-window-12-vs-14 --workers 2 --format html --out results/
+      medcom simulate examples/small-scenario.toml --emit-log simulated-log/ --replications 3
+
+    \b
+    Exit codes: 0 done, 2 a bad scenario, option or output folder (a simulation has no findings, so never 1).
+    """
+    from medcom.policy import PolicyError
+
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
     from medcom.reports.simulate import to_json as sim_json
@@ -414,7 +466,24 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 @_FORCE
 def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, formats: str, force: bool) -> None:
     """Turn a timeline into the real MedCom messages it describes (plus events.jsonl for what no message
-    carries); replaying the output gives the timeline's report."""
+    carries); replaying the output gives the timeline's report.
+
+    \b
+    Examples:
+      medcom build examples/timeline.jsonl --out log/ && medcom replay log/
+      medcom build examples/timeline.jsonl --out sbdh-log/ --formats oioxml --wrap sbdh
+
+    \b
+    Exit codes: 0 written, 1 the timeline has invalid lines or says what the formats cannot (nothing written),
+    2 usage or tool error (a folder that is not empty without --force, one that cannot be written).
+    """
+    from medcom.events.build import BuildError
+    from medcom.events.build import build as build_messages
+    from medcom.events.timeline import read_file
+    from medcom.identifiers import mask_cprs
+    from medcom.policy import load_policy
+    from medcom.reports.formatting import plural
+
     read = read_file(timeline, load_policy(policy_file).messages.max_timeline_bytes)
     for finding in read.findings:
         click.echo(mask_cprs(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}"),
@@ -453,11 +522,24 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
               help="Processes parsing an XML log (the same fit whatever the number).")
 def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_file: Path | None, fmt: str,
               workers: int) -> None:
-    """Fit a planner scenario to what a replayed message log shows (any format replay reads)."""
+    """Fit a planner scenario to what a replayed message log shows (any format replay reads).
+
+    \b
+    Examples:
+      medcom calibrate simulated-log/ --out fitted.toml
+      medcom calibrate log.zip --out fitted.toml --base discharge-window-12-vs-14 --format json
+
+    \b
+    Exit codes: 0 fitted, 1 fitted to the rest of a log with input errors, 2 usage error or nothing to fit.
+    """
     import json
     import tomllib
 
     from medcom.findings import Severity
+    from medcom.formats.messages import ReadOptions
+    from medcom.policy import PolicyError, load_policy
+    from medcom.replay import load_log
+    from medcom.replay import replay as run_replay
     from simulator.calibrate import CalibrationError, fit, to_toml
     from simulator.scenario import ScenarioError, load_scenario
 
@@ -541,10 +623,20 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
           seed: int | None, workers: int, executor_kind: str, scheduler: str | None, fmt: str,
           out: Path | None) -> None:
     """Run a grid of variants of a scenario (every combination of the --vary values) with common random
-    numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
+    numbers: mean and 95 % CI per point, and the paired difference against the scenario's base.
+
+    \b
+    Examples:
+      medcom sweep examples/small-scenario.toml --vary municipality.discharge_window_end=12:00,13:00,14:00
+      medcom sweep discharge-window-12-vs-14 --vary policy.care_plan.cutoff=12:00,14:00 --format html --out sw/
+
+    \b
+    Exit codes: 0 done, 2 a bad scenario, --vary value or option.
+    """
     import json
     import tomllib
 
+    from medcom.policy import PolicyError
     from medcom.reports.simulate import METRICS as METRIC_INFO
     from medcom.reports.sweep import DEFAULT_METRICS
     from medcom.reports.sweep import to_html as sweep_html
