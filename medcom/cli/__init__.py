@@ -261,11 +261,23 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     from medcom.replay import replay as run_replay
     from medcom.replay.load import count_documents, read_log
     from medcom.replay.partition import replay_partitioned
-    from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
+    from medcom.reports.replay import (
+        DEFAULT_POLICY,
+        EpisodeEntries,
+        Filters,
+        episode_matches,
+        has_errors,
+        partitioned_report,
+        report_dict,
+        text_lines,
+        unknown_rules,
+    )
     from medcom.reports.replay import to_junit as replay_junit
 
     _check_scheduler(executor_kind, scheduler)
+    _no_such("--rule", "rule id", unknown_rules(rules), show_cpr=True)
     policy = load_policy(policy_file)
+    policy_name = str(policy_file) if policy_file else DEFAULT_POLICY
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
@@ -279,7 +291,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             read_log([log], read, inputs, workers, on_document=lambda r: reading.done(r.messages))
             reading.close()
             result = run_replay(inputs, policy)
-            report = report_dict(result, filters, show_cpr, policy)
+            _no_such_episodes([episode_matches(result, filters.episodes)], show_cpr)
+            report = report_dict(result, filters, show_cpr, policy, policy_name)
             _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar))
             sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
         replaying: list[Progress] = []
@@ -302,7 +315,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             for bar in replaying:
                 bar.close()
     with run:
-        report = partitioned_report(run, filters, show_cpr, policy)
+        _no_such_episodes(run.summaries, show_cpr)
+        report = partitioned_report(run, filters, show_cpr, policy, policy_name)
         if fmt == "junit":
             _write(out, replay_junit(report, policy_fail))
         elif fmt == "json":
@@ -310,6 +324,26 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
         else:
             _write_chunks(out, _line_chunks(text_lines(report)))
         sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+
+
+def _no_such(option: str, what: str, unknown: dict[str, list[str]], show_cpr: bool) -> None:
+    """A value of `option` that names nothing is a usage error (exit 2) with the closest names, not an empty
+    report: a typo in --episode or --rule must not pass a CI job."""
+    if not unknown:
+        return
+    from medcom.identifiers import mask_cprs
+
+    value, near = next(iter(unknown.items()))
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    text = f"medcom replay: {option} {value}: no such {what}{hint}"
+    click.echo(text if show_cpr else mask_cprs(text), err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _no_such_episodes(matches: list, show_cpr: bool) -> None:
+    from medcom.reports.replay import unknown_episodes
+
+    _no_such("--episode", "episode in this log", unknown_episodes(matches), show_cpr)
 
 
 def _json_chunks(report: dict[str, object]) -> Iterator[str]:

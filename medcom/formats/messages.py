@@ -39,6 +39,7 @@ class ReadMessage:
     receipt_requested: bool = False
     content: object | None = None  # the format's typed record, for the events mapping and receipts
     position: int = 1  # letter number inside its Emessage
+    line: int | None = None  # where the message starts in its (innermost) document: the letter, the Bundle
 
     @property
     def errors(self) -> list[Finding]:

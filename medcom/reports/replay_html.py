@@ -19,7 +19,7 @@ from medcom.identifiers import mask_cprs
 from medcom.replay import ReplayResult
 from medcom.reports.formatting import number, plural
 from medcom.reports.html_page import num, page
-from medcom.reports.replay import short_time
+from medcom.reports.replay import short_time, where
 
 MAX_DAY_LINES = 200  # midnights drawn per timeline; an episode spanning years gets a line per label only
 MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
@@ -184,6 +184,12 @@ def _r72(r72: dict) -> str:
     return "does not apply" + (f" ({r72['reason']})" if r72.get("reason") else "")
 
 
+def _places(v: dict) -> str:
+    """The violation's messages, each with its file (and wrapper path) and line, one a line."""
+    places = v.get("messages") or [{"id": i, "file": None, "line": None} for i in v["message_ids"]]
+    return "<br>".join(f'<span class="place">{escape(where(p))}</span>' for p in places)
+
+
 def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None,
                      rates: str | None = None) -> str:
     rules = sorted({v["rule"] for v in entry["violations"]} | {o["rule"] for o in entry["obligations"]})
@@ -202,7 +208,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: Busi
         rows = "".join(
             f'<tr data-rule="{escape(v["rule"])}"><td>{escape(v["rule"])}</td>'
             f'<td class="sev-{escape(v["severity"])}">{escape(v["severity"])}</td><td>{short_time(v["due"])}</td>'
-            f'<td>{short_time(v["actual"])}</td><td>{escape(", ".join(v["message_ids"]))}</td>'
+            f'<td>{short_time(v["actual"])}</td><td class="places">{_places(v)}</td>'
             f'<td>{escape(v["text"])}</td></tr>' for v in entry["violations"])
         body.append("<table class=\"violations\"><thead><tr><th>rule</th><th>severity</th><th>due</th>"
                     f"<th>actual</th><th>messages</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -279,6 +285,7 @@ def _legend() -> str:
 EXTRA_CSS = """
 :root { --weekend: #f1f3f6; --holiday: #fde9c8; }
 .marker-label { font-size: 9px; fill: var(--muted); }
+td.places { font-size: 12px; overflow-wrap: anywhere; }
 .legend-shape { vertical-align: -3px; margin-right: 4px; }
 .legend .labels span { margin-right: 10px; }
 """
@@ -294,6 +301,7 @@ def _page(report: dict, result: ReplayResult, source: str, calendar: BusinessCal
     rates = summary.get("completion_tax_rates")
     body = [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
             f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>",
+            f'<p id="policy">policy: {escape(str(report.get("policy", "-")))}</p>',
             '<div class="cards" id="summary">' + "".join(
                 f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}'
                 f'{escape(f" ({rates})") if rates and k.endswith("DKK") else ""}</span><b>{num(v)}</b></div>'

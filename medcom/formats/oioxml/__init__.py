@@ -106,7 +106,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         findings = [*shared, *per_body[id(body)]]
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
-                              encoding=encoding, position=position)
+                              encoding=encoding, position=position, line=body.sourceline)
         _describe(message, body, envelope, family, head, wall_times if options.letter_content else None)
         messages.append(message)
     return messages
