@@ -96,6 +96,7 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
                                           or None if result.profile else None)
     message.envelope_id, message.letter_id = header.bundle_id, header.message_id
     message.sender, message.receiver = _identifier(header.sender), _identifier(header.receiver)
+    message.sender_name = header.sender.name if header.sender else None
     message.receipt_requested = message.family != "Acknowledgement"  # every MedCom message is acknowledged
     message.content = FhirContent(typed, parsed.resource)
     return [message]
