@@ -170,7 +170,8 @@ def check(result, out: Path | None = None) -> None:
     if out is not None and out.exists():
         for path in (p for p in out.rglob("*") if p.is_file()):
             texts.append(path.name)
-            if path.parent.name == "receipts":  # a receipt quotes the original's ids as they are (the protocol);
+            if path.parent.name == "receipts" and path.suffix == ".xml":  # a receipt quotes the original's ids
+                # as they are (the protocol);
                 texts += etree.parse(str(path)).getroot().xpath("//*[local-name()='RefuseText']/text()")  # its text
             else:  # is ours
                 texts.append(path.read_text(encoding="utf-8", errors="replace"))

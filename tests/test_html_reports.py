@@ -45,6 +45,34 @@ def open_page(browser, path: Path, width: int = 1200):
     return page, errors
 
 
+OVERLAPS = """() => { const out = [];
+  for (const svg of document.querySelectorAll('svg.timeline')) {
+    const boxes = [...svg.querySelectorAll('text.marker-label, text.tick')].map(t => [t.textContent, t.getBBox()]);
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const [ka, a] = boxes[i], [kb, b] = boxes[j];
+      if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height)
+        out.push([svg.getAttribute('aria-label'), ka, kb]);
+    } }
+  return out; }"""
+
+
+def test_a_long_log_and_long_stays_stay_readable(browser, tmp_path: Path) -> None:
+    """A simulated fortnight (about 190 episodes, stays up to several weeks): no overlapping labels or dates in
+    any timeline, at 1,400 and 800 px; stays longer than the drawing's width allows are drawn wider."""
+    log = tmp_path / "log"
+    assert medcom("simulate", "examples/small-scenario.toml", "--replications", "2", "--emit-log", str(log),
+                  "--emit-formats", "oioxml").returncode == 0
+    html = tmp_path / "replay.html"
+    assert medcom("replay", str(log), "--format", "html", "--out", str(html)).returncode in (0, 1)
+    for width in (1400, 800):
+        page, errors = open_page(browser, html, width=width)
+        assert page.locator("#index tbody tr").count() == page.locator("section.episode").count() > 100
+        assert page.evaluate(OVERLAPS) == []
+        assert page.locator("svg.timeline[style*=min-width]").count() > 0  # the long stays
+        page.screenshot(path=str(tmp_path / f"long-{width}.png"))
+        assert errors == []
+
+
 def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
     log = ROOT / "examples" / "log"
     html = tmp_path / "replay.html"
@@ -81,14 +109,27 @@ def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
     for section in page.locator("section.episode").all():
         markers = section.locator("svg circle, svg rect:not(.tax-band):not(.r72-band):not(.weekend):not(.holiday), "
                                   "svg path:not(.violation-mark)")
-        assert section.locator("svg text.marker-label").count() == markers.count() > 0
+        labelled = sum(int(t.get_attribute("data-count")) for t in section.locator("svg text.marker-label").all())
+        assert labelled == markers.count() > 0  # every marker named (neighbours share a label: "CP/tel")
     legend = page.locator("#legend")
     for kind in ("admitted, discharged", "ready for discharge", "phone call", "weekend", "public holiday"):
         assert legend.locator(f'[data-kind="{kind}"]').count() == 1, kind
     assert legend.locator('[data-kind="admitted, discharged"] svg rect').count() == 1
     labels = {e.get_attribute("data-label") for e in legend.locator(".labels span").all()}
-    drawn = {t.text_content() for t in page.locator("svg text.marker-label").all()}
+    drawn = {part for t in page.locator("svg text.marker-label").all()
+             for part in t.evaluate("t => t.firstChild.textContent").split("/")}
     assert drawn <= labels
+    assert page.evaluate(OVERLAPS) == []  # no label or date runs into another (screenshots 5 and 6)
+    # The index: every episode, a link to its timeline, sortable by tax.
+    index = page.locator("#index tbody tr")
+    assert [r.get_attribute("data-episode") for r in index.all()] == [e["episode"] for e in report["episodes"]]
+    page.locator('#index th:has-text("tax days")').click()
+    page.locator('#index th:has-text("tax days")').click()  # descending: the taxed episode first
+    assert index.first.get_attribute("data-episode") == max(report["episodes"],
+                                                              key=lambda e: e["completion_tax_days"])["episode"]
+    target = index.first.locator("a").get_attribute("href")
+    assert page.locator(f"section.episode{target}").get_attribute("data-episode") == index.first.get_attribute(
+        "data-episode")
     for entry in report["episodes"]:
         r72 = page.locator(f'section.episode[data-episode="{entry["episode"]}"] .r72').inner_text()
         reason = entry["extended_responsibility"]["reason"]

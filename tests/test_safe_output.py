@@ -31,7 +31,7 @@ def test_a_300_character_envelope_id_gets_a_bounded_receipt_name_and_the_batch_g
     result = no_traceback(invoke("validate", str(inbox), "--receipts", str(tmp_path / "out"), "--format", "json"))
     kinds = [f["receipt"]["kind"] for f in json.loads(result.stdout)["files"]]
     assert kinds == ["negative", "positive"]
-    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    names = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".medcom-output")
     assert len(names) == 2 and all(len(n.encode()) < 120 for n in names)
 
 
@@ -45,19 +45,23 @@ def test_a_planted_symlink_is_never_followed(tmp_path: Path) -> None:
     name = json.loads(first.stdout)["files"][0]["receipt"]["detail"]
     (out / name).unlink()
     (out / name).symlink_to(target)  # planted under the predictable name
-    again = no_traceback(invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out), "--format", "json"))
+    refused = invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out), "--format", "json")
+    assert refused.exit_code == 2 and target.read_text(encoding="utf-8") == "keep me"  # the folder is not empty
+    again = no_traceback(invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out), "--format", "json",
+                                "--force"))  # the name is medcom's: the link goes, never its target
     assert target.read_text(encoding="utf-8") == "keep me"
     receipt = json.loads(again.stdout)["files"][0]["receipt"]
-    assert receipt["kind"] == "positive" and receipt["detail"] != name
+    assert receipt["kind"] == "positive"
     assert (out / receipt["detail"]).is_file() and not (out / receipt["detail"]).is_symlink()
 
 
 def test_a_name_clash_gets_a_new_name_never_an_overwrite(tmp_path: Path) -> None:
-    (tmp_path / "in.xml").write_bytes(GOOD)
+    for folder in "abc":  # three inputs of the same name and envelope: three receipts of the same name
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "in.xml").write_bytes(GOOD)
     out = tmp_path / "receipts"
-    for _ in range(3):
-        no_traceback(invoke("validate", str(tmp_path / "in.xml"), "--receipts", str(out)))
-    names = sorted(p.name for p in out.iterdir())
+    no_traceback(invoke("validate", *(str(tmp_path / f / "in.xml") for f in "abc"), "--receipts", str(out)))
+    names = sorted(p.name for p in out.iterdir() if p.name != ".medcom-output")
     assert len(names) == 3 and names[0].endswith(".2.xml") and names[1].endswith(".3.xml")
 
 

@@ -109,7 +109,7 @@ def test_by_sender_risk_table() -> None:
     assert any(r["risk"] == "green" for r in rows.values())
     rate = f"{ward['messages_with_errors'] / ward['messages']:.1%}"
     text = run("validate", str(EXAMPLES), "--by-sender").output
-    assert "sender EAN" in text and rate in text
+    assert "sender GLN/SOR" in text and rate in text
 
 
 def test_risk_thresholds_come_from_the_policy(tmp_path: Path) -> None:

@@ -11,30 +11,17 @@ from pathlib import Path
 
 import click
 
-from medcom.calendar import TZ, parse_instant
-from medcom.events.build import FORMATS, WRAPS, BuildError
-from medcom.events.build import build as build_messages
-from medcom.events.timeline import read_file
+from medcom.events import FORMATS, WRAPS
 from medcom.executors import EXECUTORS, ExecutorError
-from medcom.formats.messages import ReadOptions
-from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
-from medcom.identifiers import mask_cprs
-from medcom.policy import PolicyError, load_policy
-from medcom.progress import Progress
-from medcom.replay import ReplayInput, load_log
-from medcom.replay import replay as run_replay
-from medcom.replay.load import count_documents, read_log
-from medcom.replay.partition import PARTITION_MESSAGES, replay_partitioned
-from medcom.reports.formatting import plural
 from medcom.reports.junit import FailOn
-from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
-from medcom.reports.replay import to_junit as replay_junit
-from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
 from medcom.safe_files import writable_dir_problem, writable_file_problem
-from medcom.validate import BatchOptions, run_batch
-from medcom.validate.suppress import SuppressionError, Suppressions
+
+# Only click and light modules at import: `medcom --help` must start at once. Each command imports what it runs
+# (FHIR models, pydantic, numpy, lxml) in its body; tests/test_cli_help.py checks that importing this module
+# loads none of them.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+PARTITION_MESSAGES_DEFAULT = 20_000  # medcom.replay.partition.PARTITION_MESSAGES (not imported: it loads numpy)
 
 
 def _output_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -57,6 +44,28 @@ def _make_dir(path: Path, option: str) -> None:
     except OSError as exc:
         click.echo(f"medcom: {option} {path}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _own_dir(path: Path | None, option: str, force: bool) -> None:
+    """An output folder this command fills: empty, or (with --force) emptied of what medcom wrote there earlier,
+    then created; what the command wrote is listed there when it ends (medcom.output_dirs). Else exit 2."""
+    if path is None:
+        return
+    from medcom.output_dirs import OutputDirError, owned
+
+    try:
+        click.get_current_context().with_resource(owned(path, option, force))
+    except OutputDirError as exc:
+        click.echo(f"medcom: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"medcom: {option} {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+_FORCE = click.option("--force", is_flag=True,
+                      help="Use an output folder that is not empty: delete what medcom wrote there before (the "
+                           "files its .medcom-output lists); a folder holding other files is refused all the same.")
 
 
 def _write(out: Path | None, text: str) -> None:
@@ -101,7 +110,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except PolicyError as exc:
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            from medcom.policy import PolicyError  # here, not at import: it loads the holiday calendars
+
+            if not isinstance(exc, PolicyError):
+                raise
             click.echo(f"medcom: policy: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
 
@@ -109,7 +124,17 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="medcom")
 def main() -> None:
-    """MedCom admission and discharge messages: validate, replay the agreement, simulate."""
+    """MedCom admission and discharge messages: validate, replay the agreement, simulate.
+
+    \b
+    Examples:
+      medcom validate inbox/ --receipts outbox/
+      medcom replay examples/log --format html --out report.html
+
+    \b
+    Exit codes: 0 clean, 1 findings (validate, replay, build, calibrate), 2 usage or tool error.
+    Each command's --help says more: medcom replay --help.
+    """
 
 
 @main.command()
@@ -130,11 +155,29 @@ def main() -> None:
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
 @_FAIL_ON
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@_FORCE
 def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: Path | None,
              suppress_file: Path | None, receipts_dir: Path | None, by_sender: bool, schemas_dir: Path | None,
-             show_cpr: bool, fail_on: str, workers: int) -> None:
+             show_cpr: bool, fail_on: str, workers: int, force: bool) -> None:
     """Validate messages and timelines (OIOXML, FHIR, .jsonl; files, directories, .zip) against their schemas
-    or profiles and the message rules."""
+    or profiles and the message rules.
+
+    \b
+    Examples:
+      medcom validate inbox/ --format junit --out validate.xml
+      medcom validate inbox.zip --receipts outbox/ --by-sender
+
+    \b
+    Exit codes: 0 no finding fails the run (see --fail-on), 1 findings that fail it, 2 usage or tool error.
+    """
+    from medcom.calendar import TZ
+    from medcom.formats.messages import ReadOptions
+    from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
+    from medcom.policy import load_policy
+    from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
+    from medcom.validate import BatchOptions, run_batch
+    from medcom.validate.suppress import SuppressionError, Suppressions
+
     policy = load_policy(policy_file)
     try:
         suppressions = Suppressions.load(suppress_file) if suppress_file else Suppressions()
@@ -147,8 +190,7 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
         except SchemaError as exc:
             click.echo(f"medcom: --schemas: {exc}", err=True)
             sys.exit(EXIT_USAGE)
-    if receipts_dir is not None:
-        _make_dir(receipts_dir, "--receipts")
+    _own_dir(receipts_dir, "--receipts", force)
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, str(schemas_dir) if schemas_dir else None,
                        limits.max_timeline_bytes, limits.max_findings_per_file)
@@ -165,6 +207,8 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
 def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
+    from medcom.calendar import parse_instant
+
     try:
         return parse_instant(value)[0]
     except ValueError as exc:
@@ -194,15 +238,46 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--scheduler", metavar="ADDRESS",
               help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); its "
                    "workers check the messages and replay the partitions. Needs --executor dask.")
-@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES, show_default=True,
+@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES_DEFAULT, show_default=True,
               help="Messages and timeline lines a partition aims at: the memory one replay task needs (episodes "
                    "that depend on each other stay together). The report does not depend on it.")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
            rules: tuple[str, ...], since: datetime | None, until: datetime | None, show_cpr: bool, fail_on: str,
            workers: int, executor_kind: str, scheduler: str | None, partition_size: int) -> None:
-    """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules."""
+    """Replay a message log (directory or .zip, with events.jsonl) or a timeline (.jsonl) through the rules.
+
+    \b
+    Examples:
+      medcom replay examples/log --format junit --out replay.xml
+      medcom replay log/ --rule CP-1 --episode E2 --policy policy.toml
+
+    \b
+    Exit codes: 0 no violation or finding fails the run (see --fail-on), 1 some do, 2 usage or tool error.
+    """
+    from medcom.formats.messages import ReadOptions
+    from medcom.policy import load_policy
+    from medcom.progress import Progress
+    from medcom.replay import ReplayInput
+    from medcom.replay import replay as run_replay
+    from medcom.replay.load import count_documents, read_log
+    from medcom.replay.partition import replay_partitioned
+    from medcom.reports.replay import (
+        DEFAULT_POLICY,
+        EpisodeEntries,
+        Filters,
+        episode_matches,
+        has_errors,
+        partitioned_report,
+        report_dict,
+        text_lines,
+        unknown_rules,
+    )
+    from medcom.reports.replay import to_junit as replay_junit
+
     _check_scheduler(executor_kind, scheduler)
+    _no_such("--rule", "rule id", unknown_rules(rules), show_cpr=True)
     policy = load_policy(policy_file)
+    policy_name = str(policy_file) if policy_file else DEFAULT_POLICY
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
@@ -216,7 +291,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             read_log([log], read, inputs, workers, on_document=lambda r: reading.done(r.messages))
             reading.close()
             result = run_replay(inputs, policy)
-            report = report_dict(result, filters, show_cpr, policy)
+            _no_such_episodes([episode_matches(result, filters.episodes)], show_cpr)
+            report = report_dict(result, filters, show_cpr, policy, policy_name)
             _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar))
             sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
         replaying: list[Progress] = []
@@ -239,7 +315,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             for bar in replaying:
                 bar.close()
     with run:
-        report = partitioned_report(run, filters, show_cpr, policy)
+        _no_such_episodes(run.summaries, show_cpr)
+        report = partitioned_report(run, filters, show_cpr, policy, policy_name)
         if fmt == "junit":
             _write(out, replay_junit(report, policy_fail))
         elif fmt == "json":
@@ -247,6 +324,26 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
         else:
             _write_chunks(out, _line_chunks(text_lines(report)))
         sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+
+
+def _no_such(option: str, what: str, unknown: dict[str, list[str]], show_cpr: bool) -> None:
+    """A value of `option` that names nothing is a usage error (exit 2) with the closest names, not an empty
+    report: a typo in --episode or --rule must not pass a CI job."""
+    if not unknown:
+        return
+    from medcom.identifiers import mask_cprs
+
+    value, near = next(iter(unknown.items()))
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    text = f"medcom replay: {option} {value}: no such {what}{hint}"
+    click.echo(text if show_cpr else mask_cprs(text), err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _no_such_episodes(matches: list, show_cpr: bool) -> None:
+    from medcom.reports.replay import unknown_episodes
+
+    _no_such("--episode", "episode in this log", unknown_episodes(matches), show_cpr)
 
 
 def _json_chunks(report: dict[str, object]) -> Iterator[str]:
@@ -319,9 +416,22 @@ def _scenario_path(name: str) -> Path:
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 @click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
+@_FORCE
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
-             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str) -> None:
-    """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
+             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str,
+             force: bool) -> None:
+    """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI.
+
+    \b
+    Examples:
+      medcom simulate discharge-window-12-vs-14 --workers 2 --format html --out results/
+      medcom simulate examples/small-scenario.toml --emit-log simulated-log/ --replications 3
+
+    \b
+    Exit codes: 0 done, 2 a bad scenario, option or output folder (a simulation has no findings, so never 1).
+    """
+    from medcom.policy import PolicyError
+
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
     from medcom.reports.simulate import to_json as sim_json
@@ -348,8 +458,7 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
-        if directory is not None:
-            _make_dir(directory, option)
+        _own_dir(directory, option, force)
     try:
         result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
     except ExecutorError as exc:
@@ -388,9 +497,27 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
 @click.option("--formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="national: MedCom FHIR HospitalNotification and CareCommunication (with Acknowledgements) where "
                    "they replace OIOXML, OIOXML care plan, reports and completion notice; oioxml: OIOXML only.")
-def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, formats: str) -> None:
+@_FORCE
+def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, formats: str, force: bool) -> None:
     """Turn a timeline into the real MedCom messages it describes (plus events.jsonl for what no message
-    carries); replaying the output gives the timeline's report."""
+    carries); replaying the output gives the timeline's report.
+
+    \b
+    Examples:
+      medcom build examples/timeline.jsonl --out log/ && medcom replay log/
+      medcom build examples/timeline.jsonl --out sbdh-log/ --formats oioxml --wrap sbdh
+
+    \b
+    Exit codes: 0 written, 1 the timeline has invalid lines or says what the formats cannot (nothing written),
+    2 usage or tool error (a folder that is not empty without --force, one that cannot be written).
+    """
+    from medcom.events.build import BuildError
+    from medcom.events.build import build as build_messages
+    from medcom.events.timeline import read_file
+    from medcom.identifiers import mask_cprs
+    from medcom.policy import load_policy
+    from medcom.reports.formatting import plural
+
     read = read_file(timeline, load_policy(policy_file).messages.max_timeline_bytes)
     for finding in read.findings:
         click.echo(mask_cprs(f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.text}"),
@@ -398,7 +525,7 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
     if read.rejected:
         click.echo(f"medcom build: {plural(read.rejected, 'invalid line')} in {timeline}; nothing written", err=True)
         sys.exit(EXIT_FINDINGS)
-    _make_dir(out, "--out")
+    _own_dir(out, "--out", force)
     try:
         result = build_messages(read.events, out, wrap, formats)
     except BuildError as exc:
@@ -429,11 +556,24 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
               help="Processes parsing an XML log (the same fit whatever the number).")
 def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_file: Path | None, fmt: str,
               workers: int) -> None:
-    """Fit a planner scenario to what a replayed message log shows (any format replay reads)."""
+    """Fit a planner scenario to what a replayed message log shows (any format replay reads).
+
+    \b
+    Examples:
+      medcom calibrate simulated-log/ --out fitted.toml
+      medcom calibrate log.zip --out fitted.toml --base discharge-window-12-vs-14 --format json
+
+    \b
+    Exit codes: 0 fitted, 1 fitted to the rest of a log with input errors, 2 usage error or nothing to fit.
+    """
     import json
     import tomllib
 
     from medcom.findings import Severity
+    from medcom.formats.messages import ReadOptions
+    from medcom.policy import PolicyError, load_policy
+    from medcom.replay import load_log
+    from medcom.replay import replay as run_replay
     from simulator.calibrate import CalibrationError, fit, to_toml
     from simulator.scenario import ScenarioError, load_scenario
 
@@ -517,10 +657,20 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
           seed: int | None, workers: int, executor_kind: str, scheduler: str | None, fmt: str,
           out: Path | None) -> None:
     """Run a grid of variants of a scenario (every combination of the --vary values) with common random
-    numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
+    numbers: mean and 95 % CI per point, and the paired difference against the scenario's base.
+
+    \b
+    Examples:
+      medcom sweep examples/small-scenario.toml --vary municipality.discharge_window_end=12:00,13:00,14:00
+      medcom sweep discharge-window-12-vs-14 --vary policy.care_plan.cutoff=12:00,14:00 --format html --out sw/
+
+    \b
+    Exit codes: 0 done, 2 a bad scenario, --vary value or option.
+    """
     import json
     import tomllib
 
+    from medcom.policy import PolicyError
     from medcom.reports.simulate import METRICS as METRIC_INFO
     from medcom.reports.sweep import DEFAULT_METRICS
     from medcom.reports.sweep import to_html as sweep_html

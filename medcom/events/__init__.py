@@ -23,6 +23,10 @@ HOSPITAL_MESSAGES = frozenset({"admission_advice_sent", "care_plan_sent", "compl
                                "discharge_advice_sent", "discharge_report_sent", "leave_notice_sent"})
 MUNICIPALITY_MESSAGES = frozenset({"admission_report_sent", "care_plan_ack_sent"})
 
+# What `medcom build` writes (events.build): the wrappers around each message, and the formats.
+WRAPS = ("none", "vans", "sbdh")
+FORMATS = ("national", "oioxml")  # national: FHIR where MedCom's FHIR messages replace OIOXML (advices, correspondence)
+
 # Keys whose values are times (parsed like `at`).
 TIME_KEYS = ("discharge_at", "agreed_discharge_at", "extended_responsibility_until", "until")
 

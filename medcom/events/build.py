@@ -41,8 +41,6 @@ _IDENTIFIER = re.compile(r"^[A-Za-z0-9._-]{1,14}$")
 DISCHARGE_STATUS = {"home": "udskrevet_til_hjemmet", "home_nursing": "udskrevet_til_hjemmet"}
 ACK_SUBJECT = {"accept": "Kvittering for plejeforløbsplan", "reject": "Plejeforløbsplan: udskrivning afvist"}
 COORDINATION_BLOCKS = {"discharge_conference": "DischargeConference", "major_home_changes": "HomeChanges"}
-WRAPS = ("none", "vans", "sbdh")
-FORMATS = ("national", "oioxml")  # national: FHIR where MedCom's FHIR messages replace OIOXML (advices, correspondence)
 _READ = ReadOptions(sent_before_event=False)
 
 

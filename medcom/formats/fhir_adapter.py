@@ -65,11 +65,17 @@ def _older_care_communication(message: ReadMessage) -> None:
     message.version = "before 5.0"
 
 
+def _first_line(data: bytes) -> int:
+    """The line the document's content starts on (one Bundle a document: the message's line)."""
+    start = len(data) - len(data.lstrip())
+    return data.count(b"\n", 0, start) + 1
+
+
 def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessage]:
     """One FHIR document as a message, validated against MedCom's profiles."""
     parsed = fhir.parse(data, source, max_bytes=options.max_bytes)
     message = ReadMessage(source, "fhir", list(parsed.findings), generation="FHIR R4",
-                          encoding="UTF-8" if parsed.format == "json" else None)
+                          encoding="UTF-8" if parsed.format == "json" else None, line=_first_line(data))
     if parsed.resource is None:
         return [message]
     result = fhir.validate_resource(parsed.resource, source, parsed.lines)
@@ -90,6 +96,7 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
                                           or None if result.profile else None)
     message.envelope_id, message.letter_id = header.bundle_id, header.message_id
     message.sender, message.receiver = _identifier(header.sender), _identifier(header.receiver)
+    message.sender_name = header.sender.name if header.sender else None
     message.receipt_requested = message.family != "Acknowledgement"  # every MedCom message is acknowledged
     message.content = FhirContent(typed, parsed.resource)
     return [message]

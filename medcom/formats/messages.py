@@ -35,10 +35,12 @@ class ReadMessage:
     envelope_id: str | None = None  # OIOXML envelope id, FHIR MessageHeader id
     letter_id: str | None = None
     sender: str | None = None  # location number (GLN/EAN) or other id of the sender
+    sender_name: str | None = None  # the sender's organisation (and department) as the message names it
     receiver: str | None = None
     receipt_requested: bool = False
     content: object | None = None  # the format's typed record, for the events mapping and receipts
     position: int = 1  # letter number inside its Emessage
+    line: int | None = None  # where the message starts in its (innermost) document: the letter, the Bundle
 
     @property
     def errors(self) -> list[Finding]:

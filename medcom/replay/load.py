@@ -196,6 +196,9 @@ def messages_of(doc: InputDocument, options: ReadOptions) -> Read[tuple[MessageE
             events = events_of_letter(m.content, m.source)
         elif isinstance(m.content, FhirContent):
             events = events_of_fhir(m.content.message, m.source)
+        for event in events.events:  # where the message is: the report points violations at it
+            if event.line is None:
+                event.line = m.line
         if m.accepted and (problem := _out_of_range(events.events)):
             m.findings.append(Finding("M-TIME", Severity.ERROR, problem, m.source))
         if not m.accepted:

@@ -35,13 +35,18 @@ class Case:
     output: list[str] = field(default_factory=list)
 
 
-def to_junit(suite_name: str, cases: Iterable[Case]) -> str:
-    """JUnit XML: one test suite of `cases`; a case with failure lines gets one <failure>."""
+def to_junit(suite_name: str, cases: Iterable[Case], properties: dict[str, str] | None = None) -> str:
+    """JUnit XML: one test suite of `cases` (and its `properties`, e.g. the policy in force); a case with failure
+    lines gets one <failure>."""
     cases = list(cases)
     failures = sum(1 for c in cases if c.failures)
     counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0"}
     suites = etree.Element("testsuites", name=suite_name, **counts)
     suite = etree.SubElement(suites, "testsuite", name=suite_name, **counts, skipped="0")
+    if properties:
+        holder = etree.SubElement(suite, "properties")
+        for key, value in properties.items():
+            etree.SubElement(holder, "property", name=key, value=value)
     for c in cases:
         case = etree.SubElement(suite, "testcase", classname=c.classname, name=c.name)
         if c.failures:

@@ -6,10 +6,11 @@ boundary every format renders from); `FailOn` decides both the JUnit failures an
 
 from __future__ import annotations
 
+import difflib
 import heapq
 import json
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,7 +23,7 @@ from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
 from medcom.policy import Policy
-from medcom.replay import ReplayResult
+from medcom.replay import ReplayInput, ReplayResult
 from medcom.replay.partition import PartitionedReplay
 from medcom.reports.formatting import number, plural
 from medcom.reports.junit import Case, FailOn
@@ -64,8 +65,33 @@ def _state(ep: Episode | None, cancelled: bool) -> str:
     return "open"
 
 
+Locations = Mapping[str, list[dict[str, object]]]
+
+
+def message_locations(inp: ReplayInput) -> Locations:
+    """Where each message id of the inputs was read: file (with the path through its wrappers, and which letter
+    of an Emessage), line (the letter's or Bundle's, or the timeline's line), one per copy (a duplicate or
+    resend names both). The report points every violation at its messages with it."""
+    where: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for event in (*(e for u in inp.units for e in u.events.events), *inp.sidecar_messages, *inp.facts):
+        ident = event.id
+        if ident and event.source:
+            place = {"file": event.source, "line": event.line}
+            if place not in where[ident]:
+                where[ident].append(place)
+    return where
+
+
+def _violation_dict(v: Violation, locations: Locations) -> dict[str, object]:
+    """A violation with its messages: id, file and line of each (the file is None for a message the log lacks)."""
+    entry = v.as_dict()
+    entry["messages"] = [{"id": i, **place} for i in v.message_ids
+                         for place in (locations.get(i) or [{"file": None, "line": None}])]
+    return entry
+
+
 def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filters: Filters,
-                   show_cpr: bool, cancelled: bool = False) -> dict[str, object]:
+                   show_cpr: bool, cancelled: bool = False, locations: Locations | None = None) -> dict[str, object]:
     if cancelled:
         extra = []
     tax = ep.tax if ep else None
@@ -87,7 +113,7 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
         "extended_responsibility": {"applies": until is not None,
                                     "until": to_local(until).isoformat() if until else None,
                                     "reason": None if until is not None else _r72_reason(ep, discharged)},
-        "violations": [v.as_dict() for v in violations],
+        "violations": [_violation_dict(v, locations or {}) for v in violations],
         "obligations": [o.as_dict() for o in (ep.obligations if ep else []) if not filters.rules
                         or o.rule in filters.rules],
     }
@@ -108,13 +134,17 @@ def _r72_reason(ep: Episode | None, discharged: object) -> str:
     return ep.responsibility_reason or "does not apply"
 
 
+DEFAULT_POLICY = "the shipped default (Region Nordjylland 2024)"
+
+
 def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
-                policy: Policy | None = None) -> dict[str, object]:
-    """The report; with the `policy` replayed under, the summary names the completion-tax rate tables used."""
+                policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> dict[str, object]:
+    """The report; with the `policy` replayed under, the summary names the completion-tax rate tables used.
+    `policy_name` says which policy that is (the file given with --policy, or the default)."""
     with batch_gc():
         report = _report_dict(result, filters, show_cpr)
     _name_rates(report, policy)
-    return report
+    return {"policy": policy_name, **report}
 
 
 def _name_rates(report: dict[str, Any], policy: Policy | None) -> None:
@@ -133,10 +163,55 @@ def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict
 def _entries(result: ReplayResult, filters: Filters, show_cpr: bool) -> list[dict[str, object]]:
     """The report's episode entries, in name order (CPR numbers masked unless `show_cpr`)."""
     names = sorted(set(result.episodes) | set(result.input_violations))
+    locations = message_locations(result.inputs)
     entries = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr,
-                              n in result.cancelled)
+                              n in result.cancelled, locations)
                for n in names if filters.keep_episode(n)]
     return entries if show_cpr else mask_data(entries)
+
+
+def episode_matches(result: ReplayResult, wanted: frozenset[str]) -> dict[str, list[str] | None]:
+    """For each episode `wanted` (--episode): None when the replay has it, else the names close to it (difflib),
+    so that a typo is a usage error with suggestions, not an empty report."""
+    names = set(result.episodes) | set(result.input_violations)
+    return {w: None if w in names else difflib.get_close_matches(w, names, n=3, cutoff=0.5) for w in wanted}
+
+
+def unknown_episodes(matches: Iterable[dict[str, list[str] | None]]) -> dict[str, list[str]]:
+    """The --episode values no part of the log has, with the closest names of all parts (`episode_matches` of
+    each partition, or of the whole replay)."""
+    found: set[str] = set()
+    close: dict[str, set[str]] = defaultdict(set)
+    for part in matches:
+        for wanted, near in part.items():
+            if near is None:
+                found.add(wanted)
+            else:
+                close[wanted].update(near)
+    return {w: difflib.get_close_matches(w, sorted(near), n=3, cutoff=0.5)
+            for w, near in sorted(close.items()) if w not in found}
+
+
+def catalogued_rule_ids() -> frozenset[str]:
+    """Every rule id a replay can report: the agreement's rules (each rule's id, and DIS-3, which R72-1's rule
+    reports), and the input and format rules of messages and timelines."""
+    from medcom.engine.rules import ALL_RULES
+
+    return frozenset({cls.id for cls in ALL_RULES} | _OTHER_RULE_IDS)
+
+
+_OTHER_RULE_IDS = frozenset({
+    "DIS-3", "M-XML", "M-SCHEMA", "M-VERSION", "M-CPR", "M-GLN", "M-MUNICIPALITY", "M-TIME", "M-DUP", "M-ORDER",
+    "M-REF", "M-RESEND", "M-ENVELOPE", "M-SIDECAR", "M-RECEIPT", "M-NOTIFY", "F-JSON", "F-XML",
+    "F-STRUCTURE", "F-PROFILE", "F-BINDING", "F-INVARIANT", "F-UNCHECKED",
+})
+
+
+def unknown_rules(rules: Iterable[str]) -> dict[str, list[str]]:
+    """The --rule values that are no rule id, with the closest ids."""
+    known = catalogued_rule_ids()
+    return {r: difflib.get_close_matches(r.upper(), sorted(known), n=3, cutoff=0.5)
+            for r in sorted(set(rules)) if r not in known}
 
 
 def _summary(episodes: Iterable[dict[str, Any]]) -> dict[str, object]:
@@ -189,8 +264,9 @@ class EpisodeEntries:
     filters: Filters = Filters()
     show_cpr: bool = False
 
-    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], None]:
-        return _entries(result, self.filters, self.show_cpr), None
+    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], dict[str, list[str] | None]]:
+        """The entries, and (as the partition's summary) `episode_matches` of the --episode values."""
+        return _entries(result, self.filters, self.show_cpr), episode_matches(result, self.filters.episodes)
 
 
 class StreamedEpisodes(list):
@@ -229,7 +305,7 @@ class StreamedEpisodes(list):
 
 
 def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), show_cpr: bool = False,
-                       policy: Policy | None = None) -> dict[str, object]:
+                       policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> dict[str, object]:
     """The report of a partitioned replay (built with `EpisodeEntries(filters, show_cpr)`): the same as
     `report_dict` of the whole log's replay, with the episodes streamed from disk."""
     episodes = StreamedEpisodes(run)
@@ -237,7 +313,7 @@ def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), sho
     episodes._count = summary["episodes"]  # type: ignore[assignment]
     report = _assemble(run, episodes, summary, run.findings, show_cpr)
     _name_rates(report, policy)
-    return report
+    return {"policy": policy_name, **report}
 
 
 def has_errors(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> bool:
@@ -258,19 +334,31 @@ def short_time(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 
 
+def where(place: Mapping[str, Any]) -> str:
+    """A message's place for people: "E2-CP in log/E2-0006-care_plan_sent.xml line 10" (the file names the path
+    through its wrappers, "inbox.xml > SBDH BinaryContent > VANS Data", whose innermost document the line counts)."""
+    if place.get("file") is None:
+        return f"{place['id']} (not in the log)"
+    line = f" line {place['line']}" if place.get("line") else ""
+    return f"{place['id']} in {place['file']}{line}"
+
+
 def text_lines(report: dict[str, Any]) -> Iterator[str]:
     """The text report line by line."""
     inputs, summary = report["inputs"], report["summary"]
     rates = f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""
+    yield f"policy: {report['policy']}" if "policy" in report else "policy: -"
     lines = [f"inputs: {plural(inputs['messages'], 'message')}, {inputs['accepted']} accepted, "
              f"{inputs['rejected']} rejected, {plural(inputs['duplicates'], 'duplicate')}",
              f"{plural(summary['episodes'], 'episode')}, completion tax {plural(summary['completion_tax_days'], 'day')}"
              f" = {number(summary['completion_tax_dkk'])} DKK{rates}", ""]
     yield from lines
-    yield f"{'episode':<34} {'tax days':>8} {'DKK':>9} {'disputable':>10} {'72 h until':<17} violations"
+    yield (f"{'episode':<34} {'admitted':<16} {'discharged':<16} {'state':<10} {'tax days':>8} {'DKK':>9} "
+           f"{'disputable':>10} {'72 h until':<17} violations")
     for e in report["episodes"]:
         until = e["extended_responsibility"]["until"]
-        yield (f"{e['episode']:<34} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
+        yield (f"{e['episode']:<34} {short_time(e['admitted']):<16} {short_time(e['discharged']):<16} "
+               f"{e['state']:<10} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
                f"{e['disputable_days']:>10} {short_time(until) if until else '-':<17} {len(e['violations'])}")
     for e in report["episodes"]:
         if not e["violations"] and not e["obligations"]:
@@ -281,6 +369,8 @@ def text_lines(report: dict[str, Any]) -> Iterator[str]:
             sev = click.style(f"{v['severity']:<7}", fg=_COLOURS.get(v["severity"]))
             yield (f"  {sev} {v['rule']:<9} due {short_time(v['due']):<16} actual {short_time(v['actual']):<16} "
                    f"{v['text']}")
+            for place in v.get("messages", []):
+                yield f"{'':<20}message {where(place)}"
         for o in e["obligations"]:
             yield f"  {'must':<7} {o['rule']:<9} {o['text']}"
     if report["input_findings"]:
@@ -307,12 +397,18 @@ def to_junit(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> str:
                           [_finding_line(f) for f in findings if f not in failing]))  # type: ignore[union-attr]
     for e in report["episodes"]:  # type: ignore[union-attr]
         bad = [v for v in e["violations"] if fail_on.fails(v["severity"])]
-        rest = [f"{v['severity']} {v['rule']}: {v['text']}" for v in e["violations"] if v not in bad]
+        rest = [f"{v['severity']} {v['rule']}: {v['text']}{_places(v)}" for v in e["violations"] if v not in bad]
         rest += [f"obligation {o['rule']}: {o['text']}" for o in e["obligations"]]
         cases.append(Case(e["episode"], "medcom.replay", [f"{v['severity']} {v['rule']} due {v['due']} actual "
-                                                          f"{v['actual']}: {v['text']}" for v in bad],
+                                                          f"{v['actual']}: {v['text']}{_places(v)}" for v in bad],
                           bad[0]["rule"] if bad else "", [v["rule"] for v in bad], rest))
-    return junit_xml("medcom replay", cases)
+    return junit_xml("medcom replay", cases, {"policy": str(report.get("policy", ""))})
+
+
+def _places(v: Mapping[str, Any]) -> str:
+    """The violation's messages, for a one-line JUnit entry."""
+    places = v.get("messages") or []
+    return ("; messages: " + ", ".join(map(where, places))) if places else ""
 
 
 def _finding_line(f: dict) -> str:

@@ -8,6 +8,7 @@ the legend explains, and an episode without the 72-hour responsibility says why 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from html import escape
 
@@ -15,11 +16,11 @@ from medcom.calendar import BusinessCalendar, at_local, local_date
 from medcom.engine.engine import Episode
 from medcom.engine.rules import hm
 from medcom.events import Event
-from medcom.identifiers import mask_cprs
+from medcom.identifiers import mask_cprs, municipality_name
 from medcom.replay import ReplayResult
 from medcom.reports.formatting import number, plural
 from medcom.reports.html_page import num, page
-from medcom.reports.replay import short_time
+from medcom.reports.replay import short_time, where
 
 MAX_DAY_LINES = 200  # midnights drawn per timeline; an episode spanning years gets a line per label only
 MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
@@ -47,11 +48,11 @@ def _instant(iso: str | None) -> datetime | None:
 
 
 class _Axis:
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.start, self.span = start, max((end - start).total_seconds(), 3600.0)
+    def __init__(self, start: datetime, end: datetime, width: float = WIDTH) -> None:
+        self.start, self.span, self.width = start, max((end - start).total_seconds(), 3600.0), width
 
     def x(self, at: datetime) -> float:
-        return LEFT + (at - self.start).total_seconds() / self.span * (WIDTH - LEFT - RIGHT)
+        return LEFT + (at - self.start).total_seconds() / self.span * (self.width - LEFT - RIGHT)
 
 
 def _marker(x: float, y: float, shape: str, colour: str, title: str) -> str:
@@ -90,9 +91,57 @@ def _lane_of(e: Event, by_id: dict[str, Event] | None = None) -> tuple[str, str,
     return "facts", "square", "#7a7a7a"
 
 
-def _label(x: float, y: float, text: str, row: int) -> str:
-    """A marker's short label, above it (every other label a little higher, so that neighbours stay legible)."""
-    return f'<text x="{x:.1f}" y="{y - 9 - 8 * row}" class="marker-label" text-anchor="middle">{escape(text)}</text>'
+LABEL_CHAR, LABEL_GAP = 5.6, 3.0  # width of a label character at 9 px, and the least room between two labels
+TICK_LABEL = 72.0  # room a date label "Mon 03 Feb" needs on the axis (11 px), in viewBox units
+DAY_PX = 48.0  # the least room a day gets: a stay longer than the width allows widens its drawing (it scrolls)
+
+
+def _label_width(text: str) -> float:
+    return len(text) * LABEL_CHAR
+
+
+def _lay_labels(marks: list[tuple[float, str, str]]) -> list[tuple[float, str, str, int, int]]:
+    """Labels for one lane's markers (x, short label, title), laid out so that none overlaps another: markers
+    whose labels would touch share one label ("CP/r", their titles in its tooltip), and neighbouring labels
+    alternate between two rows only where one row has no room. Returns (x, text, titles, row, markers)."""
+    groups: list[list[tuple[float, str, str]]] = []
+    for mark in sorted(marks):
+        if groups:
+            last = groups[-1]
+            text = "/".join(dict.fromkeys(m[1] for m in last))
+            centre = (last[0][0] + last[-1][0]) / 2
+            if mark[0] - _label_width(mark[1]) / 2 < centre + _label_width(text) / 2 + LABEL_GAP:
+                last.append(mark)
+                continue
+        groups.append([mark])
+    laid: list[tuple[float, str, str, int, int]] = []
+    ends = [float("-inf"), float("-inf")]  # where the last label of each row ends
+    for group in groups:
+        text = "/".join(dict.fromkeys(m[1] for m in group))
+        x = (group[0][0] + group[-1][0]) / 2
+        start, end = x - _label_width(text) / 2, x + _label_width(text) / 2
+        row = 0 if start >= ends[0] + LABEL_GAP else 1 if start >= ends[1] + LABEL_GAP else \
+            min((0, 1), key=lambda r: ends[r])
+        ends[row] = end
+        laid.append((x, text, "; ".join(m[2] for m in group), row, len(group)))
+    return laid
+
+
+def _label(x: float, y: float, text: str, row: int, title: str = "", count: int = 1) -> str:
+    """A label above its markers (`count` of them; the second row a little higher)."""
+    return (f'<text x="{x:.1f}" y="{y - 9 - 10 * row}" class="marker-label" text-anchor="middle" '
+            f'data-count="{count}">{escape(text)}<title>{escape(title)}</title></text>')
+
+
+def _tick_step(days: int, width: float) -> int:
+    """Days between two date labels so that labels never run into each other at this drawing's width: 1, 2, 7,
+    14, or a multiple of 30."""
+    per_day = (width - LEFT - RIGHT) / max(days, 1)
+    need = TICK_LABEL / per_day
+    for step in (1, 2, 7, 14):
+        if step >= need:
+            return step
+    return 30 * math.ceil(need / 30)
 
 
 def _closed_days(axis: _Axis, first: datetime, last: datetime, calendar: BusinessCalendar) -> list[str]:
@@ -102,7 +151,7 @@ def _closed_days(axis: _Axis, first: datetime, last: datetime, calendar: Busines
         holiday = calendar.holiday_name(day)
         if holiday or day.weekday() >= 5:
             x0 = max(axis.x(at_local(day, datetime.min.time())), float(LEFT))
-            x1 = min(axis.x(at_local(day + timedelta(days=1), datetime.min.time())), float(WIDTH - RIGHT))
+            x1 = min(axis.x(at_local(day + timedelta(days=1), datetime.min.time())), float(axis.width - RIGHT))
             kind = "holiday" if holiday else "weekend"
             out.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 0.5):.1f}" height="{HEIGHT - 30}" '
                        f'class="{kind}" fill="var(--{kind})"><title>{day:%A %d %B %Y}'
@@ -119,9 +168,12 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
     dues = [t for v in entry["violations"] for t in (_instant(v["due"]), _instant(v["actual"])) if t is not None]
     start, end = min(times), max([*times, *([until] if until else []), *dues])
     start, end = start - (end - start) * 0.02, end + (end - start) * 0.02 + timedelta(minutes=30)
-    axis = _Axis(start, end)
-    parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
-             f'aria-label="timeline of {escape(ep.name)}">']
+    span_days = (end - start).total_seconds() / 86400
+    width = min(max(float(WIDTH), LEFT + RIGHT + span_days * DAY_PX), float(WIDTH * 4))  # a long stay: wider
+    axis = _Axis(start, end, width)
+    wide = f' style="min-width:{width:.0f}px"' if width > WIDTH else ""
+    parts = [f'<div class="timeline-box"><svg class="timeline" viewBox="0 0 {width:.0f} {HEIGHT}" width="100%"'
+             f'{wide} role="img" aria-label="timeline of {escape(ep.name)}">']
     if (local_date(end) - local_date(start)).days <= MAX_DAY_LINES:
         parts += _closed_days(axis, start, end, calendar or BusinessCalendar())
     tax, discharged = ep.tax, ep.first("discharged")
@@ -137,30 +189,33 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
                      f'</title></rect>')
     day, last = local_date(start), local_date(end)
     days = (last - day).days + 1
-    step = 1 if days <= 21 else 7 if days <= MAX_DAY_LINES else -(-days // 30)  # days between labels
+    step = _tick_step(days, width)  # days between date labels
     grid = 1 if days <= MAX_DAY_LINES else step  # a line a midnight; for a long episode, one a label
     while day <= last:
         midnight = at_local(day, datetime.min.time())
         if midnight >= start:
             x = axis.x(midnight)
             parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--line)"/>')
-            if (day - local_date(start)).days % step == 0:
-                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b %Y}</text>'
-                             if grid > 1 else f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}">{day:%a %d %b}</text>')
+            if (day - local_date(start)).days % step == 0 and x + TICK_LABEL <= width:
+                parts.append(f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}" class="tick">{day:%d %b %Y}</text>'
+                             if step >= 30 else f'<text x="{x + 2:.1f}" y="{HEIGHT - 8}" class="tick">'
+                             f'{day:%a %d %b}</text>')
         day += timedelta(days=grid)
     for lane, y in LANES.items():
         parts.append(f'<text x="4" y="{y + 4}" class="muted">{lane}</text>'
-                     f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#eef1f5"/>')
+                     f'<line x1="{LEFT}" y1="{y}" x2="{width - RIGHT:.0f}" y2="{y}" stroke="#eef1f5"/>')
     by_id = {e.id: e for e in ep.events if e.id and e.kind != "receipt_sent"}
-    rows: dict[str, int] = {}
+    marks: dict[str, list[tuple[float, str, str]]] = {lane: [] for lane in LANES}
     for e in sorted(ep.events, key=lambda e: (e.at, e.seq)):
         lane, shape, colour = _lane_of(e, by_id)
         short = LABELS.get(e.kind, (e.kind, e.kind))[0]
         title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
         x = axis.x(e.at)
         parts.append(_marker(x, LANES[lane], shape, colour, title))
-        rows[lane] = 1 - rows.get(lane, 1)
-        parts.append(_label(x, LANES[lane], short, rows[lane]))
+        marks[lane].append((x, short, title))
+    for lane, lane_marks in marks.items():
+        for x, text, titles, row, count in _lay_labels(lane_marks):
+            parts.append(_label(x, LANES[lane], text, row, titles, count))
     y = LANES["deadlines"]
     for v in entry["violations"]:
         due, actual = _instant(v["due"]), _instant(v["actual"])
@@ -174,7 +229,7 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
             parts.append(_marker(axis.x(at), y, "cross", "var(--violation)",
                                  f"{v['rule']}: {v['text']} (due {short_time(v['due'])}, "
                                  f"actual {short_time(v['actual'])})"))
-    parts.append("</svg>")
+    parts.append("</svg></div>")
     return "".join(parts)
 
 
@@ -184,8 +239,47 @@ def _r72(r72: dict) -> str:
     return "does not apply" + (f" ({r72['reason']})" if r72.get("reason") else "")
 
 
+def _places(v: dict) -> str:
+    """The violation's messages, each with its file (and wrapper path) and line, one a line."""
+    places = v.get("messages") or [{"id": i, "file": None, "line": None} for i in v["message_ids"]]
+    return "<br>".join(f'<span class="place">{escape(where(p))}</span>' for p in places)
+
+
+def _municipality(ep: Episode | None) -> tuple[str, str]:
+    """(code, 'code name') of the municipality the admission names ('', '-' when none does)."""
+    admitted = ep.first("admitted") if ep is not None else None
+    code = str(admitted.data.get("municipality") or "") if admitted is not None else ""
+    return code, (f"{code} {municipality_name(code) or ''}".strip() if code else "-")
+
+
+def _index(report: dict, result: ReplayResult) -> str:
+    """A table of every episode at the top, each row a link to its timeline, sortable by any column (tax,
+    rules, municipality ...): a log of hundreds of episodes is read from here, not by scrolling."""
+    rows = []
+    for i, e in enumerate(report["episodes"]):
+        code, municipality = _municipality(result.episodes.get(e["episode"]))
+        rules = sorted({v["rule"] for v in e["violations"]})
+        rows.append(
+            f'<tr data-episode="{escape(e["episode"])}"><td data-value="{escape(e["episode"])}">'
+            f'<a href="#episode-{i}">{escape(e["episode"])}</a></td>'
+            f'<td data-value="{escape(municipality)}">{escape(municipality)}</td>'
+            f'<td data-value="{escape(e["state"])}">{escape(e["state"])}</td>'
+            f'<td data-value="{escape(e["admitted"] or "")}">{short_time(e["admitted"])}</td>'
+            f'<td class="num" data-value="{e["completion_tax_days"]}">{e["completion_tax_days"]}</td>'
+            f'<td class="num" data-value="{e["completion_tax_dkk"]}">{num(e["completion_tax_dkk"])}</td>'
+            f'<td class="num" data-value="{len(e["violations"])}">{len(e["violations"])}</td>'
+            f'<td data-value="{escape(" ".join(rules))}">{escape(", ".join(rules)) or "-"}</td></tr>')
+    heads = [("episode", "text"), ("municipality", "text"), ("state", "text"), ("admitted", "text"),
+             ("tax days", "number"), ("tax, DKK", "number"), ("violations", "number"), ("rules", "text")]
+    head = "".join(f'<th data-sort="{kind}" data-column="{n}" class="{"num" if kind == "number" else ""}">'
+                   f'{escape(name)}</th>' for n, (name, kind) in enumerate(heads))
+    return (f'<h2 id="episode-index">Episodes at a glance</h2><p class="muted">Click a column to sort; an episode '
+            f'to go to its timeline.</p><div id="index-box"><table id="index"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
 def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None,
-                     rates: str | None = None) -> str:
+                     rates: str | None = None, number_: int = 0) -> str:
     rules = sorted({v["rule"] for v in entry["violations"]} | {o["rule"] for o in entry["obligations"]})
     r72 = entry["extended_responsibility"]
     head = (f'<header><h3>{escape(entry["episode"])}</h3>'
@@ -194,7 +288,8 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: Busi
             f'{escape(f" ({rates})") if rates and entry["completion_tax_dkk"] else ""}'
             f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
             f'<span class="r72">72 h: {escape(_r72(r72))}</span>'
-            f'<span class="count">{plural(len(entry["violations"]), "violation")}</span></header>')
+            f'<span class="count">{plural(len(entry["violations"]), "violation")}</span>'
+            f'<a class="to-index" href="#episode-index">episodes ↑</a></header>')
     body = [head]
     if draw and ep is not None and ep.events:
         body.append(timeline_svg(ep, entry, calendar))
@@ -202,7 +297,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: Busi
         rows = "".join(
             f'<tr data-rule="{escape(v["rule"])}"><td>{escape(v["rule"])}</td>'
             f'<td class="sev-{escape(v["severity"])}">{escape(v["severity"])}</td><td>{short_time(v["due"])}</td>'
-            f'<td>{short_time(v["actual"])}</td><td>{escape(", ".join(v["message_ids"]))}</td>'
+            f'<td>{short_time(v["actual"])}</td><td class="places">{_places(v)}</td>'
             f'<td>{escape(v["text"])}</td></tr>' for v in entry["violations"])
         body.append("<table class=\"violations\"><thead><tr><th>rule</th><th>severity</th><th>due</th>"
                     f"<th>actual</th><th>messages</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -217,7 +312,7 @@ def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: Busi
         dates += f" and {number(len(counted) - MAX_DAY_LINES)} more" if len(counted) > MAX_DAY_LINES else ""
         reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
         body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
-    return (f'<section class="episode" data-episode="{escape(entry["episode"])}" '
+    return (f'<section class="episode" id="episode-{number_}" data-episode="{escape(entry["episode"])}" '
             f'data-rules="{escape(" ".join(rules))}">' + "".join(body) + "</section>")
 
 
@@ -235,6 +330,21 @@ function applyFilters() {
     for (const row of section.querySelectorAll('[data-rule]')) row.hidden = !!rule && row.dataset.rule !== rule;
   }
   document.getElementById('shown').textContent = shown;
+}
+for (const th of document.querySelectorAll('#index th[data-sort]')) {
+  th.addEventListener('click', () => {
+    const body = th.closest('table').tBodies[0], column = Number(th.dataset.column);
+    const up = th.getAttribute('aria-sort') !== 'ascending';
+    for (const other of th.parentNode.children) other.removeAttribute('aria-sort');
+    th.setAttribute('aria-sort', up ? 'ascending' : 'descending');
+    const key = row => row.cells[column].dataset.value;
+    const rows = [...body.rows].sort((a, b) => {
+      const order = th.dataset.sort === 'number' ? Number(key(a)) - Number(key(b))
+        : key(a).localeCompare(key(b), 'da', {numeric: true});
+      return up ? order : -order;
+    });
+    for (const row of rows) body.appendChild(row);
+  });
 }
 ruleFilter.addEventListener('change', applyFilters);
 episodeFilter.addEventListener('input', applyFilters);
@@ -279,6 +389,14 @@ def _legend() -> str:
 EXTRA_CSS = """
 :root { --weekend: #f1f3f6; --holiday: #fde9c8; }
 .marker-label { font-size: 9px; fill: var(--muted); }
+.timeline-box { overflow-x: auto; }
+#index-box { max-height: 24rem; overflow: auto; }
+#index th[data-sort] { cursor: pointer; text-decoration: underline dotted; }
+#index th[aria-sort="ascending"]::after { content: " ▲"; }
+#index th[aria-sort="descending"]::after { content: " ▼"; }
+.to-index { font-size: 12px; margin-left: auto; }
+td.places { font-size: 12px; overflow-wrap: anywhere; }
+.violations td:first-child { white-space: nowrap; }
 .legend-shape { vertical-align: -3px; margin-right: 4px; }
 .legend .labels span { margin-right: 10px; }
 """
@@ -294,10 +412,12 @@ def _page(report: dict, result: ReplayResult, source: str, calendar: BusinessCal
     rates = summary.get("completion_tax_rates")
     body = [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
             f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>",
+            f'<p id="policy">policy: {escape(str(report.get("policy", "-")))}</p>',
             '<div class="cards" id="summary">' + "".join(
                 f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}'
                 f'{escape(f" ({rates})") if rates and k.endswith("DKK") else ""}</span><b>{num(v)}</b></div>'
                 for k, v in cards) + "</div>"]
+    body.append(_index(report, result))
     rows = "".join(f'<tr><td>{escape(r)}</td><td class="num">{n}</td></tr>'
                    for r, n in summary["violations_by_rule"].items())
     body.append(f'<h2>Violations by rule</h2><table id="by-rule"><thead><tr><th>rule</th><th class="num">violations'
@@ -324,5 +444,5 @@ def _page(report: dict, result: ReplayResult, source: str, calendar: BusinessCal
                     f'--episode or --rule to draw others.</p>')
     for i, entry in enumerate(report["episodes"]):
         body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES, calendar,
-                                     rates))
+                                     rates, i))
     return page("medcom replay", "\n".join(body), SCRIPT, extra_css=EXTRA_CSS)

@@ -28,6 +28,7 @@ from medcom.validate import DocumentResult, TimelineResult
 @dataclass
 class SenderRow:
     ean: str
+    name: str = ""  # the organisation its messages name most often ("" when none does)
     messages: int = 0
     with_errors: int = 0
     errors: int = 0
@@ -93,17 +94,33 @@ class BatchResult:
         `red_error_rate`, yellow at or above `yellow_error_rate`, else green.
         """
         rows: dict[str, SenderRow] = defaultdict(lambda: SenderRow(""))
+        names: dict[str, Counter[str]] = defaultdict(Counter)
         for d in self.documents:
             row = rows[d.sender_ean or "unknown"]
             row.ean = d.sender_ean or "unknown"
+            if d.sender_name:
+                names[row.ean][d.sender_name] += 1
             row.messages += 1
             row.with_errors += not d.accepted
             row.errors += sum(f.severity is Severity.ERROR for f in d.findings)
             row.warnings += sum(f.severity is Severity.WARNING for f in d.findings)
         for row in rows.values():
+            row.name = names[row.ean].most_common(1)[0][0] if names[row.ean] else (
+                "(sender not readable)" if row.ean == "unknown" else "")
             row.risk = ("red" if row.error_rate >= risk.red_error_rate
                         else "yellow" if row.error_rate >= risk.yellow_error_rate else "green")
         return sorted(rows.values(), key=lambda r: (-r.error_rate, -r.messages, r.ean))
+
+
+# What each kind of answer (medcom.validate.receipts.Answer) means, for the text report (JSON keeps the kinds).
+RECEIPT_WORDS = {
+    "positive": "positive receipts written (message accepted)",
+    "negative": "negative receipts written (message refused, with the reason)",
+    "not_requested": "accepted without a receipt (the sender asked for none: no 'pluspositivkvitt')",
+    "not_for_receipts": "not answered because they are receipts or acknowledgements themselves",
+    "impossible": "cannot be answered (envelope, sender or receiver not readable)",
+    "not_written": "receipts that could not be written",
+}
 
 
 def to_json(batch: BatchResult, risk: RiskPolicy | None = None, show_cpr: bool = False) -> str:
@@ -119,7 +136,8 @@ def to_json(batch: BatchResult, risk: RiskPolicy | None = None, show_cpr: bool =
                     "by_family": batch.families()},
     }
     if risk is not None:
-        report["senders"] = [{"ean": r.ean, "messages": r.messages, "messages_with_errors": r.with_errors,
+        report["senders"] = [{"ean": r.ean, "name": r.name or None, "messages": r.messages,
+                              "messages_with_errors": r.with_errors,
                               "errors": r.errors, "warnings": r.warnings, "error_rate": round(r.error_rate, 4),
                               "risk": r.risk} for r in batch.senders(risk)]
     return json.dumps(report if show_cpr else mask_data(report), indent=2, ensure_ascii=False)
@@ -177,14 +195,14 @@ def to_text(batch: BatchResult, risk: RiskPolicy | None = None, show_cpr: bool =
     if suppressed := batch.by_rule(suppressed=True):
         lines.append("suppressed: " + ", ".join(f"{rule} {n}" for rule, n in suppressed.items()))
     if receipts := batch.receipts():
-        lines.append("receipts: " + ", ".join(f"{kind} {n}" for kind, n in receipts.items()))
+        lines.append("receipts: " + "; ".join(f"{n} {RECEIPT_WORDS.get(kind, kind)}" for kind, n in receipts.items()))
     if risk is not None:
-        lines += ["", f"{'sender EAN':<14} {'messages':>8} {'invalid':>8} {'errors':>7} {'warnings':>8} "
-                      f"{'error rate':>10}  risk"]
+        lines += ["", f"{'sender GLN/SOR':<14} {'messages':>8} {'invalid':>8} {'errors':>7} {'warnings':>8} "
+                      f"{'error rate':>10}  {'risk':<6}  sender"]
         for r in batch.senders(risk):
             colour = {"red": "red", "yellow": "yellow", "green": "green"}[r.risk]
             lines.append(f"{r.ean:<14} {r.messages:>8} {r.with_errors:>8} {r.errors:>7} {r.warnings:>8} "
-                         f"{r.error_rate:>10.1%}  {click.style(r.risk, fg=colour)}")
+                         f"{r.error_rate:>10.1%}  {click.style(f'{r.risk:<6}', fg=colour)}  {r.name}".rstrip())
     text = "\n".join(lines)
     return text if show_cpr else mask_cprs(text)
 

@@ -42,6 +42,7 @@ class DocumentResult:
     findings: list[Finding]
     suppressed: list[Finding] = field(default_factory=list)
     receipt: Answer | None = None
+    sender_name: str | None = None  # the organisation the message names beside its GLN/SOR
 
     @property
     def accepted(self) -> bool:
@@ -94,7 +95,7 @@ def check_source(source: Source, options: BatchOptions) -> list[DocumentResult |
     if options.receipts_dir is not None and options.receipt_time is not None:
         answers = _answer(messages, options)
     return [DocumentResult(m.source, m.format, m.family, m.version, m.generation, m.schema, m.envelope_id, m.sender,
-                           m.findings, hidden, answer)
+                           m.findings, hidden, answer, m.sender_name)
             for m, hidden, answer in zip(messages, suppressed, answers, strict=True)]
 
 

@@ -20,6 +20,7 @@ from medcom.findings import Finding, Severity
 from medcom.formats.fhir import build_acknowledgement
 from medcom.formats.messages import ReadMessage
 from medcom.formats.oioxml import write
+from medcom.identifiers import mask_cprs
 from medcom.safe_files import create_new, safe_name
 
 MAX_REFUSE_TEXT = 2000
@@ -62,6 +63,16 @@ def receipt_id(source: str, envelope_id: str, positive: bool) -> str:
     return "K" + digest[:13]
 
 
+def input_stem(source: str) -> str:
+    """The receipt file's name part saying which input it answers: the input file's (or archive member's) name
+    without its suffix, the wrappers and the letter number; CPR numbers masked even with --show-cpr (a file name
+    outlives the report), cut to a safe length."""
+    outer = source.split(" > ")[0]
+    outer = outer.rsplit(" letter ", 1)[0] if outer.rsplit(" letter ", 1)[-1].isdigit() else outer
+    stem = Path(outer.rpartition("!")[2]).stem
+    return safe_name(mask_cprs(stem), 48) if stem else "message"
+
+
 def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Callable[[str], str] = str) -> Answer:
     """The Acknowledgement Bundle for a received FHIR message: ok, or fatal-error with the errors as issues."""
     if message.family == "Acknowledgement":
@@ -76,8 +87,8 @@ def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Cal
         return Answer("impossible", "the message has no MessageHeader id, sender or receiver to answer")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        name = create_new(directory, f"{safe_name(mask(message.envelope_id or message.letter_id or 'message'))}"
-                                     ".ack.json", json.dumps(ack, indent=2, ensure_ascii=False).encode()).name
+        name = create_new(directory, f"{input_stem(message.source)}.ack.json",
+                          json.dumps(ack, indent=2, ensure_ascii=False).encode()).name
     except OSError as exc:
         return Answer("not_written", f"cannot write the acknowledgement: {exc.strerror or exc}")
     return Answer("negative" if errors else "positive", f"{name}: fatal-error" if errors else name)
@@ -115,7 +126,9 @@ def answer_envelope(messages: list[ReadMessage], directory: Path, sent: datetime
                              letters=[x for x in letters if x[0] != "ukendt" or whole is None], refuse=whole)
         try:  # a receipt file is always new (medcom.safe_files); a file name is output too: masked
             directory.mkdir(parents=True, exist_ok=True)
-            names[positive] = create_new(directory, f"{safe_name(mask(first.envelope_id))}.{ident}.xml", data).name
+            name = f"{input_stem(first.source)}.{safe_name(mask_cprs(first.envelope_id))}." \
+                   f"{'positive' if positive else 'negative'}.xml"
+            names[positive] = create_new(directory, name, data).name
         except OSError as exc:
             return [Answer("not_written", f"cannot write the receipt: {exc.strerror or exc}")] * len(messages)
     answers = []

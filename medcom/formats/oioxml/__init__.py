@@ -16,6 +16,7 @@ from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import check_identifiers_and_times, local_name, readable_path
 from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
 from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
+from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
 
@@ -86,8 +87,9 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
     judge.schema.validate(tree)
     for error in judge.schema.error_log:
         el = _locate(root, error.path)
-        place(Finding("M-SCHEMA", Severity.ERROR, f"{_NS_IN_TEXT.sub('', error.message)} [{judge.label}]", source,
-                      error.line or None, readable_path(el) if el is not None else error.path),
+        text = plain(_NS_IN_TEXT.sub("", error.message))
+        place(Finding("M-SCHEMA", Severity.ERROR, f"{text} [{judge.label}]", source, error.line or None,
+                      readable_path(el) if el is not None else error.path),
               _body_of_element(el, root) if el is not None else None)
 
     def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
@@ -106,7 +108,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         findings = [*shared, *per_body[id(body)]]
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
-                              encoding=encoding, position=position)
+                              encoding=encoding, position=position, line=body.sourceline)
         _describe(message, body, envelope, family, head, wall_times if options.letter_content else None)
         messages.append(message)
     return messages
@@ -125,6 +127,7 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
     message.envelope_id = text_of(head.get("Identifier"))
     message.receipt_requested = envelope is not None and text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt"
     message.sender = _party_ean(body, parts, "Sender")
+    message.sender_name = _party_name(parts.get("Sender"))
     message.receiver = _party_ean(body, parts, "Receiver")
     if family is None:
         message.family = text_of(letter.get("StatisticalCode")) or local_name(body) \
@@ -143,6 +146,15 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
             readable_path(letter_el) if letter_el is not None else readable_path(body)))
     if wall_times is not None:
         message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times)
+
+
+_NAMES = frozenset({"OrganisationName", "DepartmentName"})
+
+
+def _party_name(party: etree._Element | None) -> str | None:
+    """'Organisation, department' of a Sender or Receiver, as the letter names them (None: it names neither)."""
+    names = children(party, _NAMES)
+    return ", ".join(t for t in (text_of(names.get(n)) for n in ("OrganisationName", "DepartmentName")) if t) or None
 
 
 def _party_ean(body: etree._Element, parts: Children, party: str) -> str | None:
