@@ -53,7 +53,7 @@ from medcom.engine.rules import care_plan_due
 from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
 from medcom.policy import Policy
-from simulator.scenario import DESTINATIONS, LIMITS
+from simulator.scenario import DESTINATIONS, limits_of
 
 GOF_DRAWS = 20  # model draws per observed episode for the goodness-of-fit test
 GOF_SEED = 20240101
@@ -605,10 +605,14 @@ def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, lo
     for table in ("run", "admissions", "stay", "hospital", "municipality"):
         ordered[table] = {key: f.out.keys[table][key] for key in base[table]}
     f.out.keys = ordered
-    for dotted, (low, high) in LIMITS.items():  # what the scenario loader accepts
-        table, key = dotted.split(".")
-        k = ordered.get(table, {}).get(key)
-        if k is not None and k.fitted and not low <= k.value <= high:
+    for table, keys in ordered.items():  # what the scenario loader accepts
+        for key, k in keys.items():
+            span = limits_of(f"{table}.{key}")
+            if span is None or not k.fitted or not isinstance(k.value, int | float) or isinstance(k.value, bool):
+                continue
+            low, high = span
+            if low <= k.value <= high:
+                continue
             k.how += f"; {k.value} held to the range a scenario allows ({low:g} to {high:g})"
             k.value = min(max(k.value, low), high)
     f.out.copied = {"policy": policy_table if policy_table is not None else base.get("policy", {})}

@@ -19,7 +19,7 @@ from medcom.executors import EXECUTORS, ExecutorError
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
 from medcom.identifiers import mask_cprs
-from medcom.policy import PolicyError, load_policy
+from medcom.policy import PolicyError, load_policy, read_toml_file
 from medcom.progress import Progress
 from medcom.replay import ReplayInput, load_log
 from medcom.replay import replay as run_replay
@@ -431,7 +431,6 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
               workers: int) -> None:
     """Fit a planner scenario to what a replayed message log shows (any format replay reads)."""
     import json
-    import tomllib
 
     from medcom.findings import Severity
     from simulator.calibrate import CalibrationError, fit, to_toml
@@ -440,12 +439,12 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     base_path = _scenario_path(base_name)
     try:
         load_scenario(base_path)
-        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
-    except (ScenarioError, PolicyError, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        base = read_toml_file(base_path, "scenario")
+    except (ScenarioError, PolicyError) as exc:
         click.echo(f"medcom calibrate: --base: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     policy = load_policy(policy_file)
-    policy_table = tomllib.loads(policy_file.read_text(encoding="utf-8")) if policy_file else None
+    policy_table = read_toml_file(policy_file, "policy file") if policy_file else None
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
@@ -519,7 +518,6 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     """Run a grid of variants of a scenario (every combination of the --vary values) with common random
     numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
     import json
-    import tomllib
 
     from medcom.reports.simulate import METRICS as METRIC_INFO
     from medcom.reports.sweep import DEFAULT_METRICS
@@ -541,7 +539,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     path = _scenario_path(scenario)
     try:
         load_scenario(path)  # the file itself first: its errors name the file's keys
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml_file(path, "scenario")
         g = grid(raw, str(path), list(vary))
         changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
         loaded = with_run(g.scenario, **changes) if changes else g.scenario
