@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -19,7 +21,7 @@ from medcom.executors import EXECUTORS, ExecutorError
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml.schemas import SchemaError, check_user_dir
 from medcom.identifiers import mask_cprs
-from medcom.policy import PolicyError, load_policy, read_toml_file
+from medcom.policy import PolicyError, load_policy, parse_toml, read_toml_file
 from medcom.progress import Progress
 from medcom.replay import ReplayInput, load_log
 from medcom.replay import replay as run_replay
@@ -30,7 +32,7 @@ from medcom.reports.junit import FailOn
 from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
 from medcom.reports.replay import to_junit as replay_junit
 from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
-from medcom.safe_files import writable_dir_problem, writable_file_problem
+from medcom.safe_files import replace_file, writable_dir_problem, writable_file_problem
 from medcom.validate import BatchOptions, run_batch
 from medcom.validate.suppress import SuppressionError, Suppressions
 
@@ -414,9 +416,16 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
 
 
 
+def _scenario_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """calibrate --out: a file it can replace whole (not a device, FIFO or link such as /dev/stdout)."""
+    if value is not None and os.path.lexists(value) and not stat.S_ISREG(os.lstat(value).st_mode):
+        raise click.BadParameter(f"{value} is not a regular file; the fitted scenario is written to a file")
+    return _output_file(ctx, param, value)
+
+
 @main.command()
 @click.argument("log", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_output_file,
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_scenario_file,
               help="The fitted scenario (TOML) to write.")
 @click.option("--base", "base_name", default="nordjylland-2024", show_default=True,
               help="The scenario whose values stand for what the log cannot show (a path or a shipped name).")
@@ -434,7 +443,7 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
 
     from medcom.findings import Severity
     from simulator.calibrate import CalibrationError, fit, to_toml
-    from simulator.scenario import ScenarioError, load_scenario
+    from simulator.scenario import ScenarioError, load_scenario, scenario_from_raw
 
     base_path = _scenario_path(base_name)
     try:
@@ -458,8 +467,19 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     except CalibrationError as exc:
         click.echo(f"medcom calibrate: {log}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    _write(out, to_toml(fitted))
-    load_scenario(out)  # the file must load as a scenario; a failure here is a bug, and says so loudly
+    text = to_toml(fitted)
+    try:  # checked as a scenario before it is written: a file calibrate writes always loads
+        scenario_from_raw(parse_toml(text, str(out)), str(out))
+    except PolicyError as exc:
+        click.echo(f"medcom calibrate: the fitted scenario does not hold, nothing written: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    try:  # a new file beside --out, renamed over it: never half a scenario
+        replace_file(out.parent, out.name, text.encode("utf-8"))
+    except OSError as exc:
+        click.echo(f"medcom calibrate: --out {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for note in fitted.notes:
+        click.echo(f"medcom calibrate: note: {note}", err=True)
     summary = fitted.as_dict()
     summary["out"] = str(out)
     summary["input_errors"] = len(errors)
