@@ -16,6 +16,7 @@ manager: a dask executor starts its local cluster (or connects to `scheduler`) o
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing import get_context
@@ -51,8 +52,16 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
     if workers <= 1:
         yield from map(fn, items)
         return
-    with get_context("spawn").Pool(workers) as pool:
+    with get_context("spawn").Pool(workers, initializer=_quiet_worker) as pool:
         yield from pool.imap(fn, items, chunksize=chunksize)
+
+
+def _quiet_worker() -> None:
+    """A pool worker leaves Ctrl-C to its parent (which ends the pool): else every worker printed a
+    KeyboardInterrupt traceback. SIGTERM and SIGHUP keep their default, ending the worker without a word."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 class LocalExecutor:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +29,7 @@ from medcom.progress import Progress
 from medcom.replay import ReplayInput, load_log
 from medcom.replay import replay as run_replay
 from medcom.replay.load import count_documents, read_log
-from medcom.replay.partition import PARTITION_MESSAGES, replay_partitioned
+from medcom.replay.partition import MAX_PARTITION_MESSAGES, PARTITION_MESSAGES, SpoolError, replay_partitioned
 from medcom.reports.formatting import plural
 from medcom.reports.junit import FailOn
 from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
@@ -97,15 +100,47 @@ def _replications(command: Callable[..., None]) -> Callable[..., None]:
 
 
 
+class _Stopped(SystemExit):
+    """SIGTERM or SIGHUP (timeout, systemd, CI cancelling a job): unwinds the command as an exception does, so
+    that every `finally` and context manager runs (replay's temporary files hold patients' messages)."""
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP raise `_Stopped` (once: a second signal cannot cut the clean-up
+    short); SIGINT raises KeyboardInterrupt as always. Only in the main thread, where Python handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = (signal.SIGTERM, signal.SIGHUP)
+
+    def stop(signum: int, _frame: object) -> None:
+        for number in caught:
+            signal.signal(number, signal.SIG_IGN)
+        raise _Stopped(128 + signum)
+
+    before = {number: signal.signal(number, stop) for number in caught}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
 class _Group(click.Group):
-    """Usage errors exit 2 (click's default too); tool errors print one line and exit 2."""
+    """Usage errors exit 2 (click's default too); tool errors print one line and exit 2; SIGTERM and SIGHUP end
+    the run as an exception does, files cleaned up, with one line."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with _signals_unwind():
+                return super().invoke(ctx)
         except PolicyError as exc:
             click.echo(f"medcom: policy: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
+        except _Stopped as exc:
+            click.echo(f"medcom: stopped by {signal.Signals(int(exc.code or 0) - 128).name}", err=True)
+            ctx.exit(int(exc.code or 1))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -196,7 +231,8 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--scheduler", metavar="ADDRESS",
               help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); its "
                    "workers check the messages and replay the partitions. Needs --executor dask.")
-@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES, show_default=True,
+@click.option("--partition-size", type=click.IntRange(1, MAX_PARTITION_MESSAGES), default=PARTITION_MESSAGES,
+              show_default=True,
               help="Messages and timeline lines a partition aims at: the memory one replay task needs (episodes "
                    "that depend on each other stay together). The report does not depend on it.")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
@@ -234,7 +270,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                                      partition_messages=partition_size, on_document=reading.done,
                                      on_partitions=partitions,
                                      on_partition=lambda n: replaying[0].done(n) if replaying else None)
-        except ExecutorError as exc:
+        except (ExecutorError, SpoolError) as exc:
             click.echo(f"medcom replay: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         finally:
