@@ -32,6 +32,7 @@ from medcom.replay.load import count_documents, read_log
 from medcom.replay.partition import MAX_PARTITION_MESSAGES, PARTITION_MESSAGES, SpoolError, replay_partitioned
 from medcom.reports.formatting import plural
 from medcom.reports.junit import FailOn
+from medcom.reports.masking import MaskedStream
 from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
 from medcom.reports.replay import to_junit as replay_junit
 from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
@@ -64,9 +65,9 @@ def _make_dir(path: Path, option: str) -> None:
         sys.exit(EXIT_USAGE)
 
 
-def _write(out: Path | None, text: str) -> None:
+def _write(out: Path | None, text: str, show_cpr: bool = False) -> None:
     """The report to --out (or stdout); a failure to write it is a tool error (exit 2), said in one line."""
-    _write_chunks(out, (text,))
+    _write_chunks(out, (text,), show_cpr)
 
 
 def _check_scheduler(executor_kind: str, scheduler: str | None) -> None:
@@ -127,9 +128,36 @@ def _signals_unwind() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+@contextlib.contextmanager
+def _masked_std_streams() -> Iterator[None]:
+    """stdout and stderr through `MaskedStream` for the whole command, usage errors included: whatever is printed
+    has its CPR numbers masked (stdout shows them with --show-cpr: `_reveal_cprs`)."""
+    before = sys.stdout, sys.stderr
+    streams = [MaskedStream(s) for s in before]
+    sys.stdout, sys.stderr = streams
+    try:
+        yield
+    finally:
+        for stream in streams:
+            with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said
+                stream.close_masking()
+        sys.stdout, sys.stderr = before
+
+
+def _reveal_cprs() -> None:
+    """--show-cpr: the report on stdout shows CPR numbers in full (stderr stays masked)."""
+    if isinstance(sys.stdout, MaskedStream):
+        sys.stdout.reveal()
+
+
 class _Group(click.Group):
     """Usage errors exit 2 (click's default too); tool errors print one line and exit 2; SIGTERM and SIGHUP end
-    the run as an exception does, files cleaned up, with one line."""
+    the run as an exception does, files cleaned up, with one line. All a command prints goes through
+    `_masked_std_streams`."""
+
+    def main(self, *args: object, **kwargs: object) -> object:
+        with _masked_std_streams():
+            return super().main(*args, **kwargs)  # type: ignore[arg-type]
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -195,7 +223,7 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
     policy_fail = FailOn(fail_on)
     report = {"json": lambda: to_json(batch, risk, show_cpr), "junit": lambda: to_junit(batch, policy_fail, show_cpr),
               "text": lambda: to_text(batch, risk, show_cpr)}[fmt]()
-    _write(out, report)
+    _write(out, report, show_cpr)
     sys.exit(EXIT_FINDINGS if batch.fails(policy_fail) else EXIT_OK)
 
 
@@ -255,7 +283,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             reading.close()
             result = run_replay(inputs, policy)
             report = report_dict(result, filters, show_cpr, policy)
-            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar))
+            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar), show_cpr)
             sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
         replaying: list[Progress] = []
 
@@ -279,11 +307,11 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     with run:
         report = partitioned_report(run, filters, show_cpr, policy)
         if fmt == "junit":
-            _write(out, replay_junit(report, policy_fail))
+            _write(out, replay_junit(report, policy_fail), show_cpr)
         elif fmt == "json":
-            _write_chunks(out, _json_chunks(report))
+            _write_chunks(out, _json_chunks(report), show_cpr)
         else:
-            _write_chunks(out, _line_chunks(text_lines(report)))
+            _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
         sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
 
 
@@ -312,11 +340,14 @@ def _line_chunks(lines: Iterable[str]) -> Iterator[str]:
     yield ("" if first else "\n") + "\n".join(block)
 
 
-def _write_chunks(out: Path | None, chunks: Iterable[str]) -> None:
+def _write_chunks(out: Path | None, chunks: Iterable[str], show_cpr: bool = False) -> None:
     """`_write(out, "".join(chunks))` without holding the whole report: to --out (or stdout), a newline at the
     end; on stdout, styles are dropped off a terminal as click.echo drops them (chunks end where lines end, and
-    a style never spans lines)."""
+    a style never spans lines). CPR numbers masked unless `show_cpr`: in the file here, on stdout by its stream
+    (a chunk ends between lines or JSON tokens, so a CPR number is never cut in two)."""
     if out is None:
+        if show_cpr:
+            _reveal_cprs()
         for chunk in chunks:
             click.echo(chunk, nl=False)
         click.echo("")
@@ -324,11 +355,17 @@ def _write_chunks(out: Path | None, chunks: Iterable[str]) -> None:
     try:
         with out.open("w", encoding="utf-8") as stream:
             for chunk in chunks:
-                stream.write(chunk)
+                stream.write(chunk if show_cpr else mask_cprs(chunk))
             stream.write("\n")
     except OSError as exc:
         click.echo(f"medcom: --out {out}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """A text file of a planner's output, CPR numbers masked (a scenario or log may be named after a patient);
+    OSError to the caller."""
+    path.write_text(mask_cprs(text), encoding="utf-8")
 
 
 def _scenario_path(name: str) -> Path:
@@ -399,10 +436,10 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
         if out is not None:
-            (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
-            (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
+            _write_text(out / "result.json", sim_json(data) + "\n")
+            _write_text(out / "summary.txt", sim_text(data) + "\n")
             charts = write_plots(result, out)
-            (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
+            _write_text(out / "report.html", sim_html(data, charts))
             click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
         if emit_log is not None:
             metrics, built = write_log(loaded, emit_log, formats=emit_formats)
@@ -503,7 +540,7 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     except CalibrationError as exc:
         click.echo(f"medcom calibrate: {log}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    text = to_toml(fitted)
+    text = mask_cprs(to_toml(fitted))  # a log named after a patient names the scenario
     try:  # checked as a scenario before it is written: a file calibrate writes always loads
         scenario_from_raw(parse_toml(text, str(out)), str(out))
     except PolicyError as exc:
@@ -614,10 +651,10 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     if out is not None:
         try:
             _make_dir(out, "--out")
-            (out / "sweep.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            (out / "sweep.txt").write_text(sweep_text(data, shown) + "\n", encoding="utf-8")
+            _write_text(out / "sweep.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            _write_text(out / "sweep.txt", sweep_text(data, shown) + "\n")
             charts = write_sweep_plots(data, shown, out)
-            (out / "report.html").write_text(sweep_html(data, charts, shown), encoding="utf-8")
+            _write_text(out / "report.html", sweep_html(data, charts, shown))
         except OSError as exc:
             click.echo(f"medcom sweep: cannot write {exc.filename or ''}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_USAGE)
