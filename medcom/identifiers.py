@@ -5,6 +5,7 @@ Each check returns None when the value is valid, else a sentence saying what is 
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import date
 from functools import lru_cache
@@ -190,6 +191,8 @@ def mask_cpr(value: str) -> str:
 #    run together) is masked when its DDMMYY is a real birth date under the century rule: such a window may be a
 #    CPR written into a longer field, and masking errs on the side of the patient. Its four digits become ****
 #    in place, the rest of the run is kept.
+#  - The digits after a decimal point (0.2509479989) are a number's, not a CPR's; "DDMMYY.XXXX" standing alone
+#    is still masked.
 # The look-ahead finds overlapping candidates; each is judged on its own. Linear in the text.
 _SEPARATORS = "-‐‑‒–—―−     ./"
 _CPR_CANDIDATE = re.compile(rf"(?=(\d{{6}})([{re.escape(_SEPARATORS)}]?)(\d{{4}}|[17][A-Z]{{2}}\d))")
@@ -216,14 +219,25 @@ def _cpr_spans(text: str) -> list[tuple[int, int, int, bool]]:
     """(start, end of DDMMYY and separator, end, whole) of every CPR number in `text`; `whole`: no digit either
     side (masked as DDMMYY-****), else inside a longer run of digits (its last four masked in place)."""
     spans = []
+    fractions = [(f.start(), f.end()) for f in _FRACTION.finditer(text)] if "." in text else []
     for m in _CPR_CANDIDATE.finditer(text):
         start, six_end, end = m.start(), m.end(2), m.end(3)
         digit_before = start > 0 and text[start - 1].isdecimal()
         digit_after = end < len(text) and text[end].isdecimal()
         whole = not digit_before and not digit_after
+        if fractions and ((m[2] == "." and not whole) or _in_fraction(fractions, start)):
+            continue  # the digits of a decimal number (a JSON float: 0.2509479989, 120524.05218525213)
         if (_is_ddmmyy(m[1]) if whole else _is_birth_date(m[1], m[3][0])):
             spans.append((start, six_end, end, whole))
     return spans
+
+
+_FRACTION = re.compile(r"(?<=\d\.)\d+")
+
+
+def _in_fraction(fractions: list[tuple[int, int]], at: int) -> bool:
+    i = bisect.bisect_right(fractions, (at, 1 << 62)) - 1
+    return i >= 0 and fractions[i][0] <= at < fractions[i][1]
 
 
 def mask_cprs(text: str) -> str:

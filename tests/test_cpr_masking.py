@@ -201,3 +201,9 @@ def test_show_cpr_shows_the_report_but_not_stderr(spelled: Path) -> None:
     run = no_traceback(invoke("replay", spelled, "--format", "json", "--show-cpr"))
     assert "2509479989" in run.stdout and "250947 9989" in run.stdout
     assert not _unmasked(run.stderr)
+
+
+@pytest.mark.parametrize("number", ["0.2509479989", "120524.05218525213", "1.2509479989e-05", "[0.1210982345, 2]"])
+def test_the_digits_of_a_decimal_number_are_no_cpr(number: str) -> None:
+    """A simulation's JSON (shares, DKK) keeps its numbers: masking them broke the JSON on stdout."""
+    assert mask_cprs(number) == number
