@@ -33,6 +33,8 @@ T = TypeVar("T")
 INFINITY_ALLOWED = "infinity allowed"
 MAX_DURATION = timedelta(days=366)  # no window or delay of the agreement is longer; longer ones overflow times
 MAX_FILE_BYTES = 10_000_000
+MAX_WHOLE = 10**15  # any count, size or amount of a policy or scenario; larger ones overflow C and numpy integers
+MAX_NUMBER = 1e300  # (a finite float; an int beyond it cannot even be made a float)
 
 
 class PolicyError(ValueError):
@@ -150,7 +152,7 @@ def parse_duration(value: Any, key: str) -> timedelta:
         raise PolicyError(f"{key}: a duration cannot be negative ({value!r})")
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match or not any(match.groupdict().values()):
-        raise PolicyError(f"{key}: expected a duration like '72h', '30m' or '1h30m', got {value!r}")
+        raise PolicyError(f"{key}: expected a duration like '72h', '30m' or '1h30m', got {_short(value)}")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
     seconds = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
     if not seconds <= MAX_DURATION.total_seconds():  # also catches an infinite float from a long digit string
@@ -170,6 +172,14 @@ def parse_clock(value: Any, key: str) -> time:
         except ValueError:
             pass
     raise PolicyError(f"{key}: expected a clock time like 14:00, got {value!r}")
+
+
+def _short(value: Any) -> str:
+    """A value as an error message quotes it: at most 60 characters (a 4,000-digit number, 1,000 blanks)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"a {len(str(value))}-digit number"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
@@ -198,12 +208,12 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             raise PolicyError(f"{key}: expected true or false, got {value!r}")
         return value
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PolicyError(f"{key}: expected a whole number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+            raise PolicyError(f"{key}: expected a whole number from 0 to {MAX_WHOLE:.0e}, got {_short(value)}")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise PolicyError(f"{key}: expected a finite number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_NUMBER:
+            raise PolicyError(f"{key}: expected a number from 0 to {MAX_NUMBER:g}, got {_short(value)}")  # (NaN too)
         return float(value)
     if hint is str:
         if not isinstance(value, str):
