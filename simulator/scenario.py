@@ -243,7 +243,7 @@ def _check_limits(tables: dict[str, Any], fail: Any) -> None:
     for table, values in tables.items():
         for key, value in vars(values).items():
             numbers = value if isinstance(value, tuple) else (value,)
-            if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+            if not numbers or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
                 continue
             span = limits_of(f"{table}.{key}")
             if span is None:  # a bug here, not in the input: every number has a bound
