@@ -15,6 +15,9 @@ manager: a dask executor starts its local cluster (or connects to `scheduler`) o
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing import get_context
 from types import TracebackType
@@ -49,8 +52,16 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
     if workers <= 1:
         yield from map(fn, items)
         return
-    with get_context("spawn").Pool(workers) as pool:
+    with get_context("spawn").Pool(workers, initializer=_quiet_worker) as pool:
         yield from pool.imap(fn, items, chunksize=chunksize)
+
+
+def _quiet_worker() -> None:
+    """A pool worker leaves Ctrl-C to its parent (which ends the pool): else every worker printed a
+    KeyboardInterrupt traceback. SIGTERM and SIGHUP keep their default, ending the worker without a word."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 class LocalExecutor:
@@ -90,10 +101,7 @@ class DaskExecutor:
         except ImportError:
             raise ExecutorError("the dask executor needs dask.distributed: pip install 'medcom[dask]'") from None
         if self.scheduler:
-            try:
-                self._client = Client(self.scheduler, timeout=self.connect_timeout, set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise ExecutorError(f"cannot reach the dask scheduler at {self.scheduler}: {exc}") from None
+            self._client = _join(Client, self.scheduler, self.connect_timeout)
             return self
         self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=self.processes,
                                      dashboard_address=None)
@@ -132,6 +140,73 @@ class DaskExecutor:
         finally:
             for future in futures:
                 future.release()
+
+
+def _join(client_class: Any, address: str, timeout: str) -> Any:
+    """A client of the dask scheduler at `address`, or ExecutorError in one line within about `timeout` (twice
+    at worst): what listens there is first asked who it is, the whole exchange bounded (dask's own client
+    bounds only the TCP connect: something else listening made it wait for ever or read an HTTP reply as a
+    3 EiB frame), and a client that fails half-made is closed here (else its destructor stalls 20 s and prints
+    a traceback)."""
+    from dask.utils import parse_timedelta
+
+    seconds = parse_timedelta(timeout)
+    _ask_identity(address, seconds)
+    made: list[Any] = []
+
+    class _Client(client_class):  # type: ignore[misc,valid-type]
+        def start(self, **kwargs: Any) -> None:
+            made.append(self)
+            super().start(**kwargs)
+
+    try:
+        return _Client(address, timeout=timeout, set_as_default=False)
+    except Exception as exc:
+        for half in made:
+            with contextlib.suppress(Exception):
+                half.close(timeout=1)
+        raise ExecutorError(f"cannot join the dask scheduler at {address}: {_why(exc)}") from None
+
+
+def _ask_identity(address: str, seconds: float) -> None:
+    """ExecutorError unless a dask scheduler at `address` says it is one within `seconds`."""
+    import asyncio
+
+    from distributed.comm import connect, parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme == "tcp":  # unreachable and not-a-scheduler are different mistakes
+            with socket.create_connection(parse_host_port(location), timeout=seconds):
+                pass
+    except (OSError, ValueError, TypeError) as exc:
+        raise ExecutorError(f"cannot reach the dask scheduler at {address}: {_why(exc)}") from None
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), seconds))
+    except TimeoutError:
+        raise ExecutorError(f"not a dask scheduler at {address}: no dask handshake within {seconds:g} s") from None
+    except Exception as exc:  # anything a stranger's bytes make of dask's reader (MemoryError: a "3 EiB" frame)
+        why = "its reply is no dask message" if isinstance(exc, MemoryError) else _why(exc)
+        raise ExecutorError(f"not a dask scheduler at {address}: {why}") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ExecutorError(f"not a dask scheduler at {address}: it answers as {str(reply)[:80]!r}")
+
+
+def _why(exc: BaseException) -> str:
+    """An exception as one short line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + " ..."
 
 
 def executor(kind: str = "local", workers: int = 1, scheduler: str | None = None) -> LocalExecutor | DaskExecutor:

@@ -5,6 +5,7 @@ Each check returns None when the value is valid, else a sentence saying what is 
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import date
 from functools import lru_cache
@@ -180,10 +181,21 @@ def mask_cpr(value: str) -> str:
     return f"{value[:6]}-{'*' * max(len(value) - 6, 4)}"
 
 
-# A CPR number anywhere in a text: DDMMYY then four digits (a replacement number: 1 or 7, two capital letters
-# and a digit), with or without a hyphen, not inside a longer run of letters and digits (a 14-digit envelope
-# id, a 32-hex episode id). Whether DDMMYY is a real date is checked on each match.
-_CPR_IN_TEXT = re.compile(r"(?<![^\W_])([0-9]{6})-?(?:[0-9]{4}|[17][A-Z]{2}[0-9])(?![^\W_])")
+# CPR numbers anywhere in a text: the one detector of every output (reports, findings, receipts, file names,
+# progress, stderr, calibrate's TOML). A candidate is DDMMYY, then at most one separator (hyphen, dash, minus,
+# space, no-break space, dot, slash), then four digits (a replacement number: 1 or 7, two capital letters, a
+# digit). Digits are any script's decimal digits (Arabic-Indic, full-width ...: int() reads them all).
+#  - A candidate with no digit either side (letters glued to it do not matter: "CPR2509479989x" is a CPR) is
+#    masked when DDMM is shaped like a day and month: a mistyped CPR with an impossible date is still one.
+#  - A candidate inside a longer run of digits ("12509479989", "25094799891234": an envelope id, two numbers
+#    run together) is masked when its DDMMYY is a real birth date under the century rule: such a window may be a
+#    CPR written into a longer field, and masking errs on the side of the patient. Its four digits become ****
+#    in place, the rest of the run is kept.
+#  - The digits after a decimal point (0.2509479989) are a number's, not a CPR's; "DDMMYY.XXXX" standing alone
+#    is still masked.
+# The look-ahead finds overlapping candidates; each is judged on its own. Linear in the text.
+_SEPARATORS = "-‐‑‒–—―−     ./"
+_CPR_CANDIDATE = re.compile(rf"(?=(\d{{6}})([{re.escape(_SEPARATORS)}]?)(\d{{4}}|[17][A-Z]{{2}}\d))")
 
 
 @lru_cache(maxsize=4096)
@@ -194,19 +206,63 @@ def _is_ddmmyy(six: str) -> bool:
     return 1 <= dd <= 31 and 1 <= mm <= 12
 
 
-def _mask_match(match: re.Match[str]) -> str:
-    return f"{match[1]}-****" if _is_ddmmyy(match[1]) else match[0]
+@lru_cache(maxsize=4096)
+def _is_birth_date(six: str, seventh: str) -> bool:
+    """DDMMYY a real date, in the century digit 7 gives (a replacement number: in the 1900s or 2000s)."""
+    dd, mm, yy = int(six[:2]), int(six[2:4]), int(six[4:])
+    if seventh.isdecimal():
+        return _real_date(cpr_century(yy, int(seventh)) + yy, mm, dd)
+    return _real_date(1900 + yy, mm, dd) or _real_date(2000 + yy, mm, dd)
+
+
+def _cpr_spans(text: str) -> list[tuple[int, int, int, bool]]:
+    """(start, end of DDMMYY and separator, end, whole) of every CPR number in `text`; `whole`: no digit either
+    side (masked as DDMMYY-****), else inside a longer run of digits (its last four masked in place)."""
+    spans = []
+    fractions = [(f.start(), f.end()) for f in _FRACTION.finditer(text)] if "." in text else []
+    for m in _CPR_CANDIDATE.finditer(text):
+        start, six_end, end = m.start(), m.end(2), m.end(3)
+        digit_before = start > 0 and text[start - 1].isdecimal()
+        digit_after = end < len(text) and text[end].isdecimal()
+        whole = not digit_before and not digit_after
+        if fractions and ((m[2] == "." and not whole) or _in_fraction(fractions, start)):
+            continue  # the digits of a decimal number (a JSON float: 0.2509479989, 120524.05218525213)
+        if (_is_ddmmyy(m[1]) if whole else _is_birth_date(m[1], m[3][0])):
+            spans.append((start, six_end, end, whole))
+    return spans
+
+
+_FRACTION = re.compile(r"(?<=\d\.)\d+")
+
+
+def _in_fraction(fractions: list[tuple[int, int]], at: int) -> bool:
+    i = bisect.bisect_right(fractions, (at, 1 << 62)) - 1
+    return i >= 0 and fractions[i][0] <= at < fractions[i][1]
 
 
 def mask_cprs(text: str) -> str:
-    """`text` with every CPR-shaped value masked as DDMMYY-**** (see mask_cpr): 10 digits or DDMMYY-XXXX
-    whose DDMM is shaped like a day and month, and replacement numbers (DDMMYY, 1 or 7, two letters, a digit)."""
-    return _CPR_IN_TEXT.sub(_mask_match, text) if text else text
+    """`text` with every CPR number in it masked (see `_CPR_CANDIDATE`): DDMMYY-**** for one standing alone,
+    its last four digits as **** inside a longer run of digits."""
+    if not text:
+        return text
+    spans = _cpr_spans(text)
+    if not spans:
+        return text
+    out, at = [], 0
+    for start, six_end, end, whole in spans:
+        if whole:
+            out += [text[at:start], text[start:start + 6], "-****"]
+        else:
+            first = max(at, six_end)
+            out += [text[at:first], "*" * (end - first)]
+        at = max(at, end)
+    out.append(text[at:])
+    return "".join(out)
 
 
 def find_cprs(text: str) -> list[str]:
-    """The CPR-shaped values `mask_cprs` would mask in `text` (for tests and checks of outputs)."""
-    return [m[0] for m in _CPR_IN_TEXT.finditer(text) if _is_ddmmyy(m[1])]
+    """The CPR numbers `mask_cprs` would mask in `text` (for tests and checks of outputs)."""
+    return [text[start:end] for start, _, end, _ in _cpr_spans(text)]
 
 
 def gln_check_digit(first12: str) -> int:

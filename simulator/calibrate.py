@@ -40,7 +40,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,8 +51,9 @@ from medcom.engine.engine import Episode
 from medcom.engine.rules import care_plan_due
 from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
+from medcom.identifiers import check_municipality
 from medcom.policy import Policy
-from simulator.scenario import DESTINATIONS, LIMITS
+from simulator.scenario import DESTINATIONS, limits_of
 
 GOF_DRAWS = 20  # model draws per observed episode for the goodness-of-fit test
 GOF_SEED = 20240101
@@ -164,8 +164,9 @@ def _by_municipality(e: Event) -> bool:
 
 
 def _code(value: object) -> str | None:
+    """The municipality an admission names, as the log writes it (stripped); None when it names none."""
     text = str(value).strip() if value is not None else ""
-    return text.lstrip("0") or None if text.isdigit() else None
+    return text or None
 
 
 # ---- small readers -----------------------------------------------------------------------------------------
@@ -274,7 +275,13 @@ class _Fit:
         somatic = [s.somatic for s in self.stays if s.somatic is not None]
         self.put_or_assume("admissions", "somatic_share", somatic, lambda v: _share(sum(v), len(v)),
                            "admissions stated somatic", "the log does not say which admissions are somatic")
-        codes = Counter(s.municipality for s in self.stays if s.municipality)
+        named = Counter(s.municipality for s in self.stays if s.municipality)
+        codes = Counter({str(int(c)): n for c, n in named.items() if check_municipality(c) is None})
+        unknown = sorted(c for c in named if check_municipality(c) is not None)
+        if unknown:  # a scenario holds only the 98 codes (it would not load): said, and left out
+            shown = ", ".join(repr(c[:12]) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            self.out.notes.append(f"{sum(named[c] for c in unknown)} admission(s) name a municipality code that is "
+                                  f"not one of the 98 ({shown}); they are left out of admissions.municipalities")
         if codes:
             ordered = sorted(codes, key=lambda c: (-codes[c], c))
             self.put("admissions", "municipalities", ordered, sum(codes.values()),
@@ -605,10 +612,14 @@ def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, lo
     for table in ("run", "admissions", "stay", "hospital", "municipality"):
         ordered[table] = {key: f.out.keys[table][key] for key in base[table]}
     f.out.keys = ordered
-    for dotted, (low, high) in LIMITS.items():  # what the scenario loader accepts
-        table, key = dotted.split(".")
-        k = ordered.get(table, {}).get(key)
-        if k is not None and k.fitted and not low <= k.value <= high:
+    for table, keys in ordered.items():  # what the scenario loader accepts
+        for key, k in keys.items():
+            span = limits_of(f"{table}.{key}")
+            if span is None or not k.fitted or not isinstance(k.value, int | float) or isinstance(k.value, bool):
+                continue
+            low, high = span
+            if low <= k.value <= high:
+                continue
             k.how += f"; {k.value} held to the range a scenario allows ({low:g} to {high:g})"
             k.value = min(max(k.value, low), high)
     f.out.copied = {"policy": policy_table if policy_table is not None else base.get("policy", {})}
@@ -678,7 +689,3 @@ def to_toml(c: Calibration) -> str:
             variants.add(name, v)
         doc.add("variants", variants)
     return tomlkit.dumps(doc)
-
-
-def write(c: Calibration, out: Path) -> None:
-    out.write_text(to_toml(c), encoding="utf-8")

@@ -13,7 +13,6 @@ range `[a, b]` is a whole number of minutes drawn uniformly from a to b inclusiv
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Annotated, Any
 
 from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
 from medcom.identifiers import check_municipality
-from medcom.policy import INFINITY_ALLOWED, Policy, PolicyError, from_table, load_policy, merge_tables, read_text_file
+from medcom.policy import INFINITY_ALLOWED, Policy, PolicyError, from_table, load_policy, merge_tables, read_toml_file
 from simulator.costs import Costs, parse_costs
 
 DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hospice", "other")
@@ -33,7 +32,7 @@ DAY_MINUTES = 24 * 60
 # times leave the calendar (a log-normal stay's tail is median * e^(7 sigma) at the extreme).
 LIMITS: dict[str, tuple[float, float]] = {
     "run.warmup_days": (0, 3660), "run.horizon_days": (1, 3660), "run.cooldown_days": (0, 3660),
-    "run.replications": (2, MAX_REPLICATIONS),
+    "run.replications": (2, MAX_REPLICATIONS), "run.seed": (0, 2**128 - 1),
     "admissions.per_day": (0, 10_000),
     "stay.ready_after_median_hours": (0.01, 1000), "stay.ready_after_sigma": (0, 1.5),
     "hospital.care_plan_lead_hours": (0, 8760), "hospital.conference_after_weekdays": (0, 365),
@@ -43,6 +42,21 @@ LIMITS: dict[str, tuple[float, float]] = {
     "municipality.reception_capacity_per_day": (1e-9, float("inf")),
     "municipality.reception_spread_minutes": (0, DAY_MINUTES),
 }
+
+# Every other number of the tables is bounded by its unit (a year of hours or minutes, a year of days): a key
+# added later gets a bound by its name, and no value (1e308) reaches the simulation's integer clock unchecked.
+UNIT_LIMITS: dict[str, tuple[float, float]] = {
+    "_hours": (0, 8760), "_minutes": (0, 365 * DAY_MINUTES), "_days": (0, 365), "_weekdays": (0, 365),
+    "_share": (0, 1), "_weights": (0, MAX_WEIGHT),
+}
+
+
+def limits_of(dotted: str) -> tuple[float, float] | None:
+    """The (lowest, highest) a scenario's number at `dotted` (table.key) may take; None for a key that is no
+    number."""
+    if dotted in LIMITS:
+        return LIMITS[dotted]
+    return next((span for suffix, span in UNIT_LIMITS.items() if dotted.endswith(suffix)), None)
 
 
 class ScenarioError(PolicyError):
@@ -209,12 +223,6 @@ def _check(s: Settings, source: str, prefix: str) -> None:
     for i, code in enumerate(a.municipalities):
         if problem := check_municipality(code):
             fail(f"admissions.municipalities[{i}]", problem)
-    for key, share in (("admissions.needs_help_share", a.needs_help_share),
-                       ("admissions.somatic_share", a.somatic_share),
-                       *((f"hospital.{k}", v) for k, v in vars(s.hospital).items() if k.endswith("_share")),
-                       ("municipality.must_act_share", s.municipality.must_act_share)):
-        if share > 1:
-            fail(key, f"a share is between 0 and 1, got {share}")
     h, m = s.hospital, s.municipality
     if m.discharge_window_start >= m.discharge_window_end:
         fail("municipality.discharge_window_start", "must be before discharge_window_end")
@@ -232,10 +240,18 @@ def _check(s: Settings, source: str, prefix: str) -> None:
 
 
 def _check_limits(tables: dict[str, Any], fail: Any) -> None:
-    for dotted, (low, high) in LIMITS.items():
-        table, key = dotted.split(".")
-        if table in tables and not low <= getattr(tables[table], key) <= high:
-            fail(dotted, f"expected a value from {low:g} to {high:g}, got {getattr(tables[table], key)!r}")
+    for table, values in tables.items():
+        for key, value in vars(values).items():
+            numbers = value if isinstance(value, tuple) else (value,)
+            if not numbers or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+                continue
+            span = limits_of(f"{table}.{key}")
+            if span is None:  # a bug here, not in the input: every number has a bound
+                raise TypeError(f"{table}.{key}: a scenario number without limits")
+            low, high = span
+            if not all(low <= n <= high for n in numbers):
+                fail(f"{table}.{key}", f"expected {'values' if isinstance(value, tuple) else 'a value'} from "
+                                       f"{low:g} to {high:g}, got {value!r}")
 
 
 def _check_run(run: Run, source: str) -> None:
@@ -254,11 +270,9 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     source = str(path)
     try:
-        raw = tomllib.loads(read_text_file(path, "scenario"))
+        raw = read_toml_file(path, "scenario")
     except PolicyError as exc:
         raise ScenarioError(str(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     return scenario_from_raw(raw, source)
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from dataclasses import dataclass, fields
 from datetime import time
 from typing import Any
 
-from medcom.policy import PolicyError, load_policy
+from medcom.policy import PolicyError, TomlSyntaxError, load_policy, parse_toml
 from simulator.run import METRICS, ScenarioResult
 from simulator.scenario import MAX_VARIANTS, SETTINGS_TABLES, Scenario, ScenarioError, scenario_from_raw
 
@@ -59,8 +58,8 @@ def _split(values: str) -> list[str]:
 def _value(text: str) -> Any:
     """A value as a scenario file would hold it: TOML, or else the text itself (a name, a clock time '14:00')."""
     try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+        return parse_toml(f"value = {text}", "value")["value"]
+    except TomlSyntaxError:
         return text
 
 
@@ -75,7 +74,10 @@ def parse_vary(spec: str) -> Axis:
         raise SweepError(f"--vary {spec!r}: an empty value")
     if len(set(texts)) != len(texts):
         raise SweepError(f"--vary {key}: a value is given twice")
-    return Axis(key, tuple(texts), tuple(_value(t) for t in texts))
+    try:
+        return Axis(key, tuple(texts), tuple(_value(t) for t in texts))
+    except PolicyError as exc:  # nested too deep, or a number of more digits than Python converts
+        raise SweepError(f"--vary {key}: {str(exc).removeprefix('value: ')}") from None
 
 
 def _nested(key: str, value: Any) -> dict[str, Any]:

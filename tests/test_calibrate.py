@@ -159,3 +159,57 @@ def test_a_log_without_episodes_exits_2(tmp_path: Path) -> None:
     run = no_traceback(invoke("calibrate", empty, "--out", tmp_path / "x.toml"))
     assert run.exit_code == 2 and "no admitted episode" in run.stderr
     assert not (tmp_path / "x.toml").exists()
+
+
+def _two_episodes(tmp_path: Path, municipalities: tuple[str, str]) -> Path:
+    lines = []
+    for i, code in enumerate(municipalities, 1):
+        day = f"2025-03-0{2 + i}"
+        lines += [
+            {"at": f"{day}T09:00", "episode": f"E{i}", "event": "admitted", "cpr": "0101701234",
+             "municipality": code},
+            {"at": f"{day}T09:05", "episode": f"E{i}", "event": "admission_advice_sent"},
+            {"at": f"{day}T10:00", "episode": f"E{i}", "event": "admission_report_sent"},
+            {"at": f"{day}T11:00", "episode": f"E{i}", "event": "care_plan_sent", "id": f"CP{i}"},
+            {"at": f"{day}T12:00", "episode": f"E{i}", "event": "care_plan_ack_sent", "ref": f"CP{i}",
+             "decision": "accept", "discharge_at": f"{day}T16:00"},
+            {"at": f"{day}T15:00", "episode": f"E{i}", "event": "ready_for_discharge"},
+            {"at": f"{day}T16:00", "episode": f"E{i}", "event": "discharged", "destination": "home"},
+        ]
+    timeline = tmp_path / "t.jsonl"
+    timeline.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    return timeline
+
+
+@pytest.mark.parametrize("unknown", ["999", "411", "0000", "²³¹"])
+def test_unknown_municipality_codes_are_said_and_not_written(tmp_path: Path, unknown: str) -> None:
+    # Before (issue 19, class 13): the code went into admissions.municipalities, the read-back failed with a
+    # "policy" error and the broken file stayed.
+    out = tmp_path / "fitted.toml"
+    run = no_traceback(invoke("calibrate", _two_episodes(tmp_path, ("0851", unknown)), "--out", out))
+    assert run.exit_code in (0, 1), run.stderr
+    assert "not one of the 98" in run.stderr, run.stderr
+    assert load_scenario(out).base.admissions.municipalities == ("851",)
+
+
+def test_out_that_is_not_a_regular_file_is_refused_before_the_work(tmp_path: Path) -> None:
+    link = tmp_path / "stdout"
+    link.symlink_to("/dev/stdout")
+    for target in ("/dev/stdout", "/dev/null", link):
+        run = no_traceback(invoke("calibrate", ROOT / "examples" / "timeline.jsonl", "--out", target))
+        assert run.exit_code == 2 and "not a regular file" in run.stderr, run.stderr
+    assert link.is_symlink() and Path("/dev/null").is_char_device()
+
+
+def test_a_fitted_scenario_that_would_not_load_is_not_written(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import simulator.calibrate as calibrate
+
+    out = tmp_path / "fitted.toml"
+    out.write_text("# the user's earlier file\n", encoding="utf-8")
+    real = calibrate.to_toml
+    monkeypatch.setattr(calibrate, "to_toml", lambda c: real(c).replace("horizon_days = ", "horizon_days = -", 1))
+    run = no_traceback(invoke("calibrate", ROOT / "examples" / "timeline.jsonl", "--out", out))
+    assert run.exit_code == 2 and "nothing written" in run.stderr and "run.horizon_days" in run.stderr, run.stderr
+    assert out.read_text(encoding="utf-8") == "# the user's earlier file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["fitted.toml"]

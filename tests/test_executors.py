@@ -69,3 +69,84 @@ def test_unusable_executors_say_why() -> None:
     with pytest.raises(ExecutorError, match="cannot reach the dask scheduler"), \
             DaskExecutor(scheduler="tcp://127.0.0.1:9", connect_timeout="1s"):
         pass
+
+
+class _Listener:
+    """Something on 127.0.0.1 that is not a dask scheduler: it accepts and says nothing, or answers every
+    connection with an HTTP error (issue 19, class 7)."""
+
+    def __init__(self, answer: bytes | None) -> None:
+        import socket
+        import threading
+
+        self.answer = answer
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.server.getsockname()[1]}"
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.open.append(conn)
+            if self.answer is not None:
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.open:
+            conn.close()
+
+
+@pytest.mark.parametrize("answer", [None, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4,
+                                    b"\xff" * 64])
+def test_something_else_listening_is_not_a_dask_scheduler(answer: bytes | None) -> None:
+    # Before: an HTTP reply was read as a 3 EiB frame (MemoryError traceback after 23 s); a silent listener
+    # kept the client waiting for ever.
+    pytest.importorskip("distributed")
+    listener = _Listener(answer)
+    try:
+        with pytest.raises(ExecutorError, match=r"^not a dask scheduler at tcp://127\.0\.0\.1:\d+: "), \
+                DaskExecutor(scheduler=listener.address, connect_timeout="1s"):
+            pass
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("address", ["garbage://x:1", "tcp://no such host:1", "tcp://127.0.0.1"])
+def test_a_malformed_scheduler_address_is_one_error_and_nothing_after(address: str) -> None:
+    # Before: the right line, then (at exit) a 20 s stall and a traceback from the half-made client's
+    # destructor; a subprocess, since that happens when the interpreter ends.
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    code = ("from medcom.executors import DaskExecutor, ExecutorError\n"
+            "try:\n"
+            f"    with DaskExecutor(scheduler={address!r}, connect_timeout='1s'):\n"
+            "        pass\n"
+            "except ExecutorError as exc:\n"
+            "    print(exc)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.startswith(f"cannot reach the dask scheduler at {address}: "), run.stdout
+    assert run.stderr == "", run.stderr
+
+
+def test_replay_with_a_scheduler_that_is_not_one_exits_2_in_one_line() -> None:
+    pytest.importorskip("distributed")
+    from pathlib import Path
+
+    from cli_helpers import invoke, no_traceback
+
+    listener = _Listener(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    try:
+        run = no_traceback(invoke("replay", Path(__file__).parents[1] / "examples" / "log", "--executor", "dask",
+                                  "--scheduler", listener.address))
+    finally:
+        listener.close()
+    assert run.exit_code == 2
+    assert [line for line in run.stderr.splitlines() if "dask" in line] == \
+        [f"medcom replay: not a dask scheduler at {listener.address}: its reply is no dask message"]

@@ -302,3 +302,118 @@ def test_fuzz_policy_values(key: str, literal: str, nth: int, command: str) -> N
             assert str(path) in result.stderr, result.stderr
         else:
             counted(json.loads(result.stdout))
+
+
+# ---- issue 19, runtime classes: CPR spellings in every output, hostile policy / scenario / sweep values ----------
+
+# A CPR number as senders and operators write it: ASCII or other scripts' digits, one separator or none, letters
+# or digits glued on either side. `_CPR_DIGITS` must never show in any output, whatever the spelling.
+_CPR_DIGITS = "2509479989"
+_ZEROS = [0x30, 0x660, 0x6F0, 0x966, 0x9E6, 0xFF10, 0x1D7CE]  # ASCII, Arabic-Indic, Persian, Devanagari, ...
+_SEPARATORS = ["", "", "-", " ", ".", "\u2013", "\u00a0", "\u2212", "\u202f", "\u2011"]
+
+
+@st.composite
+def cpr_spelling(draw: st.DrawFn) -> str:
+    digits = [chr(draw(st.sampled_from(_ZEROS)) + int(d)) for d in _CPR_DIGITS]
+    separator = draw(st.sampled_from(_SEPARATORS))
+    glued = st.sampled_from(["", "", "x", "CPR", "#", "(", "é"] if separator == "." else
+                            ["", "", "x", "CPR", "7", "12", "\u0663", "#", "(", "é"])
+    # (Digits glued to a dotted spelling make a decimal number, 7250947.99891, which medcom leaves alone.)
+    return draw(glued) + "".join(digits[:6]) + separator + "".join(digits[6:]) + draw(glued)
+
+
+def _shows_the_cpr(text: str) -> bool:
+    """The digits of _CPR_DIGITS in any script, separators dropped (independent of medcom's detector)."""
+    import unicodedata
+
+    plain = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    return _CPR_DIGITS in re.sub(r"[\s\-\u2010-\u2015\u2212./]", "", plain)
+
+
+_PLAN = next((EXAMPLES / "log").glob("E1-*-care_plan_sent.xml")).read_bytes()
+_ADVICE = next((EXAMPLES / "log").glob("E1-*-admission_advice_sent.json")).read_text(encoding="utf-8")
+
+
+@settings(max_examples=share(0.05), **SETTINGS)
+@given(value=cpr_spelling(), name=cpr_spelling(), fmt=st.sampled_from(["json", "text", "junit", "html"]),
+       command=st.sampled_from(["validate", "replay"]), kind=st.sampled_from(["xml", "json", "jsonl"]))
+def test_fuzz_cpr_spellings_never_show(value: str, name: str, fmt: str, command: str, kind: str) -> None:
+    if command == "validate" and fmt == "html":
+        fmt = "json"
+    if kind == "xml":
+        data = _PLAN.replace(_CPR_DIGITS.encode(), value.encode())
+    elif kind == "json":
+        data = _ADVICE.replace(_CPR_DIGITS, value).encode()
+    else:
+        data = (json.dumps({"at": "2025-03-24T08:40", "episode": value, "event": "admitted", "cpr": value},
+                           ensure_ascii=False) + "\n").encode()
+    with tempfile.TemporaryDirectory(prefix="medcom-fuzz-") as tmp:
+        folder, out = Path(tmp) / name, Path(tmp) / "out"
+        folder.mkdir()
+        out.mkdir()
+        (folder / f"{name}.{kind}").write_bytes(data)
+        args = [command, folder, "--format", fmt, "--out", out / "report"]  # (a name the user chose)
+        if command == "validate":
+            args += ["--receipts", out / "receipts"]
+        result = no_traceback(invoke(*args))
+        texts = [result.stdout, result.stderr]
+        for path in out.rglob("*"):
+            texts.append(path.name)
+            if path.is_file() and path.parent.name != "receipts":  # a receipt quotes the original's ids
+                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        assert not any(_shows_the_cpr(text) for text in texts), [t[:500] for t in texts if _shows_the_cpr(t)]
+
+
+_HOSTILE_LITERALS = st.one_of(
+    st.sampled_from(["1e308", "-1e308", "1e-308", "nan", "inf", "-inf", "+inf", "0", "-0.0", "1e30", "4294967296",
+                     "18446744073709551616", "[]", "{}", '""', "true"]),
+    st.integers(1, 6000).map(lambda n: "9" * n),  # past 4,300 digits Python will not convert
+    st.integers(1, 6000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 4000).map(lambda n: "{a = " * n + "1" + "}" * n),
+    st.tuples(st.integers(0, 3000), st.sampled_from(["x", "h", "1hx", "1h 2m 3", ""])).map(
+        lambda t: '"' + " " * t[0] + t[1] + '"'),
+    st.tuples(st.integers(0, 3000), st.integers(0, 3000)).map(lambda t: f'"1h{" " * t[0]}30m{" " * t[1]}x"'),
+)
+_SCENARIO_KEYS = [k for k in SCENARIO_KEYS if k not in ("name", "description")]
+
+
+@settings(max_examples=share(0.05), **SETTINGS)
+@given(where=st.sampled_from(["scenario", "policy", "scenario policy", "sweep"]), literal=_HOSTILE_LITERALS,
+       scenario_key=st.sampled_from(_SCENARIO_KEYS), policy_key=st.sampled_from(POLICY_KEYS), nth=st.integers(0, 3))
+def test_fuzz_hostile_values_exit_cleanly(where: str, literal: str, scenario_key: str, policy_key: str,
+                                          nth: int) -> None:
+    """Any value of any key, in a scenario, a policy file, a scenario's [policy] or sweep --vary: exit 0 or a
+    clear exit 2 in one line, never a traceback or a hang (durations with long blanks, deep TOML, 6,000-digit
+    numbers, 1e308, NaN, inf)."""
+    with tempfile.TemporaryDirectory(prefix="medcom-fuzz-") as tmp:
+        path = Path(tmp) / "input.toml"
+        if where == "policy":
+            path.write_text(_set(POLICY, policy_key, literal, nth), encoding="utf-8")
+            result = no_traceback(invoke("validate", EXAMPLES / "log" / "events.jsonl", "--policy", path))
+        elif where == "scenario policy":
+            table = "messages" if policy_key in ("receipt_timeout", "max_resends") else "care_plan"
+            key = policy_key if table == "messages" else "cutoff"
+            path.write_text(SCENARIO + f"\n[policy.{table}]\n{key} = {literal}\n", encoding="utf-8")
+            result = no_traceback(invoke("simulate", path, "--format", "json"))
+        elif where == "sweep":
+            path.write_text(SCENARIO, encoding="utf-8")
+            table = _table_of(SCENARIO, scenario_key, nth)
+            result = no_traceback(invoke("sweep", path, "--vary", f"{table}.{scenario_key}={literal}"))
+        else:
+            text = _set(SCENARIO, scenario_key, literal, nth)
+            if re.search(r"^(horizon_days|warmup_days|cooldown_days|per_day|replications) = 1e30", text, re.M):
+                return  # a long but valid run: not what this test is about
+            path.write_text(text, encoding="utf-8")
+            result = no_traceback(invoke("simulate", path, "--format", "json"))
+        if result.exit_code == 2:
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr[-2000:]
+        else:
+            assert result.exit_code in (0, 1), result.exit_code
+
+
+def _table_of(text: str, key: str, nth: int) -> str:
+    """The [table] the nth `key = ` line of a scenario's text sits in."""
+    matches = list(re.finditer(rf"^{key} = .*$", text, flags=re.M))
+    before = text[:matches[nth % len(matches)].start()]
+    return re.findall(r"^\[([\w.-]+)\]$", before, flags=re.M)[-1]

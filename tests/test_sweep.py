@@ -78,7 +78,7 @@ def test_a_grid_of_two_keys_is_every_combination(tmp_path: Path) -> None:
     ("municipality.discharge_window_end=07:00", "must be before discharge_window_end"),
     ("policy.care_plan.cutof=12:00", "--vary policy.care_plan.cutof=12:00: policy.care_plan.cutof: unknown key"),
     ("stay.ready_after_sigma=0.5,-1", "--vary stay.ready_after_sigma=-1:"),
-    ("hospital.care_plan_late_share=1.5", "a share is between 0 and 1"),
+    ("hospital.care_plan_late_share=1.5", "expected a value from 0 to 1"),
     ("run.seed=1,2", "run keys cannot vary"),
     ("wards.size=3", "unknown table 'wards'"),
     ("municipality.discharge_window_end", "expected KEY=VALUE"),

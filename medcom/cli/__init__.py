@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import stat
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +18,10 @@ import click
 
 from medcom.events import FORMATS, WRAPS
 from medcom.executors import EXECUTORS, ExecutorError
+from medcom.identifiers import mask_cprs
 from medcom.reports.junit import FailOn
-from medcom.safe_files import writable_dir_problem, writable_file_problem
+from medcom.reports.masking import MaskedStream
+from medcom.safe_files import replace_file, writable_dir_problem, writable_file_problem
 
 # Only click and light modules at import: `medcom --help` must start at once. Each command imports what it runs
 # (FHIR models, pydantic, numpy, lxml) in its body; tests/test_cli_help.py checks that importing this module
@@ -22,6 +29,7 @@ from medcom.safe_files import writable_dir_problem, writable_file_problem
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PARTITION_MESSAGES_DEFAULT = 20_000  # medcom.replay.partition.PARTITION_MESSAGES (not imported: it loads numpy)
+PARTITION_MESSAGES_MAX = 1_000_000_000  # medcom.replay.partition.MAX_PARTITION_MESSAGES, likewise
 
 
 def _output_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -68,9 +76,9 @@ _FORCE = click.option("--force", is_flag=True,
                            "files its .medcom-output lists); a folder holding other files is refused all the same.")
 
 
-def _write(out: Path | None, text: str) -> None:
+def _write(out: Path | None, text: str, show_cpr: bool = False) -> None:
     """The report to --out (or stdout); a failure to write it is a tool error (exit 2), said in one line."""
-    _write_chunks(out, (text,))
+    _write_chunks(out, (text,), show_cpr)
 
 
 def _check_scheduler(executor_kind: str, scheduler: str | None) -> None:
@@ -104,12 +112,71 @@ def _replications(command: Callable[..., None]) -> Callable[..., None]:
 
 
 
+class _Stopped(SystemExit):
+    """SIGTERM or SIGHUP (timeout, systemd, CI cancelling a job): unwinds the command as an exception does, so
+    that every `finally` and context manager runs (replay's temporary files hold patients' messages)."""
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP raise `_Stopped` (once: a second signal cannot cut the clean-up
+    short); SIGINT raises KeyboardInterrupt as always. Only in the main thread, where Python handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = (signal.SIGTERM, signal.SIGHUP)
+
+    def stop(signum: int, _frame: object) -> None:
+        for number in caught:
+            signal.signal(number, signal.SIG_IGN)
+        raise _Stopped(128 + signum)
+
+    before = {number: signal.signal(number, stop) for number in caught}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _masked_std_streams() -> Iterator[None]:
+    """stdout and stderr through `MaskedStream` for the whole command, usage errors included: whatever is printed
+    has its CPR numbers masked (stdout shows them with --show-cpr: `_reveal_cprs`)."""
+    before = sys.stdout, sys.stderr
+    streams = [MaskedStream(s) for s in before]
+    sys.stdout, sys.stderr = streams
+    try:
+        yield
+    finally:
+        for stream in streams:
+            with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said
+                stream.close_masking()
+        sys.stdout, sys.stderr = before
+
+
+def _reveal_cprs() -> None:
+    """--show-cpr: the report on stdout shows CPR numbers in full (stderr stays masked)."""
+    if isinstance(sys.stdout, MaskedStream):
+        sys.stdout.reveal()
+
+
 class _Group(click.Group):
-    """Usage errors exit 2 (click's default too); tool errors print one line and exit 2."""
+    """Usage errors exit 2 (click's default too); tool errors print one line and exit 2; SIGTERM and SIGHUP end
+    the run as an exception does, files cleaned up, with one line. All a command prints goes through
+    `_masked_std_streams`."""
+
+    def main(self, *args: object, **kwargs: object) -> object:
+        with _masked_std_streams():
+            return super().main(*args, **kwargs)  # type: ignore[arg-type]
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with _signals_unwind():
+                return super().invoke(ctx)
+        except _Stopped as exc:
+            click.echo(f"medcom: stopped by {signal.Signals(int(exc.code or 0) - 128).name}", err=True)
+            ctx.exit(int(exc.code or 1))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -200,7 +267,7 @@ def validate(paths: tuple[Path, ...], fmt: str, out: Path | None, policy_file: P
     policy_fail = FailOn(fail_on)
     report = {"json": lambda: to_json(batch, risk, show_cpr), "junit": lambda: to_junit(batch, policy_fail, show_cpr),
               "text": lambda: to_text(batch, risk, show_cpr)}[fmt]()
-    _write(out, report)
+    _write(out, report, show_cpr)
     sys.exit(EXIT_FINDINGS if batch.fails(policy_fail) else EXIT_OK)
 
 
@@ -238,7 +305,8 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--scheduler", metavar="ADDRESS",
               help="Join the running dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); its "
                    "workers check the messages and replay the partitions. Needs --executor dask.")
-@click.option("--partition-size", type=click.IntRange(1), default=PARTITION_MESSAGES_DEFAULT, show_default=True,
+@click.option("--partition-size", type=click.IntRange(1, PARTITION_MESSAGES_MAX), default=PARTITION_MESSAGES_DEFAULT,
+              show_default=True,
               help="Messages and timeline lines a partition aims at: the memory one replay task needs (episodes "
                    "that depend on each other stay together). The report does not depend on it.")
 def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, episodes: tuple[str, ...],
@@ -260,7 +328,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     from medcom.replay import ReplayInput
     from medcom.replay import replay as run_replay
     from medcom.replay.load import count_documents, read_log
-    from medcom.replay.partition import replay_partitioned
+    from medcom.replay.partition import SpoolError, replay_partitioned
     from medcom.reports.replay import (
         DEFAULT_POLICY,
         EpisodeEntries,
@@ -293,7 +361,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             result = run_replay(inputs, policy)
             _no_such_episodes([episode_matches(result, filters.episodes)], show_cpr)
             report = report_dict(result, filters, show_cpr, policy, policy_name)
-            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar))
+            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar), show_cpr)
             sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
         replaying: list[Progress] = []
 
@@ -308,7 +376,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                                      partition_messages=partition_size, on_document=reading.done,
                                      on_partitions=partitions,
                                      on_partition=lambda n: replaying[0].done(n) if replaying else None)
-        except ExecutorError as exc:
+        except (ExecutorError, SpoolError) as exc:
             click.echo(f"medcom replay: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         finally:
@@ -318,11 +386,11 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
         _no_such_episodes(run.summaries, show_cpr)
         report = partitioned_report(run, filters, show_cpr, policy, policy_name)
         if fmt == "junit":
-            _write(out, replay_junit(report, policy_fail))
+            _write(out, replay_junit(report, policy_fail), show_cpr)
         elif fmt == "json":
-            _write_chunks(out, _json_chunks(report))
+            _write_chunks(out, _json_chunks(report), show_cpr)
         else:
-            _write_chunks(out, _line_chunks(text_lines(report)))
+            _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
         sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
 
 
@@ -371,11 +439,14 @@ def _line_chunks(lines: Iterable[str]) -> Iterator[str]:
     yield ("" if first else "\n") + "\n".join(block)
 
 
-def _write_chunks(out: Path | None, chunks: Iterable[str]) -> None:
+def _write_chunks(out: Path | None, chunks: Iterable[str], show_cpr: bool = False) -> None:
     """`_write(out, "".join(chunks))` without holding the whole report: to --out (or stdout), a newline at the
     end; on stdout, styles are dropped off a terminal as click.echo drops them (chunks end where lines end, and
-    a style never spans lines)."""
+    a style never spans lines). CPR numbers masked unless `show_cpr`: in the file here, on stdout by its stream
+    (a chunk ends between lines or JSON tokens, so a CPR number is never cut in two)."""
     if out is None:
+        if show_cpr:
+            _reveal_cprs()
         for chunk in chunks:
             click.echo(chunk, nl=False)
         click.echo("")
@@ -383,11 +454,17 @@ def _write_chunks(out: Path | None, chunks: Iterable[str]) -> None:
     try:
         with out.open("w", encoding="utf-8") as stream:
             for chunk in chunks:
-                stream.write(chunk)
+                stream.write(chunk if show_cpr else mask_cprs(chunk))
             stream.write("\n")
     except OSError as exc:
         click.echo(f"medcom: --out {out}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """A text file of a planner's output, CPR numbers masked (a scenario or log may be named after a patient);
+    OSError to the caller."""
+    path.write_text(mask_cprs(text), encoding="utf-8")
 
 
 def _scenario_path(name: str) -> Path:
@@ -470,10 +547,10 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
         if out is not None:
-            (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
-            (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
+            _write_text(out / "result.json", sim_json(data) + "\n")
+            _write_text(out / "summary.txt", sim_text(data) + "\n")
             charts = write_plots(result, out)
-            (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
+            _write_text(out / "report.html", sim_html(data, charts))
             click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
         if emit_log is not None:
             metrics, built = write_log(loaded, emit_log, formats=emit_formats)
@@ -541,9 +618,16 @@ def build(timeline: Path, out: Path, policy_file: Path | None, wrap: str, format
 
 
 
+def _scenario_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """calibrate --out: a file it can replace whole (not a device, FIFO or link such as /dev/stdout)."""
+    if value is not None and os.path.lexists(value) and not stat.S_ISREG(os.lstat(value).st_mode):
+        raise click.BadParameter(f"{value} is not a regular file; the fitted scenario is written to a file")
+    return _output_file(ctx, param, value)
+
+
 @main.command()
 @click.argument("log", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_output_file,
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, callback=_scenario_file,
               help="The fitted scenario (TOML) to write.")
 @click.option("--base", "base_name", default="nordjylland-2024", show_default=True,
               help="The scenario whose values stand for what the log cannot show (a path or a shipped name).")
@@ -567,25 +651,24 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     Exit codes: 0 fitted, 1 fitted to the rest of a log with input errors, 2 usage error or nothing to fit.
     """
     import json
-    import tomllib
 
     from medcom.findings import Severity
     from medcom.formats.messages import ReadOptions
-    from medcom.policy import PolicyError, load_policy
+    from medcom.policy import PolicyError, load_policy, parse_toml, read_toml_file
     from medcom.replay import load_log
     from medcom.replay import replay as run_replay
     from simulator.calibrate import CalibrationError, fit, to_toml
-    from simulator.scenario import ScenarioError, load_scenario
+    from simulator.scenario import ScenarioError, load_scenario, scenario_from_raw
 
     base_path = _scenario_path(base_name)
     try:
         load_scenario(base_path)
-        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
-    except (ScenarioError, PolicyError, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        base = read_toml_file(base_path, "scenario")
+    except (ScenarioError, PolicyError) as exc:
         click.echo(f"medcom calibrate: --base: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     policy = load_policy(policy_file)
-    policy_table = tomllib.loads(policy_file.read_text(encoding="utf-8")) if policy_file else None
+    policy_table = read_toml_file(policy_file, "policy file") if policy_file else None
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
@@ -599,8 +682,19 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     except CalibrationError as exc:
         click.echo(f"medcom calibrate: {log}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    _write(out, to_toml(fitted))
-    load_scenario(out)  # the file must load as a scenario; a failure here is a bug, and says so loudly
+    text = mask_cprs(to_toml(fitted))  # a log named after a patient names the scenario
+    try:  # checked as a scenario before it is written: a file calibrate writes always loads
+        scenario_from_raw(parse_toml(text, str(out)), str(out))
+    except PolicyError as exc:
+        click.echo(f"medcom calibrate: the fitted scenario does not hold, nothing written: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    try:  # a new file beside --out, renamed over it: never half a scenario
+        replace_file(out.parent, out.name, text.encode("utf-8"))
+    except OSError as exc:
+        click.echo(f"medcom calibrate: --out {out}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for note in fitted.notes:
+        click.echo(f"medcom calibrate: note: {note}", err=True)
     summary = fitted.as_dict()
     summary["out"] = str(out)
     summary["input_errors"] = len(errors)
@@ -668,9 +762,8 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     Exit codes: 0 done, 2 a bad scenario, --vary value or option.
     """
     import json
-    import tomllib
 
-    from medcom.policy import PolicyError
+    from medcom.policy import PolicyError, read_toml_file
     from medcom.reports.simulate import METRICS as METRIC_INFO
     from medcom.reports.sweep import DEFAULT_METRICS
     from medcom.reports.sweep import to_html as sweep_html
@@ -691,7 +784,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     path = _scenario_path(scenario)
     try:
         load_scenario(path)  # the file itself first: its errors name the file's keys
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml_file(path, "scenario")
         g = grid(raw, str(path), list(vary))
         changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
         loaded = with_run(g.scenario, **changes) if changes else g.scenario
@@ -710,10 +803,10 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     if out is not None:
         try:
             _make_dir(out, "--out")
-            (out / "sweep.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            (out / "sweep.txt").write_text(sweep_text(data, shown) + "\n", encoding="utf-8")
+            _write_text(out / "sweep.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            _write_text(out / "sweep.txt", sweep_text(data, shown) + "\n")
             charts = write_sweep_plots(data, shown, out)
-            (out / "report.html").write_text(sweep_html(data, charts, shown), encoding="utf-8")
+            _write_text(out / "report.html", sweep_html(data, charts, shown))
         except OSError as exc:
             click.echo(f"medcom sweep: cannot write {exc.filename or ''}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_USAGE)

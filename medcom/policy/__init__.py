@@ -33,6 +33,8 @@ T = TypeVar("T")
 INFINITY_ALLOWED = "infinity allowed"
 MAX_DURATION = timedelta(days=366)  # no window or delay of the agreement is longer; longer ones overflow times
 MAX_FILE_BYTES = 10_000_000
+MAX_WHOLE = 10**15  # any count, size or amount of a policy or scenario; larger ones overflow C and numpy integers
+MAX_NUMBER = 1e300  # (a finite float; an int beyond it cannot even be made a float)
 
 
 class PolicyError(ValueError):
@@ -137,8 +139,11 @@ class Policy:
         return _build(merge_tables(self.raw, overrides, source), source)
 
 
-_DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m(?:in)?)?"
-                       r"\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?\s*$", re.ASCII)
+# Hours, minutes, seconds, each optional, blanks around each. Every quantifier is possessive and each blank run
+# belongs to one place only (after the unit before it), so a match never backtracks: linear in the length
+# (the older pattern, with a blank run between every two optional parts, took O(n^4) on "<spaces>x").
+_DURATION = re.compile(r"^\s*+(?:(?P<h>\d++(?:\.\d++)?+)\s*+h\s*+)?+(?:(?P<m>\d++(?:\.\d++)?+)\s*+m(?:in)?+\s*+)?+"
+                       r"(?:(?P<s>\d++(?:\.\d++)?+)\s*+s\s*+)?+$", re.ASCII)
 
 
 def parse_duration(value: Any, key: str) -> timedelta:
@@ -147,7 +152,7 @@ def parse_duration(value: Any, key: str) -> timedelta:
         raise PolicyError(f"{key}: a duration cannot be negative ({value!r})")
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match or not any(match.groupdict().values()):
-        raise PolicyError(f"{key}: expected a duration like '72h', '30m' or '1h30m', got {value!r}")
+        raise PolicyError(f"{key}: expected a duration like '72h', '30m' or '1h30m', got {_short(value)}")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
     seconds = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
     if not seconds <= MAX_DURATION.total_seconds():  # also catches an infinite float from a long digit string
@@ -167,6 +172,14 @@ def parse_clock(value: Any, key: str) -> time:
         except ValueError:
             pass
     raise PolicyError(f"{key}: expected a clock time like 14:00, got {value!r}")
+
+
+def _short(value: Any) -> str:
+    """A value as an error message quotes it: at most 60 characters (a 4,000-digit number, 1,000 blanks)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"a {len(str(value))}-digit number"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
@@ -195,12 +208,12 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             raise PolicyError(f"{key}: expected true or false, got {value!r}")
         return value
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PolicyError(f"{key}: expected a whole number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+            raise PolicyError(f"{key}: expected a whole number from 0 to {MAX_WHOLE:.0e}, got {_short(value)}")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise PolicyError(f"{key}: expected a finite number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_NUMBER:
+            raise PolicyError(f"{key}: expected a number from 0 to {MAX_NUMBER:g}, got {_short(value)}")  # (NaN too)
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -272,11 +285,41 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
     return dataclasses.replace(policy, raw=raw)
 
 
-def _read_toml(text: str, source: str) -> dict[str, Any]:
+MAX_TOML_DEPTH = 32  # no policy or scenario nests deeper than 4; deeper input would only exhaust the stack
+
+
+class TomlSyntaxError(PolicyError):
+    """Text that is not TOML at all (sweep's --vary then takes it as a bare word)."""
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The one reader of every TOML text medcom is given (policy files, scenarios, calibrate's --base, sweep's
+    --vary values): tables, or a `PolicyError` naming `source` in one line. tomllib itself raises RecursionError
+    on deep nesting (5,000 '[') and ValueError on an integer longer than Python converts (5,000 digits); what it
+    reads is then bounded in depth so that no recursive walk after it (merging, checking, reports) can overflow."""
     try:
-        return tomllib.loads(text)
+        tables = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+        raise TomlSyntaxError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: not usable TOML: arrays or tables nested too deep") from None
+    except ValueError as exc:  # int(): more digits than sys.get_int_max_str_digits()
+        raise PolicyError(f"{source}: not usable TOML: {exc}") from None
+    pending: list[tuple[Any, int]] = [(tables, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_TOML_DEPTH:
+            raise PolicyError(f"{source}: arrays or tables nested more than {MAX_TOML_DEPTH} deep")
+        if isinstance(value, dict):
+            pending += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            pending += [(v, depth + 1) for v in value]
+    return tables
+
+
+def read_toml_file(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file the user named (policy, scenario), read as `read_text_file` and parsed as `parse_toml`."""
+    return parse_toml(read_text_file(path, what), str(path))
 
 
 def default_policy_text() -> str:
@@ -285,13 +328,13 @@ def default_policy_text() -> str:
 
 def load_policy(path: str | Path | None = None) -> Policy:
     """The shipped default policy, with the TOML file at `path` (any subset of keys) laid over it."""
-    default = _build(_read_toml(default_policy_text(), "default policy"), "default policy")
+    default = _build(parse_toml(default_policy_text(), "default policy"), "default policy")
     if path is None:
         return default
     path = Path(path)
     source = str(path)
     try:
-        return default.with_overrides(_read_toml(read_text_file(path, "policy file"), source), source)
+        return default.with_overrides(read_toml_file(path, "policy file"), source)
     except PolicyError as exc:
         raise PolicyError(str(exc) if source in str(exc) else f"{source}: {exc}") from None
 

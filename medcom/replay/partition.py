@@ -22,12 +22,16 @@ written to disk item by item, to be read back in partition order.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import heapq
 import os
 import pickle
 import struct
+import sys
 import tempfile
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +54,8 @@ from medcom.replay.input_rules import episode_id_for_name
 from medcom.replay.load import Read, ReplayInput, Unit, messages_of, read_log, read_messages
 
 PARTITION_MESSAGES = 20_000  # spooled items (messages, timeline lines) a partition aims at
+MAX_PARTITION_MESSAGES = 1_000_000_000  # --partition-size at most (numpy's int64 overflowed at 2^63)
+OPEN_PARTITION_FILES = 128  # partition files pass 2 keeps open at a time
 TASKS_IN_FLIGHT = 4  # partitions sent at a time to a dask cluster (each carries its data)
 READ_TASKS_IN_FLIGHT = 64  # batches of documents sent at a time to a dask cluster to be checked
 _UNIT, _FACT, _SIDECAR = 0, 1, 2
@@ -224,7 +230,7 @@ class Spool:
         return self.seq
 
     def close(self) -> None:
-        self._file.close()
+        self._file.close()  # (a full disk may show only here, at the last flush: SpoolError, from the caller)
 
     def _item(self, kind: int, seq: int, payload: bytes, links: Links) -> None:
         self._file.write(_FRAME.pack(kind, seq, len(payload)))
@@ -317,20 +323,59 @@ def _frames(path: Path) -> Iterator[tuple[int, int, bytes]]:
             yield kind, seq, stream.read(length)
 
 
-def route(spool: Path, partition_of: np.ndarray, directory: Path) -> list[Path]:
-    """Pass 2: each spooled item into its partition's file, in input order."""
+def route(spool: Path, partition_of: np.ndarray, directory: Path, open_files: int = OPEN_PARTITION_FILES) -> list[Path]:
+    """Pass 2: each spooled item into its partition's file, in input order. At most `open_files` partition files
+    are open at a time (the least recently written is closed, and opened again to append when its partition comes
+    back): opening all of them at once ran out of file descriptors past ~1,020 partitions under `ulimit -n 1024`."""
     count = int(partition_of.max()) + 1 if len(partition_of) else 0
     paths = [directory / f"partition-{p:05d}" for p in range(count)]
-    files = [open(p, "wb", buffering=1 << 16) for p in paths]  # noqa: SIM115 - closed below
+    open_files = max(4, min(open_files, _descriptor_limit() // 4))
+    files: OrderedDict[int, BinaryIO] = OrderedDict()
+    started: set[int] = set()
     try:
         for node, (kind, seq, payload) in enumerate(_frames(spool)):
-            out = files[partition_of[node]]
+            number = int(partition_of[node])
+            out = files.get(number)
+            if out is None:
+                if len(files) >= open_files:
+                    files.popitem(last=False)[1].close()
+                out = files[number] = open(paths[number], "ab" if number in started else "wb",  # noqa: SIM115
+                                           buffering=1 << 16)
+                started.add(number)
+            else:
+                files.move_to_end(number)
             out.write(_FRAME.pack(kind, seq, len(payload)))
             out.write(payload)
     finally:
-        for f in files:
-            f.close()
+        errors = []
+        for f in files.values():
+            try:
+                f.close()
+            except OSError as exc:  # a full disk shows at the last flush: said once, after every file is closed
+                errors.append(exc)
+        if errors and sys.exc_info()[0] is None:
+            raise errors[0]
     return paths
+
+
+def _pickled(path: Path) -> Iterator[Any]:
+    """The objects pickled one after another into the file at `path`."""
+    with open(path, "rb", buffering=1 << 16) as stream:
+        while True:
+            try:
+                yield pickle.load(stream)
+            except EOFError:
+                return
+
+
+def _descriptor_limit() -> int:
+    """The soft limit of open files of this process (ulimit -n); a large number where there is none."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 1 << 20
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
 # --- a partition ----------------------------------------------------------------------------------------------------
@@ -439,6 +484,8 @@ class PartitionedReplay:
     partitions: int = 0
     runs: int = 0  # how many times the partitions were run (2 when the estimate of LogFacts was wrong)
     log: LogFacts = LogFacts(False, False, None)
+    _merged: list[Path] | None = None  # the files `merged_items` reads (the partitions', or merges of them)
+    _merges: int = 0
 
     @property
     def accepted(self) -> int:
@@ -449,12 +496,30 @@ class PartitionedReplay:
 
     def items(self, number: int) -> Iterator[Any]:
         """The items `build` made of partition `number`, in its order."""
-        with open(self._items_path(number), "rb", buffering=1 << 16) as stream:
-            while True:
-                try:
-                    yield pickle.load(stream)
-                except EOFError:
-                    return
+        return _pickled(self._items_path(number))
+
+    def merged_items(self, key: Callable[[Any], Any]) -> Iterator[Any]:
+        """Every partition's items in `key` order (each partition's are in that order already), with at most
+        `OPEN_PARTITION_FILES` files open (and fewer under a low `ulimit -n`): while there are more partitions,
+        groups of them are first merged into one file each, once (a merge of every partition at once ran out of
+        file descriptors past ~1,020 partitions under `ulimit -n 1024`)."""
+        fan_in = max(2, min(OPEN_PARTITION_FILES, _descriptor_limit() // 4))
+        if self._merged is None:
+            self._merged = [self._items_path(n) for n in range(self.partitions)]
+        while len(self._merged) > fan_in:
+            level: list[Path] = []
+            for start in range(0, len(self._merged), fan_in):
+                group_paths = self._merged[start:start + fan_in]
+                target = self.directory / f"merged-{self._merges:05d}"
+                self._merges += 1
+                with open(target, "wb", buffering=1 << 16) as stream:
+                    for item in heapq.merge(*(_pickled(p) for p in group_paths), key=key):
+                        pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+                for path in group_paths:
+                    os.unlink(path)
+                level.append(target)
+            self._merged = level
+        return heapq.merge(*(_pickled(p) for p in self._merged), key=key)
 
     def __enter__(self) -> PartitionedReplay:
         return self
@@ -481,15 +546,37 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions,
     `replay(load_log(paths))` whatever the partition size, executor and number of workers. `on_document` is told
     the messages of each document read, `on_partitions` how many partitions there are, `on_partition` the items of
     each partition replayed."""
-    out = PartitionedReplay(Path(tempfile.mkdtemp(prefix="medcom-replay-")))
+    try:
+        out = PartitionedReplay(Path(tempfile.mkdtemp(prefix="medcom-replay-")))
+    except OSError as exc:
+        raise SpoolError(_spool_problem(exc, Path(tempfile.gettempdir()))) from None
     try:
         with executor(executor_kind, workers, scheduler) as ex:
             _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
                              on_partition, on_partitions)
-    except BaseException:
+    except OSError as exc:  # the spool's: the disk is full, too many files are open, TMPDIR is gone
+        out.cleanup()
+        if exc.errno not in _SPOOL_ERRNOS and not str(exc.filename or "").startswith(str(out.directory)):
+            raise
+        raise SpoolError(_spool_problem(exc, out.directory)) from None
+    except BaseException:  # (KeyboardInterrupt, and SystemExit from SIGTERM or SIGHUP: see medcom.cli)
         out.cleanup()
         raise
     return out
+
+
+class SpoolError(OSError):
+    """The replay's temporary files could not be written (one line for the user)."""
+
+
+_SPOOL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.EFBIG}  # (else: a spool file's)
+
+
+def _spool_problem(exc: OSError, directory: Path) -> str:
+    hint = {errno.ENOSPC: "; point TMPDIR at a disk with more room", errno.EDQUOT: "; point TMPDIR elsewhere",
+            errno.EMFILE: "; raise the open-file limit (ulimit -n) or use fewer --workers",
+            errno.ENFILE: "; the system has too many files open"}.get(exc.errno or 0, "")
+    return f"cannot write the replay's temporary files in {directory.parent}: {exc.strerror or exc}{hint}"
 
 
 def _read_and_replay(out: PartitionedReplay, paths: list[Path], policy: Policy, options: ReadOptions,

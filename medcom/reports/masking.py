@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 from medcom.identifiers import mask_cprs
@@ -17,3 +19,76 @@ def mask_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_data(v) for v in value]
     return value
+
+
+class MaskedStream(io.TextIOBase):
+    """A text stream (stdout, stderr) that masks CPR numbers in all that is written to it, whoever writes (the
+    command's report and lines, click's usage errors, the progress bar, a library's warning): the one output path
+    of a command, so a new message cannot forget masking. Text is masked a line at a time (a CPR number never
+    spans a line); `flush` passes on what is written so far but a tail that could be the start of a CPR number,
+    which waits for the rest of its line. `reveal()` turns masking off (--show-cpr on stdout)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self.stream = stream
+        self.masking = True
+        self._pending = ""
+
+    def reveal(self) -> None:
+        self._emit(self._pending)
+        self._pending = ""
+        self.masking = False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.stream, "errors", None)
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not self.masking:
+            return self.stream.write(text)
+        text = self._pending + text
+        cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+        self._pending = text[cut:]
+        if cut:
+            self._emit(text[:cut])
+        return len(text) - len(self._pending)
+
+    def flush(self) -> None:
+        tail = _possible_cpr_start(self._pending)
+        if len(tail) < len(self._pending):
+            self._emit(self._pending[:len(self._pending) - len(tail)])
+            self._pending = tail
+        self.stream.flush()
+
+    def close_masking(self) -> None:
+        """Pass on all that is left (at the end of the command)."""
+        self._emit(self._pending)
+        self._pending = ""
+        self.stream.flush()
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self.stream.write(mask_cprs(text) if self.masking else text)
+
+
+_TAIL = re.compile(r"[\dA-Z\-\u2010-\u2015\u2212 \u00a0\u2007\u2009\u202f./]{1,32}\Z")
+
+
+def _possible_cpr_start(text: str) -> str:
+    """The end of `text` that could be (part of) a CPR number still being written: digits, separators and the
+    capitals of a replacement number, with a digit among them. Held back until its line is complete."""
+    tail = _TAIL.search(text)
+    return tail[0] if tail and any(c.isdecimal() for c in tail[0]) else ""

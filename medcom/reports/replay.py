@@ -7,7 +7,6 @@ boundary every format renders from); `FailOn` decides both the JUnit failures an
 from __future__ import annotations
 
 import difflib
-import heapq
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -280,8 +279,7 @@ class StreamedEpisodes(list):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         previous = None
-        for entry in heapq.merge(*(self._run.items(n) for n in range(self._run.partitions)),
-                                 key=lambda e: e["episode"]):
+        for entry in self._run.merged_items(key=lambda e: e["episode"]):
             if entry["episode"] == previous:  # every episode lives in one partition (medcom.replay.partition)
                 raise RuntimeError(f"partitioned replay: episode {previous!r} came from two partitions")
             previous = entry["episode"]

@@ -7,11 +7,8 @@ located at the primitive itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from medcom.identifiers import mask_cpr
 
 Path = tuple[str | int, ...]
 
@@ -57,11 +54,3 @@ class LineMap:
                 if twin is not None:
                     return twin
             path = path[:-1]
-
-
-_CPR_LIKE = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9A-Z]{4}(?![0-9A-Za-z])")
-
-
-def masked(text: str) -> str:
-    """A finding's text with anything shaped like a CPR number (or a replacement CPR) masked: DDMMYY-****."""
-    return _CPR_LIKE.sub(lambda m: mask_cpr(m.group().replace("-", "")), text)

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, model_class
-from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
+from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.rules import F_STRUCTURE, F_UNCHECKED
+from medcom.identifiers import mask_cprs
 
 _JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, float), "string": (str,),
                "xhtml": (str,)}
@@ -39,7 +40,7 @@ class StructureCheck:
 
     def _add(self, path: Path, text: str) -> None:
         location = fhirpath(self.root_type, path)
-        self.findings.setdefault(location, Finding(F_STRUCTURE, Severity.ERROR, masked(text), self.file,
+        self.findings.setdefault(location, Finding(F_STRUCTURE, Severity.ERROR, mask_cprs(text), self.file,
                                                    self.lines.line(path), location))
 
     # --- the JSON shape walk -------------------------------------------------------------------------------------

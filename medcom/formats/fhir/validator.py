@@ -21,11 +21,12 @@ from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.igpackages import conformance, strip_version
-from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
+from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
 from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUCTURE, F_UNCHECKED
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import expansion
+from medcom.identifiers import mask_cprs
 
 MESSAGE_PROFILES = {
     "hospital-notification-message":
@@ -140,7 +141,7 @@ class _Validation:
         key = (rule, location, key_text)
         known = self.findings.get(key)
         if known is None or (known.severity != Severity.ERROR and severity == Severity.ERROR):
-            self.findings[key] = Finding(rule, severity, masked(text), self.file, self.lines.line(path), location)
+            self.findings[key] = Finding(rule, severity, mask_cprs(text), self.file, self.lines.line(path), location)
 
     def not_checked(self, kind: str, what: str) -> None:
         if not self.quiet:

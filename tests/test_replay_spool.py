@@ -1,0 +1,184 @@
+"""The replay spool under an unlucky operator (issue 19, class 6): a full disk or a low open-file limit is one
+line and exit 2 (or no problem at all), SIGTERM and SIGHUP leave no temporary files (they hold patients' messages
+with CPR numbers) and no worker tracebacks, and --partition-size is bounded."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, no_traceback
+
+import medcom.replay.partition as partition
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def _timeline(path: Path, copies: int) -> Path:
+    """examples/timeline.jsonl `copies` times over, each copy its own episodes, patients and message ids (three
+    partitions a copy at --partition-size 1)."""
+    lines = [json.loads(line) for line in (EXAMPLES / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(copies):
+            for line in lines:
+                copy = {k: f"R{i}-{v}" if k in ("episode", "id", "ref", "reply_to", "correction_of") and
+                        isinstance(v, str) else v for k, v in line.items()}
+                if "cpr" in copy:
+                    copy["cpr"] = copy["cpr"][:6] + f"{i % 10_000:04d}"
+                out.write(json.dumps(copy, ensure_ascii=False) + "\n")
+    return path
+
+
+def _spools(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("medcom-replay-"))
+
+
+@pytest.mark.parametrize("size", [str(2**63), str(2**64 + 5), "99999999999999999999999"])
+def test_a_partition_size_past_the_bound_is_a_usage_error(size: str) -> None:
+    # Before: OverflowError traceback from numpy (int64) at 2^63 or more.
+    run = no_traceback(invoke("replay", EXAMPLES / "log", "--partition-size", size))
+    assert run.exit_code == 2 and "--partition-size" in run.stderr
+
+
+class _FullDisk:
+    """A file that takes `room` bytes and then fails as a full disk does: at the write that overflows the
+    buffer, or at the last flush in close() (where the spool's traceback came from)."""
+
+    def __init__(self, real, room: int) -> None:
+        self.real, self.room = real, room
+
+    def write(self, data: bytes) -> int:
+        self.room -= len(data)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.real.write(data)
+
+    def close(self) -> None:
+        self.real.close()
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.mark.parametrize("room", [0, 5_000, 60_000])
+def test_a_full_disk_is_one_line_and_leaves_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     room: int) -> None:
+    # Before: a traceback from Spool.close (ENOSPC at its last flush).
+    real_open = open
+
+    def full(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        return _FullDisk(handle, room) if "w" in mode or "a" in mode else handle
+
+    monkeypatch.setattr(partition, "open", full, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run = no_traceback(invoke("replay", _timeline(tmp_path / "t.jsonl", 20), "--partition-size", "1"))
+    assert run.exit_code == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if "partitions" not in line and "documents" not in line]
+    assert lines == [f"medcom replay: cannot write the replay's temporary files in {tmp_path}: No space left on "
+                     f"device; point TMPDIR at a disk with more room"], run.stderr
+    assert _spools(tmp_path) == []
+
+
+def test_a_full_tmpfs_is_one_line_and_leaves_no_files(tmp_path: Path) -> None:
+    """The same on a real 64 kB file system (needs root and a kernel that lets it mount tmpfs)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        timeline = _timeline(tmp_path / "t.jsonl", 40)
+        run = subprocess.run([sys.executable, "-m", "medcom", "replay", str(timeline), "--partition-size", "1"],
+                             capture_output=True, text=True, env={**os.environ, "TMPDIR": str(mount)}, timeout=300)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert "No space left on device" in run.stderr.splitlines()[-1]
+        assert _spools(mount) == []
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def _limit_open_files(limit: int):
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    return apply
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_many_partitions_under_a_low_open_file_limit(tmp_path: Path, workers: str) -> None:
+    # Before: route() opened every partition file at once, and the report merged every partition's entries at
+    # once: "Too many open files" past ~1,020 partitions under ulimit -n 1024 (here: 150 partitions, limit 64).
+    timeline = _timeline(tmp_path / "t.jsonl", 50)
+    command = [sys.executable, "-m", "medcom", "replay", str(timeline), "--format", "json", "--workers", workers]
+    whole = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    parts = subprocess.run([*command, "--partition-size", "1"], capture_output=True, text=True, timeout=300,
+                           preexec_fn=_limit_open_files(64), env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert "Traceback" not in parts.stderr and parts.returncode == whole.returncode == 0, parts.stderr[-3000:]
+    assert "150/150 partitions" in parts.stderr
+    assert json.loads(parts.stdout) == json.loads(whole.stdout)
+    assert _spools(tmp_path) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_mid_run_leaves_no_spool_and_no_traceback(tmp_path: Path, signum: signal.Signals) -> None:
+    # Before: SIGTERM (timeout, systemd, CI cancelling) left medcom-replay-* holding pickled messages with CPR
+    # numbers in clear, and the workers printed BrokenPipeError tracebacks. Sent to the process group, as
+    # timeout(1) and a terminal do.
+    timeline = _timeline(tmp_path / "t.jsonl", 300)
+    spool_dir = tmp_path / "tmp"
+    spool_dir.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "medcom", "replay", str(timeline), "--partition-size", "1",
+                                "--workers", "2", "--format", "json"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               env={**os.environ, "TMPDIR": str(spool_dir)})
+    try:
+        while not _spools(spool_dir) and process.poll() is None:
+            time.sleep(0.02)
+        time.sleep(1.0)  # well into reading (it takes several seconds)
+        os.killpg(process.pid, signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 128 + signum, stderr[-3000:]  # stopped mid-run, not finished
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
+    assert stderr.rstrip().splitlines()[-1] == f"medcom: stopped by {signum.name}"
+    assert _spools(spool_dir) == []
+
+
+def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pass 2 and the report's merge with a budget of 4 open files: partition files closed and appended to again,
+    the entries merged in rounds; the report is the whole log's."""
+    from medcom.formats.messages import ReadOptions
+    from medcom.policy import load_policy
+    from medcom.replay import load_log, replay
+    from medcom.reports.replay import EpisodeEntries, partitioned_report, report_dict, to_json
+
+    monkeypatch.setattr(partition, "OPEN_PARTITION_FILES", 4)
+    monkeypatch.setattr(partition.route, "__defaults__", (4,))
+    timeline, policy, read = _timeline(tmp_path / "t.jsonl", 12), load_policy(), ReadOptions(sent_before_event=False)
+    whole = to_json(report_dict(replay(load_log([timeline], read), policy), policy=policy))
+    with partition.replay_partitioned([timeline], policy, read, EpisodeEntries(), partition_messages=1) as run:
+        assert run.partitions == 36
+        assert to_json(partitioned_report(run, policy=policy)) == whole
+        assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-"}
