@@ -29,6 +29,7 @@ from medcom.reports.formatting import plural
 from medcom.reports.junit import FailOn
 from medcom.reports.replay import EpisodeEntries, Filters, has_errors, partitioned_report, report_dict, text_lines
 from medcom.reports.replay import to_junit as replay_junit
+from medcom.reports.schemas import CALIBRATE, SWEEP
 from medcom.reports.validate import BatchResult, to_json, to_junit, to_text
 from medcom.safe_files import writable_dir_problem, writable_file_problem
 from medcom.validate import BatchOptions, run_batch
@@ -461,7 +462,7 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
         sys.exit(EXIT_USAGE)
     _write(out, to_toml(fitted))
     load_scenario(out)  # the file must load as a scenario; a failure here is a bug, and says so loudly
-    summary = fitted.as_dict()
+    summary = {"$schema": CALIBRATE, **fitted.as_dict()}
     summary["out"] = str(out)
     summary["input_errors"] = len(errors)
     if fmt == "json":
@@ -554,7 +555,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     except ExecutorError as exc:
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    data = result_dict(g, result, make_bill(result))
+    data = {"$schema": SWEEP, **result_dict(g, result, make_bill(result))}
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
     click.echo(text)
     if out is not None:
@@ -569,3 +570,4 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
             sys.exit(EXIT_USAGE)
         click.echo(f"wrote sweep.json, sweep.txt, report.html and {len(charts)} charts to {out}", err=True)
     sys.exit(EXIT_OK)
+from medcom.cli import rules as _rules  # noqa: E402,F401  (registers `medcom rules`)
