@@ -144,7 +144,9 @@ RULES: tuple[RuleInfo, ...] = (
              RELIABLE_MESSAGING,
              "A correction or cancellation arrives before its original; it is held and applied when the original "
              "arrives (or reported as M-REF at the end).",
-             "medcom.replay.input_rules:_corrections", commands=("replay",)),
+             "medcom.replay.input_rules:_corrections", commands=("replay",),
+             timeline=(_ADMIT, _line("2025-03-24T10:00", "care_plan_sent", '"id": "P2", "correction_of": "P1"'),
+                       _line("2025-03-24T11:00", "care_plan_sent", '"id": "P1"'))),
     RuleInfo("M-STATUS", "A corrected or cancelled letter does not name the letter it changes", ("error",), "MedCom",
              MEDCOM_OIOXML,
              "A corrected (rettetbrev) or cancelled (annulleretbrev) letter does not name the letter it changes. A "
@@ -424,7 +426,8 @@ RULES: tuple[RuleInfo, ...] = (
              f"added by medcom, after {RELIABLE_MESSAGING}",
              "An envelope id (OIOXML envelope, VANS envelope, FHIR Bundle.id) reused for a different message, "
              "receipts included. (A wrapper that cannot be opened is M-XML: there is no message.)",
-             "medcom.replay.input_rules:_envelopes", commands=("replay",)),
+             "medcom.replay.input_rules:_envelopes", commands=("replay",),
+             example="Two XDIS21 care plans with different letter ids sent in envelopes with the same Identifier."),
     RuleInfo("M-RESEND", "A resend against MedCom's reliable messaging", ("warning",), "medcom",
              f"added by medcom, after {RELIABLE_MESSAGING}",
              "A message resent in a new envelope although its receipt had come, sooner than the receipt timeout "
@@ -433,7 +436,8 @@ RULES: tuple[RuleInfo, ...] = (
              "medcom.replay.input_rules:_check_resend", ("messages.receipt_timeout", "messages.max_resends"),
              commands=("replay",),
              reading="The same message (same id, same content) in a new envelope, after the receipt timeout without a "
-                     "receipt, at most twice."),
+                     "receipt, at most twice.",
+             example="A care plan resent in a new envelope 10 minutes after the first copy."),
     RuleInfo("M-NOTIFY", "A hospital notification later than 15 minutes after its event", ("warning",), "medcom",
              f"added by medcom, after {MEDCOM_FHIR} (HospitalNotification: \"sent automatically, in real time\")",
              "A HospitalNotification or admission advice sent more than `messages.notification_within` after the "
@@ -444,21 +448,25 @@ RULES: tuple[RuleInfo, ...] = (
              timeline=(_ADMIT, _line("2025-03-24T09:40", "admission_advice_sent", '"id": "A1"'))),
     RuleInfo("M-SIDECAR", "A log holds more than one events.jsonl side-car", ("info",), "medcom", "added by medcom",
              "A log holds more than one `events.jsonl` side-car; all are read, and this lists them.",
-             "medcom.replay.load:read_log", commands=("replay",)),
+             "medcom.replay.load:read_log", commands=("replay",),
+             example="A log with events.jsonl both at its top and in a subfolder."),
     RuleInfo("F-JSON", "Not readable as FHIR JSON", ("error",), "medcom", f"added by medcom, after {MEDCOM_FHIR}",
              "The document does not read as FHIR JSON (hardened: size, nesting depth, number length, encoding, "
              "duplicate keys).",
-             "medcom.formats.fhir.jsonread", commands=("validate", "replay")),
+             "medcom.formats.fhir.jsonread", commands=("validate", "replay"),
+             example="A Bundle with the key \"id\" twice in one object."),
     RuleInfo("F-XML", "Not readable as FHIR XML", ("error",), "medcom", f"added by medcom, after {MEDCOM_FHIR}",
              "The document does not read as FHIR XML (no DTD or entities; FHIR XML is read into FHIR JSON's shape with "
              "each element's line).",
-             "medcom.formats.fhir.xmlread", commands=("validate", "replay")),
+             "medcom.formats.fhir.xmlread", commands=("validate", "replay"),
+             example="A FHIR XML Bundle that declares a DOCTYPE."),
     RuleInfo("F-STRUCTURE", "The FHIR R4 base model is broken", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
              "The FHIR base model (R4 as `fhir.resources`' R4B models describe it): unknown elements, arrays only "
              "where an element repeats, the JSON type of every primitive, empty values, a choice element given "
              "twice, unknown resource types.",
              "medcom.formats.fhir.structure", commands=("validate", "replay"),
+             example="A Patient with \"birthDate\": 19470925 (a number where FHIR has a string).",
              reading="A message of an older profile version is judged against today's; what differs is a warning."),
     RuleInfo("F-PROFILE", "A MedCom profile is broken", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
@@ -472,15 +480,19 @@ RULES: tuple[RuleInfo, ...] = (
              "Required bindings to value sets the shipped packages can expand (MedCom's own code systems).",
              "medcom.formats.fhir.validator", commands=("validate", "replay"),
              reading="Bindings to value sets defined by filter or over SNOMED CT and HL7 v3 are left unchecked "
-                     "(F-UNCHECKED), never guessed."),
+                     "(F-UNCHECKED), never guessed.",
+             example="A coded element whose required binding is to one of MedCom's own value sets, with a code that "
+                     "value set does not hold."),
     RuleInfo("F-INVARIANT", "A profile's FHIRPath constraint is violated", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
              "The profiles' and FHIR's base invariants (constraint expressions), evaluated with `fhirpathpy`, with "
              "`resolve()`, `hasValue()`, `conformsTo()` and `memberOf()` supplied.",
-             "medcom.formats.fhir.validator", commands=("validate", "replay")),
+             "medcom.formats.fhir.validator", commands=("validate", "replay"),
+             example="A Bundle of type message whose first entry is not its MessageHeader (bdl-12)."),
     RuleInfo("F-UNCHECKED", "What a FHIR message could not be checked for", ("info",), "medcom", "added by medcom",
              "A profile, value set or expression that the shipped packages do not hold: said, never guessed.",
-             "medcom.formats.fhir.validator", commands=("validate", "replay")),
+             "medcom.formats.fhir.validator", commands=("validate", "replay"),
+             example="An element bound to a value set of the hl7.fhir.dk.core package, which medcom does not ship."),
 )
 
 BY_ID: dict[str, RuleInfo] = {r.id: r for r in RULES}
