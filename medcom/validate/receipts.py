@@ -82,7 +82,7 @@ def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Cal
         return Answer("impossible", "the message cannot be read")
     errors = [mask(f"{f.rule} {f.xpath or ''} line {f.line}: {f.text}") for f in message.errors]
     code = "fatal-error" if errors else "ok"
-    answered = message.envelope_id or message.letter_id  # the MessageHeader id
+    answered = message.letter_id or message.envelope_id  # the MessageHeader id (else the Bundle id)
     message_id, bundle_id = _ack_ids(answered, code) if answered else (None, None)
     ack = build_acknowledgement(bundle, code, errors[:20], now=sent, message_id=message_id, bundle_id=bundle_id)
     if ack is None:
