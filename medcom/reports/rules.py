@@ -23,7 +23,7 @@ RULES_SCHEMA_VERSION = "1"
 
 
 def show_value(value: object) -> str:
-    """A policy value as a policy file writes it: "72h", "14:00", "2016: days 1-2 3952 DKK, then 5928 DKK"."""
+    """A policy value as a policy file writes it: a duration as "72h", a clock time as HH:MM, a list, a rate table."""
     if isinstance(value, timedelta):
         seconds = int(value.total_seconds())
         hours, rest = divmod(seconds, 3600)
