@@ -12,11 +12,11 @@ import tempfile
 from dataclasses import fields, is_dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from medcom.catalogue import AGREEMENT, MEDCOM_FHIR, MEDCOM_OIOXML, RULES, SUNDHEDSLOVEN, RuleInfo
 from medcom.policy import Policy, load_policy
-from medcom.replay import load_timeline, replay
+from medcom.replay import ReplayInput, load_timeline, replay
 from medcom.reports.replay import report_dict
 
 RULES_SCHEMA_VERSION = "1"
@@ -57,9 +57,11 @@ def example_findings(info: RuleInfo, policy: Policy) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="medcom-rule-") as tmp:
         path = Path(tmp) / f"{info.id}.jsonl"
         path.write_text("\n".join(info.timeline) + "\n", encoding="utf-8")
-        report = report_dict(replay(load_timeline(path), policy), policy=policy)
+        inputs = ReplayInput()
+        load_timeline(path, inputs)
+        report = report_dict(replay(inputs, policy), policy=policy)
     found: list[dict[str, object]] = []
-    for episode in report["episodes"]:  # type: ignore[union-attr]
+    for episode in cast(list[dict[str, Any]], report["episodes"]):
         found += [{"kind": "violation", **v} for v in episode["violations"] if v["rule"] == info.id]
         found += [{"kind": "obligation", **o} for o in episode["obligations"] if o["rule"] == info.id]
     return found

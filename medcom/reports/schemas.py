@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import Any
 
 REPORTS = ("validate", "replay", "simulate", "sweep", "calibrate")
 VERSION = 1
 VALIDATE, REPLAY, SIMULATE, SWEEP, CALIBRATE = (f"urn:medcom:report:{name}:{VERSION}" for name in REPORTS)
 
 
-def schema_of(uri: str) -> dict:
+def schema_of(uri: str) -> dict[str, Any]:
     """The shipped schema whose `$id` is `uri` (a report's `$schema`); KeyError for one medcom does not ship."""
     parts = uri.split(":")
     if len(parts) != 5 or parts[:3] != ["urn", "medcom", "report"] or parts[3] not in REPORTS \
             or parts[4] != str(VERSION):
         raise KeyError(uri)
     text = resources.files("medcom").joinpath("schemas", "reports", f"{parts[3]}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
