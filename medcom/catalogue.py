@@ -98,10 +98,13 @@ RULES: tuple[RuleInfo, ...] = (
              "issued since 2007 fail it). Replacement numbers (eCPR) are allowed where the schema allows them.",
              "medcom.formats.oioxml.checks:check_identifiers_and_times", commands=("validate", "replay"),
              reading="MedCom's own test CPR 2509479989 fails modulus-11 and is valid.",
-             example="PersonCivilRegistrationIdentifier 3102501234: there is no 31 February."),
-    RuleInfo("M-GLN", "An EAN/GLN location number has a wrong check digit", ("error",), "MedCom", MEDCOM_OIOXML,
+             example="CivilRegistrationNumber 3102501234: there is no 31 February."),
+    RuleInfo("M-GLN", "An EAN/GLN location number has a wrong check digit", ("warning",), "MedCom", MEDCOM_OIOXML,
              "An EAN/GLN location number is not 13 digits with a correct GS1 modulus-10 check digit.",
              "medcom.formats.oioxml.checks:check_identifiers_and_times", commands=("validate", "replay"),
+             reading="A warning, not an error: MedCom's own sample messages carry location numbers that fail the "
+                     "check digit, so real senders do too. VANS mailbox ids (DKKMDKMDNET) are not GLNs and are not "
+                     "checked.",
              example="EANIdentifier 5790000120401 (the check digit should be 0)."),
     RuleInfo("M-MUNICIPALITY", "A municipality code is not one of the 98 Danish codes", ("error",), "MedCom",
              MEDCOM_OIOXML,

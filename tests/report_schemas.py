@@ -48,7 +48,22 @@ def check_report(report: dict) -> dict:
                                  for e in errors[:10])
     unknown = sorted(set(rule_ids(report)) - set(BY_ID))
     assert not unknown, f"rule ids not in medcom/catalogue.py: {unknown}"
+    wrong = sorted({(f["rule"], f["severity"]) for f in findings(report)
+                    if f["severity"] not in BY_ID[f["rule"]].severities})
+    assert not wrong, f"severities medcom/catalogue.py does not give these rules: {wrong}"
     return report
+
+
+def findings(value: Any) -> Iterator[dict]:
+    """Every finding and violation of a report (a dict with a rule and a severity)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("rule"), str) and isinstance(value.get("severity"), str):
+            yield value
+        for item in value.values():
+            yield from findings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from findings(item)
 
 
 def checked_loads(original: Callable[..., Any]) -> Callable[..., Any]:
