@@ -90,6 +90,14 @@ def rules_json(rules: tuple[RuleInfo, ...] | list[RuleInfo], policy: Policy | No
                       indent=2, ensure_ascii=False)
 
 
+def reported_by(info: RuleInfo, code: str = "{}") -> str:
+    """The commands whose reports can print the rule, or why none does."""
+    if info.commands:
+        return ", ".join(code.format(f"medcom {c}") for c in info.commands)
+    return "none: it computes what other rules and the report read" if not info.severities else \
+        "none: see how medcom reads it"
+
+
 def list_text(rules: tuple[RuleInfo, ...]) -> str:
     """One line a rule: id, severity, where it comes from, title."""
     return "\n".join(f"{r.id:<15} {r.severity:<17} {r.origin:<9} {r.title}" for r in rules) + "\n"
@@ -100,7 +108,7 @@ def explain_text(info: RuleInfo, policy: Policy | None = None) -> str:
     policy = policy or load_policy()
     lines = [f"{info.id}: {info.title}", "", f"Severity: {info.severity}", f"Source: {info.source}",
              f"Implemented by: {info.implementation}",
-             f"Reported by: {', '.join('medcom ' + c for c in info.commands) or 'none (read into other rules)'}", "",
+             f"Reported by: {reported_by(info)}", "",
              info.checks]
     if info.reading:
         lines += ["", f"How medcom reads it: {info.reading}"]
@@ -187,7 +195,7 @@ def markdown(rules: tuple[RuleInfo, ...] = RULES) -> str:
                                         ("Implemented by", f"`{info.implementation}`")]
         if info.policy:
             facts.append(("Policy", ", ".join(f"`{k}` = {show_value(policy_value(policy, k))}" for k in info.policy)))
-        facts.append(("Reported by", ", ".join(f"`medcom {c}`" for c in info.commands) or "none (read by other rules)"))
+        facts.append(("Reported by", reported_by(info, "`{}`")))
         out.append("\n" + "\n".join(f"- {name}: {value}" for name, value in facts) + "\n")
         out.append(f"\n{info.checks}\n")
         if info.reading:
