@@ -212,8 +212,3 @@ def markdown(rules: tuple[RuleInfo, ...] = RULES) -> str:
 def close_match_text(unknown: str, matches: list[str]) -> str:
     return f"unknown rule id {unknown!r}" + (f"; did you mean {', '.join(matches)}?" if matches else
                                              "; `medcom rules` lists them")
-
-
-def as_dict(info: RuleInfo) -> dict[str, Any]:
-    """The catalogue's fields of one rule, as they are (for tests and tools)."""
-    return {f.name: getattr(info, f.name) for f in fields(info)}
