@@ -46,7 +46,7 @@ def check_year(moment: date, what: str = "time") -> None:
 
 
 def classify_local(naive: datetime) -> LocalTimeKind:
-    """Say whether a naive Copenhagen wall time is normal, ambiguous or nonexistent."""
+    """Say whether a naive Copenhagen wall time is normal, ambiguous or nonexistent (T-2)."""
     if naive.year >= 1980 and naive.hour != 2:  # every DST change since 1980 happens in local hour 02
         return LocalTimeKind.NORMAL
     first = naive.replace(tzinfo=TZ, fold=0)
@@ -102,7 +102,7 @@ def parse_instant(text: str) -> tuple[datetime, LocalTimeKind]:
 
 
 def add_elapsed(instant: datetime, delta: timedelta) -> datetime:
-    """`instant + delta` in elapsed time: 72 h after 2025-03-29 10:00 is 2025-04-01 11:00 local."""
+    """`instant + delta` in elapsed time (T-1): 72 h after 2025-03-29 10:00 is 2025-04-01 11:00 local."""
     if instant.tzinfo is None:
         raise ValueError("add_elapsed() takes an aware datetime")
     return (instant.astimezone(UTC) + delta).astimezone(TZ)

@@ -21,6 +21,7 @@ from medcom.executors import EXECUTORS, ExecutorError
 from medcom.identifiers import mask_cprs
 from medcom.reports.junit import FailOn
 from medcom.reports.masking import MaskedStream
+from medcom.reports.schemas import CALIBRATE, SWEEP
 from medcom.safe_files import replace_file, writable_dir_problem, writable_file_problem
 
 # Only click and light modules at import: `medcom --help` must start at once. Each command imports what it runs
@@ -695,7 +696,7 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
         sys.exit(EXIT_USAGE)
     for note in fitted.notes:
         click.echo(f"medcom calibrate: note: {note}", err=True)
-    summary = fitted.as_dict()
+    summary = {"$schema": CALIBRATE, **fitted.as_dict()}
     summary["out"] = str(out)
     summary["input_errors"] = len(errors)
     if fmt == "json":
@@ -797,7 +798,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     except ExecutorError as exc:
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    data = result_dict(g, result, make_bill(result))
+    data = {"$schema": SWEEP, **result_dict(g, result, make_bill(result))}
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
     click.echo(text)
     if out is not None:
@@ -812,3 +813,4 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
             sys.exit(EXIT_USAGE)
         click.echo(f"wrote sweep.json, sweep.txt, report.html and {len(charts)} charts to {out}", err=True)
     sys.exit(EXIT_OK)
+from medcom.cli import rules as _rules  # noqa: E402,F401  (registers `medcom rules`)

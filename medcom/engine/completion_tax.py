@@ -19,7 +19,7 @@ class TaxFacts:
     """What the tax count needs to know about one episode (all instants aware)."""
 
     ready_at: datetime
-    discharged_at: datetime
+    discharged_at: datetime  # the end of the stay: the discharge, or the death where it ends in death (TAX-1)
     first_hospital_contact_at: datetime | None = None  # care plan, completion notice, correspondence, phone
     conference_ready_at: datetime | None = None  # TAX-4
     guardianship_info_at: datetime | None = None  # TAX-4
@@ -59,8 +59,9 @@ def effective_start(facts: TaxFacts, policy: Policy) -> tuple[datetime, list[str
 
 
 def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
-    """TAX-1..TAX-5: the local midnights after the effective start up to the discharge, less days on
-    leave and days of a terminal patient who wishes to stay, priced by the tiered daily rates."""
+    """TAX-1..TAX-5: the local midnights after the effective start up to the discharge (or the death), less days
+    on leave and days of a terminal patient who wishes to stay (TAX-3), priced by the tiered daily rates of each
+    day's year (TAX-2); all days disputable without a care plan before the ready time (TAX-5)."""
     start, notes = effective_start(facts, policy)
     counted: list[str] = []
     dkk = 0

@@ -1,4 +1,6 @@
-"""The SimPy engine that enforces the agreement (ARCHITECTURE.md): one process per episode, deadlines as events.
+"""The SimPy engine that enforces the agreement (docs/ARCHITECTURE.md): events delivered in time order, deadlines
+as events. Replay delivers a log from one feeding process; only the simulation has processes per episode (its
+hospital and municipality), which deliver what they do themselves.
 
 The clock is event time (seconds since the first event, UTC). Events arrive at their own times, one way
 whoever brings them (a replayed log or the simulation): `Engine.deliver` at the event's instant, which adds

@@ -331,7 +331,9 @@ def _apply_details(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[U
 
 
 def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]]:
-    """Corrections replace and cancellations withdraw the previous message of their kind in the episode."""
+    """Corrections replace and cancellations withdraw the previous message of their kind in the episode (M-ORDER
+    when one comes before its original). M-STATUS is not reported: a real letter has no place to name the letter
+    it changes (docs/RULES.md), so one that names none changes the previous of its kind, or is M-REF."""
     current: dict[tuple[str, str], Unit] = {}
     by_id: dict[str, Unit] = {}
     held: dict[str, Unit] = {}  # corrections/cancellations naming a message that has not arrived yet

@@ -22,12 +22,13 @@ from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr
 from medcom.policy import Policy
-from medcom.replay import ReplayInput, ReplayResult
+from medcom.replay import LogFacts, ReplayInput, ReplayResult
 from medcom.replay.partition import PartitionedReplay
 from medcom.reports.formatting import number, plural
 from medcom.reports.junit import Case, FailOn
 from medcom.reports.junit import to_junit as junit_xml
 from medcom.reports.masking import mask_data
+from medcom.reports.schemas import REPLAY
 
 _LAST = datetime.max.replace(tzinfo=UTC)
 _SOURCE = {"side-car": "timeline", "simulation": "timeline"}  # a side-car is in the timeline format
@@ -156,7 +157,7 @@ def _name_rates(report: dict[str, Any], policy: Policy | None) -> None:
 
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
     episodes = _entries(result, filters, show_cpr)
-    return _assemble(result.inputs, episodes, _summary(episodes), result.inputs.findings, show_cpr)
+    return _assemble(result.inputs, episodes, _summary(episodes, result.log), result.inputs.findings, show_cpr)
 
 
 def _entries(result: ReplayResult, filters: Filters, show_cpr: bool) -> list[dict[str, object]]:
@@ -192,18 +193,10 @@ def unknown_episodes(matches: Iterable[dict[str, list[str] | None]]) -> dict[str
 
 
 def catalogued_rule_ids() -> frozenset[str]:
-    """Every rule id a replay can report: the agreement's rules (each rule's id, and DIS-3, which R72-1's rule
-    reports), and the input and format rules of messages and timelines."""
-    from medcom.engine.rules import ALL_RULES
+    """Every rule id medcom can report (the rule catalogue)."""
+    from medcom.catalogue import RULES
 
-    return frozenset({cls.id for cls in ALL_RULES} | _OTHER_RULE_IDS)
-
-
-_OTHER_RULE_IDS = frozenset({
-    "DIS-3", "M-XML", "M-SCHEMA", "M-VERSION", "M-CPR", "M-GLN", "M-MUNICIPALITY", "M-TIME", "M-DUP", "M-ORDER",
-    "M-REF", "M-RESEND", "M-ENVELOPE", "M-SIDECAR", "M-RECEIPT", "M-NOTIFY", "F-JSON", "F-XML",
-    "F-STRUCTURE", "F-PROFILE", "F-BINDING", "F-INVARIANT", "F-UNCHECKED",
-})
+    return frozenset(r.id for r in RULES)
 
 
 def unknown_rules(rules: Iterable[str]) -> dict[str, list[str]]:
@@ -213,7 +206,15 @@ def unknown_rules(rules: Iterable[str]) -> dict[str, list[str]]:
             for r in sorted(set(rules)) if r not in known}
 
 
-def _summary(episodes: Iterable[dict[str, Any]]) -> dict[str, object]:
+def not_checked(log: LogFacts | None) -> dict[str, str]:
+    """The rules a log cannot show kept or broken, with why (RULES.md: M-RECEIPT is checked only where the log
+    holds receipts, and the report says when it was not)."""
+    if log is not None and not log.has_receipts:
+        return {"M-RECEIPT": "not checked: the log holds no receipts"}
+    return {}
+
+
+def _summary(episodes: Iterable[dict[str, Any]], log: LogFacts | None) -> dict[str, object]:
     count = days = dkk = 0
     by_rule: Counter[str] = Counter()
     for e in episodes:
@@ -222,13 +223,14 @@ def _summary(episodes: Iterable[dict[str, Any]]) -> dict[str, object]:
         dkk += e["completion_tax_dkk"]
         by_rule.update(v["rule"] for v in e["violations"])
     return {"episodes": count, "completion_tax_days": days, "completion_tax_dkk": dkk,
-            "violations_by_rule": dict(sorted(by_rule.items()))}
+            "violations_by_rule": dict(sorted(by_rule.items())), "not_checked": not_checked(log)}
 
 
 def _assemble(inp: Counts, episodes: list[dict[str, Any]], summary: dict[str, object], findings: list[Finding],
               show_cpr: bool) -> dict[str, object]:
     """The report's shape (CONTRACT.md), from its parts; `episodes` are masked already."""
     head = {
+        "$schema": REPLAY,
         "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
                    "duplicates": inp.duplicates},
         "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected, "rejected": inp.lines_rejected},
@@ -307,7 +309,7 @@ def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), sho
     """The report of a partitioned replay (built with `EpisodeEntries(filters, show_cpr)`): the same as
     `report_dict` of the whole log's replay, with the episodes streamed from disk."""
     episodes = StreamedEpisodes(run)
-    summary = _summary(episodes)
+    summary = _summary(episodes, run.log)
     episodes._count = summary["episodes"]  # type: ignore[assignment]
     report = _assemble(run, episodes, summary, run.findings, show_cpr)
     _name_rates(report, policy)
@@ -377,6 +379,9 @@ def text_lines(report: dict[str, Any]) -> Iterator[str]:
         for f in report["input_findings"]:
             yield (f"  {f['severity']:<7} {f['rule']:<9} {f['file']}"
                    f"{':' + str(f['line']) if f['line'] else ''}: {f['text']}")
+    for rule, why in summary.get("not_checked", {}).items():
+        yield ""
+        yield f"{rule} {why}"
     by_rule = summary["violations_by_rule"]
     if by_rule:
         yield ""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from medcom.identifiers import municipality_name
 from medcom.reports.bill import bill_text
 from medcom.reports.formatting import estimate
+from medcom.reports.schemas import SIMULATE
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def municipality_label(code: str) -> str:
 
 
 def to_json(result: dict[str, object]) -> str:
-    return json.dumps(result, indent=2, ensure_ascii=False)
+    return json.dumps({"$schema": SIMULATE, **result}, indent=2, ensure_ascii=False)
 
 
 def _rows(keys: list[str], columns: list[tuple[dict, bool]], horizon: int, rates: str, width: int) -> list[str]:

@@ -22,6 +22,7 @@ from medcom.reports.formatting import plural
 from medcom.reports.junit import Case, FailOn
 from medcom.reports.junit import to_junit as junit_xml
 from medcom.reports.masking import mask_data
+from medcom.reports.schemas import VALIDATE
 from medcom.validate import DocumentResult, TimelineResult
 
 
@@ -125,6 +126,7 @@ RECEIPT_WORDS = {
 
 def to_json(batch: BatchResult, risk: RiskPolicy | None = None, show_cpr: bool = False) -> str:
     report: dict[str, object] = {
+        "$schema": VALIDATE,
         "inputs": {"messages": len(batch.documents), "accepted": batch.accepted,
                    "rejected": len(batch.documents) - batch.accepted},
         "events": batch.events(),

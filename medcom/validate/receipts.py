@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,10 +58,19 @@ def refuse_text(findings: list[Finding]) -> str:
     return text[:MAX_REFUSE_TEXT]
 
 
-def receipt_id(source: str, envelope_id: str, positive: bool) -> str:
-    """A stable 14-character envelope (and letter) id for the receipt of one received envelope."""
-    digest = hashlib.sha1(f"{source}\0{envelope_id}\0{positive}".encode(), usedforsecurity=False).hexdigest()
-    return "K" + digest[:13]
+def receipt_id(sender: str, envelope_id: str, positive: bool, letters: list[tuple[str, str, str | None]]) -> str:
+    """A stable 14-character envelope (and letter) id for the receipt of one received envelope: a digest of what it
+    answers (sender, envelope id, the letters and their verdicts), not of where the envelope was found, so that a
+    duplicate gets the same receipt as the first (M-DUP)."""
+    answered = "\0".join([sender, envelope_id, str(positive), *("\1".join(map(str, x)) for x in letters)])
+    return "K" + hashlib.sha1(answered.encode(), usedforsecurity=False).hexdigest()[:13]
+
+
+def _ack_ids(header_id: str, code: str) -> tuple[str, str]:
+    """The MessageHeader and Bundle ids of the Acknowledgement of `header_id` with `code`: the same for a
+    duplicate as for the first (M-DUP), different for every message and verdict."""
+    return (str(uuid.uuid5(uuid.NAMESPACE_URL, f"medcom:acknowledgement:{header_id}:{code}")),
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"medcom:acknowledgement-bundle:{header_id}:{code}")))
 
 
 def input_stem(source: str) -> str:
@@ -82,7 +92,10 @@ def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Cal
     if not isinstance(bundle, dict):
         return Answer("impossible", "the message cannot be read")
     errors = [mask(f"{f.rule} {f.xpath or ''} line {f.line}: {f.text}") for f in message.errors]
-    ack = build_acknowledgement(bundle, "fatal-error" if errors else "ok", errors[:20], now=sent)
+    code = "fatal-error" if errors else "ok"
+    answered = message.letter_id or message.envelope_id  # the MessageHeader id (else the Bundle id)
+    message_id, bundle_id = _ack_ids(answered, code) if answered else (None, None)
+    ack = build_acknowledgement(bundle, code, errors[:20], now=sent, message_id=message_id, bundle_id=bundle_id)
     if ack is None:
         return Answer("impossible", "the message has no MessageHeader id, sender or receiver to answer")
     try:
@@ -113,9 +126,9 @@ def answer_envelope(messages: list[ReadMessage], directory: Path, sent: datetime
     for positive, group in ((False, refused), (True, accepted)):
         if not group or (positive and not first.receipt_requested):
             continue
-        ident = receipt_id(first.source, first.envelope_id, positive)
         letters = [(m.letter_id or "ukendt", m.version or "ukendt", refuse_code(m.findings),
                     mask(refuse_text(m.findings))) for m in group]
+        ident = receipt_id(first.sender, first.envelope_id, positive, [x[:3] for x in letters])
         whole = None
         if not positive and all(m.letter_id is None for m in group):
             whole = (refuse_code(group[0].findings) or "ikke_specificeret", mask(refuse_text(group[0].findings)))

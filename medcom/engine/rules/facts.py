@@ -30,6 +30,13 @@ def discharge_event(ctx: Context) -> Event | None:
     return ctx.episode.first("discharged")
 
 
+def stay_end(ctx: Context) -> Event | None:
+    """The end of the stay: the discharge, or the death where the stay ends in death (RULES.md TAX-1: a death ends
+    the completion-tax count); a death after the discharge ends nothing."""
+    ends = [e for e in (ctx.episode.first("discharged"), ctx.episode.first("deceased")) if e is not None]
+    return min(ends, key=lambda e: (e.at, e.seq), default=None)
+
+
 def leave_periods(events: list[Event], end: datetime) -> tuple[tuple[datetime, datetime], ...]:
     """(start, end) of each leave; one still open at the end runs to `end`."""
     periods, start = [], None

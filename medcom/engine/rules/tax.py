@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from medcom.engine.completion_tax import TaxFacts, count_tax
 from medcom.engine.engine import Context, Rule
-from medcom.engine.rules.facts import discharge_event, leave_periods, ready_event
+from medcom.engine.rules.facts import leave_periods, ready_event, stay_end
 
 
 class CompletionTax(Rule):
-    """TAX-1..TAX-5: completion-tax days, DKK and disputable days, computed once the episode is complete."""
+    """TAX-1..TAX-5: completion-tax days, DKK and disputable days, computed once the episode is complete; counted
+    up to the discharge, or up to the death where the stay ends in death."""
 
     id = "TAX-1"
 
     def on_close(self, ctx: Context) -> None:
         ep = ctx.episode
-        ready, discharged = ready_event(ctx), discharge_event(ctx)
+        ready, discharged = ready_event(ctx), stay_end(ctx)
         if ready is None or discharged is None or discharged.at <= ready.at:
             return
         contacts = [e for e in ep.events if e.from_hospital and e.kind in (

@@ -1,7 +1,7 @@
 """The OIOXML generations and message families medcom knows: namespace, body element, version code, schema.
 
-MedCom's admission/discharge families live in several schema generations at once (RULES.md, MESSAGES.md,
-`../shared/reference/real/README.md`): the official 2005/08/07 (XDIS17, XDIS20, XDIS19, XCTL01-03),
+MedCom's admission/discharge families live in several schema generations at once (docs/MESSAGES.md): the
+official 2005/08/07 (XDIS17, XDIS20, XDIS19, XCTL01-03),
 2006/07/01 (XDIS91) and 2007/02/01 (XDIS16, XDIS18) XSDs, and the "34C" generation (XDIS21, XDIS18, XDIS16,
 XDIS19) whose XSDs are not published offline: medcom validates it with schemas of its own, written from the
 facts of real messages. A letter is recognised by its body element's namespace and name; its VersionCode

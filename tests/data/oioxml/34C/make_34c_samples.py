@@ -3,8 +3,9 @@
     python tests/data/oioxml/34C/make_34c_samples.py [--out DIR]
 
 The XDIS21 (XD2134C care plan) and XDIS18 (XD1834C discharge report) follow, element by element, the trees of the
-real messages in ../shared/reference/real/README.md; XDIS16 (XD1634C) and XDIS19 (XD1934C) carry the common blocks
-and a few known 34C blocks (no facts about their bodies exist). All content is invented: MedCom's test CPR numbers,
+real messages in XDIS21.readme-tree.txt and XDIS18.readme-tree.txt (this folder); XDIS16 (XD1634C) and XDIS19
+(XD1934C) carry the common blocks and a few known 34C blocks (no facts about their bodies exist). All content is
+invented: MedCom's test CPR numbers,
 GLNs with correct GS1 check digits, a fictional hospital. Bare Emessages are ISO-8859-1 without an XML declaration,
 as real 34C files arrive; the VANS envelopes and SBDHs are UTF-8 with a declaration and carry the Emessage bytes
 (or the VANS envelope bytes) base64-encoded.

@@ -1,0 +1,82 @@
+"""The JSON Schemas of the reports (medcom/schemas/reports/, docs/CONTRACT.md): shipped, valid draft 2020-12, named
+by every JSON report, and strict enough to catch a missing or renamed field. (Every JSON report any test reads is
+checked against its schema as well: tests/report_schemas.py, installed by tests/conftest.py.)"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, no_traceback
+from jsonschema import Draft202012Validator
+from report_schemas import check_report
+from test_sweep import small
+
+from medcom.reports.schemas import REPORTS, schema_of
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """One JSON report of each kind, as the command line writes it (read without the suite's json.loads check)."""
+    tmp = tmp_path_factory.mktemp("reports")
+    scenario = small(tmp)
+    runs = {
+        "validate": ("validate", EXAMPLES / "log", EXAMPLES / "invalid", "--by-sender", "--format", "json"),
+        "replay": ("replay", EXAMPLES / "log", "--format", "json"),
+        "simulate": ("simulate", scenario, "--format", "json"),
+        "sweep": ("sweep", scenario, "--vary", "municipality.discharge_window_end=12:00,14:00", "--format", "json"),
+        "calibrate": ("calibrate", EXAMPLES / "log", "--out", tmp / "fitted.toml", "--format", "json"),
+    }
+    out = {}
+    for kind, args in runs.items():
+        run = no_traceback(invoke(*args))
+        assert run.exit_code in (0, 1), (kind, run.stderr)
+        out[kind] = json.JSONDecoder().decode(run.stdout)
+    return out
+
+
+@pytest.mark.parametrize("kind", REPORTS)
+def test_each_schema_is_shipped_valid_and_named_by_its_report(kind: str, reports: dict[str, dict]) -> None:
+    shipped = resources.files("medcom").joinpath("schemas", "reports", f"{kind}.schema.json")
+    schema = json.JSONDecoder().decode(shipped.read_text("utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    report = reports[kind]
+    assert report["$schema"] == schema["$id"] == f"urn:medcom:report:{kind}:1"
+    assert schema_of(report["$schema"]) == schema
+    check_report(report)
+
+
+@pytest.mark.parametrize("kind", REPORTS)
+def test_a_missing_or_renamed_field_fails_the_schema(kind: str, reports: dict[str, dict]) -> None:
+    report = reports[kind]
+    validator = Draft202012Validator(schema_of(report["$schema"]))
+    for key in schema_of(report["$schema"])["required"]:
+        broken = copy.deepcopy(report)
+        broken[f"{key}_renamed"] = broken.pop(key)
+        assert not validator.is_valid(broken), (kind, key)
+
+
+def test_nested_fields_are_checked_too(reports: dict[str, dict]) -> None:
+    replay = copy.deepcopy(reports["replay"])
+    validator = Draft202012Validator(schema_of(replay["$schema"]))
+    replay["episodes"][0]["completion_tax_days"] = "0"
+    assert not validator.is_valid(replay)
+    validate = copy.deepcopy(reports["validate"])
+    del validate["files"][0]["findings"]
+    assert not Draft202012Validator(schema_of(validate["$schema"])).is_valid(validate)
+    simulate = copy.deepcopy(reports["simulate"])
+    del simulate["metrics"]["completion_tax_days"]
+    assert not Draft202012Validator(schema_of(simulate["$schema"])).is_valid(simulate)
+
+
+def test_an_unknown_schema_name_is_refused() -> None:
+    for uri in ("urn:medcom:report:replay:2", "urn:medcom:report:other:1", "https://example.org/x"):
+        with pytest.raises(KeyError):
+            schema_of(uri)
