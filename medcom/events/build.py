@@ -317,6 +317,45 @@ def _read_back(data: bytes, source: str, event: Event) -> Written:
                    message.family or "", False, events, content.bundle, message.sender or "")
 
 
+EpisodeWriter = _Episode  # one episode's messages written as they fall due (medcom build; the counterpart, live)
+
+
+@dataclass(slots=True)
+class Emitted:
+    """One message as sent (wrapped if asked), and what the side-car must add for replay to read it as meant."""
+
+    data: bytes
+    suffix: str  # .json (FHIR) or .xml
+    written: Written
+    sidecar: str | None  # the side-car line, when the message cannot carry everything the event says
+    stated: list[Event]  # the facts the message states, as replay reads them
+
+
+def emit(builder: _Episode, e: Event, source: str) -> Emitted | None:
+    """Write the message (or receipt) for one *_sent event and read it back as replay will (`BuildError` when
+    its schema or profile refuses it); None when the event cannot be written (a receipt for an unknown message)."""
+    made = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
+    if made is None:
+        return None
+    data = compose.to_json(made) if isinstance(made, dict) else made
+    written = _read_back(data, source, e)
+    primary = next((x for x in written.events.events if x.is_message), None)
+    sidecar, stated = None, []
+    if e.kind != "receipt_sent":
+        written.from_municipality = written.from_municipality or bool(
+            primary is not None and primary.from_municipality) or e.kind == "care_plan_ack_sent" \
+            or e.data.get("sender") == "municipality"
+        if e.data.get("id"):
+            builder.carried[str(e.data["id"])] = written.message_id
+        builder.written[written.message_id] = written
+        stated = [x for x in written.events.events if not x.is_message]
+        diff = _differences(e, primary)
+        if diff is not None:
+            sidecar = _line(e.at, builder.name, e.kind, {"id": written.message_id, **_mapped(builder, diff)})
+    return Emitted(builder.wrapped(data, e, written.family, written.version),
+                   ".json" if isinstance(made, dict) else ".xml", written, sidecar, stated)
+
+
 def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "national") -> BuildResult:
     """Write the messages and the side-car for `events` into `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -326,38 +365,25 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
         by_episode.setdefault(e.episode, []).append(e)
     sidecar: list[str] = []
     numbers = itertools.count(1)  # envelope and generated letter ids, unique in the whole log
-    for name, episode_events in by_episode.items():
-        builder = _Episode(name, episode_events, wrap, formats, numbers)
+    for name_of, episode_events in by_episode.items():
+        builder = _Episode(name_of, episode_events, wrap, formats, numbers)
         stated: list[Event] = []  # facts the built messages state, as replay will read them
         for n, e in enumerate(episode_events, start=1):
             if e.kind in FACT_EVENTS:
                 continue
-            made = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
+            name = f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name_of))}-{n:04d}-{e.kind}"
+            made = emit(builder, e, str(out / name))
             if made is None:
                 continue
-            data = compose.to_json(made) if isinstance(made, dict) else made
-            suffix = ".json" if isinstance(made, dict) else ".xml"
-            path = out / f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name))}-{n:04d}-{e.kind}{suffix}"
-            written = _read_back(data, str(path), e)
-            primary = next((x for x in written.events.events if x.is_message), None)
-            if e.kind != "receipt_sent":
-                written.from_municipality = written.from_municipality or bool(
-                    primary is not None and primary.from_municipality) or e.kind == "care_plan_ack_sent" \
-                    or e.data.get("sender") == "municipality"
-                if e.data.get("id"):
-                    builder.carried[str(e.data["id"])] = written.message_id
-                builder.written[written.message_id] = written
-                stated += [x for x in written.events.events if not x.is_message]
-                diff = _differences(e, primary)
-                if diff is not None:
-                    sidecar.append(_line(e.at, name, e.kind, {"id": written.message_id, **_mapped(builder, diff)}))
-                    result.sidecar_events += 1
+            stated += made.stated
+            if made.sidecar is not None:
+                sidecar.append(made.sidecar)
+                result.sidecar_events += 1
             # a bounded name, written without following a symlink planted under it (medcom.safe_files)
-            path = replace_file(out, path.name, builder.wrapped(data, e, written.family, written.version))
-            result.files.append(path)
+            result.files.append(replace_file(out, name + made.suffix, made.data))
             result.messages += 1
-        for fact in _facts_to_state(episode_events, stated, result, name):
-            sidecar.append(_line(fact.at, name, fact.kind, fact.data))
+        for fact in _facts_to_state(episode_events, stated, result, name_of):
+            sidecar.append(_line(fact.at, name_of, fact.kind, fact.data))
             result.sidecar_events += 1
     replace_file(out, "events.jsonl", "".join(line + "\n" for line in sidecar).encode("utf-8"))
     return result
