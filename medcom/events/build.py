@@ -317,6 +317,7 @@ def _read_back(data: bytes, source: str, event: Event) -> Written:
                    message.family or "", False, events, content.bundle, message.sender or "")
 
 
+read_back = _read_back  # a message as replay reads it, for the writer to refer to it
 EpisodeWriter = _Episode  # one episode's messages written as they fall due (medcom build; the counterpart, live)
 
 
