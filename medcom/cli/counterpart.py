@@ -40,6 +40,22 @@ def _address(value: str) -> tuple[str, int]:
     return host, number
 
 
+def _wait_for_epoch(path: Path) -> float:
+    """The epoch a starter writes into `path` once every process is ready (Ctrl-C ends the wait)."""
+    click.echo(f"medcom counterpart: ready; waiting for the epoch in {path}", err=True)
+    while True:
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+            if text:
+                return float(text)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            click.echo(f"medcom counterpart: --epoch-file {path}: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        time.sleep(0.02)
+
+
 @main.command()
 @click.argument("flow", required=False)
 @click.option("--list", "list_flows", is_flag=True, help="List the shipped flows and exit.")
@@ -59,6 +75,9 @@ def _address(value: str) -> tuple[str, int]:
               help="How much faster than real time the clock runs (60: an hour a minute).")
 @click.option("--epoch", type=float, help="The wall time (seconds since 1970, UTC) at which the clock shows --start; "
               "give two processes the same to run them on one clock. Default: when the run starts.")
+@click.option("--epoch-file", type=click.Path(dir_okay=False, path_type=Path), help="Instead of --epoch: once "
+              "loaded, say so on stderr and wait until this file exists and holds the epoch (whoever starts several "
+              "processes writes it when all are ready).")
 @click.option("--grace", type=click.FloatRange(0, 60), default=1.0, show_default=True,
               help="Wall seconds the judge's clock runs behind, for messages on their way at a deadline.")
 @click.option("--log", "log_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("counterpart-log"),
@@ -78,7 +97,7 @@ def _address(value: str) -> tuple[str, int]:
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
 def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Path | None, inbox: Path | None,
                 http: str | None, sut_url: str | None, start: datetime | None, speed: float, epoch: float | None,
-                grace: float, log_dir: Path, formats: str, wrap: str, fmt: str, out: Path | None, fail_on: str,
+                epoch_file: Path | None, grace: float, log_dir: Path, formats: str, wrap: str, fmt: str, out: Path | None, fail_on: str,
                 policy_file: Path | None, show_cpr: bool) -> None:
     """Play the hospital or the municipality of FLOW (a shipped flow's name, or a .toml file) live against a system
     under test, over a folder drop or HTTP; judge every message and deadline as it happens; report at the end
@@ -125,6 +144,8 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
     except BuildError as exc:
         click.echo(f"medcom counterpart: flow {the_flow.name}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if epoch_file is not None:
+        epoch = _wait_for_epoch(epoch_file)
     clock = LiveClock(begin, speed, time.time() if epoch is None else epoch, grace)
     session = Session(the_flow, play, transport, log_dir, clock, policy, formats=formats, wrap=wrap,
                       say=lambda line: click.echo(mask(line), err=True))

@@ -110,6 +110,7 @@ class Session:
         self.sidecar_lines = 0
         self.interrupted = False
         self.rejected = 0  # received messages rejected by validation
+        self.receipts_judged = True
         self.adopted = False
         self.episode: str | None = None  # playing the municipality: the episode as replay names the hospital's
         self.notes: dict[str, list[Violation]] = {}
@@ -205,7 +206,8 @@ class Session:
             return
         arrived = self.clock.now(arrival.wall)
         data = arrival.data or b""
-        name = f"{next(self.counter):04d}-in-{safe_name(Path(arrival.source).name or 'message')}"
+        label = "http" if arrival.source.startswith("http ") else Path(arrival.source).name or "message"
+        name = f"{next(self.counter):04d}-in-{safe_name(label)}"
         suffix = ".json" if data.lstrip()[:1] in (b"{", b"[") else ".xml"
         name = name if name.lower().endswith(suffix) else name + suffix
         file = replace_file(self.log_dir, name, data)
@@ -263,8 +265,7 @@ class Session:
             stated = arrived
         if primary.id:
             self.sender_of.setdefault(primary.id, self.sut)
-        state = next((s for s in self.steps if not s.by_medcom and s.status == "pending"
-                      and _fits(s.step, primary)), None)
+        state = self._expected_step(primary)
         label = state.step.name if state else "not in the flow"
         self.say(f"{self._stamp(arrived)} received {primary.kind} {primary.id or ''} ({file}): {label}")
         if state is None:
@@ -280,6 +281,18 @@ class Session:
                 self.writer.carried[primary.id] = primary.id
                 self.writer.written[primary.id] = written
         self._answered(state.step, stated)
+
+    def _expected_step(self, event: Event) -> StepState | None:
+        """The SUT's pending step a message is: its kind from the step's party; among several, the one whose
+        reference (`@step`) names the message this one replies to."""
+        fitting = [s for s in self.steps if not s.by_medcom and s.status == "pending" and _fits(s.step, event)]
+        answers = {event.data.get("reply_to"), event.data.get("ref")} - {None}
+        for state in fitting:
+            named = {self.ids.get(str(v)[1:]) for k, v in state.step.data.items()
+                     if k in ("reply_to", "ref") and str(v).startswith("@")}
+            if named & answers:
+                return state
+        return fitting[0] if fitting else None
 
     def _receipts(self, messages: list[ReadMessage], arrived: datetime) -> None:
         """Technical receipts at once, positive or negative by validation (medcom.validate.receipts)."""
@@ -392,6 +405,8 @@ class Session:
         self._drain()
 
     def _drain(self) -> None:
+        for arrival in self.inbox.take_findings():
+            self.handle(arrival)
         for _ in range(self.inbox.queue.maxsize):
             try:
                 arrival = self.inbox.queue.get_nowait()
@@ -407,6 +422,9 @@ class Session:
         self.transport.close()
         self._drain()
         reached = self._judge_instant()
+        self.receipts_judged = any(u.primary is not None and u.primary.kind == "receipt_sent" for u in self.input.units)
+        if not self.receipts_judged:
+            self._unjudge_receipts()
         for name in list(self.engine.episodes):
             self.engine.close_episode(name)
         self.closed = True
@@ -422,6 +440,15 @@ class Session:
                     else "not reached"
         with contextlib.suppress(OSError):
             self.staging.rmdir()
+
+    def _unjudge_receipts(self) -> None:
+        """A log without a single receipt (the SUT sent nothing at all) is one replay cannot judge M-RECEIPT by
+        (RULES.md: checked only where the log holds receipts): the final verdict leaves it out too, so that it is
+        the verdict `medcom replay` gives the log. What was said live stays said; the SUT's missing steps fail it."""
+        self.engine.log_has_receipts = False
+        for episode in self.engine.episodes.values():
+            episode.violations[:] = [v for v in episode.violations if v.rule != "M-RECEIPT"]
+        self.seen = {k: v for k, v in self.seen.items() if v.violation.rule != "M-RECEIPT"}
 
     def _nominal(self, step: Step) -> datetime | None:
         if step.at is not None:
@@ -556,9 +583,9 @@ def report(session: Session, fail_on: str = "warning") -> dict[str, Any]:
         "sut": session.sut, "start": to_local(session.start).isoformat(), "end": to_local(session.end).isoformat(),
         "reached": to_local(session._judge_instant()).isoformat(), "speed": session.clock.speed,
         "interrupted": session.interrupted, "transport": session.transport.describe(), "log": str(session.log_dir),
-        "fail_on": fail_on,
+        "fail_on": fail_on, "receipts_judged": session.receipts_judged,
         "messages": {"sent": session.sent, "received": session.received, "rejected": session.rejected,
-                     "refused": session.inbox.refused},
+                     "refused": session.inbox.refused, "findings_not_listed": session.inbox.findings_dropped},
         "steps": steps, "violations": violations,
         "obligations": [o.as_dict() for o in session.obligations()],
         "findings": [f.as_dict() for f in session.findings],

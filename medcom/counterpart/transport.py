@@ -34,8 +34,10 @@ from medcom.safe_files import safe_name
 
 MAX_BODY = 10_000_000  # the readers' own size limit (ReadOptions.max_bytes)
 QUEUE_SIZE = 256  # arrivals waiting to be read; beyond it a flood is refused and reported
+MAX_FINDINGS = 1000  # transport findings waiting to be reported; beyond it counted
 SOCKET_TIMEOUT = 10.0  # a client that sends nothing for this long is disconnected
 SEND_TIMEOUT = 10.0
+SEND_ATTEMPTS = 5  # 0.1 + 0.2 + 0.4 + 0.8 s between them
 TRANSPORT = "TRANSPORT"  # a finding about delivery itself, not a rule of RULES.md
 _PARTIAL = (".tmp", ".part", ".partial")
 
@@ -49,11 +51,15 @@ class Arrival:
 
 
 class Inbox:
-    """The bounded queue between the transports' threads and the session; counts what it had to refuse."""
+    """What the transports' threads hand to the session: a bounded queue of messages (a flood beyond it is refused
+    and counted) and a bounded list of the transports' findings (beyond it they are counted)."""
 
-    def __init__(self, size: int = QUEUE_SIZE) -> None:
+    def __init__(self, size: int = QUEUE_SIZE, max_findings: int = MAX_FINDINGS) -> None:
         self.queue: queue.Queue[Arrival] = queue.Queue(maxsize=size)
-        self.refused = 0
+        self.refused = 0  # messages refused: the queue was full
+        self.findings_dropped = 0
+        self.max_findings = max_findings
+        self._findings: list[Arrival] = []
         self._lock = threading.Lock()
 
     def put(self, arrival: Arrival) -> bool:
@@ -66,7 +72,16 @@ class Inbox:
             return False
 
     def finding(self, source: str, rule: str, text: str, severity: Severity = Severity.ERROR) -> None:
-        self.put(Arrival(time.time(), source, finding=Finding(rule, severity, text, source)))
+        with self._lock:
+            if len(self._findings) >= self.max_findings:
+                self.findings_dropped += 1
+                return
+            self._findings.append(Arrival(time.time(), source, finding=Finding(rule, severity, text, source)))
+
+    def take_findings(self) -> list[Arrival]:
+        with self._lock:
+            taken, self._findings = self._findings, []
+        return taken
 
 
 class FolderDrop:
@@ -244,20 +259,33 @@ class HttpEndpoint:
     def _send_loop(self) -> None:
         while (item := self._outgoing.get()) is not None:
             name, data, content_type = item
-            request = urllib.request.Request(self.sut_url, data=data, method="POST",  # noqa: S310  (the tester's URL)
-                                             headers={"Content-Type": content_type})
             try:
-                with urllib.request.urlopen(request, timeout=SEND_TIMEOUT) as response:  # noqa: S310
-                    status = response.status
-            except urllib.error.HTTPError as exc:
-                status = exc.code
+                status = self._post(data, content_type)
             except (OSError, ValueError) as exc:
-                self.sink.finding(name, TRANSPORT, f"{name}: could not be sent to the SUT at {self.sut_url}: "
-                                  f"{getattr(exc, 'reason', None) or exc}", Severity.WARNING)
+                self.sink.finding(name, TRANSPORT, f"{name}: could not be sent to the SUT at {self.sut_url} "
+                                  f"({SEND_ATTEMPTS} attempts): {getattr(exc, 'reason', None) or exc}",
+                                  Severity.WARNING)
                 continue
             if status >= 300:
                 self.sink.finding(name, TRANSPORT, f"{name}: the SUT at {self.sut_url} answered HTTP {status}",
                                   Severity.WARNING)
+
+    def _post(self, data: bytes, content_type: str) -> int:
+        """POST one message; a refused or broken connection is tried again a few times (a SUT restarting)."""
+        for attempt in range(SEND_ATTEMPTS):
+            request = urllib.request.Request(self.sut_url, data=data, method="POST",  # noqa: S310  (the tester's URL)
+                                             headers={"Content-Type": content_type})
+            try:
+                with urllib.request.urlopen(request, timeout=SEND_TIMEOUT) as response:  # noqa: S310
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503 or attempt == SEND_ATTEMPTS - 1:
+                    return exc.code
+            except (OSError, ValueError):
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+            time.sleep(0.1 * 2 ** attempt)
+        return 503
 
     def describe(self) -> str:
         target = f", sends to {self.sut_url}" if self.sut_url else ", sends nothing (no --sut-url)"

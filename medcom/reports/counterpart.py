@@ -44,6 +44,8 @@ def text_lines(report: dict[str, Any]) -> Iterator[str]:
     yield f"{report['transport']}; log {report['log']}"
     yield (f"messages: {m['sent']} sent, {m['received']} received, {m['rejected']} rejected, "
            f"{m['refused']} refused (queue full)")
+    if not report["receipts_judged"]:
+        yield "M-RECEIPT not judged: the log holds no receipt at all (as replay judges such a log)"
     yield ""
     yield f"{'step':32} {'by':7} {'status':12} {'at':17} message"
     for s in report["steps"]:

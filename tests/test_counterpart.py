@@ -1,0 +1,282 @@
+"""`medcom counterpart`: flows, transports, the live verdict, and medcom against medcom in real processes.
+
+Processes talk over 127.0.0.1 and folders under tmp_path only. No assertion depends on how fast the machine is:
+the pairs are checked for what crossed (every message of the flow sent and received, matched to its step) and for
+the verdict (the live report and `medcom replay` of each log agree), not for which deadlines a loaded machine met.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, no_traceback
+from lxml import etree
+
+from medcom.counterpart.flow import FlowError, load, parse, shipped
+from medcom.counterpart.session import warm_up
+from medcom.counterpart.transport import TRANSPORT, FolderDrop, HttpEndpoint, Inbox
+from medcom.policy import load_policy
+
+FLOWS = sorted(shipped())
+MAIN = "admission-care-plan-discharge"
+
+
+# --- flows ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", FLOWS)
+@pytest.mark.parametrize("play", ["hospital", "municipality"])
+def test_every_shipped_flow_writes_every_planned_message(name: str, play: str, tmp_path: Path) -> None:
+    flow = load(name)
+    assert flow.description and flow.duration > max(s.at or s.delay for s in flow.steps)
+    warm_up(flow, play, flow.start, load_policy(), "national", "none", tmp_path)
+    warm_up(flow, play, flow.start, load_policy(), "oioxml", "vans", tmp_path)
+
+
+def test_flow_errors_name_the_step() -> None:
+    good = load(MAIN)
+    assert good.expected("hospital")[0].name == "admission report"
+    base = 'start = "2027-03-01T08:00"\nduration = "1h"\n[episode]\ncpr = "0103271234"\n'
+    cases = {
+        '[[step]]\nevent = "care_plan_sent"\n': "either `at`",
+        '[[step]]\nevent = "nonsense"\nat = "0m"\n': "nonsense",
+        '[[step]]\nevent = "care_plan_sent"\nafter = "nothing"\n': "no earlier step",
+        '[[step]]\nevent = "correspondence_sent"\nat = "0m"\n': "sender",
+        '[[step]]\nevent = "care_plan_ack_sent"\nat = "0m"\nref = "@later"\n': "names no earlier step",
+        '[[step]]\nevent = "care_plan_ack_sent"\nat = "-5m"\n': "negative",
+        '[[step]]\nevent = "care_plan_ack_sent"\nat = "0m"\ndischarge_at = "+soon"\n': "discharge_at",
+    }
+    for text, why in cases.items():
+        with pytest.raises(FlowError, match=why):
+            parse(base + text, "x.toml")
+    with pytest.raises(FlowError, match="shipped flows"):
+        load("no-such-flow")
+
+
+def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
+    for args in ([MAIN], [MAIN, "--play", "hospital"],
+                 [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "o")],
+                 [MAIN, "--play", "hospital", "--http", "127.0.0.1:0", "--outbox", str(tmp_path), "--inbox",
+                  str(tmp_path)],
+                 [MAIN, "--play", "hospital", "--http", "localhost:80"],
+                 ["no-such-flow", "--play", "hospital", "--http", "0"]):
+        result = no_traceback(invoke("counterpart", *args))
+        assert result.exit_code == 2, (args, result.output)
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "old.xml").write_text("<x/>")
+    result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "o", "--inbox",
+                                 tmp_path / "i", "--log", tmp_path / "log"))
+    assert result.exit_code == 2 and "not empty" in result.stderr
+    listing = invoke("counterpart", "--list")
+    assert listing.exit_code == 0 and all(name in listing.output for name in FLOWS)
+
+
+# --- transports ----------------------------------------------------------------------------------------------------
+
+def test_folder_drop_writes_atomically_and_takes_only_complete_files(tmp_path: Path) -> None:
+    outbox, inbox, taken = tmp_path / "out", tmp_path / "in", tmp_path / "log"
+    for d in (outbox, inbox, taken):
+        d.mkdir()
+    drop = FolderDrop(outbox, inbox, max_bytes=100)
+    drop.send("m.xml", b"<m/>", "application/xml")
+    assert [p.name for p in outbox.iterdir()] == ["m.xml"]
+    sink = Inbox(size=10)
+    (inbox / "early.xml").write_bytes(b"<early/>")
+    drop.start(sink, taken)
+    try:
+        (inbox / ".half.xml.tmp").write_bytes(b"<ha")
+        (inbox / "big.xml").write_bytes(b"x" * 101)
+        os.replace(inbox / ".half.xml.tmp", inbox / "half.xml")
+        got = [sink.queue.get(timeout=10) for _ in range(2)]
+        time.sleep(0.2)
+    finally:
+        drop.close()
+    assert sorted((a.source, a.data) for a in got) == [("early.xml", b"<early/>"), ("half.xml", b"<ha")]
+    [too_big] = [a.finding for a in sink.take_findings()]
+    assert too_big.rule == TRANSPORT and "101 bytes" in too_big.text
+    assert not list(inbox.iterdir())  # taken out of the mailbox
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_http_endpoint_refuses_what_it_must_and_reports_it() -> None:
+    sink = Inbox(size=2)
+    endpoint = HttpEndpoint("127.0.0.1", 0, None, max_bytes=1000)
+    endpoint.start(sink, Path("."))
+    base = f"http://127.0.0.1:{endpoint.port}"
+    try:
+        assert _post(f"{base}/fhir/$process-message", b"garbage") == 202  # read and judged later, as any message
+        assert _post(f"{base}/elsewhere", b"x") == 404
+        assert _post(f"{base}/$process-message", b"x" * 1001) == 413
+        assert _post(f"{base}/$process-message", b"second") == 202
+        assert _post(f"{base}/$process-message", b"flood") == 503  # the queue holds two
+        with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as raw:  # gone half-way
+            raw.sendall(b"POST /$process-message HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this")
+        time.sleep(0.2)
+    finally:
+        endpoint.close()
+    assert sink.refused == 1
+    assert [sink.queue.get_nowait().data for _ in range(2)] == [b"garbage", b"second"]
+    findings = [a.finding.text for a in sink.take_findings()]
+    assert len(findings) == 3, findings
+    assert "other than [base]/$process-message" in findings[0] and "1001 bytes" in findings[1]
+    assert "disconnected after 9 of 100 bytes" in findings[2]
+
+
+def test_http_listens_on_loopback_unless_asked() -> None:
+    result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--http", "not-an-address:1"))
+    assert result.exit_code == 2
+    from medcom.cli.counterpart import _address
+
+    assert _address("8080") == ("127.0.0.1", 8080)
+
+
+# --- the live verdict, in-process ------------------------------------------------------------------------------------
+
+def _replayed_violations(log: Path) -> set[tuple]:
+    result = invoke("replay", log, "--format", "json")
+    report = json.loads(result.stdout)
+    return {(v["rule"], v["due"]) for e in report["episodes"] for v in e["violations"]}
+
+
+def test_a_silent_sut_fails_naming_rule_deadline_and_message_and_replay_agrees(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "out",
+                                 "--inbox", tmp_path / "in", "--log", tmp_path / "log", "--speed", "36000",
+                                 "--format", "junit", "--out", junit))
+    assert result.exit_code == 1, result.stderr
+    assert "VIOLATION by SUT (municipality): ACK-1" in result.stderr
+    cases = {c.get("name"): c for c in etree.parse(str(junit)).getroot().iter("testcase")}
+    ack = cases["acknowledgement"].find("failure")
+    assert ack is not None and "ACK-1" in ack.get("message")
+    assert "deadline 2027-03-01 23:59" in ack.text and "message CarePlan" in ack.text
+    assert "FLOW: the system under test never sent care_plan_ack_sent" in ack.text
+    assert "VIOLATION by SUT (municipality): M-RECEIPT" in result.stderr  # said live; a log without a single
+    assert cases["admission advice"].find("failure") is None  # receipt does not judge it in the end (as replay)
+    assert len(list((tmp_path / "out").iterdir())) == 4  # what medcom sent, for the SUT to take
+    live = json.loads(no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "o2",
+                                          "--inbox", tmp_path / "i2", "--log", tmp_path / "log2", "--speed",
+                                          "36000", "--format", "json")).stdout)
+    assert {(v["rule"], v["due"]) for v in live["violations"]} == _replayed_violations(tmp_path / "log2")
+
+
+# --- real processes --------------------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A `medcom counterpart` process whose stderr is read as it comes (the live findings)."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        self.lines: list[tuple[str, bool]] = []  # each stderr line, and whether the process still ran then
+        self.proc = subprocess.Popen([sys.executable, "-m", "medcom", "counterpart", *args], cwd=cwd,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append((line.rstrip("\n"), self.proc.poll() is None))
+
+    def ready(self) -> bool:
+        return any("ready; waiting for the epoch" in line for line, _ in self.lines)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.reader.join(timeout=5)
+        return self.proc.returncode, out
+
+
+def _start_together(processes: list[Process], epoch_file: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not all(p.ready() for p in processes):
+        assert time.monotonic() < deadline, [p.lines for p in processes]
+        assert all(p.proc.poll() is None for p in processes), [p.lines for p in processes]
+        time.sleep(0.05)
+    epoch_file.write_text(str(time.time() + 0.2))
+
+
+def _pair(flow: str, tmp_path: Path, transport: str, speed: str) -> dict[str, dict]:
+    epoch = tmp_path / "epoch"
+    common = [flow, "--speed", speed, "--epoch-file", str(epoch), "--format", "json"]
+    if transport == "folders":
+        sides = {"hospital": ["--outbox", "a2b", "--inbox", "b2a"], "municipality": ["--outbox", "b2a", "--inbox", "a2b"]}
+    else:
+        ports = {"hospital": _free_port(), "municipality": _free_port()}
+        sides = {play: ["--http", f"127.0.0.1:{ports[play]}", "--sut-url",
+                        f"http://127.0.0.1:{ports[other]}/fhir/$process-message"]
+                 for play, other in (("hospital", "municipality"), ("municipality", "hospital"))}
+    processes = {play: Process([*common, "--play", play, "--log", f"log-{play}", *args], tmp_path)
+                 for play, args in sides.items()}
+    try:
+        _start_together(list(processes.values()), epoch)
+        reports = {}
+        for play, process in processes.items():
+            code, out = process.finish()
+            report = json.loads(out)
+            assert code == (1 if report["sut_failed"] else 0)
+            reports[play] = report
+    finally:
+        for process in processes.values():
+            if process.proc.poll() is None:
+                process.proc.kill()
+    return reports
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["folders", "http"])
+@pytest.mark.parametrize("flow", ["admission-care-plan-discharge", "correspondence-around-cutoff"])
+def test_medcom_against_medcom(flow: str, transport: str, tmp_path: Path) -> None:
+    reports = _pair(flow, tmp_path, transport, "36000")
+    for play, report in reports.items():
+        messages = [s for s in report["steps"] if not s["event"].endswith(("admitted", "ready_for_discharge",
+                                                                          "discharged", "phone_call"))]
+        assert {s["status"] for s in messages if s["by"] == "medcom"} == {"sent"}, (play, report["steps"])
+        assert {s["status"] for s in messages if s["by"] == "sut"} == {"received"}, (play, report["steps"])
+        assert report["messages"]["rejected"] == 0
+        live = {(v["rule"], v["due"]) for v in report["violations"]}
+        assert live == _replayed_violations(tmp_path / f"log-{play}"), play
+
+
+@pytest.mark.slow
+def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
+    """A SUT double that drops garbage into medcom's inbox and never acknowledges the care plan: the finding and
+    the missed ACK-1 deadline are on stderr while medcom still runs, and the run fails."""
+    inbox, epoch = tmp_path / "in", tmp_path / "epoch"
+    inbox.mkdir()
+    medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "20000",
+                      "--epoch-file", str(epoch), "--format", "junit", "--log", "log"], tmp_path)
+    try:
+        _start_together([medcom], epoch)
+        (inbox / ".g.tmp").write_bytes(b"\x00\xffnot a message<")
+        os.replace(inbox / ".g.tmp", inbox / "garbage.xml")
+        code, out = medcom.finish()
+    finally:
+        if medcom.proc.poll() is None:
+            medcom.proc.kill()
+    assert code == 1
+    live = [line for line, running in medcom.lines if running]
+    assert any("FINDING M-XML error: " in line and "garbage.xml" in line for line in live), medcom.lines
+    assert any("VIOLATION by SUT (municipality): ACK-1" in line for line in live), medcom.lines
+    assert 'type="ACK-1"' in out or "ACK-1" in out
