@@ -221,7 +221,8 @@ def _pair(flow: str, tmp_path: Path, transport: str, speed: str) -> dict[str, di
     epoch = tmp_path / "epoch"
     common = [flow, "--speed", speed, "--epoch-file", str(epoch), "--format", "json"]
     if transport == "folders":
-        sides = {"hospital": ["--outbox", "a2b", "--inbox", "b2a"], "municipality": ["--outbox", "b2a", "--inbox", "a2b"]}
+        sides = {"hospital": ["--outbox", "a2b", "--inbox", "b2a"],
+                 "municipality": ["--outbox", "b2a", "--inbox", "a2b"]}
     else:
         ports = {"hospital": _free_port(), "municipality": _free_port()}
         sides = {play: ["--http", f"127.0.0.1:{ports[play]}", "--sut-url",

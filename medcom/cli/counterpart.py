@@ -97,8 +97,8 @@ def _wait_for_epoch(path: Path) -> float:
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
 def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Path | None, inbox: Path | None,
                 http: str | None, sut_url: str | None, start: datetime | None, speed: float, epoch: float | None,
-                epoch_file: Path | None, grace: float, log_dir: Path, formats: str, wrap: str, fmt: str, out: Path | None, fail_on: str,
-                policy_file: Path | None, show_cpr: bool) -> None:
+                epoch_file: Path | None, grace: float, log_dir: Path, formats: str, wrap: str, fmt: str,
+                out: Path | None, fail_on: str, policy_file: Path | None, show_cpr: bool) -> None:
     """Play the hospital or the municipality of FLOW (a shipped flow's name, or a .toml file) live against a system
     under test, over a folder drop or HTTP; judge every message and deadline as it happens; report at the end
     (also on Ctrl-C or SIGTERM). Exit 1 when the system under test broke a rule."""

@@ -177,6 +177,9 @@ class Session:
                 state.status = "missing"
                 return
             if made is None:
+                self._finding(Finding("FLOW", Severity.ERROR, f"step {step.name}: medcom cannot write a "
+                                      f"{step.event} message yet", self.flow.name))
+                state.status = "missing"
                 return
             file = replace_file(self.log_dir, name + made.suffix, made.data)
             if made.sidecar is not None:
@@ -509,6 +512,12 @@ def warm_up(flow: Flow, play: str, start: datetime, policy: Policy, formats: str
     """Write the flow's timed messages once before the clock starts: a flow whose played messages cannot be
     written fails here (`BuildError`), not mid-run, and the readers' schemas and profiles are loaded by then."""
     planned = planned_events(flow, start)
+    nominal = {s.name: add_elapsed(start, s.at) for s in flow.steps if s.at is not None}
+    for step in flow.steps:  # and the answers, at the times they would have if answered at once
+        if step.after is not None:
+            nominal[step.name] = nominal.get(step.after, start) + step.delay
+            planned.append(Event(nominal[step.name], flow.episode_name, step.event, step_data(step, start, {})))
+    planned.sort(key=lambda e: e.at)
     writer = EpisodeWriter(flow.episode_name, planned, wrap, formats, itertools.count(1))
     for n, event in enumerate(planned):  # both parties' messages: what medcom reads is loaded too
         if event.kind in FACT_EVENTS:
