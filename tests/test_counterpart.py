@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import invoke, no_traceback
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from medcom.counterpart.flow import FlowError, load, parse, shipped
@@ -281,3 +285,75 @@ def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
     assert any("FINDING M-XML error: " in line and "garbage.xml" in line for line in live), medcom.lines
     assert any("VIOLATION by SUT (municipality): ACK-1" in line for line in live), medcom.lines
     assert 'type="ACK-1"' in out or "ACK-1" in out
+
+
+# --- whatever a SUT sends: never a crash ------------------------------------------------------------------------------
+
+class _Recorder:
+    """A transport that keeps what medcom sends (the session's own tests need no folders or sockets)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def start(self, sink: Inbox, taken: Path) -> None:
+        del sink, taken
+
+    def send(self, name: str, data: bytes, content_type: str) -> None:
+        self.sent.append((name, data))
+
+    def describe(self) -> str:
+        return "recorder"
+
+    def close(self) -> None:
+        pass
+
+
+def _session(tmp_path: Path, play: str = "hospital"):  # noqa: ANN202
+    from medcom.counterpart.clock import LiveClock
+    from medcom.counterpart.session import Session
+
+    flow = load(MAIN)
+    clock = LiveClock(flow.start, 36000, time.time(), 1.0)
+    lines: list[str] = []
+    session = Session(flow, play, _Recorder(), tmp_path / "log", clock, load_policy(), say=lines.append)
+    return session, lines
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.binary(max_size=300), st.sampled_from([
+    b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><x>&e;</x>",
+    b'{"resourceType": "Bundle", "type": "message", "entry": []}', b"<Emessage/>", b"{", b""])), max_size=6))
+def test_whatever_arrives_is_counted_and_answered_never_a_crash(tmp_path: Path, payloads: list[bytes]) -> None:
+    from medcom.counterpart.transport import Arrival
+
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    session, lines = _session(work)
+    for n, data in enumerate(payloads):
+        session.handle(Arrival(time.time(), f"x{n}.xml", data))
+    assert session.received == len(payloads) == session.rejected
+    assert len([f for f in (work / "log").iterdir() if f.name != "events.jsonl" and not f.name.startswith(".")]) \
+        == len(payloads) + len(session.transport.sent)  # each logged; each receipt logged too
+    assert all(s.status == "pending" for s in session.steps)  # nothing of the flow was matched by garbage
+    assert sum("FINDING" in line for line in lines) >= len(payloads)
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path) -> None:
+    epoch = tmp_path / "epoch"
+    medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "600",
+                      "--epoch-file", str(epoch), "--format", "json", "--log", "log"], tmp_path)
+    try:
+        _start_together([medcom], epoch)
+        deadline = time.monotonic() + 30
+        while not any("sent admission_advice_sent" in line for line, _ in medcom.lines):
+            assert time.monotonic() < deadline and medcom.proc.poll() is None, medcom.lines
+            time.sleep(0.05)
+        medcom.proc.send_signal(signal.SIGTERM)
+        code, out = medcom.finish()
+    finally:
+        if medcom.proc.poll() is None:
+            medcom.proc.kill()
+    report = json.loads(out)
+    assert report["interrupted"] and code in (0, 1)
+    assert [s["status"] for s in report["steps"][:2]] == ["sent", "sent"]
+    assert report["steps"][-1]["status"] == "not reached"

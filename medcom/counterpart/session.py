@@ -204,6 +204,14 @@ class Session:
     # --- what the SUT sends ---------------------------------------------------------------------------------------
 
     def handle(self, arrival: Arrival) -> None:
+        """One arrival, whatever it holds: a server never stops for what a client sends."""
+        try:
+            self._handle(arrival)
+        except OSError as exc:  # the log's disk (full, gone): said, and the run goes on
+            self._finding(Finding(TRANSPORT, Severity.ERROR, f"{arrival.source}: cannot be logged or answered: "
+                                  f"{exc.strerror or exc}", arrival.source))
+
+    def _handle(self, arrival: Arrival) -> None:
         if arrival.finding is not None:
             self._finding(arrival.finding)
             return
