@@ -178,6 +178,11 @@ def test_a_silent_sut_fails_naming_rule_deadline_and_message_and_replay_agrees(t
                                           "--inbox", tmp_path / "i2", "--log", tmp_path / "log2", "--speed",
                                           "36000", "--format", "json")).stdout)
     assert {(v["rule"], v["due"]) for v in live["violations"]} == _replayed_violations(tmp_path / "log2")
+    from medcom.reports.counterpart import to_html
+
+    html = to_html(live)
+    assert all(f"<td>{s['name']}</td>" in html for s in live["steps"]) and "ACK-1" in html
+    assert "0103271234" not in json.dumps(live) + html  # the flow's CPR, masked in every output
 
 
 # --- real processes --------------------------------------------------------------------------------------------------
@@ -357,3 +362,18 @@ def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path) -> None:
     assert report["interrupted"] and code in (0, 1)
     assert [s["status"] for s in report["steps"][:2]] == ["sent", "sent"]
     assert report["steps"][-1]["status"] == "not reached"
+
+
+def test_an_arrival_that_cannot_be_logged_is_a_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import medcom.counterpart.session as live
+    from medcom.counterpart.transport import Arrival
+
+    session, lines = _session(tmp_path)
+
+    def full(*_args: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(live, "replace_file", full)
+    session.handle(Arrival(time.time(), "m.xml", b"<m/>"))
+    assert [f.rule for f in session.findings] == [TRANSPORT]
+    assert any("No space left on device" in line for line in lines)

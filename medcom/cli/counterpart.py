@@ -20,7 +20,7 @@ from medcom.counterpart.transport import FolderDrop, HttpEndpoint
 from medcom.events.build import FORMATS, WRAPS, BuildError
 from medcom.identifiers import mask_cprs
 from medcom.policy import PolicyError, load_policy
-from medcom.reports.counterpart import text_lines, to_json, to_junit
+from medcom.reports.counterpart import text_lines, to_html, to_json, to_junit
 
 MAX_SPEED = 1_000_000
 
@@ -87,7 +87,8 @@ def _wait_for_epoch(path: Path) -> float:
               help="national: FHIR where MedCom's FHIR messages replace OIOXML; oioxml: OIOXML throughout.")
 @click.option("--wrap", type=click.Choice(WRAPS), default="none", show_default=True,
               help="Wrap OIOXML in a VANS envelope or an SBDH.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "html"]), default="text",
+              show_default=True, help="The final report (the live findings go to stderr as they happen).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Write the final report here (default: standard output).")
 @click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
@@ -167,6 +168,7 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     verdict = report(session, fail_on)
-    rendered = {"json": to_json, "junit": to_junit, "text": lambda r: "\n".join(text_lines(r)) + "\n"}[fmt](verdict)
+    renderers = {"json": to_json, "junit": to_junit, "html": to_html, "text": lambda r: "\n".join(text_lines(r)) + "\n"}
+    rendered = renderers[fmt](verdict)
     _write(out, mask(rendered))
     sys.exit(EXIT_FINDINGS if verdict["sut_failed"] else EXIT_OK)

@@ -31,7 +31,7 @@ import simpy
 from medcom.calendar import add_elapsed, to_local
 from medcom.counterpart.clock import LiveClock
 from medcom.counterpart.flow import Flow, Step, resolve_value
-from medcom.counterpart.transport import Arrival, Inbox
+from medcom.counterpart.transport import TRANSPORT, Arrival, Inbox
 from medcom.engine.engine import Engine, Obligation, Violation
 from medcom.engine.rules import all_rules
 from medcom.events import FACT_EVENTS, Event
@@ -269,7 +269,7 @@ class Session:
         judge_now = self.clock.instant(self.clock.judge_now())
         stated = primary.at
         if stated < judge_now or stated > arrived + self.clock.grace_span:
-            self._finding(Finding("TRANSPORT", Severity.INFO, f"{file}: says it was sent {self._stamp(stated)}, "
+            self._finding(Finding(TRANSPORT, Severity.INFO, f"{file}: says it was sent {self._stamp(stated)}, "
                                   f"arrived {self._stamp(arrived)}: judged at its arrival", file), at=arrived)
             self._sidecar(self._line(Event(arrived, primary.episode, primary.kind,
                                            {"id": primary.id} if primary.id else {})))

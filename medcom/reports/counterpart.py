@@ -1,4 +1,4 @@
-"""The counterpart's report (medcom.counterpart.session.report) as text, JSON and JUnit.
+"""The counterpart's report (medcom.counterpart.session.report) as text, JSON, JUnit and HTML.
 
 JUnit has one test case per flow step: a step of the system under test (SUT) fails when its message never came,
 was rejected, or broke a rule; a step medcom played fails when the SUT broke a rule about it (no receipt). Each
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 
+from medcom.reports.html_page import page
 from medcom.reports.junit import Case
 from medcom.reports.junit import to_junit as junit_xml
 
@@ -117,3 +119,38 @@ def to_junit(report: dict[str, Any]) -> str:
     rest.failure_type = rest.failure_rules[0] if rest.failure_rules else ""
     cases.append(rest)
     return junit_xml(f"medcom counterpart {report['flow']} (medcom plays the {report['play']})", cases)
+
+
+def to_html(report: dict[str, Any]) -> str:
+    """One self-contained page (medcom.reports.html_page): the verdict, the steps with what went wrong in each."""
+    sut = report["sut"]
+    failing = _failing(report)
+    m = report["messages"]
+    verdict = "BROKE the agreement" if report["sut_failed"] else "passed"
+    cards = "".join(f'<div class="card"><b>{escape(str(v))}</b>{escape(k)}</div>' for k, v in (
+        ("the SUT", verdict), ("sent", m["sent"]), ("received", m["received"]), ("rejected", m["rejected"]),
+        ("refused", m["refused"])))
+    rows = []
+    for s in report["steps"]:
+        problems = [(f["severity"], _finding_line(f)) for f in s["findings"]] + \
+            [(v["severity"] if v["party"] == sut else "info", violation_line(v)) for v in s["violations"]]
+        items = "".join(f'<div class="sev-{escape(sev)}">{escape(text)}</div>' for sev, text in problems)
+        failed = (s["by"] == "sut" and s["status"] == "missing") or any(sev in failing for sev, _ in problems)
+        rows.append(f'<tr><td>{escape(s["name"])}</td><td>{escape(s["by"])}</td>'
+                    f'<td class="{"sev-error" if failed else ""}">{escape(s["status"])}</td>'
+                    f'<td>{escape(_time(s["at"]))}</td><td>{escape(s["message_id"] or "")}</td><td>{items}</td></tr>')
+    loose = [v for v in report["violations"] if not v.get("step")]
+    extra = "".join(f'<li class="sev-{escape(v["severity"])}">{escape(violation_line(v))}</li>' for v in loose)
+    extra += "".join(f'<li class="sev-info">{escape(o["rule"])} obligation: {escape(o["text"])}</li>'
+                     for o in report["obligations"])
+    extra += "".join(f'<li class="sev-{escape(f["severity"])}">{escape(_finding_line(f))}</li>'
+                     for f in report["findings"])
+    body = (f'<h1>medcom counterpart: {escape(report["flow"])}</h1>'
+            f'<p class="muted">medcom played the {escape(report["play"])}, the system under test the {escape(sut)}; '
+            f'{escape(_time(report["start"]))} to {escape(_time(report["end"]))} at speed {report["speed"]:g}'
+            f'{"; interrupted" if report["interrupted"] else ""}. {escape(report["transport"])}; '
+            f'log {escape(report["log"])}.</p><div class="cards">{cards}</div><h2>Steps</h2>'
+            '<table><tr><th>step</th><th>by</th><th>status</th><th>at</th><th>message</th><th>what went wrong'
+            f'</th></tr>{"".join(rows)}</table>'
+            + (f"<h2>Outside the steps, obligations, findings</h2><ul>{extra}</ul>" if extra else ""))
+    return page(f"medcom counterpart {report['flow']}", body)
