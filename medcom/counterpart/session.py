@@ -43,7 +43,7 @@ from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.read import read_document
 from medcom.policy import Policy
 from medcom.replay.input_rules import prepare
-from medcom.replay.load import ReplayInput, add_lines, messages_of
+from medcom.replay.load import ReplayInput, add_lines, messages_of, read_of
 from medcom.safe_files import replace_file, safe_name
 from medcom.validate.receipts import answer_envelope
 
@@ -225,7 +225,7 @@ class Session:
         self.received += 1
         before = len(self.input.units)
         messages = read_document(data, str(file), self.read)
-        read = self._read_into_input(file, data)
+        read = self._read_into_input(file, data, messages)
         for finding in read.findings:
             self._finding(finding, at=arrived)
         new_units = self.input.units[before:]
@@ -235,13 +235,14 @@ class Session:
         self._adopt_episode(new_units)
         self.feed(deliver=False)  # name the new units' episodes, as replay will
         for unit in new_units:
-            self._place(unit, arrived, file.name, data, read.findings)
+            self._place(unit, arrived, file.name, data, read.findings, messages)
         if self.receipts and messages:
             self._receipts(messages, arrived)
         self.feed()
 
-    def _read_into_input(self, file: Path, data: bytes):  # noqa: ANN202  (replay's Read)
-        read = messages_of(InputDocument(str(file), data), self.read)
+    def _read_into_input(self, file: Path, data: bytes, messages: list[ReadMessage] | None = None):  # noqa: ANN202
+        """Read what was logged as replay reads it (once: `messages` when already read) and add it to the log so far."""
+        read = messages_of(InputDocument(str(file), data), self.read) if messages is None else read_of(messages)
         self.input.add_read(read)
         return read
 
@@ -255,7 +256,8 @@ class Session:
             self.adopted = True
             self.writer.episode_id = raw
 
-    def _place(self, unit: Any, arrived: datetime, file: str, data: bytes, findings: list[Finding]) -> None:
+    def _place(self, unit: Any, arrived: datetime, file: str, data: bytes, findings: list[Finding],
+               messages: list[ReadMessage]) -> None:
         """Judge a received message at its stated time, or at its arrival if that is out of reach; match it to
         the step of the flow it answers; schedule the played party's answers to it."""
         primary = unit.primary
@@ -287,7 +289,7 @@ class Session:
         if primary.id:
             self.ids[state.step.name] = primary.id
         if primary.id and answered:  # medcom's answer will refer to it
-            written = _written(data, file, primary)
+            written = _written(data, file, primary, messages)
             if written is not None:
                 self.writer.carried[primary.id] = primary.id
                 self.writer.written[primary.id] = written
@@ -563,10 +565,12 @@ def _fits(step: Step, event: Event) -> bool:
     return True
 
 
-def _written(data: bytes, file: str, primary: Event) -> Written | None:
+def _written(data: bytes, file: str, primary: Event, messages: list[ReadMessage]) -> Written | None:
     """The SUT's message as the writer knows its own messages, so that an answer can refer to it."""
+    if len(messages) != 1:
+        return None  # an answer refers to one message (a document of several letters is answered by receipts)
     try:
-        return read_back(data, file, primary)
+        return read_back(data, file, primary, messages)
     except BuildError:
         return None
 

@@ -28,7 +28,7 @@ from medcom.events.from_messages import MessageEvents, episode_id_for_name
 from medcom.events.from_oioxml import events_of_letter
 from medcom.formats.fhir import build_acknowledgement, compose
 from medcom.formats.fhir_adapter import FhirContent
-from medcom.formats.messages import ReadOptions
+from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml import write
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
@@ -161,6 +161,18 @@ class _Episode:
             return compose.hospital_notification("STIN", message_id=seed, sent=e.at, admitted_at=admitted_at,
                                                  event_at=admitted_at, episode_id=self.episode_id, cpr=self.cpr,
                                                  sender=sender, receiver=receiver)
+        if e.kind == "leave_notice_sent" and national:  # STOR when the last leave fact started one, SLOR ended it
+            seed, sender, receiver = self.fhir(e, from_municipality=False)
+            leave = next((x for x in reversed(self.events) if x.kind in ("leave_started", "leave_ended")
+                          and x.at <= e.at), None)
+            if leave is None:
+                return None
+            started = self.last("leave_started", before=leave.at)
+            return compose.hospital_notification("STOR" if leave.kind == "leave_started" else "SLOR",
+                                                 message_id=seed, sent=e.at, admitted_at=admitted_at,
+                                                 event_at=leave.at, episode_id=self.episode_id, cpr=self.cpr,
+                                                 sender=sender, receiver=receiver,
+                                                 leave_start=started.at if started else None)
         if e.kind == "discharge_advice_sent" and national:
             seed, sender, receiver = self.fhir(e, from_municipality=False)
             deceased = self.last("deceased")
@@ -298,9 +310,10 @@ class BuildError(ValueError):
     """A timeline event that cannot be written as a valid message (names the episode, the event and why)."""
 
 
-def _read_back(data: bytes, source: str, event: Event) -> Written:
-    """The built message as replay reads it; a message its schema or profile refuses is a `BuildError`."""
-    messages = read_document(data, source, _READ)
+def _read_back(data: bytes, source: str, event: Event, messages: list[ReadMessage] | None = None) -> Written:
+    """The built message as replay reads it (`messages`: as already read); a message its schema or profile refuses
+    is a `BuildError`."""
+    messages = read_document(data, source, _READ) if messages is None else messages
     message = messages[0] if len(messages) == 1 else None
     if message is None or not message.accepted or message.content is None:
         problems = "; ".join(f.text for m in messages for f in m.errors)

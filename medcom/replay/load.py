@@ -23,7 +23,7 @@ from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
 from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import InputDocument, Source, iter_sources
-from medcom.formats.messages import ReadOptions, unreadable
+from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.read import DEFAULT_OPTIONS, read_document
 
@@ -188,6 +188,11 @@ def messages_of(doc: InputDocument, options: ReadOptions) -> Read[tuple[MessageE
     """Check a document already read and map its accepted messages to events (anywhere: it needs no files)."""
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)
+    return read_of(messages)
+
+
+def read_of(messages: list[ReadMessage]) -> Read[tuple[MessageEvents, str]]:
+    """The messages of one document, already read and checked, as events (the counterpart reads each once)."""
     units = []
     rejected = 0
     for m in messages:
