@@ -377,3 +377,46 @@ def test_an_arrival_that_cannot_be_logged_is_a_finding(tmp_path: Path, monkeypat
     session.handle(Arrival(time.time(), "m.xml", b"<m/>"))
     assert [f.rule for f in session.findings] == [TRANSPORT]
     assert any("No space left on device" in line for line in lines)
+
+
+# --- what the counterpart needed of build and replay ------------------------------------------------------------------
+
+def _timeline(tmp_path: Path, lines: list[str]) -> Path:
+    head = ('{"episode": "E1", "at": "2027-03-01T08:00", "event": "admitted", "cpr": "0103271234", '
+            '"municipality": "851", "department": "Medicinsk afsnit", "hospital": "Aalborg Universitetshospital"}')
+    path = tmp_path / "timeline.jsonl"
+    path.write_text("\n".join([head, *lines]) + "\n")
+    return path
+
+
+def _rules(report_json: str) -> list[str]:
+    report = json.loads(report_json)
+    return sorted(v["rule"] for e in report["episodes"] for v in e["violations"])
+
+
+def test_build_writes_leave_notices_and_replays_to_the_timelines_report(tmp_path: Path) -> None:
+    timeline = _timeline(tmp_path, [
+        '{"episode": "E1", "at": "2027-03-01T08:05", "event": "admission_advice_sent", "id": "ADV"}',
+        '{"episode": "E1", "at": "2027-03-02T10:00", "event": "leave_started", "until": "2027-03-03T18:00"}',
+        '{"episode": "E1", "at": "2027-03-02T10:05", "event": "leave_notice_sent", "id": "AWAY"}',
+        '{"episode": "E1", "at": "2027-03-03T16:00", "event": "leave_ended"}',
+        '{"episode": "E1", "at": "2027-03-03T16:05", "event": "leave_notice_sent", "id": "BACK"}'])
+    assert no_traceback(invoke("build", timeline, "--out", tmp_path / "log")).exit_code == 0
+    notices = sorted((tmp_path / "log").glob("*leave_notice_sent.json"))
+    assert len(notices) == 2 and b"start-leave-inpatient" in notices[0].read_bytes() \
+        and b"end-leave-inpatient" in notices[1].read_bytes()
+    assert _rules(invoke("replay", tmp_path / "log", "--format", "json").stdout) == \
+        _rules(invoke("replay", timeline, "--format", "json").stdout)
+
+
+def test_a_receipt_at_the_resends_own_instant_does_not_make_it_a_needless_resend(tmp_path: Path) -> None:
+    """The care plan's first copy got no receipt; the copy sent again at 10:35 is receipted at once, in the same
+    minute (OIOXML receipts say the minute): that receipt is no reason to call the resend needless (M-RESEND)."""
+    timeline = _timeline(tmp_path, [
+        '{"episode": "E1", "at": "2027-03-01T08:05", "event": "admission_advice_sent", "id": "ADV"}',
+        '{"episode": "E1", "at": "2027-03-01T10:00", "event": "care_plan_sent", "id": "CP"}',
+        '{"episode": "E1", "at": "2027-03-01T10:35", "event": "care_plan_sent", "id": "CP"}',
+        '{"episode": "E1", "at": "2027-03-01T10:35", "event": "receipt_sent", "ref": "CP"}'])
+    no_traceback(invoke("build", timeline, "--out", tmp_path / "log", "--formats", "oioxml"))
+    rules = _rules(invoke("replay", tmp_path / "log", "--format", "json").stdout)
+    assert "M-DUP" in rules and "M-RESEND" not in rules, rules

@@ -5,8 +5,10 @@ municipality's from the system under test (SUT); `--play municipality` the other
 time after the start (`at`, elapsed), or as an answer: a `delay` after the step it answers (`after`), counted from
 when that step's message was sent (its stated time), as a real partner answers what it receives. Values that are
 times (`discharge_at` ...) are written `+27h` (after the start) or as local ISO times; a value `@step` is the id of
-that step's message (the real id, whoever sent it). Facts (admitted, ready_for_discharge, discharged ...) are the
-hospital's, recorded when medcom plays the hospital; phone calls are recorded by either side (both take part).
+that step's message (the real id, whoever sent it). `receipt = false` on a message step: its receiver withholds
+the technical receipt; `resend = "step"`: the same message again in a new envelope, if no receipt came. Facts
+(admitted, ready_for_discharge, discharged ...) are the hospital's, recorded when medcom plays the hospital; phone
+calls are recorded by either side (both take part).
 Durations use the policy's syntax ('30m', '27h', '1h30m').
 """
 
@@ -27,7 +29,7 @@ from medcom.policy import PolicyError, parse_duration
 PARTIES = ("hospital", "municipality")
 MAX_FLOW_BYTES = 200_000
 MAX_STEPS = 200
-_STEP_KEYS = {"name", "at", "after", "delay", "event"}
+_STEP_KEYS = {"name", "at", "after", "delay", "event", "receipt", "resend"}
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
 
 
@@ -44,6 +46,8 @@ class Step:
     after: str | None  # the step this one answers
     delay: timedelta  # after the answered step's message
     data: dict[str, Any] = field(default_factory=dict)  # the event's keys; times and @references resolved late
+    receipt: bool = True  # false: the receiving party withholds the technical receipt for this message
+    resend: str | None = None  # this step sends again, in a new envelope, the message of the step it names
 
     @property
     def is_fact(self) -> bool:
@@ -125,11 +129,12 @@ def parse(text: str, source: str) -> Flow:
         raise FlowError(f"{source}: between 1 and {MAX_STEPS} [[step]] tables are needed")
     steps: list[Step] = []
     for n, table in enumerate(tables, start=1):
-        steps.append(_step(table, f"{source}: step {n}", {s.name for s in steps}))
+        steps.append(_step(table, f"{source}: step {n}", steps))
     return Flow(name, str(raw.get("description") or "").strip(), start, duration, dict(episode), tuple(steps))
 
 
-def _step(table: Any, where: str, earlier: set[str]) -> Step:
+def _step(table: Any, where: str, earlier_steps: list[Step]) -> Step:
+    earlier = {s.name for s in earlier_steps}
     if not isinstance(table, dict):
         raise FlowError(f"{where}: not a table")
     event = table.get("event")
@@ -159,7 +164,15 @@ def _step(table: Any, where: str, earlier: set[str]) -> Step:
                 resolve_value(key, value, datetime.now().astimezone(), {})
             except (PolicyError, FlowError) as exc:
                 raise FlowError(f"{where}: {exc}") from None
-    return Step(name, event, _party(event, data, where), at, after, delay, data)
+    receipt, resend = table.get("receipt", True), table.get("resend")
+    if not isinstance(receipt, bool):
+        raise FlowError(f"{where}: receipt = true or false")
+    if resend is not None:
+        original = next((s for s in earlier_steps if s.name == resend), None)
+        if original is None or original.event != event or original.is_fact:
+            raise FlowError(f"{where}: resend names {resend!r}, which is no earlier message step of the same event")
+        data = {**original.data, "id": original.message_id}  # the same message: its id and content
+    return Step(name, event, _party(event, data, where), at, after, delay, data, receipt, resend)
 
 
 def _party(event: str, data: dict[str, Any], where: str) -> str:

@@ -169,6 +169,9 @@ class Session:
             state.status, state.at = "sent", at
             self.say(f"{self._stamp(at)} {step.name}: {step.event} recorded")
         else:
+            if step.resend is not None and self._receipted(self.ids.get(step.resend)):
+                state.status = "not needed"  # the receipt came: nothing to send again
+                return
             name = f"{next(self.counter):04d}-out-{safe_name(step.name.replace(' ', '_'))}"
             try:
                 made = emit(self.writer, event, str(self.log_dir / name))
@@ -182,7 +185,7 @@ class Session:
                 state.status = "missing"
                 return
             file = replace_file(self.log_dir, name + made.suffix, made.data)
-            if made.sidecar is not None:
+            if made.sidecar is not None and step.resend is None:  # a resend's line would move the original
                 self._sidecar(made.sidecar)
             self._read_into_input(file, made.data)
             ident = made.written.message_id
@@ -236,7 +239,8 @@ class Session:
         self.feed(deliver=False)  # name the new units' episodes, as replay will
         for unit in new_units:
             self._place(unit, arrived, file.name, data, read.findings, messages)
-        if self.receipts and messages:
+        withheld = any(s.source == file.name and not s.by_medcom and not s.step.receipt for s in self.steps)
+        if self.receipts and messages and not withheld:  # the flow may withhold it (a resend is then due)
             self._receipts(messages, arrived)
         self.feed()
 
@@ -294,6 +298,11 @@ class Session:
                 self.writer.carried[primary.id] = primary.id
                 self.writer.written[primary.id] = written
         self._answered(state.step, stated)
+
+    def _receipted(self, ident: str | None) -> bool:
+        """Whether a receipt for message `ident` has come."""
+        return ident is not None and any(e.kind == "receipt_sent" and e.data.get("ref") == ident
+                                         for u in self.input.units for e in u.events.events)
 
     def _expected_step(self, event: Event) -> StepState | None:
         """The SUT's pending step a message is: its kind from the step's party; among several, the one whose
