@@ -48,6 +48,8 @@ from medcom.safe_files import replace_file, safe_name
 from medcom.validate.receipts import answer_envelope
 
 SIDECAR = "events.jsonl"
+MAX_RECEIVED = 10_000  # messages a run takes from the SUT (a flow exchanges dozens); beyond: refused, counted
+MAX_FINDINGS = 1_000  # findings listed; beyond: counted (memory stays bounded whatever the SUT sends)
 ID_BLOCK = 50_000_000_000  # the municipality's generated envelope and letter ids start here: never the hospital's
 
 # Who owes what each rule asks (RULES.md); M-RECEIPT is owed by the receiver, other M-* by the sender.
@@ -71,7 +73,7 @@ class Transport(Protocol):
 class StepState:
     step: Step
     by_medcom: bool
-    status: str = "pending"  # pending, sent, received, rejected, missing, not reached
+    status: str = "pending"  # pending, sent, received, missing, not reached, not observed, not needed
     message_id: str | None = None
     at: datetime | None = None
     source: str | None = None
@@ -111,6 +113,8 @@ class Session:
         self.interrupted = False
         self.rejected = 0  # received messages rejected by validation
         self.receipts_judged = True
+        self.over_limit = 0  # messages refused beyond MAX_RECEIVED
+        self.findings_not_listed = 0
         self.adopted = False
         self.episode: str | None = None  # playing the municipality: the episode as replay names the hospital's
         self.notes: dict[str, list[Violation]] = {}
@@ -155,6 +159,14 @@ class Session:
         """The played party's step happens now (`at` on the senders' clock): a fact recorded, a message sent."""
         if self.stopping or state.status != "pending":
             return
+        try:
+            self._perform(state, at)
+        except OSError as exc:  # the log's disk or the outbox (full, gone): said, and the run goes on
+            state.status = "missing"
+            self._finding(Finding(TRANSPORT, Severity.ERROR, f"step {state.step.name}: cannot be logged or sent: "
+                                  f"{exc.strerror or exc}", self.flow.name))
+
+    def _perform(self, state: StepState, at: datetime) -> None:
         now = self.clock.now().replace(microsecond=0)
         if now - at > self.clock.grace_span / 2 and not state.step.is_fact:  # the moment is gone: sent now
             self.say(f"{self._stamp(now)} {state.step.name}: planned for {self._stamp(at)}, performed late")
@@ -219,6 +231,12 @@ class Session:
             self._finding(arrival.finding)
             return
         arrived = self.clock.now(arrival.wall)
+        if self.received >= MAX_RECEIVED:
+            self.over_limit += 1
+            if self.over_limit == 1:
+                self._finding(Finding(TRANSPORT, Severity.ERROR, f"more than {MAX_RECEIVED} messages from the SUT: "
+                                      "the rest are refused, counted, not read", arrival.source), at=arrived)
+            return
         data = arrival.data or b""
         label = "http" if arrival.source.startswith("http ") else Path(arrival.source).name or "message"
         name = f"{next(self.counter):04d}-in-{safe_name(label)}"
@@ -375,7 +393,7 @@ class Session:
             due = f", due {self._stamp(v.due)}" if v.due else ""
             ids = f", message {', '.join(v.message_ids)}" if v.message_ids else ""
             self.say(f"{self._stamp(self._judge_instant())} VIOLATION by {who} ({party}): {v.rule} {v.severity}: "
-                     f"{v.text}{due}{ids}", )
+                     f"{v.text}{due}{ids}")
 
     def owner(self, v: Violation) -> str:
         if v.rule in OWNER:
@@ -399,6 +417,9 @@ class Session:
         return next(iter(sorted(named)), None)
 
     def _finding(self, finding: Finding, at: datetime | None = None) -> None:
+        if len(self.findings) >= MAX_FINDINGS:
+            self.findings_not_listed += 1
+            return
         self.findings.append(finding)
         if finding.severity is not Severity.INFO:
             where = f" line {finding.line}" if finding.line else ""
@@ -615,7 +636,8 @@ def report(session: Session, fail_on: str = "warning") -> dict[str, Any]:
         "interrupted": session.interrupted, "transport": session.transport.describe(), "log": str(session.log_dir),
         "fail_on": fail_on, "receipts_judged": session.receipts_judged,
         "messages": {"sent": session.sent, "received": session.received, "rejected": session.rejected,
-                     "refused": session.inbox.refused, "findings_not_listed": session.inbox.findings_dropped},
+                     "refused": session.inbox.refused + session.over_limit,
+                     "findings_not_listed": session.inbox.findings_dropped + session.findings_not_listed},
         "steps": steps, "violations": violations,
         "obligations": [o.as_dict() for o in session.obligations()],
         "findings": [f.as_dict() for f in session.findings],
