@@ -7,6 +7,7 @@ the verdict (the live report and `medcom replay` of each log agree), not for whi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from medcom.counterpart.flow import FlowError, load, parse, shipped
 from medcom.counterpart.session import warm_up
 from medcom.counterpart.transport import TRANSPORT, FolderDrop, HttpEndpoint, Inbox
 from medcom.events import FACT_EVENTS
+from medcom.events.build import BuildError
 from medcom.policy import load_policy
 
 FLOWS = sorted(shipped())
@@ -429,3 +431,38 @@ def test_a_receipt_at_the_resends_own_instant_does_not_make_it_a_needless_resend
     no_traceback(invoke("build", timeline, "--out", tmp_path / "log", "--formats", "oioxml"))
     rules = _rules(invoke("replay", tmp_path / "log", "--format", "json").stdout)
     assert "M-DUP" in rules and "M-RESEND" not in rules, rules
+
+
+_FLOW_TEXT = (Path(__file__).resolve().parents[1] / "medcom" / "counterpart" / "flows" / f"{MAIN}.toml").read_text()
+_VALUES = [line.split(" = ", 1)[1] for line in _FLOW_TEXT.splitlines() if " = " in line and not line.startswith("#")]
+
+
+def _mutated_flow(data: st.DataObject):  # noqa: ANN202
+    """The main flow with up to three values replaced by other TOML values (the flow's own, or arbitrary)."""
+    lines = _FLOW_TEXT.splitlines()
+    for _ in range(data.draw(st.integers(1, 3))):
+        n = data.draw(st.sampled_from([i for i, line in enumerate(lines) if " = " in line and "\"\"\"" not in line]))
+        value = data.draw(st.one_of(st.sampled_from(_VALUES), st.text(max_size=12).map(json.dumps),
+                                    st.integers(-10, 10**12).map(str), st.just("[1, 2]"), st.just("{a = 1}")))
+        lines[n] = f"{lines[n].split(' = ', 1)[0]} = {value}"
+    try:
+        return parse("\n".join(lines), "mutated.toml")
+    except FlowError:
+        return None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_mutated_flow_is_a_flow_or_a_flow_error_never_a_crash(data: st.DataObject) -> None:
+    flow = _mutated_flow(data)
+    assert flow is None or (flow.steps and flow.duration.total_seconds() > 0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.data())
+def test_a_mutated_flow_that_parses_is_written_or_refused_with_a_build_error(data: st.DataObject) -> None:
+    flow = _mutated_flow(data)
+    if flow is None:
+        return
+    with tempfile.TemporaryDirectory() as scratch, contextlib.suppress(BuildError):
+        warm_up(flow, "hospital", flow.start, load_policy(), "national", "none", Path(scratch))

@@ -122,8 +122,10 @@ def parse(text: str, source: str) -> Flow:
     except PolicyError as exc:
         raise FlowError(f"{source}: {exc}") from None
     episode = raw.get("episode")
-    if not isinstance(episode, dict) or not episode.get("cpr"):
-        raise FlowError(f"{source}: [episode] with at least cpr, municipality, hospital and department is needed")
+    if not isinstance(episode, dict) or not episode.get("cpr") or \
+            not all(isinstance(v, str | int) and not isinstance(v, bool) for v in episode.values()):
+        raise FlowError(f"{source}: [episode] with at least cpr, municipality, hospital and department (text) is "
+                        "needed")
     tables = raw.get("step")
     if not isinstance(tables, list) or not tables or len(tables) > MAX_STEPS:
         raise FlowError(f"{source}: between 1 and {MAX_STEPS} [[step]] tables are needed")
@@ -138,10 +140,12 @@ def _step(table: Any, where: str, earlier_steps: list[Step]) -> Step:
     if not isinstance(table, dict):
         raise FlowError(f"{where}: not a table")
     event = table.get("event")
-    if event not in EVENT_KINDS or event == "receipt_sent":
+    if not isinstance(event, str) or event not in EVENT_KINDS or event == "receipt_sent":
         raise FlowError(f"{where}: event {event!r} is not an event of the timeline vocabulary (receipts are "
                         "answered by themselves, not scripted)")
-    name = str(table.get("name") or event)
+    name = table.get("name", event)
+    if not isinstance(name, str) or not name.strip():
+        raise FlowError(f"{where}: name must be text")
     if name in earlier:
         raise FlowError(f"{where}: step name {name!r} is used twice")
     where = f"{where} ({name})"
@@ -151,6 +155,8 @@ def _step(table: Any, where: str, earlier_steps: list[Step]) -> Step:
     except PolicyError as exc:
         raise FlowError(f"{where}: {exc}") from None
     after = table.get("after")
+    if after is not None and not isinstance(after, str):
+        raise FlowError(f"{where}: after names a step: text")
     if (at is None) == (after is None):
         raise FlowError(f"{where}: give either `at` (after the start) or `after` (the step it answers), one of them")
     if after is not None and after not in earlier:
@@ -167,6 +173,11 @@ def _step(table: Any, where: str, earlier_steps: list[Step]) -> Step:
     receipt, resend = table.get("receipt", True), table.get("resend")
     if not isinstance(receipt, bool):
         raise FlowError(f"{where}: receipt = true or false")
+    if resend is not None and not isinstance(resend, str):
+        raise FlowError(f"{where}: resend names a step: text")
+    for key, value in data.items():
+        if not isinstance(value, str | int | float | bool):
+            raise FlowError(f"{where}: {key} must be text, a number or true/false")
     if resend is not None:
         original = next((s for s in earlier_steps if s.name == resend), None)
         if original is None or original.event != event or original.is_fact:
@@ -201,7 +212,9 @@ def resolve_value(key: str, value: Any, start: datetime, ids: dict[str, str]) ->
     """A step's value as the event has it: `+27h` and local ISO times for time keys, `@step` as that step's id."""
     if isinstance(value, str) and value.startswith("@"):
         return ids.get(value[1:])
-    if key in TIME_KEYS and isinstance(value, str):
+    if key in TIME_KEYS:
+        if not isinstance(value, str):
+            raise FlowError(f"{key}: a time like \"+27h\" or \"2027-03-02T10:00\" (text) is needed")
         if value.startswith("+"):
             return add_elapsed(start, parse_duration(value[1:], key))
         return _local(value, key)
