@@ -259,7 +259,8 @@ def _pair(flow: str, tmp_path: Path, transport: str, speed: str) -> dict[str, di
 
 # Each flow at a speed that runs it in about four seconds; every shipped flow over the folder drop, two over HTTP.
 SPEEDS = {"admission-care-plan-discharge": 36000, "correspondence-around-cutoff": 36000, "death-on-leave": 36000,
-          "leave-and-return": 72000, "admission-care-plan-after-cutoff": 100000, "resend-without-receipt": 7200}
+          "leave-and-return": 72000, "admission-care-plan-after-cutoff": 100000, "resend-without-receipt": 7200,
+          "cancelled-admission": 7200, "corrected-admission": 36000}
 PAIRS = [(flow, "folders") for flow in FLOWS] + [(MAIN, "http"), ("correspondence-around-cutoff", "http")]
 
 
@@ -466,3 +467,24 @@ def test_a_mutated_flow_that_parses_is_written_or_refused_with_a_build_error(dat
         return
     with tempfile.TemporaryDirectory() as scratch, contextlib.suppress(BuildError):
         warm_up(flow, "hospital", flow.start, load_policy(), "national", "none", Path(scratch))
+
+
+@pytest.mark.parametrize("formats", ["national", "oioxml"])
+@pytest.mark.parametrize(("key", "state"), [("cancels", "cancelled"), ("correction_of", "open")])
+def test_build_writes_a_cancelled_or_corrected_admission_advice(key: str, state: str, formats: str,
+                                                                 tmp_path: Path) -> None:
+    """AN_STIN / annulleretbrev withdraws the admission; RE_STIN / rettetbrev corrects it: the log replays as the
+    timeline does (a timeline says it with `cancels` or `correction_of`)."""
+    timeline = _timeline(tmp_path, [
+        '{"episode": "E1", "at": "2027-03-01T08:05", "event": "admission_advice_sent", "id": "ADV"}',
+        '{"episode": "E1", "at": "2027-03-01T08:25", "event": "admission_report_sent", "id": "REP"}',
+        f'{{"episode": "E1", "at": "2027-03-01T09:05", "event": "admission_advice_sent", "id": "NEW", '
+        f'"{key}": "ADV"}}'])
+    assert no_traceback(invoke("build", timeline, "--out", tmp_path / "log", "--formats", formats)).exit_code == 0
+    said = {("cancels", "national"): b"cancel-admit-inpatient", ("cancels", "oioxml"): b">annulleretbrev<",
+            ("correction_of", "national"): b"revise-admit-inpatient",
+            ("correction_of", "oioxml"): b">rettetbrev<"}[key, formats]
+    assert said in max((tmp_path / "log").glob("E1-0004-*")).read_bytes()  # the message itself says it
+    for source in (timeline, tmp_path / "log"):
+        report = json.loads(invoke("replay", source, "--format", "json").stdout)
+        assert [(e["episode"], e["state"], e["violations"]) for e in report["episodes"]] == [("E1", state, [])]

@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -156,11 +156,14 @@ class _Episode:
         admitted_at = self.admitted.at if self.admitted else e.at
         ready, discharged = self.last("ready_for_discharge"), self.last("discharged")
         national = self.formats == "national"
+        changes = d.get("correction_of") or d.get("cancels")  # an advice that corrects or cancels an earlier one
+        form = "revise-" if d.get("correction_of") else "cancel-" if d.get("cancels") else ""
         if e.kind == "admission_advice_sent" and national:
             seed, sender, receiver = self.fhir(e, from_municipality=False)
             return compose.hospital_notification("STIN", message_id=seed, sent=e.at, admitted_at=admitted_at,
                                                  event_at=admitted_at, episode_id=self.episode_id, cpr=self.cpr,
-                                                 sender=sender, receiver=receiver)
+                                                 sender=sender, receiver=receiver, form=form,
+                                                 revises=self.carried_id(changes) if changes else None)
         if e.kind == "leave_notice_sent" and national:  # STOR when the last leave fact started one, SLOR ended it
             seed, sender, receiver = self.fhir(e, from_municipality=False)
             leave = next((x for x in reversed(self.events) if x.kind in ("leave_started", "leave_ended")
@@ -196,7 +199,9 @@ class _Episode:
                 reply_to_letter=(target.sender_gln, target.message_id)
                 if target is not None and target.format == "oioxml" else None)
         if e.kind == "admission_advice_sent":
-            return write.admission_advice(self.header(e, from_municipality=False), admitted_at, self.hospital.ean)
+            header = self.header(e, from_municipality=False)
+            status = {"revise-": "rettetbrev", "cancel-": "annulleretbrev"}.get(form, header.status)
+            return write.admission_advice(replace(header, status=status), admitted_at, self.hospital.ean)
         if e.kind == "admission_report_sent":
             return write.admission_report(self.header(e, from_municipality=True))
         if e.kind == "care_plan_sent":
@@ -405,7 +410,7 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
 
 def _mapped(builder: _Episode, diff: dict[str, object]) -> dict[str, object]:
     """Timeline ids in references become the ids the messages carry."""
-    return {k: (builder.carried_id(v) or v if k in ("ref", "reply_to", "correction_of") and v else v)
+    return {k: (builder.carried_id(v) or v if k in ("ref", "reply_to", "correction_of", "cancels") and v else v)
             for k, v in diff.items()}
 
 
