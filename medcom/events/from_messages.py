@@ -28,7 +28,7 @@ class MessageEvents:
     replaces: str | None = None  # a correction or cancellation that names what it changes
     aliases: tuple[str, ...] = ()  # other episode keys naming the same episode (a FHIR LPR3 id beside the local)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""
         return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.receipt_for,
                                self.replaces, self.aliases)
