@@ -488,3 +488,22 @@ def test_build_writes_a_cancelled_or_corrected_admission_advice(key: str, state:
     for source in (timeline, tmp_path / "log"):
         report = json.loads(invoke("replay", source, "--format", "json").stdout)
         assert [(e["episode"], e["state"], e["violations"]) for e in report["episodes"]] == [("E1", state, [])]
+
+
+def test_answer_delays_are_elapsed_time_across_the_dst_change(tmp_path: Path) -> None:
+    """An answer five hours after 23:00 on the night clocks go forward comes at 05:00 CEST (elapsed), not 04:00."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from medcom.counterpart.clock import LiveClock
+    from medcom.counterpart.session import Session
+
+    flow = parse('start = "2027-03-27T23:00"\nduration = "12h"\n[episode]\ncpr = "0103271234"\n'
+                 'municipality = "851"\nhospital = "H"\ndepartment = "D"\n'
+                 '[[step]]\nname = "advice"\nevent = "admission_advice_sent"\nat = "0m"\n'
+                 '[[step]]\nname = "report"\nevent = "admission_report_sent"\nafter = "advice"\ndelay = "5h"\n',
+                 "dst.toml")
+    session = Session(flow, "hospital", _Recorder(), tmp_path / "log", LiveClock(flow.start, 36000, time.time(), 1),
+                      load_policy(), say=lambda _line: None)
+    session.steps[0].at = flow.start
+    assert session._nominal(flow.steps[1]) == datetime(2027, 3, 28, 5, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))

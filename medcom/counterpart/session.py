@@ -213,7 +213,7 @@ class Session:
         """Schedule the played party's answers to `step` (each its delay after the step's message)."""
         for state in self.steps:
             if state.by_medcom and state.step.after == step.name and state.status == "pending":
-                when = at + state.step.delay
+                when = add_elapsed(at, state.step.delay)
                 self._later(when, lambda s=state, w=when: self.perform(s, w), senders=True)
 
     # --- what the SUT sends ---------------------------------------------------------------------------------------
@@ -497,7 +497,7 @@ class Session:
         if step.at is not None:
             return self.at(step.at)
         answered = next((s for s in self.steps if s.step.name == step.after), None)
-        return answered.at + step.delay if answered is not None and answered.at is not None else None
+        return add_elapsed(answered.at, step.delay) if answered is not None and answered.at is not None else None
 
     def _judge_instant(self) -> datetime:
         return self.clock.instant(min(self.clock.judge_now(), self.clock.seconds(self.end)))
@@ -555,7 +555,7 @@ def warm_up(flow: Flow, play: str, start: datetime, policy: Policy, formats: str
     nominal = {s.name: add_elapsed(start, s.at) for s in flow.steps if s.at is not None}
     for step in flow.steps:  # and the answers, at the times they would have if answered at once
         if step.after is not None:
-            nominal[step.name] = nominal.get(step.after, start) + step.delay
+            nominal[step.name] = add_elapsed(nominal.get(step.after, start), step.delay)
             planned.append(Event(nominal[step.name], flow.episode_name, step.event, step_data(step, start, {})))
     planned.sort(key=lambda e: e.at)
     writer = EpisodeWriter(flow.episode_name, planned, wrap, formats, itertools.count(1))
