@@ -103,11 +103,17 @@ def test_folder_drop_writes_atomically_and_takes_only_complete_files(tmp_path: P
         (inbox / ".half.xml.tmp").write_bytes(b"<ha")
         (inbox / "big.xml").write_bytes(b"x" * 101)
         os.replace(inbox / ".half.xml.tmp", inbox / "half.xml")
-        got = [sink.queue.get(timeout=10) for _ in range(2)]
+        with open(inbox / "in-place.xml", "wb") as slow:  # written in place, in two parts: taken once closed
+            slow.write(b"<in")
+            slow.flush()
+            time.sleep(0.3)
+            slow.write(b"-place/>")
+        got = [sink.queue.get(timeout=10) for _ in range(3)]
         time.sleep(0.2)
     finally:
         drop.close()
-    assert sorted((a.source, a.data) for a in got) == [("early.xml", b"<early/>"), ("half.xml", b"<ha")]
+    assert sorted((a.source, a.data) for a in got) == [("early.xml", b"<early/>"), ("half.xml", b"<ha"),
+                                                        ("in-place.xml", b"<in-place/>")]
     [too_big] = [a.finding for a in sink.take_findings()]
     assert too_big.rule == TRANSPORT and "101 bytes" in too_big.text
     assert not list(inbox.iterdir())  # taken out of the mailbox

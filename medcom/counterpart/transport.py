@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sys
 import threading
 import time
 import urllib.error
@@ -38,6 +39,7 @@ MAX_FINDINGS = 1000  # transport findings waiting to be reported; beyond it coun
 SOCKET_TIMEOUT = 10.0  # a client that sends nothing for this long is disconnected
 SEND_TIMEOUT = 10.0
 SEND_ATTEMPTS = 5  # 0.1 + 0.2 + 0.4 + 0.8 s between them
+CLOSE_EVENTS = sys.platform.startswith("linux")  # inotify tells when a writer closes a file
 TRANSPORT = "TRANSPORT"  # a finding about delivery itself, not a rule of RULES.md
 _PARTIAL = (".tmp", ".part", ".partial")
 
@@ -103,15 +105,20 @@ class FolderDrop:
         drop = self
 
         class Handler(FileSystemEventHandler):
-            def on_created(self, event) -> None:  # noqa: ANN001  (watchdog's event classes)
-                if not event.is_directory:
-                    drop.take(Path(os.fsdecode(event.src_path)))
-
-            def on_moved(self, event) -> None:  # noqa: ANN001
+            # A file renamed into place (the atomic way) is complete when it appears; one written in place is
+            # complete when its writer closes it, which inotify says (Linux) and the other observers do not: there
+            # a new file is taken when they see it.
+            def on_moved(self, event) -> None:  # noqa: ANN001  (watchdog's event classes)
                 if not event.is_directory:
                     drop.take(Path(os.fsdecode(event.dest_path)))
 
-            on_closed = on_created
+            def on_closed(self, event) -> None:  # noqa: ANN001
+                if not event.is_directory:
+                    drop.take(Path(os.fsdecode(event.src_path)))
+
+            def on_created(self, event) -> None:  # noqa: ANN001
+                if not event.is_directory and not CLOSE_EVENTS:
+                    drop.take(Path(os.fsdecode(event.src_path)))
 
         self._observer = Observer()
         self._observer.schedule(Handler(), str(self.inbox), recursive=False)
@@ -139,6 +146,8 @@ class FolderDrop:
                 return
             data = path.read_bytes()
             path.unlink(missing_ok=True)  # taken out of the mailbox, as a VANS client does
+            with self._lock:
+                self._seen.discard(name)  # gone: a later file of the same name is a new message
         except OSError as exc:
             with self._lock:
                 self._seen.discard(name)
