@@ -152,6 +152,37 @@ def test_http_endpoint_refuses_what_it_must_and_reports_it() -> None:
     assert "disconnected after 9 of 100 bytes" in findings[2]
 
 
+def test_http_serves_a_bounded_number_of_connections_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import medcom.counterpart.transport as transport
+
+    monkeypatch.setattr(transport, "MAX_CONNECTIONS", 2)
+    sink = Inbox(size=4)
+    endpoint = HttpEndpoint("127.0.0.1", 0, None)
+    endpoint.start(sink, Path("."))
+    idle = [socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # both are being served (and wait for a request)
+        base = f"http://127.0.0.1:{endpoint.port}/$process-message"
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            _post(base, b"third")
+        for connection in idle:
+            connection.close()
+        deadline = time.monotonic() + 10
+        while (status := _post_or_none(base, b"later")) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status == 202
+    finally:
+        endpoint.close()
+    assert any("more than 2 connections at once" in a.finding.text for a in sink.take_findings())
+
+
+def _post_or_none(url: str, body: bytes) -> int | None:
+    try:
+        return _post(url, body)
+    except (urllib.error.URLError, ConnectionError):
+        return None
+
+
 def test_http_listens_on_loopback_unless_asked() -> None:
     result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--http", "not-an-address:1"))
     assert result.exit_code == 2

@@ -37,6 +37,7 @@ MAX_BODY = 10_000_000  # the readers' own size limit (ReadOptions.max_bytes)
 QUEUE_SIZE = 256  # arrivals waiting to be read; beyond it a flood is refused and reported
 MAX_FINDINGS = 1000  # transport findings waiting to be reported; beyond it counted
 SOCKET_TIMEOUT = 10.0  # a client that sends nothing for this long is disconnected
+MAX_CONNECTIONS = 32  # connections served at once (a thread each)
 SEND_TIMEOUT = 10.0
 SEND_ATTEMPTS = 5  # 0.1 + 0.2 + 0.4 + 0.8 s between them
 CLOSE_EVENTS = sys.platform.startswith("linux")  # inotify tells when a writer closes a file
@@ -175,6 +176,32 @@ class FolderDrop:
             self._observer.join(timeout=5)
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with at most MAX_CONNECTIONS at once (a thread each): one more is closed at once and
+    reported, so that a flood of connections cannot take the memory or the threads of the run."""
+
+    sink: Inbox
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001  (socketserver's signature)
+        if not self.slots.acquire(blocking=False):
+            self.sink.finding(f"http {client_address[0]}:{client_address[1]}", TRANSPORT,
+                              f"more than {MAX_CONNECTIONS} connections at once: one from {client_address[0]} was "
+                              "closed unread", Severity.WARNING)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
 class HttpEndpoint:
     """--http HOST:PORT (receives) and --sut-url URL (where medcom sends)."""
 
@@ -245,7 +272,8 @@ class HttpEndpoint:
                     return
                 self._answer(202, "accepted\n")
 
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
+        server = _BoundedServer((self.host, self.port), Handler)
+        server.sink = sink
         server.daemon_threads = True
         server.request_queue_size = 16
         self._server = server
