@@ -75,6 +75,9 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
                  [MAIN, "--play", "hospital", "--http", "127.0.0.1:0", "--outbox", str(tmp_path), "--inbox",
                   str(tmp_path)],
                  [MAIN, "--play", "hospital", "--http", "localhost:80"],
+                 [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "x"), "--inbox", str(tmp_path / "x")],
+                 [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "o"), "--inbox", str(tmp_path / "i"),
+                  "--log", str(tmp_path / "i")],
                  ["no-such-flow", "--play", "hospital", "--http", "0"]):
         result = no_traceback(invoke("counterpart", *args))
         assert result.exit_code == 2, (args, result.output)

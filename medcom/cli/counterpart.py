@@ -116,6 +116,9 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         raise click.UsageError("give one transport: --outbox DIR --inbox DIR, or --http HOST:PORT")
     if sut_url is not None and http is None:
         raise click.UsageError("--sut-url goes with --http")
+    if inbox is not None and len({p.resolve() for p in (inbox, outbox, log_dir) if p is not None}) < 3:
+        raise click.UsageError("--inbox, --outbox and --log must be three different folders (medcom would read what "
+                               "it writes)")
     try:
         the_flow = load(flow)
         policy = load_policy(policy_file)
