@@ -78,7 +78,9 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
                  [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "x"), "--inbox", str(tmp_path / "x")],
                  [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "o"), "--inbox", str(tmp_path / "i"),
                   "--log", str(tmp_path / "i")],
-                 ["no-such-flow", "--play", "hospital", "--http", "0"]):
+                 ["no-such-flow", "--play", "hospital", "--http", "0"],
+                 [MAIN, "--play", "hospital", "--http", "0", "--epoch", "nan"],
+                 [MAIN, "--play", "hospital", "--http", "0", "--speed", "inf"]):
         result = no_traceback(invoke("counterpart", *args))
         assert result.exit_code == 2, (args, result.output)
     (tmp_path / "log").mkdir()

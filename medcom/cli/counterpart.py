@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import signal
 import sys
 import tempfile
@@ -40,6 +41,12 @@ def _address(value: str) -> tuple[str, int]:
     return host, number
 
 
+def _finite(value: float | None, what: str) -> float | None:
+    if value is not None and not (math.isfinite(value) and 0 <= value <= 1e11):
+        raise click.BadParameter(f"{what}: seconds since 1970, e.g. {time.time():.0f}, not {value}")
+    return value
+
+
 def _wait_for_epoch(path: Path) -> float:
     """The epoch a starter writes into `path` once every process is ready (Ctrl-C ends the wait)."""
     click.echo(f"medcom counterpart: ready; waiting for the epoch in {path}", err=True)
@@ -47,11 +54,11 @@ def _wait_for_epoch(path: Path) -> float:
         try:
             text = path.read_text(encoding="utf-8").strip()
             if text:
-                return float(text)
+                return _finite(float(text), f"--epoch-file {path}")  # type: ignore[return-value]
         except FileNotFoundError:
             pass
-        except (OSError, ValueError) as exc:
-            click.echo(f"medcom counterpart: --epoch-file {path}: {exc}", err=True)
+        except (OSError, ValueError, click.BadParameter) as exc:
+            click.echo(f"medcom counterpart: {getattr(exc, 'message', exc)}", err=True)
             sys.exit(EXIT_USAGE)
         time.sleep(0.02)
 
@@ -73,8 +80,9 @@ def _wait_for_epoch(path: Path) -> float:
               "Europe/Copenhagen unless an offset is given). Default: the flow's own start.")
 @click.option("--speed", type=click.FloatRange(0.001, MAX_SPEED), default=60.0, show_default=True,
               help="How much faster than real time the clock runs (60: an hour a minute).")
-@click.option("--epoch", type=float, help="The wall time (seconds since 1970, UTC) at which the clock shows --start; "
-              "give two processes the same to run them on one clock. Default: when the run starts.")
+@click.option("--epoch", type=click.FloatRange(0, 1e11), callback=lambda _c, _p, v: _finite(v, "--epoch"),
+              help="The wall time (seconds since 1970, UTC) at which the clock shows --start; give two processes "
+                   "the same to run them on one clock. Default: when the run starts.")
 @click.option("--epoch-file", type=click.Path(dir_okay=False, path_type=Path), help="Instead of --epoch: once "
               "loaded, say so on stderr and wait until this file exists and holds the epoch (whoever starts several "
               "processes writes it when all are ready).")
