@@ -206,8 +206,9 @@ def _replayed_violations(log: Path) -> set[tuple]:
 
 def test_a_silent_sut_fails_naming_rule_deadline_and_message_and_replay_agrees(tmp_path: Path) -> None:
     junit = tmp_path / "report.xml"
+    early = ("--start", "2027-03-01T00:00")  # the care plan (02:00) due before 14:00 however loaded the machine
     result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "out",
-                                 "--inbox", tmp_path / "in", "--log", tmp_path / "log", "--speed", "36000",
+                                 "--inbox", tmp_path / "in", "--log", tmp_path / "log", "--speed", "36000", *early,
                                  "--format", "junit", "--out", junit))
     assert result.exit_code == 1, result.stderr
     assert "VIOLATION by SUT (municipality): ACK-1" in result.stderr
@@ -221,7 +222,7 @@ def test_a_silent_sut_fails_naming_rule_deadline_and_message_and_replay_agrees(t
     assert len(list((tmp_path / "out").iterdir())) == 4  # what medcom sent, for the SUT to take
     live = json.loads(no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "o2",
                                           "--inbox", tmp_path / "i2", "--log", tmp_path / "log2", "--speed",
-                                          "36000", "--format", "json")).stdout)
+                                          "36000", *early, "--format", "json")).stdout)
     assert {(v["rule"], v["due"]) for v in live["violations"]} == _replayed_violations(tmp_path / "log2")
     from medcom.reports.counterpart import to_html
 
@@ -329,8 +330,10 @@ def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
     the missed ACK-1 deadline are on stderr while medcom still runs, and the run fails."""
     inbox, epoch = tmp_path / "in", tmp_path / "epoch"
     inbox.mkdir()
+    # From midnight: the care plan (at 02:00) is due well before 14:00 however late a loaded machine sends it.
     medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "20000",
-                      "--epoch-file", str(epoch), "--format", "junit", "--log", "log"], tmp_path)
+                      "--start", "2027-03-01T00:00", "--epoch-file", str(epoch), "--format", "junit", "--log", "log"],
+                     tmp_path)
     try:
         _start_together([medcom], epoch)
         (inbox / ".g.tmp").write_bytes(b"\x00\xffnot a message<")
@@ -342,10 +345,10 @@ def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
     assert code == 1
     lines = medcom.lines
     assert any("FINDING M-XML error: " in line and "garbage.xml" in line for line in lines), lines
-    # Said when the deadline passed: stamped on the judge's clock before the flow's end (Tue 14:00), and without
+    # Said when the deadline passed: stamped on the judge's clock before the flow's end (Tue 06:00), and without
     # the "(none came)" that closing the episode at the end adds to a violation still unmet.
     ack = [line for line in lines if "VIOLATION by SUT (municipality): ACK-1" in line]
-    assert ack and "(none came)" not in ack[0] and ack[0][5:21] < "2027-03-02 14:00", lines
+    assert ack and "(none came)" not in ack[0] and ack[0][5:21] < "2027-03-02 06:00", lines
     assert 'type="ACK-1"' in out or "ACK-1" in out
 
 
