@@ -814,3 +814,4 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
         click.echo(f"wrote sweep.json, sweep.txt, report.html and {len(charts)} charts to {out}", err=True)
     sys.exit(EXIT_OK)
 from medcom.cli import rules as _rules  # noqa: E402,F401  (registers `medcom rules`)
+from medcom.cli.counterpart import counterpart  # noqa: E402, F401  (`medcom counterpart`, on main: imports helpers above)

@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from medcom.events.from_messages import MessageEvents, episode_id_for_name
 from medcom.events.from_oioxml import events_of_letter
 from medcom.formats.fhir import build_acknowledgement, compose
 from medcom.formats.fhir_adapter import FhirContent
-from medcom.formats.messages import ReadOptions
+from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml import write
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
@@ -155,11 +155,26 @@ class _Episode:
         admitted_at = self.admitted.at if self.admitted else e.at
         ready, discharged = self.last("ready_for_discharge"), self.last("discharged")
         national = self.formats == "national"
+        changes = d.get("correction_of") or d.get("cancels")  # an advice that corrects or cancels an earlier one
+        form = "revise-" if d.get("correction_of") else "cancel-" if d.get("cancels") else ""
         if e.kind == "admission_advice_sent" and national:
             seed, sender, receiver = self.fhir(e, from_municipality=False)
             return compose.hospital_notification("STIN", message_id=seed, sent=e.at, admitted_at=admitted_at,
                                                  event_at=admitted_at, episode_id=self.episode_id, cpr=self.cpr,
-                                                 sender=sender, receiver=receiver)
+                                                 sender=sender, receiver=receiver, form=form,
+                                                 revises=self.carried_id(changes) if changes else None)
+        if e.kind == "leave_notice_sent" and national:  # STOR when the last leave fact started one, SLOR ended it
+            seed, sender, receiver = self.fhir(e, from_municipality=False)
+            leave = next((x for x in reversed(self.events) if x.kind in ("leave_started", "leave_ended")
+                          and x.at <= e.at), None)
+            if leave is None:
+                return None
+            started = self.last("leave_started", before=leave.at)
+            return compose.hospital_notification("STOR" if leave.kind == "leave_started" else "SLOR",
+                                                 message_id=seed, sent=e.at, admitted_at=admitted_at,
+                                                 event_at=leave.at, episode_id=self.episode_id, cpr=self.cpr,
+                                                 sender=sender, receiver=receiver,
+                                                 leave_start=started.at if started else None)
         if e.kind == "discharge_advice_sent" and national:
             seed, sender, receiver = self.fhir(e, from_municipality=False)
             deceased = self.last("deceased")
@@ -183,7 +198,9 @@ class _Episode:
                 reply_to_letter=(target.sender_gln, target.message_id)
                 if target is not None and target.format == "oioxml" else None)
         if e.kind == "admission_advice_sent":
-            return write.admission_advice(self.header(e, from_municipality=False), admitted_at, self.hospital.ean)
+            header = self.header(e, from_municipality=False)
+            status = {"revise-": "rettetbrev", "cancel-": "annulleretbrev"}.get(form, header.status)
+            return write.admission_advice(replace(header, status=status), admitted_at, self.hospital.ean)
         if e.kind == "admission_report_sent":
             return write.admission_report(self.header(e, from_municipality=True))
         if e.kind == "care_plan_sent":
@@ -297,9 +314,10 @@ class BuildError(ValueError):
     """A timeline event that cannot be written as a valid message (names the episode, the event and why)."""
 
 
-def _read_back(data: bytes, source: str, event: Event) -> Written:
-    """The built message as replay reads it; a message its schema or profile refuses is a `BuildError`."""
-    messages = read_document(data, source, _READ)
+def _read_back(data: bytes, source: str, event: Event, messages: list[ReadMessage] | None = None) -> Written:
+    """The built message as replay reads it (`messages`: as already read); a message its schema or profile refuses
+    is a `BuildError`."""
+    messages = read_document(data, source, _READ) if messages is None else messages
     message = messages[0] if len(messages) == 1 else None
     if message is None or not message.accepted or message.content is None:
         problems = "; ".join(f.text for m in messages for f in m.errors)
@@ -316,6 +334,46 @@ def _read_back(data: bytes, source: str, event: Event) -> Written:
                    message.family or "", False, events, content.bundle, message.sender or "")
 
 
+read_back = _read_back  # a message as replay reads it, for the writer to refer to it
+EpisodeWriter = _Episode  # one episode's messages written as they fall due (medcom build; the counterpart, live)
+
+
+@dataclass(slots=True)
+class Emitted:
+    """One message as sent (wrapped if asked), and what the side-car must add for replay to read it as meant."""
+
+    data: bytes
+    suffix: str  # .json (FHIR) or .xml
+    written: Written
+    sidecar: str | None  # the side-car line, when the message cannot carry everything the event says
+    stated: list[Event]  # the facts the message states, as replay reads them
+
+
+def emit(builder: _Episode, e: Event, source: str) -> Emitted | None:
+    """Write the message (or receipt) for one *_sent event and read it back as replay will (`BuildError` when
+    its schema or profile refuses it); None when the event cannot be written (a receipt for an unknown message)."""
+    made = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
+    if made is None:
+        return None
+    data = compose.to_json(made) if isinstance(made, dict) else made
+    written = _read_back(data, source, e)
+    primary = next((x for x in written.events.events if x.is_message), None)
+    sidecar, stated = None, []
+    if e.kind != "receipt_sent":
+        written.from_municipality = written.from_municipality or bool(
+            primary is not None and primary.from_municipality) or e.kind == "care_plan_ack_sent" \
+            or e.data.get("sender") == "municipality"
+        if e.data.get("id"):
+            builder.carried[str(e.data["id"])] = written.message_id
+        builder.written[written.message_id] = written
+        stated = [x for x in written.events.events if not x.is_message]
+        diff = _differences(e, primary)
+        if diff is not None:
+            sidecar = _line(e.at, builder.name, e.kind, {"id": written.message_id, **_mapped(builder, diff)})
+    return Emitted(builder.wrapped(data, e, written.family, written.version),
+                   ".json" if isinstance(made, dict) else ".xml", written, sidecar, stated)
+
+
 def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "national") -> BuildResult:
     """Write the messages and the side-car for `events` into `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -325,38 +383,25 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
         by_episode.setdefault(e.episode, []).append(e)
     sidecar: list[str] = []
     numbers = itertools.count(1)  # envelope and generated letter ids, unique in the whole log
-    for name, episode_events in by_episode.items():
-        builder = _Episode(name, episode_events, wrap, formats, numbers)
+    for name_of, episode_events in by_episode.items():
+        builder = _Episode(name_of, episode_events, wrap, formats, numbers)
         stated: list[Event] = []  # facts the built messages state, as replay will read them
         for n, e in enumerate(episode_events, start=1):
             if e.kind in FACT_EVENTS:
                 continue
-            made = builder.receipt(e) if e.kind == "receipt_sent" else builder.message(e)
+            name = f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name_of))}-{n:04d}-{e.kind}"
+            made = emit(builder, e, str(out / name))
             if made is None:
                 continue
-            data = compose.to_json(made) if isinstance(made, dict) else made
-            suffix = ".json" if isinstance(made, dict) else ".xml"
-            path = out / f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name))}-{n:04d}-{e.kind}{suffix}"
-            written = _read_back(data, str(path), e)
-            primary = next((x for x in written.events.events if x.is_message), None)
-            if e.kind != "receipt_sent":
-                written.from_municipality = written.from_municipality or bool(
-                    primary is not None and primary.from_municipality) or e.kind == "care_plan_ack_sent" \
-                    or e.data.get("sender") == "municipality"
-                if e.data.get("id"):
-                    builder.carried[str(e.data["id"])] = written.message_id
-                builder.written[written.message_id] = written
-                stated += [x for x in written.events.events if not x.is_message]
-                diff = _differences(e, primary)
-                if diff is not None:
-                    sidecar.append(_line(e.at, name, e.kind, {"id": written.message_id, **_mapped(builder, diff)}))
-                    result.sidecar_events += 1
+            stated += made.stated
+            if made.sidecar is not None:
+                sidecar.append(made.sidecar)
+                result.sidecar_events += 1
             # a bounded name, written without following a symlink planted under it (medcom.safe_files)
-            path = replace_file(out, path.name, builder.wrapped(data, e, written.family, written.version))
-            result.files.append(path)
+            result.files.append(replace_file(out, name + made.suffix, made.data))
             result.messages += 1
-        for fact in _facts_to_state(episode_events, stated, result, name):
-            sidecar.append(_line(fact.at, name, fact.kind, fact.data))
+        for fact in _facts_to_state(episode_events, stated, result, name_of):
+            sidecar.append(_line(fact.at, name_of, fact.kind, fact.data))
             result.sidecar_events += 1
     replace_file(out, "events.jsonl", "".join(line + "\n" for line in sidecar).encode("utf-8"))
     return result
@@ -364,7 +409,7 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
 
 def _mapped(builder: _Episode, diff: dict[str, object]) -> dict[str, object]:
     """Timeline ids in references become the ids the messages carry."""
-    return {k: (builder.carried_id(v) or v if k in ("ref", "reply_to", "correction_of") and v else v)
+    return {k: (builder.carried_id(v) or v if k in ("ref", "reply_to", "correction_of", "cancels") and v else v)
             for k, v in diff.items()}
 
 

@@ -292,7 +292,7 @@ def _check_resend(resend: Event, copies: list[Event], acks: list[datetime], rule
     resends = sum(1 for c in copies[1:] if c.envelope_id != copies[0].envelope_id) + 1
     notes.add(resend.episode, "M-DUP", "info", f"message {ident} resent in envelope {resend.envelope_id} (resend "
               f"{resends}); not evaluated again", resend.at, [ident])
-    if any(previous.at <= at <= resend.at for at in acks):
+    if any(previous.at <= at < resend.at for at in acks):  # one at the resend's instant may be the copy's own
         notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent although its receipt had "
                   "come", resend.at, [ident])
     elif resend.at - previous.at < rules.receipt_timeout:

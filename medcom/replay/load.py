@@ -16,14 +16,14 @@ from typing import Generic, Protocol, TypeVar
 from medcom.calendar import TimeOutOfRange, check_year
 from medcom.events import FACT_EVENTS, MESSAGE_EVENTS, TIME_KEYS, Event
 from medcom.events.from_fhir import events_of_fhir
-from medcom.events.from_messages import CORRECTED, NEW, MessageEvents
+from medcom.events.from_messages import CANCELLED, CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
 from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
 from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import InputDocument, Source, iter_sources
-from medcom.formats.messages import ReadOptions, unreadable
+from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.letters import Letter
 from medcom.formats.read import DEFAULT_OPTIONS, read_document
 
@@ -114,11 +114,12 @@ class Sink(Protocol):
 
 
 def message_unit(event: Event, seq: int, origin: str) -> Unit:
-    """A timeline's message line as a unit: a care plan with `correction_of` corrects the plan it names."""
-    status = CORRECTED if event.data.get("correction_of") else NEW
+    """A timeline's message line as a unit: a message with `correction_of` corrects the one it names (a care plan,
+    an admission advice), one with `cancels` cancels it (an admission advice: the admission is withdrawn)."""
+    status = CORRECTED if event.data.get("correction_of") else CANCELLED if event.data.get("cancels") else NEW
     event.origin = origin
     return Unit(MessageEvents([event], status, event.kind, None, event.episode,
-                              replaces=event.data.get("correction_of")), seq, origin)
+                              replaces=event.data.get("correction_of") or event.data.get("cancels")), seq, origin)
 
 
 def add_lines(lines: Iterable[TimelineLine], inp: Sink, *, sidecar: bool = False,
@@ -188,6 +189,11 @@ def messages_of(doc: InputDocument, options: ReadOptions) -> Read[tuple[MessageE
     """Check a document already read and map its accepted messages to events (anywhere: it needs no files)."""
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)
+    return read_of(messages)
+
+
+def read_of(messages: list[ReadMessage]) -> Read[tuple[MessageEvents, str]]:
+    """The messages of one document, already read and checked, as events (the counterpart reads each once)."""
     units = []
     rejected = 0
     for m in messages:

@@ -128,11 +128,13 @@ def _set_provenance(bundle: dict, header: dict, activity: str, at: datetime, rec
 def hospital_notification(code: str, *, message_id: str, sent: datetime, admitted_at: datetime,
                           event_at: datetime, episode_id: str, cpr: str, sender: Organisation,
                           receiver: Organisation, revises: str | None = None,
-                          leave_start: datetime | None = None) -> dict:
+                          leave_start: datetime | None = None, form: str = "") -> dict:
     """A HospitalNotification Bundle: STIN (admission at `event_at`), STOR/SLOR (leave starts/ends at `event_at`;
     SLOR's leave started at `leave_start`), SLHJ (discharge home at `event_at`), MORS (death at `event_at`).
-    `revises`: the MessageHeader id of the admission (or earlier notification) it follows."""
+    `revises`: the MessageHeader id of the admission (or earlier notification) it follows. `form`: "revise-"
+    (RE_: a correction of the notification `revises` names) or "cancel-" (AN_: its cancellation)."""
     activity, example = NOTIFICATIONS[code]
+    activity = form + activity
     bundle = _renewed(_template(HN_PACKAGE, example), message_id)
     header = _resources(bundle, "MessageHeader")[0]
     bundle["timestamp"] = _time(sent)

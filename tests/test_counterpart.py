@@ -1,0 +1,565 @@
+"""`medcom counterpart`: flows, transports, the live verdict, and medcom against medcom in real processes.
+
+Processes talk over 127.0.0.1 and folders under tmp_path only. No assertion depends on how fast the machine is:
+the pairs are checked for what crossed (every message of the flow sent and received, matched to its step) and for
+the verdict (the live report and `medcom replay` of each log agree), not for which deadlines a loaded machine met.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, no_traceback
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from medcom.counterpart.flow import FlowError, load, parse, shipped
+from medcom.counterpart.session import warm_up
+from medcom.counterpart.transport import TRANSPORT, FolderDrop, HttpEndpoint, Inbox
+from medcom.events import FACT_EVENTS
+from medcom.events.build import BuildError
+from medcom.policy import load_policy
+
+FLOWS = sorted(shipped())
+MAIN = "admission-care-plan-discharge"
+
+
+# --- flows ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", FLOWS)
+@pytest.mark.parametrize("play", ["hospital", "municipality"])
+def test_every_shipped_flow_writes_every_planned_message(name: str, play: str, tmp_path: Path) -> None:
+    flow = load(name)
+    assert flow.description and flow.duration > max(s.at or s.delay for s in flow.steps)
+    warm_up(flow, play, flow.start, load_policy(), "national", "none", tmp_path)
+    warm_up(flow, play, flow.start, load_policy(), "oioxml", "vans", tmp_path)
+
+
+def test_flow_errors_name_the_step() -> None:
+    good = load(MAIN)
+    assert good.expected("hospital")[0].name == "admission report"
+    base = 'start = "2027-03-01T08:00"\nduration = "1h"\n[episode]\ncpr = "0103271234"\n'
+    cases = {
+        '[[step]]\nevent = "care_plan_sent"\n': "either `at`",
+        '[[step]]\nevent = "nonsense"\nat = "0m"\n': "nonsense",
+        '[[step]]\nevent = "care_plan_sent"\nafter = "nothing"\n': "no earlier step",
+        '[[step]]\nevent = "correspondence_sent"\nat = "0m"\n': "sender",
+        '[[step]]\nevent = "care_plan_ack_sent"\nat = "0m"\nref = "@later"\n': "names no earlier step",
+        '[[step]]\nevent = "care_plan_ack_sent"\nat = "-5m"\n': "negative",
+        '[[step]]\nevent = "care_plan_ack_sent"\nat = "0m"\ndischarge_at = "+soon"\n': "discharge_at",
+    }
+    for text, why in cases.items():
+        with pytest.raises(FlowError, match=why):
+            parse(base + text, "x.toml")
+    with pytest.raises(FlowError, match="shipped flows"):
+        load("no-such-flow")
+
+
+def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
+    for args in ([MAIN], [MAIN, "--play", "hospital"],
+                 [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "o")],
+                 [MAIN, "--play", "hospital", "--http", "127.0.0.1:0", "--outbox", str(tmp_path), "--inbox",
+                  str(tmp_path)],
+                 [MAIN, "--play", "hospital", "--http", "localhost:80"],
+                 [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "x"), "--inbox", str(tmp_path / "x")],
+                 [MAIN, "--play", "hospital", "--outbox", str(tmp_path / "o"), "--inbox", str(tmp_path / "i"),
+                  "--log", str(tmp_path / "i")],
+                 ["no-such-flow", "--play", "hospital", "--http", "0"],
+                 [MAIN, "--play", "hospital", "--http", "0", "--epoch", "nan"],
+                 [MAIN, "--play", "hospital", "--http", "0", "--speed", "inf"]):
+        result = no_traceback(invoke("counterpart", *args))
+        assert result.exit_code == 2, (args, result.output)
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "old.xml").write_text("<x/>")
+    result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "o", "--inbox",
+                                 tmp_path / "i", "--log", tmp_path / "log"))
+    assert result.exit_code == 2 and "not empty" in result.stderr
+    listing = invoke("counterpart", "--list")
+    assert listing.exit_code == 0 and all(name in listing.output for name in FLOWS)
+
+
+# --- transports ----------------------------------------------------------------------------------------------------
+
+def test_folder_drop_writes_atomically_and_takes_only_complete_files(tmp_path: Path) -> None:
+    outbox, inbox, taken = tmp_path / "out", tmp_path / "in", tmp_path / "log"
+    for d in (outbox, inbox, taken):
+        d.mkdir()
+    drop = FolderDrop(outbox, inbox, max_bytes=100)
+    drop.send("m.xml", b"<m/>", "application/xml")
+    assert [p.name for p in outbox.iterdir()] == ["m.xml"]
+    sink = Inbox(size=10)
+    (inbox / "early.xml").write_bytes(b"<early/>")
+    drop.start(sink, taken)
+    try:
+        (inbox / ".half.xml.tmp").write_bytes(b"<ha")
+        (inbox / "big.xml").write_bytes(b"x" * 101)
+        os.replace(inbox / ".half.xml.tmp", inbox / "half.xml")
+        with open(inbox / "in-place.xml", "wb") as slow:  # written in place, in two parts: taken once closed
+            slow.write(b"<in")
+            slow.flush()
+            time.sleep(0.3)
+            slow.write(b"-place/>")
+        got = [sink.queue.get(timeout=10) for _ in range(3)]
+        time.sleep(0.2)
+    finally:
+        drop.close()
+    assert sorted((a.source, a.data) for a in got) == [("early.xml", b"<early/>"), ("half.xml", b"<ha"),
+                                                        ("in-place.xml", b"<in-place/>")]
+    [too_big] = [a.finding for a in sink.take_findings()]
+    assert too_big.rule == TRANSPORT and "101 bytes" in too_big.text
+    assert not list(inbox.iterdir())  # taken out of the mailbox
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_http_endpoint_refuses_what_it_must_and_reports_it() -> None:
+    sink = Inbox(size=2)
+    endpoint = HttpEndpoint("127.0.0.1", 0, None, max_bytes=1000)
+    endpoint.start(sink, Path("."))
+    base = f"http://127.0.0.1:{endpoint.port}"
+    try:
+        assert _post(f"{base}/fhir/$process-message", b"garbage") == 202  # read and judged later, as any message
+        assert _post(f"{base}/elsewhere", b"x") == 404
+        assert _post(f"{base}/$process-message", b"x" * 1001) == 413
+        assert _post(f"{base}/$process-message", b"second") == 202
+        assert _post(f"{base}/$process-message", b"flood") == 503  # the queue holds two
+        with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as raw:  # gone half-way
+            raw.sendall(b"POST /$process-message HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this")
+        time.sleep(0.2)
+    finally:
+        endpoint.close()
+    assert sink.refused == 1
+    assert [sink.queue.get_nowait().data for _ in range(2)] == [b"garbage", b"second"]
+    findings = [a.finding.text for a in sink.take_findings()]
+    assert len(findings) == 3, findings
+    assert "other than [base]/$process-message" in findings[0] and "1001 bytes" in findings[1]
+    assert "disconnected after 9 of 100 bytes" in findings[2]
+
+
+def test_http_serves_a_bounded_number_of_connections_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import medcom.counterpart.transport as transport
+
+    monkeypatch.setattr(transport, "MAX_CONNECTIONS", 2)
+    sink = Inbox(size=4)
+    endpoint = HttpEndpoint("127.0.0.1", 0, None)
+    endpoint.start(sink, Path("."))
+    idle = [socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # both are being served (and wait for a request)
+        base = f"http://127.0.0.1:{endpoint.port}/$process-message"
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            _post(base, b"third")
+        for connection in idle:
+            connection.close()
+        deadline = time.monotonic() + 10
+        while (status := _post_or_none(base, b"later")) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status == 202
+    finally:
+        endpoint.close()
+    assert any("more than 2 connections at once" in a.finding.text for a in sink.take_findings())
+
+
+def _post_or_none(url: str, body: bytes) -> int | None:
+    try:
+        return _post(url, body)
+    except (urllib.error.URLError, ConnectionError):
+        return None
+
+
+def test_http_listens_on_loopback_unless_asked() -> None:
+    result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--http", "not-an-address:1"))
+    assert result.exit_code == 2
+    from medcom.cli.counterpart import _address
+
+    assert _address("8080") == ("127.0.0.1", 8080)
+
+
+# --- the live verdict, in-process ------------------------------------------------------------------------------------
+
+def _replayed_violations(log: Path) -> set[tuple]:
+    result = invoke("replay", log, "--format", "json")
+    report = json.loads(result.stdout)
+    return {(v["rule"], v["due"]) for e in report["episodes"] for v in e["violations"]}
+
+
+def test_a_silent_sut_fails_naming_rule_deadline_and_message_and_replay_agrees(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    early = ("--start", "2027-03-01T00:00")  # the care plan (02:00) due before 14:00 however loaded the machine
+    result = no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "out",
+                                 "--inbox", tmp_path / "in", "--log", tmp_path / "log", "--speed", "36000", *early,
+                                 "--format", "junit", "--out", junit))
+    assert result.exit_code == 1, result.stderr
+    assert "VIOLATION by SUT (municipality): ACK-1" in result.stderr
+    cases = {c.get("name"): c for c in etree.parse(str(junit)).getroot().iter("testcase")}
+    ack = cases["acknowledgement"].find("failure")
+    assert ack is not None and "ACK-1" in ack.get("message")
+    assert "deadline 2027-03-01 23:59" in ack.text and "message CarePlan" in ack.text
+    assert "FLOW: the system under test never sent care_plan_ack_sent" in ack.text
+    assert "VIOLATION by SUT (municipality): M-RECEIPT" in result.stderr  # said live; a log without a single
+    assert cases["admission advice"].find("failure") is None  # receipt does not judge it in the end (as replay)
+    assert len(list((tmp_path / "out").iterdir())) == 4  # what medcom sent, for the SUT to take
+    live = json.loads(no_traceback(invoke("counterpart", MAIN, "--play", "hospital", "--outbox", tmp_path / "o2",
+                                          "--inbox", tmp_path / "i2", "--log", tmp_path / "log2", "--speed",
+                                          "36000", *early, "--format", "json")).stdout)
+    assert {(v["rule"], v["due"]) for v in live["violations"]} == _replayed_violations(tmp_path / "log2")
+    from medcom.reports.counterpart import to_html
+
+    html = to_html(live)
+    assert all(f"<td>{s['name']}</td>" in html for s in live["steps"]) and "ACK-1" in html
+    assert "0103271234" not in json.dumps(live) + html  # the flow's CPR, masked in every output
+
+
+# --- real processes --------------------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A `medcom counterpart` process whose stderr is read as it comes (the live findings)."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        self.lines: list[str] = []  # stderr, line by line as it comes
+        self.proc = subprocess.Popen([sys.executable, "-m", "medcom", "counterpart", *args], cwd=cwd,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def ready(self) -> bool:
+        return any("ready; waiting for the epoch" in line for line in self.lines)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.reader.join(timeout=5)
+        return self.proc.returncode, out
+
+
+def _start_together(processes: list[Process], epoch_file: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not all(p.ready() for p in processes):
+        assert time.monotonic() < deadline, [p.lines for p in processes]
+        assert all(p.proc.poll() is None for p in processes), [p.lines for p in processes]
+        time.sleep(0.05)
+    epoch_file.write_text(str(time.time() + 0.2))
+
+
+def _pair(flow: str, tmp_path: Path, transport: str, speed: str) -> dict[str, dict]:
+    epoch = tmp_path / "epoch"
+    common = [flow, "--speed", speed, "--epoch-file", str(epoch), "--format", "json"]
+    if transport == "folders":
+        sides = {"hospital": ["--outbox", "a2b", "--inbox", "b2a"],
+                 "municipality": ["--outbox", "b2a", "--inbox", "a2b"]}
+    else:
+        ports = {"hospital": _free_port(), "municipality": _free_port()}
+        sides = {play: ["--http", f"127.0.0.1:{ports[play]}", "--sut-url",
+                        f"http://127.0.0.1:{ports[other]}/fhir/$process-message"]
+                 for play, other in (("hospital", "municipality"), ("municipality", "hospital"))}
+    processes = {play: Process([*common, "--play", play, "--log", f"log-{play}", *args], tmp_path)
+                 for play, args in sides.items()}
+    try:
+        _start_together(list(processes.values()), epoch)
+        reports = {}
+        for play, process in processes.items():
+            code, out = process.finish()
+            report = json.loads(out)
+            assert code == (1 if report["sut_failed"] else 0)
+            reports[play] = report
+    finally:
+        for process in processes.values():
+            if process.proc.poll() is None:
+                process.proc.kill()
+    return reports
+
+
+# Each flow at a speed that runs it in about four seconds; every shipped flow over the folder drop, two over HTTP.
+SPEEDS = {"admission-care-plan-discharge": 36000, "correspondence-around-cutoff": 36000, "death-on-leave": 36000,
+          "leave-and-return": 72000, "admission-care-plan-after-cutoff": 100000, "resend-without-receipt": 7200,
+          "cancelled-admission": 7200, "corrected-admission": 36000}
+PAIRS = [(flow, "folders") for flow in FLOWS] + [(MAIN, "http"), ("correspondence-around-cutoff", "http")]
+
+
+def test_every_shipped_flow_is_run_medcom_against_medcom() -> None:
+    assert sorted(SPEEDS) == FLOWS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("flow", "transport"), PAIRS)
+def test_medcom_against_medcom(flow: str, transport: str, tmp_path: Path) -> None:
+    reports = _pair(flow, tmp_path, transport, str(SPEEDS[flow]))
+    for play, report in reports.items():
+        messages = [s for s in report["steps"] if s["event"] not in FACT_EVENTS]
+        assert {s["status"] for s in messages if s["by"] == "medcom"} <= {"sent", "not needed"}, (play, report["steps"])
+        assert {s["status"] for s in messages if s["by"] == "sut"} == {"received"}, (play, report["steps"])
+        assert report["messages"]["rejected"] == 0
+        live = {(v["rule"], v["due"]) for v in report["violations"]}
+        assert live == _replayed_violations(tmp_path / f"log-{play}"), play
+
+
+@pytest.mark.slow
+def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
+    """A SUT double that drops garbage into medcom's inbox and never acknowledges the care plan: the finding and
+    the missed ACK-1 deadline are on stderr while medcom still runs, and the run fails."""
+    inbox, epoch = tmp_path / "in", tmp_path / "epoch"
+    inbox.mkdir()
+    # From midnight: the care plan (at 02:00) is due well before 14:00 however late a loaded machine sends it.
+    medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "20000",
+                      "--start", "2027-03-01T00:00", "--epoch-file", str(epoch), "--format", "junit", "--log", "log"],
+                     tmp_path)
+    try:
+        _start_together([medcom], epoch)
+        (inbox / ".g.tmp").write_bytes(b"\x00\xffnot a message<")
+        os.replace(inbox / ".g.tmp", inbox / "garbage.xml")
+        code, out = medcom.finish()
+    finally:
+        if medcom.proc.poll() is None:
+            medcom.proc.kill()
+    assert code == 1
+    lines = medcom.lines
+    assert any("FINDING M-XML error: " in line and "garbage.xml" in line for line in lines), lines
+    # Said when the deadline passed: stamped on the judge's clock before the flow's end (Tue 06:00), and without
+    # the "(none came)" that closing the episode at the end adds to a violation still unmet.
+    ack = [line for line in lines if "VIOLATION by SUT (municipality): ACK-1" in line]
+    assert ack and "(none came)" not in ack[0] and ack[0][5:21] < "2027-03-02 06:00", lines
+    assert 'type="ACK-1"' in out or "ACK-1" in out
+
+
+# --- whatever a SUT sends: never a crash ------------------------------------------------------------------------------
+
+class _Recorder:
+    """A transport that keeps what medcom sends (the session's own tests need no folders or sockets)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def start(self, sink: Inbox, taken: Path) -> None:
+        del sink, taken
+
+    def send(self, name: str, data: bytes, content_type: str) -> None:
+        self.sent.append((name, data))
+
+    def describe(self) -> str:
+        return "recorder"
+
+    def close(self) -> None:
+        pass
+
+
+def _session(tmp_path: Path, play: str = "hospital"):  # noqa: ANN202
+    from medcom.counterpart.clock import LiveClock
+    from medcom.counterpart.session import Session
+
+    flow = load(MAIN)
+    clock = LiveClock(flow.start, 36000, time.time(), 1.0)
+    lines: list[str] = []
+    session = Session(flow, play, _Recorder(), tmp_path / "log", clock, load_policy(), say=lines.append)
+    return session, lines
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.binary(max_size=300), st.sampled_from([
+    b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><x>&e;</x>",
+    b'{"resourceType": "Bundle", "type": "message", "entry": []}', b"<Emessage/>", b"{", b""])), max_size=6))
+def test_whatever_arrives_is_counted_and_answered_never_a_crash(tmp_path: Path, payloads: list[bytes]) -> None:
+    from medcom.counterpart.transport import Arrival
+
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    session, lines = _session(work)
+    for n, data in enumerate(payloads):
+        session.handle(Arrival(time.time(), f"x{n}.xml", data))
+    assert session.received == len(payloads) == session.rejected
+    assert len([f for f in (work / "log").iterdir() if f.name != "events.jsonl" and not f.name.startswith(".")]) \
+        == len(payloads) + len(session.transport.sent)  # each logged; each receipt logged too
+    assert all(s.status == "pending" for s in session.steps)  # nothing of the flow was matched by garbage
+    assert sum("FINDING" in line for line in lines) >= len(payloads)
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path) -> None:
+    epoch = tmp_path / "epoch"
+    medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "600",
+                      "--epoch-file", str(epoch), "--format", "json", "--log", "log"], tmp_path)
+    try:
+        _start_together([medcom], epoch)
+        deadline = time.monotonic() + 30
+        while not any("sent admission_advice_sent" in line for line in medcom.lines):
+            assert time.monotonic() < deadline and medcom.proc.poll() is None, medcom.lines
+            time.sleep(0.05)
+        medcom.proc.send_signal(signal.SIGTERM)
+        code, out = medcom.finish()
+    finally:
+        if medcom.proc.poll() is None:
+            medcom.proc.kill()
+    report = json.loads(out)
+    assert report["interrupted"] and code in (0, 1)
+    assert [s["status"] for s in report["steps"][:2]] == ["sent", "sent"]
+    assert report["steps"][-1]["status"] == "not reached"
+
+
+def test_an_arrival_that_cannot_be_logged_is_a_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import medcom.counterpart.session as live
+    from medcom.counterpart.transport import Arrival
+
+    session, lines = _session(tmp_path)
+
+    def full(*_args: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(live, "replace_file", full)
+    session.handle(Arrival(time.time(), "m.xml", b"<m/>"))
+    assert [f.rule for f in session.findings] == [TRANSPORT]
+    assert any("No space left on device" in line for line in lines)
+
+
+# --- what the counterpart needed of build and replay ------------------------------------------------------------------
+
+def _timeline(tmp_path: Path, lines: list[str]) -> Path:
+    head = ('{"episode": "E1", "at": "2027-03-01T08:00", "event": "admitted", "cpr": "0103271234", '
+            '"municipality": "851", "department": "Medicinsk afsnit", "hospital": "Aalborg Universitetshospital"}')
+    path = tmp_path / "timeline.jsonl"
+    path.write_text("\n".join([head, *lines]) + "\n")
+    return path
+
+
+def _rules(report_json: str) -> list[str]:
+    report = json.loads(report_json)
+    return sorted(v["rule"] for e in report["episodes"] for v in e["violations"])
+
+
+def test_build_writes_leave_notices_and_replays_to_the_timelines_report(tmp_path: Path) -> None:
+    timeline = _timeline(tmp_path, [
+        '{"episode": "E1", "at": "2027-03-01T08:05", "event": "admission_advice_sent", "id": "ADV"}',
+        '{"episode": "E1", "at": "2027-03-02T10:00", "event": "leave_started", "until": "2027-03-03T18:00"}',
+        '{"episode": "E1", "at": "2027-03-02T10:05", "event": "leave_notice_sent", "id": "AWAY"}',
+        '{"episode": "E1", "at": "2027-03-03T16:00", "event": "leave_ended"}',
+        '{"episode": "E1", "at": "2027-03-03T16:05", "event": "leave_notice_sent", "id": "BACK"}'])
+    assert no_traceback(invoke("build", timeline, "--out", tmp_path / "log")).exit_code == 0
+    notices = sorted((tmp_path / "log").glob("*leave_notice_sent.json"))
+    assert len(notices) == 2 and b"start-leave-inpatient" in notices[0].read_bytes() \
+        and b"end-leave-inpatient" in notices[1].read_bytes()
+    assert _rules(invoke("replay", tmp_path / "log", "--format", "json").stdout) == \
+        _rules(invoke("replay", timeline, "--format", "json").stdout)
+
+
+def test_a_receipt_at_the_resends_own_instant_does_not_make_it_a_needless_resend(tmp_path: Path) -> None:
+    """The care plan's first copy got no receipt; the copy sent again at 10:35 is receipted at once, in the same
+    minute (OIOXML receipts say the minute): that receipt is no reason to call the resend needless (M-RESEND)."""
+    timeline = _timeline(tmp_path, [
+        '{"episode": "E1", "at": "2027-03-01T08:05", "event": "admission_advice_sent", "id": "ADV"}',
+        '{"episode": "E1", "at": "2027-03-01T10:00", "event": "care_plan_sent", "id": "CP"}',
+        '{"episode": "E1", "at": "2027-03-01T10:35", "event": "care_plan_sent", "id": "CP"}',
+        '{"episode": "E1", "at": "2027-03-01T10:35", "event": "receipt_sent", "ref": "CP"}'])
+    no_traceback(invoke("build", timeline, "--out", tmp_path / "log", "--formats", "oioxml"))
+    rules = _rules(invoke("replay", tmp_path / "log", "--format", "json").stdout)
+    assert "M-DUP" in rules and "M-RESEND" not in rules, rules
+
+
+_FLOW_TEXT = (Path(__file__).resolve().parents[1] / "medcom" / "counterpart" / "flows" / f"{MAIN}.toml").read_text()
+_VALUES = [line.split(" = ", 1)[1] for line in _FLOW_TEXT.splitlines() if " = " in line and not line.startswith("#")]
+
+
+def _mutated_flow(data: st.DataObject):  # noqa: ANN202
+    """The main flow with up to three values replaced by other TOML values (the flow's own, or arbitrary)."""
+    lines = _FLOW_TEXT.splitlines()
+    for _ in range(data.draw(st.integers(1, 3))):
+        n = data.draw(st.sampled_from([i for i, line in enumerate(lines) if " = " in line and "\"\"\"" not in line]))
+        value = data.draw(st.one_of(st.sampled_from(_VALUES), st.text(max_size=12).map(json.dumps),
+                                    st.integers(-10, 10**12).map(str), st.just("[1, 2]"), st.just("{a = 1}")))
+        lines[n] = f"{lines[n].split(' = ', 1)[0]} = {value}"
+    try:
+        return parse("\n".join(lines), "mutated.toml")
+    except FlowError:
+        return None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_mutated_flow_is_a_flow_or_a_flow_error_never_a_crash(data: st.DataObject) -> None:
+    flow = _mutated_flow(data)
+    assert flow is None or (flow.steps and flow.duration.total_seconds() > 0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.data())
+def test_a_mutated_flow_that_parses_is_written_or_refused_with_a_build_error(data: st.DataObject) -> None:
+    flow = _mutated_flow(data)
+    if flow is None:
+        return
+    with tempfile.TemporaryDirectory() as scratch, contextlib.suppress(BuildError):
+        warm_up(flow, "hospital", flow.start, load_policy(), "national", "none", Path(scratch))
+
+
+@pytest.mark.parametrize("formats", ["national", "oioxml"])
+@pytest.mark.parametrize(("key", "state"), [("cancels", "cancelled"), ("correction_of", "open")])
+def test_build_writes_a_cancelled_or_corrected_admission_advice(key: str, state: str, formats: str,
+                                                                 tmp_path: Path) -> None:
+    """AN_STIN / annulleretbrev withdraws the admission; RE_STIN / rettetbrev corrects it: the log replays as the
+    timeline does (a timeline says it with `cancels` or `correction_of`)."""
+    timeline = _timeline(tmp_path, [
+        '{"episode": "E1", "at": "2027-03-01T08:05", "event": "admission_advice_sent", "id": "ADV"}',
+        '{"episode": "E1", "at": "2027-03-01T08:25", "event": "admission_report_sent", "id": "REP"}',
+        f'{{"episode": "E1", "at": "2027-03-01T09:05", "event": "admission_advice_sent", "id": "NEW", '
+        f'"{key}": "ADV"}}'])
+    assert no_traceback(invoke("build", timeline, "--out", tmp_path / "log", "--formats", formats)).exit_code == 0
+    said = {("cancels", "national"): b"cancel-admit-inpatient", ("cancels", "oioxml"): b">annulleretbrev<",
+            ("correction_of", "national"): b"revise-admit-inpatient",
+            ("correction_of", "oioxml"): b">rettetbrev<"}[key, formats]
+    assert said in max((tmp_path / "log").glob("E1-0004-*")).read_bytes()  # the message itself says it
+    for source in (timeline, tmp_path / "log"):
+        report = json.loads(invoke("replay", source, "--format", "json").stdout)
+        assert [(e["episode"], e["state"], e["violations"]) for e in report["episodes"]] == [("E1", state, [])]
+
+
+def test_answer_delays_are_elapsed_time_across_the_dst_change(tmp_path: Path) -> None:
+    """An answer five hours after 23:00 on the night clocks go forward comes at 05:00 CEST (elapsed), not 04:00."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from medcom.counterpart.clock import LiveClock
+    from medcom.counterpart.session import Session
+
+    flow = parse('start = "2027-03-27T23:00"\nduration = "12h"\n[episode]\ncpr = "0103271234"\n'
+                 'municipality = "851"\nhospital = "H"\ndepartment = "D"\n'
+                 '[[step]]\nname = "advice"\nevent = "admission_advice_sent"\nat = "0m"\n'
+                 '[[step]]\nname = "report"\nevent = "admission_report_sent"\nafter = "advice"\ndelay = "5h"\n',
+                 "dst.toml")
+    session = Session(flow, "hospital", _Recorder(), tmp_path / "log", LiveClock(flow.start, 36000, time.time(), 1),
+                      load_policy(), say=lambda _line: None)
+    session.steps[0].at = flow.start
+    assert session._nominal(flow.steps[1]) == datetime(2027, 3, 28, 5, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+
+
+def test_the_command_line_offers_the_parties_flows_know() -> None:
+    """The CLI spells the parties out (importing the flows would load the calendars at `medcom --help`)."""
+    from medcom.cli.counterpart import PARTIES as OFFERED
+    from medcom.counterpart.flow import PARTIES
+
+    assert OFFERED == PARTIES
