@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from medcom.formats.fhir.igpackages import conformance
+from medcom.formats.fhir.igpackages import context, newest
 from medcom.identifiers import check_gln
 
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
@@ -405,12 +405,13 @@ def read_acknowledgement(bundle: dict) -> Acknowledgement:
 
 
 def _coding_text(coding: dict) -> str | None:
-    """A coding's display, else its code's display in the shipped CodeSystem, else the code."""
+    """A coding's display, else its code's display in the newest Acknowledgement IG's CodeSystem, else the code."""
     code = _str(coding.get("code"))
     display = _str(coding.get("display"))
     if display or code is None:
         return display
-    system = conformance().code_system(str(coding.get("system")))
+    judge = context(newest("medcom.fhir.dk.acknowledgement") or "")
+    system = judge.code_system(str(coding.get("system"))) if judge else None
     found = next((_str(c.get("display")) for c in _list((system or {}).get("concept")) if c.get("code") == code), None)
     return f"{code}: {found}" if found else code
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from medcom.formats.fhir.igpackages import conformance
+from medcom.formats.fhir.igpackages import Context
 
 
 @dataclass(frozen=True)
@@ -37,33 +37,34 @@ def _all_codes(concepts: list[dict]) -> list[str]:
     return found
 
 
-def _include(part: dict) -> set[tuple[str, str]] | None:
+def _include(part: dict, context: Context) -> set[tuple[str, str]] | None:
     system = part.get("system")
     if system is None or part.get("filter") or part.get("valueSet"):
         return None
     if part.get("concept"):
         return {(system, c["code"]) for c in part["concept"]}
-    code_system = conformance().code_system(system)
+    code_system = context.code_system(system)
     if code_system is None or code_system.get("content") != "complete":
         return None
     return {(system, code) for code in _all_codes(code_system.get("concept", []))}
 
 
 @cache
-def expansion(value_set: str) -> Expansion | None:
-    """The expansion of a shipped value set; None when it is not shipped or cannot be expanded here."""
-    definition = conformance().value_set(value_set)
+def expansion(value_set: str, context: Context) -> Expansion | None:
+    """The expansion of a value set of the IG version `context`; None when it is not in its packages or cannot
+    be expanded here."""
+    definition = context.value_set(value_set)
     if definition is None:
         return None
     compose = definition.get("compose", {})
     pairs: set[tuple[str, str]] = set()
     for part in compose.get("include", []):
-        included = _include(part)
+        included = _include(part, context)
         if included is None:
             return None
         pairs |= included
     for part in compose.get("exclude", []):
-        excluded = _include(part)
+        excluded = _include(part, context)
         if excluded is None:
             return None
         pairs -= excluded

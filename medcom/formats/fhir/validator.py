@@ -20,12 +20,13 @@ from medcom.findings import Finding, Severity
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
-from medcom.formats.fhir.igpackages import conformance, strip_version
+from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
 from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUCTURE, F_UNCHECKED
+from medcom.formats.fhir.bundle_rules import bundle_rules
 from medcom.formats.fhir.structure import StructureCheck
-from medcom.formats.fhir.terminology import expansion
+from medcom.formats.fhir.terminology import Expansion, expansion
 
 MESSAGE_PROFILES = {
     "hospital-notification-message":
@@ -53,11 +54,13 @@ _SPLIT_STEPS = re.compile(r"\.(?![^(]*\))")
 
 @dataclass
 class ValidationResult:
-    """The findings for one Bundle, what could not be checked (info findings), and the message profile used."""
+    """The findings for one Bundle, what could not be checked (info findings), the message profile used and the
+    IG version that judged it."""
 
     findings: list[Finding] = field(default_factory=list)
     unchecked: list[Finding] = field(default_factory=list)
     profile: str | None = None
+    ig: str | None = None  # the IG version that judged it: 'medcom.fhir.dk.hospitalnotification#3.0.2'
 
     @property
     def errors(self) -> list[Finding]:
@@ -100,7 +103,8 @@ def _short(value: object) -> str:
 class _Validation:
     """One Bundle's validation: the resources, the findings, and the profiles each resource must meet."""
 
-    def __init__(self, bundle: dict, file: str, lines: LineMap) -> None:
+    def __init__(self, bundle: dict, file: str, lines: LineMap, judge: Context) -> None:
+        self.context = judge
         self.bundle = bundle
         self.file = file
         self.lines = lines
@@ -121,23 +125,18 @@ class _Validation:
         self.verdicts: dict[tuple[int, str], bool] = {}
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
-        self.built_on: dict[str, str] = {}  # the message IG's dependencies: package name -> version
-        self.version_note: str | None = None  # set while walking a profile of another version than built_on's
         self._follow = True
 
     # --- reporting ------------------------------------------------------------------------------------------------
 
     def report(self, rule: str, severity: Severity, path: Path, text: str) -> None:
         """Record a finding; the same finding from two profiles is kept once, as its most severe form."""
-        key_text = text
-        if self.version_note and severity == Severity.ERROR:
-            severity, text = Severity.WARNING, f"{text} [{self.version_note}]"
         if self.quiet:
             if severity == Severity.ERROR:
                 self.quiet_errors += 1
             return
         location = fhirpath(self.root_type, path)
-        key = (rule, location, key_text)
+        key = (rule, location, text)
         known = self.findings.get(key)
         if known is None or (known.severity != Severity.ERROR and severity == Severity.ERROR):
             self.findings[key] = Finding(rule, severity, masked(text), self.file, self.lines.line(path), location)
@@ -160,8 +159,18 @@ class _Validation:
     def path_of(self, resource: dict) -> Path | None:
         return next((p for p, r in self.entries if r is resource), None)
 
+    @property
+    def label(self) -> str:
+        return self.context.label
+
+    def expansion(self, value_set: str) -> Expansion | None:
+        return expansion(value_set, self.context)
+
+    def profile(self, url: str) -> Profile | None:
+        return compile_profile(url, self.context)
+
     def conforms_to(self, resource: dict, profile_url: str) -> bool | None:
-        profile = compile_profile(profile_url)
+        profile = self.profile(profile_url)
         if profile is None:
             return None
         key = (id(resource), profile.url)
@@ -181,18 +190,6 @@ class _Validation:
 
     def expect(self, path: Path, profile_url: str, because: Path | None) -> None:
         self.expected.setdefault(path, {}).setdefault(strip_version(profile_url), because)
-
-    def use_message_profile(self, profile: Profile) -> None:
-        package = conformance().package(profile.package)
-        self.built_on = dict(package.dependencies) if package else {}
-
-    def _note_for(self, profile: Profile) -> str | None:
-        """Why findings of `profile` are warnings: its package is not the version the message's IG was built on."""
-        name, _, version = profile.package.partition("#")
-        wanted = self.built_on.get(name)
-        if wanted is None or wanted == version:
-            return None
-        return f"{profile.name} from {name} {version}; this message's IG was built on {wanted}"
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
         try:
@@ -218,13 +215,8 @@ class _Validation:
     def node(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
              profile: Profile) -> None:
         """`obj` against a profile's root `definition`: its constraints, then its children."""
-        saved = self.version_note
-        self.version_note = self._note_for(profile)
-        try:
-            self.invariants(definition, obj, path, definition.path, resource)
-            self.children(obj, definition, path, base_type, resource, profile)
-        finally:
-            self.version_note = saved
+        self.invariants(definition, obj, path, definition.path, resource)
+        self.children(obj, definition, path, base_type, resource, profile)
 
     def children(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
                  profile: Profile | None = None) -> None:
@@ -279,7 +271,7 @@ class _Validation:
         assigned: list[ElementDef | None] = [None] * len(items)
         if definition.slicing_rules and definition.slices:
             usable = []
-            for slice_def, problem in _slice_problems(definition):
+            for slice_def, problem in _slice_problems(definition, self.context):
                 if problem:
                     self.not_checked("slice", f"{definition.path}:{slice_def.slice_name} ({problem})")
                 else:
@@ -341,7 +333,7 @@ class _Validation:
             if type_ref.code != item.type_code:
                 continue
             for url in type_ref.profiles:
-                type_profile = compile_profile(url)
+                type_profile = self.profile(url)
                 if type_profile is None:
                     self.not_checked("profile", strip_version(url))
                     continue
@@ -354,7 +346,7 @@ class _Validation:
 
     def binding(self, item: _Item, definition: ElementDef) -> None:
         value_set = definition.binding[1]  # type: ignore[index]
-        members = expansion(value_set)
+        members = self.expansion(value_set)
         value = item.value
         if members is None:
             enum = item.info.enum if item.info else None
@@ -396,7 +388,7 @@ class _Validation:
         kind = found.get("resourceType")
         fitting = []
         for url in targets:
-            profile = compile_profile(url)
+            profile = self.profile(url)
             type_name = profile.type if profile else strip_version(url).rsplit("/", 1)[-1]
             if type_name in (kind, "Resource"):
                 fitting.append((url, profile))
@@ -430,24 +422,24 @@ class _Validation:
 
     def slice_of(self, item: _Item, definition: ElementDef, usable: list[ElementDef]) -> ElementDef | None:
         for slice_def in usable:
-            if all(_discriminated(item, slice_def, d.type, d.path) for d in definition.discriminators):
+            if all(_discriminated(item, slice_def, d.type, d.path, self.context) for d in definition.discriminators):
                 return slice_def
         return None
 
-_SLICE_PROBLEMS: dict[int, tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
+_SLICE_PROBLEMS: dict[tuple[int, str], tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
 
 
-def _slice_problems(definition: ElementDef) -> list[tuple[ElementDef, str | None]]:
+def _slice_problems(definition: ElementDef, judge: Context) -> list[tuple[ElementDef, str | None]]:
     """Each slice of a sliced element with why it cannot be told apart (None: it can); worked out once per
-    element definition (compiled profiles live as long as the process)."""
-    known = _SLICE_PROBLEMS.get(id(definition))
+    element definition and IG version (compiled profiles live as long as the process)."""
+    known = _SLICE_PROBLEMS.get((id(definition), judge.label))
     if known is None or known[0] is not definition:
-        known = (definition, [(s, _slice_problem(s, definition)) for s in definition.slices])
-        _SLICE_PROBLEMS[id(definition)] = known
+        known = (definition, [(s, _slice_problem(s, definition, judge)) for s in definition.slices])
+        _SLICE_PROBLEMS[(id(definition), judge.label)] = known
     return known[1]
 
 
-def _slice_problem(slice_def: ElementDef, definition: ElementDef) -> str | None:
+def _slice_problem(slice_def: ElementDef, definition: ElementDef, judge: Context) -> str | None:
     """Why a slice cannot be told apart here (a discriminator this validator does not support, or a value set in a
     profile that is not shipped); None when it can."""
     for discriminator in definition.discriminators:
@@ -458,17 +450,17 @@ def _slice_problem(slice_def: ElementDef, definition: ElementDef) -> str | None:
         if discriminator.type not in ("value", "pattern"):
             return f"{discriminator.type} discriminator"
         try:
-            if not _expected_values(slice_def, _steps(discriminator.path)):
+            if not _expected_values(slice_def, _steps(discriminator.path), judge):
                 return f"no fixed or pattern value at {discriminator.path}"
         except _SlicingUnsupported as exc:
             return str(exc)
     return None
 
 
-def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str) -> bool:
+def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, judge: Context) -> bool:
     if kind == "type":
         return _type_matches(item, slice_def, path)
-    expected = _expected_values(slice_def, _steps(path))
+    expected = _expected_values(slice_def, _steps(path), judge)
     try:
         actual = _navigate(item.value, _steps(path))
     except _SlicingUnsupported:
@@ -521,7 +513,7 @@ def _navigate(value: object, steps: list[str]) -> list[object]:
     return current
 
 
-def _expected_values(slice_def: ElementDef, steps: list[str]) -> list[tuple[str, object]]:
+def _expected_values(slice_def: ElementDef, steps: list[str], judge: Context) -> list[tuple[str, object]]:
     """The fixed and pattern values the slice's definition sets at the discriminator path."""
     candidates = [slice_def]
     for position, step in enumerate(steps):
@@ -531,7 +523,7 @@ def _expected_values(slice_def: ElementDef, steps: list[str]) -> list[tuple[str,
         following: list[ElementDef] = []
         for node in candidates:
             if not node.children:
-                node = _type_profile_root(node) or node
+                node = _type_profile_root(node, judge) or node
             if by_url:
                 base = node.child("extension")
                 following += [s for s in (base.slices if base else []) if any(
@@ -550,7 +542,7 @@ def _expected_values(slice_def: ElementDef, steps: list[str]) -> list[tuple[str,
             values.append(("fixed", node.value))
             continue
         if node.fixed is None and node.pattern is None and not node.children:
-            root = _type_profile_root(node)
+            root = _type_profile_root(node, judge)
             node = root if root is not None else node
         if node.fixed is not None:
             values.append(("fixed", node.fixed[1]))
@@ -564,10 +556,10 @@ class _Fixed:
     value: str
 
 
-def _type_profile_root(node: ElementDef) -> ElementDef | None:
+def _type_profile_root(node: ElementDef, judge: Context) -> ElementDef | None:
     for type_ref in node.types:
         for url in type_ref.profiles:
-            profile = compile_profile(url)
+            profile = compile_profile(url, judge)
             if profile is not None:
                 return profile.root
     return None
@@ -579,9 +571,8 @@ def _type_profile_root(node: ElementDef) -> ElementDef | None:
 def message_profile(bundle: dict) -> str | None:
     """The MedCom message profile that applies: Bundle.meta.profile, else the MessageHeader's profile or event."""
     for url in _profiles_of(bundle):
-        profile = compile_profile(url)
-        if profile is not None and profile.type == "Bundle":
-            return profile.url
+        if url in _IG_OF:
+            return url
     header = _first_resource(bundle)
     if header is None or header.get("resourceType") != "MessageHeader":
         return None
@@ -594,10 +585,18 @@ def message_profile(bundle: dict) -> str | None:
     return None
 
 
-def _profiles_of(resource: dict) -> list[str]:
+_IG_OF = {MESSAGE_PROFILES["hospital-notification-message"]: "medcom.fhir.dk.hospitalnotification",
+          MESSAGE_PROFILES["care-communication-message"]: "medcom.fhir.dk.carecommunication",
+          MESSAGE_PROFILES["acknowledgement-message"]: "medcom.fhir.dk.acknowledgement",
+          MESSAGE_PROFILES["empty-message"]: "medcom.fhir.dk.messaging"}
+
+
+def _profiles_of(resource: dict, *, versioned: bool = False) -> list[str]:
     meta = resource.get("meta")
     profiles = meta.get("profile") if isinstance(meta, dict) else None
-    return [strip_version(p) for p in profiles if isinstance(p, str)] if isinstance(profiles, list) else []
+    if not isinstance(profiles, list):
+        return []
+    return [p if versioned else strip_version(p) for p in profiles if isinstance(p, str)]
 
 
 def _first_resource(bundle: dict) -> dict | None:
@@ -608,8 +607,38 @@ def _first_resource(bundle: dict) -> dict | None:
     return None
 
 
+def candidate_versions(bundle: dict, profile_url: str) -> tuple[str, list[str], str | None]:
+    """(the IG package, the versions that may judge the message newest first, a note when the message declares a
+    version medcom does not ship). A version in a meta.profile (`url|3.0.1`) names the IG version exactly; the
+    version of MessageHeader.definition names the message definition, which MedCom keeps through the IG's patch
+    releases (CareCommunication 4.0.1-4.0.3 declare `|4.0.0`, 5.0.x `|5.0`): it names the major.minor line."""
+    ig = _IG_OF[profile_url]
+    versions = list(reversed(shipped().get(ig, ())))
+    header = _first_resource(bundle) or {}
+    exact = [p.split("|", 1)[1] for p in _profiles_of(bundle, versioned=True) + _profiles_of(header, versioned=True)
+             if "|" in p and strip_version(p) in (profile_url, *_HEADER_TO_MESSAGE)]
+    definition = header.get("definition")
+    line = definition.split("|", 1)[1] if isinstance(definition, str) and "|" in definition else None
+    for declared in exact:
+        if declared in versions:
+            return ig, [declared], None
+    if line is not None:
+        wanted = version_key(line)[:2]
+        same_line = [v for v in versions if version_key(v)[:2] == wanted]
+        if same_line:
+            return ig, same_line, None
+    declared = exact[0] if exact else line
+    if declared is not None:
+        return ig, versions, (f"the message declares version {declared} of {ig}, which medcom does not ship "
+                              f"(shipped: {', '.join(reversed(versions))}): judged by the newest version it "
+                              "conforms to")
+    return ig, versions, None
+
+
 def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -> ValidationResult:
-    """Validate a parsed Bundle (FHIR JSON's shape, from JSON or XML); findings, never exceptions."""
+    """Validate a parsed Bundle (FHIR JSON's shape, from JSON or XML); findings, never exceptions. The message is
+    judged by the IG version it declares, with that version's own dependencies; where it declares none, by the
+    newest shipped version it conforms to (where it conforms to none, by the newest that may judge it)."""
     lines = lines or LineMap()
     result = ValidationResult()
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
@@ -622,19 +651,50 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
                                    1, None)]
         return result
     _model_checks(bundle, structure)
-    run = _Validation(bundle, file, lines)
+    bundle_rules(bundle, structure)
     result.profile = message_profile(bundle)
+    note = None
     if result.profile is None:
+        labels = [newest("medcom.fhir.dk.carecommunication") or ""]
+    else:
+        ig, versions, note = candidate_versions(bundle, result.profile)
+        labels = [f"{ig}#{v}" for v in versions]
+    run = None
+    for label in labels:
+        judge = context(label)
+        if judge is None:
+            continue
+        attempt = _run(bundle, file, lines, judge, result.profile)
+        if run is None or not any(f.severity == Severity.ERROR for f in attempt.findings.values()):
+            run = attempt
+            if not any(f.severity == Severity.ERROR for f in attempt.findings.values()):
+                break
+    assert run is not None, labels
+    result.ig = run.context.label if result.profile is not None else None
+    if note:
+        run.report(F_PROFILE, Severity.WARNING, (), note)
+    result.findings = _merge(structure.findings.values(), run.findings.values())
+    result.unchecked = structure.unchecked + [
+        Finding(F_UNCHECKED, Severity.INFO, f"{kind} {what} is not available here: not checked ({count}x)", file)
+        for (kind, what), count in sorted(run.unchecked.items())]
+    return result
+
+
+def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None) -> _Validation:
+    """One walk of the Bundle's profiles as the IG version `judge` has them."""
+    run = _Validation(bundle, file, lines, judge)
+    if message is None:
         run.report(F_PROFILE, Severity.ERROR, (), "no MedCom message profile applies: neither Bundle.meta.profile nor "
                    "the first entry's MessageHeader names a HospitalNotification, CareCommunication or Acknowledgement")
     else:
-        profile = compile_profile(result.profile)
-        assert profile is not None
-        run.use_message_profile(profile)
-        run.check_resource(bundle, profile, ())
+        profile = run.profile(message)
+        if profile is None:
+            run.not_checked("profile", message)
+        else:
+            run.check_resource(bundle, profile, ())
     for path, resource in run.entries:
         for url in _profiles_of(resource):
-            if compile_profile(url) is not None:
+            if run.profile(url) is not None:
                 run.expect(path, url, None)
             else:
                 run.not_checked("profile", url)
@@ -646,12 +706,8 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
         for path, url in pending:
             run.done.add((path, url))
             resource = next(r for p, r in run.entries if p == path)
-            run.check_resource(resource, compile_profile(url), path)  # type: ignore[arg-type]
-    result.findings = _merge(structure.findings.values(), run.findings.values())
-    result.unchecked = structure.unchecked + [
-        Finding(F_UNCHECKED, Severity.INFO, f"{kind} {what} is not available here: not checked ({count}x)", file)
-        for (kind, what), count in sorted(run.unchecked.items())]
-    return result
+            run.check_resource(resource, run.profile(url), path)  # type: ignore[arg-type]
+    return run
 
 
 def _model_checks(bundle: dict, structure: StructureCheck) -> None:
@@ -667,8 +723,11 @@ def _model_checks(bundle: dict, structure: StructureCheck) -> None:
 
 
 def _merge(structural: object, profiled: object) -> list[Finding]:
-    """Structure findings first; a profile's cardinality finding where the base model already said the same."""
+    """Structure findings first; a profile's cardinality or binding finding where the base model already said the
+    same."""
     findings = list(structural)  # type: ignore[call-overload]
     seen = {f.xpath for f in findings}
-    findings += [f for f in profiled if not (f.rule == F_PROFILE and f.xpath in seen and "minimum" in f.text)]  # type: ignore[attr-defined]
+    bindings = {f.xpath for f in findings if f.rule == F_BINDING}
+    findings += [f for f in profiled if not (f.rule == F_PROFILE and f.xpath in seen and "minimum" in f.text)  # type: ignore[attr-defined]
+                 and not (f.rule == F_BINDING and f.xpath in bindings)]  # type: ignore[attr-defined]
     return findings
