@@ -1,7 +1,7 @@
 """Value set membership from the shipped terminology and IG packages.
 
-A ValueSet's compose is expanded here when every include is either an enumerated list of concepts or a whole
-CodeSystem that is shipped; an include by filter, by another value set, or of a CodeSystem not shipped (SNOMED CT,
+A ValueSet's compose is expanded here when every include is either an enumerated list of concepts, a whole
+CodeSystem that is shipped, or a filter this module knows the answer of (`_KNOWN_FILTERS`); any other filter, by another value set, or of a CodeSystem not shipped (SNOMED CT,
 HL7's v3 code systems) makes the value set unexpandable, and a binding to it is "not checked" rather than guessed.
 """
 
@@ -37,9 +37,24 @@ def _all_codes(concepts: list[dict]) -> list[str]:
     return found
 
 
+# Filters over HL7 code systems that are not shipped, expanded by hand from HL7's terminology (THO): MedCom's
+# Encounter.class value set includes v3 ActCode's descendants of _ActEncounterCode.
+_V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+_KNOWN_FILTERS = {
+    (_V3_ACT_CODE, "concept", "descendent-of", "_ActEncounterCode"):
+        ("AMB", "EMER", "FLD", "HH", "IMP", "ACUTE", "NONAC", "OBSENC", "PRENC", "SS", "VR"),
+}
+
+
 def _include(part: dict, context: Context) -> set[tuple[str, str]] | None:
     system = part.get("system")
-    if system is None or part.get("filter") or part.get("valueSet"):
+    filters = part.get("filter")
+    if system is not None and isinstance(filters, list) and len(filters) == 1 and not part.get("concept") \
+            and not part.get("valueSet") and isinstance(filters[0], dict):
+        rule = filters[0]
+        codes = _KNOWN_FILTERS.get((system, rule.get("property"), rule.get("op"), rule.get("value")))
+        return None if codes is None else {(system, code) for code in codes}
+    if system is None or filters or part.get("valueSet"):
         return None
     if part.get("concept"):
         return {(system, c["code"]) for c in part["concept"]}

@@ -82,6 +82,10 @@ class _SlicingUnsupported(Exception):
     pass
 
 
+class _FirstError(Exception):  # noqa: N818 - not an error of the validator: the verdict of a trial run
+    """A trial run (does the message conform to this IG version?) stops at its first error."""
+
+
 def _type_code(suffix: str) -> str:
     lowered = suffix[:1].lower() + suffix[1:]
     return lowered if lowered in _PRIMITIVE_TYPES else suffix
@@ -103,8 +107,9 @@ def _short(value: object) -> str:
 class _Validation:
     """One Bundle's validation: the resources, the findings, and the profiles each resource must meet."""
 
-    def __init__(self, bundle: dict, file: str, lines: LineMap, judge: Context) -> None:
+    def __init__(self, bundle: dict, file: str, lines: LineMap, judge: Context, *, trial: bool = False) -> None:
         self.context = judge
+        self.trial = trial  # stop at the first error: only whether the message conforms is wanted
         self.bundle = bundle
         self.file = file
         self.lines = lines
@@ -135,6 +140,8 @@ class _Validation:
             if severity == Severity.ERROR:
                 self.quiet_errors += 1
             return
+        if self.trial and severity == Severity.ERROR:
+            raise _FirstError
         location = fhirpath(self.root_type, path)
         key = (rule, location, text)
         known = self.findings.get(key)
@@ -465,8 +472,19 @@ def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, jud
         actual = _navigate(item.value, _steps(path))
     except _SlicingUnsupported:
         return False
-    return any(_matches_pattern(value, found) if how == "pattern" else value == found
+    return any(_in_value_set(value, found) if how == "binding" else  # type: ignore[arg-type]
+               _matches_pattern(value, found) if how == "pattern" else value == found
                for how, value in expected for found in actual)
+
+
+def _in_value_set(members: Expansion, found: object) -> bool:
+    if isinstance(found, str):
+        return members.contains_code(found)
+    if isinstance(found, dict):
+        codings = found.get("coding") if "coding" in found else [found]
+        return isinstance(codings, list) and any(
+            isinstance(c, dict) and members.contains(c.get("system"), c.get("code")) for c in codings)
+    return False
 
 
 def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
@@ -548,6 +566,12 @@ def _expected_values(slice_def: ElementDef, steps: list[str], judge: Context) ->
             values.append(("fixed", node.fixed[1]))
         if node.pattern is not None:
             values.append(("pattern", node.pattern[1]))
+        if node.fixed is None and node.pattern is None and node.binding and node.binding[0] == "required":
+            # FHIR: a value discriminator may be told by the element's required binding
+            members = expansion(node.binding[1], judge)
+            if members is None:
+                raise _SlicingUnsupported(f"value set {strip_version(node.binding[1])} cannot be expanded")
+            values.append(("binding", members))
     return values
 
 
@@ -659,17 +683,15 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     else:
         ig, versions, note = candidate_versions(bundle, result.profile)
         labels = [f"{ig}#{v}" for v in versions]
-    run = None
-    for label in labels:
-        judge = context(label)
-        if judge is None:
-            continue
-        attempt = _run(bundle, file, lines, judge, result.profile)
-        if run is None or not any(f.severity == Severity.ERROR for f in attempt.findings.values()):
-            run = attempt
-            if not any(f.severity == Severity.ERROR for f in attempt.findings.values()):
+    judges = [j for j in map(context, labels) if j is not None]
+    run = _run(bundle, file, lines, judges[0], result.profile)
+    if any(f.severity == Severity.ERROR for f in run.findings.values()):
+        for judge in judges[1:]:  # an older version it conforms to? (a trial stops at its first error)
+            try:
+                run = _run(bundle, file, lines, judge, result.profile, trial=True)
                 break
-    assert run is not None, labels
+            except _FirstError:
+                continue
     result.ig = run.context.label if result.profile is not None else None
     if note:
         run.report(F_PROFILE, Severity.WARNING, (), note)
@@ -680,9 +702,11 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     return result
 
 
-def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None) -> _Validation:
-    """One walk of the Bundle's profiles as the IG version `judge` has them."""
-    run = _Validation(bundle, file, lines, judge)
+def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None, *,
+         trial: bool = False) -> _Validation:
+    """One walk of the Bundle's profiles as the IG version `judge` has them (a trial raises _FirstError at the
+    first error; one that ends found none, and its findings are complete)."""
+    run = _Validation(bundle, file, lines, judge, trial=trial)
     if message is None:
         run.report(F_PROFILE, Severity.ERROR, (), "no MedCom message profile applies: neither Bundle.meta.profile nor "
                    "the first entry's MessageHeader names a HospitalNotification, CareCommunication or Acknowledgement")
