@@ -62,12 +62,22 @@ def test_a_message_is_judged_by_its_igs_own_dependencies_with_no_error_softened_
 
 
 def test_what_cannot_be_checked_is_counted_as_info() -> None:
-    result = validate_bytes(ADMISSION.read_bytes(), "stin.json")
+    result = validate_bytes(CARE_NEW.read_bytes(), "cc.json")
     assert result.unchecked and all(f.rule == F_UNCHECKED and f.severity == Severity.INFO for f in result.unchecked)
     texts = " ".join(f.text for f in result.unchecked)
-    # a slice told apart by a value set binding, not a fixed value: not guessed
-    assert "slice Patient.identifier:ecpr" in texts
-    assert "Organization.identifier:EAN-ID" not in texts  # its profile is in hl7.fhir.dk.core 2.0.0, now shipped
+    assert "invariant txt-1" in texts  # htmlChecks() is not supported
+
+
+def test_dk_core_profiles_and_value_discriminators_by_binding_are_checked() -> None:
+    """dk-core is shipped: its identifier profiles are checked (they were 'not checked' before), and the
+    Patient.identifier:ecpr slice is told apart by its system's required binding."""
+    result = validate_bytes(ADMISSION.read_bytes(), "stin.json")
+    assert result.unchecked == []
+    bundle = mutated(ADMISSION, lambda b: resource(b, "Patient")["identifier"][0].update(value="3209479989"))
+    found = [f for f in validate_bytes(dump(bundle), "m.json").errors if f.rule == F_INVARIANT]
+    assert [f.text.split(":")[0] for f in found] == ["cpr"]
+    gln = mutated(ADMISSION, lambda b: resource(b, "Organization")["identifier"][0].update(value="5790001348121"))
+    assert any(f.text.startswith("gln-modulus-10") for f in validate_bytes(dump(gln), "m.json").errors)
 
 
 def _findings(bundle: dict, rule: str) -> list:

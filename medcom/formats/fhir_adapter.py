@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from medcom.findings import Finding, Severity
 from medcom.formats import fhir
+from medcom.formats.fhir.locations import fhirpath
 from medcom.formats.messages import ReadMessage, ReadOptions
 
 FAMILY_OF = {"HospitalNotification": "HospitalNotification", "CareCommunication": "CareCommunication",
@@ -63,6 +64,9 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
                                         "not a MedCom HospitalNotification, CareCommunication or Acknowledgement"
                                         + (": validated, not replayed" if result.profile else ""), source, 1))
         return [message]
+    if isinstance(typed, fhir.HospitalNotification):
+        message.findings += [Finding(p.rule, Severity.ERROR, p.text, source, parsed.lines.line(p.path),
+                                     fhirpath("Bundle", p.path)) for p in typed.problems]
     header = typed.header
     message.family = FAMILY_OF[type(typed).__name__]
     message.version = result.ig.partition("#")[2] if result.ig else None
