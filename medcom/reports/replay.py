@@ -127,7 +127,8 @@ def _name_rates(report: dict[str, Any], policy: Policy | None) -> None:
 
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
     episodes = _entries(result, filters, show_cpr)
-    return _assemble(result.inputs, episodes, _summary(episodes), result.inputs.findings, show_cpr)
+    return _assemble(result.inputs, episodes, _summary(episodes), [*result.inputs.findings, *result.findings],
+                     show_cpr)
 
 
 def _entries(result: ReplayResult, filters: Filters, show_cpr: bool) -> list[dict[str, object]]:
@@ -183,14 +184,14 @@ class Counts(Protocol):
 
 @dataclass(frozen=True)
 class EpisodeEntries:
-    """What a partition's replay gives the report: its episode entries in name order (a picklable callable, run
-    where the partition runs)."""
+    """What a partition's replay gives the report: its episode entries in name order, and the input findings of
+    its messages that belong to no episode (a picklable callable, run where the partition runs)."""
 
     filters: Filters = Filters()
     show_cpr: bool = False
 
-    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], None]:
-        return _entries(result, self.filters, self.show_cpr), None
+    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], list[Finding]]:
+        return _entries(result, self.filters, self.show_cpr), result.findings
 
 
 class StreamedEpisodes(list):
@@ -235,7 +236,8 @@ def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), sho
     episodes = StreamedEpisodes(run)
     summary = _summary(episodes)
     episodes._count = summary["episodes"]  # type: ignore[assignment]
-    report = _assemble(run, episodes, summary, run.findings, show_cpr)
+    found = [f for findings in run.summaries for f in findings or ()]
+    report = _assemble(run, episodes, summary, [*run.findings, *found], show_cpr)
     _name_rates(report, policy)
     return report
 

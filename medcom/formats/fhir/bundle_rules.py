@@ -17,7 +17,7 @@ import re
 
 from medcom.formats.fhir.basemodel import elements
 from medcom.formats.fhir.locations import Path
-from medcom.formats.fhir.rules import F_BINDING, F_STRUCTURE
+from medcom.formats.fhir.rules import F_BINDING
 from medcom.formats.fhir.structure import StructureCheck
 
 _RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")

@@ -195,8 +195,8 @@ _VALUE_STEP = re.compile(r"(?<![.%\w$])value\s*\.")
 @cache
 def _on_primitive(expression: str) -> str:
     """The expression as FHIR evaluates it on a primitive element: the primitive's `value` (its System value, as
-    in the StructureDefinition of `string`) is the element itself, so the step is dropped. dk-core 2.0 writes `value.matches(...)` on
-    Identifier.value; fhirpathpy knows no `value` inside a primitive and would find nothing."""
+    in the StructureDefinition of `string`) is the element itself, so the step is dropped. dk-core 2.0 writes
+    `value.matches(...)` on Identifier.value; fhirpathpy knows no `value` inside a primitive and finds nothing."""
     return _VALUE_STEP.sub("", expression)  # `value.matches(x)` -> `matches(x)`, on the focus
 
 

@@ -1,8 +1,9 @@
 """Value set membership from the shipped terminology and IG packages.
 
-A ValueSet's compose is expanded here when every include is either an enumerated list of concepts, a whole
-CodeSystem that is shipped, or a filter this module knows the answer of (`_KNOWN_FILTERS`); any other filter, by another value set, or of a CodeSystem not shipped (SNOMED CT,
-HL7's v3 code systems) makes the value set unexpandable, and a binding to it is "not checked" rather than guessed.
+A ValueSet's compose is expanded here when every include is an enumerated list of concepts, a whole CodeSystem
+that is shipped, or a filter whose answer this module knows (`_KNOWN_FILTERS`); any other filter, an include by
+another value set or of a CodeSystem not shipped (SNOMED CT, most of HL7's) makes the value set unexpandable,
+and a binding to it is "not checked" rather than guessed.
 """
 
 from __future__ import annotations

@@ -20,11 +20,11 @@ from medcom.findings import Finding, Severity
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
+from medcom.formats.fhir.bundle_rules import bundle_rules
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath, masked
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
 from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUCTURE, F_UNCHECKED
-from medcom.formats.fhir.bundle_rules import bundle_rules
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import Expansion, expansion
 
