@@ -662,7 +662,9 @@ def candidate_versions(bundle: dict, profile_url: str) -> tuple[str, list[str], 
 def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -> ValidationResult:
     """Validate a parsed Bundle (FHIR JSON's shape, from JSON or XML); findings, never exceptions. The message is
     judged by the IG version it declares, with that version's own dependencies; where it declares none, by the
-    newest shipped version it conforms to (where it conforms to none, by the newest that may judge it)."""
+    newest shipped version it conforms to (where it conforms to none, by the newest that may judge it). An older
+    version judges only where it checked everything the newest could: what it cannot check (a value set its
+    packages lack) never makes a message conform."""
     lines = lines or LineMap()
     result = ValidationResult()
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
@@ -683,15 +685,18 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     else:
         ig, versions, note = candidate_versions(bundle, result.profile)
         labels = [f"{ig}#{v}" for v in versions]
-    judges = [j for j in map(context, labels) if j is not None]
+    judges = [j for j in map(context, labels) if j is not None and _complete(j)] or [
+        j for j in map(context, labels[:1]) if j is not None]
     run = _run(bundle, file, lines, judges[0], result.profile)
     if any(f.severity == Severity.ERROR for f in run.findings.values()):
         for judge in judges[1:]:  # an older version it conforms to? (a trial stops at its first error)
             try:
-                run = _run(bundle, file, lines, judge, result.profile, trial=True)
-                break
+                trial = _run(bundle, file, lines, judge, result.profile, trial=True)
             except _FirstError:
                 continue
+            if set(trial.unchecked) <= set(run.unchecked):  # it checked all the newest could check: it judges
+                run = trial
+                break
     result.ig = run.context.label if result.profile is not None else None
     if note:
         run.report(F_PROFILE, Severity.WARNING, (), note)
@@ -700,6 +705,12 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
         Finding(F_UNCHECKED, Severity.INFO, f"{kind} {what} is not available here: not checked ({count}x)", file)
         for (kind, what), count in sorted(run.unchecked.items())]
     return result
+
+
+def _complete(judge: Context) -> bool:
+    """Whether every MedCom and dk-core package the IG version was built on is shipped (messaging 2.1.0 names
+    medcom core 2.3.0, which no message IG uses: alone it could not check its own bindings)."""
+    return not any(label.startswith(("medcom.", "hl7.fhir.dk.")) for label in judge.missing)
 
 
 def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None, *,
