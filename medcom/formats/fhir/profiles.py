@@ -141,6 +141,7 @@ def _parent_id(element_id: str) -> tuple[str, bool]:
     return head, False
 
 
+@cache
 def compile_profile(canonical: str, context: Context) -> Profile | None:
     """The compiled snapshot of a StructureDefinition of the IG version `context`; None if it is not in its
     packages. Compiled once per package version, shared by every IG version built on that package."""

@@ -86,6 +86,10 @@ class _FirstError(Exception):  # noqa: N818 - not an error of the validator: the
     """A trial run (does the message conform to this IG version?) stops at its first error."""
 
 
+class _NotConforming(Exception):  # noqa: N818 - the verdict of a conformsTo() check, at its first error
+    """A conformsTo() check stops at its first error: the answer is known."""
+
+
 def _type_code(suffix: str) -> str:
     lowered = suffix[:1].lower() + suffix[1:]
     return lowered if lowered in _PRIMITIVE_TYPES else suffix
@@ -139,6 +143,7 @@ class _Validation:
         if self.quiet:
             if severity == Severity.ERROR:
                 self.quiet_errors += 1
+                raise _NotConforming
             return
         if self.trial and severity == Severity.ERROR:
             raise _FirstError
@@ -188,6 +193,8 @@ class _Validation:
             before = self.quiet_errors
             try:
                 self.check_resource(resource, profile, path, follow_references=False)
+            except _NotConforming:
+                pass  # the first error decides
             finally:
                 self.quiet -= 1
             self.verdicts[key] = self.quiet_errors == before
