@@ -148,7 +148,7 @@ def before_clock(instant: datetime, clock: time) -> bool:
 
 @lru_cache(maxsize=256)
 def _public_holidays(year: int) -> dict[date, str]:
-    return dict(holidays.Denmark(years=year, categories=("public",)))
+    return dict(holidays.country_holidays("DK", years=year, categories=("public",)))
 
 
 class BusinessCalendar:

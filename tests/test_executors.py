@@ -1,16 +1,23 @@
 """Executors: the in-order process map shared by validate, replay and simulate, and the executors that run
 independent tasks locally or on a dask.distributed cluster, in input order whatever order they finish in."""
 
+import multiprocessing
 import os
 import time
+from threading import BrokenBarrierError
 
 import pytest
 
 from medcom.executors import DaskExecutor, ExecutorError, LocalExecutor, executor, map_in_order
 
 
-def slow_pid(item: int) -> tuple[int, int]:
-    time.sleep(0.3)
+def meet_then_pid(task: tuple[int, object]) -> tuple[int, int]:
+    """Wait until a second task is running too: it can only be on another worker (no timing assumption)."""
+    item, barrier = task
+    try:
+        barrier.wait(timeout=60)  # type: ignore[attr-defined]
+    except BrokenBarrierError:
+        return item, -1  # no second task ran beside this one: the map sent both to one worker
     return item, os.getpid()
 
 
@@ -20,9 +27,12 @@ def finishing_out_of_order(item: int) -> int:
 
 
 def test_results_in_input_order_and_heavy_tasks_spread_over_the_workers() -> None:
-    results = list(map_in_order(slow_pid, range(4), workers=2))
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        barrier = manager.Barrier(2)
+        results = list(map_in_order(meet_then_pid, [(i, barrier) for i in range(4)], workers=2))
     assert [item for item, _ in results] == [0, 1, 2, 3]
-    assert len({pid for _, pid in results}) == 2  # one task per round trip: both workers get some
+    pids = {pid for _, pid in results}
+    assert -1 not in pids and len(pids) == 2  # one task per round trip: both workers get some
     assert list(map_in_order(abs, [-2, 1, -3], workers=1)) == [2, 1, 3]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import TypedDict
 
 from medcom.calendar import add_elapsed, at_local, elapsed, local_date, move_into_window
 from medcom.policy import Policy
@@ -76,6 +77,17 @@ def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
     reason = None if facts.care_plan_before_ready or not counted else \
         "no care plan was sent before the ready time: not administratively ready (annex 4)"
     return TaxResult(start, len(counted), dkk, tuple(counted), disputable, reason, tuple(notes))
+
+
+class DischargeFacts(TypedDict):
+    """What R72-1 reads of an episode (the keyword arguments of `responsibility_reason`)."""
+
+    ready: bool
+    admitted_at: datetime | None
+    discharged_at: datetime
+    somatic: bool
+    destination: str | None
+    policy: Policy
 
 
 def responsibility_reason(*, ready: bool, admitted_at: datetime | None, discharged_at: datetime, somatic: bool,

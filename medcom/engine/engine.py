@@ -13,18 +13,19 @@ deadlines of the last, cancelling their checks or withdrawing what they reported
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import simpy
+from simpy.events import EventPriority
 
 from medcom.calendar import BusinessCalendar, to_local
 from medcom.engine.completion_tax import TaxResult
 from medcom.events import Event
 from medcom.policy import Policy
 
-CHECK_PRIORITY = 2  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
+CHECK_PRIORITY = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
 
 
 class Deadline(simpy.Event):
@@ -135,7 +136,8 @@ class _RevisionBlock:
     __slots__ = ("ctx", "revision", "outer")
 
     def __init__(self, ctx: Context, revision: _Revision) -> None:
-        self.ctx, self.revision, self.outer = ctx, revision, None
+        self.ctx, self.revision = ctx, revision
+        self.outer: _Revision | None = None
 
     def __enter__(self) -> None:
         self.outer, self.ctx._revision = self.ctx._revision, self.revision
@@ -344,7 +346,9 @@ class Engine:
         self._steps = 0  # SimPy events processed
 
     def instant(self, now: float) -> datetime:
-        return self.origin + timedelta(0, now)  # type: ignore[operator]  # set before the clock runs
+        """The instant (UTC) of an engine clock reading; `clock`'s inverse."""
+        assert self.origin is not None  # set before the clock runs
+        return self.origin + timedelta(0, now)
 
     def clock(self, at: datetime) -> float:
         """The engine clock's reading (seconds since the origin) for an instant in UTC; `instant`'s inverse."""
@@ -429,7 +433,7 @@ class Engine:
         finally:
             self._steps += steps
 
-    def _feed(self, events: list[Event]):
+    def _feed(self, events: list[Event]) -> Generator[simpy.Event, object, None]:
         """Deliver each event at its instant (ties in input order)."""
         env, origin = self.env, self.origin
         for event in events:

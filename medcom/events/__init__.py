@@ -42,7 +42,7 @@ class Event:
     envelope_id: str | None = None
     origin: str = "timeline"  # the format that told it: timeline, oioxml, fhir, side-car, simulation
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[Event], tuple[object, ...]]:
         """Pickled as its fields in order (worker processes send many events; this is faster than slots' state)."""
         return Event, (self.at, self.episode, self.kind, self.data, self.seq, self.source, self.line,
                        self.receipt_requested, self.envelope_id, self.origin)

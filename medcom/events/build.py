@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from medcom.calendar import to_local
 from medcom.events import FACT_EVENTS, Event
@@ -98,7 +99,7 @@ class Written:
     family: str
     from_municipality: bool
     events: MessageEvents
-    bundle: dict | None = None  # FHIR: the Bundle, which an Acknowledgement answers
+    bundle: dict[str, Any] | None = None  # FHIR: the Bundle, which an Acknowledgement answers
     sender_gln: str = ""
 
 
@@ -150,7 +151,7 @@ class _Episode:
         sender, receiver = (municipality, hospital) if from_municipality else (hospital, municipality)
         return f"{self.name}/{e.data.get('id') or self.count}/{next(self.numbers)}", sender, receiver
 
-    def message(self, e: Event) -> bytes | dict | None:
+    def message(self, e: Event) -> bytes | dict[str, Any] | None:
         """The message for a *_sent event: OIOXML bytes, or a FHIR Bundle (national practice)."""
         d = e.data
         admitted_at = self.admitted.at if self.admitted else e.at
@@ -216,7 +217,7 @@ class _Episode:
                                           discharged.at if discharged else None, ready.at if ready else None)
         return None
 
-    def receipt(self, e: Event) -> bytes | dict | None:
+    def receipt(self, e: Event) -> bytes | dict[str, Any] | None:
         """A receipt as the original's format has it: XCTL03/02, or an Acknowledgement (ok / fatal-error)."""
         original = self.written.get(self.carried_id(e.data.get("ref")) or "")
         if original is None:

@@ -33,8 +33,7 @@ CARE_STATUS = {"modified-message": CORRECTED, "retract-message": CANCELLED}
 
 def _episode(ids: tuple[EpisodeOfCareId, ...]) -> tuple[str | None, tuple[str, ...]]:
     """The episode key (the local id before the LPR3 one) and the other keys naming the same episode."""
-    keys = [episode_key(i.value) for i in sorted(ids, key=lambda i: i.kind == "lpr3")]
-    keys = [k for k in keys if k]
+    keys = [k for i in sorted(ids, key=lambda i: i.kind == "lpr3") if (k := episode_key(i.value))]
     return (keys[0] if keys else None), tuple(keys[1:])
 
 

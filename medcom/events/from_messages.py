@@ -30,7 +30,7 @@ class MessageEvents:
     sender: tuple[str, ...] = ()  # the sender's identifiers (GLN/EAN, SOR): a log tells which side each is on
     receiver: tuple[str, ...] = ()  # the (primary) receiver's
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""
         return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.receipt_for,
                                self.replaces, self.aliases, self.sender, self.receiver)

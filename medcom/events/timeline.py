@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from medcom.calendar import LocalTimeKind, NonexistentLocalTime, TimeOutOfRange, parse_instant
 from medcom.events import EVENT_KINDS, TIME_KEYS, Event
@@ -88,7 +89,7 @@ def _has_lone_surrogate(raw: object) -> bool:
     return False
 
 
-def _type_problem(raw: dict) -> str | None:
+def _type_problem(raw: dict[str, Any]) -> str | None:
     """The first key whose value has the wrong type, said in a sentence."""
     if not isinstance(raw["event"], str):
         return f"event: expected text, got {_kind(raw['event'])}"

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
 from medcom.safe_files import read_regular
+
+T = TypeVar("T")
 
 # Marks a float field whose value may be infinite, meaning "no limit": typing.Annotated[float, INFINITY_ALLOWED].
 INFINITY_ALLOWED = "infinity allowed"
@@ -218,18 +220,18 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
                 raise PolicyError(f"{key}.{year}: expected a year like 2025 ({EARLIEST_YEAR}-{LATEST_YEAR})")
             out[int(year)] = _convert(sub, typing.get_args(hint)[1], f"{key}.{year}")
         return out
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_table(hint, value, key)
     raise TypeError(f"unsupported policy type {hint!r} at {key}")  # a bug in this module, not in input
 
 
-def from_table(cls: type, table: Any, prefix: str) -> Any:
+def from_table(cls: type[T], table: Any, prefix: str) -> T:
     """A frozen dataclass from a TOML table: every field required, unknown keys and bad values rejected with
     a `PolicyError` naming the dotted key (used for policies and planners' scenarios alike)."""
     if not isinstance(table, dict):
         raise PolicyError(f"{prefix}: expected a table")
     hints = typing.get_type_hints(cls, include_extras=True)
-    names = [f.name for f in dataclasses.fields(cls) if f.name != "raw"]
+    names = [f.name for f in dataclasses.fields(typing.cast(Any, cls)) if f.name != "raw"]
     unknown = set(table) - set(names)
     if unknown:
         raise PolicyError(f"{prefix}.{sorted(unknown)[0]}: unknown key".lstrip("."))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from medcom.calendar import end_of_day, local_date
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import ready_event
@@ -42,10 +44,11 @@ class CompletionNotice(Rule):
         due = end_of_day(local_date(event.at))
 
         def check() -> None:
-            agreed = [e.data.get("discharge_at") for e in ctx.episode.of("care_plan_ack_sent")
-                      if e.data.get("decision") == "accept" and e.data.get("discharge_at") and e.at <= due]
-            agreed += [e.data.get("agreed_discharge_at") for e in ctx.episode.of("completion_notice_sent")
-                       if e.data.get("agreed_discharge_at") and e.at <= due]
+            agreed: list[datetime] = [
+                at for e in ctx.episode.of("care_plan_ack_sent")
+                if e.data.get("decision") == "accept" and (at := e.data.get("discharge_at")) and e.at <= due]
+            agreed += [at for e in ctx.episode.of("completion_notice_sent")
+                       if (at := e.data.get("agreed_discharge_at")) and e.at <= due]
             if not agreed or local_date(agreed[-1]) <= local_date(event.at):
                 return
             agreed_day = local_date(agreed[-1])

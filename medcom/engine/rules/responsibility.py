@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from medcom.calendar import add_elapsed, elapsed, to_local
-from medcom.engine.completion_tax import responsibility_reason, responsibility_window
+from medcom.engine.completion_tax import DischargeFacts, responsibility_reason, responsibility_window
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
 
@@ -22,7 +22,8 @@ class ExtendedResponsibility(Rule):
         if discharged is None:
             return
         extended = ep.last("responsibility_extended")
-        facts = {"ready": ready_event(ctx) is not None, "admitted_at": admitted.at if admitted else None,
+        facts: DischargeFacts = {
+                 "ready": ready_event(ctx) is not None, "admitted_at": admitted.at if admitted else None,
                  "discharged_at": discharged.at,
                  "somatic": bool(admitted.data.get("somatic", True)) if admitted else True,
                  "destination": discharged.data.get("destination"), "policy": ctx.policy}
