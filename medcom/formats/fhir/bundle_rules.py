@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from medcom.formats.fhir.basemodel import elements
+from medcom.formats.fhir.basemodel import elements, is_resource_type
 from medcom.formats.fhir.locations import Path
 from medcom.formats.fhir.rules import F_BINDING
 from medcom.formats.fhir.structure import StructureCheck
@@ -36,7 +36,7 @@ def bundle_rules(bundle: dict, structure: StructureCheck) -> None:
         resource = entry["resource"]
         full_url = entry.get("fullUrl")
         match = _RESTFUL.search(full_url) if isinstance(full_url, str) and not full_url.startswith("urn:") else None
-        if match is not None:
+        if match is not None and is_resource_type(match[1]):  # `.../Patient/x`: a resource type, then an id
             kind, ident = match.groups()
             own = resource.get("id")
             if resource.get("resourceType") != kind or (isinstance(own, str) and own != ident):
