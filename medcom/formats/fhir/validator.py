@@ -1,11 +1,14 @@
 """Validate a MedCom FHIR message Bundle against the base model and MedCom's profiles.
 
 The message profile is chosen from Bundle.meta.profile, else from the MessageHeader (its meta.profile, else its
-event code). Every resource in the Bundle is then checked against each MedCom profile that names it: its own
-meta.profile, and the target profile of each reference to it from an element already checked (MessageHeader.focus
--> the Encounter profile, Encounter.subject -> the Patient profile...). A profile is walked along its snapshot:
-cardinality, fixed and pattern values, allowed types, slices (value, pattern and type discriminators), required
-bindings against the shipped value sets, and the constraints' FHIRPath (error -> error, warning -> warning).
+event code), and the IG version that judges it from what the message declares, else the newest it conforms to
+(`validate_resource`); every profile, value set and code system is then looked up in that version's own
+dependency closure (`igpackages.Context`). Every resource in the Bundle is then checked against each MedCom
+profile that names it: its own meta.profile, and the target profile of each reference to it from an element
+already checked (MessageHeader.focus -> the Encounter profile, Encounter.subject -> the Patient profile...). A
+profile is walked along its snapshot: cardinality, fixed and pattern values, allowed types, slices (value, pattern,
+required-binding and type discriminators), required bindings against the version's value sets, and the
+constraints' FHIRPath (error -> error, warning -> warning).
 What cannot be checked for want of a package (a profile, a value set) or of FHIRPath support is counted and
 reported as F-UNCHECKED info findings, never guessed.
 """
