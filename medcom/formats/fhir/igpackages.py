@@ -33,10 +33,6 @@ class IGPackage:
     file: str
     dependencies: dict[str, str] = field(default_factory=dict, compare=False)
 
-    @property
-    def label(self) -> str:
-        return f"{self.name}#{self.version}"
-
 
 @dataclass
 class Package:
@@ -109,10 +105,6 @@ class Context:
     packages: tuple[str, ...]
     missing: tuple[str, ...] = ()  # dependencies that are not shipped (HL7 International's packages)
 
-    @property
-    def version(self) -> str:
-        return self.label.partition("#")[2]
-
     def _find(self, table: str, canonical: str) -> dict | None:
         url = strip_version(canonical)
         for label in self.packages:
@@ -130,12 +122,6 @@ class Context:
 
     def code_system(self, canonical: str) -> dict | None:
         return self._find("code_systems", canonical)
-
-    def package_of(self, canonical: str) -> str | None:
-        """The `name#version` of the package that defines `canonical` here, if shipped."""
-        resource = (self.structure_definition(canonical) or self.value_set(canonical)
-                    or self.code_system(canonical))
-        return resource.get("_package") if resource else None
 
 
 @cache
