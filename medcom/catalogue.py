@@ -125,9 +125,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("M-REF", "A reply, receipt, correction or cancellation refers to a message not in the log",
              ("warning", "info"), "MedCom", RELIABLE_MESSAGING,
              "A reply, receipt, correction or cancellation refers to a message that is not in the log. Such a "
-             "finding belongs to the input, not to an episode that does not exist. Also: an episode-of-care id that "
-             "names a second patient (replayed as an episode of its own), and, as info, a side-car that moves a "
-             "message's time by a minute or more.",
+             "finding belongs to the input, not to an episode that does not exist. Also, as info, a side-car that "
+             "moves a message's time by a minute or more.",
              "medcom.replay.input_rules:_references", commands=("replay",),
              timeline=(_ADMIT, _line("2025-03-24T08:41", "admission_advice_sent", '"id": "A1"'),
                        _line("2025-03-24T10:00", "correspondence_sent",
@@ -470,13 +469,17 @@ RULES: tuple[RuleInfo, ...] = (
              "twice, unknown resource types.",
              "medcom.formats.fhir.structure", commands=("validate", "replay"),
              example="A Patient with \"birthDate\": 19470925 (a number where FHIR has a string).",
-             reading="A message of an older profile version is judged against today's; what differs is a warning."),
+             reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) with "
+                     "that IG's own dependency closure; one that declares none by the newest version it conforms to. "
+                     "No error is softened because of a version difference."),
     RuleInfo("F-PROFILE", "A MedCom profile is broken", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
              "MedCom's StructureDefinition snapshots from the shipped IG packages: cardinality, fixed and pattern "
              "values, types and target profiles of references (resolved inside the Bundle), slices, extensions.",
              "medcom.formats.fhir.validator", commands=("validate", "replay"),
-             reading="A message of an older profile version is judged against today's; what differs is a warning.",
+             reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) with "
+                     "that IG's own dependency closure; one that declares none by the newest version it conforms to. "
+                     "No error is softened because of a version difference.",
              example="A HospitalNotification whose Encounter has no class."),
     RuleInfo("F-BINDING", "A code outside the value set of a required binding", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
@@ -492,6 +495,34 @@ RULES: tuple[RuleInfo, ...] = (
              "`resolve()`, `hasValue()`, `conformsTo()` and `memberOf()` supplied.",
              "medcom.formats.fhir.validator", commands=("validate", "replay"),
              example="A Bundle of type message whose first entry is not its MessageHeader (bdl-12)."),
+    RuleInfo("F-EVENT", "A HospitalNotification whose event cannot be told", ("error",), "medcom",
+             f"added by medcom, after {MEDCOM_FHIR}",
+             "A HospitalNotification names its event by the activity of the Provenance that targets its own "
+             "MessageHeader: where no Provenance does, or its activity is not a HospitalNotification activity, the "
+             "message tells nothing the agreement can use; it is reported, never read as a silent no-op.",
+             "medcom.formats.fhir.messages", commands=("validate", "replay"),
+             example="A HospitalNotification whose only Provenance targets another message's MessageHeader."),
+    RuleInfo("F-EVENT-STATUS", "A HospitalNotification's activity and Encounter.status disagree", ("error",),
+             "medcom", f"added by medcom, after {MEDCOM_FHIR}",
+             "The Provenance activity (STIN, STAA, STOR, SLOR, SLHJ, MORS, ...) and the Encounter's status must tell "
+             "the same event (MedCom's HospitalNotification IG, its table of activities, statuses and classes).",
+             "medcom.formats.fhir.messages", commands=("validate", "replay"),
+             reading="The IG's table is prose, not a StructureDefinition: medcom holds it as data and reports every "
+                     "disagreement as an error.",
+             example="An SLHJ (discharge home) whose Encounter.status is onleave."),
+    RuleInfo("F-EVENT-CLASS", "A HospitalNotification's activity and Encounter.class disagree", ("error",),
+             "medcom", f"added by medcom, after {MEDCOM_FHIR}",
+             "The Provenance activity and the Encounter's class (inpatient, emergency, ambulatory) must tell the same "
+             "event (MedCom's HospitalNotification IG).",
+             "medcom.formats.fhir.messages", commands=("validate", "replay"),
+             example="An admit-emergency (STAA) notification whose Encounter.class is IMP (inpatient)."),
+    RuleInfo("M-PATIENT", "An episode-of-care id that names more than one patient", ("warning",), "medcom",
+             "added by medcom",
+             "One episode-of-care id carried by messages about two different CPR numbers: each further patient's "
+             "messages are replayed as an episode of their own, and this says so (it is not M-REF, which is a "
+             "reference to a message not in the log).",
+             "medcom.replay.input_rules:_separate_patients", commands=("replay",),
+             example="An admission advice and a care plan with the same episode-of-care id and different CPR numbers."),
     RuleInfo("F-UNCHECKED", "What a FHIR message could not be checked for", ("info",), "medcom", "added by medcom",
              "A profile, value set or expression that the shipped packages do not hold: said, never guessed.",
              "medcom.formats.fhir.validator", commands=("validate", "replay"),

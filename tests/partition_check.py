@@ -46,4 +46,6 @@ def assert_partitions_agree(inp: ReplayInput, policy: Policy, whole: ReplayResul
     expected = _entries(whole, Filters(), True)
     assert [e["episode"] for e in merged] == [e["episode"] for e in expected], "episodes differ in partitions"
     assert merged == expected, "a partitioned replay gives other episode entries than the whole log's"
+    found = sorted((f for r in results for f in build(r)[1].findings), key=repr)
+    assert found == sorted(whole.findings, key=repr), "a partitioned replay gives other input findings"
     assert sum(p.duplicates for p in copies) == whole.inputs.duplicates - inp.duplicates

@@ -27,7 +27,12 @@ _ORGANIZATION = [k for k in NATIVE if k[0] == "org-1"]
 
 
 class _NoBundle:
+    label = "no IG"
+
     def resolve(self, reference: str) -> dict | None:
+        return None
+
+    def expansion(self, value_set: str) -> None:
         return None
 
     def conforms_to(self, resource: dict, profile: str) -> bool | None:

@@ -91,9 +91,11 @@ def test_death_is_mors_with_its_revise_and_cancel_forms() -> None:
 def test_disagreeing_class_and_status_are_problems() -> None:
     bundle = mutated(ADMISSION, lambda b: resource(b, "Encounter").update(
         {"status": "finished", "class": {"code": "EMER"}}))
-    assert read_message(bundle).problems == (
-        "activity admit-inpatient with Encounter.class EMER",
-        "STIN with Encounter.status finished (expected in-progress)")
+    assert [(p.rule, p.text, p.path) for p in read_message(bundle).problems] == [
+        ("F-EVENT-CLASS", "activity admit-inpatient with Encounter.class EMER (expected IMP)",
+         ("entry", 2, "resource", "class")),
+        ("F-EVENT-STATUS", "STIN (activity admit-inpatient) with Encounter.status finished (expected in-progress)",
+         ("entry", 2, "resource", "status"))]
 
 
 def test_care_communication_facts_and_reply_chain() -> None:

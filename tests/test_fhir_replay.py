@@ -138,8 +138,10 @@ def test_acknowledgements_are_receipts_of_the_messages_they_answer(tmp_path: Pat
 
 
 def test_an_acknowledgement_of_a_message_not_in_the_log_is_m_ref(tmp_path: Path) -> None:
+    """An input finding (issue 20: it made a pseudo-episode "(no episode)" that the summary counted)."""
     report = replay_files(tmp_path, _file("STIN"), next(ACK.glob("Bundle-bc9535ef*.json")))
-    assert "M-REF" in [v["rule"] for e in report["episodes"] for v in e["violations"]]
+    assert "M-REF" in [f["rule"] for f in report["input_findings"]]
+    assert [e["episode"] for e in report["episodes"]] == [EPISODE] and report["summary"]["episodes"] == 1
 
 
 def test_a_notification_sent_long_after_the_event_is_m_notify(tmp_path: Path) -> None:

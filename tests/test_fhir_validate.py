@@ -20,7 +20,7 @@ from fhir_helpers import (
 
 from medcom.findings import Severity
 from medcom.formats.fhir import validate_bytes
-from medcom.formats.fhir.igpackages import conformance, example_bundles
+from medcom.formats.fhir.igpackages import context, example_bundles, package, shipped
 from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUCTURE, F_UNCHECKED
 
 EXAMPLES = sorted(DATA.glob("*/*.json"))
@@ -50,19 +50,34 @@ def test_older_care_communication_examples_fail_only_on_what_5_0_2_added(name: s
                      "Communication.status"}
 
 
-def test_a_profile_of_another_version_than_the_ig_was_built_on_gives_warnings_that_say_so() -> None:
-    result = validate_bytes(CARE_NEW.read_bytes(), "cc.json")
-    shifted = [f for f in result.findings if "this message's IG was built on" in f.text]
-    assert shifted and all(f.severity == Severity.WARNING for f in shifted)
-    assert any("PractitionerRole.organization" in f.text and "medcom.fhir.dk.core 4.0.0" in f.text for f in shifted)
+def test_a_message_is_judged_by_its_igs_own_dependencies_with_no_error_softened_to_a_warning() -> None:
+    """Issue 20: HospitalNotification 3.0.2 was built on medcom core 2.0.0 and messaging 2.1.0; its Provenance
+    errors were warnings when judged by core 4.0.0 / messaging 4.0.2. Judged by its own closure, they are errors."""
+    bundle = mutated(ADMISSION, lambda b: resource(b, "Provenance").pop("agent"))
+    result = validate_bytes(dump(bundle), "m.json")
+    assert result.ig == "medcom.fhir.dk.hospitalnotification#3.0.2"
+    found = [f for f in result.findings if "Provenance.agent" in f.text]
+    assert found and all(f.severity == Severity.ERROR for f in found)
+    assert not any("built on" in f.text for f in result.findings)
 
 
 def test_what_cannot_be_checked_is_counted_as_info() -> None:
-    result = validate_bytes(ADMISSION.read_bytes(), "stin.json")
+    result = validate_bytes(CARE_NEW.read_bytes(), "cc.json")
     assert result.unchecked and all(f.rule == F_UNCHECKED and f.severity == Severity.INFO for f in result.unchecked)
     texts = " ".join(f.text for f in result.unchecked)
     assert "invariant txt-1" in texts  # htmlChecks() is not supported
-    assert "Organization.identifier:EAN-ID" in texts  # its profile is in hl7.fhir.dk.core, not shipped
+
+
+def test_dk_core_profiles_and_value_discriminators_by_binding_are_checked() -> None:
+    """dk-core is shipped: its identifier profiles are checked (they were 'not checked' before), and the
+    Patient.identifier:ecpr slice is told apart by its system's required binding."""
+    result = validate_bytes(ADMISSION.read_bytes(), "stin.json")
+    assert result.unchecked == []
+    bundle = mutated(ADMISSION, lambda b: resource(b, "Patient")["identifier"][0].update(value="3209479989"))
+    found = [f for f in validate_bytes(dump(bundle), "m.json").errors if f.rule == F_INVARIANT]
+    assert [f.text.split(":")[0] for f in found] == ["cpr"]
+    gln = mutated(ADMISSION, lambda b: resource(b, "Organization")["identifier"][0].update(value="5790001348121"))
+    assert any(f.text.startswith("gln-modulus-10") for f in validate_bytes(dump(gln), "m.json").errors)
 
 
 def _findings(bundle: dict, rule: str) -> list:
@@ -194,10 +209,19 @@ def test_message_profile_is_chosen_from_the_message_header_when_the_bundle_names
 
 
 def test_packages_are_read_from_package_data_with_their_versions() -> None:
-    loaded = {p.name: p.version for p in conformance().packages}
-    assert loaded == {"medcom.fhir.dk.core": "4.0.0", "medcom.fhir.dk.messaging": "4.0.2",
-                      "medcom.fhir.dk.terminology": "2.0.2", "medcom.fhir.dk.hospitalnotification": "3.0.2",
-                      "medcom.fhir.dk.carecommunication": "5.0.2", "medcom.fhir.dk.acknowledgement": "2.0.3"}
+    versions = shipped()
+    assert versions["medcom.fhir.dk.hospitalnotification"] == ("3.0.0", "3.0.1", "3.0.2")
+    assert versions["medcom.fhir.dk.carecommunication"] == ("4.0.0", "4.0.1", "4.0.2", "4.0.3", "5.0.0", "5.0.1",
+                                                            "5.0.2")
+    assert versions["medcom.fhir.dk.acknowledgement"] == ("2.0.0", "2.0.1", "2.0.2", "2.0.3")
+    for name in ("medcom.fhir.dk.hospitalnotification", "medcom.fhir.dk.carecommunication",
+                 "medcom.fhir.dk.acknowledgement"):
+        for version in versions[name]:
+            ig = package(f"{name}#{version}")
+            judge = context(f"{name}#{version}")
+            assert ig is not None and judge is not None and ig.info.version == version
+            named = {f"{n}#{v}" for n, v in ig.info.dependencies.items() if n.startswith(("medcom.", "hl7.fhir.dk."))}
+            assert named <= set(judge.packages), (name, version)  # every MedCom and dk-core dependency, as named
 
 
 def test_a_cpr_number_in_a_finding_is_masked() -> None:

@@ -75,7 +75,9 @@ def test_filters_and_workers_in_partitions() -> None:
     assert parts == whole
 
 
-def test_receipts_that_answer_nothing_are_one_episode_in_any_partition(tmp_path: Path) -> None:
+def test_receipts_that_answer_nothing_are_input_findings_in_any_partition(tmp_path: Path) -> None:
+    """Issue 20: receipts of letters not in the log made a pseudo-episode "(no episode)" that the summary counted;
+    their M-REF findings are input findings, in the whole log's replay and in partitions alike."""
     out = tmp_path / "log"
     lines = clean_episode("A") + clean_episode("B", admitted="2025-03-24T09:40")
     build(read_file(write_timeline(tmp_path / "t.jsonl", lines)).events, out, formats="oioxml")
@@ -83,7 +85,10 @@ def test_receipts_that_answer_nothing_are_one_episode_in_any_partition(tmp_path:
         (out / f"zz-{n}.xml").write_bytes(_receipt(ref, n))
     whole, parts, run = whole_and_parts(out, 1)
     assert parts == whole and run.partitions == 2  # the patient's two episodes, and the unanswered receipts
-    assert sum(1 for e in json.loads(parts)["episodes"] if e["episode"] == "(no episode)") == 1
+    report = json.loads(parts)
+    assert [e["episode"] for e in report["episodes"]] == ["A", "B"] and report["summary"]["episodes"] == 2
+    assert sorted((f["rule"], f["file"].rsplit("/", 1)[-1]) for f in report["input_findings"]) == [
+        ("M-REF", "zz-0.xml"), ("M-REF", "zz-1.xml")]
 
 
 def _receipt(ref: str, n: int) -> bytes:

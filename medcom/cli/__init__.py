@@ -384,7 +384,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             for bar in replaying:
                 bar.close()
     with run:
-        _no_such_episodes(run.summaries, show_cpr)
+        _no_such_episodes([part.episode_matches for part in run.summaries if part is not None], show_cpr)
         report = partitioned_report(run, filters, show_cpr, policy, policy_name)
         if fmt == "junit":
             _write(out, replay_junit(report, policy_fail), show_cpr)

@@ -29,9 +29,13 @@ def rules(rule_id: str | None, fmt: str, policy_file: Path | None) -> None:
     """
     # here, not at import: the policy loads the holiday calendars, the examples the replay (`medcom --help` fast)
     from medcom.catalogue import RULES, close_matches, rule
+    from medcom.cli import _reveal_cprs
     from medcom.policy import load_policy
     from medcom.reports.rules import close_match_text, explain_text, list_text, markdown, rules_json
 
+    # What this prints is medcom's own catalogue, never input: its examples use MedCom's test CPR number, shown as
+    # written so that an example timeline can be copied and replayed (docs/RULES.md is this output).
+    _reveal_cprs()
     chosen = RULES
     if rule_id is not None:
         try:

@@ -16,7 +16,13 @@ from datetime import datetime
 
 from medcom.events import Event
 from medcom.events.from_messages import CANCELLED, CORRECTED, NEW, MessageEvents, episode_key
-from medcom.formats.fhir.messages import Acknowledgement, CareCommunication, EpisodeOfCareId, HospitalNotification
+from medcom.formats.fhir.messages import (
+    Acknowledgement,
+    CareCommunication,
+    EpisodeOfCareId,
+    HospitalNotification,
+    Party,
+)
 
 KIND = {"STIN": "admission_advice_sent", "STAA": "admission_advice_sent", "STOR": "leave_notice_sent",
         "SLOR": "leave_notice_sent", "SLHJ": "discharge_advice_sent", "MORS": "discharge_advice_sent"}
@@ -31,6 +37,11 @@ def _episode(ids: tuple[EpisodeOfCareId, ...]) -> tuple[str | None, tuple[str, .
     return (keys[0] if keys else None), tuple(keys[1:])
 
 
+def _ids(party: Party | None) -> tuple[str, ...]:
+    """A party's identifiers (GLN, SOR): what tells it apart in a log."""
+    return tuple(i for i in (party.gln, party.sor) if i) if party is not None else ()
+
+
 def _revised(references: tuple[str, ...]) -> str | None:
     return next((r.rstrip("/").rsplit("/", 1)[-1] for r in references if r), None)
 
@@ -42,7 +53,8 @@ def events_of_notification(n: HospitalNotification, source: str) -> MessageEvent
     episode, aliases = _episode(n.episode_of_care)
     header = n.header
     out = MessageEvents(status=status, kind=KIND.get(base), cpr=n.cpr, episode=episode, aliases=aliases,
-                        replaces=_revised(n.revises) if status != NEW else None)
+                        replaces=_revised(n.revises) if status != NEW else None, sender=_ids(header.sender),
+                        receiver=_ids(header.receiver))
     sent = header.timestamp
     if base not in KIND or sent is None:
         return out
@@ -72,7 +84,8 @@ def events_of_care_communication(c: CareCommunication, source: str) -> MessageEv
     replied = next(iter(c.replies_to), None)
     reply_to = (replied.message_id or replied.letter_id) if replied is not None else None
     out = MessageEvents(status=status, kind="correspondence_sent", cpr=c.cpr, episode=episode, aliases=aliases,
-                        replaces=reply_to if status != NEW else None)
+                        replaces=reply_to if status != NEW else None, sender=_ids(header.sender),
+                        receiver=_ids(header.receiver))
     if header.timestamp is None:
         return out
     sender = "municipality" if header.sender and header.sender.kind == "municipality" else \

@@ -27,11 +27,13 @@ class MessageEvents:
     receipt_for: tuple[str, ...] = ()  # a receipt: the letters (or envelopes) it answers
     replaces: str | None = None  # a correction or cancellation that names what it changes
     aliases: tuple[str, ...] = ()  # other episode keys naming the same episode (a FHIR LPR3 id beside the local)
+    sender: tuple[str, ...] = ()  # the sender's identifiers (GLN/EAN, SOR): a log tells which side each is on
+    receiver: tuple[str, ...] = ()  # the (primary) receiver's
 
     def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""
         return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.receipt_for,
-                               self.replaces, self.aliases)
+                               self.replaces, self.aliases, self.sender, self.receiver)
 
 
 _EPISODE_JUNK = re.compile(r"[-\s]")

@@ -35,7 +35,9 @@ def events_of_letter(letter: Letter, source: str) -> MessageEvents:
         return _receipt(letter, source)
     episode = episode_key(letter.episode_id) or f"(no episode) {letter.letter_id or letter.envelope_id}"
     sent = letter.sent
-    out = MessageEvents(status=STATUS.get(letter.status, NEW), kind=KIND[code], cpr=letter.cpr, episode=episode)
+    out = MessageEvents(status=STATUS.get(letter.status, NEW), kind=KIND[code], cpr=letter.cpr, episode=episode,
+                        sender=tuple(i for i in (letter.sender.ean,) if i),
+                        receiver=tuple(i for i in (letter.receiver.ean,) if i))
     if sent is None:
         return out
 

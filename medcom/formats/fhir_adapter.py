@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from medcom.findings import Finding, Severity
 from medcom.formats import fhir
-from medcom.formats.fhir.igpackages import conformance
+from medcom.formats.fhir.locations import fhirpath
 from medcom.formats.messages import ReadMessage, ReadOptions
 
 FAMILY_OF = {"HospitalNotification": "HospitalNotification", "CareCommunication": "CareCommunication",
@@ -26,11 +26,11 @@ class FhirContent:
     bundle: dict
 
 
-def _label(profile: str | None) -> str:
+def _label(profile: str | None, ig: str | None) -> str:
+    """Which IG version judged the message: 'MedCom FHIR IG medcom.fhir.dk.hospitalnotification#3.0.1 (...)'."""
     if profile is None:
         return "MedCom FHIR (no message profile applies)"
-    package = conformance().package_of(profile)
-    return f"MedCom FHIR IG {package or '?'} ({profile.rsplit('/', 1)[-1]})"
+    return f"MedCom FHIR IG {ig or '?'} ({profile.rsplit('/', 1)[-1]})"
 
 
 def _identifier(party: fhir.messages.Party | None) -> str | None:
@@ -45,24 +45,6 @@ def _event_code(bundle: dict) -> str | None:
         else None
     coding = first.get("eventCoding") if isinstance(first, dict) else None
     return str(coding.get("code")) if isinstance(coding, dict) and coding.get("code") else None
-
-
-def _definition(bundle: dict) -> str | None:
-    entries = bundle.get("entry")
-    first = entries[0].get("resource") if isinstance(entries, list) and entries and isinstance(entries[0], dict) \
-        else None
-    return first.get("definition") if isinstance(first, dict) else None
-
-
-def _older_care_communication(message: ReadMessage) -> None:
-    """A CareCommunication that names no MessageDefinition follows the IG before 5.0 (which introduced it, with
-    Communication.identifier and its own Provenance profile). Only 5.0.2 is shipped: where the message departs
-    from it, that is a warning naming the versions, not an error (as the FHIR layer does for package versions)."""
-    note = " (this CareCommunication names no MessageDefinition, as those before 5.0 did; judged against 5.0.2)"
-    message.findings = [Finding(f.rule, Severity.WARNING, f.text + note, f.file, f.line, f.xpath)
-                        if f.severity is Severity.ERROR and f.rule in ("F-PROFILE", "F-INVARIANT") else f
-                        for f in message.findings]
-    message.version = "before 5.0"
 
 
 def _first_line(data: bytes) -> int:
@@ -80,7 +62,7 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
         return [message]
     result = fhir.validate_resource(parsed.resource, source, parsed.lines)
     message.findings += result.findings
-    message.schema = _label(result.profile)
+    message.schema = _label(result.profile, result.ig)
     typed = fhir.read_message(parsed.resource)
     if typed is None:
         message.family = _event_code(parsed.resource)
@@ -88,12 +70,12 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
                                         "not a MedCom HospitalNotification, CareCommunication or Acknowledgement"
                                         + (": validated, not replayed" if result.profile else ""), source, 1))
         return [message]
-    if isinstance(typed, fhir.CareCommunication) and not _definition(parsed.resource):
-        _older_care_communication(message)
+    if isinstance(typed, fhir.HospitalNotification):
+        message.findings += [Finding(p.rule, Severity.ERROR, p.text, source, parsed.lines.line(p.path),
+                                     fhirpath("Bundle", p.path)) for p in typed.problems]
     header = typed.header
     message.family = FAMILY_OF[type(typed).__name__]
-    message.version = message.version or ((conformance().package_of(result.profile) or "").partition("#")[2]
-                                          or None if result.profile else None)
+    message.version = result.ig.partition("#")[2] if result.ig else None
     message.envelope_id, message.letter_id = header.bundle_id, header.message_id
     message.sender, message.receiver = _identifier(header.sender), _identifier(header.receiver)
     message.sender_name = header.sender.name if header.sender else None

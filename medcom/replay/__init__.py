@@ -6,12 +6,13 @@ engine runs every rule of RULES.md over the events, the same engine the simulati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from medcom.engine.engine import Engine, Episode, Rule, Violation
 from medcom.engine.rules import all_rules
 from medcom.events import Event
+from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
 from medcom.policy import Policy
 from medcom.replay.input_rules import prepare
@@ -49,6 +50,7 @@ class ReplayResult:
     input_violations: dict[str, list[Violation]]  # per episode: M-DUP, M-ORDER, M-REF ...
     cancelled: set[str]
     log: LogFacts | None = None  # what these inputs alone show of the log (see LogFacts)
+    findings: list[Finding] = field(default_factory=list)  # the input stage's, of messages of no episode
 
 
 def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None, *,
@@ -58,7 +60,7 @@ def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None, *,
     with batch_gc():
         prepared = prepare(inp, policy)
         events = [e for e in prepared.events if e.episode not in prepared.cancelled]
-        own = LogFacts.of(events)
+        own = LogFacts.of(events + prepared.unassigned)  # a receipt of no episode is still a receipt in the log
         log = log or own
         for e in events:
             if e.is_message and e.kind != "receipt_sent" and e.origin in ("timeline", "side-car"):
@@ -69,4 +71,4 @@ def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None, *,
         episodes = engine.run(events)
         for name in prepared.cancelled:
             episodes.setdefault(name, Episode(name))
-        return ReplayResult(inp, episodes, prepared.notes, prepared.cancelled, own)
+        return ReplayResult(inp, episodes, prepared.notes, prepared.cancelled, own, prepared.findings)

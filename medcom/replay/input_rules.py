@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from medcom.engine.engine import Violation
-from medcom.events import TIME_KEYS, Event
-from medcom.events.from_messages import CANCELLED, CORRECTED, episode_id_for_name, episode_key
+from medcom.events import HOSPITAL_MESSAGES, TIME_KEYS, Event
+from medcom.events.from_messages import CANCELLED, CORRECTED, MessageEvents, episode_id_for_name, episode_key
+from medcom.findings import Finding, Severity
 from medcom.policy import MessagesPolicy, Policy
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
@@ -33,14 +34,25 @@ class Prepared:
     events: list[Event]
     notes: dict[str, list[Violation]] = field(default_factory=dict)  # per episode: M-DUP, M-ORDER, M-REF ...
     cancelled: set[str] = field(default_factory=set)  # episodes whose admission was cancelled
+    findings: list[Finding] = field(default_factory=list)  # of messages that belong to no episode (input findings)
+    unassigned: list[Event] = field(default_factory=list)  # their events: not replayed, but the log holds them
+
+
+_SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
 class _Notes:
     def __init__(self) -> None:
         self.by_episode: dict[str, list[Violation]] = defaultdict(list)
+        self.findings: list[Finding] = []
 
-    def add(self, episode: str, rule: str, severity: str, text: str, at: datetime | None, ids: list[str]) -> None:
-        self.by_episode[episode].append(Violation(rule, severity, None, at, ids, text))
+    def add(self, episode: str, rule: str, severity: str, text: str, at: datetime | None, ids: list[str],
+            source: str = "") -> None:
+        """A note of an episode; of a message that belongs to none (episode ''), an input finding."""
+        if episode:
+            self.by_episode[episode].append(Violation(rule, severity, None, at, ids, text))
+        else:
+            self.findings.append(Finding(rule, _SEVERITY[severity], text, source))
 
 
 def _utc(event: Event) -> None:
@@ -100,7 +112,10 @@ def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     events = [e for u in kept for e in u.events.events]
     events = _merge_facts(events, inp.facts)
     _references(events, known, notes)
-    return Prepared(events, dict(notes.by_episode), cancelled)
+    unassigned = [e for e in events if not e.episode]
+    if unassigned:
+        events = [e for e in events if e.episode]
+    return Prepared(events, dict(notes.by_episode), cancelled, notes.findings, unassigned)
 
 
 _END = datetime.max.replace(tzinfo=UTC)
@@ -129,7 +144,7 @@ def _separate_patients(units: list[Unit], notes: _Notes) -> None:
         key = (me.episode, me.cpr)
         if key not in renamed:
             renamed[key] = f"{me.episode}~{len([k for k in renamed if k[0] == me.episode]) + 2}"
-            notes.add(renamed[key], "M-REF", "warning", f"episode-of-care id {me.episode} also names another "
+            notes.add(renamed[key], "M-PATIENT", "warning", f"episode-of-care id {me.episode} also names another "
                       "patient: replayed as an episode of its own", _first(unit), [])
         me.episode = renamed[key]
         for event in me.events:
@@ -170,6 +185,8 @@ def _resolve_orphans(units: list[Unit]) -> None:
         if episode is None and unit.events.cpr:
             earlier = sorted(s for s in starts[unit.events.cpr] if s[0] <= _sent(unit))
             episode = earlier[-1][1] if earlier else None
+        if episode is None and target:
+            continue  # a reply to a message not in the log, of no episode: its M-REF is an input finding
         episode = episode or f"(no episode) {orphans[0].id or ''}".strip()
         unit.events.episode = episode
         for event in orphans:
@@ -177,16 +194,39 @@ def _resolve_orphans(units: list[Unit]) -> None:
 
 
 def _sides(units: list[Unit]) -> None:
-    """Correspondence whose sender the message does not say (a FHIR Organization without a municipality code)
-    comes from the other side than the message it replies to."""
+    """Correspondence whose sender the message does not say (MedCom's FHIR Organizations carry GLN and SOR, no
+    municipality code) is placed by the log itself: the receiver of its episode's notifications and care plan is
+    the municipality, their sender the hospital (the episode's parties only: a partitioned replay sees no more);
+    else it comes from the other side than the message it replies to."""
+    municipality: dict[str, set[str]] = defaultdict(set)  # episode -> identifiers (GLN, SOR)
+    hospital: dict[str, set[str]] = defaultdict(set)
+    for unit in units:
+        primary = unit.primary
+        if primary is not None and primary.kind in HOSPITAL_MESSAGES and unit.events.episode:
+            municipality[unit.events.episode].update(unit.events.receiver)
+            hospital[unit.events.episode].update(unit.events.sender)
     by_id = {e.id: e for u in units for e in u.events.events if e.is_message and e.id}
     for unit in units:
         for event in unit.events.events:
             if event.kind != "correspondence_sent" or event.data.get("sender"):
                 continue
-            target = by_id.get(event.data.get("reply_to") or "")
-            if target is not None and (target.from_hospital or target.from_municipality):
-                event.data["sender"] = "municipality" if target.from_hospital else "hospital"
+            side = _side_of(unit.events, municipality[event.episode], hospital[event.episode])
+            if side is None:
+                target = by_id.get(event.data.get("reply_to") or "")
+                if target is not None and (target.from_hospital or target.from_municipality):
+                    side = "municipality" if target.from_hospital else "hospital"
+            if side is not None:
+                event.data["sender"] = side
+
+
+def _side_of(me: MessageEvents, municipality: set[str], hospital: set[str]) -> str | None:
+    """'municipality' or 'hospital' when the message's sender or receiver is a known party of one side only."""
+    sender, receiver = set(me.sender), set(me.receiver)
+    says_municipality = bool(sender & municipality) or bool(receiver & hospital)
+    says_hospital = bool(sender & hospital) or bool(receiver & municipality)
+    if says_municipality != says_hospital:
+        return "municipality" if says_municipality else "hospital"
+    return None
 
 
 def _document(event: Event) -> str:
@@ -194,11 +234,12 @@ def _document(event: Event) -> str:
 
 
 def _envelopes(units: list[Unit], notes: _Notes) -> None:
-    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id) is never reused for another message."""
+    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id) is never reused for another message, receipts
+    (XCTL, Acknowledgement) included."""
     seen: dict[str, tuple[str, set[str]]] = {}
     for unit in units:
         primary = unit.primary
-        if primary is None or not primary.envelope_id or primary.kind == "receipt_sent":
+        if primary is None or not primary.envelope_id:
             continue
         here = _document(primary)
         known = seen.get(primary.envelope_id)
@@ -210,7 +251,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         elif (primary.id or "") not in ids:
             notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
                       f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
-                      [primary.id] if primary.id else [])
+                      [primary.id] if primary.id else [], _document(primary))
 
 
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
@@ -237,10 +278,8 @@ def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
                     expanded.append(copy)
             else:
                 expanded.append(event)
-        for event in expanded:
-            event.episode = episode_of.get(event.data.get("ref") or "", event.episode or "(no episode)")
-            if not event.episode:
-                event.episode = "(no episode)"
+        for event in expanded:  # a receipt of a message not in the log belongs to no episode (an input finding)
+            event.episode = episode_of.get(event.data.get("ref") or "", event.episode or "")
         if receipts:
             others = [e for e in unit.events.events if e.kind != "receipt_sent"]
             unit.events.events = others + expanded
@@ -433,4 +472,4 @@ def _references(events: list[Event], ids: set[str], notes: _Notes) -> None:
             target = event.data.get(key)
             if target and target not in ids:
                 notes.add(event.episode, "M-REF", "warning", f"{event.kind} refers ({key}) to {target}, which is not "
-                          "in the log", event.at, [event.id] if event.id else [])
+                          "in the log", event.at, [event.id] if event.id else [], event.source)

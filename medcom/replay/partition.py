@@ -9,8 +9,8 @@ ids of the messages it is or names (replies, receipts, corrections), its envelop
 replayed together, so every rule of the input stage and of the engine sees in a partition what it would see in the
 whole log: the episode of a receipt or a reply, duplicates and resends, a correction and what it corrects, one
 episode id naming two patients, a side-car's names, a patient's other episodes. Receipts that answer no message of
-the log all join the one "(no episode)" episode, as in the whole log. Keys are hashed to 64 bits; two keys that
-collide merely put two partitions' worth of episodes together.
+the log all join one group (they belong to no episode: their findings are input findings, as in the whole log).
+Keys are hashed to 64 bits; two keys that collide merely put two partitions' worth of episodes together.
 
 The connected groups (scipy's connected components over the spooled items) are packed into partitions of about
 `PARTITION_MESSAGES` items; pass 2 copies each spooled item into its partition's file; each partition is then
@@ -266,7 +266,7 @@ def group(spool: LinkTable) -> np.ndarray:
     from scipy.sparse.csgraph import connected_components
 
     n = spool.items
-    virtual = n  # the "(no episode)" episode's node
+    virtual = n  # the node of the receipts that answer no message of the log
     index = np.int32 if n < np.iinfo(np.int32).max else np.int64
     order = np.argsort(np.frombuffer(spool.keys, dtype=np.int64), kind="stable")
     keys = np.frombuffer(spool.keys, dtype=np.int64)[order]

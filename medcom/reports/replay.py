@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import click
 
@@ -157,7 +157,8 @@ def _name_rates(report: dict[str, Any], policy: Policy | None) -> None:
 
 def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
     episodes = _entries(result, filters, show_cpr)
-    return _assemble(result.inputs, episodes, _summary(episodes, result.log), result.inputs.findings, show_cpr)
+    return _assemble(result.inputs, episodes, _summary(episodes, result.log),
+                     [*result.inputs.findings, *result.findings], show_cpr)
 
 
 def _entries(result: ReplayResult, filters: Filters, show_cpr: bool) -> list[dict[str, object]]:
@@ -259,15 +260,24 @@ class Counts(Protocol):
 
 @dataclass(frozen=True)
 class EpisodeEntries:
-    """What a partition's replay gives the report: its episode entries in name order (a picklable callable, run
-    where the partition runs)."""
+    """What a partition's replay gives the report: its episode entries in name order, and the input findings of
+    its messages that belong to no episode (a picklable callable, run where the partition runs)."""
 
     filters: Filters = Filters()
     show_cpr: bool = False
 
-    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], dict[str, list[str] | None]]:
-        """The entries, and (as the partition's summary) `episode_matches` of the --episode values."""
-        return _entries(result, self.filters, self.show_cpr), episode_matches(result, self.filters.episodes)
+    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], PartitionSummary]:
+        """The entries, and the partition's summary: its findings that belong to no episode, and
+        `episode_matches` of the --episode values."""
+        return (_entries(result, self.filters, self.show_cpr),
+                PartitionSummary(result.findings, episode_matches(result, self.filters.episodes)))
+
+
+class PartitionSummary(NamedTuple):
+    """What a partition's replay tells the whole report beside its episode entries."""
+
+    findings: list[Finding]  # input findings of its messages that belong to no episode
+    episode_matches: dict[str, list[str] | None]  # --episode value -> None (found) or the close names
 
 
 class StreamedEpisodes(list):
@@ -311,7 +321,8 @@ def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), sho
     episodes = StreamedEpisodes(run)
     summary = _summary(episodes, run.log)
     episodes._count = summary["episodes"]  # type: ignore[assignment]
-    report = _assemble(run, episodes, summary, run.findings, show_cpr)
+    found = [f for part in run.summaries if part is not None for f in part.findings]
+    report = _assemble(run, episodes, summary, [*run.findings, *found], show_cpr)
     _name_rates(report, policy)
     return {"policy": policy_name, **report}
 

@@ -5,7 +5,8 @@
 - `read_message(bundle)` -> `HospitalNotification | CareCommunication | Acknowledgement | None`: the typed facts.
 - `build_acknowledgement(message, code, issues, now=...)`: the Acknowledgement Bundle that answers a message.
 - `to_xml(resource)`: FHIR XML of a resource; `looks_like_fhir(data)`: a cheap test for sorting a mixed log.
-The IG packages are package data (`packages/`, with their licence and SOURCE.md).
+The IG packages, every version in use with its dependencies, are package data (`medcom/schemas/fhir/`, with
+their licence and SOURCE.md); `ValidationResult.ig` names the version that judged a message.
 """
 
 from __future__ import annotations

@@ -26,6 +26,18 @@ _PRIMITIVE_NAME = {"EncodedBytes": "base64Binary", "UuidVersion": "uuid", "Base6
                    "UnsignedInt": "unsignedInt", "PositiveInt": "positiveInt", "DateTime": "dateTime"}
 
 
+# R4's codes of required bindings that fhir.resources lists only in part (ending its list with "+").
+# OperationOutcome.issue.code (R4's issue-type, required) has no list in fhir.resources: R4's codes.
+_R4_CODES = {("Encounter", "status"): ("planned", "arrived", "triaged", "in-progress", "onleave", "finished",
+                                       "cancelled", "entered-in-error", "unknown"),
+             ("OperationOutcomeIssue", "code"): (
+                 "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
+                 "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches",
+                 "not-found", "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule",
+                 "conflict", "transient", "lock-error", "no-store", "exception", "timeout", "incomplete",
+                 "throttled", "informational")}
+
+
 @dataclass(frozen=True)
 class ElementInfo:
     """One element of a base type: its JSON name, whether it repeats, its type and how JSON writes it."""
@@ -95,8 +107,12 @@ def elements(type_name: str) -> dict[str, ElementInfo]:
             continue
         is_list, inner = _unwrap(field.annotation)
         fhir_type, kind = _type_of(inner)
-        enum = extra.get("enum_values")
-        found[field.alias] = ElementInfo(field.alias, is_list, fhir_type, kind, bool(extra.get("element_required")),
+        enum = extra.get("enum_values") or _R4_CODES.get((type_name, field.alias))
+        if enum and "+" in enum:  # fhir.resources' "and more": the full R4 list where it is known, else unchecked
+            enum = _R4_CODES.get((type_name, field.alias))
+        # a list with min 1 (Provenance.target) is a required pydantic field, not marked element_required
+        required = bool(extra.get("element_required")) or (is_list and field.is_required())
+        found[field.alias] = ElementInfo(field.alias, is_list, fhir_type, kind, required,
                                          tuple(enum) if enum else None, extra.get("one_of_many"))
     return found
 

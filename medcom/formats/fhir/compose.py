@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from medcom.formats.fhir.igpackages import conformance
+from medcom.formats.fhir.igpackages import example
 from medcom.formats.fhir.messages import ACTIVITY_SYSTEM, CPR_SYSTEM, GLN_SYSTEM, LEAVE_EXTENSION, SOR_SYSTEM
 
 HN_PACKAGE = "medcom.fhir.dk.hospitalnotification"
@@ -44,7 +44,7 @@ class Organisation:
 
 @cache
 def _template(package: str, name: str) -> str:
-    return conformance().examples[f"{package}/{name}"].decode("utf-8")
+    return example(package, name).decode("utf-8")
 
 
 def uuid_of(*parts: str) -> str:
@@ -151,6 +151,8 @@ def hospital_notification(code: str, *, message_id: str, sent: datetime, admitte
         if code == "SLOR":
             leave["end"] = _time(event_at)
         encounter["extension"] = [{"url": LEAVE_EXTENSION, "valuePeriod": leave}]
+    if form == "cancel-":  # AN_: the notified encounter was entered in error (MedCom's cancellation example)
+        encounter["status"] = "entered-in-error"
     _narrative(encounter, f"{code} {_time(event_at)}")
     _narrative(header, f"HospitalNotification {code}")
     entity = [{"role": "revision", "what": {"reference": f"MessageHeader/{revises}"}}] if revises else []

@@ -26,7 +26,7 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-from medcom.formats.fhir.terminology import expansion
+from medcom.formats.fhir.terminology import Expansion
 
 logging.getLogger("antlr4").setLevel(logging.CRITICAL)
 
@@ -41,6 +41,11 @@ class Session(Protocol):
     def resolve(self, reference: str) -> dict | None: ...
 
     def conforms_to(self, resource: dict, profile: str) -> bool | None: ...
+
+    def expansion(self, value_set: str) -> Expansion | None: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 _SESSION: contextvars.ContextVar[Session] = contextvars.ContextVar("fhirpath_session")
@@ -76,7 +81,7 @@ def _conforms_to(inputs: list, url: str) -> list:
 
 
 def _member_of(inputs: list, url: str) -> list:
-    members = expansion(url)
+    members = _SESSION.get().expansion(url)
     if members is None:
         raise Unevaluable(f"value set {url} is not shipped or not expandable")
     results = []
@@ -154,13 +159,14 @@ def _frozen(value: object) -> object:
     return type(value), value
 
 
-def _memo_key(expression: str, data: object, type_path: str) -> tuple:
+def _memo_key(expression: str, data: object, type_path: str, label: str = "") -> tuple:
     """What the verdict of a local expression depends on: the element, or of an object the members it reads
-    (an organisation's identifiers, not its id, which each message renews)."""
+    (an organisation's identifiers, not its id, which each message renews), and the IG version judging it
+    (`memberOf()` reads its value sets)."""
     members = _members_read(expression) if isinstance(data, dict) else None
     if members is not None:
         data = {k: v for k, v in data.items() if isinstance(k, str) and members.fullmatch(k)}  # type: ignore[union-attr]
-    key = (expression, type_path, _frozen(data))
+    key = (expression, type_path, _frozen(data), label)
     hash(key)
     return key
 
@@ -171,7 +177,7 @@ def evaluate(expression: str, data: object, type_path: str, resource: dict, sess
     if not _local(expression) or type_path == "Bundle":  # a Bundle is one message: its verdicts do not repeat
         return _evaluate(expression, data, type_path, resource, session)
     try:
-        key = _memo_key(expression, data, type_path)
+        key = _memo_key(expression, data, type_path, session.label)
     except (TypeError, RecursionError):  # a value no JSON reader makes: evaluated, not remembered
         return _evaluate(expression, data, type_path, resource, session)
     if key in _MEMO:
@@ -183,7 +189,20 @@ def evaluate(expression: str, data: object, type_path: str, resource: dict, sess
     return verdict
 
 
+_VALUE_STEP = re.compile(r"(?<![.%\w$])value\s*\.")
+
+
+@cache
+def _on_primitive(expression: str) -> str:
+    """The expression as FHIR evaluates it on a primitive element: the primitive's `value` (its System value, as
+    in the StructureDefinition of `string`) is the element itself, so the step is dropped. dk-core 2.0 writes
+    `value.matches(...)` on Identifier.value; fhirpathpy knows no `value` inside a primitive and finds nothing."""
+    return _VALUE_STEP.sub("", expression)  # `value.matches(x)` -> `matches(x)`, on the focus
+
+
 def _evaluate(expression: str, data: object, type_path: str, resource: dict, session: Session) -> bool | None:
+    if not isinstance(data, dict | list):
+        expression = _on_primitive(expression)
     compiled = _compiled(expression)
     if compiled is None:
         return None

@@ -1,8 +1,14 @@
-"""MedCom's FHIR IG packages, shipped as package data: their StructureDefinitions, ValueSets, CodeSystems, examples.
+"""MedCom's FHIR IG packages, every version in use, each with the exact dependencies it was built on.
 
-The `.tgz` files in `packages/` are MedCom's published NPM-style IG packages, unchanged (see packages/SOURCE.md).
-They are read with importlib.resources and tarfile, straight from the archives: nothing is unpacked to disk.
-Canonical URLs are looked up without their `|version` suffix: each canonical exists once across the packages.
+The `.tgz` files in `medcom/schemas/fhir/` are published NPM-style packages (`<name>-<version>.tgz`), unchanged (see
+its SOURCE.md): every version of HospitalNotification, CareCommunication and Acknowledgement medcom judges by, and
+the MedCom core, messaging, terminology, messagedefinitions and HL7 Denmark dk-core versions their `package.json`
+names. A package is read (straight from its archive, with importlib.resources and tarfile) the first time a
+message needs it, and once per process.
+
+A `Context` is one IG version with its dependency closure: the IG's own package, the versions its package.json
+names, then (for a package it does not name) what those name in turn. Canonical URLs are looked up in it without
+their `|version` suffix: inside one closure each canonical exists once.
 """
 
 from __future__ import annotations
@@ -14,15 +20,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-PACKAGE_FILES = (
-    "medcom.fhir.dk.terminology-2.0.2.tgz",
-    "medcom.fhir.dk.core-4.0.0.tgz",
-    "medcom.fhir.dk.messaging-4.0.2.tgz",
-    "medcom.fhir.dk.hospitalnotification-3.0.2.tgz",
-    "medcom.fhir.dk.carecommunication-5.0.2.tgz",
-    "medcom.fhir.dk.acknowledgement-2.0.3.tgz",
-)
 _CONFORMANCE = frozenset({"StructureDefinition", "ValueSet", "CodeSystem"})
+_FOLDER = ("schemas", "fhir")
 
 
 @dataclass(frozen=True)
@@ -36,33 +35,14 @@ class IGPackage:
 
 
 @dataclass
-class Conformance:
-    """Every conformance resource of the shipped packages, by canonical URL, and the packages' examples."""
+class Package:
+    """The conformance resources and examples of one package version, by canonical URL."""
 
-    packages: list[IGPackage] = field(default_factory=list)
+    info: IGPackage
     structure_definitions: dict[str, dict] = field(default_factory=dict)
     value_sets: dict[str, dict] = field(default_factory=dict)
     code_systems: dict[str, dict] = field(default_factory=dict)
-    examples: dict[str, bytes] = field(default_factory=dict)  # "<package>/<file name>" -> bytes
-
-    def structure_definition(self, canonical: str) -> dict | None:
-        return self.structure_definitions.get(strip_version(canonical))
-
-    def value_set(self, canonical: str) -> dict | None:
-        return self.value_sets.get(strip_version(canonical))
-
-    def code_system(self, canonical: str) -> dict | None:
-        return self.code_systems.get(strip_version(canonical))
-
-    def package(self, label: str) -> IGPackage | None:
-        """The shipped package `name#version`."""
-        return next((p for p in self.packages if f"{p.name}#{p.version}" == label), None)
-
-    def package_of(self, canonical: str) -> str | None:
-        """The `name#version` of the package that defines `canonical`, if shipped."""
-        resource = (self.structure_definition(canonical) or self.value_set(canonical)
-                    or self.code_system(canonical))
-        return resource.get("_package") if resource else None
+    examples: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes
 
 
 def strip_version(canonical: str) -> str:
@@ -70,39 +50,130 @@ def strip_version(canonical: str) -> str:
     return canonical.split("|", 1)[0]
 
 
-def _read_package(data: bytes, file: str, into: Conformance) -> None:
+def version_key(version: str) -> tuple[int, ...]:
+    """`3.0.10` sorts after `3.0.2`."""
+    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
+
+
+@cache
+def shipped() -> dict[str, tuple[str, ...]]:
+    """Package name -> its shipped versions, oldest first (from the file names: nothing is read)."""
+    found: dict[str, list[str]] = {}
+    for entry in resources.files("medcom").joinpath(*_FOLDER).iterdir():
+        name = entry.name
+        if name.endswith(".tgz") and "-" in name:
+            package, _, version = name[:-4].rpartition("-")
+            found.setdefault(package, []).append(version)
+    return {name: tuple(sorted(versions, key=version_key)) for name, versions in sorted(found.items())}
+
+
+@cache
+def package(label: str) -> Package | None:
+    """The shipped package `name#version`, read on first use; None if it is not shipped."""
+    name, _, version = label.partition("#")
+    if version not in shipped().get(name, ()):
+        return None
+    file = f"{name}-{version}.tgz"
+    data = resources.files("medcom").joinpath(*_FOLDER, file).read_bytes()
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
         members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".json")]
         contents = {m.name: archive.extractfile(m).read() for m in members}  # type: ignore[union-attr]
     manifest = json.loads(contents["package/package.json"])
-    label = f"{manifest['name']}#{manifest['version']}"
-    into.packages.append(IGPackage(manifest["name"], manifest["version"], file, dict(manifest.get("dependencies", {}))))
-    for name, raw in sorted(contents.items()):
-        if name.startswith("package/example/"):
-            into.examples[f"{manifest['name']}/{name.rsplit('/', 1)[1]}"] = raw
+    loaded = Package(IGPackage(manifest["name"], manifest["version"], file, dict(manifest.get("dependencies", {}))))
+    for member, raw in sorted(contents.items()):
+        if member.startswith("package/example/"):
+            loaded.examples[member.rsplit("/", 1)[1]] = raw
             continue
-        if name.count("/") != 1 or name.rsplit("/", 1)[1].startswith("."):
+        if member.count("/") != 1 or member.rsplit("/", 1)[1].startswith("."):
             continue
         resource = json.loads(raw)
         kind = resource.get("resourceType")
         if kind not in _CONFORMANCE or "url" not in resource:
             continue
         resource["_package"] = label
-        table = {"StructureDefinition": into.structure_definitions, "ValueSet": into.value_sets,
-                 "CodeSystem": into.code_systems}[kind]
+        table = {"StructureDefinition": loaded.structure_definitions, "ValueSet": loaded.value_sets,
+                 "CodeSystem": loaded.code_systems}[kind]
         table[resource["url"]] = resource
-
-
-@cache
-def conformance() -> Conformance:
-    """All shipped packages, loaded once per process."""
-    loaded = Conformance()
-    folder = resources.files("medcom").joinpath("schemas", "fhir")
-    for file in PACKAGE_FILES:
-        _read_package(folder.joinpath(file).read_bytes(), file, loaded)
     return loaded
 
 
-def example_bundles() -> dict[str, bytes]:
-    """The example message Bundles the IG packages ship, by `<package>/<file name>`."""
-    return {name: raw for name, raw in conformance().examples.items() if name.rsplit("/", 1)[1].startswith("Bundle-")}
+@dataclass(frozen=True)
+class Context:
+    """One IG version and the package versions it was built on, in lookup order (the IG first)."""
+
+    label: str  # the IG: 'medcom.fhir.dk.hospitalnotification#3.0.2'
+    packages: tuple[str, ...]
+    missing: tuple[str, ...] = ()  # dependencies that are not shipped (HL7 International's packages)
+
+    def _find(self, table: str, canonical: str) -> dict | None:
+        url = strip_version(canonical)
+        for label in self.packages:
+            loaded = package(label)
+            found = getattr(loaded, table).get(url) if loaded is not None else None
+            if found is not None:
+                return found
+        return None
+
+    def structure_definition(self, canonical: str) -> dict | None:
+        return self._find("structure_definitions", canonical)
+
+    def value_set(self, canonical: str) -> dict | None:
+        return self._find("value_sets", canonical)
+
+    def code_system(self, canonical: str) -> dict | None:
+        return self._find("code_systems", canonical)
+
+
+@cache
+def context(label: str) -> Context | None:
+    """The IG `name#version` with its dependency closure; None if the IG is not shipped. The versions a package
+    names win over those its dependencies name (as the IG Publisher resolves them when it builds the IG)."""
+    root = package(label)
+    if root is None:
+        return None
+    chosen = {root.info.name: label}
+    missing: list[str] = []
+    queue = [root]
+    while queue:
+        current = queue.pop(0)
+        for name, version in current.info.dependencies.items():
+            if name in chosen:
+                continue
+            dependency = package(f"{name}#{version}")
+            chosen[name] = f"{name}#{version}"
+            if dependency is None:
+                missing.append(chosen[name])
+                continue
+            queue.append(dependency)
+    return Context(label, tuple(v for v in chosen.values() if v not in missing), tuple(missing))
+
+
+def newest(name: str) -> str | None:
+    """`name#version` of the newest shipped version of a package."""
+    versions = shipped().get(name)
+    return f"{name}#{versions[-1]}" if versions else None
+
+
+def example_bundles(*, every_version: bool = False) -> dict[str, bytes]:
+    """The example message Bundles of the message IGs, by `<package>#<version>/<file name>` (every shipped
+    version) or `<package>/<file name>` (the newest version only)."""
+    found: dict[str, bytes] = {}
+    for name in MESSAGE_IGS:
+        for version in shipped().get(name, ()) if every_version else [shipped()[name][-1]]:
+            loaded = package(f"{name}#{version}")
+            prefix = f"{name}#{version}" if every_version else name
+            found.update({f"{prefix}/{file}": raw for file, raw in (loaded.examples.items() if loaded else ())
+                          if file.startswith("Bundle-")})
+    return found
+
+
+def example(name: str, file: str) -> bytes:
+    """An example file of the newest shipped version of a package."""
+    loaded = package(newest(name) or "")
+    if loaded is None or file not in loaded.examples:
+        raise KeyError(f"{name}/{file}")
+    return loaded.examples[file]
+
+
+MESSAGE_IGS = ("medcom.fhir.dk.hospitalnotification", "medcom.fhir.dk.carecommunication",
+               "medcom.fhir.dk.acknowledgement")

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from medcom.formats.fhir.igpackages import conformance
+from medcom.formats.fhir.igpackages import context, newest
+from medcom.formats.fhir.rules import F_EVENT, F_EVENT_CLASS, F_EVENT_STATUS
 from medcom.identifiers import check_gln
 
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
@@ -92,6 +93,15 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """Where a HospitalNotification contradicts itself: its rule id, what, and the element (FHIRPath)."""
+
+    rule: str
+    text: str
+    path: tuple[str | int, ...]  # in the Bundle: ('entry', 2, 'resource', 'status')
+
+
+@dataclass(frozen=True)
 class HospitalNotification:
     header: Header
     code: str | None  # STIN, STAA, STOR, SLOR, SLHJ, MORS, with RE_ / AN_ prefixes
@@ -104,7 +114,7 @@ class HospitalNotification:
     patient_identifiers: tuple[Identifier, ...]
     deceased: bool
     revises: tuple[str, ...]  # earlier MessageHeader references the current Provenance names (revision / removal)
-    problems: tuple[str, ...]  # where class, status and activity disagree with the code
+    problems: tuple[Problem, ...]  # an event that cannot be told; class or status disagreeing with the activity
 
     @property
     def event_time(self) -> datetime | None:
@@ -351,22 +361,37 @@ def read_hospital_notification(bundle: dict) -> HospitalNotification:
     encounter_class = _str(_dict(encounter.get("class")).get("code"))
     status = _str(encounter.get("status"))
     code = notification_code(header.activity, deceased)
+    at = _where(view, encounter)
     problems = []
     expected_class = _EXPECTED_CLASS.get(_base_activity(header.activity) or "")
     if expected_class and encounter_class and encounter_class != expected_class:
-        problems.append(f"activity {header.activity} with Encounter.class {encounter_class}")
+        problems.append(Problem(F_EVENT_CLASS, f"activity {header.activity} with Encounter.class {encounter_class} "
+                                f"(expected {expected_class})", at + ("class",)))
     if code:
         wanted = "entered-in-error" if code.startswith("AN_") else _EXPECTED_STATUS[code.split("_")[-1]]
         if status and status != wanted:
-            problems.append(f"{code} with Encounter.status {status} (expected {wanted})")
+            problems.append(Problem(F_EVENT_STATUS, f"{code} (activity {header.activity}) with Encounter.status "
+                                    f"{status} (expected {wanted})", at + ("status",)))
     elif header.activity:
-        problems.append(f"activity {header.activity} is not a hospital notification's")
+        problems.append(Problem(F_EVENT, f"activity {header.activity} is not a HospitalNotification's: the "
+                                "notified event cannot be told", _where(view, provenance) + ("activity",)))
+    else:
+        problems.append(Problem(F_EVENT, "no Provenance with an activity has this message's MessageHeader as its "
+                                "target: the notified event cannot be told", _where(view, header_resource)))
     return HospitalNotification(
         header=header, code=code, encounter_class=encounter_class, encounter_status=status,
         period=_period(encounter.get("period")), leave=leave, episode_of_care=_episodes(encounter), cpr=cpr,
         patient_identifiers=identifiers, deceased=deceased,
         revises=tuple(r.reference for r in _references(view, provenance) if r.reference),
         problems=tuple(problems))
+
+
+def _where(view: _Bundle, resource: dict) -> tuple[str | int, ...]:
+    """The path of an entry's resource in the Bundle: ('entry', 2, 'resource'); () when it is not one."""
+    entries = _list(view.bundle.get("entry"))
+    index = next((i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("resource") is resource
+                  and resource), None)
+    return () if index is None else ("entry", index, "resource")
 
 
 def read_care_communication(bundle: dict) -> CareCommunication:
@@ -405,12 +430,13 @@ def read_acknowledgement(bundle: dict) -> Acknowledgement:
 
 
 def _coding_text(coding: dict) -> str | None:
-    """A coding's display, else its code's display in the shipped CodeSystem, else the code."""
+    """A coding's display, else its code's display in the newest Acknowledgement IG's CodeSystem, else the code."""
     code = _str(coding.get("code"))
     display = _str(coding.get("display"))
     if display or code is None:
         return display
-    system = conformance().code_system(str(coding.get("system")))
+    judge = context(newest("medcom.fhir.dk.acknowledgement") or "")
+    system = judge.code_system(str(coding.get("system"))) if judge else None
     found = next((_str(c.get("display")) for c in _list((system or {}).get("concept")) if c.get("code") == code), None)
     return f"{code}: {found}" if found else code
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 from medcom.formats.fhir.base_invariants import STRUCTURE_CHECKED, Native, native
-from medcom.formats.fhir.igpackages import conformance, strip_version
+from medcom.formats.fhir.igpackages import Context, package, strip_version
 
 
 @dataclass(frozen=True)
@@ -142,11 +142,20 @@ def _parent_id(element_id: str) -> tuple[str, bool]:
 
 
 @cache
-def compile_profile(canonical: str) -> Profile | None:
-    """The compiled snapshot of a shipped StructureDefinition; None if it is not in the shipped packages."""
-    definition = conformance().structure_definition(canonical)
+def compile_profile(canonical: str, context: Context) -> Profile | None:
+    """The compiled snapshot of a StructureDefinition of the IG version `context`; None if it is not in its
+    packages. Compiled once per package version, shared by every IG version built on that package."""
+    definition = context.structure_definition(canonical)
     if definition is None or "snapshot" not in definition:
         return None
+    return _compiled(definition["_package"], strip_version(canonical))
+
+
+@cache
+def _compiled(label: str, url: str) -> Profile:
+    loaded = package(label)
+    assert loaded is not None
+    definition = loaded.structure_definitions[url]
     by_id: dict[str, ElementDef] = {}
     root: ElementDef | None = None
     for raw in definition["snapshot"]["element"]:

@@ -9,5 +9,11 @@ F_PROFILE = "F-PROFILE"      # a MedCom profile: cardinality, fixed and pattern 
 F_BINDING = "F-BINDING"      # a code outside the value set of a required binding
 F_INVARIANT = "F-INVARIANT"  # a profile's or the base specification's FHIRPath constraint is violated
 F_UNCHECKED = "F-UNCHECKED"  # info: what could not be checked (profile, value set or expression not available)
+# A HospitalNotification's event is told by its Provenance activity; Encounter.status and .class must agree with it.
+F_EVENT = "F-EVENT"                # the event cannot be told: no Provenance targets the message's own MessageHeader,
+                                   # or its activity is not a HospitalNotification's
+F_EVENT_STATUS = "F-EVENT-STATUS"  # the activity and Encounter.status disagree (SLHJ with status onleave)
+F_EVENT_CLASS = "F-EVENT-CLASS"    # the activity and Encounter.class disagree (admit-emergency with class IMP)
 
-ALL = (F_JSON, F_XML, F_STRUCTURE, F_PROFILE, F_BINDING, F_INVARIANT, F_UNCHECKED)
+ALL = (F_JSON, F_XML, F_STRUCTURE, F_PROFILE, F_BINDING, F_INVARIANT, F_UNCHECKED, F_EVENT, F_EVENT_STATUS,
+       F_EVENT_CLASS)

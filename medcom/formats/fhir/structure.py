@@ -39,8 +39,12 @@ class StructureCheck:
         self.unchecked: list[Finding] = []
 
     def _add(self, path: Path, text: str) -> None:
+        self.add(path, text)
+
+    def add(self, path: Path, text: str, rule: str = F_STRUCTURE) -> None:
+        """An error at `path` (the first problem found at a location is the one reported)."""
         location = fhirpath(self.root_type, path)
-        self.findings.setdefault(location, Finding(F_STRUCTURE, Severity.ERROR, mask_cprs(text), self.file,
+        self.findings.setdefault(location, Finding(rule, Severity.ERROR, mask_cprs(text), self.file,
                                                    self.lines.line(path), location))
 
     # --- the JSON shape walk -------------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """Validate a MedCom FHIR message Bundle against the base model and MedCom's profiles.
 
 The message profile is chosen from Bundle.meta.profile, else from the MessageHeader (its meta.profile, else its
-event code). Every resource in the Bundle is then checked against each MedCom profile that names it: its own
-meta.profile, and the target profile of each reference to it from an element already checked (MessageHeader.focus
--> the Encounter profile, Encounter.subject -> the Patient profile...). A profile is walked along its snapshot:
-cardinality, fixed and pattern values, allowed types, slices (value, pattern and type discriminators), required
-bindings against the shipped value sets, and the constraints' FHIRPath (error -> error, warning -> warning).
+event code), and the IG version that judges it from what the message declares, else the newest it conforms to
+(`validate_resource`); every profile, value set and code system is then looked up in that version's own
+dependency closure (`igpackages.Context`). Every resource in the Bundle is then checked against each MedCom
+profile that names it: its own meta.profile, and the target profile of each reference to it from an element
+already checked (MessageHeader.focus -> the Encounter profile, Encounter.subject -> the Patient profile...). A
+profile is walked along its snapshot: cardinality, fixed and pattern values, allowed types, slices (value, pattern,
+required-binding and type discriminators), required bindings against the version's value sets, and the
+constraints' FHIRPath (error -> error, warning -> warning).
 What cannot be checked for want of a package (a profile, a value set) or of FHIRPath support is counted and
 reported as F-UNCHECKED info findings, never guessed.
 """
@@ -20,12 +23,13 @@ from medcom.findings import Finding, Severity
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
-from medcom.formats.fhir.igpackages import conformance, strip_version
+from medcom.formats.fhir.bundle_rules import bundle_rules
+from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
 from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUCTURE, F_UNCHECKED
 from medcom.formats.fhir.structure import StructureCheck
-from medcom.formats.fhir.terminology import expansion
+from medcom.formats.fhir.terminology import Expansion, expansion
 from medcom.identifiers import mask_cprs
 
 MESSAGE_PROFILES = {
@@ -54,11 +58,13 @@ _SPLIT_STEPS = re.compile(r"\.(?![^(]*\))")
 
 @dataclass
 class ValidationResult:
-    """The findings for one Bundle, what could not be checked (info findings), and the message profile used."""
+    """The findings for one Bundle, what could not be checked (info findings), the message profile used and the
+    IG version that judged it."""
 
     findings: list[Finding] = field(default_factory=list)
     unchecked: list[Finding] = field(default_factory=list)
     profile: str | None = None
+    ig: str | None = None  # the IG version that judged it: 'medcom.fhir.dk.hospitalnotification#3.0.2'
 
     @property
     def errors(self) -> list[Finding]:
@@ -78,6 +84,14 @@ class _Item:
 
 class _SlicingUnsupported(Exception):
     pass
+
+
+class _FirstError(Exception):  # noqa: N818 - not an error of the validator: the verdict of a trial run
+    """A trial run (does the message conform to this IG version?) stops at its first error."""
+
+
+class _NotConforming(Exception):  # noqa: N818 - the verdict of a conformsTo() check, at its first error
+    """A conformsTo() check stops at its first error: the answer is known."""
 
 
 def _type_code(suffix: str) -> str:
@@ -101,7 +115,9 @@ def _short(value: object) -> str:
 class _Validation:
     """One Bundle's validation: the resources, the findings, and the profiles each resource must meet."""
 
-    def __init__(self, bundle: dict, file: str, lines: LineMap) -> None:
+    def __init__(self, bundle: dict, file: str, lines: LineMap, judge: Context, *, trial: bool = False) -> None:
+        self.context = judge
+        self.trial = trial  # stop at the first error: only whether the message conforms is wanted
         self.bundle = bundle
         self.file = file
         self.lines = lines
@@ -122,23 +138,21 @@ class _Validation:
         self.verdicts: dict[tuple[int, str], bool] = {}
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
-        self.built_on: dict[str, str] = {}  # the message IG's dependencies: package name -> version
-        self.version_note: str | None = None  # set while walking a profile of another version than built_on's
         self._follow = True
 
     # --- reporting ------------------------------------------------------------------------------------------------
 
     def report(self, rule: str, severity: Severity, path: Path, text: str) -> None:
         """Record a finding; the same finding from two profiles is kept once, as its most severe form."""
-        key_text = text
-        if self.version_note and severity == Severity.ERROR:
-            severity, text = Severity.WARNING, f"{text} [{self.version_note}]"
         if self.quiet:
             if severity == Severity.ERROR:
                 self.quiet_errors += 1
+                raise _NotConforming
             return
+        if self.trial and severity == Severity.ERROR:
+            raise _FirstError
         location = fhirpath(self.root_type, path)
-        key = (rule, location, key_text)
+        key = (rule, location, text)
         known = self.findings.get(key)
         if known is None or (known.severity != Severity.ERROR and severity == Severity.ERROR):
             self.findings[key] = Finding(rule, severity, mask_cprs(text), self.file, self.lines.line(path), location)
@@ -161,8 +175,18 @@ class _Validation:
     def path_of(self, resource: dict) -> Path | None:
         return next((p for p, r in self.entries if r is resource), None)
 
+    @property
+    def label(self) -> str:
+        return self.context.label
+
+    def expansion(self, value_set: str) -> Expansion | None:
+        return expansion(value_set, self.context)
+
+    def profile(self, url: str) -> Profile | None:
+        return compile_profile(url, self.context)
+
     def conforms_to(self, resource: dict, profile_url: str) -> bool | None:
-        profile = compile_profile(profile_url)
+        profile = self.profile(profile_url)
         if profile is None:
             return None
         key = (id(resource), profile.url)
@@ -173,6 +197,8 @@ class _Validation:
             before = self.quiet_errors
             try:
                 self.check_resource(resource, profile, path, follow_references=False)
+            except _NotConforming:
+                pass  # the first error decides
             finally:
                 self.quiet -= 1
             self.verdicts[key] = self.quiet_errors == before
@@ -182,18 +208,6 @@ class _Validation:
 
     def expect(self, path: Path, profile_url: str, because: Path | None) -> None:
         self.expected.setdefault(path, {}).setdefault(strip_version(profile_url), because)
-
-    def use_message_profile(self, profile: Profile) -> None:
-        package = conformance().package(profile.package)
-        self.built_on = dict(package.dependencies) if package else {}
-
-    def _note_for(self, profile: Profile) -> str | None:
-        """Why findings of `profile` are warnings: its package is not the version the message's IG was built on."""
-        name, _, version = profile.package.partition("#")
-        wanted = self.built_on.get(name)
-        if wanted is None or wanted == version:
-            return None
-        return f"{profile.name} from {name} {version}; this message's IG was built on {wanted}"
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
         try:
@@ -219,13 +233,8 @@ class _Validation:
     def node(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
              profile: Profile) -> None:
         """`obj` against a profile's root `definition`: its constraints, then its children."""
-        saved = self.version_note
-        self.version_note = self._note_for(profile)
-        try:
-            self.invariants(definition, obj, path, definition.path, resource)
-            self.children(obj, definition, path, base_type, resource, profile)
-        finally:
-            self.version_note = saved
+        self.invariants(definition, obj, path, definition.path, resource)
+        self.children(obj, definition, path, base_type, resource, profile)
 
     def children(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
                  profile: Profile | None = None) -> None:
@@ -280,7 +289,7 @@ class _Validation:
         assigned: list[ElementDef | None] = [None] * len(items)
         if definition.slicing_rules and definition.slices:
             usable = []
-            for slice_def, problem in _slice_problems(definition):
+            for slice_def, problem in _slice_problems(definition, self.context):
                 if problem:
                     self.not_checked("slice", f"{definition.path}:{slice_def.slice_name} ({problem})")
                 else:
@@ -342,7 +351,7 @@ class _Validation:
             if type_ref.code != item.type_code:
                 continue
             for url in type_ref.profiles:
-                type_profile = compile_profile(url)
+                type_profile = self.profile(url)
                 if type_profile is None:
                     self.not_checked("profile", strip_version(url))
                     continue
@@ -355,7 +364,7 @@ class _Validation:
 
     def binding(self, item: _Item, definition: ElementDef) -> None:
         value_set = definition.binding[1]  # type: ignore[index]
-        members = expansion(value_set)
+        members = self.expansion(value_set)
         value = item.value
         if members is None:
             enum = item.info.enum if item.info else None
@@ -397,7 +406,7 @@ class _Validation:
         kind = found.get("resourceType")
         fitting = []
         for url in targets:
-            profile = compile_profile(url)
+            profile = self.profile(url)
             type_name = profile.type if profile else strip_version(url).rsplit("/", 1)[-1]
             if type_name in (kind, "Resource"):
                 fitting.append((url, profile))
@@ -431,24 +440,24 @@ class _Validation:
 
     def slice_of(self, item: _Item, definition: ElementDef, usable: list[ElementDef]) -> ElementDef | None:
         for slice_def in usable:
-            if all(_discriminated(item, slice_def, d.type, d.path) for d in definition.discriminators):
+            if all(_discriminated(item, slice_def, d.type, d.path, self.context) for d in definition.discriminators):
                 return slice_def
         return None
 
-_SLICE_PROBLEMS: dict[int, tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
+_SLICE_PROBLEMS: dict[tuple[int, str], tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
 
 
-def _slice_problems(definition: ElementDef) -> list[tuple[ElementDef, str | None]]:
+def _slice_problems(definition: ElementDef, judge: Context) -> list[tuple[ElementDef, str | None]]:
     """Each slice of a sliced element with why it cannot be told apart (None: it can); worked out once per
-    element definition (compiled profiles live as long as the process)."""
-    known = _SLICE_PROBLEMS.get(id(definition))
+    element definition and IG version (compiled profiles live as long as the process)."""
+    known = _SLICE_PROBLEMS.get((id(definition), judge.label))
     if known is None or known[0] is not definition:
-        known = (definition, [(s, _slice_problem(s, definition)) for s in definition.slices])
-        _SLICE_PROBLEMS[id(definition)] = known
+        known = (definition, [(s, _slice_problem(s, definition, judge)) for s in definition.slices])
+        _SLICE_PROBLEMS[(id(definition), judge.label)] = known
     return known[1]
 
 
-def _slice_problem(slice_def: ElementDef, definition: ElementDef) -> str | None:
+def _slice_problem(slice_def: ElementDef, definition: ElementDef, judge: Context) -> str | None:
     """Why a slice cannot be told apart here (a discriminator this validator does not support, or a value set in a
     profile that is not shipped); None when it can."""
     for discriminator in definition.discriminators:
@@ -459,23 +468,34 @@ def _slice_problem(slice_def: ElementDef, definition: ElementDef) -> str | None:
         if discriminator.type not in ("value", "pattern"):
             return f"{discriminator.type} discriminator"
         try:
-            if not _expected_values(slice_def, _steps(discriminator.path)):
+            if not _expected_values(slice_def, _steps(discriminator.path), judge):
                 return f"no fixed or pattern value at {discriminator.path}"
         except _SlicingUnsupported as exc:
             return str(exc)
     return None
 
 
-def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str) -> bool:
+def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, judge: Context) -> bool:
     if kind == "type":
         return _type_matches(item, slice_def, path)
-    expected = _expected_values(slice_def, _steps(path))
+    expected = _expected_values(slice_def, _steps(path), judge)
     try:
         actual = _navigate(item.value, _steps(path))
     except _SlicingUnsupported:
         return False
-    return any(_matches_pattern(value, found) if how == "pattern" else value == found
+    return any(_in_value_set(value, found) if how == "binding" else  # type: ignore[arg-type]
+               _matches_pattern(value, found) if how == "pattern" else value == found
                for how, value in expected for found in actual)
+
+
+def _in_value_set(members: Expansion, found: object) -> bool:
+    if isinstance(found, str):
+        return members.contains_code(found)
+    if isinstance(found, dict):
+        codings = found.get("coding") if "coding" in found else [found]
+        return isinstance(codings, list) and any(
+            isinstance(c, dict) and members.contains(c.get("system"), c.get("code")) for c in codings)
+    return False
 
 
 def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
@@ -522,7 +542,7 @@ def _navigate(value: object, steps: list[str]) -> list[object]:
     return current
 
 
-def _expected_values(slice_def: ElementDef, steps: list[str]) -> list[tuple[str, object]]:
+def _expected_values(slice_def: ElementDef, steps: list[str], judge: Context) -> list[tuple[str, object]]:
     """The fixed and pattern values the slice's definition sets at the discriminator path."""
     candidates = [slice_def]
     for position, step in enumerate(steps):
@@ -532,7 +552,7 @@ def _expected_values(slice_def: ElementDef, steps: list[str]) -> list[tuple[str,
         following: list[ElementDef] = []
         for node in candidates:
             if not node.children:
-                node = _type_profile_root(node) or node
+                node = _type_profile_root(node, judge) or node
             if by_url:
                 base = node.child("extension")
                 following += [s for s in (base.slices if base else []) if any(
@@ -551,12 +571,18 @@ def _expected_values(slice_def: ElementDef, steps: list[str]) -> list[tuple[str,
             values.append(("fixed", node.value))
             continue
         if node.fixed is None and node.pattern is None and not node.children:
-            root = _type_profile_root(node)
+            root = _type_profile_root(node, judge)
             node = root if root is not None else node
         if node.fixed is not None:
             values.append(("fixed", node.fixed[1]))
         if node.pattern is not None:
             values.append(("pattern", node.pattern[1]))
+        if node.fixed is None and node.pattern is None and node.binding and node.binding[0] == "required":
+            # FHIR: a value discriminator may be told by the element's required binding
+            members = expansion(node.binding[1], judge)
+            if members is None:
+                raise _SlicingUnsupported(f"value set {strip_version(node.binding[1])} cannot be expanded")
+            values.append(("binding", members))
     return values
 
 
@@ -565,10 +591,10 @@ class _Fixed:
     value: str
 
 
-def _type_profile_root(node: ElementDef) -> ElementDef | None:
+def _type_profile_root(node: ElementDef, judge: Context) -> ElementDef | None:
     for type_ref in node.types:
         for url in type_ref.profiles:
-            profile = compile_profile(url)
+            profile = compile_profile(url, judge)
             if profile is not None:
                 return profile.root
     return None
@@ -580,9 +606,8 @@ def _type_profile_root(node: ElementDef) -> ElementDef | None:
 def message_profile(bundle: dict) -> str | None:
     """The MedCom message profile that applies: Bundle.meta.profile, else the MessageHeader's profile or event."""
     for url in _profiles_of(bundle):
-        profile = compile_profile(url)
-        if profile is not None and profile.type == "Bundle":
-            return profile.url
+        if url in _IG_OF:
+            return url
     header = _first_resource(bundle)
     if header is None or header.get("resourceType") != "MessageHeader":
         return None
@@ -595,10 +620,18 @@ def message_profile(bundle: dict) -> str | None:
     return None
 
 
-def _profiles_of(resource: dict) -> list[str]:
+_IG_OF = {MESSAGE_PROFILES["hospital-notification-message"]: "medcom.fhir.dk.hospitalnotification",
+          MESSAGE_PROFILES["care-communication-message"]: "medcom.fhir.dk.carecommunication",
+          MESSAGE_PROFILES["acknowledgement-message"]: "medcom.fhir.dk.acknowledgement",
+          MESSAGE_PROFILES["empty-message"]: "medcom.fhir.dk.messaging"}
+
+
+def _profiles_of(resource: dict, *, versioned: bool = False) -> list[str]:
     meta = resource.get("meta")
     profiles = meta.get("profile") if isinstance(meta, dict) else None
-    return [strip_version(p) for p in profiles if isinstance(p, str)] if isinstance(profiles, list) else []
+    if not isinstance(profiles, list):
+        return []
+    return [p if versioned else strip_version(p) for p in profiles if isinstance(p, str)]
 
 
 def _first_resource(bundle: dict) -> dict | None:
@@ -609,8 +642,40 @@ def _first_resource(bundle: dict) -> dict | None:
     return None
 
 
+def candidate_versions(bundle: dict, profile_url: str) -> tuple[str, list[str], str | None]:
+    """(the IG package, the versions that may judge the message newest first, a note when the message declares a
+    version medcom does not ship). A version in a meta.profile (`url|3.0.1`) names the IG version exactly; the
+    version of MessageHeader.definition names the message definition, which MedCom keeps through the IG's patch
+    releases (CareCommunication 4.0.1-4.0.3 declare `|4.0.0`, 5.0.x `|5.0`): it names the major.minor line."""
+    ig = _IG_OF[profile_url]
+    versions = list(reversed(shipped().get(ig, ())))
+    header = _first_resource(bundle) or {}
+    exact = [p.split("|", 1)[1] for p in _profiles_of(bundle, versioned=True) + _profiles_of(header, versioned=True)
+             if "|" in p and strip_version(p) in (profile_url, *_HEADER_TO_MESSAGE)]
+    definition = header.get("definition")
+    line = definition.split("|", 1)[1] if isinstance(definition, str) and "|" in definition else None
+    for declared in exact:
+        if declared in versions:
+            return ig, [declared], None
+    if line is not None:
+        wanted = version_key(line)[:2]
+        same_line = [v for v in versions if version_key(v)[:2] == wanted]
+        if same_line:
+            return ig, same_line, None
+    declared = exact[0] if exact else line
+    if declared is not None:
+        return ig, versions, (f"the message declares version {declared} of {ig}, which medcom does not ship "
+                              f"(shipped: {', '.join(reversed(versions))}): judged by the newest version it "
+                              "conforms to")
+    return ig, versions, None
+
+
 def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -> ValidationResult:
-    """Validate a parsed Bundle (FHIR JSON's shape, from JSON or XML); findings, never exceptions."""
+    """Validate a parsed Bundle (FHIR JSON's shape, from JSON or XML); findings, never exceptions. The message is
+    judged by the IG version it declares, with that version's own dependencies; where it declares none, by the
+    newest shipped version it conforms to (where it conforms to none, by the newest that may judge it). An older
+    version judges only where it checked everything the newest could: what it cannot check (a value set its
+    packages lack) never makes a message conform."""
     lines = lines or LineMap()
     result = ValidationResult()
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
@@ -623,19 +688,59 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
                                    1, None)]
         return result
     _model_checks(bundle, structure)
-    run = _Validation(bundle, file, lines)
+    bundle_rules(bundle, structure)
     result.profile = message_profile(bundle)
+    note = None
     if result.profile is None:
+        labels = [newest("medcom.fhir.dk.carecommunication") or ""]
+    else:
+        ig, versions, note = candidate_versions(bundle, result.profile)
+        labels = [f"{ig}#{v}" for v in versions]
+    judges = [j for j in map(context, labels) if j is not None and _complete(j)] or [
+        j for j in map(context, labels[:1]) if j is not None]
+    run = _run(bundle, file, lines, judges[0], result.profile)
+    if any(f.severity == Severity.ERROR for f in run.findings.values()):
+        for judge in judges[1:]:  # an older version it conforms to? (a trial stops at its first error)
+            try:
+                trial = _run(bundle, file, lines, judge, result.profile, trial=True)
+            except _FirstError:
+                continue
+            if set(trial.unchecked) <= set(run.unchecked):  # it checked all the newest could check: it judges
+                run = trial
+                break
+    result.ig = run.context.label if result.profile is not None else None
+    if note:
+        run.report(F_PROFILE, Severity.WARNING, (), note)
+    result.findings = _merge(structure.findings.values(), run.findings.values())
+    result.unchecked = structure.unchecked + [
+        Finding(F_UNCHECKED, Severity.INFO, f"{kind} {what} is not available here: not checked ({count}x)", file)
+        for (kind, what), count in sorted(run.unchecked.items())]
+    return result
+
+
+def _complete(judge: Context) -> bool:
+    """Whether every MedCom and dk-core package the IG version was built on is shipped (messaging 2.1.0 names
+    medcom core 2.3.0, which no message IG uses: alone it could not check its own bindings)."""
+    return not any(label.startswith(("medcom.", "hl7.fhir.dk.")) for label in judge.missing)
+
+
+def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None, *,
+         trial: bool = False) -> _Validation:
+    """One walk of the Bundle's profiles as the IG version `judge` has them (a trial raises _FirstError at the
+    first error; one that ends found none, and its findings are complete)."""
+    run = _Validation(bundle, file, lines, judge, trial=trial)
+    if message is None:
         run.report(F_PROFILE, Severity.ERROR, (), "no MedCom message profile applies: neither Bundle.meta.profile nor "
                    "the first entry's MessageHeader names a HospitalNotification, CareCommunication or Acknowledgement")
     else:
-        profile = compile_profile(result.profile)
-        assert profile is not None
-        run.use_message_profile(profile)
-        run.check_resource(bundle, profile, ())
+        profile = run.profile(message)
+        if profile is None:
+            run.not_checked("profile", message)
+        else:
+            run.check_resource(bundle, profile, ())
     for path, resource in run.entries:
         for url in _profiles_of(resource):
-            if compile_profile(url) is not None:
+            if run.profile(url) is not None:
                 run.expect(path, url, None)
             else:
                 run.not_checked("profile", url)
@@ -647,12 +752,8 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
         for path, url in pending:
             run.done.add((path, url))
             resource = next(r for p, r in run.entries if p == path)
-            run.check_resource(resource, compile_profile(url), path)  # type: ignore[arg-type]
-    result.findings = _merge(structure.findings.values(), run.findings.values())
-    result.unchecked = structure.unchecked + [
-        Finding(F_UNCHECKED, Severity.INFO, f"{kind} {what} is not available here: not checked ({count}x)", file)
-        for (kind, what), count in sorted(run.unchecked.items())]
-    return result
+            run.check_resource(resource, run.profile(url), path)  # type: ignore[arg-type]
+    return run
 
 
 def _model_checks(bundle: dict, structure: StructureCheck) -> None:
@@ -668,8 +769,11 @@ def _model_checks(bundle: dict, structure: StructureCheck) -> None:
 
 
 def _merge(structural: object, profiled: object) -> list[Finding]:
-    """Structure findings first; a profile's cardinality finding where the base model already said the same."""
+    """Structure findings first; a profile's cardinality or binding finding where the base model already said the
+    same."""
     findings = list(structural)  # type: ignore[call-overload]
     seen = {f.xpath for f in findings}
-    findings += [f for f in profiled if not (f.rule == F_PROFILE and f.xpath in seen and "minimum" in f.text)]  # type: ignore[attr-defined]
+    bindings = {f.xpath for f in findings if f.rule == F_BINDING}
+    findings += [f for f in profiled if not (f.rule == F_PROFILE and f.xpath in seen and "minimum" in f.text)  # type: ignore[attr-defined]
+                 and not (f.rule == F_BINDING and f.xpath in bindings)]  # type: ignore[attr-defined]
     return findings
