@@ -469,16 +469,18 @@ RULES: tuple[RuleInfo, ...] = (
              "twice, unknown resource types.",
              "medcom.formats.fhir.structure", commands=("validate", "replay"),
              example="A Patient with \"birthDate\": 19470925 (a number where FHIR has a string).",
-             reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) with "
-                     "that IG's own dependency closure; one that declares none by the newest version it conforms to. "
+             reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) "
+                     "with that IG's own dependency closure; one that declares none by the newest version it "
+                     "conforms to. "
                      "No error is softened because of a version difference."),
     RuleInfo("F-PROFILE", "A MedCom profile is broken", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
              "MedCom's StructureDefinition snapshots from the shipped IG packages: cardinality, fixed and pattern "
              "values, types and target profiles of references (resolved inside the Bundle), slices, extensions.",
              "medcom.formats.fhir.validator", commands=("validate", "replay"),
-             reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) with "
-                     "that IG's own dependency closure; one that declares none by the newest version it conforms to. "
+             reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) "
+                     "with that IG's own dependency closure; one that declares none by the newest version it "
+                     "conforms to. "
                      "No error is softened because of a version difference.",
              example="A HospitalNotification whose Encounter has no class."),
     RuleInfo("F-BINDING", "A code outside the value set of a required binding", ("error", "warning"), "medcom",
