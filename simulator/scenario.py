@@ -23,6 +23,7 @@ from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
 from medcom.identifiers import check_municipality
 from medcom.policy import INFINITY_ALLOWED, Policy, PolicyError, from_table, load_policy, merge_tables, read_text_file
 from simulator.costs import Costs, parse_costs
+from simulator.marks import key_marks
 
 DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hospice", "other")
 MAX_REPLICATIONS = 10_000  # as the command line's --replications
@@ -155,6 +156,7 @@ class Scenario:
     source: str
     descriptions: dict[str, str] = field(default_factory=dict)  # variant name -> its `description`, if given
     costs: Costs | None = None  # the optional [costs] table
+    marks: dict[str, str] = field(default_factory=dict)  # dotted key -> SOURCE / ASSUMPTION / FITTED / unmarked
 
     @property
     def name(self) -> str:
@@ -254,12 +256,13 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     source = str(path)
     try:
-        raw = tomllib.loads(read_text_file(path, "scenario"))
+        text = read_text_file(path, "scenario")
+        raw = tomllib.loads(text)
     except PolicyError as exc:
         raise ScenarioError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    return scenario_from_raw(raw, source)
+    return replace(scenario_from_raw(raw, source), marks=key_marks(text))
 
 
 def scenario_from_raw(raw: dict[str, Any], source: str) -> Scenario:

@@ -319,8 +319,17 @@ def _scenario_path(name: str) -> Path:
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 @click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
+@click.option("--sensitivity", is_flag=True,
+              help="Also vary each ASSUMPTION (and unmarked) number of the scenario down and up, with the same "
+                   "patients, and rank which move the headline most (a tornado chart). Runs the scenario twice per "
+                   "key: pick keys with --sensitivity-keys, fewer --replications to go faster.")
+@click.option("--sensitivity-keys", "sensitivity_keys", multiple=True, metavar="KEY",
+              help="Only these keys (dotted, e.g. municipality.preparation_hours; repeatable); implies --sensitivity.")
+@click.option("--sensitivity-range", "sensitivity_range", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.25, show_default=True, help="How far each key moves down and up, as a fraction (0.25: ±25 %).")
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
-             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str) -> None:
+             scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str,
+             sensitivity: bool, sensitivity_keys: tuple[str, ...], sensitivity_range: float) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI."""
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
@@ -347,23 +356,43 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     except ScenarioError as exc:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    analysis = None
+    if sensitivity or sensitivity_keys:
+        import tomllib
+
+        from simulator import sensitivity as sens
+
+        try:
+            analysis = sens.plan(tomllib.loads(path.read_text(encoding="utf-8")), loaded, list(sensitivity_keys),
+                                 sensitivity_range)
+        except sens.SensitivityError as exc:
+            raise click.UsageError(str(exc)) from None
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
         if directory is not None:
             _make_dir(directory, option)
     try:
         result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
+        if analysis is not None:
+            sensitivity_result = sens.run(analysis, loaded, workers=workers, executor=executor_kind,
+                                          scheduler=scheduler)
     except ExecutorError as exc:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     data = result.as_dict()
     if (both_sides := make_bill(result)) is not None:
         data["bill"] = both_sides
+    if analysis is not None:
+        data["sensitivity"] = sensitivity_result
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
         if out is not None:
             (out / "result.json").write_text(sim_json(data) + "\n", encoding="utf-8")
             (out / "summary.txt").write_text(sim_text(data) + "\n", encoding="utf-8")
             charts = write_plots(result, out)
+            if analysis is not None:
+                from medcom.reports.sensitivity import tornado
+
+                charts.append(tornado(data["sensitivity"], out))
             (out / "report.html").write_text(sim_html(data, charts), encoding="utf-8")
             click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
         if emit_log is not None:

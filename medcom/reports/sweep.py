@@ -34,6 +34,7 @@ def _head(sweep: dict) -> list[str]:
 
 
 def _bill_rows(sweep: dict) -> tuple[list[str], list[list[str]]]:
+    """The bill per point: both sides with their price years; a net only where its sides share one year."""
     prices, per = sweep["bill"]["prices"], per_horizon(sweep["horizon_days"])
     head = [f"tax saved, DKK ({prices['completion_tax']}) {per}", f"extra staffing, DKK ({prices['reception']}) {per}",
             "municipal net", f"bed-days freed {per}", f"their value, DKK ({prices['bed_day']})", "region net"]
@@ -41,11 +42,15 @@ def _bill_rows(sweep: dict) -> tuple[list[str], list[list[str]]]:
     for p in sweep["points"]:
         b = p["bill"]
         t, r = b["municipality_total"], b["region"]
-        rows.append([estimate(t["tax_saved_dkk"], "dkk"), number(t["extra_staffing_dkk"]),
-                     f"{estimate(t['net_dkk'], 'dkk')} ({verdict(t['net_dkk'])})", estimate(r["bed_days_freed"]),
-                     estimate(r["bed_days_value_dkk"], "dkk"),
-                     f"{estimate(r['net_dkk'], 'dkk')} ({verdict(r['net_dkk'])})"])
+        rows.append([estimate(t["tax_saved_dkk"], "dkk"), number(t["extra_staffing_dkk"]), _net(t),
+                     estimate(r["bed_days_freed"]), estimate(r["bed_days_value_dkk"], "dkk"), _net(r)])
     return head, rows
+
+
+def _net(block: dict) -> str:
+    if block["net_dkk"] is None:
+        return "not netted (price years differ)"
+    return f"{estimate(block['net_dkk'], 'dkk')} ({verdict(block['net_dkk'])})"
 
 
 def to_text(sweep: dict, metrics: tuple[str, ...] = DEFAULT_METRICS) -> str:
