@@ -21,7 +21,7 @@ from typing import Any
 
 from simulator.costs import tax_rates_label
 from simulator.marks import TABLES, UNMARKED
-from simulator.run import BASE, ScenarioResult
+from simulator.run import BASE, BOUNDS, ScenarioResult
 from simulator.scenario import LIMITS, Scenario, ScenarioError, scenario_from_raw
 from simulator.statistics import paired, summary
 
@@ -132,10 +132,12 @@ def scenario(raw: dict[str, Any], nominal: Scenario, levels: list[Level]) -> tup
     return replace(nominal, variants=variants), refused
 
 
-def _figure(result: ScenarioResult, variant: str, base: str) -> dict[str, object]:
+def _figure(result: ScenarioResult, base: str, variant: str | None) -> dict[str, object]:
+    """The headline in one level's runs: the variant's paired difference against its base, or (no variant) the
+    base's own figure."""
     values = [m.values[FIGURE] for m in result.runs[base]]
-    if variant == BASE:
-        return summary(values)
+    if variant is None:
+        return summary(values, *BOUNDS.get(FIGURE, (0.0, None)))  # as the result's own metrics are clipped
     return paired(values, [m.values[FIGURE] for m in result.runs[variant]])
 
 
@@ -152,11 +154,12 @@ def analyse(result: ScenarioResult, nominal: Scenario, levels: list[Level], skip
         "headlines": {}, "not_varied": skipped,
     }
     for variant in headlines:
-        middle = _figure(result, variant, BASE)
+        alone = variant == BASE
+        middle = _figure(result, BASE, None if alone else variant)
         rows = []
         for level in levels:
-            low = _figure(result, run_name(level.key, "low", variant), run_name(level.key, "low"))
-            high = _figure(result, run_name(level.key, "high", variant), run_name(level.key, "high"))
+            low, high = (_figure(result, run_name(level.key, side), None if alone else run_name(level.key, side, variant))
+                         for side in ("low", "high"))
             change = [float(low["mean"]) - float(middle["mean"]), float(high["mean"]) - float(middle["mean"])]
             rows.append({"key": level.key, "mark": level.mark, "nominal": level.nominal, "low": level.low,
                          "high": level.high, "at_low": low, "at_high": high, "change": change,

@@ -549,11 +549,13 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     numbers: mean and 95 % CI per point, and the paired difference against the scenario's base."""
     import json
     import tomllib
+    from dataclasses import replace
 
     from medcom.reports.simulate import METRICS as METRIC_INFO
     from medcom.reports.sweep import DEFAULT_METRICS
     from medcom.reports.sweep import to_html as sweep_html
     from medcom.reports.sweep import to_text as sweep_text
+    from medcom.reports.sweep import with_reading_aids
     from medcom.reports.sweep_plots import write_sweep_plots
     from simulator.bill import bill as make_bill
     from simulator.run import run_scenario
@@ -569,11 +571,11 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     shown = metrics or DEFAULT_METRICS
     path = _scenario_path(scenario)
     try:
-        load_scenario(path)  # the file itself first: its errors name the file's keys
+        marks = load_scenario(path).marks  # the file itself first: its errors name the file's keys
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         g = grid(raw, str(path), list(vary))
         changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
-        loaded = with_run(g.scenario, **changes) if changes else g.scenario
+        loaded = replace(with_run(g.scenario, **changes) if changes else g.scenario, marks=marks)
     except (ScenarioError, PolicyError, SweepError) as exc:
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -583,7 +585,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     except ExecutorError as exc:
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    data = result_dict(g, result, make_bill(result))
+    data = with_reading_aids(result_dict(g, result, make_bill(result)))
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
     click.echo(text)
     if out is not None:

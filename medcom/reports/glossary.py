@@ -25,7 +25,7 @@ TERMS: dict[str, str] = {
     "completion tax (færdigbehandlingstakst)": "What a municipality pays the region for each day a patient who is "
                                                "ready for discharge stays in hospital (sundhedsloven § 238; rules "
                                                "TAX-1 to TAX-5).",
-    "tax day": "A day the completion tax is paid for (TAX-1): a local midnight after the effective ready time and "
+    "completion-tax days (tax days)": "Days the completion tax is paid for (TAX-1): a local midnight after the effective ready time and "
                "up to the discharge. The effective ready time is the ready time, moved later to the hospital's "
                "first contact with the municipality if that came later, into 08:00-21:00, and to a needed "
                "discharge conference or guardianship hand-over.",
@@ -38,6 +38,9 @@ TERMS: dict[str, str] = {
                            "the patient was not administratively ready, so the municipality can dispute them. "
                            "They stay in the count.",
     "pp": "Percentage points: the difference of two percentages (99.6 % − 99.2 % = +0.4 pp).",
+    "discharges": "Counted episodes that ended in a discharge (every counted episode runs to its discharge).",
+    "phone calls": "Phone calls between hospital and municipality that the agreement asks for (CP-2, ACK-1, DIS-2) "
+                   "in the counted episodes.",
     "bed-days": "Days in hospital from the admission to the discharge, in hours / 24.",
     "bed-days ready but waiting": "Days from the ready-for-discharge time to the discharge, in hours / 24. It can "
                                   "move the other way from tax days: tax days count whole midnights from the "
@@ -61,7 +64,7 @@ TERMS: dict[str, str] = {
     "sensitivity analysis": "Each assumption is moved down and up over a stated range while the rest stay, and the "
                             "headline is simulated again with the same patients (common random numbers); the "
                             "tornado chart ranks the assumptions by how far they move it.",
-    "Little's law (L, λW)": "A check of the model, not a planner's figure: in a steady state the time-average "
+    "patients in hospital (L), arrival rate × mean stay (λW): Little's law": "A check of the model, not a planner's figure: in a steady state the time-average "
                             "number in hospital (L) equals the arrival rate times the mean stay (λW).",
 }
 

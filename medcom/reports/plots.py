@@ -9,7 +9,6 @@ effect stays visible next to one with a large effect. Charts are saved with thei
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,10 +36,9 @@ class FigureFormatter(Formatter):
     def format_ticks(self, values: list[float]) -> list[str]:
         """All ticks at once: their spacing sets the decimals."""
         scale = 100 if self.kind == "share" else 1
-        locs = sorted({float(v) for v in values})
-        steps = [b - a for a, b in zip(locs, locs[1:], strict=False) if b > a]
-        step = min(steps) * scale if steps else 1.0
-        decimals = 0 if step >= 1 else min(4, -math.floor(math.log10(step) + 1e-9))
+        scaled = [float(v) * scale for v in values]
+        decimals = next((d for d in range(5) if all(abs(v * 10 ** d - round(v * 10 ** d)) < 1e-6 * max(1.0, abs(v))
+                                                    for v in scaled)), 4)
         return [self.text(v, decimals) for v in values]
 
     def __call__(self, value: float, pos: int | None = None) -> str:
@@ -57,7 +55,7 @@ class FigureFormatter(Formatter):
 
 def figures_axis(axis: Axis, kind: str = "number", difference: bool = False) -> None:
     """Tick labels as the reports print figures (see FigureFormatter), at most 7 ticks."""
-    axis.set_major_locator(MaxNLocator(nbins=6))
+    axis.set_major_locator(MaxNLocator(nbins=6, integer=kind in ("count", "dkk")))
     axis.set_major_formatter(FigureFormatter(kind, difference))
 
 

@@ -103,9 +103,10 @@ def bill_chart(sweep: dict, xs: list[float], ticks: list[str], key: str, out: Pa
     """Both sides of the bill per point; kroner of different price years are drawn apart, never netted."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for name, stats in _bill_series(sweep):
+        (line,) = ax.plot(xs, [s["mean"] for s in stats], marker="o", label=name)
         if "ci95" in stats[0]:
-            ax.fill_between(xs, [s["ci95"][0] for s in stats], [s["ci95"][1] for s in stats], alpha=0.25)
-        ax.plot(xs, [s["mean"] for s in stats], marker="o", label=name)
+            ax.fill_between(xs, [s["ci95"][0] for s in stats], [s["ci95"][1] for s in stats], alpha=0.2,
+                            color=line.get_color())
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set(title="Both sides of the bill, each point against the base: DKK (mean, 95 % CI)", xlabel=axis_label(key),
            xticks=xs)
