@@ -87,7 +87,7 @@ def bill(result: ScenarioResult) -> dict[str, object] | None:
             staffing_total += extra
             municipalities[code] = {"name": municipality_name(code), "tax_saved_dkk": summary(saved),
                                     "extra_staffing_dkk": extra,
-                                    **staff_net(lambda saved=saved, extra=extra: [s - extra for s in saved])}
+                                    **staff_net([s - extra for s in saved])}
         freed = [b.values["bed_days"] - v.values["bed_days"] for b, v in zip(base_runs, runs, strict=True)]
         value = [f * costs.bed_day_dkk for f in freed]
         out["variants"][name] = {  # type: ignore[index]
@@ -102,21 +102,22 @@ def bill(result: ScenarioResult) -> dict[str, object] | None:
             "completion_tax_prices": tax_prices,
             "municipalities": municipalities,
             "municipality_total": {"tax_saved_dkk": summary(saved_total), "extra_staffing_dkk": staffing_total,
-                                   **staff_net(lambda: [s - staffing_total for s in saved_total])},
+                                   **staff_net([s - staffing_total for s in saved_total])},
             "region": {"bed_days_freed": summary(freed), "bed_days_value_dkk": summary(value),
                        "tax_income_forgone_dkk": summary(saved_total),
-                       **region_net(lambda: [v - s for v, s in zip(value, saved_total, strict=True)])},
+                       **region_net([v - s for v, s in zip(value, saved_total, strict=True)])},
         }
     return out
 
 
 
-def _net_or_why(tax_prices: str, other_prices: str, other: str) -> Callable[[Callable[[], list[float]]], dict]:
-    """A maker of the net's fields: {"net_dkk": summary} when the completion tax and the other side are priced
-    in one year, else {"net_dkk": None, "net_not_computed": why} (kroner of two years are not added)."""
+def _net_or_why(tax_prices: str, other_prices: str, other: str) -> Callable[[list[float]], dict]:
+    """A maker of the net's fields from the per-replication nets: {"net_dkk": summary} when the completion tax
+    and the other side are priced in one year, else {"net_dkk": None, "net_not_computed": why} (kroner of two
+    years are not added)."""
     tax_years, other_years = price_years(tax_prices), price_years(other_prices)
     if tax_years == other_years and len(tax_years) == 1:
-        return lambda values: {"net_dkk": summary(values())}
+        return lambda values: {"net_dkk": summary(values)}
     why = (f"not computed: the completion tax is in {tax_prices} and {other} in {other_prices}, and kroner of "
            f"different years are not added; give the policy a completion-tax rate table for "
            f"{' and '.join(sorted(other_years))} (completion_tax.rates.YEAR) to price both in one year")

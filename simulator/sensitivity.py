@@ -76,7 +76,7 @@ def choose(raw: dict[str, Any], marks: dict[str, str], keys: list[str] | None = 
     """The keys to vary (those asked for, else every number marked ASSUMPTION or unmarked) with their low and
     high values, and the candidates left out with why."""
     if not 0 < fraction < 1:
-        raise SensitivityError(f"--sensitivity-range: a fraction between 0 and 1 (0.25 is ±25 %), got {fraction}")
+        raise SensitivityError(f"--sensitivity-range: a fraction between 0 and 1 (0.1 is ±10 %), got {fraction}")
     if keys:
         for key in keys:
             table, _, name = key.partition(".")
@@ -158,8 +158,8 @@ def analyse(result: ScenarioResult, nominal: Scenario, levels: list[Level], skip
         middle = _figure(result, BASE, None if alone else variant)
         rows = []
         for level in levels:
-            low, high = (_figure(result, run_name(level.key, side), None if alone else run_name(level.key, side, variant))
-                         for side in ("low", "high"))
+            low, high = (_figure(result, run_name(level.key, side),
+                                 None if alone else run_name(level.key, side, variant)) for side in ("low", "high"))
             change = [float(low["mean"]) - float(middle["mean"]), float(high["mean"]) - float(middle["mean"])]
             rows.append({"key": level.key, "mark": level.mark, "nominal": level.nominal, "low": level.low,
                          "high": level.high, "at_low": low, "at_high": high, "change": change,

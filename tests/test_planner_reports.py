@@ -105,8 +105,9 @@ def test_the_glossary_explains_every_term_the_reports_print() -> None:
     result = _result(_stat(-6_467_646, -6_530_859, -6_404_433), _stat(-1_637, -1_653, -1_621))
     del result["bill"]
     terms = glossary(result)
-    for term in ("95 % CI", "paired difference (variant − base)", "common random numbers", "completion-tax days (tax days)", "pp",
-                 "disputable tax days", "bed-days ready but waiting", "episodes (admitted in horizon)", "rule ids",
+    for term in ("95 % CI", "paired difference (variant − base)", "common random numbers",
+                 "completion-tax days (tax days)", "pp", "disputable tax days", "bed-days ready but waiting",
+                 "episodes (admitted in horizon)", "rule ids",
                  "2016 rates", "2024 prices", "net", "sensitivity analysis"):
         assert term in terms, term
     assert "simulation noise only" in terms["95 % CI"]

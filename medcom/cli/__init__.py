@@ -552,10 +552,9 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     from dataclasses import replace
 
     from medcom.reports.simulate import METRICS as METRIC_INFO
-    from medcom.reports.sweep import DEFAULT_METRICS
+    from medcom.reports.sweep import DEFAULT_METRICS, with_reading_aids
     from medcom.reports.sweep import to_html as sweep_html
     from medcom.reports.sweep import to_text as sweep_text
-    from medcom.reports.sweep import with_reading_aids
     from medcom.reports.sweep_plots import write_sweep_plots
     from simulator.bill import bill as make_bill
     from simulator.run import run_scenario

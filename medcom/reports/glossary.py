@@ -25,13 +25,14 @@ TERMS: dict[str, str] = {
     "completion tax (færdigbehandlingstakst)": "What a municipality pays the region for each day a patient who is "
                                                "ready for discharge stays in hospital (sundhedsloven § 238; rules "
                                                "TAX-1 to TAX-5).",
-    "completion-tax days (tax days)": "Days the completion tax is paid for (TAX-1): a local midnight after the effective ready time and "
-               "up to the discharge. The effective ready time is the ready time, moved later to the hospital's "
-               "first contact with the municipality if that came later, into 08:00-21:00, and to a needed "
-               "discharge conference or guardianship hand-over.",
+    "completion-tax days (tax days)": (
+        "Days the completion tax is paid for (TAX-1): a local midnight after the effective ready time and up to "
+        "the discharge. The effective ready time is the ready time, moved later to the hospital's first contact "
+        "with the municipality if that came later, into 08:00-21:00, and to a needed discharge conference or "
+        "guardianship hand-over."),
     "2016 rates": "The completion tax's daily rates from the policy's rate table of that year (the shipped "
-                  "default is the agreement's 2016 price level: 3\u202f952 DKK for days 1-2, 5\u202f928 DKK from day 3). A "
-                  "policy file can add a table for a later year (completion_tax.rates.YEAR).",
+                  "default is the agreement's 2016 price level: 3\u202f952 DKK for days 1-2, 5\u202f928 DKK from "
+                  "day 3). A policy file can add a table for a later year (completion_tax.rates.YEAR).",
     "2024 prices": "A cost figure in that year's kroner, as its source gives it. medcom never adds kroner of "
                    "different years: a net is shown only when both sides are priced in the same year.",
     "disputable tax days": "Tax days of episodes where no care plan was sent before the ready time (TAX-5): "
@@ -64,7 +65,8 @@ TERMS: dict[str, str] = {
     "sensitivity analysis": "Each assumption is moved down and up over a stated range while the rest stay, and the "
                             "headline is simulated again with the same patients (common random numbers); the "
                             "tornado chart ranks the assumptions by how far they move it.",
-    "patients in hospital (L), arrival rate × mean stay (λW): Little's law": "A check of the model, not a planner's figure: in a steady state the time-average "
+    "patients in hospital (L), arrival rate × mean stay (λW): Little's law":
+        "A check of the model, not a planner's figure: in a steady state the time-average "
                             "number in hospital (L) equals the arrival rate times the mean stay (λW).",
 }
 

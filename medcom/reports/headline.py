@@ -89,8 +89,8 @@ def variant_headline(name: str, result: dict, bill: dict | None) -> dict[str, An
         staffing = float(total["extra_staffing_dkk"])
         out.update(extra_staffing_dkk=staffing, staffing_prices=prices["reception"], net_dkk=total["net_dkk"])
         if staffing:
-            sentence += (f"; the reception {'costs' if staffing > 0 else 'saves'} {money(staffing, prices['reception'])} "
-                         f"{per} of staffing")
+            verb = "costs" if staffing > 0 else "saves"
+            sentence += f"; the reception {verb} {money(staffing, prices['reception'])} {per} of staffing"
         if total["net_dkk"] is not None:
             net = total["net_dkk"]
             sentence += f"; net for the municipalities: {_signed(net, 'dkk', prices['reception'])} {per}"

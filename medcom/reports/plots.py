@@ -22,7 +22,7 @@ from matplotlib.ticker import Formatter, MaxNLocator  # noqa: E402
 
 from medcom.reports.formatting import estimate, number  # noqa: E402
 from simulator.costs import tax_rates_label  # noqa: E402
-from simulator.run import BASE, ScenarioResult  # noqa: E402
+from simulator.run import ScenarioResult  # noqa: E402
 
 
 class FigureFormatter(Formatter):

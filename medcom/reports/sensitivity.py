@@ -72,7 +72,8 @@ def html_section(s: dict, charts: list[Path]) -> str:
         parts.append(f'<h3>{escape(headline)}: nominal {escape(estimate(block["nominal"], "dkk"))} DKK '
                      f'({escape(s["prices"])})</h3>'
                      f'<table class="sensitivity" data-headline="{escape(headline)}"><thead><tr>'
-                     + "".join(f"<th>{escape(h)}</th>" for h in head(s)) + f"</tr></thead><tbody>{body}</tbody></table>")
+                     + "".join(f"<th>{escape(h)}</th>" for h in head(s))
+                     + f"</tr></thead><tbody>{body}</tbody></table>")
     if s["not_varied"]:
         parts.append('<p class="muted">Not varied: ' + escape("; ".join(f"{k} ({why})" for k, why in
                                                                        s["not_varied"].items())) + "</p>")

@@ -68,7 +68,8 @@ def municipality_label(code: str) -> str:
     return f"{code} {name}" if name else code
 
 
-CHART_HEADINGS = {"discharges-by-hour": "Discharges by hour of day", "tax-days-per-week": "Completion-tax days per week",
+CHART_HEADINGS = {"discharges-by-hour": "Discharges by hour of day",
+                  "tax-days-per-week": "Completion-tax days per week",
                   "variant-comparison": "Each variant against the base", "sweep-bill": "Both sides of the bill",
                   "sensitivity": "Which assumptions move the answer"}
 

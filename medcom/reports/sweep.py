@@ -11,8 +11,8 @@ from pathlib import Path
 from medcom.reports.bill import figure_text, verdict
 from medcom.reports.formatting import estimate, number
 from medcom.reports.glossary import glossary
-from medcom.reports.headline import headlines, uncertainty
 from medcom.reports.glossary import text_lines as glossary_lines
+from medcom.reports.headline import headlines, uncertainty
 from medcom.reports.html_page import estimate_html, image, page
 from medcom.reports.simulate import CLIPPED_NOTE, cell, chart_heading, label, per_horizon
 from medcom.reports.simulate_html import EXTRA_CSS, glossary_html, headline_html
