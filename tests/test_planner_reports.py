@@ -134,6 +134,10 @@ def test_share_ticks_have_the_decimals_their_spacing_needs() -> None:
     assert FigureFormatter().format_ticks([0, 2_000_000, 4_000_000]) == ["0", "2\u202f000\u202f000",
                                                                          "4\u202f000\u202f000"]
     assert FigureFormatter().format_ticks([0.0, 0.25, 0.5]) == ["0.00", "0.25", "0.50"]
+    # Seven-digit kroner ran into each other ("7 500 00010 000 000"): millions from a million up.
+    assert FigureFormatter("dkk").format_ticks([-2_500_000, 0, 2_500_000, 5_000_000]) == [
+        "-2.5\u202fM", "0.0\u202fM", "2.5\u202fM", "5.0\u202fM"]
+    assert FigureFormatter("dkk").format_ticks([0, 50_000, 100_000]) == ["0", "50\u202f000", "100\u202f000"]
 
 
 def test_key_marks_come_from_each_keys_comment_or_the_block_above() -> None:

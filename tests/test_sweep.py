@@ -117,7 +117,8 @@ def test_sweep_command_line_writes_the_table_the_bill_and_the_charts(tmp_path: P
         "sweep-care-plans-late.png", "sweep-completion-tax-days.png", "sweep-completion-tax-dkk.png", "sweep.json",
         "sweep.txt"]
     text = (out / "sweep.txt").read_text(encoding="utf-8")
-    assert "completion tax, DKK (2016 rates) per 7 days" in text and "base (12:00)" in text
+    assert "completion tax, DKK (2016 rates) per 7 days" in text
+    assert "12:00 (base)" in text and "base (12:00)" not in text  # the base is the 12:00 point: printed once
     assert "extra staffing, DKK (2024 prices)" in text and "SOURCE: Frederikshavn" in text
 
 

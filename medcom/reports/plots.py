@@ -27,8 +27,8 @@ from simulator.run import ScenarioResult  # noqa: E402
 
 class FigureFormatter(Formatter):
     """Tick labels as the reports print figures, with the decimals the ticks' spacing needs: a share (0..1) as a
-    percentage ('99.5 %'), a difference of shares in percentage points ('+0.2 pp'), anything else thousands
-    separated."""
+    percentage ('99.5 %'), a difference of shares in percentage points ('+0.2 pp'), kroner from a million up in
+    millions ('2.5 M': seven-digit ticks run into each other), anything else thousands separated."""
 
     def __init__(self, kind: str = "number", difference: bool = False) -> None:
         self.kind, self.difference = kind, difference
@@ -36,6 +36,9 @@ class FigureFormatter(Formatter):
     def format_ticks(self, values: list[float]) -> list[str]:
         """All ticks at once: their spacing sets the decimals."""
         scale = 100 if self.kind == "share" else 1
+        self.millions = self.kind == "dkk" and max((abs(float(v)) for v in values), default=0) >= 1_000_000
+        if self.millions:
+            scale = 1e-6
         scaled = [float(v) * scale for v in values]
         decimals = next((d for d in range(5) if all(abs(v * 10 ** d - round(v * 10 ** d)) < 1e-6 * max(1.0, abs(v))
                                                     for v in scaled)), 4)
@@ -45,6 +48,8 @@ class FigureFormatter(Formatter):
         return self.text(value, 2)
 
     def text(self, value: float, decimals: int) -> str:
+        if getattr(self, "millions", False):
+            return f"{number(value / 1e6, decimals)}\u202fM"
         scale = 100 if self.kind == "share" else 1
         text = number(value * scale, decimals)
         if self.kind == "share":
@@ -76,8 +81,10 @@ def tax_days_per_week_figure(result: ScenarioResult) -> plt.Figure:
     for name in result.runs:
         weeks = _mean([m.tax_days_by_week for m in result.runs[name]])
         ax.plot(week_starts(horizon_start, len(weeks)), weeks, marker=".", label=name)
-    ax.set(title="Completion-tax days per week (mean per replication)", xlabel="week beginning",
-           ylabel="tax days")
+    ax.set(title="Completion-tax days per week (mean per replication)\nof patients admitted in the counted days: "
+                 "the first week is low, as those admitted before it are not counted",
+           xlabel="week beginning", ylabel="tax days")
+    ax.title.set_fontsize(10)
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -139,7 +146,7 @@ def comparison_figure(comparison: dict, rates: str, horizon_days: int) -> plt.Fi
         ax.set_ylim(-0.7, len(variants) - 0.3)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(f"variant − base, {per_horizon(horizon_days)}")
-        figures_axis(ax.xaxis)
+        figures_axis(ax.xaxis, kind)
         ax.margins(x=0.15)
     fig.suptitle("Each variant against the base: mean and 95 % CI (paired, common random numbers)", fontsize=11)
     return fig

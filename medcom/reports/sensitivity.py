@@ -104,6 +104,6 @@ def tornado(s: dict, out: Path) -> Path:
         ax.set_title(f"{headline}: change of the headline, DKK ({s['prices']}); nominal "
                      f"{estimate(block['nominal'], 'dkk')}",
                      loc="left", fontsize=10)
-        figures_axis(ax.xaxis)
+        figures_axis(ax.xaxis, "dkk")
         ax.legend(loc="lower right", fontsize=8)
     return save(fig, out / "sensitivity.png")

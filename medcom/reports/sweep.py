@@ -25,6 +25,18 @@ def _values(point: dict, keys: list[str]) -> list[str]:
     return [point["values"][k] for k in keys]
 
 
+def _base_is_a_point(sweep: dict, keys: list[str]) -> bool:
+    """Whether a grid point is the base itself (then the base is not printed twice: that point says so)."""
+    return any(_values(p, keys) == _values(sweep["base"], keys) for p in sweep["points"])
+
+
+def _point_values(sweep: dict, point: dict, keys: list[str]) -> list[str]:
+    values = _values(point, keys)
+    if keys and values == _values(sweep["base"], keys):
+        values[-1] += " (base)"
+    return values
+
+
 def _head(sweep: dict) -> list[str]:
     keys = [a["key"] for a in sweep["axes"]]
     size = len(sweep["points"])
@@ -86,12 +98,14 @@ def to_text(sweep: dict, metrics: tuple[str, ...] = DEFAULT_METRICS) -> str:
     for key in metrics:
         lines += ["", label(key, horizon, rates or ""),
                   "  " + "  ".join(f"{s:<{w}}" for s, w in zip(short, widths, strict=True))
-                  + f"  {'mean':>34}  {'point − base':>34}",
-                  "  " + "  ".join(f"{'base (' + v + ')':<{w}}" for v, w in
-                                   zip(_values(sweep["base"], keys), widths, strict=True))
-                  + f"  {cell(key, sweep['base']['metrics'][key]):>34}"]
+                  + f"  {'mean':>34}  {'point − base':>34}"]
+        if not _base_is_a_point(sweep, keys):
+            lines.append("  " + "  ".join(f"{'base (' + v + ')':<{w}}" for v, w in
+                                          zip(_values(sweep["base"], keys), widths, strict=True))
+                         + f"  {cell(key, sweep['base']['metrics'][key]):>34}")
         for p in sweep["points"]:
-            lines.append("  " + "  ".join(f"{v:<{w}}" for v, w in zip(_values(p, keys), widths, strict=True))
+            lines.append("  " + "  ".join(f"{v:<{w}}" for v, w in zip(_point_values(sweep, p, keys), widths,
+                                                                        strict=True))
                          + f"  {cell(key, p['metrics'][key]):>34}  {cell(key, p['difference'][key], True):>34}")
     if sweep.get("bill"):
         head, rows = _bill_rows(sweep)
@@ -134,9 +148,11 @@ def to_html(sweep: dict, charts: list[Path], metrics: tuple[str, ...] = DEFAULT_
             *(f'<p class="muted">{escape(line)}</p>' for line in head[1:])]
     key_heads = "".join(f"<th>{escape(k)}</th>" for k in keys)
     for key in metrics:
-        rows = [f'<tr class="base"><th colspan="{len(keys)}">base ({escape(", ".join(_values(sweep["base"], keys)))})'
-                f'</th><td class="num">{estimate_html(cell(key, sweep["base"]["metrics"][key]))}</td><td></td></tr>']
-        rows += [f'<tr data-point="{escape(p["name"])}">' + "".join(f"<td>{escape(v)}</td>" for v in _values(p, keys))
+        rows = [] if _base_is_a_point(sweep, keys) else [
+            f'<tr class="base"><th colspan="{len(keys)}">base ({escape(", ".join(_values(sweep["base"], keys)))})'
+            f'</th><td class="num">{estimate_html(cell(key, sweep["base"]["metrics"][key]))}</td><td></td></tr>']
+        rows += [f'<tr data-point="{escape(p["name"])}">'
+                 + "".join(f"<td>{escape(v)}</td>" for v in _point_values(sweep, p, keys))
                  + f'<td class="num" data-mean="{p["metrics"][key]["mean"]!r}">'
                  f'{estimate_html(cell(key, p["metrics"][key]))}</td><td class="num" '
                  f'data-mean="{p["difference"][key]["mean"]!r}">{estimate_html(cell(key, p["difference"][key], True))}'

@@ -111,7 +111,7 @@ def bill_chart(sweep: dict, xs: list[float], ticks: list[str], key: str, out: Pa
     ax.set(title="Both sides of the bill, each point against the base: DKK (mean, 95 % CI)", xlabel=axis_label(key),
            xticks=xs)
     ax.set_xticklabels(ticks)
-    figures_axis(ax.yaxis)
+    figures_axis(ax.yaxis, "dkk")
     ax.legend(fontsize=8)
     return save(fig, out / "sweep-bill.png")
 
