@@ -5,12 +5,27 @@ the reception staffing the variant adds (rate x window hours x reception days ov
 every replication). The region: the bed-days freed and their value, against the completion tax income it
 no longer receives (the same kroner as the municipality's saving: a transfer between the two). Every DKK
 figure carries its price year; the figures' sources go with the bill.
+
+Kroner of different price years are never added: a net (`net_dkk`) is computed only when both of its sides are
+in the same year, and is otherwise None with `net_not_computed` saying why and how to get one (the policy's
+completion-tax rate table for the year the staffing is priced in). medcom ships no price index: the tax's own
+regulation is set by the state each year, and converting with a general index would be a second assumption.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from medcom.identifiers import municipality_name
-from simulator.costs import Costs, horizon_days, reception_days, staffing_dkk, tax_rates_label, window_hours
+from simulator.costs import (
+    Costs,
+    horizon_days,
+    price_years,
+    reception_days,
+    staffing_dkk,
+    tax_rates_label,
+    window_hours,
+)
 from simulator.run import BASE, ScenarioResult, settings_of
 from simulator.scenario import Run, Settings
 from simulator.statistics import summary
@@ -59,6 +74,9 @@ def bill(result: ScenarioResult) -> dict[str, object] | None:
         municipalities: dict[str, object] = {}
         saved_total = [0.0] * len(runs)
         staffing_total = 0.0
+        tax_prices = tax_rates_label(settings.policy, run)
+        staff_net = _net_or_why(tax_prices, f"{costs.reception_price_year} prices", "reception staffing")
+        region_net = _net_or_why(tax_prices, f"{costs.bed_day_price_year} prices", "the bed-days' value")
         for code in codes:
             saved = [b.tax_dkk_by_municipality.get(code, 0) - v.tax_dkk_by_municipality.get(code, 0)
                      for b, v in zip(base_runs, runs, strict=True)]
@@ -68,7 +86,8 @@ def bill(result: ScenarioResult) -> dict[str, object] | None:
             saved_total = [t + s for t, s in zip(saved_total, saved, strict=True)]
             staffing_total += extra
             municipalities[code] = {"name": municipality_name(code), "tax_saved_dkk": summary(saved),
-                                    "extra_staffing_dkk": extra, "net_dkk": summary([s - extra for s in saved])}
+                                    "extra_staffing_dkk": extra,
+                                    **staff_net([s - extra for s in saved])}
         freed = [b.values["bed_days"] - v.values["bed_days"] for b, v in zip(base_runs, runs, strict=True)]
         value = [f * costs.bed_day_dkk for f in freed]
         out["variants"][name] = {  # type: ignore[index]
@@ -80,13 +99,26 @@ def bill(result: ScenarioResult) -> dict[str, object] | None:
                        "hours": [window_hours(base.municipality), window_hours(settings.municipality)],
                        "reception_days": [reception_days(m, calendar, horizon_days(run))
                                           for m in (base.municipality, settings.municipality)]},
-            "completion_tax_prices": tax_rates_label(settings.policy, run),
+            "completion_tax_prices": tax_prices,
             "municipalities": municipalities,
             "municipality_total": {"tax_saved_dkk": summary(saved_total), "extra_staffing_dkk": staffing_total,
-                                   "net_dkk": summary([s - staffing_total for s in saved_total])},
+                                   **staff_net([s - staffing_total for s in saved_total])},
             "region": {"bed_days_freed": summary(freed), "bed_days_value_dkk": summary(value),
                        "tax_income_forgone_dkk": summary(saved_total),
-                       "net_dkk": summary([v - s for v, s in zip(value, saved_total, strict=True)])},
+                       **region_net([v - s for v, s in zip(value, saved_total, strict=True)])},
         }
     return out
 
+
+
+def _net_or_why(tax_prices: str, other_prices: str, other: str) -> Callable[[list[float]], dict]:
+    """A maker of the net's fields from the per-replication nets: {"net_dkk": summary} when the completion tax
+    and the other side are priced in one year, else {"net_dkk": None, "net_not_computed": why} (kroner of two
+    years are not added)."""
+    tax_years, other_years = price_years(tax_prices), price_years(other_prices)
+    if tax_years == other_years and len(tax_years) == 1:
+        return lambda values: {"net_dkk": summary(values)}
+    why = (f"not computed: the completion tax is in {tax_prices} and {other} in {other_prices}, and kroner of "
+           f"different years are not added; give the policy a completion-tax rate table for "
+           f"{' and '.join(sorted(other_years))} (completion_tax.rates.YEAR) to price both in one year")
+    return lambda _values: {"net_dkk": None, "net_not_computed": why}

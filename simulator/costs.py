@@ -128,3 +128,8 @@ def tax_rates_label(policy: Policy, run: Run) -> str:
     last = run.start + timedelta(days=run.warmup_days + run.horizon_days + run.cooldown_days)
     years = sorted({policy.completion_tax.rates_year(y) for y in range(run.start.year, last.year + 1)})
     return " and ".join(str(y) for y in years) + " rates"
+
+
+def price_years(label: str) -> set[str]:
+    """The years a price label names: '2016 rates' -> {'2016'}, '2016 and 2025 rates' -> both."""
+    return {word for word in label.split() if word.isdigit()}

@@ -16,6 +16,7 @@ from medcom.events.build import BuildResult, build
 from medcom.executors import executor as make_executor
 from medcom.progress import Progress
 from simulator.costs import tax_rates_label
+from simulator.marks import counts
 from simulator.scenario import Scenario, Settings
 from simulator.simulation import Metrics, Simulation
 from simulator.statistics import paired, summary
@@ -40,13 +41,18 @@ class ScenarioResult:
         out: dict[str, object] = {
             "scenario": self.scenario.name, "replications": len(base), "seed": self.scenario.run.seed,
             "horizon_days": self.scenario.run.horizon_days,
+            "warmup_days": self.scenario.run.warmup_days, "cooldown_days": self.scenario.run.cooldown_days,
             "description": self.scenario.run.description,
             "horizon_start": (self.scenario.run.start + timedelta(days=self.scenario.run.warmup_days)).isoformat(),
             "completion_tax_rates": tax_rates_label(self.scenario.base.policy, self.scenario.run),
             "metrics": _metrics(base),
+            # every simulated episode, the warm-up's and the cool-down's with those counted (`episodes`)
+            "episodes_simulated": summary([float(m.simulated_episodes) for m in base], 0.0),
             "completion_tax_dkk_by_municipality": _by_key([m.tax_dkk_by_municipality for m in base]),
             "violations_by_rule": _by_key([m.violations_by_rule for m in base]),
         }
+        if self.scenario.marks:
+            out["key_marks"] = counts(self.scenario.marks)
         if len(self.runs) > 1:
             out["variants"] = {name: {"description": self.scenario.descriptions.get(name, ""),
                                       "completion_tax_rates": tax_rates_label(settings_of(self.scenario, name).policy,

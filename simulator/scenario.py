@@ -20,8 +20,18 @@ from typing import Annotated, Any
 
 from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, BusinessCalendar
 from medcom.identifiers import check_municipality
-from medcom.policy import INFINITY_ALLOWED, Policy, PolicyError, from_table, load_policy, merge_tables, read_toml_file
+from medcom.policy import (
+    INFINITY_ALLOWED,
+    Policy,
+    PolicyError,
+    from_table,
+    load_policy,
+    merge_tables,
+    parse_toml,
+    read_text_file,
+)
 from simulator.costs import Costs, parse_costs
+from simulator.marks import key_marks
 
 DESTINATIONS = ("home", "home_nursing", "nursing_home", "temporary_place", "hospice", "other")
 MAX_REPLICATIONS = 10_000  # as the command line's --replications
@@ -169,6 +179,7 @@ class Scenario:
     source: str
     descriptions: dict[str, str] = field(default_factory=dict)  # variant name -> its `description`, if given
     costs: Costs | None = None  # the optional [costs] table
+    marks: dict[str, str] = field(default_factory=dict)  # dotted key -> SOURCE / ASSUMPTION / FITTED / unmarked
 
     @property
     def name(self) -> str:
@@ -270,10 +281,11 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     source = str(path)
     try:
-        raw = read_toml_file(path, "scenario")
+        text = read_text_file(path, "scenario")
+        raw = parse_toml(text, source)
     except PolicyError as exc:
         raise ScenarioError(str(exc)) from None
-    return scenario_from_raw(raw, source)
+    return replace(scenario_from_raw(raw, source), marks=key_marks(text))
 
 
 def scenario_from_raw(raw: dict[str, Any], source: str) -> Scenario:

@@ -189,6 +189,7 @@ def result_dict(g: Grid, result: ScenarioResult, bill: dict[str, Any] | None) ->
         "scenario": data["scenario"], "description": data.get("description", ""), "source": g.scenario.source,
         "replications": data["replications"], "seed": data["seed"], "horizon_days": data["horizon_days"],
         "completion_tax_rates": data.get("completion_tax_rates"), "metrics_order": list(METRICS),
+        **{k: data[k] for k in ("warmup_days", "cooldown_days", "episodes_simulated", "key_marks") if k in data},
         "axes": [{"key": a.key, "values": list(a.texts)} for a in g.axes],
         "base": {"values": dict(zip([a.key for a in g.axes], g.base_values, strict=True)),
                  "metrics": data["metrics"]},

@@ -95,15 +95,14 @@ def test_the_bill_of_a_variant_by_hand() -> None:
     m = v["municipalities"]["813"]
     assert m["name"] == "Frederikshavn Kommune"
     assert m["tax_saved_dkk"]["mean"] == 5000 and m["extra_staffing_dkk"] == pytest.approx(staffing)
-    assert m["net_dkk"]["mean"] == pytest.approx(5000 - staffing)
-    low, high = m["net_dkk"]["ci95"]
-    assert low == pytest.approx(5000 - staffing - 12.706 * 1000, abs=1)  # t(0.975, 1) x sd 1414 / sqrt 2
-    assert high == pytest.approx(5000 - staffing + 12.706 * 1000, abs=1)
+    # The tax saved is in 2016 rates, the staffing in 2024 prices: kroner of two years are not netted.
+    assert m["net_dkk"] is None and v["municipality_total"]["net_dkk"] is None
+    assert "2016 rates" in m["net_not_computed"] and "2024 prices" in m["net_not_computed"]
     r = v["region"]
     assert r["bed_days_freed"]["mean"] == 1.5
     assert r["bed_days_value_dkk"]["mean"] == pytest.approx(1.5 * 5928)
     assert r["tax_income_forgone_dkk"]["mean"] == 5000
-    assert r["net_dkk"]["mean"] == pytest.approx(1.5 * 5928 - 5000)
+    assert r["net_dkk"]["mean"] == pytest.approx(1.5 * 5928 - 5000)  # 2016 prices less 2016 rates: one year
     assert v["window"]["hours"] == [4.0, 6.0] and v["window"]["reception_days"] == [364, 364]
     assert [f["figure"] for f in b["figures"]] == ["reception staffing", "bed-day", "completion tax"]
     assert all(f["source"].startswith(("SOURCE", "ASSUMPTION")) for f in b["figures"])
@@ -117,3 +116,26 @@ def test_rate_table_years_name_the_prices() -> None:
     assert tax_rates_label(later, s.run) == "2025 rates"  # every day of the run is in 2025
     spanning = replace(s.run, start=date(2024, 11, 1))
     assert tax_rates_label(later, spanning) == "2016 and 2025 rates"
+
+
+def test_the_net_is_computed_when_both_sides_share_a_price_year(tmp_path: Path) -> None:
+    """With a completion-tax rate table for 2024 (the staffing's price year) the municipalities' net is the tax
+    saved less the staffing, per replication (the rates' figures here are a test's, not the agreement's)."""
+    path = tmp_path / "twelve-2024.toml"
+    path.write_text(TWELVE.read_text(encoding="utf-8").replace(
+        "[policy]\n", "[policy]\ncompletion_tax = { rates = { 2024 = { first_days = 2, first_rate = 4000, "
+                      "later_rate = 6000 } } }\n", 1), encoding="utf-8")
+    s = load_scenario(path)
+    result = ScenarioResult(s, {BASE: [_metrics(10_000, 100), _metrics(14_000, 120)],
+                                "window-14": [_metrics(6_000, 99), _metrics(8_000, 118)]})
+    b = bill(result)
+    assert b is not None and b["prices"]["completion_tax"] == "2024 rates"
+    v = b["variants"]["window-14"]
+    staffing = 2191.78 * 2 * 364
+    m = v["municipalities"]["813"]
+    assert m["net_dkk"]["mean"] == pytest.approx(5000 - staffing) and "net_not_computed" not in m
+    low, high = m["net_dkk"]["ci95"]
+    assert low == pytest.approx(5000 - staffing - 12.706 * 1000, abs=1)  # t(0.975, 1) x sd 1414 / sqrt 2
+    assert high == pytest.approx(5000 - staffing + 12.706 * 1000, abs=1)
+    # The region's bed-day is priced in 2016, its tax income forgone now in 2024 rates: not netted.
+    assert v["region"]["net_dkk"] is None and "2016 prices" in v["region"]["net_not_computed"]

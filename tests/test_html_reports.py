@@ -143,10 +143,24 @@ def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
     assert errors == []
 
 
-def test_simulation_report_in_the_browser(browser, tmp_path: Path) -> None:
-    """The 12-vs-14 scenario with three more variants (four in all), over two weeks: the comparison table keeps
-    every variant within reach at 1,400 px, each variant is described, the municipality named, the bill and
-    its sources shown, and Little's law stands in a model-check section of its own."""
+LAYOUT = """() => {
+  const problems = [];
+  if (document.documentElement.scrollWidth > innerWidth) problems.push('page ' + document.documentElement.scrollWidth);
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.right > innerWidth + 0.5) problems.push(e.tagName + '.' + e.className + ' ends at ' + r.right);
+    if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+      problems.push(e.tagName + '.' + e.className + ' scrolls ' + e.scrollWidth + ' > ' + e.clientWidth);
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def four_variants(tmp_path_factory) -> tuple[Path, dict]:
+    """The 12-vs-14 scenario with three more variants (four in all), over two weeks, as HTML and JSON."""
+    tmp_path = tmp_path_factory.mktemp("four")
     text = (ROOT / "scenarios" / "discharge-window-12-vs-14.toml").read_text(encoding="utf-8")
     for key, value in {"horizon_days": 14, "warmup_days": 7, "cooldown_days": 0, "replications": 2}.items():
         text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
@@ -157,35 +171,80 @@ def test_simulation_report_in_the_browser(browser, tmp_path: Path) -> None:
     scenario.write_text(text, encoding="utf-8")
     run = medcom("simulate", str(scenario), "--format", "html", "--out", str(tmp_path / "out"))
     assert run.returncode == 0, run.stderr
-    result = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    return tmp_path / "out", json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+def test_the_planner_page_fits_the_window_with_the_answer_above_the_fold(browser, four_variants, width: int,
+                                                                        tmp_path: Path) -> None:
+    """At 800 and 1,400 px nothing is cut or scrolls sideways (the walkthrough lost the difference columns at
+    both), and the headline (each variant's sentence and what the CI covers) lies within the first 800 px."""
+    out, result = four_variants
+    page, errors = open_page(browser, out / "report.html", width=width)
+    page.set_viewport_size({"width": width, "height": 800})
+    assert page.evaluate(LAYOUT) == []
+    box = page.locator("#headline").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 800, box
+    assert page.locator("#headline li").all_inner_texts() == [h["sentence"] for h in result["headlines"]]
+    assert page.locator("#headline .how-sure").inner_text() == result["uncertainty"]
+    # Every variant's difference column is on screen when its table is scrolled to (never off to the right).
+    for name in result["variants"]:
+        last = page.locator(f'table.compare[data-variant="{name}"] thead th').last
+        assert last.inner_text() == f"{name} − base"
+        last.scroll_into_view_if_needed()
+        cell = last.bounding_box()
+        assert cell is not None and cell["x"] >= 0 and cell["x"] + cell["width"] <= width
+    page.screenshot(path=str(tmp_path / f"simulate-{width}.png"))
+    assert errors == []
+
+
+def test_simulation_report_in_the_browser(browser, four_variants) -> None:
+    """Each variant has its table (base, variant, paired difference) with its description, the municipality is
+    named, the bill and its sources shown, Little's law stands in a model-check section of its own, and the
+    glossary closes the page."""
+    out, result = four_variants
     assert len(result["variants"]) == 4
-    page, errors = open_page(browser, tmp_path / "out" / "report.html", width=1400)
-    row = page.locator('#metrics tr[data-metric="completion_tax_days"] td')
-    assert float(row.first.get_attribute("data-mean")) == result["metrics"]["completion_tax_days"]["mean"]
-    assert row.count() == 1 + 2 * len(result["variants"])  # base, then each variant and its difference
-    for i, name in enumerate(result["variants"]):
-        diff = float(row.nth(2 + 2 * i).get_attribute("data-mean"))
-        assert diff == result["comparison"][name]["difference"]["completion_tax_days"]["mean"]
-    # Nothing is cut off: the page does not overflow, the table scrolls in its box, the last column comes into view.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    last = page.locator("#metrics thead th").last
-    assert last.inner_text() == "window-16 − base"
-    last.scroll_into_view_if_needed()
-    box, view = last.bounding_box(), page.viewport_size
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= view["width"]
+    page, errors = open_page(browser, out / "report.html", width=1400)
     for name, variant in result["variants"].items():
-        assert page.locator(f'#variant-descriptions dd[data-variant="{name}"]').inner_text() == variant["description"]
+        table = page.locator(f'#metrics table.compare[data-variant="{name}"]')
+        assert table.locator("caption").inner_text() == f"{name}: {variant['description']}"
+        row = table.locator('tr[data-metric="completion_tax_days"] td')
+        assert row.count() == 3  # base, the variant, its difference
+        assert float(row.nth(0).get_attribute("data-mean")) == result["metrics"]["completion_tax_days"]["mean"]
+        assert float(row.nth(2).get_attribute("data-mean")) == \
+            result["comparison"][name]["difference"]["completion_tax_days"]["mean"]
     assert page.locator('#by-municipality tr[data-code="813"] th').inner_text() == "813 Frederikshavn Kommune"
     assert page.locator("#model-checks").count() == 1
     assert page.locator('#metrics tr[data-metric="occupancy_mean"]').count() == 0
-    assert page.locator('#model-check-table tr[data-metric="occupancy_mean"]').count() == 1
+    assert page.locator('#model-check-table tr[data-metric="occupancy_mean"]').count() == len(result["variants"])
     assert "completion tax, DKK (2016 rates) per 14 days" in page.locator("#metrics").inner_text()
     bill = page.locator('table.bill[data-variant="window-14"]').inner_text()
     assert "extra reception staffing, DKK (2024 prices) per 14 days" in bill and "(2016 rates)" in bill
+    assert "not netted: the completion tax is in 2016 rates and reception staffing in 2024 prices" in bill
     sources = page.locator("#bill-sources li").all_inner_texts()
     assert any("SOURCE: Frederikshavn" in t for t in sources) and any("ASSUMPTION" in t for t in sources)
+    assert page.locator("#glossary dt").all_inner_texts() == list(result["glossary"])
     images = page.locator("img")
     assert images.count() == 3
     assert all(img.evaluate("i => i.complete && i.naturalWidth > 0") for img in images.all())
-    page.screenshot(path=str(tmp_path / "simulate.png"), full_page=True)
+    assert errors == []
+
+
+def test_the_sweep_page_fits_800_px_with_its_bill(browser, tmp_path: Path) -> None:
+    """The walkthrough's sweep lost its bill table's last column at 800 px."""
+    text = (ROOT / "scenarios" / "discharge-window-12-vs-14.toml").read_text(encoding="utf-8")
+    for key, value in {"horizon_days": 7, "warmup_days": 7, "cooldown_days": 0, "replications": 2}.items():
+        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
+    scenario = tmp_path / "week.toml"
+    scenario.write_text(text, encoding="utf-8")
+    run = medcom("sweep", str(scenario), "--vary", "municipality.discharge_window_end=12:00,13:00,14:00,15:00,16:00",
+                 "--format", "html", "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    data = json.loads((tmp_path / "out" / "sweep.json").read_text(encoding="utf-8"))
+    page, errors = open_page(browser, tmp_path / "out" / "report.html", width=800)
+    page.set_viewport_size({"width": 800, "height": 800})
+    assert page.evaluate(LAYOUT) == []
+    assert page.locator("#headline li").all_inner_texts() == [h["sentence"] for h in data["headlines"]]
+    assert page.locator("table.bill tbody tr").count() == len(data["points"])
+    assert "different price years" in page.locator("#bill-note").inner_text()
     assert errors == []

@@ -110,13 +110,15 @@ def test_sweep_command_line_writes_the_table_the_bill_and_the_charts(tmp_path: P
     wide = data["points"][1]
     # The bill at the 14:00 point: two more window-hours on the 7 reception days of the horizon.
     assert wide["bill"]["municipality_total"]["extra_staffing_dkk"] == pytest.approx(2191.78 * 2 * 7)
-    assert data["points"][0]["bill"]["municipality_total"]["net_dkk"]["mean"] == 0
+    assert data["points"][0]["bill"]["municipality_total"]["tax_saved_dkk"]["mean"] == 0
+    assert data["points"][0]["bill"]["municipality_total"]["net_dkk"] is None  # 2016 rates, 2024 prices: not netted
     assert sorted(p.name for p in out.iterdir()) == [
         "report.html", "sweep-acks-same-day-share.png", "sweep-bed-days-ready-waiting.png", "sweep-bill.png",
         "sweep-care-plans-late.png", "sweep-completion-tax-days.png", "sweep-completion-tax-dkk.png", "sweep.json",
         "sweep.txt"]
     text = (out / "sweep.txt").read_text(encoding="utf-8")
-    assert "completion tax, DKK (2016 rates) per 7 days" in text and "base (12:00)" in text
+    assert "completion tax, DKK (2016 rates) per 7 days" in text
+    assert "12:00 (base)" in text and "base (12:00)" not in text  # the base is the 12:00 point: printed once
     assert "extra staffing, DKK (2024 prices)" in text and "SOURCE: Frederikshavn" in text
 
 

@@ -494,10 +494,18 @@ def _scenario_path(name: str) -> Path:
               help="Also write replication 1 of the base as a MedCom XML log plus events.jsonl here.")
 @click.option("--emit-formats", type=click.Choice(FORMATS), default="national", show_default=True,
               help="The formats of --emit-log, as build's --formats (oioxml is much faster to write and read).")
+@click.option("--sensitivity", is_flag=True,
+              help="Also vary each ASSUMPTION (and unmarked) number of the scenario down and up, with the same "
+                   "patients, and rank which move the headline most (a tornado chart). Runs the scenario twice per "
+                   "key: pick keys with --sensitivity-keys, fewer --replications to go faster.")
+@click.option("--sensitivity-keys", "sensitivity_keys", multiple=True, metavar="KEY",
+              help="Only these keys (dotted, e.g. municipality.preparation_hours; repeatable); implies --sensitivity.")
+@click.option("--sensitivity-range", "sensitivity_range", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.25, show_default=True, help="How far each key moves down and up, as a fraction (0.25: ±25 %).")
 @_FORCE
 def simulate(scenario: str, replications: int | None, seed: int | None, workers: int, executor_kind: str,
              scheduler: str | None, fmt: str, out: Path | None, emit_log: Path | None, emit_formats: str,
-             force: bool) -> None:
+             sensitivity: bool, sensitivity_keys: tuple[str, ...], sensitivity_range: float, force: bool) -> None:
     """Run a planner scenario (a file under scenarios/ or a path): every variant, mean and 95 % CI.
 
     \b
@@ -535,22 +543,42 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     except ScenarioError as exc:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    analysis = None
+    if sensitivity or sensitivity_keys:
+        import tomllib
+
+        from simulator import sensitivity as sens
+
+        try:
+            analysis = sens.plan(tomllib.loads(path.read_text(encoding="utf-8")), loaded, list(sensitivity_keys),
+                                 sensitivity_range)
+        except sens.SensitivityError as exc:
+            raise click.UsageError(str(exc)) from None
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
         _own_dir(directory, option, force)
     try:
         result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
+        if analysis is not None:
+            sensitivity_result = sens.run(analysis, loaded, workers=workers, executor=executor_kind,
+                                          scheduler=scheduler)
     except ExecutorError as exc:
         click.echo(f"medcom simulate: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     data = result.as_dict()
     if (both_sides := make_bill(result)) is not None:
         data["bill"] = both_sides
+    if analysis is not None:
+        data["sensitivity"] = sensitivity_result
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
         if out is not None:
             _write_text(out / "result.json", sim_json(data) + "\n")
             _write_text(out / "summary.txt", sim_text(data) + "\n")
             charts = write_plots(result, out)
+            if analysis is not None:
+                from medcom.reports.sensitivity import tornado
+
+                charts.append(tornado(data["sensitivity"], out))
             _write_text(out / "report.html", sim_html(data, charts))
             click.echo(f"wrote result.json, summary.txt, report.html and {len(charts)} charts to {out}", err=True)
         if emit_log is not None:
@@ -763,10 +791,11 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     Exit codes: 0 done, 2 a bad scenario, --vary value or option.
     """
     import json
+    from dataclasses import replace
 
     from medcom.policy import PolicyError, read_toml_file
     from medcom.reports.simulate import METRICS as METRIC_INFO
-    from medcom.reports.sweep import DEFAULT_METRICS
+    from medcom.reports.sweep import DEFAULT_METRICS, with_reading_aids
     from medcom.reports.sweep import to_html as sweep_html
     from medcom.reports.sweep import to_text as sweep_text
     from medcom.reports.sweep_plots import write_sweep_plots
@@ -784,11 +813,11 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     shown = metrics or DEFAULT_METRICS
     path = _scenario_path(scenario)
     try:
-        load_scenario(path)  # the file itself first: its errors name the file's keys
+        marks = load_scenario(path).marks  # the file itself first: its errors name the file's keys
         raw = read_toml_file(path, "scenario")
         g = grid(raw, str(path), list(vary))
         changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
-        loaded = with_run(g.scenario, **changes) if changes else g.scenario
+        loaded = replace(with_run(g.scenario, **changes) if changes else g.scenario, marks=marks)
     except (ScenarioError, PolicyError, SweepError) as exc:
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -798,7 +827,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     except ExecutorError as exc:
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    data = {"$schema": SWEEP, **result_dict(g, result, make_bill(result))}
+    data = {"$schema": SWEEP, **with_reading_aids(result_dict(g, result, make_bill(result)))}
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else sweep_text(data, shown)
     click.echo(text)
     if out is not None:

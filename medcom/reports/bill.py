@@ -1,7 +1,7 @@
 """Both sides of the bill (simulator/bill.py) for people: text and an HTML section.
 
-Every DKK figure names its price year; a net that adds kroner of different years says so; the sources and
-assumptions of the figures close the section.
+Every DKK figure names its price year; kroner of different years are never netted (the row says why and how
+to price both in one year); the sources and assumptions of the figures close the section.
 """
 
 from __future__ import annotations
@@ -14,16 +14,20 @@ from medcom.reports.formatting import estimate, number
 _VERDICT = {1: "positive", -1: "negative", 0: "cannot tell: the interval holds 0"}
 
 
-def verdict(net: dict) -> str:
+def verdict(net: dict | None) -> str:
+    if net is None:
+        return "not netted: different price years"
     low, high = net["ci95"]
     if low == high == 0:
         return "no difference"
     return _VERDICT[1 if low > 0 else -1 if high < 0 else 0]
 
 
-def _mixed(prices: list[str]) -> str:
-    years = sorted({p.split()[0] for p in prices})
-    return f" (adds {' and '.join(years)} kroner)" if len(years) > 1 else ""
+def net_value(block: dict) -> str:
+    """A net with its interval and verdict, or why there is none."""
+    if block["net_dkk"] is None:
+        return f"not netted: {block.get('net_not_computed', 'different price years').removeprefix('not computed: ')}"
+    return f"{estimate(block['net_dkk'], 'dkk')}: {verdict(block['net_dkk'])}"
 
 
 def rows(block: dict, prices: dict[str, str], per: str) -> list[tuple[str, str, str]]:
@@ -35,23 +39,20 @@ def rows(block: dict, prices: dict[str, str], per: str) -> list[tuple[str, str, 
         out += [(who, f"completion tax saved, DKK ({tax}) {per}", estimate(m["tax_saved_dkk"], "dkk")),
                 (who, f"extra reception staffing, DKK ({prices['reception']}) {per}",
                  number(m["extra_staffing_dkk"])),
-                (who, f"net: tax saved − staffing{_mixed([tax, prices['reception']])}",
-                 f"{estimate(m['net_dkk'], 'dkk')}: {verdict(m['net_dkk'])}")]
+                (who, "net: tax saved − staffing", net_value(m))]
     if len(block["municipalities"]) > 1:
         t = block["municipality_total"]
         out += [("municipalities together", f"completion tax saved, DKK ({tax}) {per}",
                  estimate(t["tax_saved_dkk"], "dkk")),
                 ("municipalities together", f"extra reception staffing, DKK ({prices['reception']}) {per}",
                  number(t["extra_staffing_dkk"])),
-                ("municipalities together", f"net{_mixed([tax, prices['reception']])}",
-                 f"{estimate(t['net_dkk'], 'dkk')}: {verdict(t['net_dkk'])}")]
+                ("municipalities together", "net", net_value(t))]
     r = block["region"]
     out += [("region", f"bed-days freed {per}", estimate(r["bed_days_freed"])),
             ("region", f"their value, DKK ({prices['bed_day']}) {per}", estimate(r["bed_days_value_dkk"], "dkk")),
             ("region", f"completion tax income forgone, DKK ({tax}) {per}",
              estimate(r["tax_income_forgone_dkk"], "dkk")),
-            ("region", f"net: value − income forgone{_mixed([prices['bed_day'], tax])}",
-             f"{estimate(r['net_dkk'], 'dkk')}: {verdict(r['net_dkk'])}")]
+            ("region", "net: value − income forgone", net_value(r))]
     return out
 
 

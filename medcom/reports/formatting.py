@@ -76,3 +76,8 @@ def estimate(stat: Mapping[str, Any], kind: str = "number", difference: bool = F
     decimals = 0 if kind == "dkk" else decimals_for(mean, low, high)
     sign = "+" if difference and round(mean, decimals) > 0 else ""
     return f"{sign}{number(mean, decimals)} [{number(low, decimals)}; {number(high, decimals)}]"
+
+
+def per_horizon(horizon_days: int) -> str:
+    """'per year' for a horizon of a year (52 weeks counts as one), else 'per N days'."""
+    return "per year" if 364 <= horizon_days <= 366 else f"per {horizon_days} days"

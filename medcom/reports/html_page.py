@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from html import escape
+from pathlib import Path
 
 from medcom.reports.formatting import auto
 
@@ -33,6 +35,7 @@ svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
 td.num span { white-space: nowrap; } table.narrow { width: auto; min-width: 360px; }
 img { max-width: 100%; border: 1px solid var(--line); border-radius: 6px; }
 .scroll { overflow-x: auto; max-width: 100%; }
+td.num { overflow-wrap: break-word; } span.ci { color: var(--muted); white-space: nowrap; }
 """
 
 
@@ -49,3 +52,21 @@ def page(title: str, body: str, script: str = "", extra_css: str = "") -> str:
 def num(value: float) -> str:
     """A figure as every report prints it (medcom.reports.formatting)."""
     return auto(value)
+
+
+def image(chart: Path) -> str:
+    """A PNG embedded in the page (no file beside it needed)."""
+    data = base64.b64encode(chart.read_bytes()).decode("ascii")
+    return f'<img alt="{escape(chart.stem)}" src="data:image/png;base64,{data}">'
+
+
+def estimate_html(text: str) -> str:
+    """'mean [low; high] (note)' as markup that wraps between its parts, never inside a figure: the mean in
+    bold, the interval on its own line when the column is narrow."""
+    mean, sep, rest = text.partition(" [")
+    if not sep:
+        return escape(text)
+    interval, _, note = rest.partition("]")
+    low, _, high = interval.partition("; ")
+    return (f"<b>{escape(mean)}</b> <span class=\"ci\">[{escape(low)};</span> <span class=\"ci\">{escape(high)}]"
+            f"</span>{escape(note)}")

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from medcom.identifiers import municipality_name
 from medcom.reports.bill import bill_text
-from medcom.reports.formatting import estimate
+from medcom.reports.formatting import estimate, per_horizon
+from medcom.reports.glossary import glossary
+from medcom.reports.glossary import text_lines as glossary_lines
+from medcom.reports.headline import headlines, uncertainty
 from medcom.reports.schemas import SIMULATE
 
 
@@ -46,11 +49,6 @@ MODEL_CHECKS_NOTE = ("Little's law: the time-average number of patients in hospi
 CLIPPED_NOTE = "intervals of counts are clipped at 0 and of shares at 0 and 100 %"
 
 
-def per_horizon(horizon_days: int) -> str:
-    """'per year' for a horizon of a year (52 weeks counts as one), else 'per N days'."""
-    return "per year" if 364 <= horizon_days <= 366 else f"per {horizon_days} days"
-
-
 def label(key: str, horizon_days: int, rates: str | None = None) -> str:
     """A metric's name with its unit: 'completion tax, DKK (2016 rates) per year'."""
     metric = METRICS.get(key)
@@ -71,8 +69,31 @@ def municipality_label(code: str) -> str:
     return f"{code} {name}" if name else code
 
 
+CHART_HEADINGS = {"discharges-by-hour": "Discharges by hour of day",
+                  "tax-days-per-week": "Completion-tax days per week",
+                  "variant-comparison": "Each variant against the base", "sweep-bill": "Both sides of the bill",
+                  "sensitivity": "Which assumptions move the answer"}
+
+
+def chart_heading(stem: str) -> str:
+    """A chart's heading from its file name: a metric's label for a sweep's chart of it."""
+    if stem in CHART_HEADINGS:
+        return CHART_HEADINGS[stem]
+    key = stem.removeprefix("sweep-").replace("-", "_")
+    return METRICS[key].label[:1].upper() + METRICS[key].label[1:] if key in METRICS else stem.replace("-", " ")
+
+
+def with_reading_aids(result: dict) -> dict:
+    """`result` with what a reader needs first and last: the headline per variant, what the intervals cover,
+    and the glossary (added once; every format prints these same fields)."""
+    if "headlines" not in result:
+        result = {**result, "headlines": headlines(result), "uncertainty": uncertainty(result),
+                  "glossary": glossary(result)}
+    return result
+
+
 def to_json(result: dict[str, object]) -> str:
-    return json.dumps({"$schema": SIMULATE, **result}, indent=2, ensure_ascii=False)
+    return json.dumps({"$schema": SIMULATE, **with_reading_aids(result)}, indent=2, ensure_ascii=False)
 
 
 def _rows(keys: list[str], columns: list[tuple[dict, bool]], horizon: int, rates: str, width: int) -> list[str]:
@@ -81,12 +102,17 @@ def _rows(keys: list[str], columns: list[tuple[dict, bool]], horizon: int, rates
 
 
 def to_text(result: dict) -> str:
+    result = with_reading_aids(result)
     horizon, rates = result["horizon_days"], result.get("completion_tax_rates", "")
     metrics: dict[str, dict] = result["metrics"]
     planner = [k for k in metrics if not (k in METRICS and METRICS[k].model_check)]
     checks = [k for k in metrics if k in METRICS and METRICS[k].model_check]
     width = max(len(label(k, horizon, rates)) for k in metrics)
     lines = [f"scenario {result['scenario']}" + (f": {result['description']}" if result.get("description") else ""),
+             "", *(line for h in result["headlines"] for line in textwrap.wrap(h["sentence"], 116,
+                                                                                initial_indent="* ",
+                                                                                subsequent_indent="  ")),
+             *textwrap.wrap(result["uncertainty"], 116), "",
              f"{result['replications']} replications, seed {result['seed']}, {horizon} days counted "
              f"({per_horizon(horizon)}); mean [95 % CI] over replications; {CLIPPED_NOTE}", "",
              f"{'':{width}}  {'base':>40}"]
@@ -113,4 +139,9 @@ def to_text(result: dict) -> str:
         lines += _rows(checks, [(metrics, False)], horizon, rates, width)
     if result.get("bill"):
         lines += ["", *bill_text(result["bill"], per_horizon(horizon))]
+    if result.get("sensitivity"):
+        from medcom.reports.sensitivity import text_lines as sensitivity_lines
+
+        lines += ["", *sensitivity_lines(result["sensitivity"])]
+    lines += ["", *glossary_lines(result)]
     return "\n".join(lines)
