@@ -1,0 +1,178 @@
+"""Hostile inputs against the format layer (issue 19, the parser's classes): no parser reads anything but its
+input, in any encoding; findings, memory and time proportional to the input; odd digits, names and archives are
+findings, never a traceback; JSON is known as JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, no_traceback
+from lxml import etree
+
+from medcom.formats.oioxml.schemas import SchemaError, user_schemas
+from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
+from medcom.formats.read import read_document
+from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes, safe_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG = ROOT / "examples" / "log"
+GOOD = next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()
+
+
+def report(*args: str) -> dict:
+    return json.loads(no_traceback(invoke(*args, "--format", "json")).stdout)
+
+
+# ---- 1. no DTD subset or entity is ever loaded, whatever the encoding ----------------------------------------
+
+
+@contextmanager
+def watched_fifo(path: Path) -> Iterator[threading.Event]:
+    """A FIFO at `path` and an event set when anything opens it for reading. A writer thread waits on it and
+    serves every open with an empty file at once (so a regression fails the test instead of hanging it); on
+    leaving, the test opens it itself once more to let the writer go."""
+    os.mkfifo(path)
+    opened = threading.Event()
+    leaving = threading.Event()
+
+    def writer() -> None:
+        while True:
+            fd = os.open(path, os.O_WRONLY)  # blocks until a reader comes
+            os.close(fd)
+            if leaving.is_set():
+                return
+            opened.set()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield opened
+    finally:
+        leaving.set()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        thread.join(5)
+        os.close(fd)
+
+
+def _pe_document(target: Path, declared: str | None) -> str:
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    return (declaration + f'<!DOCTYPE Emessage [<!ENTITY % pe SYSTEM "file://{target}"> %pe;]>'
+            "<Emessage>&leak;</Emessage>")
+
+
+# (declared encoding, how the bytes are made): every encoding family libxml2 reads, with and without a BOM
+# or a declaration (EBCDIC libxml2 refuses by itself; it is still refused before).
+ENCODINGS = [("UTF-8", "utf-8"), (None, "utf-8"), ("UTF-16", "utf-16"), (None, "utf-16-be"),
+             ("UTF-16", "utf-16-le"), ("UTF-32", "utf-32"), (None, "utf-32"), (None, "utf-32-be"),
+             ("UCS-4", "utf-32-le"), ("UTF-7", "utf-7"), ("ISO-8859-1", "latin-1"), ("windows-1252", "cp1252"),
+             ("Shift_JIS", "shift_jis"), ("IBM037", "cp037"), ("US-ASCII", "ascii")]
+
+
+def _encoded(text: str, declared: str | None, codec: str) -> bytes:
+    if codec == "utf-7":  # the declaration in ASCII, then '<' spelled +ADw-
+        head, _, body = text.partition("?>")
+        return (head + "?>").encode("ascii") + body.encode("utf-7").replace(b"<", b"+ADw-")
+    return text.encode(codec)
+
+
+@pytest.mark.parametrize(("declared", "codec"), ENCODINGS)
+def test_the_parser_itself_opens_no_external_parameter_entity(tmp_path: Path, declared: str | None,
+                                                              codec: str) -> None:
+    """The parser, not a scan for '<!DOCTYPE', is the guarantee: fed directly, in every encoding, it opens
+    neither a FIFO nor a regular file (which would in turn name the FIFO) that a parameter entity points at."""
+    chain = tmp_path / "chain.dtd"
+    with watched_fifo(tmp_path / "fifo") as opened:
+        chain.write_text(f'<!ENTITY % q SYSTEM "file://{tmp_path / "fifo"}"> %q;')
+        for target in (tmp_path / "fifo", chain):
+            data = _encoded(_pe_document(target, declared), declared, codec)
+            try:
+                etree.fromstring(data, safe_parser())
+            except etree.XMLSyntaxError:
+                pass
+            with pytest.raises(UnsafeXMLError):
+                parse_bytes(data)
+    assert not opened.is_set(), (declared, codec)
+
+
+@pytest.mark.parametrize(("declared", "codec", "why"), [
+    ("UTF-32", "utf-32", "UTF-32"), (None, "utf-32-be", "UTF-32"), ("UTF-7", "utf-7", "UTF-7"),
+    ("IBM037", "cp037", "EBCDIC"), ("Shift_JIS", "shift_jis", "Shift_JIS"), ("UCS-4", "utf-32-le", "UTF-32")])
+def test_an_encoding_a_message_has_no_reason_to_use_is_an_m_xml_finding(declared: str | None, codec: str,
+                                                                        why: str) -> None:
+    text = (f'<?xml version="1.0" encoding="{declared}"?>' if declared else "") + "<Emessage/>"
+    (message,) = read_document(_encoded(text, declared, codec), "odd.xml")
+    (finding,) = message.findings
+    assert finding.rule == "M-XML" and why in finding.text and "UTF-8, UTF-16, ISO-8859-1 or windows-1252" in \
+        finding.text
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16", "ISO-8859-1", "windows-1252", "US-ASCII"])
+def test_the_accepted_encodings_still_parse(encoding: str) -> None:
+    text = f'<?xml version="1.0" encoding="{encoding}"?><Emessage>x</Emessage>'
+    assert parse_bytes(text.encode({"US-ASCII": "ascii"}.get(encoding, encoding))).getroot().text == "x"
+
+
+@pytest.mark.parametrize("wrapper", ["vans", "sbdh", "sbdh-vans"])
+@pytest.mark.parametrize(("declared", "codec"), [("UTF-32", "utf-32"), (None, "utf-32-be"), ("UTF-7", "utf-7"),
+                                                 ("UTF-8", "utf-8"), ("UTF-16", "utf-16")])
+def test_a_wrapped_payload_opens_no_entity_in_validate_and_replay(tmp_path: Path, wrapper: str,
+                                                                  declared: str | None, codec: str) -> None:
+    with watched_fifo(tmp_path / "fifo") as opened:
+        payload = _encoded(_pe_document(tmp_path / "fifo", declared), declared, codec)
+        data = payload
+        if wrapper in ("vans", "sbdh-vans"):
+            data = vans_envelope(data, envelope_id="E1", sent="2025-01-06T10:00:00", sender_ean="5790000000001",
+                                 receiver_ean="5790000000002", name="XDIS16", version="XD1634C")
+        if wrapper.startswith("sbdh"):
+            data = sbdh(data, instance_id="I1", created="2025-01-06T10:00:00", sender_gln="5790000000001",
+                        receiver_gln="5790000000002", standard="x", type_version="1", doc_type="x")
+        (tmp_path / "in").mkdir()
+        (tmp_path / "in" / "m.xml").write_bytes(data)
+        for command in ("validate", "replay"):
+            result = report(command, str(tmp_path / "in"))
+            assert result["inputs"]["messages"] == 1 and result["inputs"]["rejected"] == 1, command
+    assert not opened.is_set()
+
+
+def test_a_schema_folder_with_a_fifo_is_a_usage_error_not_a_hang(tmp_path: Path) -> None:
+    folder = tmp_path / "xsd"
+    folder.mkdir()
+    with watched_fifo(folder / "a.xsd") as opened:
+        with pytest.raises(SchemaError, match="FIFO"):
+            user_schemas(str(folder))
+        result = no_traceback(invoke("validate", str(LOG), "--schemas", str(folder)))
+        assert result.exit_code == 2 and "a.xsd" in result.stderr
+    assert not opened.is_set()
+
+
+def test_a_schema_that_includes_a_fifo_or_a_file_outside_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "xsd"
+    folder.mkdir()
+    (tmp_path / "outside.xsd").write_text('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>')
+    for included in ("inc.part", "../outside.xsd"):  # not *.xsd: only reached by the include
+        (folder / "main.xsd").write_text(
+            '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:x">'
+            f'<xs:include schemaLocation="{included}"/><xs:element name="Emessage" type="xs:string"/></xs:schema>')
+        with watched_fifo(folder / "inc.part") as opened, pytest.raises(SchemaError, match="main.xsd"):
+            user_schemas.__wrapped__(str(folder))
+        (folder / "inc.part").unlink()
+        assert not opened.is_set()
+
+
+def test_a_dtd_in_a_schema_file_is_refused_unread(tmp_path: Path) -> None:
+    folder = tmp_path / "xsd"
+    folder.mkdir()
+    with watched_fifo(tmp_path / "fifo") as opened:
+        (folder / "a.xsd").write_text(f'<!DOCTYPE x [<!ENTITY % pe SYSTEM "file://{tmp_path / "fifo"}"> %pe;]>'
+                                      '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+                                      '<xs:element name="Emessage" type="xs:string"/></xs:schema>')
+        with pytest.raises(SchemaError, match="DTD"):
+            user_schemas.__wrapped__(str(folder))
+    assert not opened.is_set()
