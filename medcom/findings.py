@@ -63,3 +63,15 @@ class FindingLimit:
                                          f"in this input, not listed (at most {self.limit:,} are listed per input)",
                                          file))
         self.more = {}
+
+
+def capped(findings: list[Finding], limit: int = DEFAULT_MAX_FINDINGS) -> list[Finding]:
+    """At most `limit` of `findings` listed; the rest counted per rule (FindingLimit)."""
+    if len(findings) <= limit:
+        return findings
+    kept: list[Finding] = []
+    cap = FindingLimit(kept, limit)
+    for finding in findings:
+        cap.add(finding)
+    cap.close()
+    return kept

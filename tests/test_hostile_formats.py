@@ -176,3 +176,58 @@ def test_a_dtd_in_a_schema_file_is_refused_unread(tmp_path: Path) -> None:
         with pytest.raises(SchemaError, match="DTD"):
             user_schemas.__wrapped__(str(folder))
     assert not opened.is_set()
+
+
+# ---- 2. findings of the envelope kept once, not once per letter ---------------------------------------------
+
+TWO_LETTERS = ROOT / "tests" / "data" / "oioxml" / "34C" / "Emessage_two_letters.xml"
+
+
+def _broken_envelope(errors: int, letters: int) -> bytes:
+    """An Emessage whose Envelope has `errors` schema errors (attributes it may not have), then `letters`
+    copies of the sample's first letter."""
+    root = parse_bytes(TWO_LETTERS.read_bytes()).getroot()
+    envelope, first = root[0], root[1]
+    for i in range(errors):
+        envelope.set(f"a{i}", "x")
+    for extra in list(root)[1:]:
+        root.remove(extra)
+    for _ in range(letters):
+        root.append(etree.fromstring(etree.tostring(first)))
+    return etree.tostring(root, encoding="iso-8859-1")
+
+
+def test_envelope_findings_are_kept_once_and_every_letter_is_still_rejected() -> None:
+    errors, letters = 150, 300
+    messages = read_document(_broken_envelope(errors, letters), "env.xml")
+    assert len(messages) == letters and not any(m.accepted for m in messages)
+    total = sum(len(m.findings) for m in messages)
+    assert total < 100 + 10 + 5 * letters, total  # before: errors x letters = 45,000
+    first, second = messages[0], messages[1]
+    assert sum(f.rule == "M-SCHEMA" for f in first.findings) == 101  # 100 listed and one that counts the rest
+    assert "50 more M-SCHEMA" in first.findings[100].text
+    (said,) = [f for f in second.findings if f.rule == "M-SCHEMA"]
+    assert f"{errors} M-SCHEMA errors" in said.text and "letter 1" in said.text
+
+
+def test_a_broken_envelope_in_validate_and_replay_counts_every_letter_and_answers_each_negatively(
+        tmp_path: Path) -> None:
+    letters = 40
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "env.xml").write_bytes(_broken_envelope(60, letters))
+    result = report("validate", str(tmp_path / "in"), "--receipts", str(tmp_path / "receipts"))
+    assert result["inputs"] == {"messages": letters, "accepted": 0, "rejected": letters}
+    assert {f["receipt"]["kind"] for f in result["files"]} == {"negative"}
+    assert sum(len(f["findings"]) for f in result["files"]) < 100 + 10 + 5 * letters
+    replayed = report("replay", str(tmp_path / "in"))
+    assert replayed["inputs"]["messages"] == letters and replayed["inputs"]["rejected"] == letters
+    assert len(json.dumps(replayed)) < 200_000  # before: 60 x 40 findings (about 1 MB)
+
+
+def test_replay_builds_at_most_the_listing_limit_of_findings_per_message() -> None:
+    from medcom.formats.inputs import InputDocument
+    from medcom.formats.messages import ReadOptions
+    from medcom.replay.load import messages_of
+
+    read = messages_of(InputDocument("env.xml", _broken_envelope(500, 1)), ReadOptions(max_findings=20))
+    assert read.rejected == 1 and len(read.findings) <= 22

@@ -20,7 +20,7 @@ from medcom.events.from_messages import CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
 from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
-from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
+from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity, capped
 from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import InputDocument, Source, iter_sources
 from medcom.formats.messages import ReadOptions, unreadable
@@ -202,7 +202,8 @@ def messages_of(doc: InputDocument, options: ReadOptions) -> Read[tuple[MessageE
             rejected += 1
         else:
             units.append((events, m.format))
-    return Read([f for m in messages for f in m.findings], len(messages), rejected, units)
+    return Read([f for m in messages for f in capped(m.findings, options.max_findings)], len(messages), rejected,
+                units)
 
 
 def _out_of_range(events: list[Event]) -> str | None:
