@@ -9,6 +9,8 @@ import re
 from datetime import date
 from functools import lru_cache
 
+from medcom.quoting import quoted
+
 # The 98 Danish municipalities (kommunekoder) since the 2007 reform, with their names. Christiansø (411) is not one.
 MUNICIPALITY_NAMES: dict[int, str] = {
     101: "Københavns Kommune",
@@ -222,7 +224,7 @@ def check_gln(value: str) -> str | None:
     """M-GLN: 13 digits with a correct GS1 modulus-10 check digit."""
     value = value.strip()
     if not re.fullmatch(r"[0-9]{13}", value):
-        return f"location number {value!r} is not 13 digits"
+        return f"location number {quoted(value)} is not 13 digits"
     expected = gln_check_digit(value[:12])
     if int(value[12]) != expected:
         return f"location number {value} has check digit {value[12]}, expected {expected} (GS1 modulus 10)"
@@ -239,5 +241,5 @@ def check_municipality(value: str) -> str | None:
     """M-MUNICIPALITY: one of the 98 municipality codes, written 3 or 4 digits (101 or 0101)."""
     value = value.strip()
     if not re.fullmatch(r"[0-9]{3,4}", value) or int(value) not in MUNICIPALITY_CODES:
-        return f"{value!r} is not one of the 98 Danish municipality codes"
+        return f"{quoted(value)} is not one of the 98 Danish municipality codes"
     return None

@@ -231,3 +231,80 @@ def test_replay_builds_at_most_the_listing_limit_of_findings_per_message() -> No
 
     read = messages_of(InputDocument("env.xml", _broken_envelope(500, 1)), ReadOptions(max_findings=20))
     assert read.rejected == 1 and len(read.findings) <= 22
+
+
+# ---- 3. broken FHIR JSON is scanned in linear time ------------------------------------------------------------
+
+FLOOD_HEAD = '{"resourceType":"Bundle","id":"'
+
+
+def test_the_depth_scan_takes_an_unterminated_string_in_one_step() -> None:
+    """Why the scan is linear: an unterminated string is one token from its quote to the end of the text, so the
+    scan never starts again inside it (the old pattern failed there and retried from every escaped quote: O(n^2)).
+    A terminated string is one token too, and a quote inside a string never starts one."""
+    from medcom.formats.fhir.jsonread import _BRACKETS
+
+    for tail in ('\\"' * 5000, '\\"' * 5000 + "\\", "x" * 5000 + '\\"'):
+        text = FLOOD_HEAD + tail
+        tokens = list(_BRACKETS.finditer(text))
+        assert [t.group()[0] for t in tokens] == ["{", '"', '"', '"', '"'] and tokens[-1].end() == len(text)
+    tokens = [t.group() for t in _BRACKETS.finditer('{"a":"x\\"{[","b":[1]}')]
+    assert tokens == ["{", '"a"', '"x\\"{["', '"b"', "[", "]", "}"]
+
+
+def test_an_escaped_quote_flood_is_one_f_json_finding_whatever_its_size() -> None:
+    """Run apart with a generous timeout that only catches a hang: 4 MB of escaped quotes (the old scan: 80 KB
+    took 69 s, 160 KB 240 s, 4 MB would take days)."""
+    import subprocess
+    import sys
+
+    program = ("import json, sys\nfrom medcom.formats.read import read_document\n"
+               f"data = ({FLOOD_HEAD!r} + '\\\\\"' * 2_000_000).encode()\n"
+               "(m,) = read_document(data, 'flood.json')\n"
+               "print(json.dumps([f.rule for f in m.findings]), max(len(f.text) for f in m.findings))\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300, check=True)
+    rules, longest = done.stdout.split()
+    assert json.loads(rules) == ["F-JSON"] and int(longest) < 200
+
+
+# ---- 4. a long FHIR JSON string costs memory in proportion to its size ------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["x" * 2_000_000, '\\"' * 1_000_000, "\\u00e6" * 300_000])
+def test_a_long_string_costs_memory_in_proportion(value: str) -> None:
+    """Parsing and locating lines (asked for by any finding) for a document of one 2 MB string: a few times its
+    size, measured by tracemalloc (which sees the regex engine's stacks). Before: 150 times its size."""
+    import tracemalloc
+
+    from medcom.formats.fhir.jsonread import read_json
+
+    data = ('{"resourceType": "Bundle", "id": "' + value + '", "b": 1}').encode()
+    tracemalloc.start()
+    try:
+        _, lines = read_json(data, max_bytes=10**8)
+        assert lines.line(("b",)) == 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * len(data), peak / len(data)
+
+
+def test_a_finding_quotes_a_long_value_cut() -> None:
+    from medcom.formats.fhir import validate_bytes
+
+    bundle = json.loads(next(LOG.glob("E1-*-admission_advice_sent.json")).read_bytes())
+    bundle["zz" + "k" * 100_000] = 1
+    bundle["type"] = "t" * 100_000
+    findings = validate_bytes(json.dumps(bundle).encode(), "b.json").findings
+    assert findings and max(len(f.text) for f in findings) < 400, [f.text[:100] for f in findings]
+    duplicate = b'{"resourceType": "Bundle", "' + b"d" * 100_000 + b'": 1, "' + b"d" * 100_000 + b'": 2}'
+    (finding,) = validate_bytes(duplicate, "d.json").findings
+    assert finding.rule == "F-JSON" and len(finding.text) < 200
+
+
+def test_an_oioxml_schema_finding_quotes_a_long_value_cut() -> None:
+    root = parse_bytes(TWO_LETTERS.read_bytes()).getroot()
+    root.xpath("//*[local-name()='Sent']/*[local-name()='Date']")[0].text = "2" * 200_000
+    messages = read_document(etree.tostring(root, encoding="iso-8859-1"), "long.xml")
+    texts = [f.text for m in messages for f in m.findings]
+    assert any("2222...' (cut)" in t for t in texts) and max(map(len, texts)) < 600

@@ -18,6 +18,7 @@ from medcom.formats.oioxml.generations import Family, family_of, generation_of, 
 from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
+from medcom.quoting import cut_quotes
 
 _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
 ENVELOPE = "Envelope"
@@ -149,8 +150,9 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
             cap.skip("M-SCHEMA", Severity.ERROR, source)
             continue
         el = _locate(root, error.path, top)
-        cap.add(Finding("M-SCHEMA", Severity.ERROR, f"{_NS_IN_TEXT.sub('', error.message)} [{judge.label}]", source,
-                        error.line or None, readable_path(el) if el is not None else error.path))
+        text = cut_quotes(_NS_IN_TEXT.sub("", error.message))
+        cap.add(Finding("M-SCHEMA", Severity.ERROR, f"{text} [{judge.label}]", source, error.line or None,
+                        readable_path(el) if el is not None else error.path))
 
     def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
         cap = placed.at(_body_of_element(el, root))
