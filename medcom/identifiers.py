@@ -115,10 +115,17 @@ MUNICIPALITY_NAMES: dict[int, str] = {
 MUNICIPALITY_CODES: frozenset[int] = frozenset(MUNICIPALITY_NAMES)
 
 
+def ascii_digits(text: str, max_length: int = 18) -> bool:
+    """Whether `text` is 1 to `max_length` ASCII digits: what `int()` can read and a message means by a number.
+    `str.isdigit()` is not that: it is true of '²' (which `int()` refuses) and of other scripts' digits ('٨٥١',
+    which `int()` reads as 851); and `int()` of more than 4,300 digits raises."""
+    return 0 < len(text) <= max_length and text.isascii() and text.isdigit()
+
+
 def municipality_name(code: object) -> str | None:
     """'Aalborg Kommune' for 851 (or '0851'); None for anything that is not a municipality code."""
     text = str(code).strip()
-    return MUNICIPALITY_NAMES.get(int(text)) if text.isdigit() and len(text) <= 4 else None
+    return MUNICIPALITY_NAMES.get(int(text)) if ascii_digits(text, 4) else None
 
 _CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})([0-9])([0-9]{3})$")
 _REPLACEMENT_CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})([17])([A-Z]{2})([0-9])$")

@@ -52,6 +52,7 @@ from medcom.engine.engine import Episode
 from medcom.engine.rules import care_plan_due
 from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
+from medcom.identifiers import ascii_digits
 from medcom.policy import Policy
 from simulator.scenario import DESTINATIONS, LIMITS
 
@@ -165,7 +166,7 @@ def _by_municipality(e: Event) -> bool:
 
 def _code(value: object) -> str | None:
     text = str(value).strip() if value is not None else ""
-    return text.lstrip("0") or None if text.isdigit() else None
+    return text.lstrip("0") or None if ascii_digits(text) else None
 
 
 # ---- small readers -----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes, safe_parser
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 GOOD = next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()
+INVALID = (ROOT / "examples" / "invalid" / "M-CPR-no-such-date.xml").read_bytes()
 
 
 def report(*args: str) -> dict:
@@ -308,3 +309,80 @@ def test_an_oioxml_schema_finding_quotes_a_long_value_cut() -> None:
     messages = read_document(etree.tostring(root, encoding="iso-8859-1"), "long.xml")
     texts = [f.text for m in messages for f in m.findings]
     assert any("2222...' (cut)" in t for t in texts) and max(map(len, texts)) < 600
+
+
+# ---- 5. digits are ASCII digits -----------------------------------------------------------------------------
+
+
+def _vans(size: str) -> bytes:
+    data = vans_envelope(GOOD, envelope_id="E1", sent="2025-01-06T10:00:00", sender_ean="5790000000001",
+                         receiver_ean="5790000000002", name="XDIS16", version="XD1634C")
+    return data.replace(f"<SizeInBytes>{len(GOOD)}</SizeInBytes>".encode(), f"<SizeInBytes>{size}</SizeInBytes>"
+                        .encode())
+
+
+@pytest.mark.parametrize("size", ["²", "٣٤", "9" * 5000, "-1", "1e3"])
+def test_a_vans_size_that_is_no_number_is_a_warning_and_the_batch_goes_on(tmp_path: Path, size: str) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.xml").write_bytes(_vans(size))
+    (tmp_path / "in" / "b.xml").write_bytes(INVALID)
+    for command in ("validate", "replay"):
+        result = report(command, str(tmp_path / "in"))
+        assert result["inputs"]["messages"] == 2 and result["inputs"]["rejected"] == 1, command
+    (message,) = read_document(_vans(size), "a.xml")
+    assert message.accepted and any("SizeInBytes" in f.text and "not a number" in f.text for f in message.findings)
+
+
+def test_digit_checks_take_ascii_digits_only() -> None:
+    from medcom.formats.oioxml.checks import _looks_like_gln
+    from medcom.identifiers import municipality_name
+    from simulator.calibrate import _code
+
+    assert municipality_name("²") is None and municipality_name("٨٥١") is None and municipality_name("851")
+    assert _code("²") is None and _code("٨٥١") is None and _code("0851") == "851"
+    assert not _looks_like_gln("٥" * 13) and _looks_like_gln("5790000000001")
+
+
+def _timeline(municipality: object) -> bytes:
+    lines = (ROOT / "examples" / "timeline.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["municipality"] = municipality
+    return "\n".join([json.dumps(first, ensure_ascii=False), *lines[1:]]).encode() + b"\n"
+
+
+@pytest.mark.parametrize("code", ["²", "9999", 9999, "٨٥١", "0"])
+def test_a_timeline_municipality_that_is_no_code_is_m_municipality_and_build_goes_on(tmp_path: Path,
+                                                                                   code: object) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(_timeline(code))
+    for command in ("validate", "replay"):
+        result = report(command, str(path))
+        assert '"rule": "M-MUNICIPALITY"' in json.dumps(result), command
+        assert result["events"]["accepted"] + result["events"]["rejected"] == result["events"]["lines"]
+    built = no_traceback(invoke("build", str(path), "--out", str(tmp_path / "out")))
+    assert built.exit_code in (0, 1, 2)
+
+
+def test_a_timeline_municipality_that_is_a_code_is_accepted(tmp_path: Path) -> None:
+    for code in ("851", 851, "0101"):
+        path = tmp_path / "t.jsonl"
+        path.write_bytes(_timeline(code))
+        result = report("validate", str(path))
+        assert "M-MUNICIPALITY" not in json.dumps(result), code
+
+
+def _fhir_with_municipality(code: str) -> bytes:
+    bundle = json.loads(next(LOG.glob("E1-*-admission_advice_sent.json")).read_bytes())
+    header = bundle["entry"][0]["resource"]
+    reference = header["destination"][0]["receiver"]["reference"]
+    for entry in bundle["entry"]:
+        if entry.get("fullUrl") == reference or reference.endswith(f"/{entry['resource'].get('id')}"):
+            entry["resource"].setdefault("identifier", []).append(
+                {"system": "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes", "value": code})
+    return json.dumps(bundle).encode()
+
+
+@pytest.mark.parametrize(("code", "wrong"), [("9999", True), ("²²²", True), ("٨٥١", True), ("851", False)])
+def test_a_fhir_municipality_that_is_no_code_is_m_municipality(code: str, wrong: bool) -> None:
+    (message,) = read_document(_fhir_with_municipality(code), "m.json")
+    assert any(f.rule == "M-MUNICIPALITY" for f in message.findings) is wrong

@@ -19,7 +19,7 @@ from medcom.calendar import LocalTimeKind, NonexistentLocalTime, TimeOutOfRange,
 from medcom.events import EVENT_KINDS, TIME_KEYS, Event
 from medcom.findings import Finding, Severity
 from medcom.formats.inputs import READ_ERRORS, Source, UnreadableInput
-from medcom.identifiers import check_cpr
+from medcom.identifiers import check_cpr, check_municipality
 from medcom.quoting import quoted
 
 MAX_LINE_BYTES = 1_000_000  # one event is a few hundred bytes; a longer line is rejected unread
@@ -135,6 +135,8 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
         return reject(f"unknown event {quoted(raw['event'])}")
     if raw["event"] == "admitted" and raw.get("cpr") is not None and (problem := check_cpr(raw["cpr"])):
         return reject(f"cpr: {problem}", "M-CPR")
+    if raw.get("municipality") is not None and (problem := check_municipality(str(raw["municipality"]))):
+        return reject(f"municipality: {problem}", "M-MUNICIPALITY")
     at = _time(raw["at"], "at", source, line, findings)
     data = {k: v for k, v in raw.items() if k not in ("at", "episode", "event")}
     for key in TIME_KEYS:

@@ -13,6 +13,7 @@ from medcom.findings import Finding, Severity
 from medcom.formats import fhir
 from medcom.formats.fhir.igpackages import conformance
 from medcom.formats.messages import ReadMessage, ReadOptions
+from medcom.identifiers import check_municipality
 
 FAMILY_OF = {"HospitalNotification": "HospitalNotification", "CareCommunication": "CareCommunication",
              "Acknowledgement": "Acknowledgement"}
@@ -85,6 +86,10 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
     if isinstance(typed, fhir.CareCommunication) and not _definition(parsed.resource):
         _older_care_communication(message)
     header = typed.header
+    for party in (header.sender, header.receiver):
+        if party is not None and party.municipality_code is not None \
+                and (problem := check_municipality(party.municipality_code)):
+            message.findings.append(Finding("M-MUNICIPALITY", Severity.ERROR, problem, source, parsed.lines.line(())))
     message.family = FAMILY_OF[type(typed).__name__]
     message.version = message.version or ((conformance().package_of(result.profile) or "").partition("#")[2]
                                           or None if result.profile else None)

@@ -12,7 +12,7 @@ from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.findings import Severity
 from medcom.formats.oioxml.letters import wall_time
 from medcom.formats.oioxml.names import local_name
-from medcom.identifiers import check_cpr, check_gln, check_municipality
+from medcom.identifiers import ascii_digits, check_cpr, check_gln, check_municipality
 
 Add = Callable[[str, Severity, str, etree._Element], None]
 
@@ -38,7 +38,7 @@ def readable_path(el: etree._Element) -> str:
 
 def _looks_like_gln(value: str) -> bool:
     """A location number written in digits; VANS mailbox ids (DKKMDKMDNET) are not GLNs and are not checked."""
-    return value.isdigit()
+    return ascii_digits(value, 100)
 
 
 def check_identifiers_and_times(root: etree._Element, add: Add, *,
