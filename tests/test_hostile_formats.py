@@ -4,12 +4,12 @@ findings, never a traceback; JSON is known as JSON."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
+import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -93,10 +93,8 @@ def test_the_parser_itself_opens_no_external_parameter_entity(tmp_path: Path, de
         chain.write_text(f'<!ENTITY % q SYSTEM "file://{tmp_path / "fifo"}"> %q;')
         for target in (tmp_path / "fifo", chain):
             data = _encoded(_pe_document(target, declared), declared, codec)
-            try:
+            with suppress(etree.XMLSyntaxError):
                 etree.fromstring(data, safe_parser())
-            except etree.XMLSyntaxError:
-                pass
             with pytest.raises(UnsafeXMLError):
                 parse_bytes(data)
     assert not opened.is_set(), (declared, codec)
@@ -386,3 +384,41 @@ def _fhir_with_municipality(code: str) -> bytes:
 def test_a_fhir_municipality_that_is_no_code_is_m_municipality(code: str, wrong: bool) -> None:
     (message,) = read_document(_fhir_with_municipality(code), "m.json")
     assert any(f.rule == "M-MUNICIPALITY" for f in message.findings) is wrong
+
+
+# ---- 11. names are shown safely in every output ---------------------------------------------------------------
+
+
+def _named_inputs(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "log.zip", "w") as z:
+        z.writestr("a\x01.xml", INVALID)
+        z.writestr("b\nFORGED: all messages accepted\n.xml", GOOD)
+        z.writestr("c\u202e\x85\x7f.xml", INVALID)
+    (folder / "d\x01\x1b]0;pwned\x07.xml").write_bytes(INVALID)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["validate", "replay"])
+@pytest.mark.parametrize("fmt", ["junit", "text", "json", "html"])
+def test_control_characters_in_names_are_escaped_in_every_format(tmp_path: Path, command: str, fmt: str) -> None:
+    if command == "validate" and fmt == "html":
+        return
+    folder = _named_inputs(tmp_path)
+    out = tmp_path / f"report.{fmt}"
+    result = no_traceback(invoke(command, str(folder), "--format", fmt, "--out", str(out)))
+    assert result.exit_code == 1, result.output
+    text = out.read_text(encoding="utf-8")
+    assert not any(line.startswith("FORGED") for line in text.splitlines())
+    assert not set(text) & {"\x01", "\x07", "\x7f", "\x85", "\u202e"} and "\x1b]" not in text  # (text has colours)
+    if fmt == "junit":
+        etree.fromstring(text.encode())
+    assert "a\\x01.xml" in text or "a\\\\x01.xml" in text
+
+
+def test_printable_escapes_controls_and_undecodable_bytes() -> None:
+    from medcom.formats.inputs import printable
+
+    assert printable("a\x01b\nc\u202ed\udcff.xml") == "a\\x01b\\nc\\u202ed\\xff.xml"
+    assert printable("æøå.xml") == "æøå.xml"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import re
 import stat
 import zipfile
 import zlib
@@ -68,7 +69,7 @@ class Source:
         """How reports name it: the path, and the member after '!' (printable, whatever the bytes)."""
         if self.member is None:
             return printable(self.path)
-        return f"{printable(self.path)}!{self.label or self.member}"
+        return f"{printable(self.path)}!{printable(self.label or self.member)}"
 
     @property
     def is_timeline(self) -> bool:
@@ -142,15 +143,22 @@ class _Bounded:
         return self._take(self.stream.readline(self.left + 1 if n < 0 else n))
 
 
+# Characters a name may not show as they are: C0 and C1 controls and DEL (a newline in an archive member's name
+# forged a line of the text report, \x01 ended --format junit in a ValueError: XML cannot carry it), the line and
+# paragraph separators, and the bidirectional controls that make a name read otherwise than it is.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
+
+
 def printable(path: str) -> str:
-    """A path as text that can be written out: bytes of a file name that are not UTF-8 (which Python keeps
-    as lone surrogates) shown as \\xNN escapes."""
-    if path.isascii():
-        return path
-    try:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no file name decoding makes
-        return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    """A file or member name as text that can be written out in every report format: bytes of a file name that are
+    not UTF-8 (which Python keeps as lone surrogates) shown as \\xNN escapes, control characters as \\xNN or
+    \\uNNNN. The one place where a source's name becomes display text (`Source.name`)."""
+    if not path.isascii():
+        try:
+            path = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file name decoding makes
+            path = path.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNSHOWABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), path)
 
 
 def _reason(exc: BaseException) -> str:
