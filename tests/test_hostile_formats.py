@@ -422,3 +422,58 @@ def test_printable_escapes_controls_and_undecodable_bytes() -> None:
 
     assert printable("a\x01b\nc\u202ed\udcff.xml") == "a\\x01b\\nc\\u202ed\\xff.xml"
     assert printable("æøå.xml") == "æøå.xml"
+
+
+# ---- 12. archives whose entries overlap, or that unpack to far more than their size ------------------------------
+
+
+def overlapping_zip(content: bytes, entries: int, name: str = "a.xml") -> bytes:
+    """A zip of one compressed member whose central directory lists it `entries` times (every entry pointing at
+    the same local header, as a zip bomb does)."""
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, content)
+    data = buffer.getvalue()
+    end = data.rindex(b"PK\x05\x06")
+    size_cd, offset_cd = struct.unpack("<II", data[end + 12:end + 20])
+    record = data[offset_cd:offset_cd + size_cd]
+    directory = record * entries
+    tail = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, entries, entries, len(directory), offset_cd, 0)
+    return data[:offset_cd] + directory + tail
+
+
+@pytest.mark.parametrize(("content", "entries", "why"), [
+    (GOOD, 30, "overlap"),  # small: within the inflation budget, refused for the overlap
+    (b"<a>" + b" " * 5_000_000 + b"</a>", 400, "more than 100 times its size")])  # 2 GB declared from 25 KB
+def test_an_archive_of_overlapping_entries_is_one_finding_and_the_run_goes_on(tmp_path: Path, content: bytes,
+                                                                            entries: int, why: str) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bomb.zip").write_bytes(overlapping_zip(content, entries))
+    (folder / "good.xml").write_bytes(GOOD)
+    with zipfile.ZipFile(folder / "bomb.zip") as z:
+        assert len(z.infolist()) == entries  # Python's zipfile takes it as it is
+    for command in ("validate", "replay"):
+        result = report(command, str(folder))
+        assert result["inputs"]["messages"] == 2 and result["inputs"]["rejected"] == 1, command
+        assert why in json.dumps(result), command
+
+
+def test_an_ordinary_archive_of_many_members_is_read(tmp_path: Path) -> None:
+    import io
+
+    from medcom.formats.inputs import iter_sources
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for i in range(200):
+            z.writestr(f"m{i}.xml", GOOD)
+            z.writestr(f"s{i}.xml", b"")
+    path = tmp_path / "many.zip"
+    path.write_bytes(buffer.getvalue())
+    sources = list(iter_sources([path]))
+    assert len(sources) == 400 and all(s.error is None for s in sources)
+    assert sources[0].read(10_000_000).data == GOOD
