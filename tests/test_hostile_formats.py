@@ -477,3 +477,27 @@ def test_an_ordinary_archive_of_many_members_is_read(tmp_path: Path) -> None:
     sources = list(iter_sources([path]))
     assert len(sources) == 400 and all(s.error is None for s in sources)
     assert sources[0].read(10_000_000).data == GOOD
+
+
+# ---- 14. JSON is known as JSON, whatever its first character or encoding -------------------------------------------
+
+FHIR_JSON = next(LOG.glob("E1-*-admission_advice_sent.json")).read_bytes()
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"[" + FHIR_JSON + b"]", "not list"), (b" \r\n\t[1, 2]", "not list"), (b"[", "not well-formed JSON"),
+    (FHIR_JSON.decode().encode("utf-16"), "UTF-16"), (FHIR_JSON.decode().encode("utf-16-le"), "UTF-16"),
+    (FHIR_JSON.decode().encode("utf-16-be"), "UTF-16"), (b"\xfe\xff" + FHIR_JSON.decode().encode("utf-16-be"),
+                                                         "UTF-16"),
+    (FHIR_JSON.decode().encode("utf-32"), "UTF-32"), (FHIR_JSON.decode().encode("utf-32-be"), "UTF-32")])
+def test_json_is_reported_as_json(data: bytes, says: str) -> None:
+    (message,) = read_document(data, "m.json")
+    (finding,) = message.findings
+    assert message.format == "fhir" and finding.rule == "F-JSON" and says in finding.text, finding.text
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16", "UTF-16LE", "UTF-16BE"])
+def test_utf16_xml_is_still_xml(encoding: str) -> None:
+    data = etree.tostring(parse_bytes(GOOD), encoding=encoding, xml_declaration=True)
+    (message,) = read_document(data, "m.xml")
+    assert message.format == "oioxml" and message.accepted, [f.text for f in message.findings]

@@ -110,8 +110,8 @@ def _encoding_problem(data: bytes) -> str | None:
 
 def _declares_encoding(data: bytes) -> bool:
     """Whether the document starts with an XML declaration that names its encoding (or has a BOM)."""
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return True
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"<\x00?\x00", b"\x00<\x00?")):
+        return True  # a byte-order mark, or UTF-16 without one: libxml2 tells these apart itself
     head = data[:200].lstrip()
     return head.startswith(b"<?xml") and b"encoding" in head[: head.find(b"?>") if b"?>" in head else 200]
 

@@ -154,6 +154,10 @@ def read_json(data: bytes, *, max_bytes: int) -> tuple[object, LineMap]:
     """Parse FHIR JSON; raises `JSONProblem` (with a line where known) for anything not acceptable."""
     if len(data) > max_bytes:
         raise JSONProblem(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:  # JSON text starts with ASCII
+        wide = "UTF-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00")) or data[1:4] == b"\x00\x00\x00" \
+            else "UTF-16"
+        raise JSONProblem(f"FHIR JSON is UTF-8; this document is {wide}", 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
