@@ -5,15 +5,13 @@ findings, never a traceback; JSON is known as JSON."""
 from __future__ import annotations
 
 import json
-import os
-import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from cli_helpers import invoke, no_traceback
+from fifo_helpers import watched_fifo
 from lxml import etree
 
 from medcom.formats.oioxml.schemas import SchemaError, user_schemas
@@ -32,34 +30,6 @@ def report(*args: str) -> dict:
 
 
 # ---- 1. no DTD subset or entity is ever loaded, whatever the encoding ----------------------------------------
-
-
-@contextmanager
-def watched_fifo(path: Path) -> Iterator[threading.Event]:
-    """A FIFO at `path` and an event set when anything opens it for reading. A writer thread waits on it and
-    serves every open with an empty file at once (so a regression fails the test instead of hanging it); on
-    leaving, the test opens it itself once more to let the writer go."""
-    os.mkfifo(path)
-    opened = threading.Event()
-    leaving = threading.Event()
-
-    def writer() -> None:
-        while True:
-            fd = os.open(path, os.O_WRONLY)  # blocks until a reader comes
-            os.close(fd)
-            if leaving.is_set():
-                return
-            opened.set()
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    try:
-        yield opened
-    finally:
-        leaving.set()
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        thread.join(5)
-        os.close(fd)
 
 
 def _pe_document(target: Path, declared: str | None) -> str:
