@@ -471,3 +471,10 @@ def test_utf16_xml_is_still_xml(encoding: str) -> None:
     data = etree.tostring(parse_bytes(GOOD), encoding=encoding, xml_declaration=True)
     (message,) = read_document(data, "m.xml")
     assert message.format == "oioxml" and message.accepted, [f.text for f in message.findings]
+
+
+@pytest.mark.parametrize("name", ["\x00windows-1252", "utf\x00-8", "UTF 8", "", "x" * 300, "\u00e6"])
+def test_an_odd_encoding_name_is_an_m_xml_finding(name: str) -> None:
+    data = f'<?xml version="1.0" encoding="{name}"?><Emessage/>'.encode()
+    (message,) = read_document(data, "odd.xml")
+    assert [f.rule for f in message.findings] == ["M-XML"]

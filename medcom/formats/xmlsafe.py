@@ -99,12 +99,12 @@ def _encoding_problem(data: bytes) -> str | None:
         family = tuple(ACCEPTED_ENCODINGS)
     if name is None:
         return None
-    try:
-        known = codecs.lookup(name).name
-    except LookupError:
+    try:  # an encoding name is letters, digits and . _ : - (XML 1.0 EncName); codecs would take a NUL too far
+        known = codecs.lookup(name).name if re.fullmatch(r"[A-Za-z][A-Za-z0-9._:-]{0,39}", name) else None
+    except (LookupError, ValueError):
         known = None
     if known not in family:
-        return f"the document declares encoding '{name[:40]}'"
+        return f"the document declares encoding {name[:40]!r}"
     return None
 
 
