@@ -13,7 +13,7 @@ from lxml import etree
 
 from medcom.findings import Finding, FindingLimit, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
-from medcom.formats.oioxml.checks import check_identifiers_and_times, local_name, readable_path
+from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
 from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
 from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.schemas import judge_for
@@ -140,6 +140,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
             elif name == ENVELOPE and envelope is None:
                 envelope = child
     placed = _Placed(bodies, options.max_findings)
+    readable_path = PathNamer()
 
     judge = judge_for(generation, options.schemas_dir)
     judge.schema.validate(tree)
@@ -177,13 +178,15 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
                               encoding=encoding, position=position)
-        _describe(message, body, envelope, family, head, wall_times if options.letter_content else None)
+        _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
+                  readable_path)
         messages.append(message)
     return messages
 
 
 def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
-              family: Family | None, head: Children, wall_times: WallTimes | None) -> None:
+              family: Family | None, head: Children, wall_times: WallTimes | None,
+              readable_path: PathNamer) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
     parts = children(body, None if wall_times is not None else _BODY_PARTS)
