@@ -28,6 +28,13 @@ class Finding:
                 "xpath": self.xpath, "text": self.text}
 
 
+@dataclass(frozen=True)
+class MoreFindings(Finding):
+    """The finding that closes a listing: `count` more findings of its rule, not listed (see FindingLimit)."""
+
+    count: int = 0
+
+
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 DEFAULT_MAX_FINDINGS = 100
 
@@ -46,7 +53,11 @@ class FindingLimit:
         return len(self.findings) >= self.limit
 
     def add(self, finding: Finding) -> None:
-        if self.full:
+        if isinstance(finding, MoreFindings):  # a listing capped before (when read): its count carries over
+            count, worst, _ = self.more.get(finding.rule, (0, finding.severity, finding.file))
+            self.more[finding.rule] = (count + finding.count, min(worst, finding.severity, key=_RANK.__getitem__),
+                                       finding.file)
+        elif self.full:
             self.skip(finding.rule, finding.severity, finding.file)
         else:
             self.findings.append(finding)
@@ -59,7 +70,19 @@ class FindingLimit:
     def close(self) -> None:
         """Append the closing findings; call once, after the last add."""
         for rule, (count, worst, file) in self.more.items():
-            self.findings.append(Finding(rule, worst, f"{count:,} more {rule} finding{'s' if count != 1 else ''} "
-                                         f"in this input, not listed (at most {self.limit:,} are listed per input)",
-                                         file))
+            self.findings.append(MoreFindings(
+                rule, worst, f"{count:,} more {rule} finding{'s' if count != 1 else ''} in this input, not listed (at "
+                f"most {self.limit:,} are listed per input)", file, count=count))
         self.more = {}
+
+
+def capped(findings: list[Finding], limit: int = DEFAULT_MAX_FINDINGS) -> list[Finding]:
+    """At most `limit` of `findings` listed; the rest counted per rule (FindingLimit)."""
+    if len(findings) <= limit and not any(isinstance(f, MoreFindings) for f in findings):
+        return findings
+    kept: list[Finding] = []
+    cap = FindingLimit(kept, limit)
+    for finding in findings:
+        cap.add(finding)
+    cap.close()
+    return kept

@@ -10,6 +10,8 @@ import re
 from datetime import date
 from functools import lru_cache
 
+from medcom.quoting import quoted
+
 # The 98 Danish municipalities (kommunekoder) since the 2007 reform, with their names. Christiansø (411) is not one.
 MUNICIPALITY_NAMES: dict[int, str] = {
     101: "Københavns Kommune",
@@ -114,10 +116,17 @@ MUNICIPALITY_NAMES: dict[int, str] = {
 MUNICIPALITY_CODES: frozenset[int] = frozenset(MUNICIPALITY_NAMES)
 
 
+def ascii_digits(text: str, max_length: int = 18) -> bool:
+    """Whether `text` is 1 to `max_length` ASCII digits: what `int()` can read and a message means by a number.
+    `str.isdigit()` is not that: it is true of '²' (which `int()` refuses) and of other scripts' digits ('٨٥١',
+    which `int()` reads as 851); and `int()` of more than 4,300 digits raises."""
+    return 0 < len(text) <= max_length and text.isascii() and text.isdigit()
+
+
 def municipality_name(code: object) -> str | None:
     """'Aalborg Kommune' for 851 (or '0851'); None for anything that is not a municipality code."""
     text = str(code).strip()
-    return MUNICIPALITY_NAMES.get(int(text)) if text.isdigit() and len(text) <= 4 else None
+    return MUNICIPALITY_NAMES.get(int(text)) if ascii_digits(text, 4) else None
 
 _CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})([0-9])([0-9]{3})$")
 _REPLACEMENT_CPR = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})([17])([A-Z]{2})([0-9])$")
@@ -278,7 +287,7 @@ def check_gln(value: str) -> str | None:
     """M-GLN: 13 digits with a correct GS1 modulus-10 check digit."""
     value = value.strip()
     if not re.fullmatch(r"[0-9]{13}", value):
-        return f"location number {value!r} is not 13 digits"
+        return f"location number {quoted(value)} is not 13 digits"
     expected = gln_check_digit(value[:12])
     if int(value[12]) != expected:
         return f"location number {value} has check digit {value[12]}, expected {expected} (GS1 modulus 10)"
@@ -295,5 +304,5 @@ def check_municipality(value: str) -> str | None:
     """M-MUNICIPALITY: one of the 98 municipality codes, written 3 or 4 digits (101 or 0101)."""
     value = value.strip()
     if not re.fullmatch(r"[0-9]{3,4}", value) or int(value) not in MUNICIPALITY_CODES:
-        return f"{value!r} is not one of the 98 Danish municipality codes"
+        return f"{quoted(value)} is not one of the 98 Danish municipality codes"
     return None

@@ -162,4 +162,4 @@ def test_fhir_is_told_apart_from_oioxml_cheaply() -> None:
     assert looks_like_fhir(ADMISSION.read_bytes())
     assert looks_like_fhir(to_xml(load(ADMISSION)))
     assert not looks_like_fhir(b'<?xml version="1.0"?><Emessage xmlns="urn:oio:medcom:municipality:1.0.3"/>')
-    assert not looks_like_fhir(b'["not", "a resource"]')
+    assert looks_like_fhir(b'["not", "a resource"]')  # JSON: reported as F-JSON (not a resource), not as bad XML

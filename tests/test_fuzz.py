@@ -417,3 +417,156 @@ def _table_of(text: str, key: str, nth: int) -> str:
     matches = list(re.finditer(rf"^{key} = .*$", text, flags=re.M))
     before = text[:matches[nth % len(matches)].start()]
     return re.findall(r"^\[([\w.-]+)\]$", before, flags=re.M)[-1]
+
+
+# ---- the format layer's hostile inputs (issue 19: encodings, wrappers, floods, digits, names, overlapping zips) ----
+
+ENCODINGS = [("UTF-8", "utf-8"), (None, "utf-8"), ("UTF-16", "utf-16"), ("UTF-16", "utf-16-be"), (None, "utf-32"),
+             ("UTF-32", "utf-32-be"), ("UCS-4", "utf-32-le"), ("UTF-7", "utf-7"), ("ISO-8859-1", "latin-1"),
+             ("windows-1252", "cp1252"), ("IBM037", "cp037"), ("Shift_JIS", "shift_jis")]
+ENTITY_TARGET = "@TARGET@"  # replaced by the test with a FIFO or a file that names the FIFO
+
+
+def _encode(text: str, declared: str | None, codec: str) -> bytes:
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    if codec == "utf-7":  # the declaration in ASCII, '<' spelled +ADw-
+        return declaration.encode("ascii") + text.encode("utf-7").replace(b"<", b"+ADw-")
+    return (declaration + text).encode(codec, "replace")
+
+
+@st.composite
+def encoded_message(draw: st.DrawFn) -> bytes:
+    """A message (or a made-up one) in any encoding libxml2 reads, with or without a DTD whose parameter entity
+    points at ENTITY_TARGET, bare or base64 inside VANS Data and/or SBDH BinaryContent."""
+    from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
+    from medcom.formats.xmlsafe import parse_bytes
+
+    raw = draw(st.sampled_from(MESSAGES)).read_bytes()
+    try:
+        text = etree.tostring(parse_bytes(raw).getroot(), encoding="unicode")
+    except Exception:  # noqa: BLE001 - a broken example stays a small document
+        text = "<Emessage/>"
+    if draw(st.booleans()):
+        text = f'<!DOCTYPE Emessage [<!ENTITY % pe SYSTEM "file://{ENTITY_TARGET}"> %pe;]>' + text
+    declared, codec = draw(st.sampled_from(ENCODINGS))
+    data = _encode(text, declared, codec)
+    wrap = draw(st.sampled_from(["bare", "vans", "sbdh", "sbdh-vans"]))
+    if wrap in ("vans", "sbdh-vans"):
+        data = vans_envelope(data, envelope_id="E1", sent="2025-01-06T10:00:00", sender_ean="5790000000001",
+                             receiver_ean="5790000000002", name="XDIS16", version="XD1634C")
+        size = draw(st.sampled_from([None, "²", "٣٤", "9" * 5000, "-1", " 12 "]))
+        if size is not None:
+            data = re.sub(rb"<SizeInBytes>\d+</SizeInBytes>", f"<SizeInBytes>{size}</SizeInBytes>".encode(), data)
+    if wrap.startswith("sbdh"):
+        data = sbdh(data, instance_id="I1", created="2025-01-06T10:00:00", sender_gln="5790000000001",
+                    receiver_gln="5790000000002", standard="s", type_version="1", doc_type="x")
+    return data
+
+
+@settings(max_examples=share(0.05), **SETTINGS)
+@given(messages=st.lists(encoded_message(), min_size=1, max_size=3), fmt=FORMATS,
+       command=st.sampled_from(["validate", "replay"]), target=st.sampled_from(["fifo", "file"]))
+def test_fuzz_encodings_and_entities(messages: list[bytes], fmt: str, command: str, target: str) -> None:
+    """Whatever the encoding and wrapping, no entity target is ever opened: the FIFO tells (a file that names the
+    FIFO tells whether a regular file was read), and nothing hangs."""
+    from fifo_helpers import watched_fifo
+
+    with tempfile.TemporaryDirectory(prefix="medcom-fuzz-entity-") as tmp:
+        fifo, chain = Path(tmp) / "fifo", Path(tmp) / "chain.dtd"
+        with watched_fifo(fifo) as opened:
+            chain.write_text(f'<!ENTITY % q SYSTEM "file://{fifo}"> %q;', encoding="ascii")
+            path = str(fifo if target == "fifo" else chain)
+            files = {}
+            for i, data in enumerate(messages):
+                for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+                    data = data.replace(ENTITY_TARGET.encode(codec), path.encode(codec))
+                files[f"m{i}.xml"] = data.replace(b"@TARGET@", path.encode())
+            run_inputs(files, fmt, command)
+        assert not opened.is_set()
+
+
+FHIR_EXAMPLE = json.loads(sorted((EXAMPLES / "log").glob("*.json"))[0].read_bytes())
+
+
+@st.composite
+def hostile_json(draw: st.DrawFn) -> bytes:
+    """FHIR JSON at its worst: escaped-quote floods with no closing quote, long strings in any value, arrays,
+    JSON in UTF-16/32, deep nesting, long numbers, Unicode digits in codes."""
+    kind = draw(st.sampled_from(["flood", "long", "array", "wide", "deep", "digits"]))
+    n = draw(st.integers(1, 200_000))
+    if kind == "flood":
+        return ('{"resourceType":"Bundle","id":"' + draw(st.sampled_from(['\\"', '\\\\', '\\u00e6', 'x'])) * n
+                + draw(st.sampled_from(["", "\\", '"', '"}']))).encode()
+    bundle = copy.deepcopy(FHIR_EXAMPLE)
+    if kind == "long":
+        where = draw(st.sampled_from(["id", "type", "zz", "timestamp"]))
+        bundle[where] = draw(st.sampled_from(["x", "\\", '"', "\u202e", "250947"])) * n
+    elif kind == "digits":
+        bundle["entry"][0]["resource"].setdefault("identifier", []).append(
+            {"system": "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes",
+             "value": draw(st.sampled_from(["²", "٨٥١", "9999", "0851", "851"]))})
+    text = json.dumps(bundle, ensure_ascii=draw(st.booleans()))
+    if kind == "array":
+        text = "[" + text + "]"
+    if kind == "deep":
+        text = '{"resourceType":"Bundle","x":' + "[" * min(n, 5000) + "]" * min(n, 5000) + "}"
+    codec = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32"])) \
+        if kind in ("array", "wide") else "utf-8"
+    return text.encode(codec, "surrogatepass")
+
+
+@settings(max_examples=share(0.05), **SETTINGS)
+@given(documents=st.lists(hostile_json(), min_size=1, max_size=2), fmt=FORMATS,
+       command=st.sampled_from(["validate", "replay"]))
+def test_fuzz_hostile_json(documents: list[bytes], fmt: str, command: str) -> None:
+    run_inputs({f"m{i}.json": data for i, data in enumerate(documents)}, fmt, command)
+
+
+NAME_CHARACTERS = st.sampled_from(["a", "é", "\x01", "\n", "\r", "\x1b]0;x\x07", "\u202e", "\x7f", "\x85", "\u2028",
+                                   " ", "!", "#", "%", ".", "\t"])
+
+
+@st.composite
+def hostile_archive(draw: st.DrawFn) -> bytes:
+    """Archives with control characters in member names, and archives whose central directory lists one local
+    entry many times (overlapping entries, as zip bombs are made)."""
+    import struct
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z, _quiet_duplicates():
+        for _ in range(draw(st.integers(1, 3))):
+            name = "".join(draw(st.lists(NAME_CHARACTERS, min_size=1, max_size=6))) + ".xml"
+            z.writestr(name, draw(st.sampled_from(MESSAGES)).read_bytes())
+    data = buffer.getvalue()
+    entries = draw(st.sampled_from([1, 1, 2, 50, 2000]))
+    if entries > 1:  # every entry of the central directory repeated: all point at the same local headers
+        end = data.rindex(b"PK\x05\x06")
+        count, size_cd, offset_cd = struct.unpack("<H2I", data[end + 10:end + 20])
+        directory = data[offset_cd:offset_cd + size_cd] * entries
+        total = min(count * entries, 0xFFFF)
+        data = data[:offset_cd] + directory + struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, total, total,
+                                                          len(directory), offset_cd, 0)
+    return data
+
+
+@settings(max_examples=share(0.05), **SETTINGS)
+@given(data=hostile_archive(), fmt=st.sampled_from(["json", "text", "junit"]),
+       command=st.sampled_from(["validate", "replay"]),
+       name=st.lists(NAME_CHARACTERS, min_size=1, max_size=5))
+def test_fuzz_names_and_overlapping_archives(data: bytes, fmt: str, command: str, name: list[str]) -> None:
+    """Every output stays well-formed and forges no line, whatever the names; overlapping archives are refused."""
+    file_name = "".join(name).replace("/", "_") + ".zip"
+    with tempfile.TemporaryDirectory(prefix="medcom-fuzz-") as tmp:
+        base = Path(tmp)
+        (base / "in").mkdir()
+        (base / "in" / file_name).write_bytes(data)
+        out = base / f"report.{fmt}"
+        result = invoke(command, base / "in", "--format", fmt, "--out", out)
+        check(result)
+        if result.exit_code in (0, 1):
+            text = out.read_text(encoding="utf-8")
+            assert not set(text) & {"\x01", "\x07", "\x7f", "\x85", "\u202e", "\u2028"}, repr(text[:300])
+            if fmt == "junit":
+                etree.fromstring(text.encode())
+            if fmt == "json":
+                counted(json.loads(text))

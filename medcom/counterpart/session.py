@@ -264,7 +264,8 @@ class Session:
 
     def _read_into_input(self, file: Path, data: bytes, messages: list[ReadMessage] | None = None):  # noqa: ANN202
         """Read what was logged as replay reads it (once: `messages` when already read) and add it to the log so far."""
-        read = messages_of(InputDocument(str(file), data), self.read) if messages is None else read_of(messages)
+        read = messages_of(InputDocument(str(file), data), self.read) if messages is None \
+            else read_of(messages, self.read.max_findings)
         self.input.add_read(read)
         return read
 

@@ -20,7 +20,8 @@ from medcom.calendar import LocalTimeKind, NonexistentLocalTime, TimeOutOfRange,
 from medcom.events import EVENT_KINDS, TIME_KEYS, Event
 from medcom.findings import Finding, Severity
 from medcom.formats.inputs import READ_ERRORS, Source, UnreadableInput
-from medcom.identifiers import check_cpr
+from medcom.identifiers import check_cpr, check_municipality
+from medcom.quoting import quoted
 
 MAX_LINE_BYTES = 1_000_000  # one event is a few hundred bytes; a longer line is rejected unread
 
@@ -47,7 +48,7 @@ class TimelineLine:
 
 def _time(value: object, key: str, source: str, line: int, findings: list[Finding]) -> datetime | None:
     if not isinstance(value, str):
-        findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: expected an ISO 8601 time, got {value!r}",
+        findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: expected an ISO 8601 time, got {quoted(value)}",
                                 source, line))
         return None
     try:
@@ -56,7 +57,8 @@ def _time(value: object, key: str, source: str, line: int, findings: list[Findin
         findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: {exc}", source, line))
         return None
     except ValueError:
-        findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: not an ISO 8601 time: {value!r}", source, line))
+        findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: not an ISO 8601 time: {quoted(value)}", source,
+                                line))
         return None
     if kind is LocalTimeKind.AMBIGUOUS:
         findings.append(Finding("M-TIME", Severity.WARNING,
@@ -131,9 +133,11 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
     if problem := _type_problem(raw):
         return reject(problem)
     if raw["event"] not in EVENT_KINDS:
-        return reject(f"unknown event {raw['event']!r}")
+        return reject(f"unknown event {quoted(raw['event'])}")
     if raw["event"] == "admitted" and raw.get("cpr") is not None and (problem := check_cpr(raw["cpr"])):
         return reject(f"cpr: {problem}", "M-CPR")
+    if raw.get("municipality") is not None and (problem := check_municipality(str(raw["municipality"]))):
+        return reject(f"municipality: {problem}", "M-MUNICIPALITY")
     at = _time(raw["at"], "at", source, line, findings)
     data = {k: v for k, v in raw.items() if k not in ("at", "episode", "event")}
     for key in TIME_KEYS:

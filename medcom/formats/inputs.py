@@ -12,14 +12,19 @@ Hostile inputs: only regular files are opened (a FIFO would block, a device such
 a symlink is judged by what it points at); never more than the limit plus one byte is read, whatever the
 file system or an archive header says; archive members are told apart by position, not name (a .zip may
 hold two members of the same name, and each is read and reported on its own); corrupt compressed data is
-an error of that member.
+an error of that member. An archive whose members overlap (several central-directory entries pointing at the
+same compressed bytes: 110 KB that unpacks to 18 GB; Python 3.11's zipfile does not notice) or that declares
+more unpacked bytes than MAX_INFLATION times its own size is refused whole, one finding, before any member
+is unpacked; the run goes on.
 """
 
 from __future__ import annotations
 
 import lzma
 import os
+import re
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -68,7 +73,7 @@ class Source:
         """How reports name it: the path, and the member after '!' (printable, whatever the bytes)."""
         if self.member is None:
             return printable(self.path)
-        return f"{printable(self.path)}!{self.label or self.member}"
+        return f"{printable(self.path)}!{printable(self.label or self.member)}"
 
     @property
     def is_timeline(self) -> bool:
@@ -142,15 +147,22 @@ class _Bounded:
         return self._take(self.stream.readline(self.left + 1 if n < 0 else n))
 
 
+# Characters a name may not show as they are: C0 and C1 controls and DEL (a newline in an archive member's name
+# forged a line of the text report, \x01 ended --format junit in a ValueError: XML cannot carry it), the line and
+# paragraph separators, and the bidirectional controls that make a name read otherwise than it is.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
+
+
 def printable(path: str) -> str:
-    """A path as text that can be written out: bytes of a file name that are not UTF-8 (which Python keeps
-    as lone surrogates) shown as \\xNN escapes."""
-    if path.isascii():
-        return path
-    try:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no file name decoding makes
-        return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    """A file or member name as text that can be written out in every report format: bytes of a file name that are
+    not UTF-8 (which Python keeps as lone surrogates) shown as \\xNN escapes, control characters as \\xNN or
+    \\uNNNN. The one place where a source's name becomes display text (`Source.name`)."""
+    if not path.isascii():
+        try:
+            path = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file name decoding makes
+            path = path.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNSHOWABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), path)
 
 
 def _reason(exc: BaseException) -> str:
@@ -241,6 +253,42 @@ def _open_archive(path: str, _inode: int, _mtime: int, _size: int) -> zipfile.Zi
     return zipfile.ZipFile(path)
 
 
+# An archive may unpack to at most this many times its own size (and at least MIN_INFLATION_BUDGET bytes): MedCom
+# XML and FHIR JSON deflate 5-30 times; more is a bomb, not a log.
+MAX_INFLATION = 100
+MIN_INFLATION_BUDGET = 100_000_000
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra field length
+
+
+def _archive_problem(archive: zipfile.ZipFile, size: int) -> str | None:
+    """Why an archive is not unpacked (None: it may be): members whose compressed data overlap one another or
+    the central directory, or more unpacked bytes declared than MAX_INFLATION times its size. Each member's
+    local header is read (30 bytes) to know where its data ends; nothing is decompressed."""
+    infos = sorted(archive.infolist(), key=lambda i: i.header_offset)
+    declared = sum(i.file_size for i in infos)
+    budget = max(MIN_INFLATION_BUDGET, MAX_INFLATION * size)
+    if declared > budget:
+        return (f"archive declares {declared:,} bytes unpacked from {size:,} (more than {MAX_INFLATION} times its "
+                "size); not unpacked")
+    fp = archive.fp
+    assert fp is not None
+    end, previous = 0, None
+    for info in infos:
+        if info.header_offset < end:
+            return (f"archive members {printable(previous.filename)!r} and {printable(info.filename)!r} overlap "
+                    "(two entries share compressed data: a zip bomb); not unpacked")
+        fp.seek(info.header_offset)
+        header = fp.read(_LOCAL_HEADER.size)
+        if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            return f"archive member {printable(info.filename)!r} has no local header where the directory says"
+        _, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        end = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length + info.compress_size
+        previous = info
+    if end > archive.start_dir:
+        return f"archive member {printable(previous.filename)!r} overlaps the central directory; not unpacked"
+    return None
+
+
 def _member_info(source: Source) -> zipfile.ZipInfo:
     try:
         infos = _archive(source.path).infolist()
@@ -258,12 +306,17 @@ def _member_info(source: Source) -> zipfile.ZipInfo:
 
 def _archive_members(path: str) -> Iterator[Source]:
     try:
-        infos = _archive(path).infolist()
+        archive = _archive(path)
+        infos = archive.infolist()
+        problem = _archive_problem(archive, os.stat(path).st_size)
     except UnreadableInput as exc:
         yield Source(path, error=str(exc))
         return
     except READ_ERRORS as exc:
         yield Source(path, error=f"cannot open archive: {_reason(exc)}")
+        return
+    if problem is not None:
+        yield Source(path, error=problem)
         return
     counts: dict[str, int] = {}
     for info in infos:

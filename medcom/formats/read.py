@@ -16,6 +16,7 @@ from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.checks import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
 from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
+from medcom.quoting import quoted
 
 DEFAULT_OPTIONS = ReadOptions()
 
@@ -44,8 +45,9 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
         return messages
     if oioxml.is_emessage(root):
         return oioxml.read_emessage(tree, source, options)
-    return [unreadable(source, "M-VERSION", f"not a MedCom message medcom knows: root element {local_name(root)} in "
-                       f"namespace {root.nsmap.get(root.prefix) or '(none)'}", root.sourceline)]
+    return [unreadable(source, "M-VERSION", "not a MedCom message medcom knows: root element "
+                       f"{quoted(local_name(root))} in namespace {quoted(root.nsmap.get(root.prefix) or '(none)')}",
+                       root.sourceline)]
 
 
 def _check_declared(messages: list[ReadMessage], name: str | None, version: str | None, via: str) -> None:

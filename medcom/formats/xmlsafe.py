@@ -1,11 +1,16 @@
-"""Hardened XML parsing: no entity expansion, no DTD loading, no network, a size limit.
+"""Hardened XML parsing: no entity expansion, no DTD loading, no network, a size limit, known encodings only.
 
 MedCom messages never need a DTD, so a document with a DOCTYPE is refused outright: that stops both
 external entities (XXE: nothing is resolved, so no local file is read) and entity bombs (billion laughs:
-nothing is expanded).
+nothing is expanded). Refusing does not rest on spotting '<!DOCTYPE' in the bytes (UTF-32 or UTF-7 spell it
+otherwise): the parser itself is built so that libxml2 loads no DTD subset and no entity whatever the document
+says, only the encodings MedCom messages use are parsed at all, and a DOCTYPE found after parsing is refused too.
 """
 
 from __future__ import annotations
+
+import codecs
+import re
 
 from lxml import etree
 
@@ -23,21 +28,27 @@ class UnsafeXMLError(ValueError):
         self.line = line
 
 
-def _make_parser(encoding: str | None = None) -> etree.XMLParser:
+def safe_parser(encoding: str | None = None) -> etree.XMLParser:
+    """An lxml parser that reads nothing but its input: no DTD, no entity, no network.
+
+    `collect_ids` must stay at its default: `collect_ids=False` makes lxml set libxml2's `loadsubset`
+    (XML_SKIP_IDS), and with a non-zero `loadsubset` libxml2 opens an external parameter entity
+    (`<!ENTITY % pe SYSTEM "file:///..."> %pe;`) although `load_dtd=False` and `resolve_entities=False`: a FIFO
+    blocks the parse, /dev/zero never ends, a file on the disk is read as DTD (tests/test_hostile_formats.py)."""
     return etree.XMLParser(
         encoding=encoding,
         resolve_entities=False,  # neither external (XXE) nor internal (billion laughs) entities expand
         load_dtd=False,
         dtd_validation=False,
+        attribute_defaults=False,
         no_network=True,
         huge_tree=False,
         remove_comments=False,
-        collect_ids=False,
     )
 
 
-_PARSER = _make_parser()  # one per process: lxml parsers are reusable, not shared across threads here
-_LATIN1_PARSER = _make_parser("iso-8859-1")
+_PARSER = safe_parser()  # one per process: lxml parsers are reusable, not shared across threads here
+_LATIN1_PARSER = safe_parser("iso-8859-1")
 FALLBACK_ENCODING = "iso-8859-1"
 
 
@@ -59,10 +70,48 @@ def _refuse_doctype(data: bytes) -> None:
                                  line=data.count(b"\n", 0, at) + 1)
 
 
+# The encodings a MedCom message may come in (as Python's codecs name them): UTF-8 (and ASCII), UTF-16, and
+# the 8-bit ISO-8859-1 and windows-1252 of older systems. Anything else (UTF-32, UTF-7, EBCDIC, Shift_JIS ...)
+# has no reason to reach medcom, and each is one more spelling of '<!DOCTYPE' to think about: refused unparsed.
+ACCEPTED_ENCODINGS = frozenset({"utf-8", "ascii", "utf-16", "utf-16-le", "utf-16-be", "iso8859-1", "cp1252"})
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*(["'])(.{0,40}?)\1""", re.DOTALL)
+_UTF16_DECLARED = re.compile(r"""^\ufeff?\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*(["'])(.{0,40}?)\1""", re.DOTALL)
+# The first four bytes of a document in an encoding that is not ASCII-compatible (XML 1.0, appendix F).
+_WIDE_STARTS = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xff\xfe", "UCS-4"),
+                (b"\xfe\xff\x00\x00", "UCS-4"), (b"\x00\x00\x00<", "UTF-32"), (b"<\x00\x00\x00", "UTF-32"),
+                (b"\x00\x00<\x00", "UCS-4"), (b"\x00<\x00\x00", "UCS-4"), (b"\x4c\x6f\xa7\x94", "EBCDIC"))
+
+
+def _encoding_problem(data: bytes) -> str | None:
+    """Why the document's encoding is not accepted (None: it is), from its first bytes and its declaration."""
+    head = data[:512]
+    for start, name in _WIDE_STARTS:
+        if head.startswith(start):
+            return f"the document is in {name}"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00?\x00", b"\x00<\x00?")):
+        codec = "utf-16-be" if head.startswith((b"\xfe\xff", b"\x00<")) else "utf-16-le"
+        declared = _UTF16_DECLARED.match(head.decode(codec, "replace"))
+        name = declared.group(2) if declared else None
+        family = ("utf-16", "utf-16-le", "utf-16-be")
+    else:
+        match = _DECLARED.match(head)
+        name = match.group(2).decode("ascii", "replace") if match else None
+        family = tuple(ACCEPTED_ENCODINGS)
+    if name is None:
+        return None
+    try:  # an encoding name is letters, digits and . _ : - (XML 1.0 EncName); codecs would take a NUL too far
+        known = codecs.lookup(name).name if re.fullmatch(r"[A-Za-z][A-Za-z0-9._:-]{0,39}", name) else None
+    except (LookupError, ValueError):
+        known = None
+    if known not in family:
+        return f"the document declares encoding {name[:40]!r}"
+    return None
+
+
 def _declares_encoding(data: bytes) -> bool:
     """Whether the document starts with an XML declaration that names its encoding (or has a BOM)."""
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return True
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"<\x00?\x00", b"\x00<\x00?")):
+        return True  # a byte-order mark, or UTF-16 without one: libxml2 tells these apart itself
     head = data[:200].lstrip()
     return head.startswith(b"<?xml") and b"encoding" in head[: head.find(b"?>") if b"?>" in head else 200]
 
@@ -85,6 +134,8 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
         raise UnsafeXMLError(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
     if not data or data.isspace():
         raise UnsafeXMLError("empty document", line=1)
+    if problem := _encoding_problem(data):
+        raise UnsafeXMLError(f"{problem}; a MedCom message is UTF-8, UTF-16, ISO-8859-1 or windows-1252", line=1)
     _refuse_doctype(data)
     parser = _PARSER if _declares_encoding(data) or _is_utf8(data) else _LATIN1_PARSER
     try:

@@ -20,7 +20,7 @@ from medcom.events.from_messages import CANCELLED, CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
 from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
-from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity
+from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity, capped
 from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import InputDocument, Source, iter_sources
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
@@ -189,11 +189,12 @@ def messages_of(doc: InputDocument, options: ReadOptions) -> Read[tuple[MessageE
     """Check a document already read and map its accepted messages to events (anywhere: it needs no files)."""
     messages = [unreadable(doc.source, "M-XML", doc.error or "unreadable")] if doc.data is None \
         else read_document(doc.data, doc.source, options)
-    return read_of(messages)
+    return read_of(messages, options.max_findings)
 
 
-def read_of(messages: list[ReadMessage]) -> Read[tuple[MessageEvents, str]]:
-    """The messages of one document, already read and checked, as events (the counterpart reads each once)."""
+def read_of(messages: list[ReadMessage], max_findings: int = DEFAULT_MAX_FINDINGS) -> Read[tuple[MessageEvents, str]]:
+    """The messages of one document, already read and checked, as events (the counterpart reads each once); at
+    most `max_findings` findings listed a message, the rest counted."""
     units = []
     rejected = 0
     for m in messages:
@@ -211,7 +212,7 @@ def read_of(messages: list[ReadMessage]) -> Read[tuple[MessageEvents, str]]:
             rejected += 1
         else:
             units.append((events, m.format))
-    return Read([f for m in messages for f in m.findings], len(messages), rejected, units)
+    return Read([f for m in messages for f in capped(m.findings, max_findings)], len(messages), rejected, units)
 
 
 def _out_of_range(events: list[Event]) -> str | None:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from medcom.events.timeline import read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
-from medcom.findings import Finding, FindingLimit, Severity
+from medcom.findings import Finding, FindingLimit, Severity, capped
 from medcom.formats.inputs import Source, iter_sources
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.read import read_document
@@ -89,7 +89,7 @@ def check_source(source: Source, options: BatchOptions) -> list[DocumentResult |
     suppressed = []
     for message in messages:  # the receipt answers what the report says: a suppressed finding is no refusal
         suppressed.append([f for f in message.findings if options.suppressions.matches(f)])
-        message.findings = _capped([f for f in message.findings if not options.suppressions.matches(f)],
+        message.findings = capped([f for f in message.findings if not options.suppressions.matches(f)],
                                    options.read.max_findings)
     answers: list[Answer | None] = [None] * len(messages)
     if options.receipts_dir is not None and options.receipt_time is not None:
@@ -97,18 +97,6 @@ def check_source(source: Source, options: BatchOptions) -> list[DocumentResult |
     return [DocumentResult(m.source, m.format, m.family, m.version, m.generation, m.schema, m.envelope_id, m.sender,
                            m.findings, hidden, answer, m.sender_name)
             for m, hidden, answer in zip(messages, suppressed, answers, strict=True)]
-
-
-def _capped(findings: list[Finding], limit: int) -> list[Finding]:
-    """At most `limit` findings listed; the rest counted per rule (medcom.findings.FindingLimit)."""
-    if len(findings) <= limit:
-        return findings
-    kept: list[Finding] = []
-    cap = FindingLimit(kept, limit)
-    for finding in findings:
-        cap.add(finding)
-    cap.close()
-    return kept
 
 
 def check_timeline(source: Source, options: BatchOptions) -> TimelineResult:

@@ -23,19 +23,44 @@ class ParsedResource:
     findings: list[Finding] = field(default_factory=list)
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _head(data: bytes, size: int = 1024) -> str:
+    """The start of a document as text, whatever Unicode encoding it is in (told by its byte-order mark, or by
+    where the NULs of its first character are), for recognising what it is; the first `size` bytes only."""
+    head = data[:size]
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return head[len(bom):].decode(codec, "ignore")
+    if head[:3] == b"\x00\x00\x00":
+        codec = "utf-32-be"
+    elif head[1:4] == b"\x00\x00\x00":
+        codec = "utf-32-le"
+    elif head[:1] == b"\x00":
+        codec = "utf-16-be"
+    elif head[1:2] == b"\x00":
+        codec = "utf-16-le"
+    else:
+        return head.decode("latin-1")  # ASCII-compatible: the first characters are what matter
+    return head.decode(codec, "ignore")
+
+
 def sniff(data: bytes) -> str:
-    """'xml' when the document starts (after a BOM and white space) with '<', else 'json'."""
-    head = data[:64].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
-    return "xml" if head.startswith((b"<", b"<\x00")) else "json"
+    """'xml' when the document starts (after a BOM and white space, in any Unicode encoding) with '<', else
+    'json'."""
+    return "xml" if _head(data, 64).lstrip(" \t\r\n").startswith("<") else "json"
 
 
 def looks_like_fhir(data: bytes) -> bool:
-    """Whether a document is meant as FHIR: JSON (an object), or XML whose start names the FHIR namespace. A cheap
-    test on the first kilobyte, for sorting a mixed log; `parse` decides for real."""
-    head = data[:1024]
-    if sniff(data) == "json":
-        return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
-    return b"http://hl7.org/fhir" in head or b"h\x00t\x00t\x00p\x00:\x00/\x00/\x00h\x00l\x007\x00" in head
+    """Whether a document is meant as FHIR: JSON (an object, or an array, which is then reported as not a
+    resource), or XML whose start names the FHIR namespace. A cheap test on the first kilobyte, in any Unicode
+    encoding (UTF-16 JSON is then reported as not UTF-8), for sorting a mixed log; `parse` decides for real."""
+    head = _head(data).lstrip(" \t\r\n")
+    if not head.startswith("<"):
+        return head.startswith(("{", "["))
+    return "http://hl7.org/fhir" in head
 
 
 def parse(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedResource:

@@ -20,6 +20,7 @@ from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_typ
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.rules import F_STRUCTURE, F_UNCHECKED
 from medcom.identifiers import mask_cprs
+from medcom.quoting import quoted
 
 _JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, float), "string": (str,),
                "xhtml": (str,)}
@@ -55,7 +56,7 @@ class StructureCheck:
             return
         kind = value.get("resourceType")
         if not is_resource_type(kind):
-            self._add(path, f"unknown resource type {kind!r}" if kind is not None else "resourceType is missing")
+            self._add(path, f"unknown resource type {quoted(kind)}" if kind is not None else "resourceType is missing")
             return
         self._object(value, kind, path, is_resource=True)
 
@@ -71,7 +72,7 @@ class StructureCheck:
             name = key[1:] if key.startswith("_") else key
             info = known.get(name)
             if info is None or (key.startswith("_") and not info.primitive):
-                self._add(path + (key,), f"unknown element '{key}' in {type_name}")
+                self._add(path + (key,), f"unknown element {quoted(key)} in {type_name}")
                 continue
             if info.choice_of:
                 other = choices.setdefault(info.choice_of, name)
@@ -123,7 +124,7 @@ class StructureCheck:
         if isinstance(item, bool) and bool not in allowed or not isinstance(item, allowed):
             json_type = {"boolean": "true or false", "integer": "a JSON number without a fraction",
                          "decimal": "a JSON number"}.get(info.kind, "a JSON string")
-            self._add(path, f"'{info.name}' is a {info.fhir_type}: its value must be {json_type}, not {item!r:.40}")
+            self._add(path, f"'{info.name}' is a {info.fhir_type}: its value must be {json_type}, not {quoted(item)}")
         elif isinstance(item, str) and not item.strip():
             self._add(path, f"'{info.name}' is empty: a string value must have content")
         elif info.kind == "integer" and not _INT32[0] <= item <= _INT32[1]:  # type: ignore[operator]
@@ -202,5 +203,5 @@ def _message(error: dict) -> str:
     text = str(error.get("msg", "invalid")).split("\n", 1)[0]
     value = error.get("input")
     if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
-        return f"{text} (value {str(value)[:60]!r})"
+        return f"{text} (value {quoted(str(value))})"
     return text

@@ -31,6 +31,7 @@ from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUC
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import Expansion, expansion
 from medcom.identifiers import mask_cprs
+from medcom.quoting import quoted, shortened
 
 MESSAGE_PROFILES = {
     "hospital-notification-message":
@@ -107,9 +108,7 @@ def _matches_pattern(pattern: object, value: object) -> bool:
     return pattern == value
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+_short = quoted
 
 
 class _Validation:
@@ -371,22 +370,23 @@ class _Validation:
             if enum and isinstance(value, str):
                 if value not in enum:
                     self.report(F_BINDING, Severity.ERROR, item.path,
-                                f"code '{value}' is not in the required value set {strip_version(value_set)}")
+                                f"code {quoted(value)} is not in the required value set {strip_version(value_set)}")
             else:
                 self.not_checked("value set", strip_version(value_set))
             return
         if isinstance(value, str):
-            ok, shown = members.contains_code(value), f"code '{value}'"
+            ok, shown = members.contains_code(value), f"code {quoted(value)}"
         elif isinstance(value, dict) and item.type_code == "Coding":
             if "code" not in value:
                 return
             ok = members.contains(value.get("system"), value["code"])
-            shown = f"code {value.get('system')}#{value['code']}"
+            shown = "code " + shortened(f"{value.get('system')}#{value['code']}")
         elif isinstance(value, dict) and item.type_code == "CodeableConcept":
             codings = [c for c in value.get("coding", []) if isinstance(c, dict) and "code" in c] if isinstance(
                 value.get("coding"), list) else []
             ok = any(members.contains(c.get("system"), c["code"]) for c in codings)
-            shown = "codes " + ", ".join(f"{c.get('system')}#{c['code']}" for c in codings) if codings else "no code"
+            shown = "codes " + shortened(", ".join(f"{c.get('system')}#{c['code']}" for c in codings)) \
+                if codings else "no code"
         else:
             return
         if not ok:
@@ -684,8 +684,8 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
         result.findings = [*structure.findings.values(),
-                           Finding(F_STRUCTURE, Severity.ERROR, f"a MedCom message is a Bundle, not {kind!r}", file,
-                                   1, None)]
+                           Finding(F_STRUCTURE, Severity.ERROR, f"a MedCom message is a Bundle, not {quoted(kind)}",
+                                   file, 1, None)]
         return result
     _model_checks(bundle, structure)
     bundle_rules(bundle, structure)

@@ -20,6 +20,7 @@ from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_typ
 from medcom.formats.fhir.jsonread import reasonable_decimal
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.rules import F_STRUCTURE, F_XML
+from medcom.quoting import quoted
 
 FHIR_NS = "http://hl7.org/fhir"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -57,7 +58,7 @@ class _Reader:
             if attribute.startswith("{"):
                 continue  # namespaced attributes (xsi:schemaLocation...) are not FHIR content
             if attribute not in allowed:
-                self.problem(path, element.sourceline, f"attribute '{attribute}' is not allowed here")
+                self.problem(path, element.sourceline, f"attribute {quoted(attribute)} is not allowed here")
 
     def _children(self, element: etree._Element, type_name: str, path: Path, out: dict) -> None:
         known = elements(type_name)
@@ -74,17 +75,18 @@ class _Reader:
             name = qname.localname
             child_path = path + (name,)
             if qname.namespace != FHIR_NS and not (name == "div" and qname.namespace == XHTML_NS):
-                self.problem(child_path, child.sourceline, f"element '{child.tag}' is not in the FHIR namespace", F_XML)
+                self.problem(child_path, child.sourceline, f"element {quoted(child.tag)} is not in the FHIR namespace",
+                             F_XML)
                 continue
             info = known.get(name)
             if info is None or (name == "id" and "resourceType" not in out):  # a datatype's id is an attribute
-                self.problem(child_path, child.sourceline, f"unknown element '{name}' in {type_name}")
+                self.problem(child_path, child.sourceline, f"unknown element {quoted(name)} in {type_name}")
                 continue
             if info.is_list:
                 items = out.setdefault(name, [])
                 child_path = child_path + (len(items),)
             elif name in out or "_" + name in out:
-                self.problem(child_path, child.sourceline, f"element '{name}' repeats but it can occur only once")
+                self.problem(child_path, child.sourceline, f"element {quoted(name)} repeats but it can occur only once")
                 continue
             self.lines.setdefault(child_path, child.sourceline)
             value, extra = self._value(child, info, child_path)
@@ -171,9 +173,9 @@ def read_xml(data: bytes, file: str, *, max_bytes: int) -> tuple[dict, LineMap, 
     root = tree.getroot()
     qname = etree.QName(root)
     if qname.namespace != FHIR_NS:
-        raise XMLProblem(f"root element '{root.tag}' is not in the FHIR namespace {FHIR_NS}", root.sourceline)
+        raise XMLProblem(f"root element {quoted(root.tag)} is not in the FHIR namespace {FHIR_NS}", root.sourceline)
     if not is_resource_type(qname.localname):
-        raise XMLProblem(f"root element '{qname.localname}' is not a FHIR resource", root.sourceline)
+        raise XMLProblem(f"root element {quoted(qname.localname)} is not a FHIR resource", root.sourceline)
     reader = _Reader(file, qname.localname)
     resource = reader.resource(root, ())
     return resource, LineMap(reader.lines), reader.findings

@@ -11,14 +11,15 @@ import re
 
 from lxml import etree
 
-from medcom.findings import Finding, Severity
+from medcom.findings import Finding, FindingLimit, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
-from medcom.formats.oioxml.checks import check_identifiers_and_times, local_name, readable_path
+from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
 from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
 from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
+from medcom.quoting import cut_quotes
 
 _NS_IN_TEXT = re.compile(r"\{[^}]*\}")
 ENVELOPE = "Envelope"
@@ -37,17 +38,77 @@ def is_emessage(root: etree._Element) -> bool:
 _NAMED_STEP = re.compile(r"(?<=/)(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)(?=\[|/|$)")
 
 
-def _locate(root: etree._Element, path: str | None) -> etree._Element | None:
+def _locate(root: etree._Element, path: str | None, top: etree._Element | None = None) -> etree._Element | None:
     """The element a schema error's path names. lxml writes the path with the document's own prefixes (or `*`);
-    each named step becomes a local-name() test so that it evaluates whatever the prefixes."""
+    each named step becomes a local-name() test so that it evaluates whatever the prefixes. With `top`, the
+    root's child the path goes through, only the steps below it are evaluated (from there, not over every
+    letter of the document)."""
     if not path:
         return None
+    steps = path.split("/")
+    context: etree._Element | etree._ElementTree = root.getroottree()
+    if top is not None and len(steps) > 2:
+        if len(steps) == 3:
+            return top
+        context, path = top, "./" + "/".join(steps[3:])
     query = _NAMED_STEP.sub(lambda m: f"*[local-name()='{m[1]}']", path)
     try:
-        hits = root.getroottree().xpath(query)
+        hits = context.xpath(query)
     except (etree.XPathError, ValueError):
         return None
     return hits[0] if hits and isinstance(hits[0], etree._Element) else None
+
+
+_STEP = re.compile(r"(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*|\*)(?:\[([0-9]{1,9})\])?")
+
+
+def _top_child(kids: list[etree._Element], path: str | None) -> etree._Element | None:
+    """The child of the root that a schema error's path goes through (its second step), found among the root's
+    element children `kids` without evaluating the whole path: placing each error costs no XPath."""
+    steps = (path or "").split("/")
+    match = _STEP.fullmatch(steps[2]) if len(steps) > 2 else None
+    if match is None:
+        return None
+    name, number = match[1], int(match[2] or 1)
+    same = kids if name == "*" else [k for k in kids if local_name(k) == name]
+    return same[number - 1] if 0 < number <= len(same) else None
+
+
+class _Placed:
+    """The findings of one Emessage, each kept once where it belongs: on its letter, or on the document (the
+    envelope, the root) once for all letters. At most `limit` findings are built per place (FindingLimit: the
+    rest are counted), so a document of many errors and many letters costs memory in proportion to itself."""
+
+    def __init__(self, bodies: list[etree._Element], limit: int) -> None:
+        self.shared = FindingLimit([], limit)
+        self.per_body = {id(b): FindingLimit([], limit) for b in bodies}
+
+    def at(self, body: etree._Element | None) -> FindingLimit:
+        return self.per_body[id(body)] if body is not None and id(body) in self.per_body else self.shared
+
+    def finish(self) -> None:
+        """Count the document's errors by rule (for the letters after the first), then close its listing."""
+        self.shared_errors: dict[str, int] = {}
+        for finding in self.shared.findings:
+            if finding.severity is Severity.ERROR:
+                self.shared_errors[finding.rule] = self.shared_errors.get(finding.rule, 0) + 1
+        for rule, (count, worst, _) in self.shared.more.items():
+            if worst is Severity.ERROR:
+                self.shared_errors[rule] = self.shared_errors.get(rule, 0) + count
+        self.shared.close()
+
+    def findings(self, body: etree._Element, position: int, source: str) -> list[Finding]:
+        """A letter's findings: its own, after the document's (letter 1) or, for the other letters, one finding
+        per rule that says how many errors the document has and where they are listed (the letter is rejected,
+        as the document is, and a suppression of the rule still applies)."""
+        own = self.at(body)
+        own.close()
+        if position == 1:
+            return [*self.shared.findings, *own.findings]
+        errors = self.shared_errors
+        return [*(Finding(rule, Severity.ERROR, f"this letter's Emessage has {count:,} {rule} error"
+                          f"{'s' if count != 1 else ''} outside its letters (listed once, with letter 1)", source)
+                  for rule, count in errors.items()), *own.findings]
 
 
 def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element | None:
@@ -59,7 +120,7 @@ def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element
 
 def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -> list[ReadMessage]:
     """The messages of one Emessage document: one per letter, each with the findings that concern it (findings
-    on the envelope concern every letter)."""
+    on the envelope or the document are listed once, with the first letter, and reject every letter)."""
     root = tree.getroot()
     namespace = etree.QName(root).namespace
     generation = generation_of(namespace)
@@ -70,33 +131,42 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
             f"generation medcom knows ({known_versions()})", source, root.sourceline)], encoding=encoding)]
     envelope = None
     bodies = []
+    kids = []
     for child in root:
         if isinstance(child.tag, str):
+            kids.append(child)
             name = local_name(child)
             if name not in NOT_LETTERS:
                 bodies.append(child)
             elif name == ENVELOPE and envelope is None:
                 envelope = child
-    shared: list[Finding] = []  # findings on the envelope or the document: every letter has them
-    per_body: dict[int, list[Finding]] = {id(b): [] for b in bodies}
-
-    def place(finding: Finding, body: etree._Element | None) -> None:
-        (per_body[id(body)] if body is not None and id(body) in per_body else shared).append(finding)
+    placed = _Placed(bodies, options.max_findings)
+    readable_path = PathNamer()
 
     judge = judge_for(generation, options.schemas_dir)
     judge.schema.validate(tree)
     for error in judge.schema.error_log:
-        el = _locate(root, error.path)
-        text = plain(_NS_IN_TEXT.sub("", error.message))
-        place(Finding("M-SCHEMA", Severity.ERROR, f"{text} [{judge.label}]", source, error.line or None,
-                      readable_path(el) if el is not None else error.path),
-              _body_of_element(el, root) if el is not None else None)
+        top = _top_child(kids, error.path)
+        cap = placed.at(top if top is not None and local_name(top) not in NOT_LETTERS else None)
+        if cap.full:  # counted, not built: no XPath, no path text
+            cap.skip("M-SCHEMA", Severity.ERROR, source)
+            continue
+        el = _locate(root, error.path, top)
+        text = cut_quotes(plain(_NS_IN_TEXT.sub("", error.message)))
+        cap.add(Finding("M-SCHEMA", Severity.ERROR, f"{text} [{judge.label}]", source, error.line or None,
+                        readable_path(el) if el is not None else error.path))
 
     def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
-        place(Finding(rule, severity, text, source, el.sourceline, readable_path(el)), _body_of_element(el, root))
+        cap = placed.at(_body_of_element(el, root))
+        if cap.full:
+            cap.skip(rule, severity, source)
+        else:
+            cap.add(Finding(rule, severity, text, source, el.sourceline, readable_path(el)))
 
     wall_times = check_identifiers_and_times(root, add, sent_before_event=options.sent_before_event)
+    placed.finish()
     if not bodies:
+        shared = placed.shared.findings
         shared.append(Finding("M-SCHEMA", Severity.ERROR, f"the Emessage holds no letter [{judge.label}]", source,
                               root.sourceline))
         return [ReadMessage(source, "oioxml", shared, generation=generation.name, schema=judge.label,
@@ -105,17 +175,19 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
     head = children(envelope, None if options.letter_content else _HEAD_PARTS)
     for position, body in enumerate(bodies, start=1):
         name = f"{source} letter {position}" if len(bodies) > 1 else source
-        findings = [*shared, *per_body[id(body)]]
+        findings = placed.findings(body, position, source)
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
                               encoding=encoding, position=position, line=body.sourceline)
-        _describe(message, body, envelope, family, head, wall_times if options.letter_content else None)
+        _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
+                  readable_path)
         messages.append(message)
     return messages
 
 
 def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
-              family: Family | None, head: Children, wall_times: WallTimes | None) -> None:
+              family: Family | None, head: Children, wall_times: WallTimes | None,
+              readable_path: PathNamer) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
     parts = children(body, None if wall_times is not None else _BODY_PARTS)

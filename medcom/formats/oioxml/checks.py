@@ -12,7 +12,7 @@ from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.findings import Severity
 from medcom.formats.oioxml.letters import wall_time
 from medcom.formats.oioxml.names import local_name
-from medcom.identifiers import check_cpr, check_gln, check_municipality
+from medcom.identifiers import ascii_digits, check_cpr, check_gln, check_municipality
 
 Add = Callable[[str, Severity, str, etree._Element], None]
 
@@ -20,25 +20,45 @@ Add = Callable[[str, Severity, str, etree._Element], None]
 EVENT_OF_BODY = {"NotificationOfAdmission": "Admission", "NotificationOfDischarge": "Discharge"}
 
 
+class PathNamer:
+    """`readable_path` for many elements of one document: each parent's children are named and numbered once
+    (counting the root's children again for each finding made a document of many letters quadratic)."""
+
+    def __init__(self) -> None:
+        self._steps: dict[etree._Element, dict[etree._Element, str]] = {}
+
+    def _step(self, node: etree._Element, parent: etree._Element) -> str:
+        steps = self._steps.get(parent)
+        if steps is None:
+            named = [(c, local_name(c)) for c in parent if isinstance(c.tag, str)]
+            counts: dict[str, int] = {}
+            for _, name in named:
+                counts[name] = counts.get(name, 0) + 1
+            seen: dict[str, int] = {}
+            steps = self._steps[parent] = {}
+            for child, name in named:
+                seen[name] = seen.get(name, 0) + 1
+                steps[child] = name if counts[name] == 1 else f"{name}[{seen[name]}]"
+        return steps[node]
+
+    def __call__(self, el: etree._Element) -> str:
+        parts = []
+        node: etree._Element | None = el
+        while node is not None:
+            parent = node.getparent()
+            parts.append(self._step(node, parent) if parent is not None else local_name(node))
+            node = parent
+        return "/" + "/".join(reversed(parts))
+
+
 def readable_path(el: etree._Element) -> str:
     """/Emessage/ProgressOfCarePlan/Patient/CivilRegistrationNumber, with [n] where siblings share a name."""
-    parts = []
-    node: etree._Element | None = el
-    while node is not None:
-        name = local_name(node)
-        parent = node.getparent()
-        if parent is not None:
-            same = [c for c in parent if isinstance(c.tag, str) and local_name(c) == name]
-            if len(same) > 1:
-                name += f"[{same.index(node) + 1}]"
-        parts.append(name)
-        node = parent
-    return "/" + "/".join(reversed(parts))
+    return PathNamer()(el)
 
 
 def _looks_like_gln(value: str) -> bool:
     """A location number written in digits; VANS mailbox ids (DKKMDKMDNET) are not GLNs and are not checked."""
-    return value.isdigit()
+    return ascii_digits(value, 100)
 
 
 def check_identifiers_and_times(root: etree._Element, add: Add, *,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from medcom.findings import Finding, Severity
+from medcom.identifiers import ascii_digits
+from medcom.quoting import quoted
 
 VANS_NS_PREFIX = "urn:oio:medcom:vans-envelope:"
 SBDH_NS = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
@@ -72,7 +74,11 @@ def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
                           else None, _text(document.find("{*}Version")) if document is not None else None,
                           sender, receiver, [problem] if problem else [])
         size = _text(document.find("{*}SizeInBytes")) if document is not None else None
-        if data is not None and size is not None and size.isdigit() and int(size) != len(data):
+        if data is not None and size is not None and not ascii_digits(size):
+            payload.findings.append(Finding(
+                "M-XML", Severity.WARNING, f"VANS MetaInformation SizeInBytes {quoted(size)} is not a number of bytes",
+                source, document.sourceline))
+        elif data is not None and size is not None and int(size) != len(data):
             payload.findings.append(Finding(
                 "M-XML", Severity.WARNING, f"VANS MetaInformation says {int(size):,} bytes, the Data holds "
                 f"{len(data):,}", source, document.sourceline))
