@@ -52,8 +52,26 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
     if workers <= 1:
         yield from map(fn, items)
         return
+    _tracker_outlives_hangup()
     with get_context("spawn").Pool(workers, initializer=_quiet_worker) as pool:
         yield from pool.imap(fn, items, chunksize=chunksize)
+
+
+def _tracker_outlives_hangup() -> None:
+    """Start multiprocessing's resource tracker with SIGHUP ignored (a disposition it keeps across exec). It
+    ignores SIGINT and SIGTERM itself but not SIGHUP: a hang-up of the process group killed it, and the tracker
+    relaunched in its place printed a KeyError traceback for every semaphore the pool then released."""
+    import threading
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def _quiet_worker() -> None:
