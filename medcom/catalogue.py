@@ -409,11 +409,14 @@ RULES: tuple[RuleInfo, ...] = (
              timeline=(_ADMIT, _line("2025-03-25T10:00", "discharged", '"destination": "hospice"'),
                        _line("2025-03-25T12:00", "terminal"))),
     # --- Added by medcom ---------------------------------------------------------------------------------------------
-    RuleInfo("M-XML", "The input is not a well-formed, safe document", ("error",), "medcom", "added by medcom",
+    RuleInfo("M-XML", "The input is not a well-formed, safe document", ("error", "warning"), "medcom",
+             "added by medcom",
              "The input is not a well-formed, safe XML document (empty, truncated, not XML, an unsupported or wrong "
              "encoding, a DOCTYPE/entity declaration, over the size limit, more than 100,000 elements and "
              "attributes, an unreadable file, directory or archive member, a FIFO or device, an empty or broken "
-             "wrapper, wrappers nested too deep). Kept apart from M-SCHEMA so that suppressions and CI can tell "
+             "wrapper, wrappers nested too deep); a warning where a wrapper's own bookkeeping is off and its "
+             "content is still read (a VANS SizeInBytes that is not a number). Kept apart from M-SCHEMA so that "
+             "suppressions and CI can tell "
              "\"not a message at all\" from \"a message with schema errors\".",
              "medcom.formats.read:read_document", ("messages.max_message_bytes", "messages.max_timeline_bytes"),
              commands=("validate", "replay"), example="An XML file that declares an entity (billion laughs)."),

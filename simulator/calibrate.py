@@ -51,7 +51,7 @@ from medcom.engine.engine import Episode
 from medcom.engine.rules import care_plan_due
 from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
-from medcom.identifiers import check_municipality
+from medcom.identifiers import ascii_digits, check_municipality
 from medcom.policy import Policy
 from simulator.scenario import DESTINATIONS, limits_of
 
@@ -166,7 +166,7 @@ def _by_municipality(e: Event) -> bool:
 def _code(value: object) -> str | None:
     """The municipality an admission names, as the log writes it (stripped); None when it names none."""
     text = str(value).strip() if value is not None else ""
-    return text or None
+    return text.lstrip("0") or None if ascii_digits(text) else None
 
 
 # ---- small readers -----------------------------------------------------------------------------------------

@@ -185,11 +185,21 @@ def _two_episodes(tmp_path: Path, municipalities: tuple[str, str]) -> Path:
 def test_unknown_municipality_codes_are_said_and_not_written(tmp_path: Path, unknown: str) -> None:
     # Before (issue 19, class 13): the code went into admissions.municipalities, the read-back failed with a
     # "policy" error and the broken file stayed.
+    # Since the timeline reader checks M-MUNICIPALITY too (issue 19, class 5), the admission naming no code is an
+    # input error: said, the rest fitted (exit 1), and the code written nowhere.
     out = tmp_path / "fitted.toml"
     run = no_traceback(invoke("calibrate", _two_episodes(tmp_path, ("0851", unknown)), "--out", out))
-    assert run.exit_code in (0, 1), run.stderr
-    assert "not one of the 98" in run.stderr, run.stderr
+    assert run.exit_code == 1, run.stderr
+    assert "input error" in run.stderr, run.stderr
     assert load_scenario(out).base.admissions.municipalities == ("851",)
+    assert unknown not in out.read_text(encoding="utf-8").split("municipalities", 1)[1].split("\n", 1)[0]
+
+
+def test_calibrate_leaves_out_codes_that_are_not_municipalities() -> None:
+    """Behind the readers' M-MUNICIPALITY, calibrate itself never writes a code that is not one of the 98."""
+    from simulator.calibrate import _code
+
+    assert _code("0851") == "851" and _code("²³¹") is None and _code("") is None
 
 
 def test_out_that_is_not_a_regular_file_is_refused_before_the_work(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ RULE_SHAPE = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z0-9]+$")
 
 
 def _is_encoding(text: str) -> bool:
+    if text in ("UCS-4", "UCS-2"):  # libxml2's names, which Python's codecs do not know
+        return True
     try:
         codecs.lookup(text)
     except LookupError:

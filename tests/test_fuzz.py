@@ -170,13 +170,26 @@ def check(result, out: Path | None = None) -> None:
     if out is not None and out.exists():
         for path in (p for p in out.rglob("*") if p.is_file()):
             texts.append(path.name)
-            if path.parent.name == "receipts" and path.suffix == ".xml":  # a receipt quotes the original's ids
-                # as they are (the protocol);
-                texts += etree.parse(str(path)).getroot().xpath("//*[local-name()='RefuseText']/text()")  # its text
-            else:  # is ours
+            # A receipt quotes the original's ids as they are (the protocol: SOR and location numbers, which can
+            # hold a 10-digit run with a date in it); the texts in it are medcom's own.
+            if path.parent.name == "receipts" and path.suffix == ".xml":
+                texts += etree.parse(str(path)).getroot().xpath("//*[local-name()='RefuseText']/text()")
+            elif path.parent.name == "receipts" and path.suffix == ".json":
+                texts += _acknowledgement_texts(json.loads(path.read_text(encoding="utf-8")))
+            else:
                 texts.append(path.read_text(encoding="utf-8", errors="replace"))
     leaks = [cpr for text in texts for cpr in find_cprs(text)]
     assert leaks == [], leaks
+
+
+def _acknowledgement_texts(value: object) -> list[str]:
+    """The texts medcom writes into an Acknowledgement: its OperationOutcome's diagnostics and details."""
+    if isinstance(value, dict):
+        own = [v for k, v in value.items() if k in ("diagnostics", "text") and isinstance(v, str)]
+        return own + [t for v in value.values() for t in _acknowledgement_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _acknowledgement_texts(v)]
+    return []
 
 
 def counted(report: dict) -> None:

@@ -19,6 +19,7 @@ from medcom.formats.fhir.basemodel import elements, is_resource_type
 from medcom.formats.fhir.locations import Path
 from medcom.formats.fhir.rules import F_BINDING
 from medcom.formats.fhir.structure import StructureCheck
+from medcom.quoting import quoted, shortened
 
 _RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
 _LOCAL_URN = ("urn:uuid:", "urn:oid:")
@@ -40,8 +41,9 @@ def bundle_rules(bundle: dict, structure: StructureCheck) -> None:
             kind, ident = match.groups()
             own = resource.get("id")
             if resource.get("resourceType") != kind or (isinstance(own, str) and own != ident):
-                structure.add(("entry", index, "fullUrl"), f"fullUrl {full_url} disagrees with the resource "
-                              f"({resource.get('resourceType')} with id {own!r}): a RESTful fullUrl ends with the "
+                structure.add(("entry", index, "fullUrl"), f"fullUrl {shortened(full_url)} disagrees with the "
+                              f"resource ({resource.get('resourceType')} with id {quoted(own)}): a RESTful fullUrl "
+                              "ends with the "
                               "resource's type and id")
     _walk(bundle, "Bundle", (), urls, structure)
 
@@ -66,9 +68,9 @@ def _walk(value: dict, type_name: str, path: Path, urls: set[str], structure: St
                 if info.fhir_type == "Reference":
                     target = one.get("reference")
                     if isinstance(target, str) and target.startswith(_LOCAL_URN) and target not in urls:
-                        structure.add(where + ("reference",), f"{target} resolves to no entry of the Bundle: a "
-                                      "urn: reference names a resource inside the Bundle")
+                        structure.add(where + ("reference",), f"{shortened(target)} resolves to no entry of the "
+                                      "Bundle: a urn: reference names a resource inside the Bundle")
                 _walk(one, info.fhir_type, where, urls, structure)
             elif info.enum and isinstance(one, str) and one not in info.enum:
-                structure.add(where, f"code '{one}' is not in the required value set of {type_name}.{key} "
+                structure.add(where, f"code {quoted(one)} is not in the required value set of {type_name}.{key} "
                               f"(R4: {', '.join(info.enum)})", F_BINDING)
