@@ -4,6 +4,7 @@ findings, never a traceback; JSON is known as JSON."""
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from contextlib import suppress
@@ -430,6 +431,24 @@ def test_an_archive_of_overlapping_entries_is_one_finding_and_the_run_goes_on(tm
         result = report(command, str(folder))
         assert result["inputs"]["messages"] == 2 and result["inputs"]["rejected"] == 1, command
         assert why in json.dumps(result), command
+
+
+def test_an_archive_whose_directory_points_before_the_file_is_one_finding(tmp_path: Path) -> None:
+    """Found by the 10,000-example fuzz: a central directory whose offsets make zipfile's header offset negative
+    ended the run in an AttributeError; it is an archive with no local header where the directory says."""
+    data = (b"PK\x03\x04\x14\x00\x00\x00\x00\x00\xcc\x18\x87]" + b"\x00" * 12 + b"\x02\x00\x00\x00d/"
+            b"PK\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\xcc\x18\x87]" + b"\x00" * 12
+            + b"\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\xfdA\x00\x00\x00\x00d/"
+            b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x000\x00\x00\x00z\x00\x00\x00\x00\x00")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.infolist()[0].header_offset < 0  # what zipfile makes of it
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "log.zip").write_bytes(data)
+    for command in ("validate", "replay"):
+        result = report(command, str(folder))
+        assert result["inputs"]["messages"] == 1 and result["inputs"]["rejected"] == 1, command
+        assert "no local header" in json.dumps(result), command
 
 
 def test_an_ordinary_archive_of_many_members_is_read(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Output folders cannot mix two runs (issue 25, G1): build --out, simulate --out and --emit-log, validate
---receipts refuse a folder that is not empty (exit 2, one line), and --force deletes only what medcom wrote."""
+"""Output folders cannot mix two runs (issue 25, G1): build --out, simulate --out and --emit-log, sweep --out,
+validate --receipts refuse a folder that is not empty (exit 2, one line), and --force deletes only what medcom wrote."""
 
 from __future__ import annotations
 
@@ -90,3 +90,12 @@ def test_a_marker_does_not_vouch_for_files_it_does_not_list(tmp_path: Path) -> N
     with pytest.raises(OutputDirError, match="users.xml"):
         prepare(tmp_path, "--out", force=True)
     assert (tmp_path / "m.xml").exists() and (tmp_path / "sub" / "users.xml").exists()
+
+
+def test_sweep_refuses_a_non_empty_folder_before_it_runs(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "old.json").write_text("{}")
+    result = run("sweep", SMALL, "--vary", "municipality.discharge_window_end=12:00,14:00", "--out", str(out))
+    assert result.exit_code == 2 and "--out" in result.stderr and "--force" in result.stderr
+    assert files(out) == {"old.json"}

@@ -32,6 +32,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         "simulate": ("simulate", scenario, "--format", "json"),
         "sweep": ("sweep", scenario, "--vary", "municipality.discharge_window_end=12:00,14:00", "--format", "json"),
         "calibrate": ("calibrate", EXAMPLES / "log", "--out", tmp / "fitted.toml", "--format", "json"),
+        # medcom plays the hospital against a system under test that never answers: steps missing, deadlines broken
+        "counterpart": ("counterpart", "admission-care-plan-discharge", "--play", "hospital", "--outbox", tmp / "out",
+                        "--inbox", tmp / "in", "--log", tmp / "exchange", "--speed", "1000000", "--grace", "0",
+                        "--format", "json"),
     }
     out = {}
     for kind, args in runs.items():

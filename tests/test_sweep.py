@@ -113,7 +113,8 @@ def test_sweep_command_line_writes_the_table_the_bill_and_the_charts(tmp_path: P
     assert data["points"][0]["bill"]["municipality_total"]["tax_saved_dkk"]["mean"] == 0
     assert data["points"][0]["bill"]["municipality_total"]["net_dkk"] is None  # 2016 rates, 2024 prices: not netted
     assert sorted(p.name for p in out.iterdir()) == [
-        "report.html", "sweep-acks-same-day-share.png", "sweep-bed-days-ready-waiting.png", "sweep-bill.png",
+        ".medcom-output", "report.html", "sweep-acks-same-day-share.png", "sweep-bed-days-ready-waiting.png",
+        "sweep-bill.png",
         "sweep-care-plans-late.png", "sweep-completion-tax-days.png", "sweep-completion-tax-dkk.png", "sweep.json",
         "sweep.txt"]
     text = (out / "sweep.txt").read_text(encoding="utf-8")

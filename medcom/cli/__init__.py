@@ -47,14 +47,6 @@ def _output_dir(_ctx: click.Context, _param: click.Parameter, value: Path | None
     return value
 
 
-def _make_dir(path: Path, option: str) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        click.echo(f"medcom: {option} {path}: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_USAGE)
-
-
 def _own_dir(path: Path | None, option: str, force: bool) -> None:
     """An output folder this command fills: empty, or (with --force) emptied of what medcom wrote there earlier,
     then created; what the command wrote is listed there when it ends (medcom.output_dirs). Else exit 2."""
@@ -516,7 +508,7 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     \b
     Exit codes: 0 done, 2 a bad scenario, option or output folder (a simulation has no findings, so never 1).
     """
-    from medcom.policy import PolicyError
+    from medcom.policy import PolicyError, read_toml_file
 
     # Imported here: numpy, scipy and matplotlib would slow every other command's start.
     from medcom.reports.plots import write_plots
@@ -545,13 +537,10 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
         sys.exit(EXIT_USAGE)
     analysis = None
     if sensitivity or sensitivity_keys:
-        import tomllib
-
         from simulator import sensitivity as sens
 
         try:
-            analysis = sens.plan(tomllib.loads(path.read_text(encoding="utf-8")), loaded, list(sensitivity_keys),
-                                 sensitivity_range)
+            analysis = sens.plan(read_toml_file(path, "scenario"), loaded, list(sensitivity_keys), sensitivity_range)
         except sens.SensitivityError as exc:
             raise click.UsageError(str(exc)) from None
     for directory, option in ((out, "--out"), (emit_log, "--emit-log")):
@@ -776,9 +765,10 @@ def _calibration_text(summary: dict) -> str:
               help="html: report.html in --out with the charts (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), callback=_output_dir,
               help="Directory for sweep.json, sweep.txt, report.html and the PNG charts.")
+@_FORCE
 def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replications: int | None,
           seed: int | None, workers: int, executor_kind: str, scheduler: str | None, fmt: str,
-          out: Path | None) -> None:
+          out: Path | None, force: bool) -> None:
     """Run a grid of variants of a scenario (every combination of the --vary values) with common random
     numbers: mean and 95 % CI per point, and the paired difference against the scenario's base.
 
@@ -822,6 +812,7 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
         click.echo(f"medcom sweep: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     g.scenario = loaded
+    _own_dir(out, "--out", force)
     try:
         result = run_scenario(loaded, workers=workers, executor=executor_kind, scheduler=scheduler)
     except ExecutorError as exc:
@@ -832,7 +823,6 @@ def sweep(scenario: str, vary: tuple[str, ...], metrics: tuple[str, ...], replic
     click.echo(text)
     if out is not None:
         try:
-            _make_dir(out, "--out")
             _write_text(out / "sweep.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             _write_text(out / "sweep.txt", sweep_text(data, shown) + "\n")
             charts = write_sweep_plots(data, shown, out)

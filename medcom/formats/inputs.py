@@ -274,11 +274,13 @@ def _archive_problem(archive: zipfile.ZipFile, size: int) -> str | None:
     assert fp is not None
     end, previous = 0, None
     for info in infos:
-        if info.header_offset < end:
+        if previous is not None and info.header_offset < end:
             return (f"archive members {printable(previous.filename)!r} and {printable(info.filename)!r} overlap "
                     "(two entries share compressed data: a zip bomb); not unpacked")
-        fp.seek(info.header_offset)
-        header = fp.read(_LOCAL_HEADER.size)
+        header = b""
+        if info.header_offset >= 0:  # zipfile's offset is negative for a directory that points before the file
+            fp.seek(info.header_offset)
+            header = fp.read(_LOCAL_HEADER.size)
         if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
             return f"archive member {printable(info.filename)!r} has no local header where the directory says"
         _, name_length, extra_length = _LOCAL_HEADER.unpack(header)

@@ -16,6 +16,7 @@ from typing import Any
 from medcom.reports.html_page import page
 from medcom.reports.junit import Case
 from medcom.reports.junit import to_junit as junit_xml
+from medcom.reports.schemas import COUNTERPART
 
 
 def _failing(report: dict[str, Any]) -> set[str]:
@@ -74,7 +75,8 @@ def text_lines(report: dict[str, Any]) -> Iterator[str]:
 
 
 def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False)
+    """The verdict as JSON, naming its schema (medcom/schemas/reports/counterpart.schema.json)."""
+    return json.dumps({"$schema": COUNTERPART, **report}, indent=2, ensure_ascii=False)
 
 
 def to_junit(report: dict[str, Any]) -> str:

@@ -10,9 +10,9 @@ import json
 from importlib import resources
 from typing import Any
 
-REPORTS = ("validate", "replay", "simulate", "sweep", "calibrate")
+REPORTS = ("validate", "replay", "simulate", "sweep", "calibrate", "counterpart")
 VERSION = 1
-VALIDATE, REPLAY, SIMULATE, SWEEP, CALIBRATE = (f"urn:medcom:report:{name}:{VERSION}" for name in REPORTS)
+VALIDATE, REPLAY, SIMULATE, SWEEP, CALIBRATE, COUNTERPART = (f"urn:medcom:report:{name}:{VERSION}" for name in REPORTS)
 
 
 def schema_of(uri: str) -> dict[str, Any]:
