@@ -58,20 +58,18 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
 
 
 def _tracker_outlives_hangup() -> None:
-    """Start multiprocessing's resource tracker with SIGHUP ignored (a disposition it keeps across exec). It
-    ignores SIGINT and SIGTERM itself but not SIGHUP: a hang-up of the process group killed it, and the tracker
-    relaunched in its place printed a KeyError traceback for every semaphore the pool then released."""
-    import threading
+    """Start multiprocessing's resource tracker with SIGHUP blocked (a signal mask survives fork and exec, and the
+    tracker unblocks only SIGINT and SIGTERM, which it ignores). A hang-up of the process group killed it, and the
+    tracker relaunched in its place printed a KeyError traceback for every semaphore the pool then released.
+    Blocked, not ignored: a SIGHUP that comes meanwhile reaches this process once the mask is restored, and the
+    command still unwinds and cleans up."""
     from multiprocessing import resource_tracker
 
-    if threading.current_thread() is not threading.main_thread():
-        resource_tracker.ensure_running()
-        return
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
     try:
         resource_tracker.ensure_running()
     finally:
-        signal.signal(signal.SIGHUP, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _quiet_worker() -> None:

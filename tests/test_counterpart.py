@@ -403,7 +403,8 @@ def test_whatever_arrives_is_counted_and_answered_never_a_crash(tmp_path: Path, 
 
 
 @pytest.mark.slow
-def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path, stop: signal.Signals) -> None:
     epoch = tmp_path / "epoch"
     medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "600",
                       "--epoch-file", str(epoch), "--format", "json", "--log", "log"], tmp_path)
@@ -413,7 +414,7 @@ def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path) -> None:
         while not any("sent admission_advice_sent" in line for line in medcom.lines):
             assert time.monotonic() < deadline and medcom.proc.poll() is None, medcom.lines
             time.sleep(0.05)
-        medcom.proc.send_signal(signal.SIGTERM)
+        medcom.proc.send_signal(stop)
         code, out = medcom.finish()
     finally:
         if medcom.proc.poll() is None:

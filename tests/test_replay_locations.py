@@ -81,6 +81,26 @@ def test_a_typo_in_a_filter_is_a_usage_error_with_close_matches(fmt: str, option
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "html"])
+def test_an_episode_asked_of_an_empty_log_is_a_usage_error_too(fmt: str, tmp_path: Path) -> None:
+    """A log of no partition at all (an empty folder) refuses an --episode it does not have, in every format."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = ["--out", tmp_path / "r"] if fmt == "html" else []
+    result = run("replay", empty, "--episode", "E9", "--format", fmt, *out)
+    assert result.exit_code == 2 and "--episode E9: no such" in result.stderr, result.stderr
+
+
+def test_the_enumeration_a_value_is_not_in_is_said_in_plain_words() -> None:
+    """libxml2's {'a', 'b'} of an enumeration is no namespace: the finding names the values the schema allows."""
+    from medcom.formats.oioxml import _NS_IN_TEXT
+    from medcom.formats.oioxml.plain import plain
+
+    message = "Element '{urn:oio:medcom:x}Status': [facet 'enumeration'] The value 'c' is not an element of the " \
+              "set {'a', 'b'}."
+    assert plain(_NS_IN_TEXT.sub("", message)) == "Status must be one of 'a', 'b'; got 'c'"
+
+
 def test_a_catalogued_rule_absent_from_the_log_is_no_error() -> None:
     result = run("replay", LOG, "--rule", "TERM-1", "--episode", "E2")
     assert result.exit_code == 0 and "E2" in result.stdout

@@ -352,7 +352,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             read_log([log], read, inputs, workers, on_document=lambda r: reading.done(r.messages))
             reading.close()
             result = run_replay(inputs, policy)
-            _no_such_episodes([episode_matches(result, filters.episodes)], show_cpr)
+            _no_such_episodes([episode_matches(result, filters.episodes)], filters.episodes, show_cpr)
             report = report_dict(result, filters, show_cpr, policy, policy_name)
             _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar), show_cpr)
             sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
@@ -376,7 +376,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             for bar in replaying:
                 bar.close()
     with run:
-        _no_such_episodes([part.episode_matches for part in run.summaries if part is not None], show_cpr)
+        _no_such_episodes([part.episode_matches for part in run.summaries if part is not None], filters.episodes,
+                          show_cpr)
         report = partitioned_report(run, filters, show_cpr, policy, policy_name)
         if fmt == "junit":
             _write(out, replay_junit(report, policy_fail), show_cpr)
@@ -401,10 +402,12 @@ def _no_such(option: str, what: str, unknown: dict[str, list[str]], show_cpr: bo
     sys.exit(EXIT_USAGE)
 
 
-def _no_such_episodes(matches: list, show_cpr: bool) -> None:
+def _no_such_episodes(matches: list, wanted: frozenset[str], show_cpr: bool) -> None:
+    """--episode values no part of the log has: a usage error. Every wanted name starts as not found with no close
+    names, so that a log of no partition at all (an empty folder) refuses a typo as any other log does."""
     from medcom.reports.replay import unknown_episodes
 
-    _no_such("--episode", "episode in this log", unknown_episodes(matches), show_cpr)
+    _no_such("--episode", "episode in this log", unknown_episodes([{w: [] for w in wanted}, *matches]), show_cpr)
 
 
 def _json_chunks(report: dict[str, object]) -> Iterator[str]:

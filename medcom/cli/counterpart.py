@@ -174,7 +174,7 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
     clock = LiveClock(begin, speed, time.time() if epoch is None else epoch, grace)
     session = Session(the_flow, play, transport, log_dir, clock, policy, formats=formats, wrap=wrap,
                       say=lambda line: click.echo(mask(line), err=True))
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, lambda *_: session.stop())
     try:
@@ -194,5 +194,5 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
     verdict = report(session, fail_on)
     renderers = {"json": to_json, "junit": to_junit, "html": to_html, "text": lambda r: "\n".join(text_lines(r)) + "\n"}
     rendered = renderers[fmt](verdict)
-    _write(out, mask(rendered))
+    _write(out, rendered, show_cpr)  # masked there, on stdout and in --out, unless --show-cpr
     sys.exit(EXIT_FINDINGS if verdict["sut_failed"] else EXIT_OK)

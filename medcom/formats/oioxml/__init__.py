@@ -21,7 +21,7 @@ from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
 from medcom.quoting import cut_quotes
 
-_NS_IN_TEXT = re.compile(r"\{[^}]*\}")
+_NS_IN_TEXT = re.compile(r"\{[^{}'\s]*\}")  # a namespace in braces; not libxml2's {'a', 'b'} of enumerations
 ENVELOPE = "Envelope"
 NOT_LETTERS = frozenset({ENVELOPE, "Local_Elements"})
 # What describing a message reads (validate reads no more; replay reads the whole letter too).
