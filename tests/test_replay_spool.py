@@ -49,6 +49,29 @@ def test_a_partition_size_past_the_bound_is_a_usage_error(size: str) -> None:
     assert run.exit_code == 2 and "--partition-size" in run.stderr
 
 
+@pytest.mark.parametrize("out", [False, True])
+def test_a_full_disk_in_the_reports_merge_rounds_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            out: bool) -> None:
+    """More partitions than files it may open: the report merges them in rounds into new files first; a full disk
+    there is one line and exit 2 (it was an OSError traceback), and no file is left."""
+    real_open = open
+
+    def full_at_merge(path, mode="r", *args, **kwargs):
+        if "w" in mode and Path(path).name.startswith("merged-"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(partition, "OPEN_PARTITION_FILES", 4)
+    monkeypatch.setattr(partition, "open", full_at_merge, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    report = ["--out", str(tmp_path / "report.json"), "--format", "json"] if out else []
+    run = no_traceback(invoke("replay", _timeline(tmp_path / "t.jsonl", 12), "--partition-size", "1", *report))
+    assert run.exit_code == 2, run.stderr
+    said = [line for line in run.stderr.splitlines() if "partitions" not in line and "documents" not in line]
+    assert len(said) == 1 and "No space left on device; point TMPDIR at a disk with more room" in said[0], said
+    assert _spools(tmp_path) == []
+
+
 class _FullDisk:
     """A file that takes `room` bytes and then fails as a full disk does: at the write that overflows the
     buffer, or at the last flush in close() (where the spool's traceback came from)."""

@@ -378,13 +378,17 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     with run:
         _no_such_episodes([part.episode_matches for part in run.summaries if part is not None], filters.episodes,
                           show_cpr)
-        report = partitioned_report(run, filters, show_cpr, policy, policy_name)
-        if fmt == "junit":
-            _write(out, replay_junit(report, policy_fail), show_cpr)
-        elif fmt == "json":
-            _write_chunks(out, _json_chunks(report), show_cpr)
-        else:
-            _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
+        try:
+            report = partitioned_report(run, filters, show_cpr, policy, policy_name)
+            if fmt == "junit":
+                _write(out, replay_junit(report, policy_fail), show_cpr)
+            elif fmt == "json":
+                _write_chunks(out, _json_chunks(report), show_cpr)
+            else:
+                _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
+        except SpoolError as exc:  # the report's merge rounds of the temporary files, on a full disk
+            click.echo(f"medcom replay: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
         sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
 
 

@@ -506,6 +506,14 @@ class PartitionedReplay:
         fan_in = max(2, min(OPEN_PARTITION_FILES, _descriptor_limit() // 4))
         if self._merged is None:
             self._merged = [self._items_path(n) for n in range(self.partitions)]
+        try:
+            self._merge_rounds(fan_in, key)
+        except OSError as exc:  # a full disk in a merge round: one line, as in pass 1 and 2
+            raise SpoolError(_spool_problem(exc, self.directory)) from None
+        return heapq.merge(*(_pickled(p) for p in self._merged), key=key)
+
+    def _merge_rounds(self, fan_in: int, key: Callable[[Any], Any]) -> None:
+        assert self._merged is not None
         while len(self._merged) > fan_in:
             level: list[Path] = []
             for start in range(0, len(self._merged), fan_in):
@@ -519,7 +527,6 @@ class PartitionedReplay:
                     os.unlink(path)
                 level.append(target)
             self._merged = level
-        return heapq.merge(*(_pickled(p) for p in self._merged), key=key)
 
     def __enter__(self) -> PartitionedReplay:
         return self
