@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 import click
 
 from medcom.calendar import to_local
+from medcom.catalogue import BY_ID, close_matches
 from medcom.engine.engine import Episode, Violation
 from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
@@ -193,18 +194,10 @@ def unknown_episodes(matches: Iterable[dict[str, list[str] | None]]) -> dict[str
             for w, near in sorted(close.items()) if w not in found}
 
 
-def catalogued_rule_ids() -> frozenset[str]:
-    """Every rule id medcom can report (the rule catalogue)."""
-    from medcom.catalogue import RULES
-
-    return frozenset(r.id for r in RULES)
-
-
 def unknown_rules(rules: Iterable[str]) -> dict[str, list[str]]:
-    """The --rule values that are no rule id, with the closest ids."""
-    known = catalogued_rule_ids()
-    return {r: difflib.get_close_matches(r.upper(), sorted(known), n=3, cutoff=0.5)
-            for r in sorted(set(rules)) if r not in known}
+    """The --rule values that are no catalogued rule id (as written: ids are upper case), with the closest ids
+    (the catalogue's own "did you mean", as `medcom rules` uses)."""
+    return {r: close_matches(r)[:3] for r in sorted(set(rules)) if r not in BY_ID}
 
 
 def not_checked(log: LogFacts | None) -> dict[str, str]:
