@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from cli_helpers import invoke, no_traceback, our_receipt_text
 
 from medcom.identifiers import find_cprs, mask_cprs
 
@@ -65,21 +65,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"log": log, "timeline": timeline, "root": root}
 
 
-def _our_receipt_text(path: Path) -> str:
-    """What medcom writes into a receipt: a negative XCTL's RefuseText, an Acknowledgement's OperationOutcome
-    (the rest quotes the original's ids and addresses as they are, as the protocol asks: a 15-digit SOR code
-    holds a date-shaped window that is no CPR)."""
-    import json
-
-    from lxml import etree
-
-    if path.suffix == ".xml":
-        return "\n".join(etree.parse(str(path)).getroot().xpath("//*[local-name()='RefuseText']/text()"))
-    bundle = json.loads(path.read_text(encoding="utf-8"))
-    return json.dumps([e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "OperationOutcome"],
-                      ensure_ascii=False)
-
-
 def _runs(inputs: dict[str, Path], out: Path, *show: str) -> list[tuple[str, str]]:
     """(what, text) for every output of every command, written to `out` or printed."""
     log, timeline = inputs["log"], inputs["timeline"]
@@ -89,7 +74,7 @@ def _runs(inputs: dict[str, Path], out: Path, *show: str) -> list[tuple[str, str
         texts += [(f"validate {fmt}", result.stdout + result.stderr)]
         written = sorted((out / f"r-{fmt}").iterdir())  # the receipts, and the list of what medcom wrote there
         texts += [(f"receipt {p.name}", p.name + "\n" + (p.read_text(encoding="utf-8") if p.name.startswith(".")
-                                                          else _our_receipt_text(p))) for p in written]
+                                                          else our_receipt_text(p))) for p in written]
     for source in (log, timeline):
         for fmt in ("text", "json", "junit", "html"):
             result = no_traceback(invoke("replay", source, "--format", fmt, "--out", out / f"replay.{fmt}", *show))
@@ -162,7 +147,7 @@ def _everything_written(out: Path) -> list[tuple[str, str]]:
     for path in sorted(out.rglob("*")):
         texts.append((f"name {path}", path.name))
         if path.is_file() and path.parent.name.startswith("receipts") and not path.name.startswith("."):
-            texts.append((f"receipt {path.name}", _our_receipt_text(path)))
+            texts.append((f"receipt {path.name}", our_receipt_text(path)))
         elif path.is_file():
             texts.append((f"file {path.name}", path.read_text(encoding="utf-8")))
     return texts

@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from cli_helpers import invoke, no_traceback
+from cli_helpers import invoke, no_traceback, our_receipt_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -172,24 +172,12 @@ def check(result, out: Path | None = None) -> None:
             texts.append(path.name)
             # A receipt quotes the original's ids as they are (the protocol: SOR and location numbers, which can
             # hold a 10-digit run with a date in it); the texts in it are medcom's own.
-            if path.parent.name == "receipts" and path.suffix == ".xml":
-                texts += etree.parse(str(path)).getroot().xpath("//*[local-name()='RefuseText']/text()")
-            elif path.parent.name == "receipts" and path.suffix == ".json":
-                texts += _acknowledgement_texts(json.loads(path.read_text(encoding="utf-8")))
+            if path.parent.name == "receipts" and not path.name.startswith("."):
+                texts.append(our_receipt_text(path))
             else:
                 texts.append(path.read_text(encoding="utf-8", errors="replace"))
     leaks = [cpr for text in texts for cpr in find_cprs(text)]
     assert leaks == [], leaks
-
-
-def _acknowledgement_texts(value: object) -> list[str]:
-    """The texts medcom writes into an Acknowledgement: its OperationOutcome's diagnostics and details."""
-    if isinstance(value, dict):
-        own = [v for k, v in value.items() if k in ("diagnostics", "text") and isinstance(v, str)]
-        return own + [t for v in value.values() for t in _acknowledgement_texts(v)]
-    if isinstance(value, list):
-        return [t for v in value for t in _acknowledgement_texts(v)]
-    return []
 
 
 def counted(report: dict) -> None:
