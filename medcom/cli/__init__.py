@@ -30,7 +30,7 @@ from medcom.safe_files import replace_file, writable_dir_problem, writable_file_
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PARTITION_MESSAGES_DEFAULT = 20_000  # medcom.replay.partition.PARTITION_MESSAGES (not imported: it loads numpy)
-PARTITION_MESSAGES_MAX = 1_000_000_000  # medcom.replay.partition.MAX_PARTITION_MESSAGES, likewise
+PARTITION_MESSAGES_MAX = 1_000_000_000  # --partition-size at most (numpy's int64 grouping overflowed at 2^63)
 
 
 def _output_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:

@@ -54,7 +54,6 @@ from medcom.replay.input_rules import episode_id_for_name
 from medcom.replay.load import Read, ReplayInput, Unit, messages_of, read_log, read_messages
 
 PARTITION_MESSAGES = 20_000  # spooled items (messages, timeline lines) a partition aims at
-MAX_PARTITION_MESSAGES = 1_000_000_000  # --partition-size at most (numpy's int64 overflowed at 2^63)
 OPEN_PARTITION_FILES = 128  # partition files pass 2 keeps open at a time
 TASKS_IN_FLIGHT = 4  # partitions sent at a time to a dask cluster (each carries its data)
 READ_TASKS_IN_FLIGHT = 64  # batches of documents sent at a time to a dask cluster to be checked
