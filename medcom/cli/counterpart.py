@@ -15,7 +15,6 @@ import click
 
 from medcom.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _instant, _output_file, _write, main
 from medcom.events import FORMATS, WRAPS
-from medcom.identifiers import mask_cprs
 
 MAX_SPEED = 1_000_000
 PARTIES = ("hospital", "municipality")  # medcom.counterpart.flow.PARTIES (not imported: `medcom --help` stays light)
@@ -124,7 +123,6 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
     from medcom.policy import PolicyError, load_policy
     from medcom.reports.counterpart import text_lines, to_html, to_json, to_junit
 
-    mask = (lambda text: text) if show_cpr else mask_cprs
     if list_flows:
         for name, line in shipped().items():
             click.echo(f"{name:40} {line}")
@@ -173,7 +171,7 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         epoch = _wait_for_epoch(epoch_file)
     clock = LiveClock(begin, speed, time.time() if epoch is None else epoch, grace)
     session = Session(the_flow, play, transport, log_dir, clock, policy, formats=formats, wrap=wrap,
-                      say=lambda line: click.echo(mask(line), err=True))
+                      say=lambda line: click.echo(line, err=True))  # stderr is masked
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, lambda *_: session.stop())
