@@ -274,7 +274,9 @@ def _start_together(processes: list[Process], epoch_file: Path) -> None:
 
 def _pair(flow: str, tmp_path: Path, transport: str, speed: str) -> dict[str, dict]:
     epoch = tmp_path / "epoch"
-    common = [flow, "--speed", speed, "--epoch-file", str(epoch), "--format", "json"]
+    # --grace 3: the judge's clock runs 3 wall seconds behind, so that a message in transit on a loaded machine
+    # (two processes a pair, the suite beside them) is judged at the time it states, as replay judges it.
+    common = [flow, "--speed", speed, "--epoch-file", str(epoch), "--format", "json", "--grace", "3"]
     if transport == "folders":
         sides = {"hospital": ["--outbox", "a2b", "--inbox", "b2a"],
                  "municipality": ["--outbox", "b2a", "--inbox", "a2b"]}
@@ -331,9 +333,11 @@ def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
     inbox, epoch = tmp_path / "in", tmp_path / "epoch"
     inbox.mkdir()
     # From midnight: the care plan (at 02:00) is due well before 14:00 however late a loaded machine sends it.
+    # --grace 0.2: the judge's clock 0.2 wall seconds (67 minutes here) behind, so that the ACK-1 line is stamped
+    # hours before the flow's end (with the default 1 s, 5.5 h: within half an hour of it, too close under load).
     medcom = Process([MAIN, "--play", "hospital", "--outbox", "out", "--inbox", "in", "--speed", "20000",
-                      "--start", "2027-03-01T00:00", "--epoch-file", str(epoch), "--format", "junit", "--log", "log"],
-                     tmp_path)
+                      "--start", "2027-03-01T00:00", "--epoch-file", str(epoch), "--format", "junit", "--log", "log",
+                      "--grace", "0.2"], tmp_path)
     try:
         _start_together([medcom], epoch)
         (inbox / ".g.tmp").write_bytes(b"\x00\xffnot a message<")
