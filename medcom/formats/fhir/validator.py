@@ -108,8 +108,6 @@ def _matches_pattern(pattern: object, value: object) -> bool:
     return pattern == value
 
 
-_short = quoted
-
 
 class _Validation:
     """One Bundle's validation: the resources, the findings, and the profiles each resource must meet."""
@@ -327,11 +325,11 @@ class _Validation:
             return
         comparable = not isinstance(value, dict | list) or item.type_code not in _PRIMITIVE_TYPES
         if comparable and definition.fixed is not None and value != definition.fixed[1]:
-            self.report(F_PROFILE, Severity.ERROR, path, f"value {_short(value)} is not the fixed value "
-                        f"{_short(definition.fixed[1])} of {definition.path}")
+            self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} is not the fixed value "
+                        f"{quoted(definition.fixed[1])} of {definition.path}")
         if comparable and definition.pattern is not None and not _matches_pattern(definition.pattern[1], value):
-            self.report(F_PROFILE, Severity.ERROR, path, f"value {_short(value)} does not match the pattern "
-                        f"{_short(definition.pattern[1])} of {definition.path}")
+            self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} does not match the pattern "
+                        f"{quoted(definition.pattern[1])} of {definition.path}")
         if definition.binding and definition.binding[0] == "required":
             self.binding(item, definition)
         if item.type_code == "Reference" and isinstance(value, dict):
