@@ -19,6 +19,8 @@ import contextlib
 import signal
 import socket
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
@@ -53,8 +55,30 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
         yield from map(fn, items)
         return
     _tracker_outlives_hangup()
-    with get_context("spawn").Pool(workers, initializer=_quiet_worker) as pool:
-        yield from pool.imap(fn, items, chunksize=chunksize)
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet_worker)
+    finished = False
+    try:
+        yield from pool.map(fn, items, chunksize=chunksize)
+        finished = True
+    except BrokenProcessPool:
+        raise ExecutorError("a worker process ended before its task did (killed, or out of memory)") from None
+    finally:
+        if not finished:  # an error, a signal, or the caller stopped reading: nothing left is wanted
+            _end_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM to every worker still running, so that leaving early does not wait for their tasks. A pool, not
+    multiprocessing.Pool: that one spawned new workers in place of ones a signal to the process group had ended,
+    and those printed tracebacks when the pool's semaphores were gone by the time they started."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # 3.11-3.13: pid -> Process
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
 def _tracker_outlives_hangup() -> None:

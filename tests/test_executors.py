@@ -3,6 +3,7 @@ independent tasks locally or on a dask.distributed cluster, in input order whate
 
 import multiprocessing
 import os
+import threading
 import time
 from threading import BrokenBarrierError
 
@@ -34,6 +35,33 @@ def test_results_in_input_order_and_heavy_tasks_spread_over_the_workers() -> Non
     pids = {pid for _, pid in results}
     assert -1 not in pids and len(pids) == 2  # one task per round trip: both workers get some
     assert list(map_in_order(abs, [-2, 1, -3], workers=1)) == [2, 1, 3]
+
+
+def killed_on_two(item: int) -> int:
+    if item == 2:
+        os.kill(os.getpid(), 9)  # as the kernel's out-of-memory killer would
+    return item
+
+
+def first_quick_then_slow(item: int) -> int:
+    if item:
+        time.sleep(120)
+    return item
+
+
+def test_a_worker_killed_mid_task_is_one_error_not_a_hang() -> None:
+    # Before: multiprocessing.Pool lost the task and spawned a new worker; the map waited for ever.
+    with pytest.raises(ExecutorError, match="worker process ended"):
+        list(map_in_order(killed_on_two, range(6), workers=2))
+
+
+def test_leaving_a_map_early_ends_its_workers_instead_of_waiting_for_their_tasks() -> None:
+    results = map_in_order(first_quick_then_slow, [0, 1, 1, 1], workers=2)
+    assert next(results) == 0
+    closing = threading.Thread(target=results.close)  # the caller stops reading (an error, a signal)
+    closing.start()
+    closing.join(timeout=60)
+    assert not closing.is_alive()  # it did not wait out the 120 s tasks
 
 
 def test_local_executor_reports_each_task_done() -> None:

@@ -175,6 +175,9 @@ class _Group(click.Group):
         except Exception as exc:
             from medcom.policy import PolicyError  # here, not at import: it loads the holiday calendars
 
+            if isinstance(exc, ExecutorError):  # a worker process killed, wherever a command uses workers
+                click.echo(f"medcom: {exc}", err=True)
+                ctx.exit(EXIT_USAGE)
             if not isinstance(exc, PolicyError):
                 raise
             click.echo(f"medcom: policy: {exc}", err=True)
