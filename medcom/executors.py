@@ -58,7 +58,9 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet_worker)
     finished = False
     try:
-        yield from pool.map(fn, items, chunksize=chunksize)
+        with _signals_deferred():  # the pool's processes and threads start whole, or shutting down fails
+            results = pool.map(fn, items, chunksize=chunksize)
+        yield from results
         finished = True
     except BrokenProcessPool:
         raise ExecutorError("a worker process ended before its task did (killed, or out of memory)") from None
@@ -96,12 +98,30 @@ def _tracker_outlives_hangup() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
+_DEFERRED = {signal.SIGTERM, signal.SIGHUP}
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGTERM and SIGHUP held back (blocked, so they wait) while a pool starts its processes and threads: a
+    signal that came mid-way left the pool's manager thread created but not started, and the pool could not be
+    shut down (RuntimeError: cannot join thread before it is started). The workers start with the mask too and
+    lift it once they are ready (`_quiet_worker`); a signal that came meanwhile is acted on when the mask lifts."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _quiet_worker() -> None:
     """A pool worker leaves Ctrl-C to its parent (which ends the pool): else every worker printed a
-    KeyboardInterrupt traceback. SIGTERM and SIGHUP keep their default, ending the worker without a word."""
+    KeyboardInterrupt traceback. SIGTERM and SIGHUP keep their default, ending the worker without a word
+    (unblocked here: the worker was started while its parent held them back)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
 
 
 class LocalExecutor:

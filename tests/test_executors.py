@@ -3,6 +3,7 @@ independent tasks locally or on a dask.distributed cluster, in input order whate
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from threading import BrokenBarrierError
@@ -62,6 +63,33 @@ def test_leaving_a_map_early_ends_its_workers_instead_of_waiting_for_their_tasks
     closing.start()
     closing.join(timeout=60)
     assert not closing.is_alive()  # it did not wait out the 120 s tasks
+
+
+def test_a_signal_while_the_pool_starts_is_acted_on_once_it_has_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: a SIGHUP that came while the pool started its manager thread left the thread created but not
+    # started; the command's clean-up then failed with "cannot join thread before it is started" (seen in CI).
+    class Stopped(Exception):
+        pass
+
+    def stop(*_: object) -> None:
+        raise Stopped
+
+    real_start, sent = threading.Thread.start, []
+
+    def start_after_a_hang_up(thread: threading.Thread) -> None:
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGHUP)  # lands mid-way through the pool's start
+        real_start(thread)
+
+    before = signal.signal(signal.SIGHUP, stop)
+    monkeypatch.setattr(threading.Thread, "start", start_after_a_hang_up)
+    try:
+        with pytest.raises(Stopped):
+            list(map_in_order(abs, range(10), workers=2))
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert sent
 
 
 def test_local_executor_reports_each_task_done() -> None:
