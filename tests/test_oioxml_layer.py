@@ -1,7 +1,6 @@
 """The OIOXML format layer on real material: MedCom's samples, encodings, wrappers, several letters, --schemas."""
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,24 +15,21 @@ from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
-# MedCom's published OIOXML material (samples/ and schemas/, MIT, from medcom.dk), outside the repository: set
-# MEDCOM_REFERENCE to the folder that holds its oioxml/ (CONTRIBUTING.md); without it these tests are skipped.
-REAL = Path(os.environ.get("MEDCOM_REFERENCE") or "/nonexistent") / "oioxml"
+# MedCom's own sample messages, shipped unchanged beside their licence (tests/data/oioxml/medcom-samples/SOURCE.md).
+SAMPLES = ROOT / "tests" / "data" / "oioxml" / "medcom-samples"
 DATA_34C = ROOT / "tests" / "data" / "oioxml" / "34C"
 SAMPLE_VERSIONS = {"CTL01_1.xml": ("XCTL01", "XC0130Q"), "CTL02_1.xml": ("XCTL02", "XC0230Q"),
                    "CTL03_1.xml": ("XCTL03", "XC0330Q"), "DIS17_1.xml": ("XDIS17", "XD1730C"),
                    "DIS20_1.xml": ("XDIS20", "XD2030C"), "DIS91_1.xml": ("XDIS91", "XD9134L"),
                    "DIS91_2.xml": ("XDIS91", "XD9134L")}
-needs_shared = pytest.mark.skipif(not REAL.is_dir(), reason="MEDCOM_REFERENCE (MedCom's samples) is not set")
 
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@needs_shared
 def test_every_medcom_sample_validates_and_says_what_it_is() -> None:
-    result = run("validate", str(REAL / "samples"), "--format", "json")
+    result = run("validate", str(SAMPLES), "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["inputs"] == {"messages": 7, "accepted": 7, "rejected": 0}
@@ -44,9 +40,8 @@ def test_every_medcom_sample_validates_and_says_what_it_is() -> None:
     assert warnings == {"M-GLN"}  # three of MedCom's own GLNs fail the check digit: warned, not refused
 
 
-@needs_shared
 def test_samples_declared_windows_1252_decode_danish_letters() -> None:
-    (message,) = read_document((REAL / "samples" / "DIS20_1.xml").read_bytes(), "DIS20_1.xml")
+    (message,) = read_document((SAMPLES / "DIS20_1.xml").read_bytes(), "DIS20_1.xml")
     assert message.encoding == "WINDOWS-1252"
     assert message.content.receiver.organisation == "Lyngby Taarbæk Kommune"
 
