@@ -50,7 +50,7 @@ class _Notes:
             source: str = "") -> None:
         """A note of an episode; of a message that belongs to none (episode ''), an input finding."""
         if episode:
-            self.by_episode[episode].append(Violation(rule, severity, None, at, ids, text))
+            self.by_episode[episode].append(Violation(rule, _SEVERITY[severity], None, at, ids, text))
         else:
             self.findings.append(Finding(rule, _SEVERITY[severity], text, source))
 
