@@ -96,6 +96,11 @@ LINE = Location(LocationKind.LINE)
 EPISODE = Location(LocationKind.EPISODE)
 
 
+# Machine codes more than one format gives (a format's own live beside its rule ids).
+RECEIVER_GLN = "receiver-gln"  # the receiver's location number (a receipt refuses with problem_med_modtagerID)
+RECEIVER_MUNICIPALITY = "receiver-municipality"  # the receiver's municipality code (likewise)
+
+
 class Problem:
     """What a finding and a violation share: the rule broken, how bad, the text for people, where (as data), and
     where known a machine code and what judged it. Decisions read these fields, never `text`."""

@@ -261,7 +261,7 @@ class Context:
 
         An expectation already met when it is made needs no check: an episode's events are only ever added to,
         and a match stays a match (the matchers of the rules look at the event and at what came before it)."""
-        pending = _Pending(self, rule, Severity(severity), due.astimezone(UTC), matches, text,
+        pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
         if not pending.met():
             self._schedule(pending.due, pending.check)
@@ -273,7 +273,7 @@ class _Pending:
 
     __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
 
-    def __init__(self, ctx: Context, rule: str, severity: Severity, due: datetime, matches: Callable[[Event], bool] | None,
+    def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool] | None,
                  text: str | Callable[[], str], kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
                  on_missing: Callable[[], None] | None) -> None:
         self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
