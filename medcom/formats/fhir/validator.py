@@ -34,8 +34,10 @@ from medcom.formats.fhir.rules import (
     F_PROFILE,
     F_STRUCTURE,
     F_UNCHECKED,
+    FIXED_VALUE,
     MAX_CARDINALITY,
     MIN_CARDINALITY,
+    PATTERN,
 )
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import Expansion, expansion
@@ -342,10 +344,10 @@ class _Validation:
         comparable = not isinstance(value, dict | list) or item.type_code not in _PRIMITIVE_TYPES
         if comparable and definition.fixed is not None and value != definition.fixed[1]:
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} is not the fixed value "
-                        f"{quoted(definition.fixed[1])} of {definition.path}")
+                        f"{quoted(definition.fixed[1])} of {definition.path}", FIXED_VALUE)
         if comparable and definition.pattern is not None and not _matches_pattern(definition.pattern[1], value):
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} does not match the pattern "
-                        f"{quoted(definition.pattern[1])} of {definition.path}")
+                        f"{quoted(definition.pattern[1])} of {definition.path}", PATTERN)
         if definition.binding and definition.binding[0] == "required":
             self.binding(item, definition)
         if item.type_code == "Reference" and isinstance(value, dict):
