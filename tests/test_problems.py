@@ -250,3 +250,18 @@ def test_a_stream_masks_a_cpr_number_written_in_pieces_as_the_detector_would(tai
     stream.write(text[at:] + "\n")
     stream.close_masking()
     assert find_cprs(text) == [number] and out.getvalue() == mask_cprs(text + "\n")
+
+
+# --- where a message is: read from fields, not from its source's wording ---------------------------------------------
+
+
+def test_a_wrapper_naming_the_wrong_letter_is_found_whatever_the_file_is_called() -> None:
+    """Whether a wrapper's payload is the document it declares is told by the message's document, not by cutting
+    its source at ' letter ' (a file named 'my letter 5.xml' lost the finding)."""
+    from medcom.formats.oioxml.wrappers import vans_envelope
+
+    wrapped = vans_envelope(one_of_each()["XDIS20"], envelope_id="V1", sent="2025-03-24T08:41:00+01:00",
+                            sender_ean="1", receiver_ean="2", name="XDIS17", version="XD2030C")
+    for name in ("v.xml", "my letter 5.xml"):
+        (message,) = read_document(wrapped, name)
+        assert [f.rule for f in message.findings] == ["M-XML"], name

@@ -178,7 +178,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         findings = placed.findings(body, position, source)
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
-                              encoding=encoding, position=position, line=body.sourceline)
+                              encoding=encoding, position=position, line=body.sourceline, document=source)
         _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
                   readable_path)
         messages.append(message)
