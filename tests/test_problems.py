@@ -265,3 +265,11 @@ def test_a_wrapper_naming_the_wrong_letter_is_found_whatever_the_file_is_called(
     for name in ("v.xml", "my letter 5.xml"):
         (message,) = read_document(wrapped, name)
         assert [f.rule for f in message.findings] == ["M-XML"], name
+
+
+def test_a_timeline_finding_is_located_at_its_line() -> None:
+    from medcom.events.timeline import parse_line
+
+    read = parse_line('{"time": 5}', "t.jsonl", 4, 1)
+    assert [(f.rule, f.line, f.location.kind, f.xpath) for f in read.findings] == [
+        ("M-SCHEMA", 4, LocationKind.LINE, None)]
