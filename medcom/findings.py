@@ -22,6 +22,9 @@ class Severity(enum.StrEnum):
     INFO = "info"
 
 
+SEVERITY_OF: dict[str, Severity] = {s.value: s for s in Severity}  # a severity, or its name -> the Severity
+
+
 class LocationKind(enum.StrEnum):
     """What a location's steps are a path in."""
 
@@ -59,11 +62,11 @@ class Location:
         steps: list[Step] = []
         if text.startswith("/"):
             for part in text[1:].split("/"):
-                match = _XPATH_STEP.fullmatch(part)
+                match = _XPATH_STEP.fullmatch(part) if part.endswith("]") else None
                 steps += (match[1], int(match[2])) if match else (part,)
             return cls(LocationKind.XPATH, tuple(steps))
         for part in text.split("."):
-            match = _FHIR_STEP.fullmatch(part)
+            match = _FHIR_STEP.fullmatch(part) if part.endswith("]") else None
             if match is None:
                 steps.append(part)
                 continue

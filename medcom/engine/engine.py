@@ -25,7 +25,7 @@ from simpy.events import EventPriority
 from medcom.calendar import BusinessCalendar, to_local
 from medcom.engine.completion_tax import TaxResult
 from medcom.events import Event
-from medcom.findings import EPISODE, Location, Problem, Severity
+from medcom.findings import EPISODE, SEVERITY_OF, Location, Problem, Severity
 from medcom.policy import Policy
 
 CHECK_PRIORITY = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
@@ -69,8 +69,7 @@ class Violation(Problem):
     statement: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if type(self.severity) is not Severity:
-            self.severity = Severity(self.severity)
+        self.severity = SEVERITY_OF[self.severity]
         self.statement = self.text
 
     def as_dict(self) -> dict[str, object]:
@@ -191,7 +190,7 @@ class Context:
 
     def violation(self, rule: str, severity: Severity | str, text: str, *, due: datetime | None = None,
                   actual: datetime | None = None, events: Iterable[Event] = ()) -> Violation:
-        found = Violation(rule, Severity(severity), due, actual, [e.id for e in events if e.id], text)
+        found = Violation(rule, SEVERITY_OF[severity], due, actual, [e.id for e in events if e.id], text)
         self.episode.violations.append(found)
         self._note(found)
         return found
