@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medcom.findings import RECEIVER_MUNICIPALITY, Finding, Severity
+from medcom.findings import RECEIVER_MUNICIPALITY, Finding, Location, Severity
 from medcom.formats import fhir
-from medcom.formats.fhir.locations import fhirpath
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.identifiers import check_municipality
 
@@ -73,7 +72,7 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
         return [message]
     if isinstance(typed, fhir.HospitalNotification):
         message.findings += [Finding(p.rule, Severity.ERROR, p.text, source, parsed.lines.line(p.path),
-                                     fhirpath("Bundle", p.path)) for p in typed.problems]
+                                     location=Location.fhir("Bundle", p.path)) for p in typed.problems]
     header = typed.header
     for party, code in ((header.sender, "municipality"), (header.receiver, RECEIVER_MUNICIPALITY)):
         if party is not None and party.municipality_code is not None \
