@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fhir_helpers import ADMISSION, dump, entry_index, mutated, resource
 from hypothesis import given
@@ -273,3 +274,23 @@ def test_a_timeline_finding_is_located_at_its_line() -> None:
     read = parse_line('{"time": 5}', "t.jsonl", 4, 1)
     assert [(f.rule, f.line, f.location.kind, f.xpath) for f in read.findings] == [
         ("M-SCHEMA", 4, LocationKind.LINE, None)]
+
+
+def test_an_envelope_reused_by_two_files_is_found_whatever_the_files_are_called(tmp_path: Path) -> None:
+    """M-ENVELOPE tells the letters of one document from two documents by the document each message came in,
+    not by cutting the source at ' letter ' (two files named 'x letter 1.xml' and 'x letter 2.xml' were taken
+    for one Emessage, and the reused envelope was accepted)."""
+    import json
+
+    from cli_helpers import invoke
+
+    advice = one_of_each()["XDIS20"]
+    other = advice.replace(b">ADV1<", b">ADV2<", 1)
+    assert other != advice
+    for folder, names in (("plain", ("x1.xml", "x2.xml")), ("worded", ("x letter 1.xml", "x letter 2.xml"))):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / names[0]).write_bytes(advice)
+        (tmp_path / folder / names[1]).write_bytes(other)
+        report = json.loads(invoke("replay", tmp_path / folder, "--format", "json").stdout)
+        rules = [v["rule"] for e in report["episodes"] for v in e["violations"]]
+        assert "M-ENVELOPE" in rules, folder

@@ -229,8 +229,10 @@ def _side_of(me: MessageEvents, municipality: set[str], hospital: set[str]) -> s
     return None
 
 
-def _document(event: Event) -> str:
-    return event.source.split(" letter ")[0]
+def _document(unit: Unit, primary: Event) -> str:
+    """The input document that carried the message: letters of one Emessage share it (read from the message, not
+    from its source's wording: a file may be named 'x letter 2.xml')."""
+    return unit.events.document or primary.source
 
 
 def _envelopes(units: list[Unit], notes: _Notes) -> None:
@@ -241,7 +243,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         primary = unit.primary
         if primary is None or not primary.envelope_id:
             continue
-        here = _document(primary)
+        here = _document(unit, primary)
         known = seen.get(primary.envelope_id)
         if known is None:
             known = seen[primary.envelope_id] = (here, set())
@@ -251,7 +253,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         elif (primary.id or "") not in ids:
             notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
                       f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
-                      [primary.id] if primary.id else [], _document(primary))
+                      [primary.id] if primary.id else [], here)
 
 
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
