@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from medcom.engine.engine import Violation
 from medcom.events import HOSPITAL_MESSAGES, TIME_KEYS, Event
 from medcom.events.from_messages import CANCELLED, CORRECTED, MessageEvents, episode_id_for_name, episode_key
-from medcom.findings import Finding, Severity
+from medcom.findings import SEVERITY_OF, Finding
 from medcom.policy import MessagesPolicy, Policy
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
@@ -38,9 +38,6 @@ class Prepared:
     unassigned: list[Event] = field(default_factory=list)  # their events: not replayed, but the log holds them
 
 
-_SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
-
-
 class _Notes:
     def __init__(self) -> None:
         self.by_episode: dict[str, list[Violation]] = defaultdict(list)
@@ -50,9 +47,9 @@ class _Notes:
             source: str = "") -> None:
         """A note of an episode; of a message that belongs to none (episode ''), an input finding."""
         if episode:
-            self.by_episode[episode].append(Violation(rule, _SEVERITY[severity], None, at, ids, text))
+            self.by_episode[episode].append(Violation(rule, SEVERITY_OF[severity], None, at, ids, text))
         else:
-            self.findings.append(Finding(rule, _SEVERITY[severity], text, source))
+            self.findings.append(Finding(rule, SEVERITY_OF[severity], text, source))
 
 
 def _utc(event: Event) -> None:
