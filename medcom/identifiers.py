@@ -269,6 +269,17 @@ def mask_cprs(text: str) -> str:
     return "".join(out)
 
 
+_PREFIX = re.compile(rf"[\dA-Z{re.escape(_SEPARATORS)}]{{1,32}}\Z")
+
+
+def cpr_prefix_at_end(text: str) -> str:
+    """The end of `text` that could be the start of a CPR number still being written (digits, the separators and
+    the capitals of a replacement number, with a digit among them): a stream holds it back until its line is
+    complete, so that `mask_cprs` sees the whole number. Built from the detector's own separators."""
+    tail = _PREFIX.search(text)
+    return tail[0] if tail and any(c.isdecimal() for c in tail[0]) else ""
+
+
 def find_cprs(text: str) -> list[str]:
     """The CPR numbers `mask_cprs` would mask in `text` (for tests and checks of outputs)."""
     return [text[start:end] for start, _, end, _ in _cpr_spans(text)]

@@ -568,3 +568,21 @@ def test_the_command_line_offers_the_parties_flows_know() -> None:
     from medcom.counterpart.flow import PARTIES
 
     assert OFFERED == PARTIES
+
+
+def test_a_violation_is_told_apart_by_its_statement_not_by_its_text_cut_at_a_bracket(tmp_path: Path) -> None:
+    """Two violations of a rule whose statements differ only after ' (' are two; one whose text the engine
+    extends (it came late) is still the one reported before."""
+    from medcom.engine.engine import Violation
+
+    session, lines = _session(tmp_path)
+    first = Violation("M-REF", "warning", None, None, ["m1"], "reply refers to m0 (its first message)")
+    session.notes["E"] = [first]
+    session.report_new()
+    first.text += " (came after the deadline)"
+    session.notes["E"].append(Violation("M-REF", "warning", None, None, ["m1"],
+                                        "reply refers to m0 (its second message)"))
+    session.report_new()
+    assert [line.split(": ", 1)[1] for line in lines if "VIOLATION" in line] == [
+        "M-REF warning: reply refers to m0 (its first message), message m1",
+        "M-REF warning: reply refers to m0 (its second message), message m1"]

@@ -384,7 +384,7 @@ class Session:
 
     def report_new(self) -> None:
         for v in self.violations():
-            key = (v.rule, v.text.split(" (")[0], tuple(v.message_ids[:1]), v.due)
+            key = (v.rule, v.statement, tuple(v.message_ids[:1]), v.due)  # the same violation, however its wait ended
             if key in self.seen:
                 self.seen[key].violation = v
                 continue

@@ -16,7 +16,7 @@ deadlines of the last, cancelling their checks or withdrawing what they reported
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import simpy
@@ -25,6 +25,7 @@ from simpy.events import EventPriority
 from medcom.calendar import BusinessCalendar, to_local
 from medcom.engine.completion_tax import TaxResult
 from medcom.events import Event
+from medcom.findings import EPISODE, SEVERITY_OF, Location, Problem, Severity
 from medcom.policy import Policy
 
 CHECK_PRIORITY = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
@@ -49,17 +50,34 @@ def _run_check(deadline: simpy.Event) -> None:
 
 
 @dataclass
-class Violation:
+class Violation(Problem):
+    """A rule of the agreement broken in an episode: the `Problem` with the engine's own fields, the deadline
+    (`due`), when what was due came (`actual`) and the messages concerned. `code` says how a wait ended ('late':
+    it came after the deadline, 'missing': none came), `statement` the text as the rule reported it (the engine
+    adds how the wait ended to `text`)."""
+
     rule: str
-    severity: str
+    severity: Severity  # a severity's name ('error') is taken as the Severity
     due: datetime | None
     actual: datetime | None
     message_ids: list[str]
     text: str
+    _: KW_ONLY
+    code: str | None = None
+    location: Location = EPISODE
+    judged_by: str | None = None
+    statement: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.severity = SEVERITY_OF[self.severity]
+        self.statement = self.text
 
     def as_dict(self) -> dict[str, object]:
-        return {"rule": self.rule, "severity": self.severity, "due": _iso(self.due), "actual": _iso(self.actual),
-                "message_ids": self.message_ids, "text": self.text}
+        found: dict[str, object] = {"rule": self.rule, "severity": str(self.severity), "due": _iso(self.due),
+                                    "actual": _iso(self.actual), "message_ids": self.message_ids, "text": self.text}
+        if self.code is not None:
+            found["code"] = self.code
+        return found
 
 
 @dataclass
@@ -170,9 +188,9 @@ class Context:
     def log_has_receipts(self) -> bool:
         return self.engine.log_has_receipts
 
-    def violation(self, rule: str, severity: str, text: str, *, due: datetime | None = None,
+    def violation(self, rule: str, severity: Severity | str, text: str, *, due: datetime | None = None,
                   actual: datetime | None = None, events: Iterable[Event] = ()) -> Violation:
-        found = Violation(rule, severity, due, actual, [e.id for e in events if e.id], text)
+        found = Violation(rule, SEVERITY_OF[severity], due, actual, [e.id for e in events if e.id], text)
         self.episode.violations.append(found)
         self._note(found)
         return found
@@ -231,7 +249,7 @@ class Context:
 
         self.engine.schedule(when, run)
 
-    def expect(self, rule: str, severity: str, due: datetime, text: str | Callable[[], str], *,
+    def expect(self, rule: str, severity: Severity | str, due: datetime, text: str | Callable[[], str], *,
                matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
                about: Iterable[Event] = (), late: str = "came after the deadline",
                on_missing: Callable[[], None] | None = None) -> None:
@@ -305,6 +323,7 @@ def _fill(expectation: Expectation, event: Event, late: str) -> None:
         if event.id:
             expectation.violation.message_ids.append(event.id)
         expectation.violation.text += f" ({late})"
+        expectation.violation.code = "late"
 
 
 class Rule:
@@ -398,6 +417,7 @@ class Engine:
         for expectation in ctx.episode.expectations:
             if expectation.met_by is None and expectation.violation is not None:
                 expectation.violation.text += " (none came)"
+                expectation.violation.code = "missing"
         for rule in self._closing:
             rule.on_close(ctx)
         return ctx.episode

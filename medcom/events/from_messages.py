@@ -29,11 +29,12 @@ class MessageEvents:
     aliases: tuple[str, ...] = ()  # other episode keys naming the same episode (a FHIR LPR3 id beside the local)
     sender: tuple[str, ...] = ()  # the sender's identifiers (GLN/EAN, SOR): a log tells which side each is on
     receiver: tuple[str, ...] = ()  # the (primary) receiver's
+    document: str = ""  # the input document that carried the message (its letters share it); "": the event's source
 
     def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""
         return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.receipt_for,
-                               self.replaces, self.aliases, self.sender, self.receiver)
+                               self.replaces, self.aliases, self.sender, self.receiver, self.document)
 
 
 _EPISODE_JUNK = re.compile(r"[-\s]")

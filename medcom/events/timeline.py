@@ -18,7 +18,7 @@ from typing import Any
 
 from medcom.calendar import LocalTimeKind, NonexistentLocalTime, TimeOutOfRange, parse_instant
 from medcom.events import EVENT_KINDS, TIME_KEYS, Event
-from medcom.findings import Finding, Severity
+from medcom.findings import LINE, Finding, Severity
 from medcom.formats.inputs import READ_ERRORS, Source, UnreadableInput
 from medcom.identifiers import check_cpr, check_municipality
 from medcom.quoting import quoted
@@ -49,21 +49,21 @@ class TimelineLine:
 def _time(value: object, key: str, source: str, line: int, findings: list[Finding]) -> datetime | None:
     if not isinstance(value, str):
         findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: expected an ISO 8601 time, got {quoted(value)}",
-                                source, line))
+                                source, line, location=LINE))
         return None
     try:
         instant, kind = parse_instant(value)
     except (NonexistentLocalTime, TimeOutOfRange) as exc:
-        findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: {exc}", source, line))
+        findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: {exc}", source, line, location=LINE))
         return None
     except ValueError:
         findings.append(Finding("M-TIME", Severity.ERROR, f"{key}: not an ISO 8601 time: {quoted(value)}", source,
-                                line))
+                                line, location=LINE))
         return None
     if kind is LocalTimeKind.AMBIGUOUS:
         findings.append(Finding("M-TIME", Severity.WARNING,
                                 f"{key}: {value} occurs twice when summer time ends; read as the first occurrence",
-                                source, line))
+                                source, line, location=LINE))
     return instant
 
 
@@ -116,7 +116,7 @@ def parse_line(text: str, source: str, line: int, seq: int) -> TimelineLine:
     kind: str | None = None
 
     def reject(message: str, rule: str = "M-SCHEMA") -> TimelineLine:
-        findings.append(Finding(rule, Severity.ERROR, message, source, line))
+        findings.append(Finding(rule, Severity.ERROR, message, source, line, location=LINE))
         return TimelineLine(None, findings, kind)
 
     raw, problem = _json(text)
@@ -156,7 +156,7 @@ def read_lines(lines: Iterable[str], source: str, start_seq: int = 0) -> Iterato
 
 
 def _unreadable(source: str, line: int | None, why: str) -> TimelineLine:
-    return TimelineLine(None, [Finding("M-XML", Severity.ERROR, why, source, line)])
+    return TimelineLine(None, [Finding("M-XML", Severity.ERROR, why, source, line, location=LINE)])
 
 
 def _decode(raw: bytes, number: int) -> tuple[str | None, str | None]:
@@ -186,7 +186,7 @@ def _raw_lines(source: Source, max_bytes: int) -> Iterator[tuple[int, bytes | Ti
                     if total <= max_bytes:
                         yield number, TimelineLine(None, [Finding(
                             "M-SCHEMA", Severity.ERROR, f"line is longer than {MAX_LINE_BYTES:,} bytes; not read",
-                            name, number)])
+                            name, number, location=LINE)])
                         continue
                 if total > max_bytes:
                     yield number, _unreadable(name, number, f"timeline is over the limit of {max_bytes:,} bytes; "
@@ -209,7 +209,7 @@ def read_source(source: Source, max_bytes: int, start_seq: int = 0) -> Iterator[
             continue
         text, problem = _decode(raw, number)
         if problem is not None:
-            yield TimelineLine(None, [Finding("M-SCHEMA", Severity.ERROR, problem, source.name, number)])
+            yield TimelineLine(None, [Finding("M-SCHEMA", Severity.ERROR, problem, source.name, number, location=LINE)])
         elif text is not None and text.strip():
             yield parse_line(text, source.name, number, start_seq + number)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medcom.findings import Finding, Severity
+from medcom.findings import RECEIVER_MUNICIPALITY, Finding, Location, Severity
 from medcom.formats import fhir
-from medcom.formats.fhir.locations import fhirpath
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.identifiers import check_municipality
 
@@ -73,12 +72,13 @@ def read_fhir(data: bytes, source: str, options: ReadOptions) -> list[ReadMessag
         return [message]
     if isinstance(typed, fhir.HospitalNotification):
         message.findings += [Finding(p.rule, Severity.ERROR, p.text, source, parsed.lines.line(p.path),
-                                     fhirpath("Bundle", p.path)) for p in typed.problems]
+                                     location=Location.fhir("Bundle", p.path)) for p in typed.problems]
     header = typed.header
-    for party in (header.sender, header.receiver):
+    for party, code in ((header.sender, "municipality"), (header.receiver, RECEIVER_MUNICIPALITY)):
         if party is not None and party.municipality_code is not None \
                 and (problem := check_municipality(party.municipality_code)):
-            message.findings.append(Finding("M-MUNICIPALITY", Severity.ERROR, problem, source, parsed.lines.line(())))
+            message.findings.append(Finding("M-MUNICIPALITY", Severity.ERROR, problem, source, parsed.lines.line(()),
+                                            code=code))
     message.family = FAMILY_OF[type(typed).__name__]
     message.version = result.ig.partition("#")[2] if result.ig else None
     message.envelope_id, message.letter_id = header.bundle_id, header.message_id

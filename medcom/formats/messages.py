@@ -41,6 +41,12 @@ class ReadMessage:
     content: object | None = None  # the format's typed record, for the events mapping and receipts
     position: int = 1  # letter number inside its Emessage
     line: int | None = None  # where the message starts in its (innermost) document: the letter, the Bundle
+    document: str | None = None  # the source of the document that holds it, if not `source` (a letter's: no number)
+
+    @property
+    def document_source(self) -> str:
+        """The source of the (innermost) document the message is in: its own, without a letter number."""
+        return self.document or self.source
 
     @property
     def errors(self) -> list[Finding]:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from medcom.engine.engine import Violation
 from medcom.events import HOSPITAL_MESSAGES, TIME_KEYS, Event
 from medcom.events.from_messages import CANCELLED, CORRECTED, MessageEvents, episode_id_for_name, episode_key
-from medcom.findings import Finding, Severity
+from medcom.findings import SEVERITY_OF, Finding
 from medcom.policy import MessagesPolicy, Policy
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
@@ -38,9 +38,6 @@ class Prepared:
     unassigned: list[Event] = field(default_factory=list)  # their events: not replayed, but the log holds them
 
 
-_SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
-
-
 class _Notes:
     def __init__(self) -> None:
         self.by_episode: dict[str, list[Violation]] = defaultdict(list)
@@ -50,9 +47,9 @@ class _Notes:
             source: str = "") -> None:
         """A note of an episode; of a message that belongs to none (episode ''), an input finding."""
         if episode:
-            self.by_episode[episode].append(Violation(rule, severity, None, at, ids, text))
+            self.by_episode[episode].append(Violation(rule, SEVERITY_OF[severity], None, at, ids, text))
         else:
-            self.findings.append(Finding(rule, _SEVERITY[severity], text, source))
+            self.findings.append(Finding(rule, SEVERITY_OF[severity], text, source))
 
 
 def _utc(event: Event) -> None:
@@ -229,8 +226,10 @@ def _side_of(me: MessageEvents, municipality: set[str], hospital: set[str]) -> s
     return None
 
 
-def _document(event: Event) -> str:
-    return event.source.split(" letter ")[0]
+def _document(unit: Unit, primary: Event) -> str:
+    """The input document that carried the message: letters of one Emessage share it (read from the message, not
+    from its source's wording: a file may be named 'x letter 2.xml')."""
+    return unit.events.document or primary.source
 
 
 def _envelopes(units: list[Unit], notes: _Notes) -> None:
@@ -241,7 +240,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         primary = unit.primary
         if primary is None or not primary.envelope_id:
             continue
-        here = _document(primary)
+        here = _document(unit, primary)
         known = seen.get(primary.envelope_id)
         if known is None:
             known = seen[primary.envelope_id] = (here, set())
@@ -251,7 +250,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         elif (primary.id or "") not in ids:
             notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
                       f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
-                      [primary.id] if primary.id else [], _document(primary))
+                      [primary.id] if primary.id else [], here)
 
 
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:

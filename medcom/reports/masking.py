@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
-from medcom.identifiers import mask_cprs
+from medcom.identifiers import cpr_prefix_at_end, mask_cprs
 
 
 def mask_data(value: Any) -> Any:
@@ -67,7 +66,7 @@ class MaskedStream(io.TextIOBase):
         return len(text) - len(self._pending)
 
     def flush(self) -> None:
-        tail = _possible_cpr_start(self._pending)
+        tail = cpr_prefix_at_end(self._pending)
         if len(tail) < len(self._pending):
             self._emit(self._pending[:len(self._pending) - len(tail)])
             self._pending = tail
@@ -83,12 +82,3 @@ class MaskedStream(io.TextIOBase):
         if text:
             self.stream.write(mask_cprs(text) if self.masking else text)
 
-
-_TAIL = re.compile(r"[\dA-Z\-\u2010-\u2015\u2212 \u00a0\u2007\u2009\u202f./]{1,32}\Z")
-
-
-def _possible_cpr_start(text: str) -> str:
-    """The end of `text` that could be (part of) a CPR number still being written: digits, separators and the
-    capitals of a replacement number, with a digit among them. Held back until its line is complete."""
-    tail = _TAIL.search(text)
-    return tail[0] if tail and any(c.isdecimal() for c in tail[0]) else ""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from medcom.findings import Finding, Severity
+from medcom.findings import RECEIVER_GLN, RECEIVER_MUNICIPALITY, Finding, Severity
 from medcom.formats.fhir import build_acknowledgement
 from medcom.formats.messages import ReadMessage
 from medcom.formats.oioxml import write
@@ -25,6 +25,7 @@ from medcom.identifiers import mask_cprs
 from medcom.safe_files import create_new, safe_name
 
 MAX_REFUSE_TEXT = 2000
+_RECEIVER_CODES = frozenset({RECEIVER_GLN, RECEIVER_MUNICIPALITY})  # the receiver's own identifiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def refuse_code(findings: list[Finding]) -> str | None:
     rules = {f.rule for f in errors}
     if "M-VERSION" in rules:
         return "problem_med_version"
-    if any(f.rule in ("M-GLN", "M-MUNICIPALITY") and "/Receiver/" in (f.xpath or "") for f in errors):
+    if any(f.code in _RECEIVER_CODES for f in errors):  # what the finding is about, not what its path reads
         return "problem_med_modtagerID"
     if rules & {"M-SCHEMA", "M-XML"}:
         return "syntaksfejl"

@@ -17,3 +17,9 @@ F_EVENT_CLASS = "F-EVENT-CLASS"    # the activity and Encounter.class disagree (
 
 ALL = (F_JSON, F_XML, F_STRUCTURE, F_PROFILE, F_BINDING, F_INVARIANT, F_UNCHECKED, F_EVENT, F_EVENT_STATUS,
        F_EVENT_CLASS)
+
+# Machine codes of F-PROFILE findings that a decision reads (a finding's `code`; its text is for people).
+MIN_CARDINALITY = "min-cardinality"  # fewer values than the profile's minimum (the base model may have said so)
+MAX_CARDINALITY = "max-cardinality"  # more values than the profile's maximum
+FIXED_VALUE = "fixed-value"  # a value other than the profile's fixed value
+PATTERN = "pattern"  # a value that does not match the profile's pattern

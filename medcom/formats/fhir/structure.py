@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from medcom.findings import Finding, Severity
+from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, model_class
-from medcom.formats.fhir.locations import LineMap, Path, fhirpath
+from medcom.formats.fhir.locations import LineMap, Path
 from medcom.formats.fhir.rules import F_STRUCTURE, F_UNCHECKED
 from medcom.identifiers import mask_cprs
 from medcom.quoting import quoted
@@ -36,7 +36,7 @@ class StructureCheck:
         self.file = file
         self.root_type = root_type
         self.lines = lines
-        self.findings: dict[str, Finding] = {}  # by location: the first problem found there
+        self.findings: dict[Location, Finding] = {}  # by location: the first problem found there
         self.unchecked: list[Finding] = []
 
     def _add(self, path: Path, text: str) -> None:
@@ -44,9 +44,10 @@ class StructureCheck:
 
     def add(self, path: Path, text: str, rule: str = F_STRUCTURE) -> None:
         """An error at `path` (the first problem found at a location is the one reported)."""
-        location = fhirpath(self.root_type, path)
-        self.findings.setdefault(location, Finding(rule, Severity.ERROR, mask_cprs(text), self.file,
-                                                   self.lines.line(path), location))
+        location = Location.fhir(self.root_type, path)
+        if location not in self.findings:
+            self.findings[location] = Finding(rule, Severity.ERROR, mask_cprs(text), self.file, self.lines.line(path),
+                                              location=location)
 
     # --- the JSON shape walk -------------------------------------------------------------------------------------
 
@@ -138,14 +139,14 @@ class StructureCheck:
         klass = model_class(kind) if is_resource_type(kind) else None
         if klass is None:
             return
-        inside = fhirpath(self.root_type, path)
-        if any(location == inside or location.startswith((inside + ".", inside + "[")) for location in self.findings):
+        inside = Location.fhir(self.root_type, path)
+        if any(location.within(inside) for location in self.findings):
             return  # the shape is already wrong here: the model would only repeat it (or choke on it)
         problems = _model_problems(klass, resource)
         if isinstance(problems, str):
             self.unchecked.append(Finding(F_UNCHECKED, Severity.INFO,
                                           f"the R4B base model could not check this resource ({problems})",
-                                          self.file, self.lines.line(path), fhirpath(self.root_type, path)))
+                                          self.file, self.lines.line(path), location=inside))
             return
         for steps, text in problems:
             self._add(path + steps, text)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from medcom.findings import Finding, Severity
+from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
@@ -27,7 +28,17 @@ from medcom.formats.fhir.bundle_rules import bundle_rules
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
-from medcom.formats.fhir.rules import F_BINDING, F_INVARIANT, F_PROFILE, F_STRUCTURE, F_UNCHECKED
+from medcom.formats.fhir.rules import (
+    F_BINDING,
+    F_INVARIANT,
+    F_PROFILE,
+    F_STRUCTURE,
+    F_UNCHECKED,
+    FIXED_VALUE,
+    MAX_CARDINALITY,
+    MIN_CARDINALITY,
+    PATTERN,
+)
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import Expansion, expansion
 from medcom.identifiers import mask_cprs
@@ -119,7 +130,7 @@ class _Validation:
         self.file = file
         self.lines = lines
         self.root_type = str(bundle.get("resourceType", "Bundle"))
-        self.findings: dict[tuple[str, str, str], Finding] = {}
+        self.findings: dict[tuple[str, Location, str], Finding] = {}
         self.unchecked: Counter[tuple[str, str]] = Counter()
         self.entries: list[tuple[Path, dict]] = []
         for index, entry in enumerate(bundle.get("entry", ()) if isinstance(bundle.get("entry"), list) else ()):
@@ -136,10 +147,11 @@ class _Validation:
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
         self._follow = True
+        self.judging: Profile | None = None  # the profile whose walk is reporting (a finding's judged_by)
 
     # --- reporting ------------------------------------------------------------------------------------------------
 
-    def report(self, rule: str, severity: Severity, path: Path, text: str) -> None:
+    def report(self, rule: str, severity: Severity, path: Path, text: str, code: str | None = None) -> None:
         """Record a finding; the same finding from two profiles is kept once, as its most severe form."""
         if self.quiet:
             if severity == Severity.ERROR:
@@ -148,11 +160,13 @@ class _Validation:
             return
         if self.trial and severity == Severity.ERROR:
             raise _FirstError
-        location = fhirpath(self.root_type, path)
+        location = Location.fhir(self.root_type, path)
         key = (rule, location, text)
         known = self.findings.get(key)
         if known is None or (known.severity != Severity.ERROR and severity == Severity.ERROR):
-            self.findings[key] = Finding(rule, severity, mask_cprs(text), self.file, self.lines.line(path), location)
+            judge = self.judging
+            self.findings[key] = Finding(rule, severity, mask_cprs(text), self.file, self.lines.line(path),
+                                         location=location, code=code, judged_by=_judged_by(judge) if judge else None)
 
     def not_checked(self, kind: str, what: str) -> None:
         if not self.quiet:
@@ -230,8 +244,12 @@ class _Validation:
     def node(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
              profile: Profile) -> None:
         """`obj` against a profile's root `definition`: its constraints, then its children."""
-        self.invariants(definition, obj, path, definition.path, resource)
-        self.children(obj, definition, path, base_type, resource, profile)
+        outer, self.judging = self.judging, profile
+        try:
+            self.invariants(definition, obj, path, definition.path, resource)
+            self.children(obj, definition, path, base_type, resource, profile)
+        finally:
+            self.judging = outer
 
     def children(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
                  profile: Profile | None = None) -> None:
@@ -308,10 +326,10 @@ class _Validation:
         if count < definition.min:
             where = parent + (definition.json_name,) if not definition.is_choice else parent
             self.report(F_PROFILE, Severity.ERROR, where if count == 0 else items[0].path,
-                        f"{shown}: minimum required = {definition.min}, but only found {count}")
+                        f"{shown}: minimum required = {definition.min}, but only found {count}", MIN_CARDINALITY)
         if definition.max is not None and count > definition.max:
             self.report(F_PROFILE, Severity.ERROR, items[definition.max].path if definition.max < len(items)
-                        else parent, f"{shown}: max allowed = {definition.max}, but found {count}")
+                        else parent, f"{shown}: max allowed = {definition.max}, but found {count}", MAX_CARDINALITY)
 
     # --- one value ---------------------------------------------------------------------------------------------
 
@@ -326,10 +344,10 @@ class _Validation:
         comparable = not isinstance(value, dict | list) or item.type_code not in _PRIMITIVE_TYPES
         if comparable and definition.fixed is not None and value != definition.fixed[1]:
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} is not the fixed value "
-                        f"{quoted(definition.fixed[1])} of {definition.path}")
+                        f"{quoted(definition.fixed[1])} of {definition.path}", FIXED_VALUE)
         if comparable and definition.pattern is not None and not _matches_pattern(definition.pattern[1], value):
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} does not match the pattern "
-                        f"{quoted(definition.pattern[1])} of {definition.path}")
+                        f"{quoted(definition.pattern[1])} of {definition.path}", PATTERN)
         if definition.binding and definition.binding[0] == "required":
             self.binding(item, definition)
         if item.type_code == "Reference" and isinstance(value, dict):
@@ -766,12 +784,17 @@ def _model_checks(bundle: dict, structure: StructureCheck) -> None:
             structure.with_model(entry["resource"], ("entry", index, "resource"))
 
 
-def _merge(structural: object, profiled: object) -> list[Finding]:
-    """Structure findings first; a profile's cardinality or binding finding where the base model already said the
-    same."""
-    findings = list(structural)  # type: ignore[call-overload]
-    seen = {f.xpath for f in findings}
-    bindings = {f.xpath for f in findings if f.rule == F_BINDING}
-    findings += [f for f in profiled if not (f.rule == F_PROFILE and f.xpath in seen and "minimum" in f.text)  # type: ignore[attr-defined]
-                 and not (f.rule == F_BINDING and f.xpath in bindings)]  # type: ignore[attr-defined]
+def _judged_by(profile: Profile) -> str:
+    """'url|version' of a profile: its canonical URL and the version of the package that holds it."""
+    return f"{profile.url}|{profile.package.rpartition('#')[2]}"
+
+
+def _merge(structural: Iterable[Finding], profiled: Iterable[Finding]) -> list[Finding]:
+    """Structure findings first; a profile's minimum cardinality or binding finding where the base model already
+    said the same (told by the finding's rule, code and location, never by its wording)."""
+    findings = list(structural)
+    seen = {f.location for f in findings}
+    bindings = {f.location for f in findings if f.rule == F_BINDING}
+    findings += [f for f in profiled if not (f.rule == F_PROFILE and f.code == MIN_CARDINALITY and f.location in seen)
+                 and not (f.rule == F_BINDING and f.location in bindings)]
     return findings

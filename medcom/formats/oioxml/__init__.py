@@ -154,21 +154,21 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         el = _locate(root, error.path, top)
         text = cut_quotes(plain(_NS_IN_TEXT.sub("", error.message)))
         cap.add(Finding("M-SCHEMA", Severity.ERROR, f"{text} [{judge.label}]", source, error.line or None,
-                        readable_path(el) if el is not None else error.path))
+                        readable_path(el) if el is not None else error.path, code="schema", judged_by=judge.label))
 
-    def add(rule: str, severity: Severity, text: str, el: etree._Element) -> None:
+    def add(rule: str, severity: Severity, text: str, el: etree._Element, *, code: str | None = None) -> None:
         cap = placed.at(_body_of_element(el, root))
         if cap.full:
             cap.skip(rule, severity, source)
         else:
-            cap.add(Finding(rule, severity, text, source, el.sourceline, readable_path(el)))
+            cap.add(Finding(rule, severity, text, source, el.sourceline, readable_path(el), code=code))
 
     wall_times = check_identifiers_and_times(root, add, sent_before_event=options.sent_before_event)
     placed.finish()
     if not bodies:
         shared = placed.shared.findings
         shared.append(Finding("M-SCHEMA", Severity.ERROR, f"the Emessage holds no letter [{judge.label}]", source,
-                              root.sourceline))
+                              root.sourceline, code="schema", judged_by=judge.label))
         return [ReadMessage(source, "oioxml", shared, generation=generation.name, schema=judge.label,
                             encoding=encoding)]
     messages = []
@@ -178,7 +178,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         findings = placed.findings(body, position, source)
         family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
-                              encoding=encoding, position=position, line=body.sourceline)
+                              encoding=encoding, position=position, line=body.sourceline, document=source)
         _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
                   readable_path)
         messages.append(message)

@@ -3,18 +3,24 @@ M-MUNICIPALITY, M-TIME): one walk over the tree, by local element names."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from lxml import etree
 
 from medcom.calendar import LocalTimeKind, classify_local, localize
-from medcom.findings import Severity
+from medcom.findings import RECEIVER_GLN, RECEIVER_MUNICIPALITY, Severity
 from medcom.formats.oioxml.letters import wall_time
 from medcom.formats.oioxml.names import local_name
 from medcom.identifiers import ascii_digits, check_cpr, check_gln, check_municipality
 
-Add = Callable[[str, Severity, str, etree._Element], None]
+
+class Add(Protocol):
+    """Report a finding on an element, with its machine code where a decision needs one."""
+
+    def __call__(self, rule: str, severity: Severity, text: str, el: etree._Element, *,
+                  code: str | None = None) -> None: ...
+
 
 # The event each body reports, which it cannot be sent before (M-TIME; in replay ADM-1 and DIS-1 say it).
 EVENT_OF_BODY = {"NotificationOfAdmission": "Admission", "NotificationOfDischarge": "Discharge"}
@@ -56,6 +62,15 @@ def readable_path(el: etree._Element) -> str:
     return PathNamer()(el)
 
 
+def _of_receiver(el: etree._Element, root: etree._Element) -> bool:
+    """Whether `el` identifies the letter's receiver: a child of the Receiver of a letter (a child of the root),
+    not of an element of that name elsewhere in the letter."""
+    party = el.getparent()
+    letter = party.getparent() if party is not None else None
+    return party is not None and local_name(party) == "Receiver" and letter is not None \
+        and letter.getparent() is root
+
+
 def _looks_like_gln(value: str) -> bool:
     """A location number written in digits; VANS mailbox ids (DKKMDKMDNET) are not GLNs and are not checked."""
     return ascii_digits(value, 100)
@@ -78,12 +93,14 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
                 add("M-CPR", Severity.ERROR, problem, el)
         elif name == "EANIdentifier":
             if _looks_like_gln(text) and (problem := check_gln(text)):
-                add("M-GLN", Severity.WARNING, problem, el)
+                add("M-GLN", Severity.WARNING, problem, el,
+                    code=RECEIVER_GLN if _of_receiver(el, root) else "gln")
         elif name == "IdentifierCode":
             ident = el.getprevious()
             if text == "kommunenummer" and ident is not None and local_name(ident) == "Identifier" \
                     and (problem := check_municipality((ident.text or "").strip())):
-                add("M-MUNICIPALITY", Severity.ERROR, problem, ident)
+                add("M-MUNICIPALITY", Severity.ERROR, problem, ident,
+                    code=RECEIVER_MUNICIPALITY if _of_receiver(ident, root) else "municipality")
         else:
             holder = el.getparent()
             if holder is None:
