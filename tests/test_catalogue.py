@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 
 from medcom.catalogue import BY_ID, ORIGINS, RULES, RuleInfo, close_matches
 from medcom.engine.rules import ALL_RULES

@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback, our_receipt_text
+from helpers.cli import invoke, no_traceback, our_receipt_text
 
 from medcom.identifiers import find_cprs, mask_cprs
 

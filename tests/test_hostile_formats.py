@@ -11,8 +11,8 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
-from fifo_helpers import watched_fifo
+from helpers.cli import invoke, no_traceback
+from helpers.fifo import watched_fifo
 from lxml import etree
 
 from medcom.formats.oioxml.schemas import SchemaError, user_schemas

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 
 from medcom.formats.inputs import Source, iter_sources
 

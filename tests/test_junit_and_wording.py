@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 from lxml import etree, html
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.samples import one_of_each
 from lxml import etree
-from samples import one_of_each
 
 from medcom.cli import main
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope

@@ -11,9 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers.timelines import clean_episode, write_timeline
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from replay_helpers import clean_episode, write_timeline
 from test_mixed_log import mixed_log
 
 from medcom.events.build import build

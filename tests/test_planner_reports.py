@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
+from helpers.cli import invoke, no_traceback
 
 from medcom.reports.glossary import glossary
 from medcom.reports.headline import headlines
@@ -18,7 +19,6 @@ from medcom.reports.plots import FigureFormatter
 from medcom.reports.simulate import METRICS, to_json, to_text
 from medcom.reports.simulate_html import to_html
 from simulator.marks import counts, key_marks
-from tests.cli_helpers import invoke, no_traceback
 
 ROOT = Path(__file__).resolve().parents[1]
 TWELVE = ROOT / "scenarios" / "discharge-window-12-vs-14.toml"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 
 import medcom.replay.partition as partition
 

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 from jsonschema import Draft202012Validator
 from report_schemas import check_report
 from test_sweep import small

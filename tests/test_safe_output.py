@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 
 from medcom.formats.read import read_document
 from medcom.safe_files import create_new, replace_file, safe_name

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 
 from simulator.run import BASE, run_scenario
 from simulator.scenario import load_scenario

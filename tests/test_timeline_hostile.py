@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
-from replay_helpers import clean_episode
+from helpers.cli import invoke, no_traceback
+from helpers.timelines import clean_episode
 
 ROOT = Path(__file__).resolve().parents[1]
 
