@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from helpers import ROOT
 from helpers.cli import invoke, no_traceback, our_receipt_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,6 @@ from lxml import etree
 
 from medcom.identifiers import find_cprs
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 MESSAGES = sorted((EXAMPLES / "log").glob("*.xml")) + sorted((EXAMPLES / "invalid").glob("*.xml"))
 TIMELINE_LINES = [*(EXAMPLES / "timeline.jsonl").read_bytes().splitlines(),

@@ -13,11 +13,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 from helpers.cli import invoke, no_traceback
 
 from medcom.formats.inputs import Source, iter_sources
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 GOOD = next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()
 INVALID = (ROOT / "examples" / "invalid" / "M-CPR-no-such-date.xml").read_bytes()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 from helpers.samples import one_of_each
 from lxml import etree
 
@@ -15,7 +16,6 @@ from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
 # MedCom's published OIOXML material (samples/ and schemas/, MIT, from medcom.dk), outside the repository: set
 # MEDCOM_REFERENCE to the folder that holds its oioxml/ (CONTRIBUTING.md); without it these tests are skipped.
 REAL = Path(os.environ.get("MEDCOM_REFERENCE") or "/nonexistent") / "oioxml"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_SCENARIOS = tuple(p.stem for p in (ROOT / "simulator" / "scenarios").glob("*.toml"))
 SKIPPED = {
     "installs": re.compile(r"\bpip (install|wheel)\b|\bvenv\b"),

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 from helpers.cli import invoke, no_traceback
 
 import medcom.replay.partition as partition
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
