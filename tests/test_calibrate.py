@@ -36,6 +36,7 @@ def per_episode(runs: list, key: str) -> dict:
     return summary([m.values[key] / m.values["episodes"] for m in runs])
 
 
+@pytest.mark.slow
 def test_simulate_emit_calibrate_simulate_reproduces_the_first_run(tmp_path: Path) -> None:
     """The loop of the issue: simulate -> --emit-log -> calibrate -> simulate the fitted scenario.
 

@@ -126,6 +126,7 @@ def test_findings_are_capped_per_file_and_the_rest_counted(tmp_path: Path) -> No
     assert len(capped["files"][0]["findings"]) == 11
 
 
+@pytest.mark.slow
 def test_a_million_attributes_are_refused_with_memory_and_report_bounded(tmp_path: Path) -> None:
     """800,000 attributes once took 2.8 GB and wrote a 233 MB report: now one finding, within 1.5 GB of address
     space (the parse itself takes about 0.3 GB)."""

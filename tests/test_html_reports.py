@@ -52,6 +52,7 @@ OVERLAPS = """() => { const out = [];
   return out; }"""
 
 
+@pytest.mark.slow
 def test_a_long_log_and_long_stays_stay_readable(browser, tmp_path: Path) -> None:
     """A simulated fortnight (about 190 episodes, stays up to several weeks): no overlapping labels or dates in
     any timeline, at 1,400 and 800 px; stays longer than the drawing's width allows are drawn wider."""

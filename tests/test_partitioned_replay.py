@@ -141,6 +141,7 @@ def test_scheduler_needs_the_dask_executor() -> None:
     assert run.exit_code == 2 and "--executor dask" in run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_partitions_on_a_dask_cluster_give_the_same_report() -> None:
     pytest.importorskip("distributed")
     local = medcom("replay", str(EXAMPLES / "log"), "--format", "json")
@@ -150,6 +151,7 @@ def test_partitions_on_a_dask_cluster_give_the_same_report() -> None:
     assert dask.stdout == local.stdout
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_checks_the_messages_and_gives_the_same_report(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """On dask the documents are read here and checked on the workers, in batches of a few windows: accepted and

@@ -146,6 +146,7 @@ def _limit_open_files(limit: int):
     return apply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_many_partitions_under_a_low_open_file_limit(tmp_path: Path, workers: str) -> None:
     # Before: route() opened every partition file at once, and the report merged every partition's entries at

@@ -122,6 +122,7 @@ def test_hand_computed_completion_tax(tmp_path: Path) -> None:
     assert weekend["completion_tax_days"] == {"mean": -12, "ci95": [-12, -12]}
 
 
+@pytest.mark.slow
 def test_littles_law_holds_within_its_confidence_interval(tmp_path: Path) -> None:
     scenario = load_scenario(small(tmp_path, horizon_days=56, replications=4))
     m = run_scenario(scenario, progress=False).as_dict()["metrics"]
@@ -129,6 +130,7 @@ def test_littles_law_holds_within_its_confidence_interval(tmp_path: Path) -> Non
     assert low <= m["arrival_rate_x_mean_stay"]["mean"] <= high
 
 
+@pytest.mark.slow
 def test_emitted_log_replays_to_the_same_counts(tmp_path: Path) -> None:
     scenario = load_scenario(small(tmp_path, warmup_days=0, cooldown_days=0, horizon_days=10))
     metrics, built = emit_log(scenario, tmp_path / "log")
@@ -151,6 +153,7 @@ def test_same_numbers_whatever_the_worker_count(tmp_path: Path) -> None:
     assert one == two
 
 
+@pytest.mark.slow
 def test_same_numbers_on_a_dask_cluster(tmp_path: Path) -> None:
     """The replications run on a dask cluster's workers (here one in this process, joined by its address, as
     `--scheduler` does) give the numbers they give locally."""
@@ -163,6 +166,7 @@ def test_same_numbers_on_a_dask_cluster(tmp_path: Path) -> None:
     assert on_dask.as_dict() == local
 
 
+@pytest.mark.slow
 def test_simulate_on_a_dask_cluster_from_the_command_line(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     path = small(tmp_path, horizon_days=7, replications=2)
