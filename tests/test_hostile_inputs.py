@@ -7,14 +7,12 @@ import os
 import re
 import resource
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import ROOT
-from helpers.cli import invoke, no_traceback
+from helpers.cli import invoke, medcom_process, no_traceback
 
 from medcom.formats.inputs import Source, iter_sources
 
@@ -137,8 +135,7 @@ def test_a_million_attributes_are_refused_with_memory_and_report_bounded(tmp_pat
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
 
-    run = subprocess.run([sys.executable, "-m", "medcom", "validate", str(path), "--format", "json"],
-                         capture_output=True, text=True, preexec_fn=limit_memory, timeout=120)
+    run = medcom_process("validate", path, "--format", "json", preexec_fn=limit_memory, timeout=120)
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-1000:]
     assert len(run.stdout) < 5_000
     (finding,) = json.loads(run.stdout)["files"][0]["findings"]
