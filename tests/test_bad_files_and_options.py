@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "small-scenario.toml"
 LOG = ROOT / "examples" / "log"
 

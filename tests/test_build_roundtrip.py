@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from replay_helpers import clean_episode, replace, without, write_timeline
+from helpers.timelines import clean_episode, replace, without, write_timeline
 
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules import all_rules

@@ -4,47 +4,39 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import tomllib
+from datetime import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import EXAMPLES, ROOT
+from helpers.cli import invoke, medcom, no_traceback
+from helpers.scenarios import SHIPPED, scenario_file
 
 from simulator.run import BASE, run_scenario
 from simulator.scenario import load_scenario, with_run
 from simulator.statistics import summary
 
-ROOT = Path(__file__).resolve().parents[1]
-NORDJYLLAND = ROOT / "scenarios" / "nordjylland-2024.toml"
+NORDJYLLAND = SHIPPED["nordjylland"]
 
 # The truth the round trip must find again: the shipped scenario with behaviour unlike it (a base-copying
 # calibration would miss every one of these).
-TRUTH = {"per_day": 30.0, "warmup_days": 0, "horizon_days": 21, "cooldown_days": 0, "replications": 2,
-         "ready_after_median_hours": 48.0, "ready_after_sigma": 0.6, "care_plan_late_share": 0.30,
-         "discharge_window_end": "12:00:00", "ack_delay_hours": 1.0, "completion_notice_share": 0.5}
-
-
-def medcom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
+TRUTH = {"admissions.per_day": 30.0, "run.warmup_days": 0, "run.horizon_days": 21, "run.cooldown_days": 0,
+         "run.replications": 2, "stay.ready_after_median_hours": 48.0, "stay.ready_after_sigma": 0.6,
+         "hospital.care_plan_late_share": 0.30, "municipality.discharge_window_end": time(12),
+         "municipality.ack_delay_hours": 1.0, "hospital.completion_notice_share": 0.5}
 
 
 def truth(tmp_path: Path) -> Path:
-    text = NORDJYLLAND.read_text(encoding="utf-8")
-    text = text[:text.index("[variants.")]  # the base alone
-    for key, value in TRUTH.items():
-        text, n = re.subn(rf"^{key} = \S+", f"{key} = {value}", text, count=1, flags=re.M)
-        assert n == 1, key
-    path = tmp_path / "truth.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    """The shipped scenario's base (no variants) with the behaviour of TRUTH."""
+    return scenario_file(tmp_path / "truth.toml", NORDJYLLAND, TRUTH, variants={})
 
 
 def per_episode(runs: list, key: str) -> dict:
     return summary([m.values[key] / m.values["episodes"] for m in runs])
 
 
+@pytest.mark.slow
 def test_simulate_emit_calibrate_simulate_reproduces_the_first_run(tmp_path: Path) -> None:
     """The loop of the issue: simulate -> --emit-log -> calibrate -> simulate the fitted scenario.
 
@@ -60,11 +52,11 @@ def test_simulate_emit_calibrate_simulate_reproduces_the_first_run(tmp_path: Pat
     scenario = truth(tmp_path)
     log = tmp_path / "log"
     run = medcom("simulate", str(scenario), "--emit-log", str(log), "--emit-formats", "oioxml")
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     counted = int(re.search(r"\((\d+) counted episodes\)", run.stderr).group(1))  # type: ignore[union-attr]
     fitted_path = tmp_path / "fitted.toml"
     cal = medcom("calibrate", str(log), "--out", str(fitted_path), "--format", "json")
-    assert cal.returncode == 0, cal.stderr
+    assert cal.exit_code == 0, cal.stderr
     report = json.loads(cal.stdout)
     fitted = load_scenario(fitted_path)
 
@@ -102,9 +94,9 @@ def test_every_key_says_fitted_or_assumption_and_the_output_lists_both(tmp_path:
     """A mixed FHIR and OIOXML log (the shipped example): the file loads as a scenario, each key carries
     FITTED from LOG (n = ...) or ASSUMPTION (from BASE), and the text lists the two groups."""
     out = tmp_path / "fitted.toml"
-    run = medcom("calibrate", str(ROOT / "examples" / "log"), "--out", str(out), "--base",
+    run = medcom("calibrate", str(EXAMPLES / "log"), "--out", str(out), "--base",
                  "discharge-window-12-vs-14")
-    assert run.returncode in (0, 1), run.stderr
+    assert run.exit_code in (0, 1), run.stderr
     load_scenario(out)
     text = out.read_text(encoding="utf-8")
     raw = tomllib.loads(text)
@@ -134,7 +126,7 @@ def test_a_log_with_input_errors_is_fitted_anyway_and_exits_1(tmp_path: Path) ->
     timeline.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"at": "not a time"}\n', encoding="utf-8")
     out = tmp_path / "fitted.toml"
     run = medcom("calibrate", str(timeline), "--out", str(out))
-    assert run.returncode == 1, run.stderr
+    assert run.exit_code == 1, run.stderr
     assert "input error" in run.stderr
     fitted = load_scenario(out)
     assert fitted.base.admissions.municipalities == ("813",)
@@ -206,7 +198,7 @@ def test_out_that_is_not_a_regular_file_is_refused_before_the_work(tmp_path: Pat
     link = tmp_path / "stdout"
     link.symlink_to("/dev/stdout")
     for target in ("/dev/stdout", "/dev/null", link):
-        run = no_traceback(invoke("calibrate", ROOT / "examples" / "timeline.jsonl", "--out", target))
+        run = no_traceback(invoke("calibrate", EXAMPLES / "timeline.jsonl", "--out", target))
         assert run.exit_code == 2 and "not a regular file" in run.stderr, run.stderr
     assert link.is_symlink() and Path("/dev/null").is_char_device()
 
@@ -219,7 +211,7 @@ def test_a_fitted_scenario_that_would_not_load_is_not_written(tmp_path: Path,
     out.write_text("# the user's earlier file\n", encoding="utf-8")
     real = calibrate.to_toml
     monkeypatch.setattr(calibrate, "to_toml", lambda c: real(c).replace("horizon_days = ", "horizon_days = -", 1))
-    run = no_traceback(invoke("calibrate", ROOT / "examples" / "timeline.jsonl", "--out", out))
+    run = no_traceback(invoke("calibrate", EXAMPLES / "timeline.jsonl", "--out", out))
     assert run.exit_code == 2 and "nothing written" in run.stderr and "run.horizon_days" in run.stderr, run.stderr
     assert out.read_text(encoding="utf-8") == "# the user's earlier file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["fitted.toml"]

@@ -13,14 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 
 from medcom.catalogue import BY_ID, ORIGINS, RULES, RuleInfo, close_matches
 from medcom.engine.rules import ALL_RULES
 from medcom.policy import load_policy
 from medcom.reports.rules import example_findings, markdown, policy_value
 
-ROOT = Path(__file__).resolve().parents[1]
 RULE_SHAPE = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z0-9]+$")
 
 

@@ -2,25 +2,20 @@
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
+from helpers import EXAMPLES
+from helpers.cli import medcom
+from helpers.timelines import clean_episode, replace, write_timeline
 from lxml import etree
-from replay_helpers import clean_episode, replace, write_timeline
 
-ROOT = Path(__file__).resolve().parents[1]
-LOG = ROOT / "examples" / "log"
-
-
-def medcom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
+LOG = EXAMPLES / "log"
 
 
 def test_example_log_json_counts_every_input_and_masks_cpr() -> None:
     run = medcom("replay", str(LOG), "--format", "json")
-    assert run.returncode == 0, run.stderr  # the log breaks deadlines (warnings) but no error-severity rule
+    assert run.exit_code == 0, run.stderr  # the log breaks deadlines (warnings) but no error-severity rule
     report = json.loads(run.stdout)
     inputs = report["inputs"]
     xml = len(list(LOG.glob("*.xml"))) + len(list(LOG.glob("*.json")))
@@ -67,7 +62,7 @@ def test_text_and_junit(tmp_path: Path) -> None:
     assert "E2" in text.stdout and "CP-1" in text.stdout and "due 2025-04-16 14:00" in text.stdout
     out = tmp_path / "replay.xml"
     run = medcom("replay", str(LOG), "--format", "junit", "--out", str(out))
-    assert run.returncode == 0 and run.stdout == ""
+    assert run.exit_code == 0 and run.stdout == ""
     suite = etree.parse(str(out)).getroot()
     cases = suite.findall(".//testcase")
     assert {c.get("name") for c in cases} >= {"E1", "E2", "E3"}
@@ -80,7 +75,7 @@ def test_timeline_with_bad_lines_is_counted_and_replayed(tmp_path: Path) -> None
         handle.write("not json\n")
         handle.write('{"at": "2025-03-30T02:30", "episode": "E", "event": "phone_call"}\n')  # DST gap
     run = medcom("replay", str(path), "--format", "json")
-    assert run.returncode == 1
+    assert run.exit_code == 1
     report = json.loads(run.stdout)
     messages = sum(1 for line in lines if line["event"].endswith("_sent"))
     # the unreadable line counts as a message, the phone call in the DST gap as a fact line
@@ -94,10 +89,10 @@ def test_timeline_with_bad_lines_is_counted_and_replayed(tmp_path: Path) -> None
 def test_build_then_replay_from_the_command_line(tmp_path: Path) -> None:
     timeline = write_timeline(tmp_path / "t.jsonl", clean_episode(plan="2025-03-26T15:00"))
     run = medcom("build", str(timeline), "--out", str(tmp_path / "log"))
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     assert (tmp_path / "log" / "events.jsonl").exists()
     valid = medcom("validate", str(tmp_path / "log"))
-    assert valid.returncode == 0, valid.stdout
+    assert valid.exit_code == 0, valid.stdout
     a = json.loads(medcom("replay", str(timeline), "--format", "json").stdout)
     b = json.loads(medcom("replay", str(tmp_path / "log"), "--format", "json").stdout)
     assert a["summary"] == b["summary"] and a["summary"]["violations_by_rule"] == {"CP-1": 1}
@@ -114,12 +109,12 @@ def test_bad_message_in_log_is_rejected_and_the_rest_replayed(tmp_path: Path) ->
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert medcom("replay", str(tmp_path / "missing")).returncode == 2
-    assert medcom("replay", str(LOG), "--since", "yesterday").returncode == 2
-    assert medcom("replay", str(LOG), "--format", "pdf").returncode == 2
+    assert medcom("replay", str(tmp_path / "missing")).exit_code == 2
+    assert medcom("replay", str(LOG), "--since", "yesterday").exit_code == 2
+    assert medcom("replay", str(LOG), "--format", "pdf").exit_code == 2
 
 
 def test_workers_give_the_same_report() -> None:
     one = medcom("replay", str(LOG), "--format", "json")
     two = medcom("replay", str(LOG), "--format", "json", "--workers", "2")
-    assert two.returncode == one.returncode and two.stdout == one.stdout
+    assert two.exit_code == one.exit_code and two.stdout == one.stdout

@@ -1,24 +1,17 @@
 """End to end: `medcom validate` as a user runs it."""
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-
-
-def medcom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
+from helpers import EXAMPLES
+from helpers.cli import medcom
 
 
 def test_clean_log_exits_0_and_json_counts_every_input() -> None:
     run = medcom("validate", str(EXAMPLES / "log"), "--format", "json")
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     report = json.loads(run.stdout)
     files = sorted([*EXAMPLES.joinpath("log").glob("*.xml"), *EXAMPLES.joinpath("log").glob("*.json")])
     assert report["inputs"] == {"messages": len(files), "accepted": len(files), "rejected": 0}
@@ -27,7 +20,7 @@ def test_clean_log_exits_0_and_json_counts_every_input() -> None:
 
 def test_examples_exit_1_and_each_invalid_file_fails_with_its_rule() -> None:
     run = medcom("validate", str(EXAMPLES), "--format", "json")
-    assert run.returncode == 1
+    assert run.exit_code == 1
     report = json.loads(run.stdout)
     inputs = report["inputs"]
     assert inputs["accepted"] + inputs["rejected"] == inputs["messages"]
@@ -44,7 +37,7 @@ def test_examples_exit_1_and_each_invalid_file_fails_with_its_rule() -> None:
 
 def test_text_report_names_file_line_rule() -> None:
     run = medcom("validate", str(EXAMPLES / "invalid" / "M-CPR-no-such-date.xml"))
-    assert run.returncode == 1
+    assert run.exit_code == 1
     line = next(n for n, text in enumerate((EXAMPLES / "invalid" / "M-CPR-no-such-date.xml").read_bytes()
                                            .splitlines(), start=1) if b"CivilRegistrationNumber" in text)
     assert "M-CPR-no-such-date.xml" in run.stdout and "M-CPR" in run.stdout and f"line {line}" in run.stdout
@@ -66,7 +59,7 @@ def test_broken_inputs_are_findings_and_the_batch_goes_on(tmp_path: Path) -> Non
     (tmp_path / "truncated.xml").write_bytes(good[:300])
     (tmp_path / "wrong-encoding.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-16"?>\n' + good)
     run = medcom("validate", str(tmp_path), "--format", "json")
-    assert run.returncode == 1
+    assert run.exit_code == 1
     report = json.loads(run.stdout)
     by_file = {Path(f["file"].split("!")[0]).name + ("!" + f["file"].split("!")[1] if "!" in f["file"] else ""):
                f for f in report["files"]}
@@ -83,11 +76,11 @@ def test_broken_inputs_are_findings_and_the_batch_goes_on(tmp_path: Path) -> Non
                                   ["replay", "log"], ["nosuchcommand"],
                                   ["validate", "examples/log", "no-such-file.xml"]])  # a missing path: exit 2
 def test_usage_errors_exit_2(args: list[str]) -> None:
-    assert medcom(*args).returncode == 2
+    assert medcom(*args).exit_code == 2
 
 
 def test_bad_policy_exits_2_naming_the_key(tmp_path: Path) -> None:
     policy = tmp_path / "p.toml"
     policy.write_text("[care_plan]\ncutof = 12:00:00\n")
     run = medcom("validate", str(EXAMPLES / "log"), "--policy", str(policy))
-    assert run.returncode == 2 and "care_plan.cutof" in run.stderr
+    assert run.exit_code == 2 and "care_plan.cutof" in run.stderr

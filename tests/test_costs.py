@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers.scenarios import SHIPPED, scenario_file
 
 from medcom.policy import PolicyError, load_policy
 from simulator.bill import bill
@@ -16,8 +17,7 @@ from simulator.run import BASE, ScenarioResult
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.simulation import Metrics
 
-ROOT = Path(__file__).resolve().parents[1]
-TWELVE = ROOT / "scenarios" / "discharge-window-12-vs-14.toml"
+TWELVE = SHIPPED["twelve"]
 TABLE = {"reception_dkk_per_window_hour_day": 1000.0, "reception_price_year": 2024,
          "reception_source": "SOURCE: a test", "bed_day_dkk": 5000.0, "bed_day_price_year": 2016,
          "bed_day_source": "ASSUMPTION: a test"}
@@ -69,9 +69,7 @@ def test_bad_costs_name_the_key(change: dict, message: str) -> None:
 
 
 def test_a_missing_costs_key_is_a_scenario_error(tmp_path: Path) -> None:
-    path = tmp_path / "s.toml"
-    path.write_text(re.sub(r"^bed_day_dkk = .*$", "", TWELVE.read_text(encoding="utf-8"), flags=re.M),
-                    encoding="utf-8")
+    path = scenario_file(tmp_path / "s.toml", TWELVE, drop=["costs.bed_day_dkk"], check=False)
     with pytest.raises(ScenarioError, match="costs.bed_day_dkk: missing"):
         load_scenario(path)
 

@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, no_traceback
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree

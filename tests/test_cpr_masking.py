@@ -9,11 +9,11 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback, our_receipt_text
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback, our_receipt_text
 
 from medcom.identifiers import find_cprs, mask_cprs
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 # The CPR numbers of the inputs below, written as the inputs write them.
 KNOWN = ("2509479989", "250947-9989", "0703411234", "1112304321", "0101907AB1")

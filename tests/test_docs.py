@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 SKIPPED_DIRS = {".git", ".venv", "build", "dist", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
                 "node_modules", "results"}
 OUTSIDE = ("../" + "shared", "shared" + "/reference")  # the team's folder beside a checkout: clones do not have it

@@ -195,7 +195,7 @@ def test_replay_with_a_scheduler_that_is_not_one_exits_2_in_one_line() -> None:
     pytest.importorskip("distributed")
     from pathlib import Path
 
-    from cli_helpers import invoke, no_traceback
+    from helpers.cli import invoke, no_traceback
 
     listener = _Listener(b"HTTP/1.1 400 Bad Request\r\n\r\n")
     try:

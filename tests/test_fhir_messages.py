@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fhir_helpers import ACK, ADMISSION, CARE, DATA, HOSPITAL, load, mutated, resource
+from helpers.fhir import ACK, ADMISSION, CARE, DATA, HOSPITAL, load, mutated, resource
 
 from medcom.formats.fhir import validate_resource
 from medcom.formats.fhir.acknowledge import build_acknowledgement

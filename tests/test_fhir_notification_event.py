@@ -3,7 +3,7 @@ cannot be told, is a finding with its own rule id (it was computed and dropped, 
 
 from __future__ import annotations
 
-from fhir_helpers import HOSPITAL, dump, entry_index, load, mutated, resource
+from helpers.fhir import HOSPITAL, dump, entry_index, load, mutated, resource
 
 from medcom.findings import Severity
 from medcom.formats.fhir_adapter import read_fhir

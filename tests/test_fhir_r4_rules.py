@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fhir_helpers import ACK_OK, ADMISSION, CARE_NEW, dump, mutated, resource
+from helpers.fhir import ACK_OK, ADMISSION, CARE_NEW, dump, mutated, resource
 
 from medcom.findings import Severity
 from medcom.formats.fhir import validate_bytes

@@ -7,7 +7,7 @@ import copy
 import json
 
 import pytest
-from fhir_helpers import ADMISSION, DATA, canonical_divs, dump, entry_index, load, mutated, resource
+from helpers.fhir import ADMISSION, DATA, canonical_divs, dump, entry_index, load, mutated, resource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

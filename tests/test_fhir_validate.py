@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fhir_helpers import (
+from helpers.fhir import (
     ACK_OK,
     ADMISSION,
     CARE,

@@ -19,14 +19,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from cli_helpers import invoke, no_traceback, our_receipt_text
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback, our_receipt_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from medcom.identifiers import find_cprs
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 MESSAGES = sorted((EXAMPLES / "log").glob("*.xml")) + sorted((EXAMPLES / "invalid").glob("*.xml"))
 TIMELINE_LINES = [*(EXAMPLES / "timeline.jsonl").read_bytes().splitlines(),
@@ -470,7 +470,7 @@ def encoded_message(draw: st.DrawFn) -> bytes:
 def test_fuzz_encodings_and_entities(messages: list[bytes], fmt: str, command: str, target: str) -> None:
     """Whatever the encoding and wrapping, no entity target is ever opened: the FIFO tells (a file that names the
     FIFO tells whether a regular file was read), and nothing hangs."""
-    from fifo_helpers import watched_fifo
+    from helpers.fifo import watched_fifo
 
     with tempfile.TemporaryDirectory(prefix="medcom-fuzz-entity-") as tmp:
         fifo, chain = Path(tmp) / "fifo", Path(tmp) / "chain.dtd"

@@ -11,8 +11,9 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
-from fifo_helpers import watched_fifo
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
+from helpers.fifo import watched_fifo
 from lxml import etree
 
 from medcom.formats.oioxml.schemas import SchemaError, user_schemas
@@ -20,7 +21,6 @@ from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes, safe_parser
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 GOOD = next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()
 INVALID = (ROOT / "examples" / "invalid" / "M-CPR-no-such-date.xml").read_bytes()

@@ -7,17 +7,15 @@ import os
 import re
 import resource
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, medcom_process, no_traceback
 
 from medcom.formats.inputs import Source, iter_sources
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 GOOD = next(LOG.glob("E1-*-care_plan_sent.xml")).read_bytes()
 INVALID = (ROOT / "examples" / "invalid" / "M-CPR-no-such-date.xml").read_bytes()
@@ -126,6 +124,7 @@ def test_findings_are_capped_per_file_and_the_rest_counted(tmp_path: Path) -> No
     assert len(capped["files"][0]["findings"]) == 11
 
 
+@pytest.mark.slow
 def test_a_million_attributes_are_refused_with_memory_and_report_bounded(tmp_path: Path) -> None:
     """800,000 attributes once took 2.8 GB and wrote a 233 MB report: now one finding, within 1.5 GB of address
     space (the parse itself takes about 0.3 GB)."""
@@ -136,8 +135,7 @@ def test_a_million_attributes_are_refused_with_memory_and_report_bounded(tmp_pat
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
 
-    run = subprocess.run([sys.executable, "-m", "medcom", "validate", str(path), "--format", "json"],
-                         capture_output=True, text=True, preexec_fn=limit_memory, timeout=120)
+    run = medcom_process("validate", path, "--format", "json", preexec_fn=limit_memory, timeout=120)
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-1000:]
     assert len(run.stdout) < 5_000
     (finding,) = json.loads(run.stdout)["files"][0]["findings"]

@@ -6,24 +6,20 @@ Skipped, with the reason, where Chromium or Playwright is absent; `.ci/run` inst
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import subprocess
-import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES
+from helpers.cli import medcom
+from helpers.scenarios import SHIPPED, WEEK, scenario_file
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (Debian package chromium)")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-
-
-def medcom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +52,15 @@ OVERLAPS = """() => { const out = [];
   return out; }"""
 
 
+@pytest.mark.slow
 def test_a_long_log_and_long_stays_stay_readable(browser, tmp_path: Path) -> None:
     """A simulated fortnight (about 190 episodes, stays up to several weeks): no overlapping labels or dates in
     any timeline, at 1,400 and 800 px; stays longer than the drawing's width allows are drawn wider."""
     log = tmp_path / "log"
     assert medcom("simulate", "examples/small-scenario.toml", "--replications", "2", "--emit-log", str(log),
-                  "--emit-formats", "oioxml").returncode == 0
+                  "--emit-formats", "oioxml").exit_code == 0
     html = tmp_path / "replay.html"
-    assert medcom("replay", str(log), "--format", "html", "--out", str(html)).returncode in (0, 1)
+    assert medcom("replay", str(log), "--format", "html", "--out", str(html)).exit_code in (0, 1)
     for width in (1400, 800):
         page, errors = open_page(browser, html, width=width)
         assert page.locator("#index tbody tr").count() == page.locator("section.episode").count() > 100
@@ -74,9 +71,9 @@ def test_a_long_log_and_long_stays_stay_readable(browser, tmp_path: Path) -> Non
 
 
 def test_replay_report_in_the_browser(browser, tmp_path: Path) -> None:
-    log = ROOT / "examples" / "log"
+    log = EXAMPLES / "log"
     html = tmp_path / "replay.html"
-    assert medcom("replay", str(log), "--format", "html", "--out", str(html)).returncode == 0
+    assert medcom("replay", str(log), "--format", "html", "--out", str(html)).exit_code == 0
     report = json.loads(medcom("replay", str(log), "--format", "json").stdout)
     page, errors = open_page(browser, html)
     cards = {page.locator(f'#summary [data-key="{key}"] b').inner_text().replace("\u202f", ""): key
@@ -161,16 +158,12 @@ LAYOUT = """() => {
 def four_variants(tmp_path_factory) -> tuple[Path, dict]:
     """The 12-vs-14 scenario with three more variants (four in all), over two weeks, as HTML and JSON."""
     tmp_path = tmp_path_factory.mktemp("four")
-    text = (ROOT / "scenarios" / "discharge-window-12-vs-14.toml").read_text(encoding="utf-8")
-    for key, value in {"horizon_days": 14, "warmup_days": 7, "cooldown_days": 0, "replications": 2}.items():
-        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
-    for end in ("13", "15", "16"):
-        text += (f'\n[variants.window-{end}]\ndescription = "receptions until {end}:00"\n'
-                 f"municipality = {{ discharge_window_end = {end}:00:00 }}\n")
-    scenario = tmp_path / "small.toml"
-    scenario.write_text(text, encoding="utf-8")
+    more = {f"window-{end}": {"description": f"receptions until {end}:00",
+                              "municipality": {"discharge_window_end": time(end)}} for end in (13, 15, 16)}
+    scenario = scenario_file(tmp_path / "small.toml", SHIPPED["twelve"], {**WEEK, "run.horizon_days": 14},
+                             more_variants=more)
     run = medcom("simulate", str(scenario), "--format", "html", "--out", str(tmp_path / "out"))
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     return tmp_path / "out", json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
 
 
@@ -232,14 +225,10 @@ def test_simulation_report_in_the_browser(browser, four_variants) -> None:
 
 def test_the_sweep_page_fits_800_px_with_its_bill(browser, tmp_path: Path) -> None:
     """The walkthrough's sweep lost its bill table's last column at 800 px."""
-    text = (ROOT / "scenarios" / "discharge-window-12-vs-14.toml").read_text(encoding="utf-8")
-    for key, value in {"horizon_days": 7, "warmup_days": 7, "cooldown_days": 0, "replications": 2}.items():
-        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
-    scenario = tmp_path / "week.toml"
-    scenario.write_text(text, encoding="utf-8")
+    scenario = scenario_file(tmp_path / "week.toml", SHIPPED["twelve"], WEEK)
     run = medcom("sweep", str(scenario), "--vary", "municipality.discharge_window_end=12:00,13:00,14:00,15:00,16:00",
                  "--format", "html", "--out", str(tmp_path / "out"))
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     data = json.loads((tmp_path / "out" / "sweep.json").read_text(encoding="utf-8"))
     page, errors = open_page(browser, tmp_path / "out" / "report.html", width=800)
     page.set_viewport_size({"width": 800, "height": 800})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 from lxml import etree, html
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 
 

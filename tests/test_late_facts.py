@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from replay_helpers import clean_episode, replace
+from helpers.timelines import clean_episode, replace
 
 from medcom.calendar import parse_instant
 from medcom.engine.engine import Engine, Episode

@@ -14,7 +14,7 @@ patient went home, which is not a destination of R72-1, so it does not apply.
 
 from pathlib import Path
 
-from samples import CPR, HOSPITAL, MUNICIPALITY, at, header
+from helpers.samples import CPR, HOSPITAL, MUNICIPALITY, at, header
 
 from medcom.formats.fhir import build_acknowledgement, compose
 from medcom.formats.messages import ReadOptions

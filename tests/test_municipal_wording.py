@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from helpers import ROOT
 
 from medcom.cli import main
 from medcom.formats.oioxml.plain import plain
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 CARE_PLAN = (LOG / "E1-0006-care_plan_sent.xml").read_bytes()
 HOSPITAL = "5790062330645"

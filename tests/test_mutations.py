@@ -1,8 +1,8 @@
 """Each family the project writes: the valid message validates clean; mutated copies fail with the right rule."""
 
 import pytest
+from helpers.samples import one_of_each
 from lxml import etree
-from samples import one_of_each
 
 from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes

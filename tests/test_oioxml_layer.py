@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
+from helpers.samples import one_of_each
 from lxml import etree
-from samples import one_of_each
 
 from medcom.cli import main
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
 # MedCom's own sample messages, shipped unchanged beside their licence (tests/data/oioxml/medcom-samples/SOURCE.md).
 SAMPLES = ROOT / "tests" / "data" / "oioxml" / "medcom-samples"
 DATA_34C = ROOT / "tests" / "data" / "oioxml" / "34C"

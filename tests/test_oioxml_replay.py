@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from samples import CPR, EPISODE, HOSPITAL, MUNICIPALITY, at, header, one_of_each
+from helpers.samples import CPR, EPISODE, HOSPITAL, MUNICIPALITY, at, header, one_of_each
 
 from medcom.events.from_oioxml import events_of_letter
 from medcom.formats.messages import ReadOptions

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 
 from medcom.cli import main
 from medcom.output_dirs import MARKER, OutputDirError, prepare, record
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMELINE = str(ROOT / "examples" / "timeline.jsonl")
 SMALL = str(ROOT / "examples" / "small-scenario.toml")
 

@@ -5,15 +5,15 @@ against its partitions.)"""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES, TESTS
+from helpers.cli import medcom
+from helpers.timelines import clean_episode, write_timeline
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from replay_helpers import clean_episode, write_timeline
 from test_mixed_log import mixed_log
 
 from medcom.events.build import build
@@ -32,8 +32,6 @@ from medcom.replay.partition import (
 )
 from medcom.reports.replay import EpisodeEntries, Filters, StreamedEpisodes, partitioned_report, report_dict, to_json
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 READ = ReadOptions(sent_before_event=False)
 
 
@@ -56,7 +54,7 @@ def test_the_examples_in_partitions(log: str, size: int) -> None:
 
 
 def test_the_shipped_messages_and_built_logs_in_partitions(tmp_path: Path) -> None:
-    for folder in (ROOT / "tests" / "data" / "fhir", ROOT / "tests" / "data" / "oioxml"):
+    for folder in (TESTS / "data" / "fhir", TESTS / "data" / "oioxml"):
         whole, parts, _ = whole_and_parts(folder, 1)
         assert parts == whole
     for formats in ("national", "oioxml"):
@@ -128,14 +126,10 @@ def test_the_report_is_streamed_from_disk(tmp_path: Path) -> None:
         assert sorted(p.name for p in run.directory.iterdir()) == [f"items-{n:05d}" for n in range(run.partitions)]
 
 
-def medcom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
-
-
 def test_the_command_line_in_partitions_with_progress() -> None:
     one = medcom("replay", str(EXAMPLES / "log"), "--format", "json")
     parts = medcom("replay", str(EXAMPLES / "log"), "--format", "json", "--partition-size", "1", "--workers", "2")
-    assert parts.returncode == one.returncode and parts.stdout == one.stdout
+    assert parts.exit_code == one.exit_code and parts.stdout == one.stdout
     assert "replay log: reading: 44/44 documents" in one.stderr and "done in" in one.stderr  # stderr: no terminal
     assert "replaying: 3/3 partitions" in parts.stderr
     text = medcom("replay", str(EXAMPLES / "log"), "--partition-size", "1")
@@ -144,18 +138,20 @@ def test_the_command_line_in_partitions_with_progress() -> None:
 
 def test_scheduler_needs_the_dask_executor() -> None:
     run = medcom("replay", str(EXAMPLES / "log"), "--scheduler", "tcp://127.0.0.1:1")
-    assert run.returncode == 2 and "--executor dask" in run.stderr and "Traceback" not in run.stderr
+    assert run.exit_code == 2 and "--executor dask" in run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_partitions_on_a_dask_cluster_give_the_same_report() -> None:
     pytest.importorskip("distributed")
     local = medcom("replay", str(EXAMPLES / "log"), "--format", "json")
     dask = medcom("replay", str(EXAMPLES / "log"), "--format", "json", "--executor", "dask", "--workers", "2",
                   "--partition-size", "1")
-    assert dask.returncode == local.returncode, dask.stderr
+    assert dask.exit_code == local.exit_code, dask.stderr
     assert dask.stdout == local.stdout
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_checks_the_messages_and_gives_the_same_report(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """On dask the documents are read here and checked on the workers, in batches of a few windows: accepted and

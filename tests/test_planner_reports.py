@@ -5,12 +5,14 @@ marks of a scenario's keys, and the sensitivity analysis over the ASSUMPTION key
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from html import escape
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES
+from helpers.cli import invoke, no_traceback
+from helpers.scenarios import SHIPPED, WEEK, scenario_file
 
 from medcom.reports.glossary import glossary
 from medcom.reports.headline import headlines
@@ -18,11 +20,9 @@ from medcom.reports.plots import FigureFormatter
 from medcom.reports.simulate import METRICS, to_json, to_text
 from medcom.reports.simulate_html import to_html
 from simulator.marks import counts, key_marks
-from tests.cli_helpers import invoke, no_traceback
 
-ROOT = Path(__file__).resolve().parents[1]
-TWELVE = ROOT / "scenarios" / "discharge-window-12-vs-14.toml"
-SMALL = ROOT / "examples" / "small-scenario.toml"
+TWELVE = SHIPPED["twelve"]
+SMALL = EXAMPLES / "small-scenario.toml"
 
 
 def _stat(mean: float, low: float, high: float) -> dict:
@@ -168,12 +168,7 @@ def test_key_marks_come_from_each_keys_comment_or_the_block_above() -> None:
 
 def _sensitivity_scenario(tmp_path: Path) -> Path:
     """The small scenario over a week without its variant: the headline is the base's completion tax."""
-    text = SMALL.read_text(encoding="utf-8").split("[variants.window-14]")[0]
-    for key, value in {"horizon_days": 7, "warmup_days": 7, "cooldown_days": 0, "replications": 2}.items():
-        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
-    path = tmp_path / "week.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return scenario_file(tmp_path / "week.toml", SMALL, WEEK, variants={})
 
 
 def test_sensitivity_finds_no_effect_where_there_is_none_and_the_right_direction_where_there_is(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from replay_helpers import clean_episode, episode, replace, replay_lines, without
+from helpers.timelines import clean_episode, episode, replace, replay_lines, without
 
 
 def reason(lines: list[dict]) -> str | None:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 
-ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_SCENARIOS = tuple(p.stem for p in (ROOT / "simulator" / "scenarios").glob("*.toml"))
 SKIPPED = {
     "installs": re.compile(r"\bpip (install|wheel)\b|\bvenv\b"),
@@ -93,9 +94,8 @@ def _env() -> dict[str, str]:
 def _gist(work: Path, log: str) -> dict[str, object]:
     """What "the same" report means: per episode its state, tax and violations (rule, due, actual), and the
     summary; not the files the messages are in (a built log's are not the timeline's)."""
-    run = subprocess.run([sys.executable, "-m", "medcom", "replay", log, "--format", "json"], cwd=work, env=_env(),
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode in (0, 1), run.stderr[-2000:]
+    run = no_traceback(invoke("replay", log, "--format", "json", cwd=work))
+    assert run.exit_code in (0, 1), run.stderr[-2000:]
     report = json.loads(run.stdout)
     return {"summary": report["summary"],
             "episodes": [(e["episode"], e["state"], e["admitted"], e["discharged"], e["completion_tax_days"],
@@ -119,6 +119,7 @@ _TOP_IGNORED = {line.strip().rstrip("/") + ("/" if line.strip().endswith("/") el
                 if line.strip().startswith("/")} | {"/build/", "/dist/"}
 
 
+@pytest.mark.slow
 def test_the_readme_runs_top_to_bottom_in_one_folder(tmp_path: Path) -> None:
     work = tmp_path / "medcom"
     shutil.copytree(ROOT, work, ignore=_not_copied)

@@ -1,6 +1,6 @@
 """Worked examples, computed by hand (issue: replay engine)."""
 
-from replay_helpers import clean_episode, episode, obligations, replace, replay_lines, rules, without
+from helpers.timelines import clean_episode, episode, obligations, replace, replay_lines, rules, without
 
 
 def test_clean_episode() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from samples import CPR, at
+from helpers.samples import CPR, at
 from test_mixed_log import FHIR_HOSPITAL, FHIR_MUNICIPALITY, mixed_log
 
 from medcom.formats.fhir import compose

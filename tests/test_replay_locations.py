@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 from lxml import etree
 
 from medcom.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "examples" / "log"
 TIMELINE = ROOT / "examples" / "timeline.jsonl"
 WRAPPER = " > SBDH BinaryContent > VANS Data"

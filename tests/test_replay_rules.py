@@ -1,6 +1,6 @@
 """Each rule with events on both sides of its deadline."""
 
-from replay_helpers import clean_episode, episode, obligations, replace, replay_lines, rules, without
+from helpers.timelines import clean_episode, episode, obligations, replace, replay_lines, rules, without
 
 from medcom.policy import load_policy
 

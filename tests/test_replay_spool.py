@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, medcom, medcom_process, no_traceback
 
 import medcom.replay.partition as partition
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
@@ -129,8 +129,8 @@ def test_a_full_tmpfs_is_one_line_and_leaves_no_files(tmp_path: Path) -> None:
         pytest.skip("cannot mount a small tmpfs here")
     try:
         timeline = _timeline(tmp_path / "t.jsonl", 40)
-        run = subprocess.run([sys.executable, "-m", "medcom", "replay", str(timeline), "--partition-size", "1"],
-                             capture_output=True, text=True, env={**os.environ, "TMPDIR": str(mount)}, timeout=300)
+        run = medcom_process("replay", timeline, "--partition-size", "1", env={**os.environ, "TMPDIR": str(mount)},
+                             timeout=300)
         assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
         assert "No space left on device" in run.stderr.splitlines()[-1]
         assert _spools(mount) == []
@@ -146,16 +146,16 @@ def _limit_open_files(limit: int):
     return apply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_many_partitions_under_a_low_open_file_limit(tmp_path: Path, workers: str) -> None:
     # Before: route() opened every partition file at once, and the report merged every partition's entries at
     # once: "Too many open files" past ~1,020 partitions under ulimit -n 1024 (here: 150 partitions, limit 64).
     timeline = _timeline(tmp_path / "t.jsonl", 50)
-    command = [sys.executable, "-m", "medcom", "replay", str(timeline), "--format", "json", "--workers", workers]
-    whole = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    parts = subprocess.run([*command, "--partition-size", "1"], capture_output=True, text=True, timeout=300,
-                           preexec_fn=_limit_open_files(64), env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert "Traceback" not in parts.stderr and parts.returncode == whole.returncode == 0, parts.stderr[-3000:]
+    whole = medcom("replay", timeline, "--format", "json", "--workers", workers)  # no limit: in-process
+    parts = medcom_process("replay", timeline, "--format", "json", "--workers", workers, "--partition-size", "1",
+                           timeout=300, preexec_fn=_limit_open_files(64), env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert "Traceback" not in parts.stderr and parts.returncode == whole.exit_code == 0, parts.stderr[-3000:]
     assert "150/150 partitions" in parts.stderr
     assert json.loads(parts.stdout) == json.loads(whole.stdout)
     assert _spools(tmp_path) == []

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pytest
+from helpers import ROOT
 
 from medcom.reports.formatting import SEPARATOR, auto, decimals_for, estimate, number, percent, points
 from medcom.reports.html_page import num
@@ -19,7 +19,6 @@ from simulator.run import run_scenario
 from simulator.scenario import load_scenario, with_run
 from simulator.statistics import summary
 
-ROOT = Path(__file__).resolve().parents[1]
 S = SEPARATOR
 
 

@@ -7,17 +7,16 @@ from __future__ import annotations
 import copy
 import json
 from importlib import resources
-from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 from jsonschema import Draft202012Validator
 from report_schemas import check_report
 from test_sweep import small
 
 from medcom.reports.schemas import REPORTS, schema_of
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 

@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from cli_helpers import invoke, no_traceback
-from replay_helpers import clean_episode, episode, replace, replay_lines, without
+from helpers.cli import invoke, no_traceback
+from helpers.timelines import clean_episode, episode, replace, replay_lines, without
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 
 from medcom.formats.read import read_document
 from medcom.safe_files import create_new, replace_file, safe_name
 
-ROOT = Path(__file__).resolve().parents[1]
 GOOD = next((ROOT / "examples" / "log").glob("E1-*-care_plan_sent.xml")).read_bytes()
 
 

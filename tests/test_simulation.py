@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import medcom
+from helpers.scenarios import SHIPPED, scenario_file
 
 from medcom.formats.messages import ReadOptions
 from medcom.replay import load_log, replay
@@ -17,8 +17,7 @@ from simulator.run import BASE, emit_log, run_scenario
 from simulator.scenario import ScenarioError, load_scenario, with_run
 from simulator.simulation import Simulation, patients
 
-ROOT = Path(__file__).resolve().parents[1]
-NORDJYLLAND = ROOT / "scenarios" / "nordjylland-2024.toml"
+NORDJYLLAND = SHIPPED["nordjylland"]
 
 # One admission every weekday at 08:00, ready exactly 50 hours later at 10:00, every care plan at its deadline,
 # receptions 08:00-14:00 on weekdays only, no capacity limit, September 2025 (no holidays, no DST change).
@@ -100,14 +99,9 @@ municipality = { weekend_reception = true }
 
 def small(tmp_path: Path, **run: object) -> Path:
     """The shipped Nordjylland scenario, smaller (same behaviour, fewer patients and days)."""
-    text = NORDJYLLAND.read_text(encoding="utf-8")
-    changes = {"per_day": 30.0, "warmup_days": 7, "horizon_days": 21, "cooldown_days": 7, "replications": 3, **run}
-    for key, value in changes.items():
-        text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
-        assert n == 1, key
-    path = tmp_path / "small.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    run = {"warmup_days": 7, "horizon_days": 21, "cooldown_days": 7, "replications": 3, **run}
+    return scenario_file(tmp_path / "small.toml", NORDJYLLAND,
+                         {"admissions.per_day": 30.0, **{f"run.{key}": value for key, value in run.items()}})
 
 
 def test_hand_computed_completion_tax(tmp_path: Path) -> None:
@@ -128,6 +122,7 @@ def test_hand_computed_completion_tax(tmp_path: Path) -> None:
     assert weekend["completion_tax_days"] == {"mean": -12, "ci95": [-12, -12]}
 
 
+@pytest.mark.slow
 def test_littles_law_holds_within_its_confidence_interval(tmp_path: Path) -> None:
     scenario = load_scenario(small(tmp_path, horizon_days=56, replications=4))
     m = run_scenario(scenario, progress=False).as_dict()["metrics"]
@@ -135,6 +130,7 @@ def test_littles_law_holds_within_its_confidence_interval(tmp_path: Path) -> Non
     assert low <= m["arrival_rate_x_mean_stay"]["mean"] <= high
 
 
+@pytest.mark.slow
 def test_emitted_log_replays_to_the_same_counts(tmp_path: Path) -> None:
     scenario = load_scenario(small(tmp_path, warmup_days=0, cooldown_days=0, horizon_days=10))
     metrics, built = emit_log(scenario, tmp_path / "log")
@@ -157,6 +153,7 @@ def test_same_numbers_whatever_the_worker_count(tmp_path: Path) -> None:
     assert one == two
 
 
+@pytest.mark.slow
 def test_same_numbers_on_a_dask_cluster(tmp_path: Path) -> None:
     """The replications run on a dask cluster's workers (here one in this process, joined by its address, as
     `--scheduler` does) give the numbers they give locally."""
@@ -169,20 +166,19 @@ def test_same_numbers_on_a_dask_cluster(tmp_path: Path) -> None:
     assert on_dask.as_dict() == local
 
 
+@pytest.mark.slow
 def test_simulate_on_a_dask_cluster_from_the_command_line(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     path = small(tmp_path, horizon_days=7, replications=2)
     expected = run_scenario(load_scenario(path), progress=False).as_dict()
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
                                   dashboard_address=None) as cluster:  # tcp: reachable from another process
-        run = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path), "--format", "json",
-                              "--executor", "dask", "--scheduler", cluster.scheduler_address],
-                             capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 0, run.stderr
+        run = medcom("simulate", path, "--format", "json", "--executor", "dask", "--scheduler",
+                     cluster.scheduler_address)
+    assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)["metrics"] == json.loads(json.dumps(expected["metrics"]))
-    usage = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path), "--scheduler", "tcp://h:8786"],
-                           capture_output=True, text=True, cwd=ROOT)
-    assert usage.returncode == 2 and "--executor dask" in usage.stderr and "Traceback" not in usage.stderr
+    usage = medcom("simulate", path, "--scheduler", "tcp://h:8786")
+    assert usage.exit_code == 2 and "--executor dask" in usage.stderr and "Traceback" not in usage.stderr
 
 
 def test_variants_see_the_same_patients(tmp_path: Path) -> None:
@@ -270,9 +266,8 @@ def test_a_variant_of_the_discharge_report_deadline_moves_the_late_reports(tmp_p
 
 def test_simulate_command_line(tmp_path: Path) -> None:
     path = small(tmp_path, horizon_days=7, replications=2)
-    run = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path), "--format", "json", "--out",
-                          str(tmp_path / "out"), "--seed", "7"], capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 0, run.stderr
+    run = medcom("simulate", path, "--format", "json", "--out", tmp_path / "out", "--seed", "7")
+    assert run.exit_code == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["seed"] == 7 and result["replications"] == 2
     # stderr is not a terminal here: progress comes as lines (CI logs, nohup), the last one when all are done
@@ -291,9 +286,7 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".medcom-output") == [
         "discharges-by-hour.png", "report.html", "result.json", "summary.txt", "tax-days-per-week.png",
         "variant-comparison.png"]
-    text = subprocess.run([sys.executable, "-m", "medcom", "simulate", str(path)], capture_output=True, text=True,
-                          cwd=ROOT)
+    text = medcom("simulate", path)
     assert "completion-tax days" in text.stdout and "variant weekdays-only-reception" in text.stdout
-    bad = subprocess.run([sys.executable, "-m", "medcom", "simulate", "no-such-scenario"], capture_output=True,
-                         text=True, cwd=ROOT)
-    assert bad.returncode == 2 and "no scenario file" in bad.stderr
+    bad = medcom("simulate", "no-such-scenario")
+    assert bad.exit_code == 2 and "no scenario file" in bad.stderr

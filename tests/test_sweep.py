@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers.cli import invoke, medcom, no_traceback
+from helpers.scenarios import SHIPPED, WEEK, scenario_file
 
 from simulator.run import BASE, run_scenario
 from simulator.scenario import load_scenario
 from simulator.sweep import SweepError, grid, parse_vary
 
-ROOT = Path(__file__).resolve().parents[1]
-TWELVE = ROOT / "scenarios" / "discharge-window-12-vs-14.toml"
-
-
-def medcom(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medcom", *args], capture_output=True, text=True, cwd=ROOT)
+TWELVE = SHIPPED["twelve"]
 
 
 def small(tmp_path: Path, **run: object) -> Path:
     """The 12-vs-14 scenario (with its [costs]) over a week, two replications."""
-    text = TWELVE.read_text(encoding="utf-8")
-    for key, value in {"warmup_days": 7, "horizon_days": 7, "cooldown_days": 0, "replications": 2, **run}.items():
-        text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
-        assert n == 1, key
-    path = tmp_path / "small.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return scenario_file(tmp_path / "small.toml", TWELVE, {**WEEK, **{f"run.{k}": v for k, v in run.items()}})
 
 
 def test_values_are_split_and_read_as_a_scenario_file_reads_them() -> None:
@@ -103,7 +90,7 @@ def test_sweep_command_line_writes_the_table_the_bill_and_the_charts(tmp_path: P
     out = tmp_path / "out"
     run = medcom("sweep", str(path), "--vary", "municipality.discharge_window_end=12:00,14:00", "--format", "json",
                  "--out", str(out))
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     data = json.loads(run.stdout)
     assert [p["values"] for p in data["points"]] == [{"municipality.discharge_window_end": "12:00"},
                                                      {"municipality.discharge_window_end": "14:00"}]
@@ -129,13 +116,13 @@ def test_two_keys_draw_heatmaps_and_more_draw_none(tmp_path: Path) -> None:
     run = medcom("sweep", str(path), "--vary", "municipality.discharge_window_end=12:00,14:00", "--vary",
                  "municipality.preparation_hours=2,4", "--metric", "completion_tax_days", "--format", "html",
                  "--out", str(out))
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     assert sorted(p.name for p in out.glob("*.png")) == ["sweep-completion-tax-days.png"]
     out = tmp_path / "three"
     run = medcom("sweep", str(path), "--vary", "municipality.discharge_window_end=12:00", "--vary",
                  "municipality.preparation_hours=2", "--vary", "hospital.answer_hours=3", "--metric",
                  "episodes", "--format", "html", "--out", str(out))
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     assert list(out.glob("*.png")) == []
     assert "No charts" in (out / "report.html").read_text(encoding="utf-8")
     bad = no_traceback(invoke("sweep", path, "--vary", "municipality.preparation_hours=2", "--metric", "tax"))

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
-from replay_helpers import clean_episode
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
+from helpers.timelines import clean_episode
 
 BAD_LINES: dict[str, bytes] = {
     "deeply nested JSON": b'{"at": "2025-03-25T12:00", "episode": "E", "event": "phone_call", "x": '

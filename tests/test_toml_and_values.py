@@ -10,14 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cli_helpers import invoke, no_traceback
+from helpers import ROOT
+from helpers.cli import invoke, no_traceback
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medcom.policy import PolicyError, parse_duration, parse_toml
 from simulator.scenario import limits_of
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TWELVE = ROOT / "scenarios" / "discharge-window-12-vs-14.toml"
 

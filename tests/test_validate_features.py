@@ -5,6 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from freezegun import freeze_time
+from helpers import ROOT
 from lxml import etree
 
 from medcom.cli import main
@@ -13,7 +14,6 @@ from medcom.formats.oioxml.schemas import shipped
 from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 CARE_PLAN = next((EXAMPLES / "log").glob("E1-*-care_plan_sent.xml"))
 HOSPITAL = read_document(CARE_PLAN.read_bytes(), "cp")[0].sender  # E1's ward: the invalid set is made from its messages

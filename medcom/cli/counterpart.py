@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from medcom.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _instant, _output_file, _write, main
+from medcom.cli.common import EXIT_FINDINGS, EXIT_OK, CommandError, _instant, _output_file, _write
 from medcom.events import FORMATS, WRAPS
 
 MAX_SPEED = 1_000_000
@@ -52,12 +52,11 @@ def _wait_for_epoch(path: Path) -> float:
         except FileNotFoundError:
             pass
         except (OSError, ValueError, click.BadParameter) as exc:
-            click.echo(f"medcom counterpart: {getattr(exc, 'message', exc)}", err=True)
-            sys.exit(EXIT_USAGE)
+            raise CommandError(f"medcom counterpart: {getattr(exc, 'message', exc)}") from None
         time.sleep(0.02)
 
 
-@main.command()
+@click.command()
 @click.argument("flow", required=False)
 @click.option("--list", "list_flows", is_flag=True, help="List the shipped flows and exit.")
 @click.option("--play", type=click.Choice(PARTIES), help="The party medcom plays; the system under test plays the "
@@ -142,18 +141,15 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         the_flow = load(flow)
         policy = load_policy(policy_file)
     except (FlowError, PolicyError) as exc:
-        click.echo(f"medcom counterpart: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        raise CommandError(f"medcom counterpart: {exc}") from None
     if log_dir.exists() and (not log_dir.is_dir() or any(log_dir.iterdir())):
-        click.echo(f"medcom counterpart: --log {log_dir}: exists and is not empty (a log holds one run)", err=True)
-        sys.exit(EXIT_USAGE)
+        raise CommandError(f"medcom counterpart: --log {log_dir}: exists and is not empty (a log holds one run)")
     if outbox is not None and inbox is not None:
         for option, path in (("--outbox", outbox), ("--inbox", inbox)):
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                click.echo(f"medcom counterpart: {option} {path}: {exc.strerror or exc}", err=True)
-                sys.exit(EXIT_USAGE)
+                raise CommandError(f"medcom counterpart: {option} {path}: {exc.strerror or exc}") from None
         transport = FolderDrop(outbox, inbox, policy.messages.max_message_bytes)
     else:
         host, port = _address(http or "")
@@ -165,8 +161,7 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         with tempfile.TemporaryDirectory() as scratch:
             warm_up(the_flow, play, begin, policy, formats, wrap, Path(scratch))
     except BuildError as exc:
-        click.echo(f"medcom counterpart: flow {the_flow.name}: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        raise CommandError(f"medcom counterpart: flow {the_flow.name}: {exc}") from None
     if epoch_file is not None:
         epoch = _wait_for_epoch(epoch_file)
     clock = LiveClock(begin, speed, time.time() if epoch is None else epoch, grace)
@@ -179,9 +174,8 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         try:
             session.begin()
         except OSError as exc:
-            click.echo(f"medcom counterpart: cannot start the transport: {exc.strerror or exc}", err=True)
             transport.close()
-            sys.exit(EXIT_USAGE)
+            raise CommandError(f"medcom counterpart: cannot start the transport: {exc.strerror or exc}") from None
         click.echo(f"medcom counterpart: flow {the_flow.name}, medcom plays the {play}; {transport.describe()}; "
                    f"log {log_dir}", err=True)
         session.run()

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import click
 
-from medcom.cli import main
 
-
-@main.command("rules")
+@click.command("rules")
 @click.argument("rule_id", required=False, metavar="[ID]")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown: docs/RULES.md, the whole catalogue.")
@@ -29,7 +27,7 @@ def rules(rule_id: str | None, fmt: str, policy_file: Path | None) -> None:
     """
     # here, not at import: the policy loads the holiday calendars, the examples the replay (`medcom --help` fast)
     from medcom.catalogue import RULES, close_matches, rule
-    from medcom.cli import _reveal_cprs
+    from medcom.cli.common import _reveal_cprs
     from medcom.policy import load_policy
     from medcom.reports.rules import close_match_text, explain_text, list_text, markdown, rules_json
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from lxml import etree
 
-DATA = Path(__file__).parent / "data" / "fhir"
+from helpers import TESTS
+
+DATA = TESTS / "data" / "fhir"
 HOSPITAL = DATA / "hospitalnotification-3.0.2"
 CARE = DATA / "carecommunication-5.0.2"
 ACK = DATA / "acknowledgement-2.0.3"
