@@ -102,10 +102,20 @@ class Episode:
     responsibility_reason: str | None = None  # R72-1: why it does not apply, once the episode is closed
     acks_due_same_day: int = 0  # ACK-1: care plans held to the same-day acknowledgement deadline
     by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
+    ready: Event | None = None  # the latest ready time, by (at, seq): RULES.md "Ready time" (see `facts.latest_ready`)
 
     def add(self, event: Event) -> None:
         self.events.append(event)
-        self.by_kind.setdefault(event.kind, []).append(event)
+        kind = event.kind
+        same = self.by_kind.get(kind)
+        if same is None:
+            self.by_kind[kind] = [event]
+        else:
+            same.append(event)
+        if kind == "ready_for_discharge":  # kept here: four rules ask for it in every episode
+            ready = self.ready
+            if ready is None or (event.at, event.seq) > (ready.at, ready.seq):
+                self.ready = event
         name = event.data.get("id")
         if name and name not in self.by_id:
             self.by_id[name] = event

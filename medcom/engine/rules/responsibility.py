@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from medcom.calendar import add_elapsed, elapsed, to_local
-from medcom.engine.completion_tax import DischargeFacts, responsibility_reason, responsibility_window
+from medcom.engine.completion_tax import DischargeFacts, responsibility_end, responsibility_reason
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
+
+INQUIRIES = frozenset({"phone_call", "correspondence_sent"})  # how the municipality asks about a discharged patient
 
 
 class ExtendedResponsibility(Rule):
@@ -27,9 +29,12 @@ class ExtendedResponsibility(Rule):
                  "discharged_at": discharged.at,
                  "somatic": bool(admitted.data.get("somatic", True)) if admitted else True,
                  "destination": discharged.data.get("destination"), "policy": ctx.policy}
-        applies, until = responsibility_window(**facts, extended_until=extended.data.get("until") if extended else None)
-        ep.responsibility_until = until if applies else None
+        # `responsibility_window`, with the reason asked once
         ep.responsibility_reason = responsibility_reason(**facts)
+        applies = ep.responsibility_reason is None
+        until = responsibility_end(discharged.at, extended.data.get("until") if extended else None, ctx.policy) \
+            if applies else None
+        ep.responsibility_until = until
         report = ep.first("discharge_report_sent")
         if applies and report is not None:
             computed = add_elapsed(discharged.at, ctx.policy.extended_responsibility.window)
@@ -42,7 +47,7 @@ class ExtendedResponsibility(Rule):
                               f"{hm(stated)}, but 72 hours (elapsed) after the discharge is {hm(computed)}",
                               due=computed, actual=stated, events=[report])
         for e in ep.events:
-            if e.at > discharged.at and e.from_municipality and e.kind in ("phone_call", "correspondence_sent"):
+            if e.kind in INQUIRIES and e.at > discharged.at and e.from_municipality:
                 inside = applies and until is not None and e.at <= until
                 ep.inquiries.append({"at": to_local(e.at).isoformat(), "via": e.kind,
                                      "responsible": "discharging department" if inside else "general practitioner"})
