@@ -131,14 +131,9 @@ def responsibility_window(*, ready: bool, admitted_at: datetime | None, discharg
 
     Applies when `responsibility_reason` finds no reason why not. An extension by the hospital replaces the end.
     """
+    rule = policy.extended_responsibility
     if responsibility_reason(ready=ready, admitted_at=admitted_at, discharged_at=discharged_at, somatic=somatic,
                              destination=destination, policy=policy) is not None:
         return False, None
-    return True, responsibility_end(discharged_at, extended_until, policy)
-
-
-def responsibility_end(discharged_at: datetime, extended_until: datetime | None, policy: Policy) -> datetime:
-    """R72-1: the end of a responsibility that applies: the window after the discharge (elapsed time), or the
-    hospital's extension where it ends later."""
-    end = add_elapsed(discharged_at, policy.extended_responsibility.window)
-    return extended_until if extended_until and elapsed(end, extended_until) > timedelta(0) else end
+    end = add_elapsed(discharged_at, rule.window)
+    return True, extended_until if extended_until and elapsed(end, extended_until) > timedelta(0) else end

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from medcom.calendar import add_elapsed, elapsed, to_local
-from medcom.engine.completion_tax import DischargeFacts, responsibility_end, responsibility_reason
+from medcom.engine.completion_tax import DischargeFacts, responsibility_reason, responsibility_window
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
 
@@ -29,12 +29,9 @@ class ExtendedResponsibility(Rule):
                  "discharged_at": discharged.at,
                  "somatic": bool(admitted.data.get("somatic", True)) if admitted else True,
                  "destination": discharged.data.get("destination"), "policy": ctx.policy}
-        # `responsibility_window`, with the reason asked once
+        applies, until = responsibility_window(**facts, extended_until=extended.data.get("until") if extended else None)
+        ep.responsibility_until = until if applies else None
         ep.responsibility_reason = responsibility_reason(**facts)
-        applies = ep.responsibility_reason is None
-        until = responsibility_end(discharged.at, extended.data.get("until") if extended else None, ctx.policy) \
-            if applies else None
-        ep.responsibility_until = until
         report = ep.first("discharge_report_sent")
         if applies and report is not None:
             computed = add_elapsed(discharged.at, ctx.policy.extended_responsibility.window)
