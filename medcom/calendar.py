@@ -156,7 +156,10 @@ class BusinessCalendar:
 
     def __init__(self, extra_closed_days: Iterable[date] = ()) -> None:
         self.extra_closed_days = frozenset(extra_closed_days)
-        self._weekdays: dict[date, bool] = {}  # is_weekday, asked for the same days again and again
+        # Asked for the same days again and again (every episode's deadlines): answered once per day.
+        self._weekdays: dict[date, bool] = {}
+        self._next: dict[date, date] = {}
+        self._previous: dict[date, date] = {}
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday's name, 'closed by policy', or None."""
@@ -173,17 +176,23 @@ class BusinessCalendar:
 
     def next_weekday(self, day: date) -> date:
         """The first weekday strictly after `day`."""
-        candidate = day + timedelta(days=1)
-        while not self.is_weekday(candidate):
-            candidate += timedelta(days=1)
-        return candidate
+        found = self._next.get(day)
+        if found is None:
+            found = day + timedelta(days=1)
+            while not self.is_weekday(found):
+                found += timedelta(days=1)
+            self._next[day] = found
+        return found
 
     def previous_weekday(self, day: date) -> date:
         """The last weekday strictly before `day`."""
-        candidate = day - timedelta(days=1)
-        while not self.is_weekday(candidate):
-            candidate -= timedelta(days=1)
-        return candidate
+        found = self._previous.get(day)
+        if found is None:
+            found = day - timedelta(days=1)
+            while not self.is_weekday(found):
+                found -= timedelta(days=1)
+            self._previous[day] = found
+        return found
 
     def last_weekday_before_at(self, day: date, clock: time) -> datetime:
         """`clock` local time on the last weekday strictly before `day` (CP-1's deadline shape)."""

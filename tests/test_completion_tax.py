@@ -1,6 +1,9 @@
 """TAX-1's count of local midnights, on the one implementation (`count_tax`)."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medcom.calendar import TZ
 from medcom.engine.completion_tax import TaxFacts, count_tax
@@ -30,3 +33,25 @@ def test_midnights_are_local_across_the_change_to_summer_time() -> None:
     assert days("2025-03-29T10:00", "2025-03-30T23:59:59") == 1
     # A discharge at the midnight itself counts it ("up to the discharge").
     assert days("2025-03-29T10:00", "2025-03-31T00:00") == 2
+
+
+_hours = st.integers(0, 24 * 40)
+_zones = st.sampled_from([UTC, TZ, timezone(timedelta(hours=-5)), timezone(timedelta(hours=13))])
+
+
+@settings(max_examples=80, deadline=None)
+@given(_hours, _hours, st.none() | _hours, st.lists(st.tuples(_hours, st.integers(1, 100)), max_size=2), _zones)
+def test_the_count_is_the_same_in_whatever_zone_the_instants_come(ready, stay, terminal, leaves, zone) -> None:
+    """The count compares instants (its local midnights in UTC against the facts in UTC): the zone the facts are
+    written in changes nothing, also around the changes to and from summer time."""
+    start = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
+
+    def at(hours: int, tz: tzinfo) -> datetime:
+        return (start + timedelta(hours=hours, minutes=7)).astimezone(tz)
+
+    def facts(tz: tzinfo) -> TaxFacts:
+        return TaxFacts(ready_at=at(ready, tz), discharged_at=at(ready + stay, tz),
+                        terminal_stay_from=at(terminal, tz) if terminal is not None else None,
+                        leaves=tuple((at(a, tz), at(a + length, tz)) for a, length in leaves))
+
+    assert count_tax(facts(zone), POLICY).counted_dates == count_tax(facts(TZ), POLICY).counted_dates

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from medcom.engine.engine import Context, Engine, Rule
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medcom.engine.engine import Context, Engine, Episode, Rule
+from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
 from medcom.policy import load_policy
 
@@ -60,3 +64,18 @@ def test_processed_events_counts_what_the_clock_ran() -> None:
     feeding = 1 + 2 + 1  # start, waits until minutes 5 and 10, end
     deadlines = 2 + 2  # A's expectation and check at minute 10, B's at minute 20
     assert engine.processed_events == feeding + deadlines
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=8), st.randoms(use_true_random=False))
+def test_the_episode_keeps_its_latest_ready_time_as_events_join(readies, random) -> None:
+    """`Episode.ready` is the latest ready time by (at, seq), the first of equals, in whatever order the
+    ready times join (a late fact may reveal an earlier one): what `max` over them all gives."""
+    events = [Event(T0 + timedelta(hours=h), "E", "ready_for_discharge", {}, seq) for h, seq in readies]
+    random.shuffle(events)
+    episode = Episode("E")
+    for event in events:
+        episode.add(event)
+        episode.add(Event(T0, "E", "admitted", {}, 0))
+        assert episode.ready is max(episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq))
+    assert latest_ready(episode) is (episode.ready if events else None)

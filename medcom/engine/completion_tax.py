@@ -7,7 +7,8 @@ come in any zone: comparisons between different tzinfos are by instant, and dura
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TypedDict
 
 from medcom.calendar import add_elapsed, at_local, elapsed, local_date, move_into_window
@@ -58,6 +59,12 @@ def effective_start(facts: TaxFacts, policy: Policy) -> tuple[datetime, list[str
     return start, notes
 
 
+@lru_cache(maxsize=4096)  # about ten years of days; every episode's count walks the days of its wait
+def utc_midnight(day: date) -> datetime:
+    """The instant (UTC) of the local midnight that begins `day`."""
+    return at_local(day, time(0)).astimezone(UTC)
+
+
 def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
     """TAX-1..TAX-5: the local midnights after the effective start up to the discharge (or the death), less days
     on leave and days of a terminal patient who wishes to stay (TAX-3), priced by the tiered daily rates of each
@@ -66,10 +73,14 @@ def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
     counted: list[str] = []
     dkk = 0
     day = local_date(start) + timedelta(days=1)
-    while (midnight := at_local(day, time(0))) <= facts.discharged_at:
-        on_leave = any(a <= midnight < b for a, b in facts.leaves)
-        terminal = facts.terminal_stay_from is not None and midnight >= facts.terminal_stay_from
-        if midnight > start and not on_leave and not terminal:
+    # Every instant in UTC, like the midnights: comparing across zones costs a utcoffset per comparison.
+    after, end = start.astimezone(UTC), facts.discharged_at.astimezone(UTC)
+    leaves = [(a.astimezone(UTC), b.astimezone(UTC)) for a, b in facts.leaves]
+    terminal_from = facts.terminal_stay_from.astimezone(UTC) if facts.terminal_stay_from is not None else None
+    while (midnight := utc_midnight(day)) <= end:
+        on_leave = any(a <= midnight < b for a, b in leaves)
+        terminal = terminal_from is not None and midnight >= terminal_from
+        if midnight > after and not on_leave and not terminal:
             rates = policy.completion_tax.rates_for(day.year)
             dkk += rates.first_rate if len(counted) < rates.first_days else rates.later_rate
             counted.append(day.isoformat())

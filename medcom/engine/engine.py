@@ -120,10 +120,20 @@ class Episode:
     responsibility_reason: str | None = None  # R72-1: why it does not apply, once the episode is closed
     acks_due_same_day: int = 0  # ACK-1: care plans held to the same-day acknowledgement deadline
     by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
+    ready: Event | None = None  # the latest ready time, by (at, seq): RULES.md "Ready time" (see `facts.latest_ready`)
 
     def add(self, event: Event) -> None:
         self.events.append(event)
-        self.by_kind.setdefault(event.kind, []).append(event)
+        kind = event.kind
+        same = self.by_kind.get(kind)
+        if same is None:
+            self.by_kind[kind] = [event]
+        else:
+            same.append(event)
+        if kind == "ready_for_discharge":  # kept here: four rules ask for it in every episode
+            ready = self.ready
+            if ready is None or (event.at, event.seq) > (ready.at, ready.seq):
+                self.ready = event
         name = event.data.get("id")
         if name and name not in self.by_id:
             self.by_id[name] = event
@@ -287,9 +297,13 @@ class _Pending:
         return sorted((e for k in self.kinds for e in episode.of(k)), key=lambda e: e.seq)
 
     def met(self) -> bool:
-        """A matching event at or before the deadline is known."""
-        matches, due = self.matches, self.due
-        return any(e.at <= due and (matches is None or matches(e)) for e in self.candidates())
+        """A matching event at or before the deadline is known (in any order: no need to sort the kinds)."""
+        matches, due, episode = self.matches, self.due, self.ctx.episode
+        for events in (episode.events,) if self.kinds is None else (episode.of(k) for k in self.kinds):
+            for e in events:
+                if e.at <= due and (matches is None or matches(e)):
+                    return True
+        return False
 
     def check(self) -> None:
         if self.met():
@@ -399,16 +413,21 @@ class Engine:
     def deliver(self, event: Event) -> None:
         """`event` happens now (its `at` is the clock's instant, in UTC): it joins its episode, fills what
         was waiting for it, and the rules that look at its kind run."""
-        episode = self.episodes.get(event.episode) or self.open_episode(event.episode)
+        kind = event.kind
+        ctx = self._contexts.get(event.episode)
+        if ctx is None:
+            self.open_episode(event.episode)
+            ctx = self._contexts[event.episode]
+        episode = ctx.episode
         episode.add(event)
-        if event.kind == "admitted":
+        if kind == "admitted":
             self._index_patient(episode)
         for expectation in episode.expectations:
-            if expectation.met_by is None and (expectation.kinds is None or event.kind in expectation.kinds) \
+            if expectation.met_by is None and (expectation.kinds is None or kind in expectation.kinds) \
                     and (expectation.matches is None or expectation.matches(event)):
                 _fill(expectation, event, "came after the deadline")
-        ctx = self._contexts[event.episode]
-        for rule in self._rules_for(event.kind):
+        rules = self._dispatch.get(kind)
+        for rule in self._rules_for(kind) if rules is None else rules:
             rule.on_event(ctx, event)
 
     def close_episode(self, name: str) -> Episode:

@@ -35,6 +35,9 @@ def acknowledged_plan(episode: Episode, ack: Event) -> Event | None:
     """
     if not ack.from_municipality or ack.kind not in ACKNOWLEDGEMENTS:
         return None
+    named = ack.data.get("ref") or ack.data.get("reply_to")
+    if named:  # what earlier acknowledgements took matters only to one that names nothing
+        return _named_plan(episode, named)
     plans = sorted((p for p in episode.of("care_plan_sent") if not p.data.get("correction_of")), key=_order)
     earlier = sorted((e for kind in ACKNOWLEDGEMENTS for e in episode.of(kind)
                       if e.from_municipality and _order(e) < _order(ack)), key=_order)

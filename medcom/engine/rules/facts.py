@@ -22,8 +22,9 @@ def ready_event(ctx: Context) -> Event | None:
 
 
 def latest_ready(episode: Episode) -> Event | None:
-    """`ready_event` for an episode outside a rule (calibration reads the ready time as the rules do)."""
-    return max(episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq), default=None)
+    """`ready_event` for an episode outside a rule (calibration reads the ready time as the rules do); the
+    episode keeps it up to date as events join (the first of equal (at, seq), as `max` would pick)."""
+    return episode.ready
 
 
 def discharge_event(ctx: Context) -> Event | None:

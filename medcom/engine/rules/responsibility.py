@@ -9,6 +9,8 @@ from medcom.engine.completion_tax import DischargeFacts, responsibility_reason, 
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
 
+INQUIRIES = frozenset({"phone_call", "correspondence_sent"})  # how the municipality asks about a discharged patient
+
 
 class ExtendedResponsibility(Rule):
     """R72-1, DIS-3, R72-2: the 72-hour window, its statement in the discharge report, and who answers
@@ -42,7 +44,7 @@ class ExtendedResponsibility(Rule):
                               f"{hm(stated)}, but 72 hours (elapsed) after the discharge is {hm(computed)}",
                               due=computed, actual=stated, events=[report])
         for e in ep.events:
-            if e.at > discharged.at and e.from_municipality and e.kind in ("phone_call", "correspondence_sent"):
+            if e.kind in INQUIRIES and e.at > discharged.at and e.from_municipality:
                 inside = applies and until is not None and e.at <= until
                 ep.inquiries.append({"at": to_local(e.at).isoformat(), "via": e.kind,
                                      "responsible": "discharging department" if inside else "general practitioner"})
