@@ -324,7 +324,10 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
                 continue
             name = f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name_of))}-{n:04d}-{e.kind}"
             made = emit(builder, e, str(out / name))
-            if made is None:
+            if made is None:  # no message of `formats` carries it (to_oioxml.NOT_WRITTEN), or it lacks what one
+                # must state: the side-car states it as the timeline does, so that replay still judges it
+                sidecar.append(_line(e.at, name_of, e.kind, _mapped(builder, e.data)))
+                result.sidecar_events += 1
                 continue
             stated += made.stated
             if made.sidecar is not None:
