@@ -3,7 +3,8 @@
 One writer per event kind a letter carries: XDIS20 admission advice, XDIS16 admission report, XDIS21 care plan,
 XDIS91 correspondence (and the municipality's acknowledgement of a care plan, which OIOXML says in words),
 XDIS19 completion notice, XDIS17 discharge advice, XDIS18 discharge report. A leave notice has no OIOXML letter
-(`NOT_WRITTEN`). Each writer states only the facts the timeline has; receipts (XCTL) are the episode's `receipt`.
+(`NOT_WRITTEN`: build states it in the side-car). Each writer states only the facts the timeline has; receipts
+(XCTL) are the episode's `receipt`.
 """
 
 from __future__ import annotations
