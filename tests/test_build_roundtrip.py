@@ -74,6 +74,7 @@ TIMELINES: dict[str, list[dict]] = {
         {"at": "2025-03-28T09:00", "episode": "E2", "event": "admitted", "cpr": "2509479989", "municipality": "851",
          "planned": True},
         {"at": "2025-03-28T09:02", "episode": "E2", "event": "admission_advice_sent", "id": "E2-ADV"}],
+    "department given as a code": replace(clean_episode(), "admitted", department=4711),
     # no OIOXML letter carries a leave notice: --formats oioxml states it in the side-car (M-NOTIFY: it is late)
     "late leave notices": [
         *clean_episode(),

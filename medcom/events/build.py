@@ -61,11 +61,12 @@ def _digits(text: str, n: int) -> str:
     return str(int(hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16))[:n].rjust(n, "0")
 
 
-def hospital_for(department: str | None, hospital: str | None) -> write.Organisation:
+def hospital_for(department: object, hospital: object) -> write.Organisation:
     """The sending department: the timeline's `department` (and `hospital`, if given) with a synthetic but
-    well-formed location number and department number derived from the names (timelines carry no GLNs)."""
-    organisation = (hospital or "Sygehus (ikke oplyst)")[:35]
-    department = (department or "Afdeling (ikke oplyst)")[:35]
+    well-formed location number and department number derived from the names (timelines carry no GLNs). A
+    department may be a number (the timeline format allows a code): its digits are its name."""
+    organisation = str(hospital or "Sygehus (ikke oplyst)")[:35]
+    department = str(department or "Afdeling (ikke oplyst)")[:35]
     key = f"{organisation}/{department}"
     return write.Organisation(make_gln("57900" + _digits(key, 7)), _digits(key + "#", 7), "sygehusafdelingsnummer",
                               organisation, department, None, "70000000")
