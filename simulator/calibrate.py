@@ -5,7 +5,9 @@ and every key of the scenario is then read from the episodes' events where the l
 from a base scenario where it cannot. Each key of the written file says which: `FITTED from LOG (n = ...)`
 with how it was read, or `ASSUMPTION (from BASE)`.
 
-How the keys are read, in the scenario's own model (simulator/simulation.py):
+Each key (or the few keys one model shares) has an estimator registered in `ESTIMATORS`, run in the table's
+order; an estimator reads the stays and the keys fitted before it. How the keys are read, in the scenario's own
+model (simulator/simulation.py):
 
 - Admissions: a day's mean from the admissions over the days the log spans, by weekday (each weekday's
   admissions over the number of such days) and by local hour; the municipality from the admission's
@@ -40,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -208,20 +211,43 @@ def _share(hits: int, of: int) -> float:
     return _round(hits / of, 4)
 
 
-# ---- the fit -----------------------------------------------------------------------------------------------
+# ---- the fit: one estimator per scenario key, in a table ----------------------------------------------------
+
+@dataclass
+class _PlanTiming:
+    """Care plans against their CP-1 deadline and the phone calls after them (read once, for four keys)."""
+
+    late: int = 0  # late among those that could have been on time
+    avoidable: int = 0  # could have been on time (the deadline after the admission report plus the gap)
+    leads: list[float] = field(default_factory=list)  # hours an on-time plan came before its deadline
+    needs_call: int = 0  # late, or after the acknowledgement cutoff
+    calls_after: list[float] = field(default_factory=list)  # minutes from such a plan to the hospital's call
+
 
 class _Fit:
-    def __init__(self, found: list[Stay], policy: Policy, base: dict[str, Any], log: str, base_name: str) -> None:
-        self.stays, self.policy, self.base = found, policy, base
+    """What the estimators read (the stays, the policy, the base) and what they have fitted so far."""
+
+    def __init__(self, found: list[Stay], policy: Policy, base: dict[str, Any], log: str, base_name: str,
+                 name: str) -> None:
+        self.stays, self.policy, self.base, self.name = found, policy, base, name
         self.calendar: BusinessCalendar = policy.business_calendar
         self.out = Calibration(log, base_name)
         self.helped = [s for s in found if s.plan is not None]
+        self.first_day = min(local_date(s.admitted) for s in found)
+        self.last_day = max(local_date(s.admitted) for s in found)
+        self.span = (self.last_day - self.first_day).days + 1
+        self.fitting: tuple[str, ...] = ()  # the keys the running estimator may set
 
-    def put(self, table: str, key: str, value: Any, n: int, how: str) -> None:
-        self.out.keys.setdefault(table, {})[key] = Key(value, True, n, how)
+    def put(self, table: str, key: str, value: Any, n: int | None, how: str) -> None:
+        self._set(table, key, Key(value, True, n, how))
 
     def assume(self, table: str, key: str, why: str = "") -> None:
-        self.out.keys.setdefault(table, {})[key] = Key(self.base[table][key], False, None, why)
+        self._set(table, key, Key(self.base[table][key], False, None, why))
+
+    def _set(self, table: str, key: str, k: Key) -> None:
+        if f"{table}.{key}" not in self.fitting:  # the table says which estimator fits a key: keep it true
+            raise AssertionError(f"{table}.{key} set by an estimator of {self.fitting}")
+        self.out.keys.setdefault(table, {})[key] = k
 
     def put_or_assume(self, table: str, key: str, values: list[Any], make: Callable[[list[Any]], Any], how: str,
                       why: str) -> None:
@@ -230,370 +256,590 @@ class _Fit:
         else:
             self.assume(table, key, why)
 
-    # -- run and admissions --
+    def value(self, table: str, key: str) -> Any:
+        return self.out.keys[table][key].value
 
-    def run(self, name: str) -> None:
-        first = min(local_date(s.admitted) for s in self.stays)
-        last = max(local_date(s.admitted) for s in self.stays)
-        self.span = (last - first).days + 1
-        self.first_day = first
-        warmup = int(self.base["run"]["warmup_days"])
-        self.out.keys["run"] = {"name": Key(name, True, None, "the fitted scenario's name"),
-                                "description": Key(f"fitted by medcom calibrate to {self.out.log}", True)}
-        self.put("run", "start", first - timedelta(days=warmup), len(self.stays),
-                 f"the first admission's day ({first}) less the base's warm-up, so that the counted days are the log's")
-        self.assume("run", "warmup_days")
-        self.put("run", "horizon_days", self.span, len(self.stays), f"the days the log's admissions span ({first} to "
-                                                                   f"{last})")
-        for key in ("cooldown_days", "replications", "seed"):
-            self.assume("run", key)
+    @cached_property
+    def has_calls(self) -> bool:
+        """Whether the log has phone calls at all (only a side-car tells them)."""
+        return any(e.kind == "phone_call" for s in self.stays for e in s.events)
 
-    def admissions(self) -> None:
-        n, span = len(self.stays), self.span
-        self.assume("admissions", "process", "a model choice, not something one log shows")
-        self.put("admissions", "per_day", _round(n / span, 3), n, f"{n} admissions over {span} days")
-        helped = len(self.helped)
-        note = "episodes with a care plan (a hospital sends one only for a citizen who needs municipal help)"
-        if helped == n:
-            note += "; every episode has one: the log may hold only help-needing citizens (per_day then counts " \
-                    "only them, and the simulated rate per_day x needs_help_share is right either way)"
-        self.put("admissions", "needs_help_share", _share(helped, n), n, note)
-        if not self.helped:
-            raise CalibrationError("no episode in the log has a care plan: the scenario simulates the care-plan "
-                                   "flow, and this log shows none of it")
-        days = Counter(d.weekday() for d in (self.first_day + timedelta(days=i) for i in range(span)))
-        by_weekday = Counter(local_date(s.admitted).weekday() for s in self.stays)
-        mean = n / span
-        weights = [_round(by_weekday[w] / days[w] / mean, 3) if days[w] else 1.0 for w in range(7)]
-        if all(days[w] for w in range(7)):
-            self.put("admissions", "weekday_weights", weights, n, "admissions per Monday, ..., Sunday of the span, "
-                                                                  "over the mean day")
-        else:
-            self.assume("admissions", "weekday_weights", "the log spans less than a week")
-        hours = Counter(to_local(s.admitted).hour for s in self.stays)
-        self.put("admissions", "hour_weights", [hours[h] for h in range(24)], n, "admissions by local hour")
-        somatic = [s.somatic for s in self.stays if s.somatic is not None]
-        self.put_or_assume("admissions", "somatic_share", somatic, lambda v: _share(sum(v), len(v)),
-                           "admissions stated somatic", "the log does not say which admissions are somatic")
-        named = Counter(s.municipality for s in self.stays if s.municipality)
-        codes = Counter({str(int(c)): n for c, n in named.items() if check_municipality(c) is None})
-        unknown = sorted(c for c in named if check_municipality(c) is not None)
-        if unknown:  # a scenario holds only the 98 codes (it would not load): said, and left out
-            shown = ", ".join(repr(c[:12]) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            self.out.notes.append(f"{sum(named[c] for c in unknown)} admission(s) name a municipality code that is "
-                                  f"not one of the 98 ({shown}); they are left out of admissions.municipalities")
-        if codes:
-            ordered = sorted(codes, key=lambda c: (-codes[c], c))
-            self.put("admissions", "municipalities", ordered, sum(codes.values()),
-                     "the municipalities the admission advices went to")
-            self.put("admissions", "municipality_weights", [codes[c] for c in ordered], sum(codes.values()),
-                     "admissions per municipality")
-        else:
-            self.assume("admissions", "municipalities", "no admission names its municipality")
-            self.assume("admissions", "municipality_weights")
+    @cached_property
+    def ready_helped(self) -> list[Stay]:
+        """Help-needing stays with a ready time."""
+        return [s for s in self.helped if s.ready is not None]
 
-    # -- stay --
+    @cached_property
+    def discharged_helped(self) -> list[Stay]:
+        """Help-needing stays with a discharge."""
+        return [s for s in self.helped if s.discharged is not None]
 
-    def stay(self) -> None:
-        ready = [s for s in self.helped if s.ready is not None and s.ready >= s.admitted]
-        if not ready:
-            for key in ("ready_after_median_hours", "ready_after_sigma", "ready_hour_weights",
-                        "ready_at_the_earliest_hours"):
-                self.assume("stay", key, "the log has no ready times")
-            return
-        waits = [_hours(s.admitted, s.ready) for s in ready]
-        earliest = _floor(min(waits))
-        self.put("stay", "ready_at_the_earliest_hours", earliest, len(waits),
-                 "the shortest admission-to-ready time in the log")
-        hours = Counter(to_local(s.ready).hour for s in ready)
-        self.put("stay", "ready_hour_weights", [hours[h] for h in range(24)], len(ready), "ready times by local hour")
-        intervals = []
-        for s, wait in zip(ready, waits, strict=True):
-            day = local_date(s.ready)
-            low = _hours(s.admitted, at_local(day, time(0)))
-            high = _hours(s.admitted, at_local(day + timedelta(days=1), time(0)))
-            if wait <= earliest + 1 / 60:  # held back to the earliest: the stay ended on that day or before
-                low = 0.0
-            intervals.append((max(low, 0.0), max(high, 1 / 60)))
-        data = stats.CensoredData(interval=np.asarray(intervals))
-        with np.errstate(divide="ignore"):  # the optimiser tries shapes whose likelihood underflows to 0
-            sigma, _, scale = stats.lognorm.fit(data, floc=0)
-        sigma = float(sigma) if len(set(intervals)) > 1 else 0.0
-        self.put("stay", "ready_after_median_hours", _round(float(scale), 2), len(ready),
-                 "log-normal stay to the ready day, maximum likelihood on each episode's interval (the log shows the "
-                 "day the stay ends; the hour is the ready hour's)")
-        self.put("stay", "ready_after_sigma", _round(sigma, 3), len(ready), "its shape, the same fit")
-        weights = np.asarray([hours[h] for h in range(24)], dtype=float)
-        model = _model_waits(ready, float(scale), sigma, weights / weights.sum(), earliest)
-        ks = stats.ks_2samp(waits, model)
-        self.out.goodness_of_fit["ready_after"] = {
-            "model": f"log-normal, median {float(scale):.1f} h, sigma {sigma:.3f}, to the day; ready hour as fitted",
-            "test": f"two-sample Kolmogorov-Smirnov: observed admission-to-ready hours against {GOF_DRAWS} draws "
-                    f"per episode from the fitted model",
-            "n": len(waits), "ks_statistic": _round(float(ks.statistic), 4), "p_value": _round(float(ks.pvalue), 4)}
+    @cached_property
+    def questions(self) -> tuple[list[tuple[Stay, Event]], list[tuple[Stay, Event, Event]]]:
+        """Acknowledged care plans, and those the municipality then asked about before the discharge."""
+        acked = [(s, a) for s in self.ready_helped if (a := s.first("care_plan_ack_sent")) is not None]
+        asked = [(s, a, q) for s, a in acked
+                 if (q := s.first("correspondence_sent", a.at, _by_municipality, s.discharged)) is not None]
+        return acked, asked
 
-    # -- hospital --
+    @cached_property
+    def reports(self) -> list[tuple[Stay, Event, float]]:
+        """Discharge reports of help-needing stays, with their minutes after the discharge."""
+        return [(s, r, _minutes(s.discharged, r.at)) for s in self.ready_helped
+                if s.discharged and (r := s.first("discharge_report_sent")) is not None]
 
-    def hospital(self) -> None:
+    @cached_property
+    def acks(self) -> list[tuple[Stay, Event]]:
+        """Acknowledgements of discharged help-needing stays."""
+        return [(s, a) for s in self.discharged_helped if (a := s.first("care_plan_ack_sent")) is not None]
+
+    @cached_property
+    def conferences(self) -> list[tuple[Stay, Event]]:
+        return [(s, c) for s in self.ready_helped if (c := s.first("conference_ready")) is not None]
+
+    @cached_property
+    def guarded(self) -> list[tuple[Stay, Event]]:
+        return [(s, g) for s in self.ready_helped if (g := s.first("guardianship_info_sent")) is not None]
+
+    @cached_property
+    def terminal(self) -> list[Stay]:
+        return [s for s in self.ready_helped
+                if s.first("terminal", where=lambda e: bool(e.data.get("wishes_to_stay")))]
+
+    @cached_property
+    def plan_timing(self) -> _PlanTiming:
         h, policy, calendar = "hospital", self.policy, self.calendar
-        helped = [s for s in self.helped if s.ready is not None]
-        after_report = [_minutes(r.at, s.plan.at) for s in helped
-                        if (r := s.first("admission_report_sent")) is not None and s.plan.at >= r.at]
-        self.put_or_assume(h, "care_plan_after_report_minutes", after_report,
-                           lambda v: _round(max(0.0, math.floor(min(v) * 10) / 10), 1),
-                           "the shortest admission report -> care plan", "no admission report before a care plan")
-        gap = timedelta(minutes=self._value(h, "care_plan_after_report_minutes"))
-        late, avoidable, leads, phoned, calls_after, needs_call = 0, 0, [], 0, [], 0
-        for s in helped:
+        gap = timedelta(minutes=self.value(h, "care_plan_after_report_minutes"))
+        out = _PlanTiming()
+        for s in self.ready_helped:
             plan = s.plan.at
             due = care_plan_due(calendar, policy, s.ready)
             report = s.first("admission_report_sent")
-            could = report is None or due >= report.at + gap
-            if could:
-                avoidable += 1
+            if report is None or due >= report.at + gap:
+                out.avoidable += 1
                 if plan > due:
-                    late += 1
+                    out.late += 1
                 else:
-                    leads.append(_hours(plan, due))
+                    out.leads.append(_hours(plan, due))
             if plan > due or not calendar.weekday_before_clock(plan, policy.acknowledgement.cutoff):
-                needs_call += 1
+                out.needs_call += 1
                 call = s.first("phone_call", plan, _by_hospital, s.discharged)
                 if call is not None:
-                    phoned += 1
-                    calls_after.append(_minutes(plan, call.at))
-        if avoidable:
-            self.put(h, "care_plan_late_share", _share(late, avoidable), avoidable,
-                     "care plans after the CP-1 deadline among those that could have been on time (the deadline "
-                     "after the admission report plus care_plan_after_report_minutes)")
-        else:
-            self.assume(h, "care_plan_late_share", "no care plan could have been on time")
-        self.put_or_assume(h, "care_plan_lead_hours", leads, lambda v: _round(float(np.quantile(v, 0.95)) / 0.95, 2),
-                           "on-time plans' lead before the CP-1 deadline, uniform up to this (95th percentile / 0.95)",
-                           "no care plan was on time")
-        has_calls = any(e.kind == "phone_call" for s in self.stays for e in s.events)
-        if needs_call and has_calls:
-            self.put(h, "phone_when_late_share", _share(phoned, needs_call), needs_call,
-                     "late plans and plans after the acknowledgement cutoff followed by a hospital phone call before "
-                     "the discharge")
-        else:
-            self.assume(h, "phone_when_late_share", "the log has no phone calls (no side-car)" if not has_calls
-                        else "no plan was late or after the cutoff")
-        self.put_or_assume(h, "phone_after_plan_minutes", calls_after, lambda v: _round(statistics.median(v), 1),
-                           "median care plan -> phone call", "no such phone call in the log")
-        self._completion_and_conference(helped)
-        self._discharge(helped)
+                    out.calls_after.append(_minutes(plan, call.at))
+        return out
 
-    def _completion_and_conference(self, helped: list[Stay]) -> None:
-        h, calendar = "hospital", self.calendar
-        notice_due = [s for s in helped if s.discharged and local_date(s.discharged) > local_date(s.ready)]
-        notices = [n for s in notice_due if (n := s.first("completion_notice_sent")) is not None]
-        if notice_due:
-            self.put(h, "completion_notice_share", _share(len(notices), len(notice_due)), len(notice_due),
-                     "completion notices among stays discharged on a later day than the ready day (FM-1)")
+
+Estimator = Callable[[_Fit], None]
+# dotted scenario key -> the estimator that fits it (or says why the log cannot show it), in the order they run:
+# an estimator may read only keys fitted before it. One estimator may fit keys that one model shares (the
+# log-normal's median and shape, the window's start and end).
+ESTIMATORS: dict[str, Estimator] = {}
+
+
+def _estimates(*keys: str) -> Callable[[Estimator], Estimator]:
+    """Register an estimator for `keys` (dotted) in `ESTIMATORS`."""
+    def register(estimator: Estimator) -> Estimator:
+        def run(f: _Fit) -> None:
+            f.fitting = keys
+            estimator(f)
+            missing = [k for k in keys if k.partition(".")[2] not in f.out.keys.get(k.partition(".")[0], {})]
+            if missing:
+                raise AssertionError(f"{estimator.__name__} did not fit {missing}")
+
+        run.__name__ = run.__qualname__ = estimator.__name__
+        run.__doc__ = estimator.__doc__
+        for key in keys:
+            assert key not in ESTIMATORS, f"{key}: two estimators"
+            ESTIMATORS[key] = run
+        return estimator
+    return register
+
+
+# -- run and admissions --
+
+@_estimates("run.name", "run.description")
+def _run_name(f: _Fit) -> None:
+    f.put("run", "name", f.name, None, "the fitted scenario's name")
+    f.put("run", "description", f"fitted by medcom calibrate to {f.out.log}", None, "")
+
+
+@_estimates("run.start", "run.horizon_days")
+def _run_span(f: _Fit) -> None:
+    """The log's days, after the base's warm-up."""
+    warmup = int(f.base["run"]["warmup_days"])
+    f.put("run", "start", f.first_day - timedelta(days=warmup), len(f.stays),
+          f"the first admission's day ({f.first_day}) less the base's warm-up, so that the counted days are the log's")
+    f.put("run", "horizon_days", f.span, len(f.stays), f"the days the log's admissions span ({f.first_day} to "
+                                                      f"{f.last_day})")
+
+
+@_estimates("run.warmup_days", "run.cooldown_days", "run.replications", "run.seed", "admissions.process")
+def _run_settings(f: _Fit) -> None:
+    """How to run the model, not something a log shows."""
+    for key in ("warmup_days", "cooldown_days", "replications", "seed"):
+        f.assume("run", key)
+    f.assume("admissions", "process", "a model choice, not something one log shows")
+
+
+@_estimates("admissions.per_day")
+def _per_day(f: _Fit) -> None:
+    n = len(f.stays)
+    f.put("admissions", "per_day", _round(n / f.span, 3), n, f"{n} admissions over {f.span} days")
+
+
+@_estimates("admissions.needs_help_share")
+def _needs_help_share(f: _Fit) -> None:
+    n, helped = len(f.stays), len(f.helped)
+    note = "episodes with a care plan (a hospital sends one only for a citizen who needs municipal help)"
+    if helped == n:
+        note += "; every episode has one: the log may hold only help-needing citizens (per_day then counts " \
+                "only them, and the simulated rate per_day x needs_help_share is right either way)"
+    f.put("admissions", "needs_help_share", _share(helped, n), n, note)
+    if not f.helped:
+        raise CalibrationError("no episode in the log has a care plan: the scenario simulates the care-plan "
+                               "flow, and this log shows none of it")
+
+
+@_estimates("admissions.weekday_weights")
+def _weekday_weights(f: _Fit) -> None:
+    n, span = len(f.stays), f.span
+    days = Counter(d.weekday() for d in (f.first_day + timedelta(days=i) for i in range(span)))
+    by_weekday = Counter(local_date(s.admitted).weekday() for s in f.stays)
+    mean = n / span
+    weights = [_round(by_weekday[w] / days[w] / mean, 3) if days[w] else 1.0 for w in range(7)]
+    if all(days[w] for w in range(7)):
+        f.put("admissions", "weekday_weights", weights, n, "admissions per Monday, ..., Sunday of the span, "
+                                                           "over the mean day")
+    else:
+        f.assume("admissions", "weekday_weights", "the log spans less than a week")
+
+
+@_estimates("admissions.hour_weights")
+def _hour_weights(f: _Fit) -> None:
+    hours = Counter(to_local(s.admitted).hour for s in f.stays)
+    f.put("admissions", "hour_weights", [hours[h] for h in range(24)], len(f.stays), "admissions by local hour")
+
+
+@_estimates("admissions.somatic_share")
+def _somatic_share(f: _Fit) -> None:
+    somatic = [s.somatic for s in f.stays if s.somatic is not None]
+    f.put_or_assume("admissions", "somatic_share", somatic, lambda v: _share(sum(v), len(v)),
+                    "admissions stated somatic", "the log does not say which admissions are somatic")
+
+
+@_estimates("admissions.municipalities", "admissions.municipality_weights")
+def _municipalities(f: _Fit) -> None:
+    named = Counter(s.municipality for s in f.stays if s.municipality)
+    codes = Counter({str(int(c)): n for c, n in named.items() if check_municipality(c) is None})
+    unknown = sorted(c for c in named if check_municipality(c) is not None)
+    if unknown:  # a scenario holds only the 98 codes (it would not load): said, and left out
+        shown = ", ".join(repr(c[:12]) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        f.out.notes.append(f"{sum(named[c] for c in unknown)} admission(s) name a municipality code that is "
+                           f"not one of the 98 ({shown}); they are left out of admissions.municipalities")
+    if codes:
+        ordered = sorted(codes, key=lambda c: (-codes[c], c))
+        f.put("admissions", "municipalities", ordered, sum(codes.values()),
+              "the municipalities the admission advices went to")
+        f.put("admissions", "municipality_weights", [codes[c] for c in ordered], sum(codes.values()),
+              "admissions per municipality")
+    else:
+        f.assume("admissions", "municipalities", "no admission names its municipality")
+        f.assume("admissions", "municipality_weights")
+
+
+# -- stay --
+
+@_estimates("stay.ready_at_the_earliest_hours", "stay.ready_hour_weights", "stay.ready_after_median_hours",
+            "stay.ready_after_sigma")
+def _ready_after(f: _Fit) -> None:
+    """The log-normal stay to the ready day (censored to the day), its floor and the ready hour; its goodness of
+    fit."""
+    ready = [s for s in f.helped if s.ready is not None and s.ready >= s.admitted]
+    if not ready:
+        for key in ("ready_after_median_hours", "ready_after_sigma", "ready_hour_weights",
+                    "ready_at_the_earliest_hours"):
+            f.assume("stay", key, "the log has no ready times")
+        return
+    waits = [_hours(s.admitted, s.ready) for s in ready]
+    earliest = _floor(min(waits))
+    f.put("stay", "ready_at_the_earliest_hours", earliest, len(waits),
+          "the shortest admission-to-ready time in the log")
+    hours = Counter(to_local(s.ready).hour for s in ready)
+    f.put("stay", "ready_hour_weights", [hours[h] for h in range(24)], len(ready), "ready times by local hour")
+    intervals = []
+    for s, wait in zip(ready, waits, strict=True):
+        day = local_date(s.ready)
+        low = _hours(s.admitted, at_local(day, time(0)))
+        high = _hours(s.admitted, at_local(day + timedelta(days=1), time(0)))
+        if wait <= earliest + 1 / 60:  # held back to the earliest: the stay ended on that day or before
+            low = 0.0
+        intervals.append((max(low, 0.0), max(high, 1 / 60)))
+    data = stats.CensoredData(interval=np.asarray(intervals))
+    with np.errstate(divide="ignore"):  # the optimiser tries shapes whose likelihood underflows to 0
+        sigma, _, scale = stats.lognorm.fit(data, floc=0)
+    sigma = float(sigma) if len(set(intervals)) > 1 else 0.0
+    f.put("stay", "ready_after_median_hours", _round(float(scale), 2), len(ready),
+          "log-normal stay to the ready day, maximum likelihood on each episode's interval (the log shows the "
+          "day the stay ends; the hour is the ready hour's)")
+    f.put("stay", "ready_after_sigma", _round(sigma, 3), len(ready), "its shape, the same fit")
+    weights = np.asarray([hours[h] for h in range(24)], dtype=float)
+    model = _model_waits(ready, float(scale), sigma, weights / weights.sum(), earliest)
+    ks = stats.ks_2samp(waits, model)
+    f.out.goodness_of_fit["ready_after"] = {
+        "model": f"log-normal, median {float(scale):.1f} h, sigma {sigma:.3f}, to the day; ready hour as fitted",
+        "test": f"two-sample Kolmogorov-Smirnov: observed admission-to-ready hours against {GOF_DRAWS} draws "
+                f"per episode from the fitted model",
+        "n": len(waits), "ks_statistic": _round(float(ks.statistic), 4), "p_value": _round(float(ks.pvalue), 4)}
+
+
+# -- hospital: the care plan --
+
+@_estimates("hospital.care_plan_after_report_minutes")
+def _care_plan_after_report(f: _Fit) -> None:
+    after_report = [_minutes(r.at, s.plan.at) for s in f.ready_helped
+                    if (r := s.first("admission_report_sent")) is not None and s.plan.at >= r.at]
+    f.put_or_assume("hospital", "care_plan_after_report_minutes", after_report,
+                    lambda v: _round(max(0.0, math.floor(min(v) * 10) / 10), 1),
+                    "the shortest admission report -> care plan", "no admission report before a care plan")
+
+
+@_estimates("hospital.care_plan_late_share")
+def _care_plan_late_share(f: _Fit) -> None:
+    t = f.plan_timing
+    if t.avoidable:
+        f.put("hospital", "care_plan_late_share", _share(t.late, t.avoidable), t.avoidable,
+              "care plans after the CP-1 deadline among those that could have been on time (the deadline "
+              "after the admission report plus care_plan_after_report_minutes)")
+    else:
+        f.assume("hospital", "care_plan_late_share", "no care plan could have been on time")
+
+
+@_estimates("hospital.care_plan_lead_hours")
+def _care_plan_lead_hours(f: _Fit) -> None:
+    f.put_or_assume("hospital", "care_plan_lead_hours", f.plan_timing.leads,
+                    lambda v: _round(float(np.quantile(v, 0.95)) / 0.95, 2),
+                    "on-time plans' lead before the CP-1 deadline, uniform up to this (95th percentile / 0.95)",
+                    "no care plan was on time")
+
+
+@_estimates("hospital.phone_when_late_share")
+def _phone_when_late_share(f: _Fit) -> None:
+    t = f.plan_timing
+    if t.needs_call and f.has_calls:
+        f.put("hospital", "phone_when_late_share", _share(len(t.calls_after), t.needs_call), t.needs_call,
+              "late plans and plans after the acknowledgement cutoff followed by a hospital phone call before "
+              "the discharge")
+    else:
+        f.assume("hospital", "phone_when_late_share", "the log has no phone calls (no side-car)"
+                 if not f.has_calls else "no plan was late or after the cutoff")
+
+
+@_estimates("hospital.phone_after_plan_minutes")
+def _phone_after_plan_minutes(f: _Fit) -> None:
+    f.put_or_assume("hospital", "phone_after_plan_minutes", f.plan_timing.calls_after,
+                    lambda v: _round(statistics.median(v), 1), "median care plan -> phone call",
+                    "no such phone call in the log")
+
+
+# -- hospital: completion notices, conferences, terminal patients, guardianship --
+
+@_estimates("hospital.completion_notice_share", "hospital.completion_notice_minutes")
+def _completion_notice(f: _Fit) -> None:
+    h = "hospital"
+    notice_due = [s for s in f.ready_helped if s.discharged and local_date(s.discharged) > local_date(s.ready)]
+    notices = [n for s in notice_due if (n := s.first("completion_notice_sent")) is not None]
+    if notice_due:
+        f.put(h, "completion_notice_share", _share(len(notices), len(notice_due)), len(notice_due),
+              "completion notices among stays discharged on a later day than the ready day (FM-1)")
+    else:
+        f.assume(h, "completion_notice_share", "no stay went past its ready day")
+    delays = [_minutes(s.ready, n.at) for s in notice_due
+              if (n := s.first("completion_notice_sent")) is not None and n.at >= s.ready]
+    f.put_or_assume(h, "completion_notice_minutes", delays, _span, "shortest and longest ready -> notice",
+                    "no completion notice in the log")
+
+
+@_estimates("hospital.conference_share")
+def _conference_share(f: _Fit) -> None:
+    f.put("hospital", "conference_share", _share(len(f.conferences), len(f.ready_helped)), len(f.ready_helped),
+          "help-needing stays with a discharge conference")
+
+
+@_estimates("hospital.conference_after_weekdays")
+def _conference_after_weekdays(f: _Fit) -> None:
+    steps = []
+    for s, c in f.conferences:
+        day, k = local_date(s.plan.at), 0
+        while day < local_date(c.at) and k < 366:
+            day, k = f.calendar.next_weekday(day), k + 1
+        steps.append(k)
+    mean = statistics.fmean(steps) if steps else 0.0
+    f.put_or_assume("hospital", "conference_after_weekdays", steps,
+                    lambda _v: _round(1 / math.log(1 + 1 / (mean - 1)), 3) if mean > 1 else 0.0,
+                    f"weekdays from the care plan to the conference, 1 + a whole exponential (mean seen "
+                    f"{mean:.2f})", "no conference in the log")
+
+
+@_estimates("hospital.conference_at")
+def _conference_at(f: _Fit) -> None:
+    clocks = Counter(to_local(c.at).time().replace(second=0, microsecond=0) for _, c in f.conferences)
+    f.put_or_assume("hospital", "conference_at", list(clocks.elements()), lambda _v: clocks.most_common(1)[0][0],
+                    "the commonest local time of the conferences", "no conference in the log")
+
+
+@_estimates("hospital.discharge_after_conference_hours")
+def _discharge_after_conference(f: _Fit) -> None:
+    after = [_hours(c.at, s.discharged) for s, c in f.conferences if s.discharged and s.discharged >= c.at]
+    f.put_or_assume("hospital", "discharge_after_conference_hours", after, lambda v: _floor(min(v)),
+                    "the shortest conference -> discharge", "no conference followed by a discharge")
+
+
+@_estimates("hospital.terminal_share", "hospital.terminal_stay_days")
+def _terminal(f: _Fit) -> None:
+    h, helped = "hospital", f.ready_helped
+    f.put(h, "terminal_share", _share(len(f.terminal), len(helped)), len(helped),
+          "help-needing stays declared terminal, wishing to stay")
+    extra = [_hours(s.ready, s.discharged) / 24 for s in f.terminal if s.discharged]
+    f.put_or_assume(h, "terminal_stay_days", extra, lambda v: _round(statistics.fmean(v), 2),
+                    "mean ready -> discharge of terminal patients (includes the wait for a reception)",
+                    "no terminal patient in the log")
+
+
+@_estimates("hospital.guardianship_share", "hospital.guardianship_info_days",
+            "hospital.discharge_after_guardianship_hours")
+def _guardianship(f: _Fit) -> None:
+    h, helped = "hospital", f.ready_helped
+    f.put(h, "guardianship_share", _share(len(f.guarded), len(helped)), len(helped),
+          "help-needing stays with a guardianship case (health information handed over)")
+    info = [_hours(s.ready, g.at) / 24 for s, g in f.guarded if g.at >= s.ready]
+    f.put_or_assume(h, "guardianship_info_days", info, lambda v: _round(statistics.fmean(v), 2),
+                    "mean ready -> guardianship information", "no guardianship case in the log")
+    after = [_hours(g.at, s.discharged) for s, g in f.guarded if s.discharged and s.discharged >= g.at]
+    f.put_or_assume(h, "discharge_after_guardianship_hours", after, lambda v: _floor(min(v)),
+                    "the shortest guardianship information -> discharge", "no guardianship case in the log")
+
+
+# -- around the discharge: questions, reports, phone calls, destinations, advices --
+
+@_estimates("hospital.question_share")
+def _question_share(f: _Fit) -> None:
+    acked, asked = f.questions
+    if acked:
+        f.put("hospital", "question_share", _share(len(asked), len(acked)), len(acked),
+              "acknowledged care plans the municipality then asked about before the discharge")
+    else:
+        f.assume("hospital", "question_share", "no acknowledgement in the log")
+
+
+@_estimates("hospital.answer_hours")
+def _answer_hours(f: _Fit) -> None:
+    answers = [_hours(q.at, ans.at) for s, _, q in f.questions[1]
+               if (ans := s.first("correspondence_sent", q.at, _by_hospital)) is not None]
+    f.put_or_assume("hospital", "answer_hours", answers, lambda v: _round(statistics.fmean(v), 3),
+                    "mean question -> the hospital's answer", "no answered question in the log")
+
+
+@_estimates("municipality.question_after_ack_minutes")
+def _question_after_ack(f: _Fit) -> None:
+    f.put_or_assume("municipality", "question_after_ack_minutes", [_minutes(a.at, q.at) for _, a, q in f.questions[1]],
+                    lambda v: _round(statistics.median(v), 1), "median acknowledgement -> question",
+                    "no question in the log")
+
+
+@_estimates("hospital.discharge_report_late_share", "hospital.discharge_report_minutes",
+            "hospital.discharge_report_late_minutes")
+def _discharge_report(f: _Fit) -> None:
+    """Reports in time and late against the policy's discharge.report_within."""
+    h, within = "hospital", f.policy.discharge.report_within.total_seconds() / 60
+    late = [d for _, _, d in f.reports if d > within]
+    on_time = [d for _, _, d in f.reports if 0 <= d <= within]
+    if f.reports:
+        f.put(h, "discharge_report_late_share", _share(len(late), len(f.reports)), len(f.reports),
+              "discharge reports later than the policy's discharge.report_within after the discharge")
+    else:
+        f.assume(h, "discharge_report_late_share", "no discharge report in the log")
+    f.put_or_assume(h, "discharge_report_minutes", on_time, _span, "shortest and longest report in time",
+                    "no report in time in the log")
+    f.put_or_assume(h, "discharge_report_late_minutes", [d - within for d in late],
+                    lambda v: [max(1, math.floor(min(v))), max(1, math.floor(max(v)))],
+                    "shortest and longest lateness past discharge.report_within", "no late report in the log")
+
+
+@_estimates("municipality.must_act_share", "hospital.report_phone_after_minutes")
+def _report_phone_calls(f: _Fit) -> None:
+    """Reports after the phone cutoff (DIS-2) and the hospital's calls after them."""
+    must_call = [(s, r) for s, r, _ in f.reports
+                 if not f.calendar.weekday_before_clock(r.at, f.policy.discharge.phone_cutoff)]
+    called = [(r, c) for s, r in must_call if (c := s.first("phone_call", r.at, _by_hospital))]
+    if must_call and f.has_calls:
+        f.put("municipality", "must_act_share", _share(len(called), len(must_call)), len(must_call),
+              "reports after the phone cutoff (DIS-2) followed by the hospital's phone call")
+    else:
+        f.assume("municipality", "must_act_share", "no report after the phone cutoff" if f.has_calls else
+                 "the log has no phone calls (no side-car)")
+    f.put_or_assume("hospital", "report_phone_after_minutes", [_minutes(r.at, c.at) for r, c in called],
+                    lambda v: _round(statistics.median(v), 1), "median report -> phone call",
+                    "no such phone call in the log")
+
+
+@_estimates("hospital.destination_weights")
+def _destination_weights(f: _Fit) -> None:
+    destinations = Counter(s.destination for s in f.stays if s.destination in DESTINATIONS)
+    if destinations:
+        f.put("hospital", "destination_weights", [destinations[d] for d in DESTINATIONS], sum(destinations.values()),
+              f"discharges by destination ({', '.join(DESTINATIONS)})")
+    else:
+        f.assume("hospital", "destination_weights", "no discharge states its destination")
+
+
+# the message delays read as the span between two events: key -> (first event, then, what)
+_DELAYS = {"hospital.admission_advice_minutes": ("admitted", "admission_advice_sent", "admission -> advice"),
+           "hospital.discharge_advice_minutes": ("discharged", "discharge_advice_sent", "discharge -> advice"),
+           "municipality.admission_report_minutes": ("admission_advice_sent", "admission_report_sent",
+                                                     "admission advice -> report")}
+
+
+@_estimates(*_DELAYS)
+def _message_delays(f: _Fit) -> None:
+    """Shortest and longest time from an event to the message that tells it."""
+    for dotted, (first, then, what) in _DELAYS.items():
+        spans = []
+        for s in f.stays:
+            a = s.first(first)
+            b = s.first(then, a.at) if a is not None else None
+            if a is not None and b is not None:
+                spans.append(_minutes(a.at, b.at))
+        table, _, key = dotted.partition(".")
+        f.put_or_assume(table, key, spans, _span, f"shortest and longest {what}", f"no {what} in the log")
+
+
+@_estimates("hospital.ward_day_start", "hospital.ward_day_end")
+def _ward_day(f: _Fit) -> None:
+    """The ward's working day, from the local times care plans were sent."""
+    clocks = [_clock_minutes(s.plan.at) for s in f.ready_helped]
+    f.put_or_assume("hospital", "ward_day_start", clocks, lambda v: _clock(min(v)),
+                    "the earliest local time a care plan was sent", "no care plan")
+    f.put_or_assume("hospital", "ward_day_end", clocks, lambda v: _clock(min(24 * 60 - 1, max(
+        math.ceil(max(v) / 60) * 60, math.floor(min(v)) + 60))),
+                    "the latest local time a care plan was sent, to the next whole hour (at least an hour "
+                    "after the start)", "no care plan")
+
+
+# -- municipality --
+
+@_estimates("municipality.preparation_hours")
+def _preparation_hours(f: _Fit) -> None:
+    prep = [_hours(s.plan.at, s.discharged) for s in f.discharged_helped if s.discharged > s.plan.at]
+    f.put_or_assume("municipality", "preparation_hours", prep, lambda v: _floor(min(v)),
+                    "the shortest care plan -> discharge", "no discharge after a care plan")
+
+
+@_estimates("municipality.ack_before_discharge_minutes")
+def _ack_before_discharge(f: _Fit) -> None:
+    before = [_minutes(a.at, s.discharged) for s, a in f.acks if a.at <= s.discharged]
+    f.put_or_assume("municipality", "ack_before_discharge_minutes", before, lambda v: _round(math.floor(min(v)), 1),
+                    "the shortest acknowledgement -> discharge", "no acknowledgement before a discharge")
+
+
+def _free_acks(f: _Fit) -> list[tuple[Stay, Event]]:
+    """Acknowledgements not held back to the discharge (those are censored)."""
+    cap = f.value("municipality", "ack_before_discharge_minutes")
+    return [(s, a) for s, a in f.acks if abs(_minutes(a.at, s.discharged) - cap) > 1]
+
+
+@_estimates("municipality.office_opens")
+def _office_opens(f: _Fit) -> None:
+    f.put_or_assume("municipality", "office_opens", [_clock_minutes(a.at) for _, a in _free_acks(f)],
+                    lambda v: _clock(math.floor(min(v) / QUARTER) * QUARTER),
+                    "the earliest local time of an acknowledgement, to the quarter hour",
+                    "no acknowledgement in the log")
+
+
+@_estimates("municipality.ack_delay_hours")
+def _ack_delay_hours(f: _Fit) -> None:
+    opens, free = f.value("municipality", "office_opens"), _free_acks(f)
+    durations, complete = 0.0, 0
+    for s, a in f.acks:
+        plan = s.plan.at
+        day = local_date(plan)
+        start = max(plan, at_local(day, opens)) if f.calendar.weekday_before_clock(
+            plan, f.policy.acknowledgement.cutoff) else at_local(f.calendar.next_weekday(day), opens)
+        durations += max(0.0, _hours(start, a.at))
+        complete += (s, a) in free
+    if complete:
+        f.put("municipality", "ack_delay_hours", _round(durations / complete, 3), len(f.acks),
+              "exponential mean from the office's opening (or the plan, if later) to the acknowledgement; "
+              "acknowledgements held to the discharge count as censored")
+    else:
+        f.assume("municipality", "ack_delay_hours", "no acknowledgement in the log")
+
+
+@_estimates("municipality.discharge_window_start", "municipality.discharge_window_end")
+def _discharge_window(f: _Fit) -> None:
+    """The discharge window as practised: 1st and 99th percentile of the discharge clock times."""
+    m = "municipality"
+    clocks = [_clock_minutes(s.discharged) for s in f.discharged_helped]
+    start = math.floor(float(np.quantile(clocks, 0.01, method="lower")) / QUARTER) * QUARTER
+    end = min(24 * 60 - 1, math.ceil(float(np.quantile(clocks, 0.99, method="higher")) / QUARTER) * QUARTER)
+    if end <= start:
+        end = min(24 * 60 - 1, start + QUARTER)
+    outside = sum(1 for c in clocks if not start <= c < end)
+    f.put(m, "discharge_window_start", _clock(start), len(clocks),
+          "the earliest discharge clock time (1st percentile), to the quarter hour")
+    f.put(m, "discharge_window_end", _clock(end), len(clocks),
+          f"the latest discharge clock time (99th percentile), to the quarter hour; {outside} of "
+          f"{len(clocks)} discharges outside the window")
+
+
+@_estimates("municipality.reception_spread_minutes")
+def _reception_spread(f: _Fit) -> None:
+    """How long after the window's opening the patients who were waiting for it went."""
+    prep = timedelta(hours=f.value("municipality", "preparation_hours"))
+    start = f.value("municipality", "discharge_window_start")
+    offsets = []
+    for s in f.discharged_helped:
+        opens = at_local(local_date(s.discharged), start)
+        could = max(s.ready, s.plan.at + prep)
+        if could < opens and s.discharged >= opens and not s.first("conference_ready") \
+                and not s.first("guardianship_info_sent") and not s.first("terminal"):
+            offsets.append(_minutes(opens, s.discharged))
+    f.put_or_assume("municipality", "reception_spread_minutes", offsets,
+                    lambda v: _round(max(v) * (len(v) + 1) / len(v), 1),
+                    "discharges of patients who could have gone before the window opened: uniform over this "
+                    "long after the opening (largest x (n + 1) / n)", "no patient was waiting at an opening")
+
+
+@_estimates("municipality.weekend_reception", "municipality.holiday_reception")
+def _weekend_and_holiday_reception(f: _Fit) -> None:
+    """Whether anyone went home on such a day when someone ready was waiting."""
+    calendar, helped = f.calendar, f.discharged_helped
+
+    def weekend(d: date) -> bool:
+        return d.weekday() >= 5 and calendar.holiday_name(d) is None
+
+    def holiday(d: date) -> bool:
+        return calendar.holiday_name(d) is not None
+
+    for key, kind, is_day in (("weekend_reception", "weekend", weekend),
+                              ("holiday_reception", "public holiday", holiday)):
+        went = [s for s in helped if is_day(local_date(s.discharged))]
+        waited = [s for s in helped if any(is_day(local_date(s.ready) + timedelta(days=k))
+                                           for k in range((local_date(s.discharged) - local_date(s.ready)).days))]
+        if went:
+            f.put("municipality", key, True, len(went), f"{len(went)} discharges on a {kind}")
+        elif waited:
+            f.put("municipality", key, False, len(waited), f"no discharge on a {kind}, though {len(waited)} ready "
+                                                           f"patients waited over one")
         else:
-            self.assume(h, "completion_notice_share", "no stay went past its ready day")
-        delays = [_minutes(s.ready, n.at) for s in notice_due
-                  if (n := s.first("completion_notice_sent")) is not None and n.at >= s.ready]
-        self.put_or_assume(h, "completion_notice_minutes", delays, _span, "shortest and longest ready -> notice",
-                           "no completion notice in the log")
-        conferences = [(s, c) for s in helped if (c := s.first("conference_ready")) is not None]
-        self.put(h, "conference_share", _share(len(conferences), len(helped)), len(helped),
-                 "help-needing stays with a discharge conference")
-        steps = []
-        for s, c in conferences:
-            day, k = local_date(s.plan.at), 0
-            while day < local_date(c.at) and k < 366:
-                day, k = calendar.next_weekday(day), k + 1
-            steps.append(k)
-        mean = statistics.fmean(steps) if steps else 0.0
-        self.put_or_assume(h, "conference_after_weekdays", steps,
-                           lambda _v: _round(1 / math.log(1 + 1 / (mean - 1)), 3) if mean > 1 else 0.0,
-                           f"weekdays from the care plan to the conference, 1 + a whole exponential (mean seen "
-                           f"{mean:.2f})", "no conference in the log")
-        clocks = Counter(to_local(c.at).time().replace(second=0, microsecond=0) for _, c in conferences)
-        self.put_or_assume(h, "conference_at", list(clocks.elements()), lambda _v: clocks.most_common(1)[0][0],
-                           "the commonest local time of the conferences", "no conference in the log")
-        after = [_hours(c.at, s.discharged) for s, c in conferences if s.discharged and s.discharged >= c.at]
-        self.put_or_assume(h, "discharge_after_conference_hours", after,
-                           lambda v: _floor(min(v)), "the shortest conference -> discharge",
-                           "no conference followed by a discharge")
-        terminal = [s for s in helped if s.first("terminal", where=lambda e: bool(e.data.get("wishes_to_stay")))]
-        self.put(h, "terminal_share", _share(len(terminal), len(helped)), len(helped),
-                 "help-needing stays declared terminal, wishing to stay")
-        extra = [_hours(s.ready, s.discharged) / 24 for s in terminal if s.discharged]
-        self.put_or_assume(h, "terminal_stay_days", extra, lambda v: _round(statistics.fmean(v), 2),
-                           "mean ready -> discharge of terminal patients (includes the wait for a reception)",
-                           "no terminal patient in the log")
-        guarded = [(s, g) for s in helped if (g := s.first("guardianship_info_sent")) is not None]
-        self.put(h, "guardianship_share", _share(len(guarded), len(helped)), len(helped),
-                 "help-needing stays with a guardianship case (health information handed over)")
-        info = [_hours(s.ready, g.at) / 24 for s, g in guarded if g.at >= s.ready]
-        self.put_or_assume(h, "guardianship_info_days", info, lambda v: _round(statistics.fmean(v), 2),
-                           "mean ready -> guardianship information", "no guardianship case in the log")
-        after = [_hours(g.at, s.discharged) for s, g in guarded if s.discharged and s.discharged >= g.at]
-        self.put_or_assume(h, "discharge_after_guardianship_hours", after,
-                           lambda v: _floor(min(v)),
-                           "the shortest guardianship information -> discharge", "no guardianship case in the log")
+            f.assume("municipality", key, f"nobody ready waited over a {kind} in the log")
 
-    def _discharge(self, helped: list[Stay]) -> None:
-        h, m, policy = "hospital", "municipality", self.policy
-        acked = [(s, a) for s in helped if (a := s.first("care_plan_ack_sent")) is not None]
-        questions = []
-        for s, a in acked:
-            q = s.first("correspondence_sent", a.at, _by_municipality, s.discharged)
-            questions.append((s, a, q))
-        asked = [(s, a, q) for s, a, q in questions if q is not None]
-        if acked:
-            self.put(h, "question_share", _share(len(asked), len(acked)), len(acked),
-                     "acknowledged care plans the municipality then asked about before the discharge")
-        else:
-            self.assume(h, "question_share", "no acknowledgement in the log")
-        answers = [_hours(q.at, ans.at) for s, _, q in asked
-                   if (ans := s.first("correspondence_sent", q.at, lambda e: e.from_hospital)) is not None]
-        self.put_or_assume(h, "answer_hours", answers, lambda v: _round(statistics.fmean(v), 3),
-                           "mean question -> the hospital's answer", "no answered question in the log")
-        self.put_or_assume(m, "question_after_ack_minutes", [_minutes(a.at, q.at) for _, a, q in asked],
-                           lambda v: _round(statistics.median(v), 1), "median acknowledgement -> question",
-                           "no question in the log")
-        within = policy.discharge.report_within
-        reports = [(s, r) for s in helped if s.discharged and (r := s.first("discharge_report_sent")) is not None]
-        delays = [(s, r, _minutes(s.discharged, r.at)) for s, r in reports]
-        late = [d for _, _, d in delays if d > within.total_seconds() / 60]
-        on_time = [d for _, _, d in delays if 0 <= d <= within.total_seconds() / 60]
-        if delays:
-            self.put(h, "discharge_report_late_share", _share(len(late), len(delays)), len(delays),
-                     "discharge reports later than the policy's discharge.report_within after the discharge")
-        else:
-            self.assume(h, "discharge_report_late_share", "no discharge report in the log")
-        self.put_or_assume(h, "discharge_report_minutes", on_time, _span, "shortest and longest report in time",
-                           "no report in time in the log")
-        self.put_or_assume(h, "discharge_report_late_minutes", [d - within.total_seconds() / 60 for d in late],
-                           lambda v: [max(1, math.floor(min(v))), max(1, math.floor(max(v)))],
-                           "shortest and longest lateness past discharge.report_within", "no late report in the log")
-        must_call = [(s, r) for s, r, _ in delays
-                     if not self.calendar.weekday_before_clock(r.at, policy.discharge.phone_cutoff)]
-        called = [(r, c) for s, r in must_call if (c := s.first("phone_call", r.at, lambda e: e.from_hospital))]
-        has_calls = any(e.kind == "phone_call" for s in self.stays for e in s.events)
-        if must_call and has_calls:
-            self.put(m, "must_act_share", _share(len(called), len(must_call)), len(must_call),
-                     "reports after the phone cutoff (DIS-2) followed by the hospital's phone call")
-        else:
-            self.assume(m, "must_act_share", "no report after the phone cutoff" if has_calls else
-                        "the log has no phone calls (no side-car)")
-        self.put_or_assume(h, "report_phone_after_minutes", [_minutes(r.at, c.at) for r, c in called],
-                           lambda v: _round(statistics.median(v), 1), "median report -> phone call",
-                           "no such phone call in the log")
-        destinations = Counter(s.destination for s in self.stays if s.destination in DESTINATIONS)
-        if destinations:
-            self.put(h, "destination_weights", [destinations[d] for d in DESTINATIONS], sum(destinations.values()),
-                     f"discharges by destination ({', '.join(DESTINATIONS)})")
-        else:
-            self.assume(h, "destination_weights", "no discharge states its destination")
-        pairs = (("admission_advice_minutes", "admitted", "admission_advice_sent", h, "admission -> advice"),
-                 ("discharge_advice_minutes", "discharged", "discharge_advice_sent", h, "discharge -> advice"),
-                 ("admission_report_minutes", "admission_advice_sent", "admission_report_sent", m,
-                  "admission advice -> report"))
-        for key, first, then, table, what in pairs:
-            spans = []
-            for s in self.stays:
-                a = s.first(first)
-                b = s.first(then, a.at) if a is not None else None
-                if a is not None and b is not None:
-                    spans.append(_minutes(a.at, b.at))
-            self.put_or_assume(table, key, spans, _span, f"shortest and longest {what}", f"no {what} in the log")
-        clocks = [_clock_minutes(s.plan.at) for s in helped]
-        self.put_or_assume(h, "ward_day_start", clocks, lambda v: _clock(min(v)),
-                           "the earliest local time a care plan was sent", "no care plan")
-        self.put_or_assume(h, "ward_day_end", clocks, lambda v: _clock(min(24 * 60 - 1, max(
-            math.ceil(max(v) / 60) * 60, math.floor(min(v)) + 60))),
-                           "the latest local time a care plan was sent, to the next whole hour (at least an hour "
-                           "after the start)", "no care plan")
 
-    # -- municipality --
-
-    def municipality(self) -> None:
-        m, policy, calendar = "municipality", self.policy, self.calendar
-        helped = [s for s in self.helped if s.discharged is not None]
-        prep = [_hours(s.plan.at, s.discharged) for s in helped if s.discharged > s.plan.at]
-        self.put_or_assume(m, "preparation_hours", prep, lambda v: _floor(min(v)),
-                           "the shortest care plan -> discharge", "no discharge after a care plan")
-        acks = [(s, a) for s in helped if (a := s.first("care_plan_ack_sent")) is not None]
-        before = [_minutes(a.at, s.discharged) for s, a in acks if a.at <= s.discharged]
-        self.put_or_assume(m, "ack_before_discharge_minutes", before, lambda v: _round(math.floor(min(v)), 1),
-                           "the shortest acknowledgement -> discharge", "no acknowledgement before a discharge")
-        cap = self._value(m, "ack_before_discharge_minutes")
-        free = [(s, a) for s, a in acks if abs(_minutes(a.at, s.discharged) - cap) > 1]
-        self.put_or_assume(m, "office_opens", [_clock_minutes(a.at) for _, a in free],
-                           lambda v: _clock(math.floor(min(v) / QUARTER) * QUARTER),
-                           "the earliest local time of an acknowledgement, to the quarter hour",
-                           "no acknowledgement in the log")
-        opens = self._value(m, "office_opens")
-        durations, complete = 0.0, 0
-        for s, a in acks:
-            plan = s.plan.at
-            day = local_date(plan)
-            start = max(plan, at_local(day, opens)) if calendar.weekday_before_clock(
-                plan, policy.acknowledgement.cutoff) else at_local(calendar.next_weekday(day), opens)
-            durations += max(0.0, _hours(start, a.at))
-            complete += (s, a) in free
-        if complete:
-            self.put(m, "ack_delay_hours", _round(durations / complete, 3), len(acks),
-                     "exponential mean from the office's opening (or the plan, if later) to the acknowledgement; "
-                     "acknowledgements held to the discharge count as censored")
-        else:
-            self.assume(m, "ack_delay_hours", "no acknowledgement in the log")
-        self._window(helped)
-
-    def _window(self, helped: list[Stay]) -> None:
-        m, calendar = "municipality", self.calendar
-        clocks = [_clock_minutes(s.discharged) for s in helped]
-        start = math.floor(float(np.quantile(clocks, 0.01, method="lower")) / QUARTER) * QUARTER
-        end = min(24 * 60 - 1, math.ceil(float(np.quantile(clocks, 0.99, method="higher")) / QUARTER) * QUARTER)
-        if end <= start:
-            end = min(24 * 60 - 1, start + QUARTER)
-        outside = sum(1 for c in clocks if not start <= c < end)
-        self.put(m, "discharge_window_start", _clock(start), len(clocks),
-                 "the earliest discharge clock time (1st percentile), to the quarter hour")
-        self.put(m, "discharge_window_end", _clock(end), len(clocks),
-                 f"the latest discharge clock time (99th percentile), to the quarter hour; {outside} of "
-                 f"{len(clocks)} discharges outside the window")
-        prep = timedelta(hours=self._value(m, "preparation_hours"))
-        offsets = []
-        for s in helped:
-            opens = at_local(local_date(s.discharged), _clock(start))
-            could = max(s.ready, s.plan.at + prep)
-            if could < opens and s.discharged >= opens and not s.first("conference_ready") \
-                    and not s.first("guardianship_info_sent") and not s.first("terminal"):
-                offsets.append(_minutes(opens, s.discharged))
-        self.put_or_assume(m, "reception_spread_minutes", offsets,
-                           lambda v: _round(max(v) * (len(v) + 1) / len(v), 1),
-                           "discharges of patients who could have gone before the window opened: uniform over this "
-                           "long after the opening (largest x (n + 1) / n)", "no patient was waiting at an opening")
-        def weekend(d: date) -> bool:
-            return d.weekday() >= 5 and calendar.holiday_name(d) is None
-
-        def holiday(d: date) -> bool:
-            return calendar.holiday_name(d) is not None
-
-        for key, kind, is_day in (("weekend_reception", "weekend", weekend),
-                                  ("holiday_reception", "public holiday", holiday)):
-            went = [s for s in helped if is_day(local_date(s.discharged))]
-            waited = [s for s in helped if any(is_day(local_date(s.ready) + timedelta(days=k))
-                                               for k in range((local_date(s.discharged) - local_date(s.ready)).days))]
-            if went:
-                self.put(m, key, True, len(went), f"{len(went)} discharges on a {kind}")
-            elif waited:
-                self.put(m, key, False, len(waited), f"no discharge on a {kind}, though {len(waited)} ready patients "
-                                                     f"waited over one")
-            else:
-                self.assume(m, key, f"nobody ready waited over a {kind} in the log")
-        busiest = Counter((s.municipality, local_date(s.discharged)) for s in helped)
-        most = f" (the busiest day: {max(busiest.values())} receptions in one municipality)" if busiest else ""
-        self.assume(m, "reception_capacity_per_day", f"a log shows the receptions made, not how many more were "
-                                                     f"possible{most}")
-
-    def _value(self, table: str, key: str) -> Any:
-        return self.out.keys[table][key].value
+@_estimates("municipality.reception_capacity_per_day")
+def _reception_capacity(f: _Fit) -> None:
+    busiest = Counter((s.municipality, local_date(s.discharged)) for s in f.discharged_helped)
+    most = f" (the busiest day: {max(busiest.values())} receptions in one municipality)" if busiest else ""
+    f.assume("municipality", "reception_capacity_per_day", f"a log shows the receptions made, not how many more "
+                                                           f"were possible{most}")
 
 
 def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, log: str, base_name: str,
@@ -602,12 +848,9 @@ def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, lo
     found = stays(episodes)
     if not found:
         raise CalibrationError("the log has no admitted episode to fit")
-    f = _Fit(found, policy, base, log, base_name)
-    f.run(name)
-    f.admissions()
-    f.stay()
-    f.hospital()
-    f.municipality()
+    f = _Fit(found, policy, base, log, base_name, name)
+    for estimator in dict.fromkeys(ESTIMATORS.values()):
+        estimator(f)
     ordered: dict[str, dict[str, Key]] = {}
     for table in ("run", "admissions", "stay", "hospital", "municipality"):
         ordered[table] = {key: f.out.keys[table][key] for key in base[table]}

@@ -74,6 +74,14 @@ TIMELINES: dict[str, list[dict]] = {
         {"at": "2025-03-28T09:00", "episode": "E2", "event": "admitted", "cpr": "2509479989", "municipality": "851",
          "planned": True},
         {"at": "2025-03-28T09:02", "episode": "E2", "event": "admission_advice_sent", "id": "E2-ADV"}],
+    "department given as a code": replace(clean_episode(), "admitted", department=4711),
+    # no OIOXML letter carries a leave notice: --formats oioxml states it in the side-car (M-NOTIFY: it is late)
+    "late leave notices": [
+        *clean_episode(),
+        {"at": "2025-03-26T10:00", "episode": "E", "event": "leave_started"},
+        {"at": "2025-03-27T10:05", "episode": "E", "event": "leave_notice_sent", "id": "E-LV1"},
+        {"at": "2025-03-26T18:00", "episode": "E", "event": "leave_ended"},
+        {"at": "2025-03-27T10:10", "episode": "E", "event": "leave_notice_sent", "id": "E-LV2"}],
 }
 
 

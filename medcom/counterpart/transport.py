@@ -29,9 +29,14 @@ import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from medcom.findings import Finding, Severity
 from medcom.safe_files import safe_name
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.api import BaseObserver
 
 MAX_BODY = 10_000_000  # the readers' own size limit (ReadOptions.max_bytes)
 QUEUE_SIZE = 256  # arrivals waiting to be read; beyond it a flood is refused and reported
@@ -92,7 +97,7 @@ class FolderDrop:
 
     def __init__(self, outbox: Path, inbox: Path, max_bytes: int = MAX_BODY) -> None:
         self.outbox, self.inbox, self.max_bytes = outbox, inbox, max_bytes
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
@@ -109,21 +114,21 @@ class FolderDrop:
             # A file renamed into place (the atomic way) is complete when it appears; one written in place is
             # complete when its writer closes it, which inotify says (Linux) and the other observers do not: there
             # a new file is taken when they see it.
-            def on_moved(self, event) -> None:  # noqa: ANN001  (watchdog's event classes)
+            def on_moved(self, event: FileSystemEvent) -> None:
                 if not event.is_directory:
                     drop.take(Path(os.fsdecode(event.dest_path)))
 
-            def on_closed(self, event) -> None:  # noqa: ANN001
+            def on_closed(self, event: FileSystemEvent) -> None:
                 if not event.is_directory:
                     drop.take(Path(os.fsdecode(event.src_path)))
 
-            def on_created(self, event) -> None:  # noqa: ANN001
+            def on_created(self, event: FileSystemEvent) -> None:
                 if not event.is_directory and not CLOSE_EVENTS:
                     drop.take(Path(os.fsdecode(event.src_path)))
 
-        self._observer = Observer()
-        self._observer.schedule(Handler(), str(self.inbox), recursive=False)
-        self._observer.start()
+        observer = self._observer = Observer()
+        observer.schedule(Handler(), str(self.inbox), recursive=False)
+        observer.start()
         for path in sorted(self.inbox.iterdir()):
             self.take(path)
 
@@ -186,7 +191,7 @@ class _BoundedServer(ThreadingHTTPServer):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
-    def process_request(self, request, client_address) -> None:  # noqa: ANN001  (socketserver's signature)
+    def process_request(self, request: Any, client_address: Any) -> None:  # socketserver's signature
         if not self.slots.acquire(blocking=False):
             self.sink.finding(f"http {client_address[0]}:{client_address[1]}", TRANSPORT,
                               f"more than {MAX_CONNECTIONS} connections at once: one from {client_address[0]} was "
@@ -195,7 +200,7 @@ class _BoundedServer(ThreadingHTTPServer):
             return
         super().process_request(request, client_address)
 
-    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -309,12 +314,14 @@ class HttpEndpoint:
 
     def _post(self, data: bytes, content_type: str) -> int:
         """POST one message; a refused or broken connection is tried again a few times (a SUT restarting)."""
+        url = self.sut_url
+        assert url is not None  # send() queues nothing without --sut-url
         for attempt in range(SEND_ATTEMPTS):
-            request = urllib.request.Request(self.sut_url, data=data, method="POST",  # noqa: S310  (the tester's URL)
+            request = urllib.request.Request(url, data=data, method="POST",  # noqa: S310  (the tester's URL)
                                              headers={"Content-Type": content_type})
             try:
                 with urllib.request.urlopen(request, timeout=SEND_TIMEOUT) as response:  # noqa: S310
-                    return response.status
+                    return int(response.status)
             except urllib.error.HTTPError as exc:
                 if exc.code != 503 or attempt == SEND_ATTEMPTS - 1:
                     return exc.code

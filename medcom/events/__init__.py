@@ -1,4 +1,9 @@
-"""Events: what happened in an episode, from a timeline, an XML log or the simulation (CONTRACT.md)."""
+"""Events: what happened in an episode, whoever told it: a timeline, OIOXML or FHIR messages, or the simulation.
+
+`Event` and the event kinds are here; `timeline` reads the timeline format (JSON lines), `from_messages` holds the
+shape every message mapping gives (`MessageEvents`), `from_oioxml` and `from_fhir` map read messages to events,
+`to_oioxml` and `to_fhir` write events as messages, and `build` writes a whole timeline as a log (`medcom build`).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """`medcom build`: a timeline as the real MedCom messages it describes, plus an events.jsonl side-car.
 
-Each *_sent event becomes one message in the format hospitals and municipalities send (medcom.formats.oioxml
-.write says which version); facts go into the messages that state them (an admission advice states the
+Each *_sent event becomes one message in the format hospitals and municipalities send, written by its writer in
+`WRITERS` (one per event kind and format: `to_oioxml`, `to_fhir`; medcom.formats.oioxml.write says which OIOXML
+version); facts go into the messages that state them (an admission advice states the
 admission, a discharge advice the discharge, a care plan the ready time ...). Nothing is invented: a message
 states a fact only where the timeline has it. Every built message is then read back with the same adapters
 replay uses, and whatever the message cannot carry (a time to the second, the decision of an acknowledgement
@@ -16,14 +17,14 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from medcom.calendar import to_local
-from medcom.events import FACT_EVENTS, Event
+from medcom.events import FACT_EVENTS, Event, to_fhir, to_oioxml
 from medcom.events.from_fhir import events_of_fhir
 from medcom.events.from_messages import MessageEvents, episode_id_for_name
 from medcom.events.from_oioxml import events_of_letter
@@ -38,22 +39,34 @@ from medcom.identifiers import make_gln, municipality_name
 from medcom.safe_files import replace_file, safe_name
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9._-]{1,14}$")
-DISCHARGE_STATUS = {"home": "udskrevet_til_hjemmet", "home_nursing": "udskrevet_til_hjemmet"}
-ACK_SUBJECT = {"accept": "Kvittering for plejeforløbsplan", "reject": "Plejeforløbsplan: udskrivning afvist"}
-COORDINATION_BLOCKS = {"discharge_conference": "DischargeConference", "major_home_changes": "HomeChanges"}
 _READ = ReadOptions(sent_before_event=False)
 
+Writer = Callable[["_Episode", Event], bytes | dict[str, Any] | None]
+# (event kind, format) -> the writer of its message: OIOXML letters (to_oioxml) and MedCom FHIR (to_fhir)
+WRITERS: dict[tuple[str, str], Writer] = {
+    **{(kind, "oioxml"): w for kind, w in to_oioxml.WRITERS.items()},
+    **{(kind, "fhir"): w for kind, w in to_fhir.WRITERS.items()},
+}
+
+
+def writer_for(kind: str, formats: str) -> Writer | None:
+    """The writer of a *_sent event under build's `formats`: national writes FHIR where MedCom's FHIR messages
+    replace OIOXML and OIOXML for the rest; oioxml writes OIOXML only. None: no message of `formats` carries it."""
+    if formats == "national" and (kind, "fhir") in WRITERS:
+        return WRITERS[kind, "fhir"]
+    return WRITERS.get((kind, "oioxml"))
 
 
 def _digits(text: str, n: int) -> str:
     return str(int(hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest(), 16))[:n].rjust(n, "0")
 
 
-def hospital_for(department: str | None, hospital: str | None) -> write.Organisation:
+def hospital_for(department: object, hospital: object) -> write.Organisation:
     """The sending department: the timeline's `department` (and `hospital`, if given) with a synthetic but
-    well-formed location number and department number derived from the names (timelines carry no GLNs)."""
-    organisation = (hospital or "Sygehus (ikke oplyst)")[:35]
-    department = (department or "Afdeling (ikke oplyst)")[:35]
+    well-formed location number and department number derived from the names (timelines carry no GLNs). A
+    department may be a number (the timeline format allows a code): its digits are its name."""
+    organisation = str(hospital or "Sygehus (ikke oplyst)")[:35]
+    department = str(department or "Afdeling (ikke oplyst)")[:35]
     key = f"{organisation}/{department}"
     return write.Organisation(make_gln("57900" + _digits(key, 7)), _digits(key + "#", 7), "sygehusafdelingsnummer",
                               organisation, department, None, "70000000")
@@ -149,88 +162,21 @@ class _Episode:
         sender, receiver = (municipality, hospital) if from_municipality else (hospital, municipality)
         return f"{self.name}/{e.data.get('id') or self.count}/{next(self.numbers)}", sender, receiver
 
+    def admitted_at(self, e: Event) -> datetime:
+        """The admission a message states (the event's own time when the timeline has no admission)."""
+        return self.admitted.at if self.admitted else e.at
+
+    @staticmethod
+    def changes(e: Event) -> tuple[object, str]:
+        """The timeline id an advice corrects or cancels, and the form that says which ("revise-", "cancel-")."""
+        form = "revise-" if e.data.get("correction_of") else "cancel-" if e.data.get("cancels") else ""
+        return e.data.get("correction_of") or e.data.get("cancels"), form
+
     def message(self, e: Event) -> bytes | dict[str, Any] | None:
-        """The message for a *_sent event: OIOXML bytes, or a FHIR Bundle (national practice)."""
-        d = e.data
-        admitted_at = self.admitted.at if self.admitted else e.at
-        ready, discharged = self.last("ready_for_discharge"), self.last("discharged")
-        national = self.formats == "national"
-        changes = d.get("correction_of") or d.get("cancels")  # an advice that corrects or cancels an earlier one
-        form = "revise-" if d.get("correction_of") else "cancel-" if d.get("cancels") else ""
-        if e.kind == "admission_advice_sent" and national:
-            seed, sender, receiver = self.fhir(e, from_municipality=False)
-            return compose.hospital_notification("STIN", message_id=seed, sent=e.at, admitted_at=admitted_at,
-                                                 event_at=admitted_at, episode_id=self.episode_id, cpr=self.cpr,
-                                                 sender=sender, receiver=receiver, form=form,
-                                                 revises=self.carried_id(changes) if changes else None)
-        if e.kind == "leave_notice_sent" and national:  # STOR when the last leave fact started one, SLOR ended it
-            seed, sender, receiver = self.fhir(e, from_municipality=False)
-            leave = next((x for x in reversed(self.events) if x.kind in ("leave_started", "leave_ended")
-                          and x.at <= e.at), None)
-            if leave is None:
-                return None
-            started = self.last("leave_started", before=leave.at)
-            return compose.hospital_notification("STOR" if leave.kind == "leave_started" else "SLOR",
-                                                 message_id=seed, sent=e.at, admitted_at=admitted_at,
-                                                 event_at=leave.at, episode_id=self.episode_id, cpr=self.cpr,
-                                                 sender=sender, receiver=receiver,
-                                                 leave_start=started.at if started else None)
-        if e.kind == "discharge_advice_sent" and national:
-            seed, sender, receiver = self.fhir(e, from_municipality=False)
-            deceased = self.last("deceased")
-            dead = deceased is not None and (discharged is None or deceased.at >= discharged.at)
-            ended = deceased if dead else discharged
-            advice = self.first("admission_advice_sent")
-            revises = self.carried_id(advice.data.get("id")) if advice is not None else None
-            return compose.hospital_notification("MORS" if dead else "SLHJ", message_id=seed, sent=e.at,
-                                                 admitted_at=admitted_at, event_at=ended.at if ended else e.at,
-                                                 episode_id=self.episode_id, cpr=self.cpr, sender=sender,
-                                                 receiver=receiver, revises=revises)
-        if e.kind in ("care_plan_ack_sent", "correspondence_sent") and national:
-            from_municipality = e.kind == "care_plan_ack_sent" or d.get("sender") == "municipality"
-            seed, sender, receiver = self.fhir(e, from_municipality=from_municipality)
-            subject, text = _correspondence_text(e)
-            target = self.written.get(self.carried_id(d.get("ref") or d.get("reply_to")) or "")
-            return compose.care_communication(
-                message_id=seed, sent=e.at, cpr=self.cpr, sender=sender, receiver=receiver, topic=subject, text=text,
-                episode_id=self.episode_id,
-                reply_to_message=target.message_id if target is not None and target.format == "fhir" else None,
-                reply_to_letter=(target.sender_gln, target.message_id)
-                if target is not None and target.format == "oioxml" else None)
-        if e.kind == "admission_advice_sent":
-            header = self.header(e, from_municipality=False)
-            status = {"revise-": "rettetbrev", "cancel-": "annulleretbrev"}.get(form, header.status)
-            return write.admission_advice(replace(header, status=status), admitted_at, self.hospital.ean)
-        if e.kind == "admission_report_sent":
-            return write.admission_report(self.header(e, from_municipality=True))
-        if e.kind == "care_plan_sent":
-            block = COORDINATION_BLOCKS.get(str(d.get("special_coordination") or ""))
-            conference = self.first("conference_ready") if block == "DischargeConference" else None
-            return write.care_plan(self.header(e, from_municipality=False), admitted_at,
-                                   ready_at=ready.at if ready else None,
-                                   agreed_discharge_at=d.get("agreed_discharge_at"),
-                                   conference_at=conference.at if conference else None,
-                                   coordination=(block,) if block else ())
-        if e.kind in ("care_plan_ack_sent", "correspondence_sent"):
-            subject, text = _correspondence_text(e)
-            from_municipality = e.kind == "care_plan_ack_sent" or d.get("sender") == "municipality"
-            return write.correspondence(self.header(e, from_municipality=from_municipality), subject, text)
-        if e.kind == "completion_notice_sent":
-            planned = d.get("agreed_discharge_at")
-            return write.completion_notice(self.header(e, from_municipality=False), admitted_at,
-                                           ready.at if ready else e.at, planned if planned else e.at)
-        if e.kind == "discharge_advice_sent":
-            deceased = self.last("deceased")
-            if deceased is not None and (discharged is None or deceased.at >= discharged.at):
-                return write.discharge_advice(self.header(e, from_municipality=False), deceased.at, "doed")
-            status = DISCHARGE_STATUS.get(str(discharged.data.get("destination")), "udskrevet_til_andet") \
-                if discharged and discharged.data.get("destination") else "uoplyst"
-            return write.discharge_advice(self.header(e, from_municipality=False),
-                                          discharged.at if discharged else e.at, status)
-        if e.kind == "discharge_report_sent":
-            return write.discharge_report(self.header(e, from_municipality=False), admitted_at,
-                                          discharged.at if discharged else None, ready.at if ready else None)
-        return None
+        """The message for a *_sent event: OIOXML bytes, or a FHIR Bundle (national practice); None when no
+        message of the episode's formats carries it or the timeline lacks what it must state."""
+        writer = writer_for(e.kind, self.formats)
+        return writer(self, e) if writer is not None else None
 
     def receipt(self, e: Event) -> bytes | dict[str, Any] | None:
         """A receipt as the original's format has it: XCTL03/02, or an Acknowledgement (ok / fatal-error)."""
@@ -267,18 +213,6 @@ class _Episode:
         return sbdh(inner, instance_id=ident, created=sent, sender_gln=self.hospital.ean,
                     receiver_gln=self.municipality.ean, standard="urn:oio:medcom:vans-envelope:1.0.4",
                     type_version="1.0.4", doc_type="VANSEnvelope")
-
-
-def _correspondence_text(e: Event) -> tuple[str, str]:
-    """Subject and text of a correspondence or an acknowledgement (whose decision real messages say in words)."""
-    if e.kind == "care_plan_ack_sent":
-        decision = str(e.data.get("decision") or "")
-        text = {"accept": "Plejeforløbsplanen er modtaget og accepteret.",
-                "reject": "Plejeforløbsplanen er modtaget; udskrivningen kan ikke accepteres."}.get(
-            decision, "Plejeforløbsplanen er modtaget.")
-        return ACK_SUBJECT.get(decision, "Kvittering for plejeforløbsplan"), text
-    subject = str(e.data.get("subject") or "Korrespondance")
-    return subject, subject
 
 
 def fhir_party(org: write.Organisation) -> compose.Organisation:
@@ -391,7 +325,10 @@ def build(events: list[Event], out: Path, wrap: str = "none", formats: str = "na
                 continue
             name = f"{safe_name(re.sub(r'[^A-Za-z0-9_-]', '_', name_of))}-{n:04d}-{e.kind}"
             made = emit(builder, e, str(out / name))
-            if made is None:
+            if made is None:  # no message of `formats` carries it (to_oioxml.NOT_WRITTEN), or it lacks what one
+                # must state: the side-car states it as the timeline does, so that replay still judges it
+                sidecar.append(_line(e.at, name_of, e.kind, _mapped(builder, e.data)))
+                result.sidecar_events += 1
                 continue
             stated += made.stated
             if made.sidecar is not None:

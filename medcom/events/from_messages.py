@@ -1,6 +1,6 @@
 """What a message tells the engine, whatever format carried it: the message event and the facts it states.
 
-`MessageEvents` is the common shape of every format's mapping (OIOXML here, FHIR beside it): the events, and
+`MessageEvents` is the common shape of every format's mapping (`from_oioxml`, `from_fhir`): the events, and
 what the replay's input stage needs to apply corrections, cancellations and receipts.
 """
 

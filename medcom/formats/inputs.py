@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 ARCHIVE_SUFFIX = ".zip"
 TIMELINE_SUFFIX = ".jsonl"
@@ -131,7 +131,7 @@ class Source:
 class _Bounded:
     """An archive member's stream that fails once it yields more than its header promised."""
 
-    def __init__(self, stream: BinaryIO, size: int) -> None:
+    def __init__(self, stream: IO[bytes], size: int) -> None:
         self.stream, self.left = stream, size
 
     def _take(self, data: bytes) -> bytes:
@@ -286,7 +286,7 @@ def _archive_problem(archive: zipfile.ZipFile, size: int) -> str | None:
         _, name_length, extra_length = _LOCAL_HEADER.unpack(header)
         end = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length + info.compress_size
         previous = info
-    if end > archive.start_dir:
+    if previous is not None and end > archive.start_dir:  # (end > 0 only after a member)
         return f"archive member {printable(previous.filename)!r} overlaps the central directory; not unpacked"
     return None
 

@@ -13,7 +13,7 @@ from medcom.formats import oioxml
 from medcom.formats.fhir import looks_like_fhir
 from medcom.formats.fhir_adapter import read_fhir
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
-from medcom.formats.oioxml.checks import local_name
+from medcom.formats.oioxml.names import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
 from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
 from medcom.quoting import quoted

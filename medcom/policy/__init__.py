@@ -5,10 +5,11 @@ file over it, and `Policy.with_overrides(mapping)` does the same for planners' v
 malformed times, negative or longer-than-a-year durations, NaN and infinite numbers, and years outside
 EARLIEST_YEAR..LATEST_YEAR are rejected with a `PolicyError` naming the dotted key.
 
-TOML tables become typed frozen dataclasses by `from_table`, a small converter driven by the type hints.
+TOML tables become typed frozen dataclasses by `from_table`, driven by the type hints: one converter per plain
+type (`CONVERTERS`) and per generic form (`GENERIC_CONVERTERS`: Annotated, tuple, the tables keyed by year).
 A library (cattrs, msgspec) would do the walking, but the formats here are the project's own (durations
 "1h30m", local clock times, years as table keys, bounds), each of which would need a hook of its own, and
-the errors must name the dotted key in the project's words; the converter stays short enough to read whole.
+the errors must name the dotted key in the project's words; the converters stay short enough to read whole.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 import re
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -182,57 +184,88 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _date(value: Any, key: str) -> date:
+    if isinstance(value, datetime) or not isinstance(value, date | str):
+        raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}")
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+    except ValueError:
+        raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}") from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise PolicyError(f"{key}: expected a date in the years {EARLIEST_YEAR}-{LATEST_YEAR}, got {value!r}")
+    return day
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+        raise PolicyError(f"{key}: expected a whole number from 0 to {MAX_WHOLE:.0e}, got {_short(value)}")
+    return value
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_NUMBER:
+        raise PolicyError(f"{key}: expected a number from 0 to {MAX_NUMBER:g}, got {_short(value)}")  # (NaN too)
+    return float(value)
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise PolicyError(f"{key}: expected text, got {value!r}")
+    return value
+
+
+# The converter of each plain type a policy or scenario field may have: (TOML value, dotted key) -> value.
+CONVERTERS: dict[type, Callable[[Any, str], Any]] = {
+    timedelta: parse_duration, time: parse_clock, date: _date, bool: _bool, int: _whole, float: _number, str: _text,
+}
+
+
+def _annotated(value: Any, hint: Any, key: str) -> Any:
+    base, *marks = typing.get_args(hint)
+    if INFINITY_ALLOWED in marks and isinstance(value, float) and value == math.inf:
+        return value
+    return _convert(value, base, key)
+
+
+def _tuple(value: Any, hint: Any, key: str) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise PolicyError(f"{key}: expected a list, got {value!r}")
+    item = typing.get_args(hint)[0]
+    return tuple(_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+
+
+def _by_year(value: Any, hint: Any, key: str) -> dict[int, Any]:
+    """A table keyed by year (the tax rates): the only dict a policy has."""
+    if not isinstance(value, dict) or not value:
+        raise PolicyError(f"{key}: expected a non-empty table, got {value!r}")
+    out = {}
+    for year, sub in value.items():
+        if not re.fullmatch(r"[0-9]{4}", str(year), re.ASCII) or not EARLIEST_YEAR <= int(year) <= LATEST_YEAR:
+            raise PolicyError(f"{key}.{year}: expected a year like 2025 ({EARLIEST_YEAR}-{LATEST_YEAR})")
+        out[int(year)] = _convert(sub, typing.get_args(hint)[1], f"{key}.{year}")
+    return out
+
+
+# The converter of each generic form (by typing.get_origin): (TOML value, type hint, dotted key) -> value.
+GENERIC_CONVERTERS: dict[Any, Callable[[Any, Any, str], Any]] = {
+    typing.Annotated: _annotated, tuple: _tuple, dict: _by_year,
+}
+
+
 def _convert(value: Any, hint: Any, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is typing.Annotated:
-        base, *marks = typing.get_args(hint)
-        if INFINITY_ALLOWED in marks and isinstance(value, float) and value == math.inf:
-            return value
-        return _convert(value, base, key)
-    if hint is timedelta:
-        return parse_duration(value, key)
-    if hint is time:
-        return parse_clock(value, key)
-    if hint is date:
-        if isinstance(value, datetime) or not isinstance(value, date | str):
-            raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}")
-        try:
-            day = value if isinstance(value, date) else date.fromisoformat(value)
-        except ValueError:
-            raise PolicyError(f"{key}: expected a date like 2025-12-24, got {value!r}") from None
-        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-            raise PolicyError(f"{key}: expected a date in the years {EARLIEST_YEAR}-{LATEST_YEAR}, got {value!r}")
-        return day
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise PolicyError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
-            raise PolicyError(f"{key}: expected a whole number from 0 to {MAX_WHOLE:.0e}, got {_short(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_NUMBER:
-            raise PolicyError(f"{key}: expected a number from 0 to {MAX_NUMBER:g}, got {_short(value)}")  # (NaN too)
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise PolicyError(f"{key}: expected text, got {value!r}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise PolicyError(f"{key}: expected a list, got {value!r}")
-        item = typing.get_args(hint)[0]
-        return tuple(_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict) or not value:
-            raise PolicyError(f"{key}: expected a non-empty table, got {value!r}")
-        out = {}
-        for year, sub in value.items():
-            if not re.fullmatch(r"[0-9]{4}", str(year), re.ASCII) or not EARLIEST_YEAR <= int(year) <= LATEST_YEAR:
-                raise PolicyError(f"{key}.{year}: expected a year like 2025 ({EARLIEST_YEAR}-{LATEST_YEAR})")
-            out[int(year)] = _convert(sub, typing.get_args(hint)[1], f"{key}.{year}")
-        return out
+    """`value` as the type `hint` names: a plain type's converter, a generic form's, or a nested table."""
+    plain = CONVERTERS.get(hint) if isinstance(hint, type) else None
+    if plain is not None:
+        return plain(value, key)
+    generic = GENERIC_CONVERTERS.get(typing.get_origin(hint))
+    if generic is not None:
+        return generic(value, hint, key)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_table(hint, value, key)
     raise TypeError(f"unsupported policy type {hint!r} at {key}")  # a bug in this module, not in input

@@ -1,0 +1,1 @@
+"""The shipped scenarios (TOML), found by name: `medcom simulate nordjylland-2024`."""
