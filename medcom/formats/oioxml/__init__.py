@@ -15,16 +15,20 @@ from medcom.findings import Finding, FindingLimit, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
 from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
-from medcom.formats.oioxml.letters import WallTimes, read_letter, text_of
+from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
-from medcom.formats.oioxml.walk import Part, walk_emessage
 from medcom.formats.xmlsafe import read_encoding
 from medcom.quoting import cut_quotes
 
 _NS_IN_TEXT = re.compile(r"\{[^{}'\s]*\}")  # a namespace in braces; not libxml2's {'a', 'b'} of enumerations
 ENVELOPE = "Envelope"
 NOT_LETTERS = frozenset({ENVELOPE, "Local_Elements"})
+# What describing a message reads (validate reads no more; replay reads the whole letter too).
+_HEAD_PARTS = frozenset({"Identifier", "AcknowledgementCode"})
+_BODY_PARTS = frozenset({"Letter", "Sender", "Receiver"})
+_LETTER_PARTS = frozenset({"VersionCode", "Identifier", "StatisticalCode"})
+_EAN = frozenset({"EANIdentifier"})
 
 
 def is_emessage(root: etree._Element) -> bool:
@@ -125,11 +129,17 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         return [ReadMessage(source, "oioxml", [Finding(
             "M-VERSION", Severity.ERROR, f"an Emessage in namespace {namespace or '(none)'}, which is not an OIOXML "
             f"generation medcom knows ({known_versions()})", source, root.sourceline)], encoding=encoding)]
-    walked = walk_emessage(root)
-    kids = [part.element for part in walked.parts]
-    letter_parts = [part for part in walked.parts if part.name not in NOT_LETTERS]
-    bodies = [part.element for part in letter_parts]
-    head = next((part for part in walked.parts if part.name == ENVELOPE), None)
+    envelope = None
+    bodies = []
+    kids = []
+    for child in root:
+        if isinstance(child.tag, str):
+            kids.append(child)
+            name = local_name(child)
+            if name not in NOT_LETTERS:
+                bodies.append(child)
+            elif name == ENVELOPE and envelope is None:
+                envelope = child
     placed = _Placed(bodies, options.max_findings)
     readable_path = PathNamer()
 
@@ -153,7 +163,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         else:
             cap.add(Finding(rule, severity, text, source, el.sourceline, readable_path(el)))
 
-    wall_times = check_identifiers_and_times(walked, add, sent_before_event=options.sent_before_event)
+    wall_times = check_identifiers_and_times(root, add, sent_before_event=options.sent_before_event)
     placed.finish()
     if not bodies:
         shared = placed.shared.findings
@@ -162,57 +172,66 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
         return [ReadMessage(source, "oioxml", shared, generation=generation.name, schema=judge.label,
                             encoding=encoding)]
     messages = []
-    for position, part in enumerate(letter_parts, start=1):
-        body = part.element
+    head = children(envelope, None if options.letter_content else _HEAD_PARTS)
+    for position, body in enumerate(bodies, start=1):
         name = f"{source} letter {position}" if len(bodies) > 1 else source
         findings = placed.findings(body, position, source)
-        family = family_of(etree.QName(body).namespace, part.name)
+        family = family_of(etree.QName(body).namespace, local_name(body))
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
                               encoding=encoding, position=position, line=body.sourceline)
-        _describe(message, part, head, family, wall_times if options.letter_content else None, readable_path)
+        _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
+                  readable_path)
         messages.append(message)
     return messages
 
 
-def _describe(message: ReadMessage, body: Part, head: Part | None, family: Family | None,
-              wall_times: WallTimes | None, readable_path: PathNamer) -> None:
+def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
+              family: Family | None, head: Children, wall_times: WallTimes | None,
+              readable_path: PathNamer) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
-    letter_el = body.index.get("Letter")
-    version = body.text("Letter/VersionCode") or ""
+    parts = children(body, None if wall_times is not None else _BODY_PARTS)
+    letter_el = parts.get("Letter")
+    letter = children(letter_el, _LETTER_PARTS)
+    version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
-    message.letter_id = body.text("Letter/Identifier")
-    message.envelope_id = head.text("Identifier") if head is not None else None
-    message.receipt_requested = head is not None and head.text("AcknowledgementCode") == "pluspositivkvitt"
-    message.sender = _party_ean(body, "Sender")
-    message.sender_name = _party_name(body, "Sender")
-    message.receiver = _party_ean(body, "Receiver")
+    message.letter_id = text_of(letter.get("Identifier"))
+    message.envelope_id = text_of(head.get("Identifier"))
+    message.receipt_requested = envelope is not None and text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt"
+    message.sender = _party_ean(body, parts, "Sender")
+    message.sender_name = _party_name(parts.get("Sender"))
+    message.receiver = _party_ean(body, parts, "Receiver")
     if family is None:
-        message.family = body.text("Letter/StatisticalCode") or body.name if letter_el is not None else body.name
+        message.family = text_of(letter.get("StatisticalCode")) or local_name(body) \
+            if letter_el is not None else local_name(body)
         message.findings.append(Finding(
-            "M-VERSION", Severity.INFO, f"{body.name} is a MedCom letter outside the admission and discharge "
-            f"families ({known_versions()}): validated, not replayed", message.source, body.element.sourceline,
-            readable_path(body.element)))
+            "M-VERSION", Severity.INFO, f"{local_name(body)} is a MedCom letter outside the admission and discharge "
+            f"families ({known_versions()}): validated, not replayed", message.source, body.sourceline,
+            readable_path(body)))
         return
     message.family = family.code
     if version and version != family.version:
-        where = letter_el if letter_el is not None else body.element
         message.findings.append(Finding(
             "M-VERSION", Severity.ERROR, f"{family.body} of generation {family.generation.name} is version "
-            f"{family.version}, not {version}", message.source, where.sourceline, readable_path(where)))
+            f"{family.version}, not {version}", message.source,
+            letter_el.sourceline if letter_el is not None else body.sourceline,
+            readable_path(letter_el) if letter_el is not None else readable_path(body)))
     if wall_times is not None:
-        message.content = read_letter(body, family, head, wall_times)
+        message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times)
 
 
-def _party_name(body: Part, party: str) -> str | None:
+_NAMES = frozenset({"OrganisationName", "DepartmentName"})
+
+
+def _party_name(party: etree._Element | None) -> str | None:
     """'Organisation, department' of a Sender or Receiver, as the letter names them (None: it names neither)."""
-    names = (body.text(f"{party}/OrganisationName"), body.text(f"{party}/DepartmentName"))
-    return ", ".join(t for t in names if t) or None
+    names = children(party, _NAMES)
+    return ", ".join(t for t in (text_of(names.get(n)) for n in ("OrganisationName", "DepartmentName")) if t) or None
 
 
-def _party_ean(body: Part, party: str) -> str | None:
+def _party_ean(body: etree._Element, parts: Children, party: str) -> str | None:
     """The text of <party>/EANIdentifier, as the path finds it (the first party element that has one)."""
-    ean = body.index.get(f"{party}/EANIdentifier")
-    if ean is None and party in body.index:
-        ean = body.element.find(f"{{*}}{party}/{{*}}EANIdentifier")
+    ean = children(parts.get(party), _EAN).get("EANIdentifier")
+    if ean is None and party in parts:
+        ean = body.find(f"{{*}}{party}/{{*}}EANIdentifier")
     return text_of(ean)

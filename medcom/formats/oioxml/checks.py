@@ -10,9 +10,8 @@ from lxml import etree
 
 from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.findings import Severity
-from medcom.formats.oioxml.letters import WallTimes, clock_time
+from medcom.formats.oioxml.letters import wall_time
 from medcom.formats.oioxml.names import local_name
-from medcom.formats.oioxml.walk import Walked
 from medcom.identifiers import ascii_digits, check_cpr, check_gln, check_municipality
 
 Add = Callable[[str, Severity, str, etree._Element], None]
@@ -62,16 +61,17 @@ def _looks_like_gln(value: str) -> bool:
     return ascii_digits(value, 100)
 
 
-def check_identifiers_and_times(walked: Walked, add: Add, *, sent_before_event: bool) -> WallTimes:
+def check_identifiers_and_times(root: etree._Element, add: Add, *,
+                                sent_before_event: bool) -> dict[etree._Element, datetime | None]:
     """M-CPR, M-GLN (a warning: real senders use numbers that fail the check digit), M-MUNICIPALITY and the
-    local-time rules (T-2) over the whole tree (the elements the walk found, in document order); with
-    `sent_before_event`, also a message sent before the admission or discharge it reports (validate; replay leaves
-    that to ADM-1 and DIS-1). Returns the wall times read, by their Date/Time holder element (for reading the
-    letters without reading them again)."""
+    local-time rules (T-2) over the whole tree; with `sent_before_event`, also a message sent before the
+    admission or discharge it reports (validate; replay leaves that to ADM-1 and DIS-1). Returns the wall times
+    read, by their Date/Time holder element (for reading the letters without reading them again)."""
     sent: datetime | None = None
     events: list[tuple[etree._Element, datetime]] = []
-    wall_times: WallTimes = {}
-    for name, el in walked.checked:
+    wall_times: dict[etree._Element, datetime | None] = {}
+    for el in root.iter("{*}CivilRegistrationNumber", "{*}EANIdentifier", "{*}IdentifierCode", "{*}Date"):
+        name = local_name(el)
         text = (el.text or "").strip()
         if name == "CivilRegistrationNumber":
             if problem := check_cpr(text):
@@ -85,8 +85,10 @@ def check_identifiers_and_times(walked: Walked, add: Add, *, sent_before_event: 
                     and (problem := check_municipality((ident.text or "").strip())):
                 add("M-MUNICIPALITY", Severity.ERROR, problem, ident)
         else:
-            holder = el.getparent()  # never None: the walk starts below the root
-            naive = wall_times[holder] = clock_time(walked.clocks[holder])
+            holder = el.getparent()
+            if holder is None:
+                continue
+            naive = wall_times[holder] = wall_time(holder)
             if naive is None:
                 continue  # the schema reports malformed dates and times
             _check_local_time(holder, naive, add)

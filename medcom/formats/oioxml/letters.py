@@ -16,7 +16,6 @@ from lxml import etree
 from medcom.calendar import localize
 from medcom.formats.oioxml.generations import Family
 from medcom.formats.oioxml.names import LOCAL_NAMES, local_name
-from medcom.formats.oioxml.walk import Part
 
 # Body elements whose Date/Time the agreement reads (local names; the same in every generation).
 TIME_ELEMENTS = ("Admission", "Discharge", "ExpectedEndOfTreatment", "AgreedDischarge", "EndOfTreatment",
@@ -71,16 +70,28 @@ class Letter:
     original: Original | None = None  # receipts
 
 
+Children = dict[str, etree._Element]
 WallTimes = dict[etree._Element, datetime | None]  # Date/Time holders already read (medcom.formats.oioxml.checks)
 
 
-def children(parent: etree._Element) -> dict[str, etree._Element]:
-    """An element's child elements by local name (the first of each name), as `find("{*}name")` finds them."""
-    found: dict[str, etree._Element] = {}
-    for child in parent.iterchildren(etree.Element):
-        name = LOCAL_NAMES.get(child.tag) or local_name(child)
-        if name not in found:
+def children(parent: etree._Element | None, wanted: frozenset[str] | None = None) -> Children:
+    """An element's child elements by local name (the first of each name), as `find("{*}name")` finds them;
+    with `wanted`, only those names, and the walk stops once each is found."""
+    found: Children = {}
+    if parent is None:
+        return found
+    known = LOCAL_NAMES.get
+    for child in parent:
+        tag = child.tag
+        name = known(tag) if isinstance(tag, str) else None  # the cached local name (local_name, inlined)
+        if name is None:
+            if not isinstance(tag, str):
+                continue
+            name = local_name(child)
+        if name not in found and (wanted is None or name in wanted):
             found[name] = child
+            if wanted is not None and len(found) == len(wanted):
+                break
     return found
 
 
@@ -90,10 +101,14 @@ def text_of(el: etree._Element | None) -> str | None:
     return (el.text or "").strip() or None
 
 
-def clock_time(parts: dict[str, etree._Element]) -> datetime | None:
-    """The naive local date and time of a holder's first Date and first Time (or TimeWithSec); None when
-    malformed. A time with a UTC offset is malformed too: MedCom's times are local wall times (the schema
-    reports it), and an offset would make the time aware where every reader takes a wall time."""
+def wall_time(holder: etree._Element) -> datetime | None:
+    """The naive local date and time of a Date + Time/TimeWithSec holder; None when malformed."""
+    return _wall_time(children(holder))
+
+
+def _wall_time(parts: Children) -> datetime | None:
+    """A time with a UTC offset is malformed too ('110200-0130' reads as 11:02:00 at -01:30): MedCom's times are
+    local wall times (the schema reports it), and an aware time would break every reader that takes a wall time."""
     day = text_of(parts.get("Date"))
     clock = text_of(parts.get("Time")) or text_of(parts.get("TimeWithSec"))
     if day is None or clock is None:
@@ -105,64 +120,75 @@ def clock_time(parts: dict[str, etree._Element]) -> datetime | None:
         return None
 
 
-def _instant(naive: datetime | None) -> datetime | None:
-    """The instant a wall time names (Copenhagen local time)."""
+def read_time(holder: etree._Element | None, known: WallTimes | None = None) -> datetime | None:
+    """The instant a Date/Time holder names (Copenhagen local time), or None."""
+    if holder is None:
+        return None
+    naive = known[holder] if known is not None and holder in known else wall_time(holder)
     return localize(naive, strict=False) if naive is not None else None
 
 
-def _original(body: Part) -> Original | None:
-    original = body.index.get("OriginalEmessage")
+def read_party(el: etree._Element | None) -> Party:
+    if el is None:
+        return Party()
+    parts = children(el)
+    return Party(text_of(parts.get("EANIdentifier")), text_of(parts.get("Identifier")),
+                 text_of(parts.get("IdentifierCode")), text_of(parts.get("OrganisationName")),
+                 text_of(parts.get("DepartmentName")))
+
+
+def _original(parts: Children) -> Original | None:
+    original = parts.get("OriginalEmessage")
     if original is None:
         return None
-    letters = list(original.iterchildren("{*}OriginalLetter"))
-    code = body.text("OriginalEmessage/RefuseCode")
-    refuse = body.index.get("OriginalEmessage/RefuseText")
+    head = children(original)
+    letters = original.findall("{*}OriginalLetter")
+    code = text_of(head.get("RefuseCode"))
+    refuse = head.get("RefuseText")
     text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
-    found = [children(letter) for letter in letters]
-    for parts in found:
-        if code is None and text_of(parts.get("RefuseCode")):
-            code = text_of(parts.get("RefuseCode"))
-            refuse = parts.get("RefuseText")
+    for letter in letters:
+        found = children(letter)
+        if code is None and text_of(found.get("RefuseCode")):
+            code = text_of(found.get("RefuseCode"))
+            refuse = found.get("RefuseText")
             text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
-    return Original(body.text("OriginalEmessage/OriginalEnvelopeIdentifier"),
-                    tuple(t for t in (text_of(parts.get("OriginalLetterIdentifier")) for parts in found) if t),
+    return Original(text_of(head.get("OriginalEnvelopeIdentifier")),
+                    tuple(t for t in (text_of(children(x).get("OriginalLetterIdentifier")) for x in letters) if t),
                     code, text)
 
 
-def _party(body: Part, party: str) -> Party:
-    text = body.text
-    return Party(text(f"{party}/EANIdentifier"), text(f"{party}/Identifier"), text(f"{party}/IdentifierCode"),
-                 text(f"{party}/OrganisationName"), text(f"{party}/DepartmentName"))
-
-
-def read_letter(body: Part, family: Family, head: Part | None, known: WallTimes) -> Letter:
-    """The agreement's view of one body element (a letter or a receipt) of a known family: `body` and the
-    envelope `head` as the walk indexed them (medcom.formats.oioxml.walk), `known` the wall times the message
-    rules read (every Date/Time holder of the document)."""
-    index, text = body.index, body.text
-    times = {name: at for name in TIME_ELEMENTS if name in index and (at := _instant(known.get(index[name])))}
-    coordination = index.get("FurtherCoordination")
-    conference = index.get("FurtherCoordination/DischargeConference")
+def read_letter(body: etree._Element, family: Family, envelope: etree._Element | None, *,
+                parts: Children | None = None, head: Children | None = None,
+                known: WallTimes | None = None) -> Letter:
+    """The agreement's view of one body element (a letter or a receipt) of a known family. `parts` and `head`
+    are the body's and the envelope's children and `known` the wall times, where the caller has them already."""
+    parts = children(body) if parts is None else parts
+    letter = children(parts.get("Letter"))
+    patient = children(parts.get("Patient"))
+    sender = parts.get("Sender")
+    head = children(envelope) if head is None else head
+    times = {name: at for name in TIME_ELEMENTS if name in parts and (at := read_time(parts[name], known)) is not None}
+    coordination = parts.get("FurtherCoordination")
+    conference = children(coordination).get("DischargeConference")
     if conference is None and coordination is not None:  # a later FurtherCoordination's, as a path finds it
-        conference = body.element.find("{*}FurtherCoordination/{*}DischargeConference")
-    sent = head.index.get("Sent") if head is not None else None
+        conference = body.find("{*}FurtherCoordination/{*}DischargeConference")
     return Letter(
         family=family,
-        envelope_id=head.text("Identifier") if head is not None else None,
-        sent=_instant(known.get(sent)) if sent is not None else None,
-        receipt_requested=head is not None and head.text("AcknowledgementCode") == "pluspositivkvitt",
-        letter_id=text("Letter/Identifier"),
-        status=text("Letter/StatusCode"),
-        episode_id=text("Letter/EpisodeOfCareIdentifier") or text("Letter/NotificationIdentifier"),
-        sender=_party(body, "Sender"),
-        receiver=_party(body, "Receiver"),
-        cpr=text("Patient/CivilRegistrationNumber"),
-        patient_status=text("Patient/EpisodeOfCareStatusCode"),
+        envelope_id=text_of(head.get("Identifier")),
+        sent=read_time(head.get("Sent"), known),
+        receipt_requested=text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt",
+        letter_id=text_of(letter.get("Identifier")),
+        status=text_of(letter.get("StatusCode")),
+        episode_id=text_of(letter.get("EpisodeOfCareIdentifier")) or text_of(letter.get("NotificationIdentifier")),
+        sender=read_party(sender),
+        receiver=read_party(parts.get("Receiver")),
+        cpr=text_of(patient.get("CivilRegistrationNumber")),
+        patient_status=text_of(patient.get("EpisodeOfCareStatusCode")),
         times=times,
-        conference=_instant(known.get(conference)) if conference is not None else None,
+        conference=read_time(conference, known),
         coordination=tuple(local for c in coordination if isinstance(c.tag, str)
                            for local in (etree.QName(c).localname,)) if coordination is not None else (),
-        answer_to=text("Sender/AnswerTo/EANIdentifier"),
-        subject=text("AdditionalInformation/Subject"),
-        original=_original(body) if family.is_receipt else None,
+        answer_to=text_of(children(children(sender).get("AnswerTo")).get("EANIdentifier")),
+        subject=text_of(children(parts.get("AdditionalInformation")).get("Subject")),
+        original=_original(parts) if family.is_receipt else None,
     )
