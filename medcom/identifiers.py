@@ -293,7 +293,6 @@ def gln_check_digit(first12: str) -> int:
 
 
 @lru_cache(maxsize=8192)  # location numbers repeat: a region has few senders and receivers
-@lru_cache(maxsize=4096)  # messages name the same few thousand locations over and over
 def check_gln(value: str) -> str | None:
     """M-GLN: 13 digits with a correct GS1 modulus-10 check digit."""
     value = value.strip()

@@ -16,6 +16,8 @@ from helpers.cli import invoke, no_traceback
 from helpers.fifo import watched_fifo
 from lxml import etree
 
+from medcom.formats.messages import ReadOptions
+from medcom.formats.oioxml.letters import Letter
 from medcom.formats.oioxml.schemas import SchemaError, user_schemas
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.formats.read import read_document
@@ -310,6 +312,23 @@ def test_digit_checks_take_ascii_digits_only() -> None:
     assert municipality_name("²") is None and municipality_name("٨٥١") is None and municipality_name("851")
     assert _code("²") is None and _code("٨٥١") is None and _code("0851") == "851"
     assert not _looks_like_gln("٥" * 13) and _looks_like_gln("5790000000001")
+
+
+@pytest.mark.parametrize("clock", ["11:02:00+01:00", "110200-0130", "11:02Z"])
+@pytest.mark.parametrize("holder", [0, 2])  # the envelope's Sent, the letter's Admission
+def test_a_time_with_a_utc_offset_is_a_schema_finding_not_a_traceback(clock: str, holder: int) -> None:
+    """Python reads '110200-0130' as 11:02:00 at offset -01:30; an aware time made localize() and the "sent before
+    the event" comparison raise (found by mutating messages). A MedCom time is a local wall time: one with an offset
+    is malformed, which the schema says, and no time is read from it."""
+    text = GOOD.decode("latin-1")
+    at = [i for i in range(len(text)) if text.startswith("<m100:Time>", i)][holder] + len("<m100:Time>")
+    data = (text[:at] + clock + text[text.index("</m100:Time>", at):]).encode("latin-1")
+    for letter_content in (True, False):
+        (message,) = read_document(data, "offset.xml", ReadOptions(letter_content=letter_content))
+        assert not message.accepted and any(f.rule == "M-SCHEMA" and clock in f.text for f in message.findings)
+    (message,) = read_document(data, "offset.xml")
+    letter = message.content
+    assert isinstance(letter, Letter) and (letter.sent is None if holder == 0 else "Admission" not in letter.times)
 
 
 def _timeline(municipality: object) -> bytes:

@@ -107,12 +107,15 @@ def wall_time(holder: etree._Element) -> datetime | None:
 
 
 def _wall_time(parts: Children) -> datetime | None:
+    """A time with a UTC offset is malformed too ('110200-0130' reads as 11:02:00 at -01:30): MedCom's times are
+    local wall times (the schema reports it), and an aware time would break every reader that takes a wall time."""
     day = text_of(parts.get("Date"))
     clock = text_of(parts.get("Time")) or text_of(parts.get("TimeWithSec"))
     if day is None or clock is None:
         return None
     try:
-        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock))
+        read = time.fromisoformat(clock)
+        return datetime.combine(date.fromisoformat(day), read) if read.tzinfo is None else None
     except ValueError:
         return None
 
