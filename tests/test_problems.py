@@ -8,11 +8,11 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fhir_helpers import ADMISSION, dump, entry_index, mutated, resource
+from helpers.fhir import ADMISSION, dump, entry_index, mutated, resource
+from helpers.samples import one_of_each
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
-from samples import one_of_each
 
 from medcom.engine.engine import Context, Engine, Rule, Violation
 from medcom.events import Event
@@ -282,7 +282,7 @@ def test_an_envelope_reused_by_two_files_is_found_whatever_the_files_are_called(
     for one Emessage, and the reused envelope was accepted)."""
     import json
 
-    from cli_helpers import invoke
+    from helpers.cli import invoke
 
     advice = one_of_each()["XDIS20"]
     other = advice.replace(b">ADV1<", b">ADV2<", 1)
