@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
-from medcom.formats.fhir.base_invariants import STRUCTURE_CHECKED, Native, native
+from medcom.formats.fhir.base_invariants import STRUCTURE_CHECKED, Native
 from medcom.formats.fhir.igpackages import Context, package, strip_version
+from medcom.formats.fhir.medcom_invariants import native
 
 
 @dataclass(frozen=True)

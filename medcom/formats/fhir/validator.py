@@ -423,7 +423,7 @@ class _Validation:
 
     def invariants(self, definition: ElementDef, value: object, path: Path, type_path: str, resource: dict) -> None:
         for constraint, shortcut in definition.invariants:
-            answer = shortcut(value, resource) if shortcut is not None else ASK_FHIRPATH
+            answer = shortcut(value, resource, self) if shortcut is not None else ASK_FHIRPATH
             if answer is ASK_FHIRPATH:
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
