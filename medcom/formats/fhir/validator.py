@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir import fhirpath as fp
+from medcom.formats.fhir import walks
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.bundle_rules import bundle_rules
@@ -136,11 +137,15 @@ class _Validation:
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
         self._follow = True
+        self._recording: tuple[Path, list[tuple]] | None = None  # a local walk's effects, remembered (walks.py)
+        self._local = True  # False once the walk being recorded reads beyond its resource (or the resource's id)
 
     # --- reporting ------------------------------------------------------------------------------------------------
 
     def report(self, rule: str, severity: Severity, path: Path, text: str) -> None:
         """Record a finding; the same finding from two profiles is kept once, as its most severe form."""
+        if self._recording is not None:
+            self._record(path, ("report", rule, severity, text))
         if self.quiet:
             if severity == Severity.ERROR:
                 self.quiet_errors += 1
@@ -155,12 +160,15 @@ class _Validation:
             self.findings[key] = Finding(rule, severity, mask_cprs(text), self.file, self.lines.line(path), location)
 
     def not_checked(self, kind: str, what: str) -> None:
+        if self._recording is not None:
+            self._record((), ("unchecked", kind, what))
         if not self.quiet:
             self.unchecked[(kind, what)] += 1
 
     # --- the FHIRPath session ----------------------------------------------------------------------------------
 
     def resolve(self, reference: str) -> dict | None:
+        self._local = False
         found = self.by_url.get(reference)
         if found is None and reference.count("/") >= 1 and not reference.startswith(("urn:", "#")):
             kind, _, ident = reference.rstrip("/").rpartition("/")
@@ -170,6 +178,7 @@ class _Validation:
         return found[1] if found else None
 
     def path_of(self, resource: dict) -> Path | None:
+        self._local = False
         return next((p for p, r in self.entries if r is resource), None)
 
     @property
@@ -183,6 +192,7 @@ class _Validation:
         return compile_profile(url, self.context)
 
     def conforms_to(self, resource: dict, profile_url: str) -> bool | None:
+        self._local = False
         profile = self.profile(profile_url)
         if profile is None:
             return None
@@ -204,15 +214,42 @@ class _Validation:
     # --- profiles and resources --------------------------------------------------------------------------------
 
     def expect(self, path: Path, profile_url: str, because: Path | None) -> None:
+        self._local = False
         self.expected.setdefault(path, {}).setdefault(strip_version(profile_url), because)
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
+        """`resource` against `profile`; a walk that read nothing but the resource (an organisation) is remembered
+        by what it read and its effects are replayed for the next copy (walks.py)."""
+        key = walks.key(resource, profile.url, self.context.label, follow_references)
+        if key is not None:
+            effects = walks.known(key)
+            if effects is not None:
+                for suffix, effect in effects:
+                    if effect[0] == "report":
+                        self.report(effect[1], effect[2], path + suffix, effect[3])
+                    else:
+                        self.not_checked(effect[1], effect[2])
+                return
+        recording = key is not None and not self.quiet and not self.trial and self._recording is None
+        if recording:
+            self._recording, self._local = (path, []), True
         try:
             self._check_resource(resource, profile, path, follow_references)
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             # a shape the walk did not foresee: the structure check reports the shape; the profile is not finished
             self.not_checked("profile", f"{profile.url} at {fhirpath(self.root_type, path)} "
                                         f"(stopped on malformed content: {type(exc).__name__})")
+        finally:
+            if recording:
+                effects_seen = self._recording[1]  # type: ignore[index]
+                self._recording = None
+                walks.remember(key, effects_seen if self._local else None)  # type: ignore[arg-type]
+
+    def _record(self, path: Path, effect: tuple) -> None:
+        base, effects = self._recording  # type: ignore[misc]
+        if path[:len(base)] != base:
+            self._local = False  # not where the resource is: not a local walk
+        effects.append((path[len(base):], effect))
 
     def _check_resource(self, resource: dict, profile: Profile, path: Path, follow_references: bool) -> None:
         kind = resource.get("resourceType")
@@ -317,6 +354,9 @@ class _Validation:
 
     def value(self, item: _Item, definition: ElementDef, resource: dict, profile: Profile | None) -> None:
         value, path = item.value, item.path
+        if self._recording is not None and path[-1:] == ("id",) and len(path) == len(self._recording[0]) + 1 and (
+                definition.fixed or definition.pattern or definition.binding):
+            self._local = False  # the resource's id is judged by its value: the walk is not id-blind
         codes = definition.type_codes
         if codes and item.type_code not in codes and not (item.type_code == "Resource" or "*" in codes):
             allowed = ", ".join(sorted(codes))
@@ -425,6 +465,8 @@ class _Validation:
         for constraint, shortcut in definition.invariants:
             answer = shortcut(value, resource, self) if shortcut is not None else ASK_FHIRPATH
             if answer is ASK_FHIRPATH:
+                if self._recording is not None and not walks.id_blind(constraint.expression):  # type: ignore[arg-type]
+                    self._local = False
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
                 verdict = None if answer is UNEVALUABLE else bool(answer)
