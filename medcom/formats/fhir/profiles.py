@@ -68,6 +68,18 @@ class ElementDef:
         return self.name[:-3] if self.is_choice else self.name
 
     @cached_property
+    def twin_key(self) -> str:
+        """The JSON key of a primitive's id and extensions: `_status`."""
+        return "_" + self.json_name
+
+    @cached_property
+    def single_type(self) -> str | None:
+        """The type code when there is one type (not FHIRPath's System.String of an id or extension url)."""
+        if len(self.types) == 1 and self.types[0].code != "http://hl7.org/fhirpath/System.String":
+            return self.types[0].code
+        return None
+
+    @cached_property
     def shown(self) -> str:
         """How findings name it: its path, with the slice name of a slice."""
         return self.slice_name and f"{self.path}:{self.slice_name}" or self.path

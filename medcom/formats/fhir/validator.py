@@ -54,7 +54,6 @@ _HEADER_TO_MESSAGE = {
 _PRIMITIVE_TYPES = frozenset({
     "boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary", "instant", "date",
     "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt", "positiveInt", "uuid", "xhtml"})
-_SYSTEM_STRING = "http://hl7.org/fhirpath/System.String"
 _SPLIT_STEPS = re.compile(r"\.(?![^(]*\))")
 
 
@@ -279,7 +278,7 @@ class _Validation:
         known = elements(base_type)
         for child in children:
             absent = child.absent_key
-            if absent is not None and absent not in obj and "_" + absent not in obj:
+            if absent is not None and absent not in obj and child.twin_key not in obj:
                 continue  # optional, not sliced and not there: nothing to check
             self.element(self.collect(obj, child, path, known), child, path, resource, profile)
 
@@ -288,15 +287,17 @@ class _Validation:
         if definition.is_choice:
             keys = sorted({k.lstrip("_") for k in obj if k.lstrip("_").startswith(name)
                            and k.lstrip("_")[len(name):][:1].isupper()})
+        elif name in obj or definition.twin_key in obj:
+            keys = [name]
         else:
-            keys = [name] if name in obj or "_" + name in obj else []
+            return []
         found: list[_Item] = []
         for key in keys:
             info = known.get(key)
             if definition.is_choice:
                 type_code = _type_code(key[len(name):])
-            elif len(definition.types) == 1 and definition.types[0].code != _SYSTEM_STRING:
-                type_code = definition.types[0].code
+            elif definition.single_type is not None:
+                type_code = definition.single_type
             elif info is not None:
                 type_code = info.fhir_type if info.kind != "resource" else "Resource"
             else:
@@ -354,8 +355,8 @@ class _Validation:
 
     def value(self, item: _Item, definition: ElementDef, resource: dict, profile: Profile | None) -> None:
         value, path = item.value, item.path
-        if self._recording is not None and path[-1:] == ("id",) and len(path) == len(self._recording[0]) + 1 and (
-                definition.fixed or definition.pattern or definition.binding):
+        if self._recording is not None and (definition.fixed or definition.pattern or definition.binding) and \
+                path[-1:] == ("id",) and len(path) == len(self._recording[0]) + 1:
             self._local = False  # the resource's id is judged by its value: the walk is not id-blind
         codes = definition.type_codes
         if codes and item.type_code not in codes and not (item.type_code == "Resource" or "*" in codes):
@@ -374,7 +375,8 @@ class _Validation:
             self.binding(item, definition)
         if item.type_code == "Reference" and isinstance(value, dict):
             self.reference(value, path, definition)
-        self.invariants(definition, value, path, self.type_path(item, definition), resource)
+        if definition.invariants:
+            self.invariants(definition, value, path, self.type_path(item, definition), resource)
         if not isinstance(value, dict) or item.type_code == "Resource":
             return  # a primitive, or a resource validated as an entry of its own
         base_type = item.type_code if item.type_code not in ("BackboneElement", "Element") else (
