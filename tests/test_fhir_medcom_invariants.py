@@ -170,3 +170,38 @@ def test_shortcuts_agree_with_fhirpathpy_on_mutations(seed: int) -> None:
         answered += count
     assert disagreements == []
     assert answered > 1000
+
+
+def _shipped_matches() -> list[tuple[str, str]]:
+    found = set()
+    for name, versions in shipped().items():
+        for version in versions:
+            loaded = package(f"{name}#{version}")
+            assert loaded is not None
+            found |= {(c["key"], c["expression"]) for d in loaded.structure_definitions.values()
+                      for e in d.get("snapshot", {}).get("element", []) for c in e.get("constraint", [])
+                      if "matches(" in c.get("expression", "") and (c["key"], c["expression"]) not in MEDCOM}
+    return sorted(found)
+
+
+def test_matches_shortcuts_agree_with_fhirpathpy_on_every_string() -> None:
+    """Each shipped `matches()` invariant a shortcut answers, on every string of the examples and on odd ones (a
+    newline, non-ASCII digits, a CPR with its check digits changed)."""
+    shortcuts = [(k, e, native(k, e)) for k, e in _shipped_matches() if native(k, e) is not None]
+    assert len(shortcuts) >= 8  # CPR, GLN, CVR, SOR, uuids
+    strings = {s for b in _bundles() for s in _strings(b)}
+    rng = random.Random(3)
+    strings |= {"0101701234\n", "٠١٠١٧٠١٢٣٤", "3102001234", "2902001234", "2902011234", "urn:uuid:" + "a" * 36,
+                "x\ny", " 5790000121526", "5790000121526 ", "x urn:uuid:0c1b6c5b-5f3c-4d5e-8a3b-1f2e3d4c5b6a-y"}
+    strings |= {"".join(rng.choice("0123456789") for _ in range(rng.choice((8, 10, 11, 13, 15)))) for _ in range(300)}
+    session = _session(_bundles()[0])
+    disagreements = []
+    for key, expression, shortcut in shortcuts:
+        for text in sorted(strings):
+            answer = shortcut(text, {}, session)  # type: ignore[misc]
+            if answer is ASK_FHIRPATH:
+                continue
+            expected = fp._evaluate(expression, text, "string", {}, session)
+            if answer != expected:
+                disagreements.append(f"{key} on {text!r}: {answer} != {expected}")
+    assert disagreements == []

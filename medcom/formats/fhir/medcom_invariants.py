@@ -14,7 +14,9 @@ The shortcuts are tested against fhirpathpy on the shipped examples and on mutat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from medcom.formats.fhir.base_invariants import (
@@ -359,9 +361,31 @@ MEDCOM: dict[tuple[str, str], Native] = {
 }
 
 
+_MATCHES = re.compile(r"(?:value\.)?matches\('([^'\\]*)'\)")
+
+
+@cache
+def _matches(pattern: str) -> Native | None:
+    """`matches('pattern')` (or `value.matches(...)`, as FHIR evaluates it on a primitive) on a primitive string:
+    fhirpathpy's re.search with DOTALL. Another value (a primitive's `_name` object alone, an empty string) is
+    left to fhirpathpy."""
+    try:
+        regex = re.compile(pattern, re.DOTALL)
+    except re.error:
+        return None
+
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        if not isinstance(value, str) or not value:
+            return ASK_FHIRPATH
+        return regex.search(value) is not None
+    return check
+
+
 def native(key: str, expression: str | None) -> Native | None:
-    """The Python shortcut for invariant `key` with exactly this expression (FHIR's base invariants and MedCom's),
-    if there is one."""
+    """The Python shortcut for invariant `key` with exactly this expression (FHIR's base invariants and MedCom's,
+    and any `matches()` of a literal without escapes), if there is one."""
     if not expression:
         return None
-    return NATIVE.get((key, expression)) or MEDCOM.get((key, expression))
+    found = NATIVE.get((key, expression)) or MEDCOM.get((key, expression))
+    matches = _MATCHES.fullmatch(expression) if found is None else None
+    return _matches(matches[1]) if matches else found
