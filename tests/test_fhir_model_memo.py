@@ -16,7 +16,7 @@ from fhir_helpers import ADMISSION, CARE_NEW, load, resource
 from medcom.formats.fhir.basemodel import elements, model_class
 from medcom.formats.fhir.structure import TIME_ELEMENTS, _validate_model, model_key
 
-_STRING_TYPES = {"reference": {"string", "uri"}, "fullUrl": {"uri"}}
+_STRING_TYPES = {"reference": {"string", "uri"}, "fullUrl": {"uri"}, "div": {"xhtml"}}
 _TIME_TYPES = {"dateTime", "instant", "code"}
 
 
@@ -44,7 +44,7 @@ def test_every_element_of_a_renewed_name_accepts_what_is_left_out() -> None:
             else:
                 continue
             seen.add(name)
-    assert seen == {"reference", "fullUrl", *TIME_ELEMENTS}
+    assert seen == {"reference", "fullUrl", "div", *TIME_ELEMENTS}
 
 
 def _instants(rng: random.Random) -> list[str]:
@@ -76,7 +76,8 @@ def test_the_model_accepts_every_reference_left_out() -> None:
     characters = "abcXYZ019:/#?&=%-._~!$'()*+,;@[]{}|^`<>æøå€"
     for _ in range(300):
         text = "".join(rng.choice(characters) for _ in range(rng.randint(1, 40)))
-        for type_name, value in (("Reference", {"reference": text}), ("BundleEntry", {"fullUrl": text})):
+        for type_name, value in (("Reference", {"reference": text}), ("BundleEntry", {"fullUrl": text}),
+                                 ("Narrative", {"status": "generated", "div": text + ' "\\<p>'})):
             klass = model_class(type_name)
             assert '": "x"' in model_key(klass, value)  # type: ignore[arg-type]
             assert _validate_model(klass, value) == ()  # type: ignore[arg-type]
@@ -88,7 +89,7 @@ def _renewed(bundle: dict, rng: random.Random) -> dict:
 
     def walk(value: object) -> object:
         if isinstance(value, dict):
-            return {k: (f"{v}{text}" if k in ("id", "reference", "fullUrl") and isinstance(v, str) else
+            return {k: (f"{v}{text}" if k in ("id", "reference", "fullUrl", "div") and isinstance(v, str) else
                         rng.choice(_instants(rng)) if k in TIME_ELEMENTS and isinstance(v, str) and "T" in v
                         else walk(v)) for k, v in value.items()}
         if isinstance(value, list):

@@ -165,13 +165,14 @@ _VALID_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # within what the model's id ty
 
 # Values the model accepts in every element of their name, and which messages renew: a reference or fullUrl without
 # white space or escapes (R4B's `reference` elements are strings or uris, `fullUrl` a uri: any such text is both),
-# and a whole instant with seconds and a time zone in the time elements below (R4B: dateTime, instant or code). An
-# element of another type that a JSON string reaches is the shape walk's finding, and then the model is not asked.
-# Only a value that passes the stricter check here is replaced, by one that passes it too, so the model's verdict
-# cannot change (tests/test_fhir_model_memo.py).
+# a narrative's div (xhtml, which the model takes as any text: the shape walk refuses an empty one, and medcom
+# does not judge XHTML), and a whole instant with seconds and a time zone in the time elements below (R4B:
+# dateTime, instant or code). An element of another type that a JSON string reaches is the shape walk's finding,
+# and then the model is not asked. Only a value that passes the stricter check here is replaced, by one that
+# passes it too, so the model's verdict cannot change (tests/test_fhir_model_memo.py).
 TIME_ELEMENTS = ("timestamp", "recorded", "sent", "start", "end", "occurredDateTime", "lastUpdated")
 _RENEWED = re.compile(
-    r'"(?P<ref>reference|fullUrl)": "[^\s"\\]{1,4096}"'
+    r'"(?P<ref>reference|fullUrl)": "[^\s"\\]{1,4096}"|"div": "(?:[^"\\]|\\.)*"'
     rf'|"(?P<time>{"|".join(TIME_ELEMENTS)})": '
     r'"(?P<instant>(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d'
     r'(?:\.\d{3}|\.\d{6})?(?:Z|[+-](?:0\d|1[0-3]):[0-5]\d))"')
@@ -180,6 +181,8 @@ _RENEWED = re.compile(
 def _renewed(match: re.Match[str]) -> str:
     if match["ref"]:
         return f'"{match["ref"]}": "x"'
+    if match["time"] is None:
+        return '"div": "x"'
     try:
         datetime.fromisoformat(match["instant"])  # a calendar date (no 30 February)
     except ValueError:
