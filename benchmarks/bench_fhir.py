@@ -8,8 +8,10 @@ FHIR messages (HospitalNotification, CareCommunication, Acknowledgement), then m
 - check: the same files through `medcom validate`'s batch runner in this process (hardened JSON reading, the
   structure walk and base model, the profiles of the IG version each message declares, the invariants), best of
   --repeat after a first run that also compiles the profiles (reported on its own as "first run");
-- replay: `medcom replay FOLDER --format json --workers 1` in a child process (checking, events, the engine with
-  every rule, the report; start-up included).
+- replay: `python -m medcom replay FOLDER --format json --workers 1` in a child process of this interpreter
+  (checking, events, the engine with every rule, the report; start-up included).
+Run it with another checkout's interpreter (`/other/.venv/bin/python benchmarks/bench_fhir.py`) to measure that
+checkout's medcom on the same files.
 Times are CPU seconds (user + system) of the work, so that the figures survive a shared, busy machine; the ratio
 check / raw parse is what to compare across machines. Targets (issue 23): >= 2,000 FHIR messages/s checked and
 replayed, ratio >= 0.25.
@@ -65,7 +67,7 @@ def best_of(fn: Callable[[list[Path]], int], files: list[Path], repeat: int) -> 
 def replay_seconds(folder: Path) -> float:
     """CPU seconds of `medcom replay FOLDER --format json --workers 1` (a child process, start-up included)."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [shutil.which("medcom") or "medcom", "replay", str(folder), "--format", "json", "--out",
+        command = [sys.executable, "-m", "medcom", "replay", str(folder), "--format", "json", "--out",
                    str(Path(tmp) / "report.json"), "--workers", "1"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir import fhirpath as fp
@@ -520,7 +521,7 @@ def _slice_problem(slice_def: ElementDef, definition: ElementDef, judge: Context
 def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, judge: Context) -> bool:
     if kind == "type":
         return _type_matches(item, slice_def, path)
-    expected = _expected_values(slice_def, _steps(path), judge)
+    expected = _expected_for(slice_def, path, judge)
     try:
         actual = _navigate(item.value, _steps(path))
     except _SlicingUnsupported:
@@ -553,14 +554,15 @@ def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
     return _type_code(keys[0][len(steps[0]):]) in {t.code for t in child.types}
 
 
-def _steps(path: str) -> list[str]:
-    return [s for s in _SPLIT_STEPS.split(path) if s]
+@cache
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(s for s in _SPLIT_STEPS.split(path) if s)
 
 
 _EXTENSION_STEP = re.compile(r"extension\('([^']*)'\)")
 
 
-def _navigate(value: object, steps: list[str]) -> list[object]:
+def _navigate(value: object, steps: tuple[str, ...]) -> list[object]:
     current = [value]
     for step in steps:
         if step == "$this":
@@ -584,7 +586,20 @@ def _navigate(value: object, steps: list[str]) -> list[object]:
     return current
 
 
-def _expected_values(slice_def: ElementDef, steps: list[str], judge: Context) -> list[tuple[str, object]]:
+_EXPECTED: dict[tuple[int, str, str], tuple[ElementDef, list[tuple[str, object]]]] = {}
+
+
+def _expected_for(slice_def: ElementDef, path: str, judge: Context) -> list[tuple[str, object]]:
+    """`_expected_values` worked out once per slice, discriminator path and IG version (compiled profiles live as
+    long as the process), not once per value sorted into slices."""
+    known = _EXPECTED.get((id(slice_def), path, judge.label))
+    if known is None or known[0] is not slice_def:
+        known = (slice_def, _expected_values(slice_def, _steps(path), judge))
+        _EXPECTED[(id(slice_def), path, judge.label)] = known
+    return known[1]
+
+
+def _expected_values(slice_def: ElementDef, steps: tuple[str, ...], judge: Context) -> list[tuple[str, object]]:
     """The fixed and pattern values the slice's definition sets at the discriminator path."""
     candidates = [slice_def]
     for position, step in enumerate(steps):
