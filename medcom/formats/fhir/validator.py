@@ -237,6 +237,7 @@ class _Validation:
             self._check_resource(resource, profile, path, follow_references)
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             # a shape the walk did not foresee: the structure check reports the shape; the profile is not finished
+            self._local = False  # its note names where the resource is: not one to replay elsewhere
             self.not_checked("profile", f"{profile.url} at {fhirpath(self.root_type, path)} "
                                         f"(stopped on malformed content: {type(exc).__name__})")
         finally:
