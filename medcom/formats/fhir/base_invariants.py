@@ -15,14 +15,15 @@ fhirpathpy. The shortcuts are tested against fhirpathpy on the shipped examples 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from fhirpathpy.models import models
 
 ASK_FHIRPATH: Final = object()  # this shape is not plain: evaluate the expression with fhirpathpy
 UNEVALUABLE: Final = object()  # the expression cannot be evaluated here (htmlChecks()): counted as not checked
 
-Native = Callable[[object, dict], object]  # -> bool, ASK_FHIRPATH or UNEVALUABLE
+# (the element's value, its resource, the validation's fhirpath Session) -> bool, ASK_FHIRPATH or UNEVALUABLE
+Native = Callable[[object, dict, Any], object]
 STRUCTURE_CHECKED = frozenset({"ele-1"})  # "has a value or children": the structure check's empty-element rule
 _EXTENSION_VALUE_TYPES = frozenset(models["r4"]["choiceTypePaths"]["Extension.value"])  # what `value` finds
 
@@ -53,14 +54,14 @@ def _plain_string(value: dict, name: str) -> bool:
     return (item is None and name not in value) or (isinstance(item, str) and bool(item))
 
 
-def _no_contained(value: object, _resource_: dict) -> object:
+def _no_contained(value: object, _resource_: dict, _session: object = None) -> object:
     """dom-2, dom-3, dom-4, dom-5: conditions on contained resources, true when there are none."""
     if _resource(value) and _absent(value, "contained"):  # type: ignore[arg-type]
         return True
     return ASK_FHIRPATH
 
 
-def _has_narrative_div(value: object, _resource_: dict) -> object:
+def _has_narrative_div(value: object, _resource_: dict, _session: object = None) -> object:
     """dom-6: text.div.exists()."""
     if not _resource(value) or "_text" in value:  # type: ignore[operator]
         return ASK_FHIRPATH
@@ -72,7 +73,7 @@ def _has_narrative_div(value: object, _resource_: dict) -> object:
     return ASK_FHIRPATH
 
 
-def _html_checks(_value: object, _resource_: dict) -> object:
+def _html_checks(_value: object, _resource_: dict, _session: object = None) -> object:
     """txt-1, txt-2: htmlChecks() is not supported (as fhirpath.evaluate says of it)."""
     return UNEVALUABLE
 
@@ -97,14 +98,14 @@ def _plain_entry_resource(entry: dict) -> bool:
     return (resource is None and "resource" not in entry) or _resource(resource)
 
 
-def _no_total(value: object, _resource_: dict) -> object:
+def _no_total(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-1: total.empty() or (type = 'searchset') or (type = 'history')."""
     if _bundle(value) is not None and _absent(value, "total"):  # type: ignore[arg-type]
         return True
     return ASK_FHIRPATH
 
 
-def _no_search(value: object, _resource_: dict) -> object:
+def _no_search(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-2: entry.search.empty() or (type = 'searchset')."""
     entries = _bundle(value)
     if entries is not None and all(_absent(e, "search") for e in entries):
@@ -114,7 +115,7 @@ def _no_search(value: object, _resource_: dict) -> object:
 
 def _entries_without(part: str, kinds: tuple[str, ...]) -> Native:
     """bdl-3 / bdl-4: entry.all(<part>.exists() = (%resource.type = one of `kinds`)), for the Bundle itself."""
-    def check(value: object, resource: dict) -> object:
+    def check(value: object, resource: dict, _session: object = None) -> object:
         entries = _bundle(value) if value is resource else None
         if entries is None or value["type"] in kinds or not all(_absent(e, part) for e in entries):  # type: ignore[index]
             return ASK_FHIRPATH
@@ -122,7 +123,7 @@ def _entries_without(part: str, kinds: tuple[str, ...]) -> Native:
     return check
 
 
-def _distinct_full_urls(value: object, _resource_: dict) -> object:
+def _distinct_full_urls(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-7: (type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId)
     .isDistinct()."""
     entries = _bundle(value)
@@ -152,7 +153,7 @@ def _first_entry_resource(entries: list[dict]) -> object:
 def _not_a_document(check_identifier: bool = False, check_timestamp: bool = False) -> Native:
     """bdl-9, bdl-10, bdl-11: type = 'document' implies ...: true when the Bundle is not a document (the
     right-hand side must be plain too: fhirpathpy evaluates it whatever the left)."""
-    def check(value: object, _resource_: dict) -> object:
+    def check(value: object, _resource_: dict, _session: object = None) -> object:
         entries = _bundle(value)
         if entries is None or value["type"] == "document":  # type: ignore[index]
             return ASK_FHIRPATH
@@ -171,7 +172,7 @@ def _not_a_document(check_identifier: bool = False, check_timestamp: bool = Fals
     return check
 
 
-def _message_starts_with_header(value: object, _resource_: dict) -> object:
+def _message_starts_with_header(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-12: type = 'message' implies entry.first().resource.is(MessageHeader)."""
     entries = _bundle(value)
     first = _first_entry_resource(entries) if entries is not None else ASK_FHIRPATH
@@ -182,7 +183,7 @@ def _message_starts_with_header(value: object, _resource_: dict) -> object:
     return ASK_FHIRPATH
 
 
-def _entry_has_content(value: object, _resource_: dict) -> object:
+def _entry_has_content(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-5: resource.exists() or request.exists() or response.exists()."""
     if _element(value) and _resource(value.get("resource")) and _absent(value, "request") \
             and _absent(value, "response"):  # type: ignore[union-attr,arg-type]
@@ -190,14 +191,14 @@ def _entry_has_content(value: object, _resource_: dict) -> object:
     return ASK_FHIRPATH
 
 
-def _full_url_without_history(value: object, _resource_: dict) -> object:
+def _full_url_without_history(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-8: fullUrl.contains('/_history/').not()."""
     if _element(value) and _plain_string(value, "fullUrl") and "fullUrl" in value:  # type: ignore[arg-type,operator]
         return "/_history/" not in value["fullUrl"]  # type: ignore[index]
     return ASK_FHIRPATH
 
 
-def _extension_or_value(value: object, _resource_: dict) -> object:
+def _extension_or_value(value: object, _resource_: dict, _session: object = None) -> object:
     """ext-1: extension.exists() != value.exists(), for an extension with either nested extensions (a list of
     objects) or one value (an object, a non-empty string, an integer or a boolean), and no `_value` twin."""
     if not _element(value):
@@ -228,7 +229,7 @@ def _plain_value(item: object) -> bool:
     return _element(item) and bool(item) and all(v is not None for v in item.values())  # type: ignore[union-attr]
 
 
-def _identified_or_named(value: object, _resource_: dict) -> object:
+def _identified_or_named(value: object, _resource_: dict, _session: object = None) -> object:
     """org-1: (identifier.count() + name.count()) > 0, true for an organisation with identifiers or a name."""
     if not _resource(value, "Organization") or not _plain_string(value, "name") or "_identifier" in value:  # type: ignore[arg-type,operator]
         return ASK_FHIRPATH

@@ -125,7 +125,7 @@ def _compiled(expression: str) -> Callable | None:
 
 
 _NOT_LOCAL = ("%", "resolve(", "conformsTo(", "now(", "today(", "timeOfDay(")
-_READS_WHOLE = ("$this", "children(", "descendants(", "repeat(", "toString(")  # may read more than named members
+READS_WHOLE = ("$this", "children(", "descendants(", "repeat(", "toString(")  # may read more than named members
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MEMO_LIMIT = 4096  # remembered verdicts; all are forgotten when the limit is reached
 _MEMO: dict[tuple, bool | None] = {}
@@ -142,7 +142,7 @@ def _members_read(expression: str) -> re.Pattern[str] | None:
     """The members of an object that an expression can read: every name in it (a superset: function names and
     words in strings too), with its `_name` twin and its choice types (`value` -> valueString), and the
     resourceType; None when it may read the whole object."""
-    if any(part in expression for part in _READS_WHOLE):
+    if any(part in expression for part in READS_WHOLE):
         return None
     names = sorted({*_NAME.findall(expression), "resourceType"})
     return re.compile(r"_?(?:" + "|".join(names) + r")(?:[A-Z][A-Za-z0-9]*)?")

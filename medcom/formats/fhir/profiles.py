@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
-from medcom.formats.fhir.base_invariants import STRUCTURE_CHECKED, Native, native
+from medcom.formats.fhir.base_invariants import STRUCTURE_CHECKED, Native
 from medcom.formats.fhir.igpackages import Context, package, strip_version
+from medcom.formats.fhir.medcom_invariants import native
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,18 @@ class ElementDef:
     @cached_property
     def json_name(self) -> str:
         return self.name[:-3] if self.is_choice else self.name
+
+    @cached_property
+    def twin_key(self) -> str:
+        """The JSON key of a primitive's id and extensions: `_status`."""
+        return "_" + self.json_name
+
+    @cached_property
+    def single_type(self) -> str | None:
+        """The type code when there is one type (not FHIRPath's System.String of an id or extension url)."""
+        if len(self.types) == 1 and self.types[0].code != "http://hl7.org/fhirpath/System.String":
+            return self.types[0].code
+        return None
 
     @cached_property
     def shown(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import ValidationError
@@ -163,15 +164,50 @@ def _refuse(value: object) -> object:
 _VALID_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # within what the model's id type accepts
 
 
-def _model_problems(klass: type, resource: dict) -> tuple[tuple[Path, str], ...] | str:
-    """fhir.resources' findings on a resource (steps inside it, text), or the name of the exception it failed
-    with; remembered by the resource's JSON text, since the model's verdict depends on nothing else. A valid id
-    is left out of the text: it gives no finding, and messages renew the ids of the resources they repeat."""
+# Values the model accepts in every element of their name, and which messages renew: a reference or fullUrl without
+# white space or escapes (R4B's `reference` elements are strings or uris, `fullUrl` a uri: any such text is both),
+# a narrative's div (xhtml, which the model takes as any text: the shape walk refuses an empty one, and medcom
+# does not judge XHTML), and a whole instant with seconds and a time zone in the time elements below (R4B:
+# dateTime, instant or code). An element of another type that a JSON string reaches is the shape walk's finding,
+# and then the model is not asked. Only a value that passes the stricter check here is replaced, by one that
+# passes it too, so the model's verdict cannot change (tests/test_fhir_model_memo.py).
+TIME_ELEMENTS = ("timestamp", "recorded", "sent", "start", "end", "occurredDateTime", "lastUpdated")
+_RENEWED = re.compile(
+    r'"(?P<ref>reference|fullUrl)": "[^\s"\\]{1,4096}"|"div": "(?:[^"\\]|\\.)*"'
+    rf'|"(?P<time>{"|".join(TIME_ELEMENTS)})": '
+    r'"(?P<instant>(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d'
+    r'(?:\.\d{3}|\.\d{6})?(?:Z|[+-](?:0\d|1[0-3]):[0-5]\d))"')
+
+
+def _renewed(match: re.Match[str]) -> str:
+    if match["ref"]:
+        return f'"{match["ref"]}": "x"'
+    if match["time"] is None:
+        return '"div": "x"'
+    try:
+        datetime.fromisoformat(match["instant"])  # a calendar date (no 30 February)
+    except ValueError:
+        return match[0]
+    return f'"{match["time"]}": "2000-01-01T00:00:00Z"'
+
+
+def model_key(klass: type, resource: dict) -> str:
+    """What the model's verdict on a resource depends on: its JSON text, with a valid id left out (it gives no
+    finding, and messages renew the ids of the resources they repeat) and renewed values that every element of
+    their name accepts replaced by one such value (`_RENEWED`). Raises TypeError for a value no JSON reader
+    makes."""
     ident = resource.get("id")
     valid_id = isinstance(ident, str) and _VALID_ID.fullmatch(ident) is not None
     rest = {k: v for k, v in resource.items() if k != "id"} if valid_id else resource
+    text = json.dumps(rest, ensure_ascii=False, default=_refuse)
+    return f"{klass.__name__} {valid_id} {_RENEWED.sub(_renewed, text)}"
+
+
+def _model_problems(klass: type, resource: dict) -> tuple[tuple[Path, str], ...] | str:
+    """fhir.resources' findings on a resource (steps inside it, text), or the name of the exception it failed
+    with; remembered by `model_key`, since the model's verdict depends on nothing else."""
     try:
-        key = f"{klass.__name__} {valid_id} {json.dumps(rest, ensure_ascii=False, default=_refuse)}"
+        key = model_key(klass, resource)
     except (TypeError, ValueError, RecursionError):
         return _validate_model(klass, resource)
     known = _MODEL_MEMO.get(key)

@@ -19,9 +19,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import fhirpath as fp
+from medcom.formats.fhir import walks
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.bundle_rules import bundle_rules
@@ -64,7 +66,6 @@ _HEADER_TO_MESSAGE = {
 _PRIMITIVE_TYPES = frozenset({
     "boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary", "instant", "date",
     "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt", "positiveInt", "uuid", "xhtml"})
-_SYSTEM_STRING = "http://hl7.org/fhirpath/System.String"
 _SPLIT_STEPS = re.compile(r"\.(?![^(]*\))")
 
 
@@ -148,11 +149,15 @@ class _Validation:
         self.quiet_errors = 0
         self._follow = True
         self.judging: Profile | None = None  # the profile whose walk is reporting (a finding's judged_by)
+        self._recording: tuple[Path, list[tuple]] | None = None  # a local walk's effects, remembered (walks.py)
+        self._local = True  # False once the walk being recorded reads beyond its resource (or the resource's id)
 
     # --- reporting ------------------------------------------------------------------------------------------------
 
     def report(self, rule: str, severity: Severity, path: Path, text: str, code: str | None = None) -> None:
         """Record a finding; the same finding from two profiles is kept once, as its most severe form."""
+        if self._recording is not None:
+            self._record(path, ("report", rule, severity, text, code, self.judging))
         if self.quiet:
             if severity == Severity.ERROR:
                 self.quiet_errors += 1
@@ -169,12 +174,15 @@ class _Validation:
                                          location=location, code=code, judged_by=_judged_by(judge) if judge else None)
 
     def not_checked(self, kind: str, what: str) -> None:
+        if self._recording is not None:
+            self._record((), ("unchecked", kind, what))
         if not self.quiet:
             self.unchecked[(kind, what)] += 1
 
     # --- the FHIRPath session ----------------------------------------------------------------------------------
 
     def resolve(self, reference: str) -> dict | None:
+        self._local = False
         found = self.by_url.get(reference)
         if found is None and reference.count("/") >= 1 and not reference.startswith(("urn:", "#")):
             kind, _, ident = reference.rstrip("/").rpartition("/")
@@ -184,6 +192,7 @@ class _Validation:
         return found[1] if found else None
 
     def path_of(self, resource: dict) -> Path | None:
+        self._local = False
         return next((p for p, r in self.entries if r is resource), None)
 
     @property
@@ -197,6 +206,7 @@ class _Validation:
         return compile_profile(url, self.context)
 
     def conforms_to(self, resource: dict, profile_url: str) -> bool | None:
+        self._local = False
         profile = self.profile(profile_url)
         if profile is None:
             return None
@@ -218,15 +228,46 @@ class _Validation:
     # --- profiles and resources --------------------------------------------------------------------------------
 
     def expect(self, path: Path, profile_url: str, because: Path | None) -> None:
+        self._local = False
         self.expected.setdefault(path, {}).setdefault(strip_version(profile_url), because)
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
+        """`resource` against `profile`; a walk that read nothing but the resource (an organisation) is remembered
+        by what it read and its effects are replayed for the next copy (walks.py)."""
+        key = walks.key(resource, profile.url, self.context.label, follow_references)
+        if key is not None:
+            effects = walks.known(key)
+            if effects is not None:
+                outer = self.judging
+                for suffix, effect in effects:
+                    if effect[0] == "report":
+                        self.judging = effect[5]  # the profile that judged the remembered walk's finding
+                        self.report(effect[1], effect[2], path + suffix, effect[3], effect[4])
+                        self.judging = outer
+                    else:
+                        self.not_checked(effect[1], effect[2])
+                return
+        recording = key is not None and not self.quiet and not self.trial and self._recording is None
+        if recording:
+            self._recording, self._local = (path, []), True
         try:
             self._check_resource(resource, profile, path, follow_references)
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             # a shape the walk did not foresee: the structure check reports the shape; the profile is not finished
+            self._local = False  # its note names where the resource is: not one to replay elsewhere
             self.not_checked("profile", f"{profile.url} at {fhirpath(self.root_type, path)} "
                                         f"(stopped on malformed content: {type(exc).__name__})")
+        finally:
+            if recording:
+                effects_seen = self._recording[1]  # type: ignore[index]
+                self._recording = None
+                walks.remember(key, effects_seen if self._local else None)  # type: ignore[arg-type]
+
+    def _record(self, path: Path, effect: tuple) -> None:
+        base, effects = self._recording  # type: ignore[misc]
+        if path[:len(base)] != base:
+            self._local = False  # not where the resource is: not a local walk
+        effects.append((path[len(base):], effect))
 
     def _check_resource(self, resource: dict, profile: Profile, path: Path, follow_references: bool) -> None:
         kind = resource.get("resourceType")
@@ -260,7 +301,7 @@ class _Validation:
         known = elements(base_type)
         for child in children:
             absent = child.absent_key
-            if absent is not None and absent not in obj and "_" + absent not in obj:
+            if absent is not None and absent not in obj and child.twin_key not in obj:
                 continue  # optional, not sliced and not there: nothing to check
             self.element(self.collect(obj, child, path, known), child, path, resource, profile)
 
@@ -269,15 +310,17 @@ class _Validation:
         if definition.is_choice:
             keys = sorted({k.lstrip("_") for k in obj if k.lstrip("_").startswith(name)
                            and k.lstrip("_")[len(name):][:1].isupper()})
+        elif name in obj or definition.twin_key in obj:
+            keys = [name]
         else:
-            keys = [name] if name in obj or "_" + name in obj else []
+            return []
         found: list[_Item] = []
         for key in keys:
             info = known.get(key)
             if definition.is_choice:
                 type_code = _type_code(key[len(name):])
-            elif len(definition.types) == 1 and definition.types[0].code != _SYSTEM_STRING:
-                type_code = definition.types[0].code
+            elif definition.single_type is not None:
+                type_code = definition.single_type
             elif info is not None:
                 type_code = info.fhir_type if info.kind != "resource" else "Resource"
             else:
@@ -335,6 +378,9 @@ class _Validation:
 
     def value(self, item: _Item, definition: ElementDef, resource: dict, profile: Profile | None) -> None:
         value, path = item.value, item.path
+        if self._recording is not None and (definition.fixed or definition.pattern or definition.binding) and \
+                path[-1:] == ("id",) and len(path) == len(self._recording[0]) + 1:
+            self._local = False  # the resource's id is judged by its value: the walk is not id-blind
         codes = definition.type_codes
         if codes and item.type_code not in codes and not (item.type_code == "Resource" or "*" in codes):
             allowed = ", ".join(sorted(codes))
@@ -352,7 +398,8 @@ class _Validation:
             self.binding(item, definition)
         if item.type_code == "Reference" and isinstance(value, dict):
             self.reference(value, path, definition)
-        self.invariants(definition, value, path, self.type_path(item, definition), resource)
+        if definition.invariants:
+            self.invariants(definition, value, path, self.type_path(item, definition), resource)
         if not isinstance(value, dict) or item.type_code == "Resource":
             return  # a primitive, or a resource validated as an entry of its own
         base_type = item.type_code if item.type_code not in ("BackboneElement", "Element") else (
@@ -441,8 +488,10 @@ class _Validation:
 
     def invariants(self, definition: ElementDef, value: object, path: Path, type_path: str, resource: dict) -> None:
         for constraint, shortcut in definition.invariants:
-            answer = shortcut(value, resource) if shortcut is not None else ASK_FHIRPATH
+            answer = shortcut(value, resource, self) if shortcut is not None else ASK_FHIRPATH
             if answer is ASK_FHIRPATH:
+                if self._recording is not None and not walks.id_blind(constraint.expression):  # type: ignore[arg-type]
+                    self._local = False
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
                 verdict = None if answer is UNEVALUABLE else bool(answer)
@@ -494,7 +543,7 @@ def _slice_problem(slice_def: ElementDef, definition: ElementDef, judge: Context
 def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, judge: Context) -> bool:
     if kind == "type":
         return _type_matches(item, slice_def, path)
-    expected = _expected_values(slice_def, _steps(path), judge)
+    expected = _expected_for(slice_def, path, judge)
     try:
         actual = _navigate(item.value, _steps(path))
     except _SlicingUnsupported:
@@ -527,14 +576,15 @@ def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
     return _type_code(keys[0][len(steps[0]):]) in {t.code for t in child.types}
 
 
-def _steps(path: str) -> list[str]:
-    return [s for s in _SPLIT_STEPS.split(path) if s]
+@cache
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(s for s in _SPLIT_STEPS.split(path) if s)
 
 
 _EXTENSION_STEP = re.compile(r"extension\('([^']*)'\)")
 
 
-def _navigate(value: object, steps: list[str]) -> list[object]:
+def _navigate(value: object, steps: tuple[str, ...]) -> list[object]:
     current = [value]
     for step in steps:
         if step == "$this":
@@ -558,7 +608,20 @@ def _navigate(value: object, steps: list[str]) -> list[object]:
     return current
 
 
-def _expected_values(slice_def: ElementDef, steps: list[str], judge: Context) -> list[tuple[str, object]]:
+_EXPECTED: dict[tuple[int, str, str], tuple[ElementDef, list[tuple[str, object]]]] = {}
+
+
+def _expected_for(slice_def: ElementDef, path: str, judge: Context) -> list[tuple[str, object]]:
+    """`_expected_values` worked out once per slice, discriminator path and IG version (compiled profiles live as
+    long as the process), not once per value sorted into slices."""
+    known = _EXPECTED.get((id(slice_def), path, judge.label))
+    if known is None or known[0] is not slice_def:
+        known = (slice_def, _expected_values(slice_def, _steps(path), judge))
+        _EXPECTED[(id(slice_def), path, judge.label)] = known
+    return known[1]
+
+
+def _expected_values(slice_def: ElementDef, steps: tuple[str, ...], judge: Context) -> list[tuple[str, object]]:
     """The fixed and pattern values the slice's definition sets at the discriminator path."""
     candidates = [slice_def]
     for position, step in enumerate(steps):

@@ -1,0 +1,391 @@
+"""MedCom's own invariants answered in Python where the answer is plain from the message, as base_invariants does
+for FHIR's: fhirpathpy is asked only about the rest.
+
+Most of MedCom's invariants are Bundle-level (`entry.resource.ofType(Provenance).exists()`,
+`entry.where(resource.is(Patient)).count() = 1`, a MessageHeader's `conformsTo(...)`): their verdict depends on the
+whole message, so fhirpathpy's verdicts could not be remembered, and interpreting them took about a quarter of a
+message's check. Each shortcut here is for the exact expression it was written for (a profile that changes an
+expression gets fhirpathpy), reads only plain shapes (the entries are objects without a `resourceType`, each
+resource an object with one, what the expression navigates is there as FHIR JSON has it, without `_name` twins)
+and returns `ASK_FHIRPATH` for anything else; `conformsTo()` asks the validator, as fhirpath.py's function does.
+The shortcuts are tested against fhirpathpy on the shipped examples and on mutations of them
+(tests/test_fhir_medcom_invariants.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from medcom.formats.fhir.base_invariants import (
+    _EXTENSION_VALUE_TYPES,
+    ASK_FHIRPATH,
+    NATIVE,
+    UNEVALUABLE,
+    Native,
+    _bundle,
+    _element,
+    _plain_entry_resource,
+    _plain_string,
+)
+
+
+def _resources(value: object) -> list[dict | None] | None:
+    """The resources of a plain Bundle's entries (None where an entry has none); None for any other shape."""
+    entries = _bundle(value)
+    if entries is None or not all(_plain_entry_resource(e) and "_resource" not in e for e in entries):
+        return None
+    return [e.get("resource") for e in entries]
+
+
+def _of_type(resources: list[dict | None], kind: str) -> list[dict]:
+    return [r for r in resources if r is not None and r["resourceType"] == kind]
+
+
+def _conforms(session: Any, resource: dict, url: str) -> object:
+    """The validator's verdict, UNEVALUABLE where the profile is not shipped (fhirpath.py's conformsTo())."""
+    verdict = session.conforms_to(resource, url)
+    return UNEVALUABLE if verdict is None else verdict
+
+
+def _member(resource: dict, name: str) -> tuple[bool, object]:
+    """(plain, the member): plain when it is absent or there without a `_name` twin."""
+    if "_" + name in resource:
+        return False, None
+    return True, resource.get(name)
+
+
+def _elements(value: object) -> list[dict] | None:
+    """A repeating element as a list of non-empty element objects ([] when absent); None for any other shape."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(_element(v) and v for v in value):
+        return value
+    return None
+
+
+def _any_of_type(kind: str) -> Native:
+    """`entry.resource.ofType(kind).exists()` and `... .count() >0`."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        resources = _resources(value)
+        return ASK_FHIRPATH if resources is None else bool(_of_type(resources, kind))
+    return check
+
+
+def _one_patient(value: object, _resource_: dict, _session: Any = None) -> object:
+    """`entry.where(resource.is(Patient)).count() = 1`."""
+    resources = _resources(value)
+    return ASK_FHIRPATH if resources is None else len(_of_type(resources, "Patient")) == 1
+
+
+def _no_entry_is_a_resource(value: object, _resource_: dict, _session: Any = None) -> object:
+    """`entry.ofType(MessageHeader).all(...)`: an entry is a BundleEntry, never a MessageHeader or a Provenance,
+    so `all()` is over nothing and true (what fhirpathpy answers, and what these versions of the IGs shipped)."""
+    return ASK_FHIRPATH if _resources(value) is None else True
+
+
+def _header_conforms(url: str) -> Native:
+    """`entry.resource.ofType(MessageHeader).conformsTo(url)`, for a message with at most one MessageHeader."""
+    def check(value: object, _resource_: dict, session: Any = None) -> object:
+        resources = _resources(value)
+        headers = _of_type(resources, "MessageHeader") if resources is not None else []
+        if resources is None or len(headers) > 1:
+            return ASK_FHIRPATH
+        return _conforms(session, headers[0], url) if headers else False
+    return check
+
+
+def _first_conforms(url: str) -> Native:
+    """`entry[0].resource.conformsTo(url)`."""
+    def check(value: object, _resource_: dict, session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None:
+            return ASK_FHIRPATH
+        return _conforms(session, resources[0], url) if resources and resources[0] is not None else False
+    return check
+
+
+def _provenances_conform(url: str) -> Native:
+    """`entry.resource.ofType(Provenance).conformsTo(url).allTrue()` and `... .all(conformsTo(url))`: each
+    Provenance in turn, unevaluable at the first the validator cannot judge."""
+    def check(value: object, _resource_: dict, session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None:
+            return ASK_FHIRPATH
+        verdicts = []
+        for provenance in _of_type(resources, "Provenance"):
+            verdict = _conforms(session, provenance, url)
+            if verdict is UNEVALUABLE:
+                return UNEVALUABLE
+            verdicts.append(verdict)
+        return all(verdicts)
+    return check
+
+
+def _single_equals(values: list[object] | None, expected: str) -> object:
+    """FHIRPath's `collection = 'text'` for a collection of plain strings: empty is false here (the invariant's
+    empty result), one string compares; more than one is left to fhirpathpy."""
+    if values is None or len(values) > 1:
+        return ASK_FHIRPATH
+    return bool(values) and values[0] == expected
+
+
+def _strings(objects: list[dict], name: str) -> list[object] | None:
+    """The plain string `name` of each object that has it; None when one is not plain."""
+    found: list[object] = []
+    for item in objects:
+        if not _plain_string(item, name):
+            return None
+        if name in item:
+            found.append(item[name])
+    return found
+
+
+def _patient_identifier_system(expected: str) -> Native:
+    """`entry.resource.ofType(Patient).identifier.system = 'expected'`."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None:
+            return ASK_FHIRPATH
+        identifiers: list[dict] = []
+        for patient in _of_type(resources, "Patient"):
+            plain, found = _member(patient, "identifier")
+            items = _elements(found) if plain else None
+            if items is None:
+                return ASK_FHIRPATH
+            identifiers += items
+        return _single_equals(_strings(identifiers, "system"), expected)
+    return check
+
+
+def _destination_use(expected: str) -> Native:
+    """`Bundle.entry.resource.ofType(MessageHeader).destination.extension.value.code = 'expected'`, where each
+    extension's value is one Coding-like object."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None:
+            return ASK_FHIRPATH
+        codings: list[dict] = []
+        for header in _of_type(resources, "MessageHeader"):
+            plain, found = _member(header, "destination")
+            destinations = _elements(found) if plain else None
+            if destinations is None:
+                return ASK_FHIRPATH
+            for destination in destinations:
+                plain, found = _member(destination, "extension")
+                extensions = _elements(found) if plain else None
+                if extensions is None:
+                    return ASK_FHIRPATH
+                for extension in extensions:
+                    values = [k for k in extension if k.startswith(("value", "_value"))]
+                    if len(values) > 1 or (values and (values[0][5:] not in _EXTENSION_VALUE_TYPES
+                                                       or not _element(extension[values[0]]))):
+                        return ASK_FHIRPATH
+                    codings += [extension[values[0]]] if values else []
+        return _single_equals(_strings(codings, "code"), expected)
+    return check
+
+
+def _acknowledged(value: object, _resource_: dict, _session: Any = None) -> object:
+    """medcom-acknowledgement-1: iif(MessageHeader.response.code = 'ok', true, response.code != 'ok' and an
+    OperationOutcome exists); with no response code both sides are empty and the invariant false."""
+    resources = _resources(value)
+    headers = _of_type(resources, "MessageHeader") if resources is not None else []
+    if resources is None or len(headers) != 1:
+        return ASK_FHIRPATH
+    plain, response = _member(headers[0], "response")
+    if not plain or (response is not None and not _element(response)):
+        return ASK_FHIRPATH
+    codes = _strings([response], "code") if response is not None else []
+    if codes is None:
+        return ASK_FHIRPATH
+    if not codes:
+        return False
+    return codes[0] == "ok" or bool(_of_type(resources, "OperationOutcome"))
+
+
+def _practitioner_named(value: object, _resource_: dict, _session: Any = None) -> object:
+    """`entry.resource.ofType(Practitioner).name.exists()`."""
+    resources = _resources(value)
+    if resources is None:
+        return ASK_FHIRPATH
+    for practitioner in _of_type(resources, "Practitioner"):
+        plain, found = _member(practitioner, "name")
+        names = _elements(found) if plain else None
+        if names is None:
+            return ASK_FHIRPATH
+        if names:
+            return True
+    return False
+
+
+def _role_names_practitioner(value: object, _resource_: dict, _session: Any = None) -> object:
+    """`Bundle.entry.resource.ofType(PractitionerRole).practitioner.reference.exists()`."""
+    resources = _resources(value)
+    if resources is None:
+        return ASK_FHIRPATH
+    references = []
+    for role in _of_type(resources, "PractitionerRole"):
+        plain, found = _member(role, "practitioner")
+        if not plain or (found is not None and not _element(found)):
+            return ASK_FHIRPATH
+        references += [found] if found is not None else []
+    strings = _strings(references, "reference")
+    return ASK_FHIRPATH if strings is None else bool(strings)
+
+
+def _one_profile(resource: dict) -> list[object] | None:
+    """The resource's meta.profile as plain strings; None for any other shape."""
+    plain, meta = _member(resource, "meta")
+    if not plain or (meta is not None and not _element(meta)):
+        return None
+    if meta is None:
+        return []
+    plain, profiles = _member(meta, "profile")
+    if not plain or not (profiles is None or isinstance(profiles, list) and all(
+            isinstance(p, str) and p for p in profiles)):
+        return None
+    return list(profiles or [])
+
+
+def _header_profile_starts(prefix: str) -> Native:
+    """`entry[0].resource.ofType(MessageHeader).meta.profile.startsWith(prefix)`, for at most one profile."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None:
+            return ASK_FHIRPATH
+        first = resources[0] if resources else None
+        if first is None or first["resourceType"] != "MessageHeader":
+            return False
+        profiles = _one_profile(first)
+        if profiles is None or len(profiles) > 1:
+            return ASK_FHIRPATH
+        return bool(profiles) and str(profiles[0]).startswith(prefix)
+    return check
+
+
+def _provenance_profiles_start(prefix: str) -> Native:
+    """`entry.resource.ofType(Provenance).all(meta.profile.startsWith(prefix))`, for at most one profile each (a
+    Provenance without one fails `all()`)."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None:
+            return ASK_FHIRPATH
+        verdicts = []
+        for provenance in _of_type(resources, "Provenance"):
+            profiles = _one_profile(provenance)
+            if profiles is None or len(profiles) > 1:
+                return ASK_FHIRPATH
+            verdicts.append(bool(profiles) and str(profiles[0]).startswith(prefix))
+        return all(verdicts)
+    return check
+
+
+def _check_digit(digits: int, weights: tuple[int, ...], verdict: Callable[[list[int]], bool]) -> Native:
+    """gln-modulus-10 and CVR-modulus-11 on a value of exactly `digits` ASCII digits."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        if not (isinstance(value, str) and len(value) == digits and value.isascii() and value.isdigit()):
+            return ASK_FHIRPATH
+        numbers = [int(c) for c in value]
+        return verdict([n * w for n, w in zip(numbers, weights, strict=False)] + numbers[len(weights):])
+    return check
+
+
+_GLN = _check_digit(13, (1, 3) * 6, lambda n: (10 - sum(n[:12]) % 10) % 10 == n[12])
+_CVR = _check_digit(8, (2, 7, 6, 5, 4, 3, 2, 1), lambda n: sum(n) % 11 == 0)
+
+
+def _gln_expression(value: str) -> str:
+    steps = "\n".join(("(" if i == 0 else "(" if i < 5 else "+(") + f"{value}substring({i},1).toInteger()*"
+                      f"{1 if i % 2 == 0 else 3})" + ("+" if i < 4 else "") for i in range(12))
+    return f"((\n(10-({steps})mod(10))mod(10))={value}substring(12,1).toInteger())"
+
+
+def _cvr_expression(value: str) -> str:
+    weights = (2, 7, 6, 5, 4, 3, 2, 1)
+    steps = "+\n".join(f"    ({value}substring({i},1).toInteger()*{w})" for i, w in enumerate(weights))
+    return f"((\n{steps}) mod(11)=0)"
+
+
+_MESSAGING = "http://medcomfhir.dk/ig/messaging/StructureDefinition/"
+_CARE = "http://medcomfhir.dk/ig/carecommunication/StructureDefinition/"
+_ACK_HEADER = "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgementHeader"
+
+MEDCOM: dict[tuple[str, str], Native] = {
+    ("medcom-messaging-2", "entry.resource.ofType(Provenance).exists()"): _any_of_type("Provenance"),
+    ("medcom-messaging-4", "entry.resource.ofType(Provenance).count() >0"): _any_of_type("Provenance"),
+    ("medcom-careCommunication-2", "entry.where(resource.is(Patient)).count() = 1"): _one_patient,
+    ("medcom-hospitalNotification-2", "entry.where(resource.is(Patient)).count() = 1"): _one_patient,
+    ("medcom-messaging-1", "entry.ofType(MessageHeader).all(resource.conformsTo('http://medcomfhir.dk/fhir/messaging/"
+                           "StructureDefinition/medcom-messaging-messageHeader'))"): _no_entry_is_a_resource,
+    ("medcom-messaging-3", "entry.ofType(Provenance).all(resource.conformsTo('http://medcomfhir.dk/fhir/messaging/"
+                           "StructureDefinition/medcom-messaging-provenance'))"): _no_entry_is_a_resource,
+    ("medcom-hospitalNotification-1", "entry.ofType(MessageHeader).all(resource.conformsTo('http://medcomfhir.dk/"
+     "fhir/hospitalnotification/StructureDefinition/medcom-hospitalNotification-messageHeader'))"):
+        _no_entry_is_a_resource,
+    ("medcom-hospitalNotification-3", "entry.ofType(Provenance).all(resource.activity.memberOf('http://medcomfhir.dk"
+     "/fhir/dk-medcom-terminology/ValueSet/medcom-hospitalNotification-messageActivities'))"): _no_entry_is_a_resource,
+    ("medcom-acknowledgement-2", f"entry.resource.ofType(MessageHeader).conformsTo('{_ACK_HEADER}')"):
+        _header_conforms(_ACK_HEADER),
+    ("medcom-messaging-1", f"entry[0].resource.conformsTo('{_MESSAGING}medcom-messaging-messageHeader')"):
+        _first_conforms(f"{_MESSAGING}medcom-messaging-messageHeader"),
+    ("medcom-careCommunication-1", f"entry[0].resource.conformsTo('{_CARE}medcom-careCommunication-messageHeader')"):
+        _first_conforms(f"{_CARE}medcom-careCommunication-messageHeader"),
+    ("medcom-messaging-3", f"entry.resource.ofType(Provenance).conformsTo('{_MESSAGING}medcom-messaging-provenance')"
+                           ".allTrue()"): _provenances_conform(f"{_MESSAGING}medcom-messaging-provenance"),
+    ("medcom-careCommunication-3", f"entry.resource.ofType(Provenance).all(conformsTo('{_CARE}"
+                                   "medcom-careCommunication-provenance'))"):
+        _provenances_conform(f"{_CARE}medcom-careCommunication-provenance"),
+    ("medcom-acknowledgement-1", "iif(entry.resource.ofType(MessageHeader).response.code = 'ok', true, "
+                                 "entry.resource.ofType(MessageHeader).response.code != 'ok' and "
+                                 "entry.resource.ofType(OperationOutcome).exists())"): _acknowledged,
+    ("medcom-hospitalNotification-4", "entry.resource.ofType(Patient).identifier.system = 'urn:oid:1.2.208.176.1.2'"):
+        _patient_identifier_system("urn:oid:1.2.208.176.1.2"),
+    ("medcom-hospitalNotification-5", "Bundle.entry.resource.ofType(MessageHeader).destination.extension.value.code "
+                                      "= 'primary'"): _destination_use("primary"),
+    ("medcom-careCommunication-4", "entry.resource.ofType(Practitioner).name.exists()"): _practitioner_named,
+    ("medcom-careCommunication-13", "Bundle.entry.resource.ofType(PractitionerRole).practitioner.reference.exists()"):
+        _role_names_practitioner,
+    ("medcom-careCommunication-1", f"entry[0].resource.ofType(MessageHeader).meta.profile.startsWith('{_CARE}"
+                                   "medcom-careCommunication-messageHeader')"):
+        _header_profile_starts(f"{_CARE}medcom-careCommunication-messageHeader"),
+    ("medcom-careCommunication-3", f"entry.resource.ofType(Provenance).all(meta.profile.startsWith('{_CARE}"
+                                   "medcom-careCommunication-provenance'))"):
+        _provenance_profiles_start(f"{_CARE}medcom-careCommunication-provenance"),
+    ("gln-modulus-10", _gln_expression("value.")): _GLN,
+    ("gln-modulus-10", _gln_expression("")): _GLN,
+    ("CVR-modulus-11", _cvr_expression("value.")): _CVR,
+    ("CVR-modulus-11", _cvr_expression("")): _CVR,
+}
+
+
+_MATCHES = re.compile(r"(?:value\.)?matches\('([^'\\]*)'\)")
+
+
+@cache
+def _matches(pattern: str) -> Native | None:
+    """`matches('pattern')` (or `value.matches(...)`, as FHIR evaluates it on a primitive) on a primitive string:
+    fhirpathpy's re.search with DOTALL. Another value (a primitive's `_name` object alone, an empty string) is
+    left to fhirpathpy."""
+    try:
+        regex = re.compile(pattern, re.DOTALL)
+    except re.error:
+        return None
+
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        if not isinstance(value, str) or not value:
+            return ASK_FHIRPATH
+        return regex.search(value) is not None
+    return check
+
+
+def native(key: str, expression: str | None) -> Native | None:
+    """The Python shortcut for invariant `key` with exactly this expression (FHIR's base invariants and MedCom's,
+    and any `matches()` of a literal without escapes), if there is one."""
+    if not expression:
+        return None
+    found = NATIVE.get((key, expression)) or MEDCOM.get((key, expression))
+    matches = _MATCHES.fullmatch(expression) if found is None else None
+    return _matches(matches[1]) if matches else found

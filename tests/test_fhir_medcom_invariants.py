@@ -1,0 +1,207 @@
+"""The Python shortcuts for MedCom's invariants (medcom.formats.fhir.medcom_invariants) give exactly what
+fhirpathpy gives, conformsTo() answered by the same validation: on the example Bundles of every shipped IG version
+and on thousands of mutations of them aimed at what the shortcuts read."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import pytest
+from fhir_helpers import DATA
+
+from medcom.formats.fhir import fhirpath as fp
+from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
+from medcom.formats.fhir.igpackages import context, example_bundles, newest, package, shipped
+from medcom.formats.fhir.jsonread import read_json
+from medcom.formats.fhir.locations import LineMap
+from medcom.formats.fhir.medcom_invariants import MEDCOM, native
+from medcom.formats.fhir.validator import _Validation, candidate_versions, message_profile
+
+EXAMPLES = sorted([*DATA.rglob("*.json"), *(Path(__file__).parent.parent / "examples" / "log").glob("*.json")])
+_VALUE_LEVEL = {"gln-modulus-10", "CVR-modulus-11"}
+
+
+def _bundles() -> list[dict]:
+    found = []
+    raws = [p.read_bytes() for p in EXAMPLES] + list(example_bundles(every_version=True).values())
+    for raw in raws:
+        try:
+            value, _ = read_json(raw, max_bytes=10_000_000)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            found.append(value)
+    return found
+
+
+def _session(bundle: dict) -> _Validation:
+    """The validation that judges the Bundle (its declared or newest IG version), as the validator makes it."""
+    profile = message_profile(bundle) if isinstance(bundle.get("entry", []), list) else None
+    label = newest("medcom.fhir.dk.carecommunication")
+    if profile is not None:
+        ig, versions, _ = candidate_versions(bundle, profile)
+        label = f"{ig}#{versions[0]}"
+    judge = context(label or "")
+    assert judge is not None
+    return _Validation(bundle, "x", LineMap(), judge)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _disagreements(bundle: dict) -> tuple[list[str], int]:
+    """Every shortcut on the Bundle (the value-level ones on each string in it) against fhirpathpy; how many
+    answered without fhirpathpy."""
+    try:
+        session = _session(bundle)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        return [], 0  # a shape the validator's own message_profile does not read: the structure check's
+    found, answered = [], 0
+    for (key, expression), shortcut in MEDCOM.items():
+        values = [(s, "string") for s in _strings(bundle) if s.isdigit()] if key in _VALUE_LEVEL else [
+            (bundle, "Bundle")]
+        for value, type_path in values:
+            answer = shortcut(value, bundle, session)
+            if answer is ASK_FHIRPATH:
+                continue
+            answered += 1
+            expected = fp._evaluate(expression, value, type_path, bundle, session)
+            got = None if answer is UNEVALUABLE else answer
+            if got != expected:
+                found.append(f"{key} on {json.dumps(value, default=str)[:200]}: {got} != {expected}")
+    return found, answered
+
+
+def test_every_shortcut_is_for_an_expression_medcom_ships() -> None:
+    shipped_expressions = set()
+    for name, versions in shipped().items():
+        for version in versions:
+            loaded = package(f"{name}#{version}")
+            assert loaded is not None
+            shipped_expressions |= {(c["key"], c.get("expression")) for d in loaded.structure_definitions.values()
+                                    for e in d.get("snapshot", {}).get("element", []) for c in e.get("constraint", [])}
+    assert set(MEDCOM) <= shipped_expressions
+    for (key, expression), shortcut in MEDCOM.items():
+        assert native(key, expression) is shortcut
+        assert native(key, expression + " ") is None
+
+
+def test_shortcuts_agree_with_fhirpathpy_on_the_examples() -> None:
+    bundles = _bundles()
+    assert len(bundles) >= 40
+    answered = 0
+    for bundle in bundles:
+        disagreements, count = _disagreements(bundle)
+        assert disagreements == []
+        answered += count
+    assert answered > 20 * len(bundles)  # the shortcuts answer for the examples' plain shapes
+
+
+_KEYS = ["entry", "resource", "resourceType", "response", "code", "_code", "identifier", "_identifier", "system",
+         "_system", "destination", "extension", "valueCoding", "valueString", "_valueCoding", "practitioner",
+         "reference", "name", "_name", "meta", "_meta", "profile", "_profile", "type", "_resource", "fullUrl"]
+_VALUES = [None, "", "x", "ok", "primary", "error", "urn:oid:1.2.208.176.1.2", 0, True, [], {}, [{}], [None],
+           {"code": "ok"}, {"code": "primary"}, {"code": 1}, {"reference": "x"},
+           [{"system": "urn:oid:1.2.208.176.1.2"}],
+           [{"system": "s"}, {"system": "urn:oid:1.2.208.176.1.2"}], {"profile": ["a", "b"]}, {"profile": []},
+           {"profile": ["http://medcomfhir.dk/ig/carecommunication/StructureDefinition/medcom-careCommunication-"
+                        "provenance"]}, [{"url": "u", "valueCoding": {"code": "primary"}}], [{"family": "F"}],
+           "Patient", "MessageHeader", "Provenance", "OperationOutcome", "Practitioner", "PractitionerRole",
+           "message", "5790000121526", "5790000121527", "12345674", "12345675", {"resourceType": "Patient"}]
+
+
+def _mutate(bundle: dict, rng: random.Random) -> None:
+    """One change where the shortcuts look: an entry repeated, dropped or moved, a resource's type changed, a
+    member set to an odd value or removed, a digit changed, anywhere in the Bundle."""
+    entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
+    roll = rng.random()
+    if entries and roll < 0.15:
+        entries.append(copy.deepcopy(rng.choice(entries)))
+        return
+    if entries and roll < 0.25:
+        entries.insert(rng.randrange(len(entries)), entries.pop(rng.randrange(len(entries))))
+        return
+    targets: list[object] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, dict | list):
+            targets.append(x)
+            for item in x.values() if isinstance(x, dict) else x:
+                walk(item)
+
+    walk(bundle)
+    node = rng.choice(targets)
+    if isinstance(node, dict):
+        digits = [k for k, v in node.items() if isinstance(v, str) and v.isdigit()]
+        if digits and rng.random() < 0.2:
+            key = rng.choice(digits)
+            position = rng.randrange(len(node[key]))
+            node[key] = node[key][:position] + str(rng.randrange(10)) + node[key][position + 1:]
+        elif node and rng.random() < 0.3:
+            del node[rng.choice(list(node))]
+        else:
+            node[rng.choice(_KEYS)] = copy.deepcopy(rng.choice(_VALUES))
+    elif isinstance(node, list) and node and rng.random() < 0.4:
+        node.pop(rng.randrange(len(node)))
+    elif isinstance(node, list):
+        node.append(copy.deepcopy(rng.choice(_VALUES)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shortcuts_agree_with_fhirpathpy_on_mutations(seed: int) -> None:
+    rng = random.Random(seed)
+    bundles = _bundles()
+    disagreements: list[str] = []
+    answered = 0
+    for _ in range(120):
+        bundle = copy.deepcopy(rng.choice(bundles))
+        for _ in range(rng.randint(1, 3)):
+            _mutate(bundle, rng)
+        found, count = _disagreements(bundle)
+        disagreements += found
+        answered += count
+    assert disagreements == []
+    assert answered > 1000
+
+
+def _shipped_matches() -> list[tuple[str, str]]:
+    found = set()
+    for name, versions in shipped().items():
+        for version in versions:
+            loaded = package(f"{name}#{version}")
+            assert loaded is not None
+            found |= {(c["key"], c["expression"]) for d in loaded.structure_definitions.values()
+                      for e in d.get("snapshot", {}).get("element", []) for c in e.get("constraint", [])
+                      if "matches(" in c.get("expression", "") and (c["key"], c["expression"]) not in MEDCOM}
+    return sorted(found)
+
+
+def test_matches_shortcuts_agree_with_fhirpathpy_on_every_string() -> None:
+    """Each shipped `matches()` invariant a shortcut answers, on every string of the examples and on odd ones (a
+    newline, non-ASCII digits, a CPR with its check digits changed)."""
+    shortcuts = [(k, e, native(k, e)) for k, e in _shipped_matches() if native(k, e) is not None]
+    assert len(shortcuts) >= 8  # CPR, GLN, CVR, SOR, uuids
+    strings = {s for b in _bundles() for s in _strings(b)}
+    rng = random.Random(3)
+    strings |= {"0101701234\n", "٠١٠١٧٠١٢٣٤", "3102001234", "2902001234", "2902011234", "urn:uuid:" + "a" * 36,
+                "x\ny", " 5790000121526", "5790000121526 ", "x urn:uuid:0c1b6c5b-5f3c-4d5e-8a3b-1f2e3d4c5b6a-y"}
+    strings |= {"".join(rng.choice("0123456789") for _ in range(rng.choice((8, 10, 11, 13, 15)))) for _ in range(300)}
+    session = _session(_bundles()[0])
+    disagreements = []
+    for key, expression, shortcut in shortcuts:
+        for text in sorted(strings):
+            answer = shortcut(text, {}, session)  # type: ignore[misc]
+            if answer is ASK_FHIRPATH:
+                continue
+            expected = fp._evaluate(expression, text, "string", {}, session)
+            if answer != expected:
+                disagreements.append(f"{key} on {text!r}: {answer} != {expected}")
+    assert disagreements == []
