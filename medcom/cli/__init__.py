@@ -321,18 +321,14 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     from medcom.formats.messages import ReadOptions
     from medcom.policy import load_policy
     from medcom.progress import Progress
-    from medcom.replay import ReplayInput
-    from medcom.replay import replay as run_replay
-    from medcom.replay.load import count_documents, read_log
+    from medcom.replay.load import count_documents
     from medcom.replay.partition import SpoolError, replay_partitioned
     from medcom.reports.replay import (
         DEFAULT_POLICY,
+        MAX_DRAWINGS,
         EpisodeEntries,
         Filters,
-        episode_matches,
-        has_errors,
         partitioned_report,
-        report_dict,
         text_lines,
         unknown_rules,
     )
@@ -347,18 +343,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                        sent_before_event=False)
     filters = Filters(frozenset(episodes), frozenset(rules), since, until)
     policy_fail = FailOn(fail_on)
+    build = EpisodeEntries(filters, show_cpr, MAX_DRAWINGS if fmt == "html" else 0)  # html draws timelines
     with Progress(count_documents([log]), f"replay {log.name}: reading", "documents", "messages") as reading:
-        if fmt == "html":  # every episode's events are drawn: the whole log in memory
-            from medcom.reports.replay_html import to_html
-
-            inputs = ReplayInput()
-            read_log([log], read, inputs, workers, on_document=lambda r: reading.done(r.messages))
-            reading.close()
-            result = run_replay(inputs, policy)
-            _no_such_episodes([episode_matches(result, filters.episodes)], filters.episodes, show_cpr)
-            report = report_dict(result, filters, show_cpr, policy, policy_name)
-            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar), show_cpr)
-            sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
         replaying: list[Progress] = []
 
         def partitions(count: int) -> None:
@@ -367,7 +353,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                 replaying.append(Progress(count, f"replay {log.name}: replaying", "partitions", "messages"))
 
         try:
-            run = replay_partitioned([log], policy, read, EpisodeEntries(filters, show_cpr), workers=workers,
+            run = replay_partitioned([log], policy, read, build, workers=workers,
                                      executor_kind=executor_kind, scheduler=scheduler,
                                      partition_messages=partition_size, on_document=reading.done,
                                      on_partitions=partitions,
@@ -379,20 +365,23 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             for bar in replaying:
                 bar.close()
     with run:
-        _no_such_episodes([part.episode_matches for part in run.summaries if part is not None], filters.episodes,
-                          show_cpr)
+        _no_such_episodes([part.episode_matches for part in run.summaries], filters.episodes, show_cpr)
         try:
-            report = partitioned_report(run, filters, show_cpr, policy, policy_name)
-            if fmt == "junit":
-                _write(out, replay_junit(report, policy_fail), show_cpr)
+            report = partitioned_report(run, show_cpr, policy, policy_name)
+            if fmt == "html":
+                from medcom.reports.replay_html import html_chunks
+
+                _write_chunks(out, html_chunks(report, str(log), policy.business_calendar), show_cpr)
+            elif fmt == "junit":
+                _write(out, replay_junit(report.as_dict(), policy_fail), show_cpr)
             elif fmt == "json":
-                _write_chunks(out, _json_chunks(report), show_cpr)
+                _write_chunks(out, _json_chunks(report.as_dict()), show_cpr)
             else:
-                _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
+                _write_chunks(out, _line_chunks(text_lines(report.as_dict())), show_cpr)
         except SpoolError as exc:  # the report's merge rounds of the temporary files, on a full disk
             click.echo(f"medcom replay: {exc}", err=True)
             sys.exit(EXIT_USAGE)
-        sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+        sys.exit(EXIT_FINDINGS if report.fails(policy_fail) else EXIT_OK)
 
 
 def _no_such(option: str, what: str, unknown: dict[str, list[str]], show_cpr: bool) -> None:
@@ -665,7 +654,7 @@ def _scenario_file(ctx: click.Context, param: click.Parameter, value: Path | Non
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="What was fitted and what was assumed, on stdout.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes parsing an XML log (the same fit whatever the number).")
+              help="Processes reading the log and replaying its partitions (the same fit whatever the number).")
 def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_file: Path | None, fmt: str,
               workers: int) -> None:
     """Fit a planner scenario to what a replayed message log shows (any format replay reads).
@@ -683,9 +672,8 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     from medcom.findings import Severity
     from medcom.formats.messages import ReadOptions
     from medcom.policy import PolicyError, load_policy, parse_toml, read_toml_file
-    from medcom.replay import load_log
-    from medcom.replay import replay as run_replay
-    from simulator.calibrate import CalibrationError, fit, to_toml
+    from medcom.replay.partition import SpoolError, replay_partitioned
+    from simulator.calibrate import CalibrationError, EpisodeStays, fit_stays, to_toml
     from simulator.scenario import ScenarioError, load_scenario, scenario_from_raw
 
     base_path = _scenario_path(base_name)
@@ -700,13 +688,16 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
-    inputs = load_log([log], read, workers)
-    result = run_replay(inputs, policy)
-    errors = [f for f in inputs.findings if f.severity == Severity.ERROR]
-    episodes = [ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled]
+    try:  # the log replayed in partitions; calibration holds the episodes' stays, not the log
+        with replay_partitioned([log], policy, read, EpisodeStays(), workers=workers) as run:
+            errors = [f for f in run.findings if f.severity == Severity.ERROR]
+            found = list(run.merged_items(key=lambda stay: stay.name))
+    except (ExecutorError, SpoolError) as exc:
+        click.echo(f"medcom calibrate: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     try:
-        fitted = fit(episodes, policy, base, log=log.name or str(log), base_name=base_path.name,
-                     name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
+        fitted = fit_stays(found, policy, base, log=log.name or str(log), base_name=base_path.name,
+                           name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
     except CalibrationError as exc:
         click.echo(f"medcom calibrate: {log}: {exc}", err=True)
         sys.exit(EXIT_USAGE)

@@ -38,13 +38,13 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 
 import numpy as np
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents, episode_key
-from medcom.executors import SOURCES_PER_TASK, DaskExecutor, LocalExecutor, executor
+from medcom.executors import SOURCES_PER_TASK, Executor, executor
 from medcom.findings import Finding
 from medcom.formats.inputs import InputDocument, Source
 from medcom.formats.messages import ReadOptions
@@ -60,6 +60,9 @@ READ_TASKS_IN_FLIGHT = 64  # batches of documents sent at a time to a dask clust
 _UNIT, _FACT, _SIDECAR = 0, 1, 2
 _FRAME = struct.Struct("<BqI")  # kind, seq, length of the pickled item
 _M_DEFINED, _V_DEFINED = 1, 2  # a key names a (non-receipt) message's id / its envelope
+T = TypeVar("T")  # what a partition's replay is built into, item by item (the report's episode entries)
+S = TypeVar("S")  # and its summary of them
+Build = Callable[[ReplayResult], tuple[list[T], S]]  # run where the partition runs; items in their merge order
 
 
 def _hash(key: str) -> int:
@@ -177,7 +180,7 @@ def _for_spool(read: Read[tuple[MessageEvents, str]]) -> SpoolRead:
     return Read(read.findings, read.messages, read.rejected, units)
 
 
-def read_on_cluster(ex: DaskExecutor, options: ReadOptions, sources: Iterator[Source]) -> Iterator[SpoolRead]:
+def read_on_cluster(ex: Executor, options: ReadOptions, sources: Iterator[Source]) -> Iterator[SpoolRead]:
     """The documents read here and checked on the cluster (`SOURCES_PER_TASK` a task, `READ_TASKS_IN_FLIGHT`
     tasks at a time, so memory holds a window of the log), in input order."""
     docs = (source.read(options.max_bytes) for source in sources)
@@ -432,28 +435,28 @@ def _frames_of(data: bytes) -> Iterator[tuple[int, int, bytes]]:
 
 
 @dataclass(frozen=True)
-class PartitionTask:
+class PartitionTask(Generic[T, S]):
     """One partition to replay: its file (same machine) or its bytes (a cluster), and what the replay needs."""
 
     number: int
     policy: Policy
     log: LogFacts
-    build: Callable[[ReplayResult], tuple[list[Any], Any]]
+    build: Build[T, S]
     path: str | None = None
     data: bytes | None = None
 
 
 @dataclass
-class PartitionOutcome:
+class PartitionOutcome(Generic[T, S]):
     number: int
-    items: list[Any]  # what `build` made of the partition (report entries), in order
-    summary: Any  # and its summary of them
+    items: list[T]  # what `build` made of the partition (report entries), in order
+    summary: S  # and its summary of them
     log: LogFacts  # what the partition shows of the log
     duplicates: int
     messages: int  # spooled items replayed
 
 
-def run_partition(task: PartitionTask) -> PartitionOutcome:
+def run_partition(task: PartitionTask[T, S]) -> PartitionOutcome[T, S]:
     """Replay one partition (in a worker process or on a cluster) and build its outcome."""
     frames = _frames_of(task.data) if task.data is not None else _frames(Path(task.path or ""))
     inp = partition_input(frames)
@@ -468,9 +471,10 @@ def run_partition(task: PartitionTask) -> PartitionOutcome:
 
 
 @dataclass
-class PartitionedReplay:
+class PartitionedReplay(Generic[T, S]):
     """A log replayed in partitions: what pass 1 counted and found, each partition's summary, and its items on
-    disk (read them in partition order with `items`). Use as a context manager: the files go at its end."""
+    disk (read them in partition order with `items`, or merged with `merged_items`). Use as a context manager:
+    the files go at its end."""
 
     directory: Path  # a temporary directory of the run's files (removed by `cleanup`)
     messages: int = 0
@@ -479,7 +483,7 @@ class PartitionedReplay:
     lines: int = 0
     lines_rejected: int = 0
     findings: list[Finding] = field(default_factory=list)
-    summaries: list[Any] = field(default_factory=list)
+    summaries: list[S] = field(default_factory=list)  # each partition's, in partition order
     partitions: int = 0
     runs: int = 0  # how many times the partitions were run (2 when the estimate of LogFacts was wrong)
     log: LogFacts = LogFacts(False, False, None)
@@ -493,11 +497,11 @@ class PartitionedReplay:
     def _items_path(self, number: int) -> Path:
         return self.directory / f"items-{number:05d}"
 
-    def items(self, number: int) -> Iterator[Any]:
+    def items(self, number: int) -> Iterator[T]:
         """The items `build` made of partition `number`, in its order."""
         return _pickled(self._items_path(number))
 
-    def merged_items(self, key: Callable[[Any], Any]) -> Iterator[Any]:
+    def merged_items(self, key: Callable[[T], Any]) -> Iterator[T]:
         """Every partition's items in `key` order (each partition's are in that order already), with at most
         `OPEN_PARTITION_FILES` files open (and fewer under a low `ulimit -n`): while there are more partitions,
         groups of them are first merged into one file each, once (a merge of every partition at once ran out of
@@ -511,7 +515,7 @@ class PartitionedReplay:
             raise SpoolError(_spool_problem(exc, self.directory)) from None
         return heapq.merge(*(_pickled(p) for p in self._merged), key=key)
 
-    def _merge_rounds(self, fan_in: int, key: Callable[[Any], Any]) -> None:
+    def _merge_rounds(self, fan_in: int, key: Callable[[T], Any]) -> None:
         assert self._merged is not None
         while len(self._merged) > fan_in:
             level: list[Path] = []
@@ -527,7 +531,7 @@ class PartitionedReplay:
                 level.append(target)
             self._merged = level
 
-    def __enter__(self) -> PartitionedReplay:
+    def __enter__(self) -> PartitionedReplay[T, S]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -541,19 +545,19 @@ class PartitionedReplay:
             os.rmdir(self.directory)
 
 
-def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions,
-                       build: Callable[[ReplayResult], tuple[list[Any], Any]], *, workers: int = 1,
+def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, build: Build[T, S], *,
+                       workers: int = 1,
                        executor_kind: str = "local", scheduler: str | None = None,
                        partition_messages: int = PARTITION_MESSAGES,
                        on_document: Callable[[int], None] | None = None,
                        on_partition: Callable[[int], None] | None = None,
-                       on_partitions: Callable[[int], None] | None = None) -> PartitionedReplay:
+                       on_partitions: Callable[[int], None] | None = None) -> PartitionedReplay[T, S]:
     """Read `paths` (as `load_log` reads them) and replay them in partitions on the executor; the same outcome as
     `replay(load_log(paths))` whatever the partition size, executor and number of workers. `on_document` is told
     the messages of each document read, `on_partitions` how many partitions there are, `on_partition` the items of
     each partition replayed."""
     try:
-        out = PartitionedReplay(Path(tempfile.mkdtemp(prefix="medcom-replay-")))
+        out: PartitionedReplay[T, S] = PartitionedReplay(Path(tempfile.mkdtemp(prefix="medcom-replay-")))
     except OSError as exc:
         raise SpoolError(_spool_problem(exc, Path(tempfile.gettempdir()))) from None
     try:
@@ -585,9 +589,9 @@ def _spool_problem(exc: OSError, directory: Path) -> str:
     return f"cannot write the replay's temporary files in {directory.parent}: {exc.strerror or exc}{hint}"
 
 
-def _read_and_replay(out: PartitionedReplay, paths: list[Path], policy: Policy, options: ReadOptions,
-                     build: Callable[[ReplayResult], tuple[list[Any], Any]], ex: LocalExecutor | DaskExecutor,
-                     workers: int, partition_messages: int, on_document: Callable[[int], None] | None,
+def _read_and_replay(out: PartitionedReplay[T, S], paths: list[Path], policy: Policy, options: ReadOptions,
+                     build: Build[T, S], ex: Executor, workers: int, partition_messages: int,
+                     on_document: Callable[[int], None] | None,
                      on_partition: Callable[[int], None] | None,
                      on_partitions: Callable[[int], None] | None) -> None:
     """Pass 1 (documents read in local processes, or checked on the cluster), grouping, pass 2, the partitions
@@ -597,7 +601,7 @@ def _read_and_replay(out: PartitionedReplay, paths: list[Path], policy: Policy, 
     on_read = (lambda read: on_document(read.messages)) if on_document else None
     try:
         read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read, on_document=on_read,
-                 map_sources=partial(read_on_cluster, ex, options) if isinstance(ex, DaskExecutor) else None)
+                 map_sources=None if ex.shares_files else partial(read_on_cluster, ex, options))
     finally:
         spool.close()
     out.messages, out.rejected, out.findings = spool.messages, spool.rejected, spool.findings
@@ -613,7 +617,7 @@ def _read_and_replay(out: PartitionedReplay, paths: list[Path], policy: Policy, 
     log = estimate
     while True:
         out.runs += 1
-        shown = _run(out, files, policy, log, build, ex, workers, on_partition)
+        shown = _run(out, files, policy, log, build, ex, on_partition)
         if shown == log or out.runs > 1:
             break
         log = shown  # the estimate was wrong (say, the only receipts were in cancelled episodes): again
@@ -622,20 +626,19 @@ def _read_and_replay(out: PartitionedReplay, paths: list[Path], policy: Policy, 
         os.unlink(path)
 
 
-def _run(out: PartitionedReplay, files: list[Path], policy: Policy, log: LogFacts,
-         build: Callable[[ReplayResult], tuple[list[Any], Any]], ex: LocalExecutor | DaskExecutor, workers: int,
-         on_partition: Callable[[int], None] | None) -> LogFacts:
+def _run(out: PartitionedReplay[T, S], files: list[Path], policy: Policy, log: LogFacts, build: Build[T, S],
+         ex: Executor, on_partition: Callable[[int], None] | None) -> LogFacts:
     """Every partition replayed under `log`; what they show of the log together."""
     out.summaries, out.duplicates = [], 0
     shown = LogFacts(False, False, None)
     make = partial(PartitionTask, policy=policy, log=log, build=build)
-    if isinstance(ex, DaskExecutor):  # a cluster's workers may not see this machine's files: data, a few at once
+    if not ex.shares_files:  # the tasks may run on machines that do not see this one's files: data, a few at once
         numbered = list(enumerate(files))
         batches = [numbered[i:i + TASKS_IN_FLIGHT] for i in range(0, len(numbered), TASKS_IN_FLIGHT)]
-        outcomes: Iterable[PartitionOutcome] = (
+        outcomes: Iterable[PartitionOutcome[T, S]] = (
             outcome for batch in batches for outcome in ex.map(run_partition, [
                 make(number=n, data=f.read_bytes()) for n, f in batch]))
-    elif len(files) == 1 or workers <= 1:
+    elif len(files) == 1 or ex.in_process:
         outcomes = (run_partition(make(number=n, path=str(f))) for n, f in enumerate(files))
     else:
         outcomes = ex.map(run_partition, [make(number=n, path=str(f)) for n, f in enumerate(files)])
