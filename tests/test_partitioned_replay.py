@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -21,16 +22,11 @@ from medcom.events.build import build
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
 from medcom.policy import load_policy
-from medcom.replay import load_log, partition, replay
-from medcom.replay.partition import (
-    _M_DEFINED,
-    _V_DEFINED,
-    Links,
-    LinkTable,
-    PartitionedReplay,
-    group,
-    replay_partitioned,
-)
+from medcom.replay import load_log, partition, replay, spool
+from medcom.replay.grouping import group
+from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
+from medcom.replay.links import Links, LinkTable
+from medcom.replay.partition import PartitionedReplay, replay_partitioned
 from medcom.reports.replay import (
     MAX_DRAWINGS,
     EpisodeEntries,
@@ -128,14 +124,14 @@ def test_a_wrong_estimate_of_the_log_is_run_again(monkeypatch: pytest.MonkeyPatc
     """Pass 1 estimates what the engine must know of the whole log (receipts, phone calls, the first instant);
     the replay may show otherwise (the only receipts in a cancelled episode, the first fact in a corrected
     letter): the partitions are then run again with what they show. Here pass 1 is made to miss the receipts."""
-    real = partition.links_of
+    real = spool.links_of
 
-    def blind(*args: object) -> partition.Links:
+    def blind(*args: object) -> Links:
         links = real(*args)  # type: ignore[arg-type]
         links.has_receipts = False
         return links
 
-    monkeypatch.setattr(partition, "links_of", blind)
+    monkeypatch.setattr(spool, "links_of", blind)
     whole, parts, run = whole_and_parts(EXAMPLES / "log", 2)
     assert parts == whole and run.runs == 2 and run.log.has_receipts
 
@@ -206,7 +202,7 @@ def test_grouping_joins_exactly_the_items_that_share_a_key(items: list) -> None:
     table = LinkTable()
     for keys, receipts in items:
         unique = sorted(set(keys))
-        table.add(Links(keys=unique, bits=[_M_DEFINED if k % 3 == 0 else _V_DEFINED if k % 3 == 1 else 0
+        table.add(Links(keys=unique, bits=[NAMES_MESSAGE if k % 3 == 0 else NAMES_ENVELOPE if k % 3 == 1 else 0
                                            for k in unique], receipts=receipts))
     labels = list(group(table))
     parent = list(range(len(items) + 1))
@@ -275,3 +271,33 @@ def test_partitioned_is_whole_in_every_format(lines: list[dict], size: int, show
     with tempfile.TemporaryDirectory() as tmp:
         whole, parts, _ = whole_and_parts(write_timeline(Path(tmp) / "t.jsonl", lines), size, show_cpr=show_cpr)
     assert parts == whole
+
+
+def test_the_html_page_draws_the_first_timelines_from_any_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partition's entries carry drawings for its first few episodes only (the page draws the first
+    MAX_TIMELINES names overall, which are among each partition's first): the page is the whole log's."""
+    from medcom.reports import replay_html
+
+    monkeypatch.setattr(replay_html, "MAX_TIMELINES", 2)
+    policy = load_policy()
+    whole = to_html(whole_report(replay(load_log([EXAMPLES / "log"], READ), policy), policy=policy, drawings=2), "l")
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeEntries(drawings=2),
+                            partition_messages=1) as run:
+        assert run.partitions == 3
+        parts = to_html(partitioned_report(run, policy=policy), "l")
+    assert parts == whole and parts.count('<svg class="timeline"') == 2
+
+
+def test_calibrate_fits_the_stays_of_the_partitions_as_of_the_whole_log() -> None:
+    """calibrate replays in partitions and fits the stays each partition gives: the fit of the whole log."""
+    from simulator.calibrate import EpisodeStays, fit, fit_stays, to_toml
+
+    policy = load_policy()
+    base = tomllib.loads((ROOT / "simulator" / "scenarios" / "nordjylland-2024.toml").read_text(encoding="utf-8"))
+    names = {"log": "log", "base_name": "base", "name": "fitted"}
+    result = replay(load_log([EXAMPLES / "log"], READ), policy)
+    whole = fit([ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled], policy, base, **names)
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeStays(), partition_messages=1) as run:
+        assert run.partitions == 3 and sum(run.summaries) == 3
+        parts = fit_stays(list(run.merged_items(key=lambda stay: stay.name)), policy, base, **names)
+    assert to_toml(parts) == to_toml(whole)

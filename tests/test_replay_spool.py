@@ -18,6 +18,7 @@ import pytest
 from cli_helpers import invoke, no_traceback
 
 import medcom.replay.partition as partition
+import medcom.replay.spool as spool
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -110,7 +111,8 @@ def test_a_full_disk_is_one_line_and_leaves_no_files(tmp_path: Path, monkeypatch
         handle = real_open(path, mode, *args, **kwargs)
         return _FullDisk(handle, room) if "w" in mode or "a" in mode else handle
 
-    monkeypatch.setattr(partition, "open", full, raising=False)
+    for module in (partition, spool):  # pass 1 and 2 write the spool, the partitions their items
+        monkeypatch.setattr(module, "open", full, raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     run = no_traceback(invoke("replay", _timeline(tmp_path / "t.jsonl", 20), "--partition-size", "1"))
     assert run.exit_code == 2, run.stderr

@@ -1,7 +1,10 @@
 """The replay report: CONTRACT.md's JSON shape, a text summary for people, JUnit for CI servers.
 
-CPR numbers are masked in every string of the report unless `show_cpr` (`report_dict` is the output
-boundary every format renders from); `FailOn` decides both the JUnit failures and the exit code.
+Every replay, in memory or in partitions, gives its report the same way: each partition's replay emits typed
+`EpisodeEntry` records (in the partition's worker) and a `ReplaySummary` of them; the summaries are joined once,
+and every format renders from the `ReplayReport` (its entries read back from disk, in name order, as each format
+writes). CPR numbers are masked in every string of the report unless `show_cpr` (masked as the entries are made);
+`FailOn` decides both the JUnit failures and the exit code.
 """
 
 from __future__ import annotations
