@@ -58,7 +58,11 @@ def raw_parse(files: list[Path]) -> int:
 def tree_rss(process: psutil.Process) -> int:
     """Resident bytes of a process and all its descendants now."""
     total = 0
-    for p in (process, *process.children(recursive=True)):
+    try:
+        family = [process, *process.children(recursive=True)]
+    except psutil.Error:  # the command ended between two samples
+        return 0
+    for p in family:
         with contextlib.suppress(psutil.Error):  # a worker that ended between the listing and the reading
             total += p.memory_info().rss
     return total
