@@ -2,6 +2,7 @@
 
     python benchmarks/bench_replay.py [--messages 200000] [--dir DIR] [--formats national|oioxml]
                                       [--workers 1 2] [--partition-size N] [--executor local|dask]
+                                      [--outputs json html calibrate]
 
 Generates (or reuses) a log of whole episodes with receipts in national practice (OIOXML and MedCom FHIR; with
 `--formats oioxml` OIOXML only; 2 % of messages broken), then measures:
@@ -10,7 +11,9 @@ Generates (or reuses) a log of whole episodes with receipts in national practice
 - `medcom replay LOG --format json --out FILE` end to end, in a child process, with each --workers: hardened
   parse, schema/profile and M-rules, decoding, events, the partitions, the SimPy engine with every rule, the
   report; messages/s, and the peak resident memory of the whole process tree (the command and its workers,
-  sampled every 0.1 s with psutil).
+  sampled every 0.1 s with psutil);
+- with --outputs, the same for `--format html` and for `medcom calibrate LOG` (both replay in partitions like
+  json: their peak memory should be about json's, and not grow with the log).
 Targets (issue 23): OIOXML only >= 5,000 messages/s on one worker, a ratio to raw parsing >= 0.25; national
 practice >= 3,000 messages/s with 2 workers; peak memory that does not grow with the log (run it on two sizes and
 compare; 2,000,000 messages under 1 GiB).
@@ -58,25 +61,33 @@ def tree_rss(process: psutil.Process) -> int:
     """Resident bytes of a process and all its descendants now."""
     total = 0
     try:
-        tree = (process, *process.children(recursive=True))
-    except psutil.Error:  # the command ended while its children were listed
+        family = [process, *process.children(recursive=True)]
+    except psutil.Error:  # the command ended between two samples
         return 0
-    for p in tree:
+    for p in family:
         with contextlib.suppress(psutil.Error):  # a worker that ended between the listing and the reading
             total += p.memory_info().rss
     return total
 
 
-def run_replay(log: Path, workers: int, partition_size: int | None, executor: str) -> tuple[float, int, dict]:
-    """Seconds, peak tree RSS (bytes) and the report's inputs/episode count of one `medcom replay`."""
+def run_replay(log: Path, workers: int, partition_size: int | None, executor: str,
+               what: str = "json") -> tuple[float, int, dict]:
+    """Seconds, peak tree RSS (bytes) and the report's inputs/episode count of one `medcom replay` (`what`: its
+    --format, json or html) or `medcom calibrate` (`what` "calibrate")."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "report.json"
-        command = [shutil.which("medcom") or "medcom", "replay", str(log), "--format", "json", "--out", str(out),
-                   "--workers", str(workers), "--executor", executor]
-        if partition_size:
-            command += ["--partition-size", str(partition_size)]
+        medcom = shutil.which("medcom") or "medcom"
+        if what == "calibrate":
+            out = Path(tmp) / "fitted.toml"
+            command = [medcom, "calibrate", str(log), "--out", str(out), "--format", "json", "--workers",
+                       str(workers)]
+        else:
+            out = Path(tmp) / f"report.{what}"
+            command = [medcom, "replay", str(log), "--format", what, "--out", str(out), "--workers", str(workers),
+                       "--executor", executor]
+            if partition_size:
+                command += ["--partition-size", str(partition_size)]
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         watched, peak = psutil.Process(child.pid), [0]
 
         def sample() -> None:
@@ -86,24 +97,31 @@ def run_replay(log: Path, workers: int, partition_size: int | None, executor: st
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, err = child.communicate()
+        stdout, err = child.communicate()
         seconds = time.perf_counter() - started
         sampler.join()
         if child.returncode not in (0, 1):
-            raise SystemExit(f"medcom replay failed ({child.returncode}): {err.decode()[-2000:]}")
-        report = json.loads(out.read_text())
-        return seconds, peak[0], {"inputs": report["inputs"], "episodes": len(report["episodes"])}
+            raise SystemExit(f"medcom {what} failed ({child.returncode}): {err.decode()[-2000:]}")
+        if what == "json":
+            report = json.loads(out.read_text())
+            return seconds, peak[0], {"inputs": report["inputs"], "episodes": len(report["episodes"])}
+        if what == "calibrate":
+            fitted = json.loads(stdout)
+            return seconds, peak[0], {"fitted keys": len(fitted["fitted"])}
+        return seconds, peak[0], {"html bytes": out.stat().st_size}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--dir", type=Path, help="reuse or create the generated log here")
-    parser.add_argument("--formats", choices=("national", "oioxml"), default="national",
-                        help="the generated log's formats (a reused --dir keeps its own)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--partition-size", type=int, help="replay's --partition-size (its default if not given)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local", help="replay's --executor")
+    parser.add_argument("--formats", choices=("national", "oioxml"), default="national",
+                        help="the generated log's formats (a reused --dir keeps its own)")
+    parser.add_argument("--outputs", nargs="+", choices=("json", "html", "calibrate"), default=["json"],
+                        help="what to run: replay --format json / html, calibrate")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.dir or Path(tmp)
@@ -118,13 +136,13 @@ def main() -> None:
         n = len(files)
         print(f"messages: {n} ({parsed} well-formed, {sum(p.suffix == '.json' for p in files)} FHIR JSON)")
         print(f"raw parse (lxml/json):   {n / raw_time:10.0f} msg/s")
-        for workers in args.workers:
-            seconds, peak, seen = run_replay(directory, workers, args.partition_size, args.executor)
-            print(f"medcom replay --executor {args.executor} --workers {workers}: {n / seconds:8.0f} msg/s  "
-                  f"({seconds:.1f} s; ratio to raw "
-                  f"{raw_time / seconds:.2f}; peak memory {peak / 2**20:.0f} MiB, process tree; "
-                  f"{seen['episodes']} episodes; inputs {seen['inputs']})")
-
+        for what in args.outputs:
+            for workers in args.workers:
+                seconds, peak, seen = run_replay(directory, workers, args.partition_size, args.executor, what)
+                command = "calibrate" if what == "calibrate" else f"replay --format {what}"
+                print(f"medcom {command} --executor {args.executor} --workers {workers}: {n / seconds:8.0f} msg/s  "
+                      f"({seconds:.1f} s; ratio to raw {raw_time / seconds:.2f}; peak memory {peak / 2**20:.0f} MiB, "
+                      f"process tree; {seen})")
 
 if __name__ == "__main__":
     main()

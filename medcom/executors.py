@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
-from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -38,6 +37,9 @@ class ExecutorError(RuntimeError):
 
 
 class Executor(Protocol):
+    shares_files: bool  # its tasks run on this machine: they can read this process's temporary files
+    in_process: bool  # its tasks run in this process (one local worker): nothing needs pickling
+
     def map(self, fn: Callable[[T], R], items: Iterable[T], *,
             on_done: Callable[[R], None] | None = None) -> Iterator[R]: ...
 
@@ -127,8 +129,11 @@ def _quiet_worker() -> None:
 class LocalExecutor:
     """This process (one worker) or a pool of spawned processes; no set-up."""
 
+    shares_files = True
+
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
+        self.in_process = workers <= 1
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -146,7 +151,11 @@ class LocalExecutor:
 
 class DaskExecutor:
     """A dask.distributed cluster: a LocalCluster of `workers` single-threaded processes, or the running
-    cluster whose scheduler listens at `scheduler` (e.g. tcp://10.0.0.5:8786)."""
+    cluster whose scheduler listens at `scheduler` (e.g. tcp://10.0.0.5:8786). Its workers may be other
+    machines: tasks get their data with them, never a path to a file here."""
+
+    shares_files = False
+    in_process = False
 
     def __init__(self, workers: int = 1, scheduler: str | None = None, *, processes: bool = True,
                  connect_timeout: str = CONNECT_TIMEOUT) -> None:
@@ -168,8 +177,7 @@ class DaskExecutor:
         self._client = Client(self._cluster, set_as_default=False)
         return self
 
-    def __exit__(self, _type: type[BaseException] | None = None, _exc: BaseException | None = None,
-                 _tb: TracebackType | None = None) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:

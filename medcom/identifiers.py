@@ -190,6 +190,15 @@ def mask_cpr(value: str) -> str:
     return f"{value[:6]}-{'*' * max(len(value) - 6, 4)}"
 
 
+def patient_key(cpr: object) -> str | None:
+    """The patient a CPR number names, as every comparison of patients keys it: without hyphens or surrounding
+    space (the engine's patient index and replay's partitions use this one function: two spellings of one number
+    must not split a patient's episodes between partitions)."""
+    if not cpr:
+        return None
+    return str(cpr).replace("-", "").strip() or None
+
+
 # CPR numbers anywhere in a text: the one detector of every output (reports, findings, receipts, file names,
 # progress, stderr, calibrate's TOML). A candidate is DDMMYY, then at most one separator (hyphen, dash, minus,
 # space, no-break space, dot, slash), then four digits (a replacement number: 1 or 7, two capital letters, a

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import tomlkit
@@ -842,10 +842,34 @@ def _reception_capacity(f: _Fit) -> None:
                                                            f"were possible{most}")
 
 
+class Replayed(Protocol):
+    """What calibration reads of a replay (medcom.replay.ReplayResult, of a whole log or of a partition)."""
+
+    episodes: dict[str, Episode]
+    cancelled: set[str]
+
+
+@dataclass(frozen=True)
+class EpisodeStays:
+    """What a replayed partition gives calibration: the stays of its episodes that were not cancelled, in name
+    order, and how many (a picklable callable, run where the partition runs: calibration holds stays, never the
+    log)."""
+
+    def __call__(self, result: Replayed) -> tuple[list[Stay], int]:
+        found = stays(ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled)
+        return found, len(found)
+
+
 def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, log: str, base_name: str,
         name: str, policy_table: dict[str, Any] | None = None) -> Calibration:
     """Fit every key of a scenario to the replayed `episodes`; `base` is the base scenario's parsed TOML."""
-    found = stays(episodes)
+    return fit_stays(stays(episodes), policy, base, log=log, base_name=base_name, name=name,
+                     policy_table=policy_table)
+
+
+def fit_stays(found: list[Stay], policy: Policy, base: dict[str, Any], *, log: str, base_name: str,
+              name: str, policy_table: dict[str, Any] | None = None) -> Calibration:
+    """`fit`, of the episodes' stays (`EpisodeStays` of each partition of a replay, in name order)."""
     if not found:
         raise CalibrationError("the log has no admitted episode to fit")
     f = _Fit(found, policy, base, log, base_name, name)

@@ -4,13 +4,11 @@ floor or upper bound changed without the pins (or the reverse) fails here rather
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
+from helpers import ROOT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pins() -> dict[str, Version]:

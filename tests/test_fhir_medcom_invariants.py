@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
-from fhir_helpers import DATA
+from helpers.fhir import DATA
 
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE

@@ -11,7 +11,7 @@ import random
 
 import fhir.resources.R4B as r4b
 import pytest
-from fhir_helpers import ADMISSION, CARE_NEW, load, resource
+from helpers.fhir import ADMISSION, CARE_NEW, load, resource
 
 from medcom.formats.fhir.basemodel import elements, model_class
 from medcom.formats.fhir.structure import TIME_ELEMENTS, _validate_model, model_key

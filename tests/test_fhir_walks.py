@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
-from fhir_helpers import ADMISSION, load, resource
+from helpers.fhir import ADMISSION, load, resource
 from test_fhir_medcom_invariants import _bundles, _mutate
 
 from medcom.formats.fhir import fhirpath as fp

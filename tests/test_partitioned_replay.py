@@ -1,15 +1,17 @@
-"""A log replayed in partitions (medcom.replay.partition) gives the whole log's report, whatever the partition
-size, the executor and the number of workers. (tests/conftest.py also checks every in-memory replay of the suite
-against its partitions.)"""
+"""A log replayed in partitions (medcom.replay.partition) gives the whole log's report in every format, whatever
+the partition size, the executor and the number of workers: partitioned == whole is a property of the one pipeline
+(read, relate, partition, replay to episode entries, one summary, renderers), checked over generated logs."""
 
 from __future__ import annotations
 
 import json
+import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES, TESTS
+from helpers import EXAMPLES, ROOT, TESTS
 from helpers.cli import medcom
 from helpers.timelines import clean_episode, write_timeline
 from hypothesis import given, settings
@@ -20,28 +22,43 @@ from medcom.events.build import build
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
 from medcom.policy import load_policy
-from medcom.replay import load_log, partition, replay
-from medcom.replay.partition import (
-    _M_DEFINED,
-    _V_DEFINED,
-    Links,
-    LinkTable,
-    PartitionedReplay,
-    group,
-    replay_partitioned,
+from medcom.replay import load_log, partition, replay, spool
+from medcom.replay.grouping import group
+from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
+from medcom.replay.links import Links, LinkTable
+from medcom.replay.partition import PartitionedReplay, replay_partitioned
+from medcom.reports.replay import (
+    MAX_DRAWINGS,
+    EpisodeEntries,
+    Filters,
+    ReplayReport,
+    StreamedEpisodes,
+    partitioned_report,
+    text_lines,
+    to_json,
+    to_junit,
+    whole_report,
 )
-from medcom.reports.replay import EpisodeEntries, Filters, StreamedEpisodes, partitioned_report, report_dict, to_json
+from medcom.reports.replay_html import to_html
 
 READ = ReadOptions(sent_before_event=False)
 
 
+def formats(report: ReplayReport, source: str = "log") -> dict[str, str]:
+    """The report in every format the command writes."""
+    return {"json": to_json(report.as_dict()), "text": "\n".join(text_lines(report.as_dict())),
+            "junit": to_junit(report.as_dict()), "html": to_html(report, source), "fails": str(report.fails())}
+
+
 def whole_and_parts(path: Path, size: int, workers: int = 1, filters: Filters = Filters(),  # noqa: B008
-                    show_cpr: bool = False, executor_kind: str = "local") -> tuple[str, str, PartitionedReplay]:
+                    show_cpr: bool = False, executor_kind: str = "local") -> tuple[dict, dict, PartitionedReplay]:
+    """Every format of the log's report replayed whole in memory, and replayed in partitions of `size`."""
     policy = load_policy()
-    whole = to_json(report_dict(replay(load_log([path], READ), policy), filters, show_cpr, policy))
-    with replay_partitioned([path], policy, READ, EpisodeEntries(filters, show_cpr), workers=workers,
+    whole = formats(whole_report(replay(load_log([path], READ), policy), filters, show_cpr, policy,
+                                 drawings=MAX_DRAWINGS))
+    with replay_partitioned([path], policy, READ, EpisodeEntries(filters, show_cpr, MAX_DRAWINGS), workers=workers,
                             partition_messages=size, executor_kind=executor_kind) as run:
-        parts = to_json(partitioned_report(run, filters, show_cpr, policy))
+        parts = formats(partitioned_report(run, show_cpr, policy))
     return whole, parts, run
 
 
@@ -83,7 +100,7 @@ def test_receipts_that_answer_nothing_are_input_findings_in_any_partition(tmp_pa
         (out / f"zz-{n}.xml").write_bytes(_receipt(ref, n))
     whole, parts, run = whole_and_parts(out, 1)
     assert parts == whole and run.partitions == 2  # the patient's two episodes, and the unanswered receipts
-    report = json.loads(parts)
+    report = json.loads(parts["json"])
     assert [e["episode"] for e in report["episodes"]] == ["A", "B"] and report["summary"]["episodes"] == 2
     assert sorted((f["rule"], f["file"].rsplit("/", 1)[-1]) for f in report["input_findings"]) == [
         ("M-REF", "zz-0.xml"), ("M-REF", "zz-1.xml")]
@@ -105,14 +122,14 @@ def test_a_wrong_estimate_of_the_log_is_run_again(monkeypatch: pytest.MonkeyPatc
     """Pass 1 estimates what the engine must know of the whole log (receipts, phone calls, the first instant);
     the replay may show otherwise (the only receipts in a cancelled episode, the first fact in a corrected
     letter): the partitions are then run again with what they show. Here pass 1 is made to miss the receipts."""
-    real = partition.links_of
+    real = spool.links_of
 
-    def blind(*args: object) -> partition.Links:
+    def blind(*args: object) -> Links:
         links = real(*args)  # type: ignore[arg-type]
         links.has_receipts = False
         return links
 
-    monkeypatch.setattr(partition, "links_of", blind)
+    monkeypatch.setattr(spool, "links_of", blind)
     whole, parts, run = whole_and_parts(EXAMPLES / "log", 2)
     assert parts == whole and run.runs == 2 and run.log.has_receipts
 
@@ -120,7 +137,7 @@ def test_a_wrong_estimate_of_the_log_is_run_again(monkeypatch: pytest.MonkeyPatc
 def test_the_report_is_streamed_from_disk(tmp_path: Path) -> None:
     policy = load_policy()
     with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeEntries(), partition_messages=1) as run:
-        report = partitioned_report(run, policy=policy)
+        report = partitioned_report(run, policy=policy).as_dict()
         assert isinstance(report["episodes"], StreamedEpisodes) and list.__len__(report["episodes"]) == 0
         assert len(report["episodes"]) == 3 and [e["episode"] for e in report["episodes"]] == ["E1", "E2", "E3"]
         assert sorted(p.name for p in run.directory.iterdir()) == [f"items-{n:05d}" for n in range(run.partitions)]
@@ -166,7 +183,7 @@ def test_a_dask_cluster_checks_the_messages_and_gives_the_same_report(tmp_path: 
     assert len(zipfile.ZipFile(tmp_path / "log.zip").namelist()) > 3 * 3 * 5  # more than 3 windows
     whole, parts, run = whole_and_parts(tmp_path / "log.zip", 3, workers=2, executor_kind="dask")
     assert parts == whole
-    report = json.loads(parts)
+    report = json.loads(parts["json"])
     assert report["inputs"]["rejected"] >= len(list((EXAMPLES / "invalid").iterdir())) - 1
     assert run.findings and run.partitions > 1
 
@@ -181,7 +198,7 @@ def test_grouping_joins_exactly_the_items_that_share_a_key(items: list) -> None:
     table = LinkTable()
     for keys, receipts in items:
         unique = sorted(set(keys))
-        table.add(Links(keys=unique, bits=[_M_DEFINED if k % 3 == 0 else _V_DEFINED if k % 3 == 1 else 0
+        table.add(Links(keys=unique, bits=[NAMES_MESSAGE if k % 3 == 0 else NAMES_ENVELOPE if k % 3 == 1 else 0
                                            for k in unique], receipts=receipts))
     labels = list(group(table))
     parent = list(range(len(items) + 1))
@@ -203,3 +220,80 @@ def test_grouping_joins_exactly_the_items_that_share_a_key(items: list) -> None:
     for a in range(len(items)):
         for b in range(len(items)):
             assert (labels[a] == labels[b]) == (expected[a] == expected[b]), (a, b)
+
+
+EVENTS = [line["event"] for line in clean_episode()]
+
+
+@st.composite
+def generated_logs(draw: st.DrawFn) -> list[dict]:
+    """Timelines of a few episodes whose relations cross: patients with several episodes (CPR numbers from a
+    small pool, spelt with or without a hyphen), events left out, messages sent twice, receipts and
+    acknowledgements naming another episode's message or none in the log, corrections, cancelled admissions."""
+    lines: list[dict] = []
+    names = [f"E{n}" for n in range(draw(st.integers(1, 5)))]
+    for n, name in enumerate(names):
+        day = 24 + draw(st.integers(0, 3))
+        episode = clean_episode(name, admitted=f"2025-03-{day:02d}T0{n % 9}:40")
+        kept = draw(st.lists(st.sampled_from(EVENTS), unique=True, max_size=3))  # events left out
+        episode = [line for line in episode if line["event"] not in kept or line["event"] == "admitted"]
+        cpr = draw(st.sampled_from(["2509479989", "250947-9989", "0101010101", "1204569995"]))
+        episode = [{**line, "cpr": cpr} if line["event"] == "admitted" else line for line in episode]
+        lines += episode
+    ids = [line["id"] for line in lines if "id" in line] + ["NOT-IN-LOG"]
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["again", "receipt", "correction", "cancel"]))
+        line = draw(st.sampled_from(lines))
+        name = draw(st.sampled_from(names))
+        if kind == "again" and "id" in line:
+            lines.append(dict(line))
+        elif kind == "receipt":
+            lines.append({"at": "2025-03-28T10:00", "episode": name, "event": "receipt_sent",
+                          "id": f"R{len(lines)}", "ref": draw(st.sampled_from(ids))})
+        elif kind == "correction":
+            lines.append({"at": "2025-03-28T11:00", "episode": name, "event": "care_plan_sent",
+                          "id": f"C{len(lines)}", "correction_of": draw(st.sampled_from(ids))})
+        else:
+            lines.append({"at": "2025-03-28T12:00", "episode": name, "event": "admission_advice_sent",
+                          "id": f"X{len(lines)}", "cancels": f"{name}-ADV"})
+    return lines
+
+
+@settings(max_examples=30, deadline=None)
+@given(generated_logs(), st.integers(1, 8), st.booleans())
+def test_partitioned_is_whole_in_every_format(lines: list[dict], size: int, show_cpr: bool) -> None:
+    """The property the partitioning rests on: any log, any partition size, the same report in every format as
+    the whole log replayed in memory (the pipeline with one partition)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        whole, parts, _ = whole_and_parts(write_timeline(Path(tmp) / "t.jsonl", lines), size, show_cpr=show_cpr)
+    assert parts == whole
+
+
+def test_the_html_page_draws_the_first_timelines_from_any_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partition's entries carry drawings for its first few episodes only (the page draws the first
+    MAX_TIMELINES names overall, which are among each partition's first): the page is the whole log's."""
+    from medcom.reports import replay_html
+
+    monkeypatch.setattr(replay_html, "MAX_TIMELINES", 2)
+    policy = load_policy()
+    whole = to_html(whole_report(replay(load_log([EXAMPLES / "log"], READ), policy), policy=policy, drawings=2), "l")
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeEntries(drawings=2),
+                            partition_messages=1) as run:
+        assert run.partitions == 3
+        parts = to_html(partitioned_report(run, policy=policy), "l")
+    assert parts == whole and parts.count('<svg class="timeline"') == 2
+
+
+def test_calibrate_fits_the_stays_of_the_partitions_as_of_the_whole_log() -> None:
+    """calibrate replays in partitions and fits the stays each partition gives: the fit of the whole log."""
+    from simulator.calibrate import EpisodeStays, fit, fit_stays, to_toml
+
+    policy = load_policy()
+    base = tomllib.loads((ROOT / "simulator" / "scenarios" / "nordjylland-2024.toml").read_text(encoding="utf-8"))
+    names = {"log": "log", "base_name": "base", "name": "fitted"}
+    result = replay(load_log([EXAMPLES / "log"], READ), policy)
+    whole = fit([ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled], policy, base, **names)
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeStays(), partition_messages=1) as run:
+        assert run.partitions == 3 and sum(run.summaries) == 3
+        parts = fit_stays(list(run.merged_items(key=lambda stay: stay.name)), policy, base, **names)
+    assert to_toml(parts) == to_toml(whole)

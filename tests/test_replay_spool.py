@@ -19,6 +19,7 @@ from helpers import ROOT
 from helpers.cli import invoke, medcom, medcom_process, no_traceback
 
 import medcom.replay.partition as partition
+import medcom.replay.spool as spool
 
 EXAMPLES = ROOT / "examples"
 
@@ -110,7 +111,8 @@ def test_a_full_disk_is_one_line_and_leaves_no_files(tmp_path: Path, monkeypatch
         handle = real_open(path, mode, *args, **kwargs)
         return _FullDisk(handle, room) if "w" in mode or "a" in mode else handle
 
-    monkeypatch.setattr(partition, "open", full, raising=False)
+    for module in (partition, spool):  # pass 1 and 2 write the spool, the partitions their items
+        monkeypatch.setattr(module, "open", full, raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     run = no_traceback(invoke("replay", _timeline(tmp_path / "t.jsonl", 20), "--partition-size", "1"))
     assert run.exit_code == 2, run.stderr
@@ -203,5 +205,5 @@ def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: P
     whole = to_json(report_dict(replay(load_log([timeline], read), policy), policy=policy))
     with partition.replay_partitioned([timeline], policy, read, EpisodeEntries(), partition_messages=1) as run:
         assert run.partitions == 36
-        assert to_json(partitioned_report(run, policy=policy)) == whole
+        assert to_json(partitioned_report(run, policy=policy).as_dict()) == whole
         assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-"}

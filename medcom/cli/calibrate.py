@@ -35,7 +35,7 @@ def _scenario_file(ctx: click.Context, param: click.Parameter, value: Path | Non
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="What was fitted and what was assumed, on stdout.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes parsing an XML log (the same fit whatever the number).")
+              help="Processes reading the log and replaying its partitions (the same fit whatever the number).")
 def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_file: Path | None, fmt: str,
               workers: int) -> None:
     """Fit a planner scenario to what a replayed message log shows (any format replay reads).
@@ -50,12 +50,12 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     """
     import json
 
+    from medcom.executors import ExecutorError
     from medcom.findings import Severity
     from medcom.formats.messages import ReadOptions
     from medcom.policy import PolicyError, load_policy, parse_toml, read_toml_file
-    from medcom.replay import load_log
-    from medcom.replay import replay as run_replay
-    from simulator.calibrate import CalibrationError, fit, to_toml
+    from medcom.replay.partition import SpoolError, replay_partitioned
+    from simulator.calibrate import CalibrationError, EpisodeStays, fit_stays, to_toml
     from simulator.scenario import ScenarioError, load_scenario, scenario_from_raw
 
     base_path = _scenario_path(base_name)
@@ -69,13 +69,15 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
-    inputs = load_log([log], read, workers)
-    result = run_replay(inputs, policy)
-    errors = [f for f in inputs.findings if f.severity == Severity.ERROR]
-    episodes = [ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled]
+    try:  # the log replayed in partitions; calibration holds the episodes' stays, not the log
+        with replay_partitioned([log], policy, read, EpisodeStays(), workers=workers) as run:
+            errors = [f for f in run.findings if f.severity == Severity.ERROR]
+            found = list(run.merged_items(key=lambda stay: stay.name))
+    except (ExecutorError, SpoolError) as exc:
+        raise CommandError(f"medcom calibrate: {exc}") from None
     try:
-        fitted = fit(episodes, policy, base, log=log.name or str(log), base_name=base_path.name,
-                     name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
+        fitted = fit_stays(found, policy, base, log=log.name or str(log), base_name=base_path.name,
+                           name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
     except CalibrationError as exc:
         raise CommandError(f"medcom calibrate: {log}: {exc}") from None
     text = mask_cprs(to_toml(fitted))  # a log named after a patient names the scenario

@@ -70,18 +70,14 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     from medcom.formats.messages import ReadOptions
     from medcom.policy import load_policy
     from medcom.progress import Progress
-    from medcom.replay import ReplayInput
-    from medcom.replay import replay as run_replay
-    from medcom.replay.load import count_documents, read_log
+    from medcom.replay.load import count_documents
     from medcom.replay.partition import SpoolError, replay_partitioned
     from medcom.reports.replay import (
         DEFAULT_POLICY,
+        MAX_DRAWINGS,
         EpisodeEntries,
         Filters,
-        episode_matches,
-        has_errors,
         partitioned_report,
-        report_dict,
         text_lines,
         unknown_rules,
     )
@@ -96,18 +92,8 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                        sent_before_event=False)
     filters = Filters(frozenset(episodes), frozenset(rules), since, until)
     policy_fail = FailOn(fail_on)
+    build = EpisodeEntries(filters, show_cpr, MAX_DRAWINGS if fmt == "html" else 0)  # html draws timelines
     with Progress(count_documents([log]), f"replay {log.name}: reading", "documents", "messages") as reading:
-        if fmt == "html":  # every episode's events are drawn: the whole log in memory
-            from medcom.reports.replay_html import to_html
-
-            inputs = ReplayInput()
-            read_log([log], read, inputs, workers, on_document=lambda r: reading.done(r.messages))
-            reading.close()
-            result = run_replay(inputs, policy)
-            _no_such_episodes([episode_matches(result, filters.episodes)], filters.episodes, show_cpr)
-            report = report_dict(result, filters, show_cpr, policy, policy_name)
-            _write(out, to_html(report, result, str(log), show_cpr, policy.business_calendar), show_cpr)
-            sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
         replaying: list[Progress] = []
 
         def partitions(count: int) -> None:
@@ -116,7 +102,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                 replaying.append(Progress(count, f"replay {log.name}: replaying", "partitions", "messages"))
 
         try:
-            run = replay_partitioned([log], policy, read, EpisodeEntries(filters, show_cpr), workers=workers,
+            run = replay_partitioned([log], policy, read, build, workers=workers,
                                      executor_kind=executor_kind, scheduler=scheduler,
                                      partition_messages=partition_size, on_document=reading.done,
                                      on_partitions=partitions,
@@ -127,19 +113,22 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
             for bar in replaying:
                 bar.close()
     with run:
-        _no_such_episodes([part.episode_matches for part in run.summaries if part is not None], filters.episodes,
-                          show_cpr)
+        _no_such_episodes([part.episode_matches for part in run.summaries], filters.episodes, show_cpr)
         try:
-            report = partitioned_report(run, filters, show_cpr, policy, policy_name)
-            if fmt == "junit":
-                _write(out, replay_junit(report, policy_fail), show_cpr)
+            report = partitioned_report(run, show_cpr, policy, policy_name)
+            if fmt == "html":
+                from medcom.reports.replay_html import html_chunks
+
+                _write_chunks(out, html_chunks(report, str(log), policy.business_calendar), show_cpr)
+            elif fmt == "junit":
+                _write(out, replay_junit(report.as_dict(), policy_fail), show_cpr)
             elif fmt == "json":
-                _write_chunks(out, _json_chunks(report), show_cpr)
+                _write_chunks(out, _json_chunks(report.as_dict()), show_cpr)
             else:
-                _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
+                _write_chunks(out, _line_chunks(text_lines(report.as_dict())), show_cpr)
         except SpoolError as exc:  # the report's merge rounds of the temporary files, on a full disk
             raise CommandError(f"medcom replay: {exc}") from None
-        sys.exit(EXIT_FINDINGS if has_errors(report, policy_fail) else EXIT_OK)
+        sys.exit(EXIT_FINDINGS if report.fails(policy_fail) else EXIT_OK)
 
 
 

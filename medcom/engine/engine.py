@@ -26,6 +26,7 @@ from medcom.calendar import BusinessCalendar, to_local
 from medcom.engine.completion_tax import TaxResult
 from medcom.events import Event
 from medcom.findings import EPISODE, SEVERITY_OF, Location, Problem, Severity
+from medcom.identifiers import patient_key
 from medcom.policy import Policy
 
 CHECK_PRIORITY = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1): every arrival at an instant comes first
@@ -325,9 +326,7 @@ class _Pending:
 def _patient_key(episode: Episode) -> str | None:
     """The patient an episode is about: the CPR number of its (first) admission, without a hyphen."""
     admitted = episode.first("admitted")
-    if admitted is None or not admitted.data.get("cpr"):
-        return None
-    return str(admitted.data["cpr"]).replace("-", "").strip() or None
+    return patient_key(admitted.data.get("cpr")) if admitted is not None else None
 
 
 def _fill(expectation: Expectation, event: Event, late: str) -> None:

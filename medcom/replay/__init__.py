@@ -1,7 +1,9 @@
 """Replay message logs and timelines through the agreement's rules: inputs -> events -> engine -> results.
 
 `load_log` reads (medcom.replay.load), `prepare` applies the input rules (medcom.replay.input_rules), and the
-engine runs every rule of RULES.md over the events, the same engine the simulation drives.
+engine runs every rule of RULES.md over the events, the same engine the simulation drives. `replay` runs one
+part of a log held in memory; the command line replays a log of any size in partitions of such parts
+(medcom.replay.partition: spool.py, links.py, grouping.py), each given the whole log's `LogFacts`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ reference, a time to the second); a side-car fact refines the same fact stated b
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,11 +21,12 @@ from medcom.engine.engine import Violation
 from medcom.events import HOSPITAL_MESSAGES, TIME_KEYS, Event
 from medcom.events.from_messages import CANCELLED, CORRECTED, MessageEvents, episode_id_for_name, episode_key
 from medcom.findings import SEVERITY_OF, Finding
+from medcom.identifiers import patient_key
 from medcom.policy import MessagesPolicy, Policy
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
 SAME_MINUTE = timedelta(minutes=1)
-
+REFERENCES = ("reply_to", "ref", "correction_of")  # the fields of an event that name another message
 
 
 @dataclass
@@ -154,8 +156,8 @@ def _name_episodes(units: list[Unit], inp: ReplayInput) -> None:
     names = {e.episode for e in (*inp.facts, *inp.sidecar_messages)}
     alias = {other: unit.events.episode for unit in units for other in unit.events.aliases if unit.events.episode}
     for name in names:
-        alias[episode_key(name) or name] = name
-        alias[episode_id_for_name(name)] = name
+        for other in episode_aliases(name):
+            alias[other] = name
     for unit in units:
         if unit.origin == "timeline":
             continue
@@ -467,8 +469,82 @@ def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
 def _references(events: list[Event], ids: set[str], notes: _Notes) -> None:
     """M-REF: a reply, receipt or correction naming a message that is not in the log."""
     for event in events:
-        for key in ("reply_to", "ref", "correction_of"):
+        for key in REFERENCES:
             target = event.data.get(key)
             if target and target not in ids:
                 notes.add(event.episode, "M-REF", "warning", f"{event.kind} refers ({key}) to {target}, which is not "
                           "in the log", event.at, [event.id] if event.id else [], event.source)
+
+
+# --- relations: what the passes above tie together -----------------------------------------------------------------
+# Two inputs that share a key of `relations_of` may meet in a pass above (or in a rule that reads a patient's other
+# episodes), so a replay of part of a log must hold both: medcom.replay.partition replays together whatever
+# shares a key. A pass that relates inputs by another field declares the key here, in the same change (the
+# property test of partitioned == whole replays fails until it does).
+
+NAMES_MESSAGE, NAMES_ENVELOPE = 1, 2  # bits of a key: it is a (non-receipt) message's own id / its envelope's
+
+
+def episode_aliases(name: str) -> tuple[str, str]:
+    """What a timeline or side-car episode name stands for (`_name_episodes`): the episode-of-care id it equals
+    (case and hyphens ignored), and the id `medcom build` derives from it."""
+    return episode_key(name) or name, episode_id_for_name(name)
+
+
+@dataclass
+class Relations:
+    """The keys of one input: "E:" episode names and ids (and their aliases), "C:" its patient, "M:" message
+    ids and "V:" envelope ids it is or names; each once, with the NAMES_* bits of all its mentions."""
+
+    keys: dict[str, int] = field(default_factory=dict)
+    unanswered: list[str] = field(default_factory=list)  # receipts of no episode: the ref each answers ('': none)
+
+    def add(self, key: str, bits: int = 0) -> None:
+        self.keys[key] = self.keys.get(key, 0) | bits
+
+    def reference(self, ref: object) -> None:
+        """A message or envelope it names (a receipt's ref may be either: `_resolve_receipts`)."""
+        if ref:
+            self.add(f"M:{ref}")
+            self.add(f"V:{ref}")
+
+
+def relations_of(events: Iterable[Event], message: MessageEvents | None = None) -> Relations:
+    """How a message (its events) or a timeline line (one event) is tied to others by the passes of `prepare`:
+    episodes by name and alias (`_name_episodes`, the engine's episodes), the patient (`_separate_patients`,
+    `_resolve_orphans`, a rule reading the patient's other episodes), its own message and envelope ids
+    (`_duplicates`, `_envelopes`, `_apply_details`, `_corrections`), and the messages it names (`REFERENCES`,
+    `replaces`, a receipt's letters: `_resolve_orphans`, `_resolve_receipts`, `_corrections`, `_references`)."""
+    out = Relations()
+    names: set[str] = set()
+    if message is not None:
+        if message.episode:
+            names.add(message.episode)
+        names.update(a for a in message.aliases if a)
+        if message.cpr:
+            out.add("C:" + (patient_key(message.cpr) or ""))
+        out.reference(message.replaces)
+        for target in message.receipt_for:
+            out.reference(target)
+    in_unit = message is not None
+    for event in events:
+        if event.episode:
+            names.add(event.episode)
+        kind, data = event.kind, event.data
+        if data.get("cpr"):
+            out.add("C:" + (patient_key(data["cpr"]) or ""))
+        ident = data.get("id")
+        defines = in_unit and event.is_message and kind != "receipt_sent" and bool(ident)
+        if event.is_message and ident:
+            out.add(f"M:{ident}", NAMES_MESSAGE if defines else 0)
+        if event.envelope_id:
+            out.add(f"V:{event.envelope_id}", NAMES_ENVELOPE if defines else 0)
+        for key in REFERENCES:
+            out.reference(data.get(key))
+        if in_unit and kind == "receipt_sent" and not event.episode:
+            out.unanswered.append(str(data.get("ref") or ""))
+    for name in names:
+        out.add("E:" + name)
+        for other in episode_aliases(name):
+            out.add("E:" + other)
+    return out

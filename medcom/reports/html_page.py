@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable, Iterator
 from html import escape
 from pathlib import Path
 
@@ -41,12 +42,22 @@ td.num { overflow-wrap: break-word; } span.ci { color: var(--muted); white-space
 
 def page(title: str, body: str, script: str = "", extra_css: str = "") -> str:
     """A complete HTML document; `body`, `script` and `extra_css` are trusted markup built with `escape`."""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
-            f'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">\n'
-            f"<title>{escape(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n{body}\n"
-            f"{f'<script>{script}</script>' if script else ''}\n</body>\n</html>\n")
+    return "".join(page_chunks(title, [[body]], script, extra_css))
+
+
+def page_chunks(title: str, parts: Iterable[Iterable[str]], script: str = "", extra_css: str = "") -> Iterator[str]:
+    """`page` in pieces, for a page too large to hold: the body's `parts` one after another, a newline between
+    two parts (each part itself pieces written as they come)."""
+    yield (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+           f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+           f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+           f'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">\n'
+           f"<title>{escape(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n")
+    for n, part in enumerate(parts):
+        if n:
+            yield "\n"
+        yield from part
+    yield f"\n{f'<script>{script}</script>' if script else ''}\n</body>\n</html>\n"
 
 
 def num(value: float) -> str:

@@ -1,7 +1,10 @@
 """The replay report: CONTRACT.md's JSON shape, a text summary for people, JUnit for CI servers.
 
-CPR numbers are masked in every string of the report unless `show_cpr` (`report_dict` is the output
-boundary every format renders from); `FailOn` decides both the JUnit failures and the exit code.
+Every replay, in memory or in partitions, gives its report the same way: each partition's replay emits typed
+`EpisodeEntry` records (in the partition's worker) and a `ReplaySummary` of them; the summaries are joined once,
+and every format renders from the `ReplayReport` (its entries read back from disk, in name order, as each format
+writes). CPR numbers are masked in every string of the report unless `show_cpr` (masked as the entries are made);
+`FailOn` decides both the JUnit failures and the exit code.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple, Protocol
 
 import click
@@ -21,7 +25,7 @@ from medcom.catalogue import BY_ID, close_matches
 from medcom.engine.engine import Episode, Violation
 from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
-from medcom.identifiers import mask_cpr
+from medcom.identifiers import mask_cpr, municipality_name
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayInput, ReplayResult
 from medcom.replay.partition import PartitionedReplay
@@ -138,38 +142,107 @@ def _r72_reason(ep: Episode | None, discharged: object) -> str:
 DEFAULT_POLICY = "the shipped default (Region Nordjylland 2024)"
 
 
-def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
-                policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> dict[str, object]:
-    """The report; with the `policy` replayed under, the summary names the completion-tax rate tables used.
-    `policy_name` says which policy that is (the file given with --policy, or the default)."""
-    with batch_gc():
-        report = _report_dict(result, filters, show_cpr)
-    _name_rates(report, policy)
-    return {"policy": policy_name, **report}
+@dataclass(frozen=True, slots=True)
+class EpisodeEntry:
+    """One episode of the report, as the replay of its partition emits it: its shape in the JSON report
+    (CONTRACT.md; CPR numbers masked unless --show-cpr), and for the HTML page its municipality and, for the first
+    `MAX_DRAWINGS` episodes of a partition, what its timeline draws."""
+
+    name: str
+    data: dict[str, Any]
+    municipality: str = "-"  # 'code name' of the admission's municipality ('-': none)
+    drawing: Episode | None = None  # the episode's events, tax and 72-hour window (only when drawn)
 
 
-def _name_rates(report: dict[str, Any], policy: Policy | None) -> None:
-    """With the `policy` replayed under, the summary names the completion-tax rate tables used."""
-    if policy is not None:
-        years = sorted({policy.completion_tax.rates_year(int(day[:4])) for e in report["episodes"]
-                        for day in (e.get("completion_tax") or {}).get("counted_dates", [])})
-        report["summary"]["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None
+MAX_DRAWINGS = 500  # timelines an HTML page draws (replay_html.MAX_TIMELINES): the first, in name order
 
 
-def _report_dict(result: ReplayResult, filters: Filters, show_cpr: bool) -> dict[str, object]:
-    episodes = _entries(result, filters, show_cpr)
-    return _assemble(result.inputs, episodes, _summary(episodes, result.log),
-                     [*result.inputs.findings, *result.findings], show_cpr)
+@dataclass
+class ReplaySummary:
+    """The report's summary, accumulated in one pass over the episode entries (each partition's, then joined):
+    no format reads the episodes again to count them."""
+
+    episodes: int = 0
+    completion_tax_days: int = 0
+    completion_tax_dkk: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    tax_years: set[int] = field(default_factory=set)  # of the counted tax dates (which rate tables were used)
+    severities: set[str] = field(default_factory=set)  # of the violations (whether the run fails)
+    rules: set[str] = field(default_factory=set)  # of the violations and obligations (the HTML page's filter)
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        self.episodes += 1
+        self.completion_tax_days += entry["completion_tax_days"]
+        self.completion_tax_dkk += entry["completion_tax_dkk"]
+        violations = entry["violations"]
+        self.by_rule.update(v["rule"] for v in violations)
+        self.severities.update(v["severity"] for v in violations)
+        self.rules.update(v["rule"] for v in violations)
+        self.rules.update(o["rule"] for o in entry["obligations"])
+        self.tax_years.update(int(day[:4]) for day in (entry.get("completion_tax") or {}).get("counted_dates", []))
+
+    def join(self, other: ReplaySummary) -> ReplaySummary:
+        """The summary of two parts' episodes together."""
+        return ReplaySummary(self.episodes + other.episodes, self.completion_tax_days + other.completion_tax_days,
+                             self.completion_tax_dkk + other.completion_tax_dkk, self.by_rule + other.by_rule,
+                             self.tax_years | other.tax_years, self.severities | other.severities,
+                             self.rules | other.rules)
+
+    @classmethod
+    def of(cls, entries: Iterable[EpisodeEntry]) -> ReplaySummary:
+        summary = cls()
+        for entry in entries:
+            summary.add(entry.data)
+        return summary
+
+    def as_dict(self, log: LogFacts | None, policy: Policy | None) -> dict[str, object]:
+        """The report's "summary"; with the `policy` replayed under, it names the completion-tax rate tables
+        used."""
+        out: dict[str, object] = {
+            "episodes": self.episodes, "completion_tax_days": self.completion_tax_days,
+            "completion_tax_dkk": self.completion_tax_dkk, "violations_by_rule": dict(sorted(self.by_rule.items())),
+            "not_checked": not_checked(log)}
+        if policy is not None:
+            years = sorted({policy.completion_tax.rates_year(year) for year in self.tax_years})
+            out["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None
+        return out
 
 
-def _entries(result: ReplayResult, filters: Filters, show_cpr: bool) -> list[dict[str, object]]:
-    """The report's episode entries, in name order (CPR numbers masked unless `show_cpr`)."""
+def _entries(result: ReplayResult, filters: Filters, show_cpr: bool, drawings: int = 0) -> list[EpisodeEntry]:
+    """The report's episode entries, in name order (CPR numbers masked unless `show_cpr`); the first `drawings`
+    carry what their timelines draw."""
     names = sorted(set(result.episodes) | set(result.input_violations))
     locations = message_locations(result.inputs)
-    entries = [_episode_entry(n, result.episodes.get(n), result.input_violations.get(n, []), filters, show_cpr,
-                              n in result.cancelled, locations)
-               for n in names if filters.keep_episode(n)]
-    return entries if show_cpr else mask_data(entries)
+    entries: list[EpisodeEntry] = []
+    for name in names:
+        if not filters.keep_episode(name):
+            continue
+        ep = result.episodes.get(name)
+        data = _episode_entry(name, ep, result.input_violations.get(name, []), filters, show_cpr,
+                              name in result.cancelled, locations)
+        if drawings:
+            entries.append(EpisodeEntry(name, data if show_cpr else mask_data(data), _municipality(ep),
+                                        _drawing(ep) if len(entries) < drawings else None))
+        else:
+            entries.append(EpisodeEntry(name, data if show_cpr else mask_data(data)))
+    return entries
+
+
+def _municipality(ep: Episode | None) -> str:
+    """'code name' of the municipality the admission names ('-' when none does)."""
+    admitted = ep.first("admitted") if ep is not None else None
+    code = str(admitted.data.get("municipality") or "") if admitted is not None else ""
+    return f"{code} {municipality_name(code) or ''}".strip() if code else "-"
+
+
+def _drawing(ep: Episode | None) -> Episode | None:
+    """What an episode's timeline draws: its events, tax and 72-hour window (not its rules' state)."""
+    if ep is None:
+        return None
+    drawn = Episode(ep.name, tax=ep.tax, responsibility_until=ep.responsibility_until)
+    for event in ep.events:
+        drawn.add(event)
+    return drawn
 
 
 def episode_matches(result: ReplayResult, wanted: frozenset[str]) -> dict[str, list[str] | None]:
@@ -208,33 +281,6 @@ def not_checked(log: LogFacts | None) -> dict[str, str]:
     return {}
 
 
-def _summary(episodes: Iterable[dict[str, Any]], log: LogFacts | None) -> dict[str, object]:
-    count = days = dkk = 0
-    by_rule: Counter[str] = Counter()
-    for e in episodes:
-        count += 1
-        days += e["completion_tax_days"]
-        dkk += e["completion_tax_dkk"]
-        by_rule.update(v["rule"] for v in e["violations"])
-    return {"episodes": count, "completion_tax_days": days, "completion_tax_dkk": dkk,
-            "violations_by_rule": dict(sorted(by_rule.items())), "not_checked": not_checked(log)}
-
-
-def _assemble(inp: Counts, episodes: list[dict[str, Any]], summary: dict[str, object], findings: list[Finding],
-              show_cpr: bool) -> dict[str, object]:
-    """The report's shape (CONTRACT.md), from its parts; `episodes` are masked already."""
-    head = {
-        "$schema": REPLAY,
-        "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
-                   "duplicates": inp.duplicates},
-        "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected, "rejected": inp.lines_rejected},
-    }
-    tail = {"summary": summary, "input_findings": [f.as_dict() for f in findings]}
-    if not show_cpr:
-        head, tail = mask_data(head), mask_data(tail)
-    return {**head, "episodes": episodes, **tail}
-
-
 class Counts(Protocol):
     """What the report counts of the inputs (a ReplayInput, or a partitioned replay's pass over the log)."""
 
@@ -248,52 +294,50 @@ class Counts(Protocol):
     def accepted(self) -> int: ...
 
 
-# --- a log replayed in partitions (medcom.replay.partition) ------------------------------------------------------
+# --- the pipeline's report: a replay's episode entries (in memory, or streamed from a partitioned run) ----------
 
 
 @dataclass(frozen=True)
 class EpisodeEntries:
-    """What a partition's replay gives the report: its episode entries in name order, and the input findings of
-    its messages that belong to no episode (a picklable callable, run where the partition runs)."""
+    """What a partition's replay gives the report: its episode entries in name order, and its summary (a
+    picklable callable, run where the partition runs). `drawings`: the entries to draw timelines for (HTML)."""
 
     filters: Filters = Filters()
     show_cpr: bool = False
+    drawings: int = 0
 
-    def __call__(self, result: ReplayResult) -> tuple[list[dict[str, object]], PartitionSummary]:
-        """The entries, and the partition's summary: its findings that belong to no episode, and
-        `episode_matches` of the --episode values."""
-        return (_entries(result, self.filters, self.show_cpr),
-                PartitionSummary(result.findings, episode_matches(result, self.filters.episodes)))
+    def __call__(self, result: ReplayResult) -> tuple[list[EpisodeEntry], PartitionSummary]:
+        """The entries, and the partition's summary: the summary of its entries, its findings that belong to no
+        episode, and `episode_matches` of the --episode values."""
+        entries = _entries(result, self.filters, self.show_cpr, self.drawings)
+        return entries, PartitionSummary(ReplaySummary.of(entries), result.findings,
+                                         episode_matches(result, self.filters.episodes))
 
 
 class PartitionSummary(NamedTuple):
     """What a partition's replay tells the whole report beside its episode entries."""
 
+    summary: ReplaySummary  # of its entries
     findings: list[Finding]  # input findings of its messages that belong to no episode
     episode_matches: dict[str, list[str] | None]  # --episode value -> None (found) or the close names
 
 
-class StreamedEpisodes(list):
-    """The episode entries of a partitioned replay, read from its files in name order each time they are iterated
-    (the report is written without holding them all). A list, so that the report keeps its shape."""
+class StreamedEpisodes(list):  # type: ignore[type-arg]
+    """The episodes of a report read anew from its entries each time they are iterated (a partitioned run's are
+    on disk: the report is written without holding them all). A list, so that the JSON encoder streams it."""
 
-    def __init__(self, run: PartitionedReplay) -> None:
+    def __init__(self, entries: Callable[[], Iterator[EpisodeEntry]], count: int) -> None:
         super().__init__()
-        self._run = run
-        self._count: int | None = None
+        self._entries, self._count = entries, count
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        previous = None
-        for entry in self._run.merged_items(key=lambda e: e["episode"]):
-            if entry["episode"] == previous:  # every episode lives in one partition (medcom.replay.partition)
-                raise RuntimeError(f"partitioned replay: episode {previous!r} came from two partitions")
-            previous = entry["episode"]
-            yield entry
+        return (entry.data for entry in self._entries())
 
     def __len__(self) -> int:
-        if self._count is None:
-            self._count = sum(1 for _ in self)
         return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def,override]
         return list(self)[index]
@@ -307,21 +351,92 @@ class StreamedEpisodes(list):
         return f"StreamedEpisodes({len(self)} episodes)"
 
 
-def partitioned_report(run: PartitionedReplay, filters: Filters = Filters(), show_cpr: bool = False,
-                       policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> dict[str, object]:
-    """The report of a partitioned replay (built with `EpisodeEntries(filters, show_cpr)`): the same as
-    `report_dict` of the whole log's replay, with the episodes streamed from disk."""
-    episodes = StreamedEpisodes(run)
-    summary = _summary(episodes, run.log)
-    episodes._count = summary["episodes"]  # type: ignore[assignment]
-    found = [f for part in run.summaries if part is not None for f in part.findings]
-    report = _assemble(run, episodes, summary, [*run.findings, *found], show_cpr)
-    _name_rates(report, policy)
-    return {"policy": policy_name, **report}
+@dataclass
+class ReplayReport:
+    """A replay's report, whichever way it ran: counts of the inputs, the summary (accumulated once), the input
+    findings, and the episode entries (read anew by `entries()`). Every format renders from it."""
+
+    policy: str
+    counts: Counts
+    summary: ReplaySummary
+    log: LogFacts | None
+    findings: list[Finding]
+    show_cpr: bool
+    read_entries: Callable[[], Iterator[EpisodeEntry]]
+    rates: Policy | None = None  # the policy replayed under: the summary names its rate tables
+
+    def entries(self) -> Iterator[EpisodeEntry]:
+        return self.read_entries()
+
+    def fails(self, fail_on: FailOn = FailOn.ERROR) -> bool:
+        """Whether the run fails (exit 1) under `fail_on`: an input finding or a violation of that severity."""
+        return any(fail_on.fails(str(f.severity)) for f in self.findings) or any(
+            fail_on.fails(s) for s in self.summary.severities)
+
+    def as_dict(self) -> dict[str, object]:
+        """CONTRACT.md's JSON shape; its episodes are read from the entries as the report is encoded."""
+        inp = self.counts
+        head: dict[str, object] = {
+            "$schema": REPLAY,
+            "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
+                       "duplicates": inp.duplicates},
+            "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected,
+                       "rejected": inp.lines_rejected},
+        }
+        tail: dict[str, object] = {"summary": self.summary.as_dict(self.log, self.rates),
+                                   "input_findings": [f.as_dict() for f in self.findings]}
+        if not self.show_cpr:
+            head, tail = mask_data(head), mask_data(tail)
+        return {"policy": self.policy, **head, "episodes": StreamedEpisodes(self.read_entries, self.summary.episodes),
+                **tail}
+
+
+def whole_report(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
+                 policy: Policy | None = None, policy_name: str = DEFAULT_POLICY, drawings: int = 0) -> ReplayReport:
+    """The report of a replay made in memory: the pipeline's report of one partition."""
+    with batch_gc():
+        entries, part = EpisodeEntries(filters, show_cpr, drawings)(result)
+    return ReplayReport(policy_name, result.inputs, part.summary, result.log,
+                        [*result.inputs.findings, *part.findings], show_cpr, lambda: iter(entries), policy)
+
+
+def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
+                policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> dict[str, object]:
+    """The JSON report of a replay made in memory (`whole_report` as CONTRACT.md's shape, its episodes a list)."""
+    report = whole_report(result, filters, show_cpr, policy, policy_name)
+    out = report.as_dict()
+    out["episodes"] = [e.data for e in report.entries()]
+    return out
+
+
+def partitioned_report(run: PartitionedReplay[EpisodeEntry, PartitionSummary], show_cpr: bool = False,
+                       policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> ReplayReport:
+    """The report of a partitioned replay (its partitions built with `EpisodeEntries`): the same as
+    `whole_report` of the whole log's replay, with the entries streamed from disk."""
+    summary = ReplaySummary()
+    found: list[Finding] = [*run.findings]
+    for part in run.summaries:
+        summary = summary.join(part.summary)
+        found += part.findings
+    return ReplayReport(policy_name, run, summary, run.log, found, show_cpr, partial(_merged, run), policy)
+
+
+def _merged(run: PartitionedReplay[EpisodeEntry, PartitionSummary]) -> Iterator[EpisodeEntry]:
+    previous = None
+    for entry in run.merged_items(key=_name):
+        if entry.name == previous:  # every episode lives in one partition (medcom.replay.partition)
+            raise RuntimeError(f"partitioned replay: episode {previous!r} came from two partitions")
+        previous = entry.name
+        yield entry
+
+
+def _name(entry: EpisodeEntry) -> str:
+    return entry.name
 
 
 def has_errors(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> bool:
-    """Whether the run fails (exit 1) under `fail_on`: an input finding or a violation of that severity."""
+    """Whether a JSON report (a dict as `report_dict` makes it) fails under `fail_on`: an input finding or a
+    violation of that severity."""
     return any(fail_on.fails(f["severity"]) for f in report["input_findings"]) or any(  # type: ignore[index,union-attr]
         fail_on.fails(v["severity"]) for e in report["episodes"] for v in e["violations"])  # type: ignore[union-attr]
 

@@ -9,6 +9,7 @@ the legend explains, and an episode without the 72-hour responsibility says why 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from html import escape
 
@@ -16,14 +17,13 @@ from medcom.calendar import BusinessCalendar, at_local, local_date
 from medcom.engine.engine import Episode
 from medcom.engine.rules import hm
 from medcom.events import Event
-from medcom.identifiers import mask_cprs, municipality_name
-from medcom.replay import ReplayResult
+from medcom.identifiers import mask_cprs
 from medcom.reports.formatting import number, plural
-from medcom.reports.html_page import num, page
-from medcom.reports.replay import short_time, where
+from medcom.reports.html_page import num, page_chunks
+from medcom.reports.replay import MAX_DRAWINGS, ReplayReport, short_time, where
 
 MAX_DAY_LINES = 200  # midnights drawn per timeline; an episode spanning years gets a line per label only
-MAX_TIMELINES = 500  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
+MAX_TIMELINES = MAX_DRAWINGS  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
 WIDTH, LEFT, RIGHT = 1100, 96, 16
 LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
 HEIGHT = 150
@@ -245,37 +245,29 @@ def _places(v: dict) -> str:
     return "<br>".join(f'<span class="place">{escape(where(p))}</span>' for p in places)
 
 
-def _municipality(ep: Episode | None) -> tuple[str, str]:
-    """(code, 'code name') of the municipality the admission names ('', '-' when none does)."""
-    admitted = ep.first("admitted") if ep is not None else None
-    code = str(admitted.data.get("municipality") or "") if admitted is not None else ""
-    return code, (f"{code} {municipality_name(code) or ''}".strip() if code else "-")
-
-
-def _index(report: dict, result: ReplayResult) -> str:
+def _index(report: ReplayReport) -> Iterator[str]:
     """A table of every episode at the top, each row a link to its timeline, sortable by any column (tax,
     rules, municipality ...): a log of hundreds of episodes is read from here, not by scrolling."""
-    rows = []
-    for i, e in enumerate(report["episodes"]):
-        code, municipality = _municipality(result.episodes.get(e["episode"]))
-        rules = sorted({v["rule"] for v in e["violations"]})
-        rows.append(
-            f'<tr data-episode="{escape(e["episode"])}"><td data-value="{escape(e["episode"])}">'
-            f'<a href="#episode-{i}">{escape(e["episode"])}</a></td>'
-            f'<td data-value="{escape(municipality)}">{escape(municipality)}</td>'
-            f'<td data-value="{escape(e["state"])}">{escape(e["state"])}</td>'
-            f'<td data-value="{escape(e["admitted"] or "")}">{short_time(e["admitted"])}</td>'
-            f'<td class="num" data-value="{e["completion_tax_days"]}">{e["completion_tax_days"]}</td>'
-            f'<td class="num" data-value="{e["completion_tax_dkk"]}">{num(e["completion_tax_dkk"])}</td>'
-            f'<td class="num" data-value="{len(e["violations"])}">{len(e["violations"])}</td>'
-            f'<td data-value="{escape(" ".join(rules))}">{escape(", ".join(rules)) or "-"}</td></tr>')
     heads = [("episode", "text"), ("municipality", "text"), ("state", "text"), ("admitted", "text"),
              ("tax days", "number"), ("tax, DKK", "number"), ("violations", "number"), ("rules", "text")]
     head = "".join(f'<th data-sort="{kind}" data-column="{n}" class="{"num" if kind == "number" else ""}">'
                    f'{escape(name)}</th>' for n, (name, kind) in enumerate(heads))
-    return (f'<h2 id="episode-index">Episodes at a glance</h2><p class="muted">Click a column to sort; an episode '
-            f'to go to its timeline.</p><div id="index-box"><table id="index"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+    yield (f'<h2 id="episode-index">Episodes at a glance</h2><p class="muted">Click a column to sort; an episode '
+           f'to go to its timeline.</p><div id="index-box"><table id="index"><thead><tr>{head}</tr></thead>'
+           f'<tbody>')
+    for i, entry in enumerate(report.entries()):
+        e, municipality = entry.data, entry.municipality
+        rules = sorted({v["rule"] for v in e["violations"]})
+        yield (f'<tr data-episode="{escape(e["episode"])}"><td data-value="{escape(e["episode"])}">'
+               f'<a href="#episode-{i}">{escape(e["episode"])}</a></td>'
+               f'<td data-value="{escape(municipality)}">{escape(municipality)}</td>'
+               f'<td data-value="{escape(e["state"])}">{escape(e["state"])}</td>'
+               f'<td data-value="{escape(e["admitted"] or "")}">{short_time(e["admitted"])}</td>'
+               f'<td class="num" data-value="{e["completion_tax_days"]}">{e["completion_tax_days"]}</td>'
+               f'<td class="num" data-value="{e["completion_tax_dkk"]}">{num(e["completion_tax_dkk"])}</td>'
+               f'<td class="num" data-value="{len(e["violations"])}">{len(e["violations"])}</td>'
+               f'<td data-value="{escape(" ".join(rules))}">{escape(", ".join(rules)) or "-"}</td></tr>')
+    yield "</tbody></table></div>"
 
 
 def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None,
@@ -352,13 +344,19 @@ applyFilters();
 """
 
 
-def to_html(report: dict, result: ReplayResult, source: str, show_cpr: bool = False,
-            calendar: BusinessCalendar | None = None) -> str:
-    """The whole page for a replay report (`report` as `report_dict` made it, with its filters and masking);
-    the page drawn from the engine's episodes is masked again as a whole unless `show_cpr`. `calendar`: the
-    policy's, for the weekend and holiday shading."""
-    html = _page(report, result, source, calendar or BusinessCalendar())
-    return html if show_cpr else mask_cprs(html)
+def to_html(report: ReplayReport, source: str, calendar: BusinessCalendar | None = None) -> str:
+    """The whole page (see `html_chunks`)."""
+    return "".join(html_chunks(report, source, calendar))
+
+
+def html_chunks(report: ReplayReport, source: str, calendar: BusinessCalendar | None = None) -> Iterator[str]:
+    """The page for a replay report in pieces, written episode by episode from the report's entries (a log of
+    any size: the episodes are never all held); masked unless the report shows CPR numbers (a piece ends between
+    elements, so a CPR number is never cut in two). `calendar`: the policy's, for the weekend and holiday
+    shading."""
+    chunks = page_chunks("medcom replay", _body(report, source, calendar or BusinessCalendar()), SCRIPT,
+                         extra_css=EXTRA_CSS)
+    return chunks if report.show_cpr else (mask_cprs(chunk) for chunk in chunks)
 
 
 def _legend() -> str:
@@ -402,47 +400,48 @@ td.places { font-size: 12px; overflow-wrap: anywhere; }
 """
 
 
-def _page(report: dict, result: ReplayResult, source: str, calendar: BusinessCalendar) -> str:
-    inputs, summary = report["inputs"], report["summary"]
+def _body(report: ReplayReport, source: str, calendar: BusinessCalendar) -> Iterator[Iterable[str]]:
+    """The page's body, part by part."""
+    head = report.as_dict()
+    inputs, summary = head["inputs"], head["summary"]
+    assert isinstance(inputs, dict) and isinstance(summary, dict)
     total = sum(summary["violations_by_rule"].values())
     cards = [("episodes", summary["episodes"]), ("inputs", inputs["messages"]), ("accepted", inputs["accepted"]),
              ("rejected", inputs["rejected"]), ("duplicates", inputs["duplicates"]),
              ("completion-tax days", summary["completion_tax_days"]),
              ("completion tax, DKK", summary["completion_tax_dkk"]), ("violations", total)]
     rates = summary.get("completion_tax_rates")
-    body = [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
-            f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>",
-            f'<p id="policy">policy: {escape(str(report.get("policy", "-")))}</p>',
-            '<div class="cards" id="summary">' + "".join(
-                f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}'
-                f'{escape(f" ({rates})") if rates and k.endswith("DKK") else ""}</span><b>{num(v)}</b></div>'
-                for k, v in cards) + "</div>"]
-    body.append(_index(report, result))
+    yield [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
+           f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>"]
+    yield [f'<p id="policy">policy: {escape(str(head.get("policy", "-")))}</p>']
+    yield ['<div class="cards" id="summary">' + "".join(
+        f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}'
+        f'{escape(f" ({rates})") if rates and k.endswith("DKK") else ""}</span><b>{num(v)}</b></div>'
+        for k, v in cards) + "</div>"]
+    yield _index(report)
     rows = "".join(f'<tr><td>{escape(r)}</td><td class="num">{n}</td></tr>'
                    for r, n in summary["violations_by_rule"].items())
-    body.append(f'<h2>Violations by rule</h2><table id="by-rule"><thead><tr><th>rule</th><th class="num">violations'
-                f'</th></tr></thead><tbody>{rows or "<tr><td colspan=2>none</td></tr>"}</tbody></table>')
-    findings = report["input_findings"]
+    yield [f'<h2>Violations by rule</h2><table id="by-rule"><thead><tr><th>rule</th><th class="num">violations'
+           f'</th></tr></thead><tbody>{rows or "<tr><td colspan=2>none</td></tr>"}</tbody></table>']
+    findings = head["input_findings"]
+    assert isinstance(findings, list)
     if findings:
         rows = "".join(f'<tr><td>{escape(f["file"])}</td><td>{f.get("line") or ""}</td><td>{escape(f["rule"])}</td>'
                        f'<td class="sev-{escape(f["severity"])}">{escape(f["severity"])}</td>'
                        f'<td>{escape(f["text"])}</td></tr>' for f in findings[:500])
         more = f"<p class=\"muted\">… and {len(findings) - 500} more (see --format json)</p>" \
             if len(findings) > 500 else ""
-        body.append(f"<h2>Input findings</h2><table><thead><tr><th>file</th><th>line</th><th>rule</th>"
-                    f"<th>severity</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>{more}")
-    options = "".join(f'<option value="{escape(r)}">{escape(r)}</option>'
-                      for r in sorted({v["rule"] for e in report["episodes"] for v in e["violations"]}
-                                      | {o["rule"] for e in report["episodes"] for o in e["obligations"]}))
-    body.append(f'<h2>Episodes</h2><div class="controls"><label>rule <select id="rule-filter"><option value="">all'
-                f'</option>{options}</select></label><label>episode <input id="episode-filter" type="search" '
-                f'placeholder="name contains"></label><span class="muted"><span id="shown"></span> of '
-                f'{len(report["episodes"])} shown</span></div>')
-    body.append(_legend())
-    if len(report["episodes"]) > MAX_TIMELINES:
-        body.append(f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
-                    f'--episode or --rule to draw others.</p>')
-    for i, entry in enumerate(report["episodes"]):
-        body.append(_episode_section(entry, result.episodes.get(entry["episode"]), i < MAX_TIMELINES, calendar,
-                                     rates, i))
-    return page("medcom replay", "\n".join(body), SCRIPT, extra_css=EXTRA_CSS)
+        yield [f"<h2>Input findings</h2><table><thead><tr><th>file</th><th>line</th><th>rule</th>"
+               f"<th>severity</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>{more}"]
+    options = "".join(f'<option value="{escape(r)}">{escape(r)}</option>' for r in sorted(report.summary.rules))
+    episodes = report.summary.episodes
+    yield [f'<h2>Episodes</h2><div class="controls"><label>rule <select id="rule-filter"><option value="">all'
+           f'</option>{options}</select></label><label>episode <input id="episode-filter" type="search" '
+           f'placeholder="name contains"></label><span class="muted"><span id="shown"></span> of '
+           f'{episodes} shown</span></div>']
+    yield [_legend()]
+    if episodes > MAX_TIMELINES:
+        yield [f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
+               f'--episode or --rule to draw others.</p>']
+    for i, entry in enumerate(report.entries()):
+        yield [_episode_section(entry.data, entry.drawing, i < MAX_TIMELINES, calendar, rates, i)]
