@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -100,30 +101,37 @@ def _tracker_outlives_hangup() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
-_DEFERRED = {signal.SIGTERM, signal.SIGHUP}
+_DEFERRED = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """SIGTERM and SIGHUP held back (blocked, so they wait) while a pool starts its processes and threads: a
-    signal that came mid-way left the pool's manager thread created but not started, and the pool could not be
-    shut down (RuntimeError: cannot join thread before it is started). The workers start with the mask too and
-    lift it once they are ready (`_quiet_worker`); a signal that came meanwhile is acted on when the mask lifts."""
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    """SIGTERM and SIGHUP held back while a pool starts its processes and threads, then acted on as they would
+    have been: one that came mid-way left the pool's manager thread created but not started, and the pool could
+    not be shut down (RuntimeError: cannot join thread before it is started). Held by Python's handlers, not by a
+    signal mask: the kernel gives a process's signal to any thread that does not block it, and Python runs the
+    handler in the main thread whichever thread took it. Only the main thread can set handlers; elsewhere (no
+    handler of ours runs there either) nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    before = {number: signal.signal(number, lambda signum, _frame: held.append(signum)) for number in _DEFERRED}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])  # to the handler in force again (the command's: it unwinds the run)
 
 
 def _quiet_worker() -> None:
     """A pool worker leaves Ctrl-C to its parent (which ends the pool): else every worker printed a
-    KeyboardInterrupt traceback. SIGTERM and SIGHUP keep their default, ending the worker without a word
-    (unblocked here: the worker was started while its parent held them back)."""
+    KeyboardInterrupt traceback. SIGTERM and SIGHUP keep their default, ending the worker without a word."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
 
 
 class LocalExecutor:

@@ -349,7 +349,7 @@ def test_a_late_and_broken_sut_is_reported_live(tmp_path: Path) -> None:
             medcom.proc.kill()
     assert code == 1
     lines = medcom.lines
-    assert any("FINDING M-XML error: " in line and "garbage.xml" in line for line in lines), lines
+    assert any("FINDING M-XML error: " in line and "garbage.xml" in line for line in lines), "\n".join(lines)
     # Said when the deadline passed: stamped on the judge's clock before the flow's end (Tue 06:00), and without
     # the "(none came)" that closing the episode at the end adds to a violation still unmet.
     ack = [line for line in lines if "VIOLATION by SUT (municipality): ACK-1" in line]
