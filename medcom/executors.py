@@ -16,6 +16,7 @@ manager: a dask executor starts its local cluster (or connects to `scheduler`) o
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import socket
 import threading
@@ -62,15 +63,31 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
     finished = False
     try:
         with _signals_deferred():  # the pool's processes and threads start whole, or shutting down fails
-            results = pool.map(fn, items, chunksize=chunksize)
-        yield from results
+            chunks = [pool.submit(_apply, fn, chunk) for chunk in _chunks(items, chunksize)]
+        for chunk in chunks:
+            yield from chunk.result()
         finished = True
     except BrokenProcessPool:
         raise ExecutorError("a worker process ended before its task did (killed, or out of memory)") from None
     finally:
         if not finished:  # an error, a signal, or the caller stopped reading: nothing left is wanted
             _end_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Never a future cancelled (no cancel_futures, not Executor.map, whose iterator cancels when closed): with
+        # workers ended by a signal, CPython 3.11's pool thread set an exception on a cancelled future and printed
+        # an InvalidStateError traceback (python/cpython#107219, fixed in later versions). Ended workers break
+        # the pool, which fails every pending future itself.
+        pool.shutdown(wait=True)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, max(size, 1))):
+        yield chunk
+
+
+def _apply(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
+    """fn over one chunk of items, in a worker."""
+    return [fn(item) for item in chunk]
 
 
 def _end_workers(pool: ProcessPoolExecutor) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 from medcom.identifiers import cpr_prefix_at_end, mask_cprs
@@ -25,18 +26,22 @@ class MaskedStream(io.TextIOBase):
     command's report and lines, click's usage errors, the progress bar, a library's warning): the one output path
     of a command, so a new message cannot forget masking. Text is masked a line at a time (a CPR number never
     spans a line); `flush` passes on what is written so far but a tail that could be the start of a CPR number,
-    which waits for the rest of its line. `reveal()` turns masking off (--show-cpr on stdout)."""
+    which waits for the rest of its line. `reveal()` turns masking off (--show-cpr on stdout). Threads may write
+    at once (the counterpart's transport, clock and engine each print live lines): a lock keeps the pending tail
+    whole, which two unlocked writers lost lines of."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__()
         self.stream = stream
         self.masking = True
         self._pending = ""
+        self._lock = threading.RLock()
 
     def reveal(self) -> None:
-        self._emit(self._pending)
-        self._pending = ""
-        self.masking = False
+        with self._lock:
+            self._emit(self._pending)
+            self._pending = ""
+            self.masking = False
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -56,27 +61,30 @@ class MaskedStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        if not self.masking:
-            return self.stream.write(text)
-        text = self._pending + text
-        cut = max(text.rfind("\n"), text.rfind("\r")) + 1
-        self._pending = text[cut:]
-        if cut:
-            self._emit(text[:cut])
-        return len(text) - len(self._pending)
+        with self._lock:
+            if not self.masking:
+                return self.stream.write(text)
+            whole = self._pending + text
+            cut = max(whole.rfind("\n"), whole.rfind("\r")) + 1
+            self._pending = whole[cut:]
+            if cut:
+                self._emit(whole[:cut])
+            return len(text)
 
     def flush(self) -> None:
-        tail = cpr_prefix_at_end(self._pending)
-        if len(tail) < len(self._pending):
-            self._emit(self._pending[:len(self._pending) - len(tail)])
-            self._pending = tail
-        self.stream.flush()
+        with self._lock:
+            tail = cpr_prefix_at_end(self._pending)
+            if len(tail) < len(self._pending):
+                self._emit(self._pending[:len(self._pending) - len(tail)])
+                self._pending = tail
+            self.stream.flush()
 
     def close_masking(self) -> None:
         """Pass on all that is left (at the end of the command)."""
-        self._emit(self._pending)
-        self._pending = ""
-        self.stream.flush()
+        with self._lock:
+            self._emit(self._pending)
+            self._pending = ""
+            self.stream.flush()
 
     def _emit(self, text: str) -> None:
         if text:
