@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.rules import Offered
 from helpers.timelines import clean_episode, replace, without, write_timeline
 
-from medcom.engine.engine import Context, Rule
 from medcom.engine.rules import all_rules
-from medcom.events import Event
 from medcom.events.build import build
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
@@ -115,26 +114,11 @@ def test_build_then_replay_gives_the_same_report(name: str, formats: str, tmp_pa
     assert from_log["summary"] == from_timeline["summary"]
 
 
-class _Offered(Rule):
-    """A rule offered every event, passing on those of its declared kinds in arrival order: the definition
-    of dispatch by kind, without the engine's dispatch table."""
-
-    def __init__(self, rule: Rule) -> None:
-        self.rule, self.id, self.kinds = rule, rule.id, None
-
-    def on_event(self, ctx: Context, event: Event) -> None:
-        if self.rule.kinds is None or event.kind in self.rule.kinds:
-            self.rule.on_event(ctx, event)
-
-    def on_close(self, ctx: Context) -> None:
-        self.rule.on_close(ctx)
-
-
 @pytest.mark.parametrize("name", list(TIMELINES))
 def test_dispatch_by_kind_loses_nothing(name: str, tmp_path: Path) -> None:
     """Rules look only at the kinds they declare (no rule re-checks the kind): the engine offers each rule
     exactly the events of those kinds, in the order they arrive, whatever its dispatch table does."""
     timeline = write_timeline(tmp_path / "timeline.jsonl", TIMELINES[name])
     by_kind = report_dict(replay(load_timeline(timeline), load_policy()))
-    offered = [_Offered(rule) for rule in all_rules()]
+    offered = [Offered(rule) for rule in all_rules()]
     assert report_dict(replay(load_timeline(timeline), load_policy(), offered)) == by_kind

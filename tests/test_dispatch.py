@@ -8,11 +8,12 @@ import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from helpers.rules import Offered
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import medcom.engine.rules
-from medcom.engine.engine import Context, Engine, Episode, Rule
+from medcom.engine.engine import Engine, Episode
 from medcom.engine.rules import all_rules
 from medcom.events import EVENT_KINDS, Event
 from medcom.policy import load_policy
@@ -20,21 +21,6 @@ from medcom.policy import load_policy
 POLICY = load_policy()
 T0 = datetime(2025, 3, 24, 6, tzinfo=UTC)  # a Monday, the week before the spring DST change and Easter 2025
 IDS = ("A1", "A2", "A3", "A4")
-
-
-class Broadcast(Rule):
-    """A rule offered every event, which passes on those of its declared kinds: dispatch by kind defined
-    without the engine's table."""
-
-    def __init__(self, rule: Rule) -> None:
-        self.rule, self.id, self.kinds = rule, rule.id, None
-
-    def on_event(self, ctx: Context, event: Event) -> None:
-        if self.rule.kinds is None or event.kind in self.rule.kinds:
-            self.rule.on_event(ctx, event)
-
-    def on_close(self, ctx: Context) -> None:
-        self.rule.on_close(ctx)
 
 
 _values = {
@@ -80,7 +66,7 @@ def _outcome(episodes: dict[str, Episode]) -> dict[str, object]:
 @given(timelines(), st.booleans(), st.booleans())
 def test_dispatch_by_kind_equals_offering_every_rule_every_event(timeline, phone_calls: bool, receipts: bool) -> None:
     by_kind = Engine(POLICY, all_rules(), log_has_phone_calls=phone_calls, log_has_receipts=receipts)
-    broadcast = Engine(POLICY, [Broadcast(r) for r in all_rules()], log_has_phone_calls=phone_calls,
+    broadcast = Engine(POLICY, [Offered(r) for r in all_rules()], log_has_phone_calls=phone_calls,
                        log_has_receipts=receipts)
     assert _outcome(by_kind.run(_events(timeline))) == _outcome(broadcast.run(_events(timeline)))
 
