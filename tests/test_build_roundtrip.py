@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES
 from helpers.rules import Offered
 from helpers.timelines import clean_episode, replace, without, write_timeline
 
@@ -122,3 +123,15 @@ def test_dispatch_by_kind_loses_nothing(name: str, tmp_path: Path) -> None:
     by_kind = report_dict(replay(load_timeline(timeline), load_policy()))
     offered = [Offered(rule) for rule in all_rules()]
     assert report_dict(replay(load_timeline(timeline), load_policy(), offered)) == by_kind
+
+
+@pytest.mark.parametrize("formats", ["national", "oioxml"])
+def test_a_build_is_the_same_bytes_every_time(formats: str, tmp_path: Path) -> None:
+    """Every id a built message carries derives from the timeline (the acknowledgements' Provenance ids were
+    random), so a build can be checked in, diffed and reproduced."""
+    events = read_file(EXAMPLES / "timeline.jsonl").events  # receipts and acknowledgements among them
+    build(events, tmp_path / "one", formats=formats)
+    build(events, tmp_path / "two", formats=formats)
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    assert one == {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
+    assert len(one) > 5

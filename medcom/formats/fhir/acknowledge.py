@@ -3,7 +3,9 @@
 The answer goes back the way the message came: its sender is the message's primary receiver and its receiver the
 message's sender (their Organization resources are copied), MessageHeader.response names the acknowledged
 MessageHeader id with ok / transient-error / fatal-error, an OperationOutcome carries the issue texts of an error,
-and a Provenance (activity `acknowledgement`) names the acknowledged message as its revision.
+and a Provenance (activity `acknowledgement`) names the acknowledged message as its revision. Their ids derive from
+the acknowledgement's MessageHeader id, so an acknowledgement given its ids (as `medcom build` gives them) is the
+same bytes every time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from medcom.formats.fhir.compose import uuid_of
 from medcom.formats.fhir.messages import ACTIVITY_SYSTEM, _Bundle, _primary_receiver
 
 ACK_PROFILE = "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgement"
@@ -78,7 +81,8 @@ def build_acknowledgement(message: dict, code: str = "ok", issues: Sequence[str]
     outcome = None
     if code != "ok" or issues:
         outcome = {
-            "resourceType": "OperationOutcome", "id": str(uuid.uuid4()), "meta": {"profile": [OUTCOME_PROFILE]},
+            "resourceType": "OperationOutcome", "id": uuid_of(ack_id, "outcome"),
+            "meta": {"profile": [OUTCOME_PROFILE]},
             "text": _narrative("; ".join(issues) or "The message could not be processed"),
             "issue": [{"severity": "error" if code != "ok" else "information", "code": "processing",
                        "details": {"text": text}} for text in (issues or ["The message could not be processed"])],
@@ -93,7 +97,7 @@ def build_acknowledgement(message: dict, code: str = "ok", issues: Sequence[str]
         "sender": sender_ref, "source": {"endpoint": from_endpoint}, "response": response,
     }
     provenance = {
-        "resourceType": "Provenance", "id": str(uuid.uuid4()), "meta": {"profile": [PROVENANCE_PROFILE]},
+        "resourceType": "Provenance", "id": uuid_of(ack_id, "provenance"), "meta": {"profile": [PROVENANCE_PROFILE]},
         "text": _narrative(f"Acknowledgement of message {header['id']}"),
         "target": [{"reference": f"MessageHeader/{ack_id}"}], "occurredDateTime": _fhir_time(now),
         "recorded": _fhir_time(now),
