@@ -80,12 +80,11 @@ def children(parent: etree._Element | None, wanted: frozenset[str] | None = None
     found: Children = {}
     if parent is None:
         return found
-    known = LOCAL_NAMES.get
+    known = LOCAL_NAMES.get  # the cached local name (local_name, inlined); None for a comment's tag, a function
     for child in parent:
-        tag = child.tag
-        name = known(tag) if isinstance(tag, str) else None  # the cached local name (local_name, inlined)
+        name = known(child.tag)
         if name is None:
-            if not isinstance(tag, str):
+            if not isinstance(child.tag, str):
                 continue
             name = local_name(child)
         if name not in found and (wanted is None or name in wanted):
