@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from medcom.findings import Finding, Severity
 from medcom.formats import oioxml
-from medcom.formats.fhir import looks_like_fhir
-from medcom.formats.fhir_adapter import read_fhir
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.names import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
@@ -24,8 +22,14 @@ DEFAULT_OPTIONS = ReadOptions()
 def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIONS,
                   depth: int = 0) -> list[ReadMessage]:
     """Every message in one input document, in document order (never raises for bad input)."""
-    if looks_like_fhir(data):
-        return read_fhir(data, source, options)
+    if not _surely_not_fhir(data):
+        # The FHIR stack (fhir.resources, fhirpathpy, the IG packages) costs ~0.8 s to import: an OIOXML-only log,
+        # and each of its workers, never pays it.
+        from medcom.formats.fhir import looks_like_fhir
+        from medcom.formats.fhir_adapter import read_fhir
+
+        if looks_like_fhir(data):
+            return read_fhir(data, source, options)
     try:
         tree = parse_bytes(data, max_bytes=options.max_bytes)
     except UnsafeXMLError as exc:
@@ -48,6 +52,23 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
     return [unreadable(source, "M-VERSION", "not a MedCom message medcom knows: root element "
                        f"{quoted(local_name(root))} in namespace {quoted(root.nsmap.get(root.prefix) or '(none)')}",
                        root.sourceline)]
+
+
+_NOT_LATIN1_HEADS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # byte-order marks: `_head` decodes those itself
+
+
+def _surely_not_fhir(data: bytes) -> bool:
+    """`not fhir.looks_like_fhir(data)` for the documents it reads as Latin-1 (no byte-order mark, no NUL in the
+    first two bytes): XML whose first kilobyte does not name FHIR's namespace, as every OIOXML document is, or
+    anything that starts with neither '<' nor JSON's '{' or '['. On bytes, without importing the FHIR stack; False
+    (ask `looks_like_fhir`) for the other encodings."""
+    head = data[:1024]
+    if head.startswith(_NOT_LATIN1_HEADS) or b"\x00" in head[:2]:
+        return False
+    start = head.lstrip(b" \t\r\n")
+    if start.startswith(b"<"):
+        return b"http://hl7.org/fhir" not in head
+    return not start.startswith((b"{", b"["))
 
 
 def _check_declared(messages: list[ReadMessage], name: str | None, version: str | None, via: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 
 from lxml import etree
 
@@ -77,35 +78,44 @@ ACCEPTED_ENCODINGS = frozenset({"utf-8", "ascii", "utf-16", "utf-16-le", "utf-16
 _DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*(["'])(.{0,40}?)\1""", re.DOTALL)
 _UTF16_DECLARED = re.compile(r"""^\ufeff?\s*<\?xml\b[^>]{0,200}?\bencoding\s*=\s*(["'])(.{0,40}?)\1""", re.DOTALL)
 # The first four bytes of a document in an encoding that is not ASCII-compatible (XML 1.0, appendix F).
-_WIDE_STARTS = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xff\xfe", "UCS-4"),
-                (b"\xfe\xff\x00\x00", "UCS-4"), (b"\x00\x00\x00<", "UTF-32"), (b"<\x00\x00\x00", "UTF-32"),
-                (b"\x00\x00<\x00", "UCS-4"), (b"\x00<\x00\x00", "UCS-4"), (b"\x4c\x6f\xa7\x94", "EBCDIC"))
+_WIDE_STARTS = {b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xff\xfe": "UCS-4",
+                b"\xfe\xff\x00\x00": "UCS-4", b"\x00\x00\x00<": "UTF-32", b"<\x00\x00\x00": "UTF-32",
+                b"\x00\x00<\x00": "UCS-4", b"\x00<\x00\x00": "UCS-4", b"\x4c\x6f\xa7\x94": "EBCDIC"}
+_UTF16_FAMILY = frozenset({"utf-16", "utf-16-le", "utf-16-be"})
 
 
 def _encoding_problem(data: bytes) -> str | None:
     """Why the document's encoding is not accepted (None: it is), from its first bytes and its declaration."""
     head = data[:512]
-    for start, name in _WIDE_STARTS:
-        if head.startswith(start):
-            return f"the document is in {name}"
+    if wide := _WIDE_STARTS.get(head[:4]):  # each start is four bytes
+        return f"the document is in {wide}"
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00?\x00", b"\x00<\x00?")):
         codec = "utf-16-be" if head.startswith((b"\xfe\xff", b"\x00<")) else "utf-16-le"
         declared = _UTF16_DECLARED.match(head.decode(codec, "replace"))
         name = declared.group(2) if declared else None
-        family = ("utf-16", "utf-16-le", "utf-16-be")
+        family = _UTF16_FAMILY
     else:
         match = _DECLARED.match(head)
         name = match.group(2).decode("ascii", "replace") if match else None
-        family = tuple(ACCEPTED_ENCODINGS)
+        family = ACCEPTED_ENCODINGS
     if name is None:
         return None
-    try:  # an encoding name is letters, digits and . _ : - (XML 1.0 EncName); codecs would take a NUL too far
-        known = codecs.lookup(name).name if re.fullmatch(r"[A-Za-z][A-Za-z0-9._:-]{0,39}", name) else None
-    except (LookupError, ValueError):
-        known = None
-    if known not in family:
+    if _codec_name(name) not in family:
         return f"the document declares encoding {name[:40]!r}"
     return None
+
+
+_ENCNAME = re.compile(r"[A-Za-z][A-Za-z0-9._:-]{0,39}")
+
+
+@lru_cache(maxsize=256)
+def _codec_name(name: str) -> str | None:
+    """Python's name of a declared encoding (None: none it knows). An encoding name is letters, digits and
+    . _ : - (XML 1.0 EncName): codecs would take a NUL too far. Remembered: a log declares a handful."""
+    try:
+        return codecs.lookup(name).name if _ENCNAME.fullmatch(name) else None
+    except (LookupError, ValueError):
+        return None
 
 
 def _declares_encoding(data: bytes) -> bool:
@@ -145,7 +155,8 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
         raise UnsafeXMLError(f"not well-formed XML: {exc.msg}", line=line) from None
     except ValueError as exc:  # e.g. an unsupported encoding declaration
         raise UnsafeXMLError(f"cannot parse XML: {exc}") from None
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    info = tree.docinfo
+    if info.doctype or info.internalDTD is not None:
         raise UnsafeXMLError("DOCTYPE/DTD is not allowed in a MedCom message (entities are never expanded)",
                              line=1)
     _refuse_too_many_nodes(data, tree)
@@ -160,7 +171,7 @@ def read_encoding(tree: etree._ElementTree) -> str:
 def _refuse_too_many_nodes(data: bytes, tree: etree._ElementTree) -> None:
     """Refuse a document of more than MAX_NODES elements and attributes. Every element starts with '<' and
     every attribute has a '=', so a cheap count of those bytes clears nearly every document unwalked."""
-    if data.count(b"<") + data.count(b"=") <= MAX_NODES:
+    if len(data) <= MAX_NODES or data.count(b"<") + data.count(b"=") <= MAX_NODES:  # a byte counts once at most
         return
     nodes = 0
     for el in tree.getroot().iter():

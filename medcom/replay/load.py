@@ -15,13 +15,11 @@ from typing import Generic, Protocol, TypeVar
 
 from medcom.calendar import TimeOutOfRange, check_year
 from medcom.events import FACT_EVENTS, MESSAGE_EVENTS, TIME_KEYS, Event
-from medcom.events.from_fhir import events_of_fhir
 from medcom.events.from_messages import CANCELLED, CORRECTED, NEW, MessageEvents
 from medcom.events.from_oioxml import events_of_letter
 from medcom.events.timeline import TimelineLine, read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
 from medcom.findings import DEFAULT_MAX_FINDINGS, Finding, FindingLimit, Severity, capped
-from medcom.formats.fhir_adapter import FhirContent
 from medcom.formats.inputs import InputDocument, Source, iter_sources
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.letters import Letter
@@ -201,8 +199,8 @@ def read_of(messages: list[ReadMessage], max_findings: int = DEFAULT_MAX_FINDING
         events = MessageEvents()  # a valid message outside the agreement's families: counted, not replayed
         if isinstance(m.content, Letter):
             events = events_of_letter(m.content, m.source)
-        elif isinstance(m.content, FhirContent):
-            events = events_of_fhir(m.content.message, m.source)
+        elif m.content is not None:
+            events = _events_of_fhir(m.content, m.source)
         for event in events.events:  # where the message is: the report points violations at it
             if event.line is None:
                 event.line = m.line
@@ -214,6 +212,14 @@ def read_of(messages: list[ReadMessage], max_findings: int = DEFAULT_MAX_FINDING
         else:
             units.append((events, m.format))
     return Read([f for m in messages for f in capped(m.findings, max_findings)], len(messages), rejected, units)
+
+
+def _events_of_fhir(content: object, source: str) -> MessageEvents:
+    """The events of a FHIR message's content; the FHIR stack (~0.8 s) is imported only when one is met."""
+    from medcom.events.from_fhir import events_of_fhir
+    from medcom.formats.fhir_adapter import FhirContent
+
+    return events_of_fhir(content.message, source) if isinstance(content, FhirContent) else MessageEvents()
 
 
 def _out_of_range(events: list[Event]) -> str | None:

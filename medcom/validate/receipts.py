@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 
 from medcom.findings import RECEIVER_GLN, RECEIVER_MUNICIPALITY, Finding, Severity
-from medcom.formats.fhir import build_acknowledgement
 from medcom.formats.messages import ReadMessage
 from medcom.formats.oioxml import write
 from medcom.identifiers import mask_cprs
@@ -86,6 +85,8 @@ def input_stem(source: str) -> str:
 
 def answer_fhir(message: ReadMessage, directory: Path, sent: datetime, mask: Callable[[str], str] = str) -> Answer:
     """The Acknowledgement Bundle for a received FHIR message: ok, or fatal-error with the errors as issues."""
+    from medcom.formats.fhir import build_acknowledgement  # the FHIR stack only when a FHIR message is answered
+
     if message.family == "Acknowledgement":
         return Answer("not_for_receipts", "an acknowledgement is never itself acknowledged")
     content = message.content

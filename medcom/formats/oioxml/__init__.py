@@ -8,6 +8,7 @@ SBDH) are unwrapped by `medcom.formats.read` before this runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -15,7 +16,7 @@ from medcom.findings import Finding, FindingLimit, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
 from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
-from medcom.formats.oioxml.letters import Children, WallTimes, children, read_letter, text_of
+from medcom.formats.oioxml.letters import Children, Kids, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
@@ -190,17 +191,24 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
               readable_path: PathNamer) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
-    parts = children(body, None if wall_times is not None else _BODY_PARTS)
+    # Reading the content (replay), each element's children are read whole once and shared (Kids); describing
+    # alone (validate), only the few names it needs, and each walk stops once they are found.
+    kids = Kids() if wall_times is not None else None
+
+    def of(el: etree._Element | None, wanted: frozenset[str]) -> Children:
+        return kids[el] if kids is not None else children(el, wanted)
+
+    parts = of(body, _BODY_PARTS)
     letter_el = parts.get("Letter")
-    letter = children(letter_el, _LETTER_PARTS)
+    letter = of(letter_el, _LETTER_PARTS)
     version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
     message.letter_id = text_of(letter.get("Identifier"))
     message.envelope_id = text_of(head.get("Identifier"))
     message.receipt_requested = envelope is not None and text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt"
-    message.sender = _party_ean(body, parts, "Sender")
-    message.sender_name = _party_name(parts.get("Sender"))
-    message.receiver = _party_ean(body, parts, "Receiver")
+    message.sender = _party_ean(body, parts, "Sender", of)
+    message.sender_name = _party_name(of(parts.get("Sender"), _NAMES))
+    message.receiver = _party_ean(body, parts, "Receiver", of)
     if family is None:
         message.family = text_of(letter.get("StatisticalCode")) or local_name(body) \
             if letter_el is not None else local_name(body)
@@ -217,21 +225,25 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
             letter_el.sourceline if letter_el is not None else body.sourceline,
             readable_path(letter_el) if letter_el is not None else readable_path(body)))
     if wall_times is not None:
-        message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times)
+        message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times, kids=kids)
 
 
 _NAMES = frozenset({"OrganisationName", "DepartmentName"})
 
 
-def _party_name(party: etree._Element | None) -> str | None:
-    """'Organisation, department' of a Sender or Receiver, as the letter names them (None: it names neither)."""
-    names = children(party, _NAMES)
-    return ", ".join(t for t in (text_of(names.get(n)) for n in ("OrganisationName", "DepartmentName")) if t) or None
+def _party_name(names: Children) -> str | None:
+    """'Organisation, department' of a Sender or Receiver (its children `names`), as the letter names them (None:
+    it names neither)."""
+    organisation, department = text_of(names.get("OrganisationName")), text_of(names.get("DepartmentName"))
+    if organisation and department:
+        return f"{organisation}, {department}"
+    return organisation or department
 
 
-def _party_ean(body: etree._Element, parts: Children, party: str) -> str | None:
+def _party_ean(body: etree._Element, parts: Children, party: str,
+               of: Callable[[etree._Element | None, frozenset[str]], Children]) -> str | None:
     """The text of <party>/EANIdentifier, as the path finds it (the first party element that has one)."""
-    ean = children(parts.get(party), _EAN).get("EANIdentifier")
+    ean = of(parts.get(party), _EAN).get("EANIdentifier")
     if ean is None and party in parts:
         ean = body.find(f"{{*}}{party}/{{*}}EANIdentifier")
     return text_of(ean)

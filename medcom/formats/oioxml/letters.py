@@ -80,12 +80,11 @@ def children(parent: etree._Element | None, wanted: frozenset[str] | None = None
     found: Children = {}
     if parent is None:
         return found
-    known = LOCAL_NAMES.get
+    known = LOCAL_NAMES.get  # the cached local name (local_name, inlined); None for a comment's tag, a function
     for child in parent:
-        tag = child.tag
-        name = known(tag) if isinstance(tag, str) else None  # the cached local name (local_name, inlined)
+        name = known(child.tag)
         if name is None:
-            if not isinstance(tag, str):
+            if not isinstance(child.tag, str):
                 continue
             name = local_name(child)
         if name not in found and (wanted is None or name in wanted):
@@ -93,6 +92,15 @@ def children(parent: etree._Element | None, wanted: frozenset[str] | None = None
             if wanted is not None and len(found) == len(wanted):
                 break
     return found
+
+
+class Kids(dict[etree._Element | None, Children]):
+    """Each element's `children`, read once: a letter's Sender, Receiver and Letter are asked for by several
+    readers (the message's description, the letter's content, the party names)."""
+
+    def __missing__(self, parent: etree._Element | None) -> Children:
+        found = self[parent] = children(parent)
+        return found
 
 
 def text_of(el: etree._Element | None) -> str | None:
@@ -128,48 +136,50 @@ def read_time(holder: etree._Element | None, known: WallTimes | None = None) -> 
     return localize(naive, strict=False) if naive is not None else None
 
 
-def read_party(el: etree._Element | None) -> Party:
+def read_party(el: etree._Element | None, kids: Kids | None = None) -> Party:
     if el is None:
         return Party()
-    parts = children(el)
+    parts = kids[el] if kids is not None else children(el)
     return Party(text_of(parts.get("EANIdentifier")), text_of(parts.get("Identifier")),
                  text_of(parts.get("IdentifierCode")), text_of(parts.get("OrganisationName")),
                  text_of(parts.get("DepartmentName")))
 
 
-def _original(parts: Children) -> Original | None:
+def _original(parts: Children, kids: Kids) -> Original | None:
     original = parts.get("OriginalEmessage")
     if original is None:
         return None
-    head = children(original)
+    head = kids[original]
     letters = original.findall("{*}OriginalLetter")
     code = text_of(head.get("RefuseCode"))
     refuse = head.get("RefuseText")
     text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
     for letter in letters:
-        found = children(letter)
+        found = kids[letter]
         if code is None and text_of(found.get("RefuseCode")):
             code = text_of(found.get("RefuseCode"))
             refuse = found.get("RefuseText")
             text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
     return Original(text_of(head.get("OriginalEnvelopeIdentifier")),
-                    tuple(t for t in (text_of(children(x).get("OriginalLetterIdentifier")) for x in letters) if t),
+                    tuple(t for t in (text_of(kids[x].get("OriginalLetterIdentifier")) for x in letters) if t),
                     code, text)
 
 
 def read_letter(body: etree._Element, family: Family, envelope: etree._Element | None, *,
                 parts: Children | None = None, head: Children | None = None,
-                known: WallTimes | None = None) -> Letter:
+                known: WallTimes | None = None, kids: Kids | None = None) -> Letter:
     """The agreement's view of one body element (a letter or a receipt) of a known family. `parts` and `head`
-    are the body's and the envelope's children and `known` the wall times, where the caller has them already."""
-    parts = children(body) if parts is None else parts
-    letter = children(parts.get("Letter"))
-    patient = children(parts.get("Patient"))
+    are the body's and the envelope's children, `known` the wall times and `kids` the children read, where the
+    caller has them already."""
+    kids = Kids() if kids is None else kids
+    parts = kids[body] if parts is None else parts
+    letter = kids[parts.get("Letter")]
+    patient = kids[parts.get("Patient")]
     sender = parts.get("Sender")
-    head = children(envelope) if head is None else head
+    head = kids[envelope] if head is None else head
     times = {name: at for name in TIME_ELEMENTS if name in parts and (at := read_time(parts[name], known)) is not None}
     coordination = parts.get("FurtherCoordination")
-    conference = children(coordination).get("DischargeConference")
+    conference = kids[coordination].get("DischargeConference")
     if conference is None and coordination is not None:  # a later FurtherCoordination's, as a path finds it
         conference = body.find("{*}FurtherCoordination/{*}DischargeConference")
     return Letter(
@@ -180,15 +190,15 @@ def read_letter(body: etree._Element, family: Family, envelope: etree._Element |
         letter_id=text_of(letter.get("Identifier")),
         status=text_of(letter.get("StatusCode")),
         episode_id=text_of(letter.get("EpisodeOfCareIdentifier")) or text_of(letter.get("NotificationIdentifier")),
-        sender=read_party(sender),
-        receiver=read_party(parts.get("Receiver")),
+        sender=read_party(sender, kids),
+        receiver=read_party(parts.get("Receiver"), kids),
         cpr=text_of(patient.get("CivilRegistrationNumber")),
         patient_status=text_of(patient.get("EpisodeOfCareStatusCode")),
         times=times,
         conference=read_time(conference, known),
         coordination=tuple(local for c in coordination if isinstance(c.tag, str)
                            for local in (etree.QName(c).localname,)) if coordination is not None else (),
-        answer_to=text_of(children(children(sender).get("AnswerTo")).get("EANIdentifier")),
-        subject=text_of(children(parts.get("AdditionalInformation")).get("Subject")),
-        original=_original(parts) if family.is_receipt else None,
+        answer_to=text_of(kids[kids[sender].get("AnswerTo")].get("EANIdentifier")),
+        subject=text_of(kids[parts.get("AdditionalInformation")].get("Subject")),
+        original=_original(parts, kids) if family.is_receipt else None,
     )
