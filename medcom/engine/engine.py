@@ -300,8 +300,11 @@ class _Pending:
     def met(self) -> bool:
         """A matching event at or before the deadline is known (in any order: no need to sort the kinds)."""
         matches, due, episode = self.matches, self.due, self.ctx.episode
-        for events in (episode.events,) if self.kinds is None else (episode.of(k) for k in self.kinds):
-            for e in events:
+        if self.kinds is None:
+            return any(e.at <= due and (matches is None or matches(e)) for e in episode.events)
+        by_kind = episode.by_kind
+        for kind in self.kinds:  # asked at the expectation and at its deadline: a loop, no generator of lists
+            for e in by_kind.get(kind, ()):
                 if e.at <= due and (matches is None or matches(e)):
                     return True
         return False
@@ -345,6 +348,7 @@ class Rule:
 
     id: str = ""
     kinds: frozenset[str] | None = frozenset()
+    needs_receipts = False  # True: the rule judges nothing where the log holds no receipts (not dispatched there)
 
     def on_event(self, ctx: Context, event: Event) -> None:
         """Called after `event` joined its episode."""
@@ -395,11 +399,20 @@ class Engine:
             when = when.astimezone(UTC)  # then the difference is plain arithmetic, no zone look-ups
         Deadline(self.env, max(0.0, (when - self.origin).total_seconds() - self.env.now), callback)  # type: ignore[operator]
 
+    @property
+    def log_has_receipts(self) -> bool:
+        return self._log_has_receipts
+
+    @log_has_receipts.setter
+    def log_has_receipts(self, value: bool) -> None:
+        self._log_has_receipts = value
+        self._dispatch = {}  # the rules that need receipts join or leave the table
+
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
         if rules is None:
-            rules = self._dispatch[kind] = [r for r in self.rules if r.kinds is not None and kind in r.kinds] \
-                + self._for_all
+            rules = self._dispatch[kind] = [r for r in self.rules if r.kinds is not None and kind in r.kinds
+                                            and (self._log_has_receipts or not r.needs_receipts)] + self._for_all
         return rules
 
     def open_episode(self, name: str) -> Episode:
