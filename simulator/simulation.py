@@ -25,7 +25,7 @@ from simpy.events import NORMAL
 from medcom.calendar import TZ
 from medcom.engine.engine import Engine, Episode
 from medcom.engine.rules import all_rules
-from medcom.events import Event
+from medcom.events import MESSAGE_EVENTS, Event
 from medcom.gc_tuning import batch_gc
 from simulator.clock import LocalClock
 from simulator.hospital import Hospital
@@ -155,8 +155,8 @@ class Simulation:
         t["episodes"] += 1  # every counted episode runs to its discharge
         t["bed_days"] += (discharged.at - admitted.at).total_seconds() / DAY
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
-        t["phone_calls"] += sum(1 for e in ep.events if e.kind == "phone_call")
-        t["municipal_messages"] += sum(1 for e in ep.events if e.is_message and e.from_hospital)
+        t["phone_calls"] += len(ep.of("phone_call"))
+        t["municipal_messages"] += sum(1 for kind in MESSAGE_EVENTS for e in ep.of(kind) if e.from_hospital)
         t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1

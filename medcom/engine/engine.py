@@ -81,11 +81,30 @@ class Violation(Problem):
         return found
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Obligation:
+    """Something the log cannot show was done. `written` is its text, or a function that writes it when first
+    asked for (`text`): the simulation counts obligations and never reads them."""
+
     rule: str
-    text: str
+    written: str | Callable[[], str]
     due: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self.written, str):
+            self.written = self.written()
+        return self.written
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Obligation):
+            return NotImplemented
+        return (self.rule, self.text, self.due) == (other.rule, other.text, other.due)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        return f"Obligation(rule={self.rule!r}, text={self.text!r}, due={self.due!r})"
 
     def as_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "text": self.text, **({"due": _iso(self.due)} if self.due else {})}
@@ -206,7 +225,7 @@ class Context:
         self._note(found)
         return found
 
-    def obligation(self, rule: str, text: str, due: datetime | None = None) -> None:
+    def obligation(self, rule: str, text: str | Callable[[], str], due: datetime | None = None) -> None:
         found = Obligation(rule, text, due)
         self.episode.obligations.append(found)
         self._note(found)
