@@ -106,6 +106,10 @@ class Obligation:
     def __repr__(self) -> str:
         return f"Obligation(rule={self.rule!r}, text={self.text!r}, due={self.due!r})"
 
+    def __reduce__(self) -> tuple[type[Obligation], tuple[object, ...]]:
+        """Pickled with its text written (a function that writes it may not pickle)."""
+        return Obligation, (self.rule, self.text, self.due)
+
     def as_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "text": self.text, **({"due": _iso(self.due)} if self.due else {})}
 

@@ -6,7 +6,6 @@ from medcom.engine.completion_tax import TaxFacts, count_tax
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import leave_periods, ready_event, stay_end
 
-
 CONTACTS = frozenset({"care_plan_sent", "completion_notice_sent", "correspondence_sent", "phone_call"})  # TAX-1 (a)
 
 
