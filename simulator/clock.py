@@ -12,7 +12,7 @@ import math
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
 
-from medcom.calendar import at_local
+from medcom.calendar import BusinessCalendar, at_local
 
 MIDNIGHT = time(0)
 
@@ -41,6 +41,15 @@ class LocalClock:
         if found is None:
             found = self._at[key] = self.seconds(at_local(day, clock))
         return found
+
+    def weekday_before(self, seconds: int, calendar: BusinessCalendar, clock: time) -> bool:
+        """`calendar.weekday_before_clock` for a clock reading, by comparing clock seconds: on a weekday and
+        strictly before `clock` that day. The same answer wherever the local day runs straight, which is every
+        hour but 02 (every DST change since 1980 is in local hour 02): a cutoff there is asked of the calendar."""
+        if clock.hour == 2:
+            return calendar.weekday_before_clock(self.instant(seconds), clock)
+        day = self.date(seconds)
+        return calendar.is_weekday(day) and seconds < self.at(day, clock)
 
     def date(self, seconds: float) -> date:
         """The local date of a clock reading."""

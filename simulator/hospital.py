@@ -75,7 +75,7 @@ class Hospital:
         discharge_at: int = yield case.agreed
 
         last = discharge_at  # the latest of what the hospital has decided to send so far
-        in_time = self.calendar.weekday_before_clock(self.clock.instant(plan_at), self.policy.acknowledgement.cutoff)
+        in_time = self.clock.weekday_before(plan_at, self.calendar, self.policy.acknowledgement.cutoff)
         if (plan_at > due or not in_time) and d.phone < h.phone_when_late_share:
             last = max(last, sim.send(plan_at + int(h.phone_after_plan_minutes * MINUTE), case, "phone_call",
                                       caller="hospital", topic="care plan"))
@@ -100,7 +100,7 @@ class Hospital:
         yield sim.until(report_at)
         sim.emit(case, "discharge_report_sent", id=f"{name}-DR", extended_responsibility_until=add_elapsed(
             discharged.at, self.policy.extended_responsibility.window))
-        if not self.calendar.weekday_before_clock(self.clock.instant(report_at), self.policy.discharge.phone_cutoff) \
+        if not self.clock.weekday_before(report_at, self.calendar, self.policy.discharge.phone_cutoff) \
                 and d.must_act < sim.s.municipality.must_act_share:
             yield sim.until(report_at + int(h.report_phone_after_minutes * MINUTE))
             sim.emit(case, "phone_call", caller="hospital", topic="discharge report: act before the next weekday")

@@ -95,6 +95,6 @@ class Municipality:
         m, clock = self.m, self.clock
         delay = max(MINUTE, int(exponential(m.ack_delay_hours, u) * HOUR))
         day = clock.date(plan_at)
-        if self.calendar.weekday_before_clock(clock.instant(plan_at), self.policy.acknowledgement.cutoff):
+        if clock.weekday_before(plan_at, self.calendar, self.policy.acknowledgement.cutoff):
             return max(plan_at, clock.at(day, m.office_opens)) + delay
         return clock.at(self.calendar.next_weekday(day), m.office_opens) + delay

@@ -20,11 +20,12 @@ from datetime import date, timedelta
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from medcom.calendar import TZ
 from medcom.engine.engine import Engine, Episode
 from medcom.engine.rules import all_rules
-from medcom.events import Event
+from medcom.events import MESSAGE_EVENTS, Event
 from medcom.gc_tuning import batch_gc
 from simulator.clock import LocalClock
 from simulator.hospital import Hospital
@@ -50,6 +51,24 @@ class Metrics:
     simulated_episodes: int = 0  # with the warm-up's and the cool-down's (for progress lines)
 
 
+class Happening(simpy.Event):
+    """Something the simulation makes happen at a clock time: scheduled as SimPy schedules its own `Timeout`
+    (triggered when made, at the normal priority, so in the same order), with the engine told as its first
+    callback; a process may wait on it like on a timeout. Most have no process waiting: a plain callback on
+    a timeout would cost a closure and a call more for each."""
+
+    def __init__(self, sim: Simulation, delay: float, case: Case, kind: str, data: dict[str, object]) -> None:
+        self.env = sim.env
+        self.callbacks = [self._happen]
+        self._value = None
+        self._ok = True
+        self.sim, self.case, self.kind, self.data = sim, case, kind, data
+        sim.env.schedule(self, NORMAL, delay)
+
+    def _happen(self, _: simpy.Event) -> None:
+        self.sim.happen(self.case, self.kind, self.data)
+
+
 class Simulation:
     """The hospital, the municipality and their patients for one replication of one variant."""
 
@@ -61,6 +80,7 @@ class Simulation:
                              origin=origin(run))
         self.env = self.engine.env
         self.clock = LocalClock(self.engine.origin, run.start)  # type: ignore[arg-type]  # set just above
+        self._origin = self.clock.origin  # an event's instant is the origin plus the clock (`LocalClock.instant`)
         self.keep_events = keep_events
         self.events: list[Event] = []
         self.seq = 0
@@ -81,8 +101,12 @@ class Simulation:
 
     def emit(self, case: Case, kind: str, **data: object) -> Event:
         """`kind` happens now in `case`'s episode: the engine learns it at once."""
+        return self.happen(case, kind, data)
+
+    def happen(self, case: Case, kind: str, data: dict[str, object]) -> Event:
+        """`emit` with the event's data as a dict."""
         self.seq += 1
-        event = Event(self.clock.instant(self.env.now), case.name, kind, data, self.seq, "simulation")
+        event = Event(self._origin + timedelta(0, self.env.now), case.name, kind, data, self.seq, "simulation")
         self.engine.deliver(event)
         if self.keep_events:
             self.events.append(event)
@@ -92,15 +116,13 @@ class Simulation:
         """An event at clock `seconds` (now, if that has passed)."""
         return self.env.timeout(max(0.0, seconds - self.env.now))
 
-    def sending(self, at: float, case: Case, kind: str, **data: object) -> simpy.Timeout:
+    def sending(self, at: float, case: Case, kind: str, **data: object) -> simpy.Event:
         """`kind` is to happen at clock `at` (now, if that has passed): the event of its happening."""
-        sending = self.until(at)
-        sending.callbacks.append(lambda _: self.emit(case, kind, **data))
-        return sending
+        return Happening(self, max(0.0, at - self.env.now), case, kind, data)
 
     def send(self, at: float, case: Case, kind: str, **data: object) -> float:
         """`kind` is to happen at clock `at` (now, if that has passed); returns when."""
-        self.sending(at, case, kind, **data)
+        Happening(self, max(0.0, at - self.env.now), case, kind, data)
         return at
 
     def arrivals(self, people: list[Patient]):
@@ -133,8 +155,8 @@ class Simulation:
         t["episodes"] += 1  # every counted episode runs to its discharge
         t["bed_days"] += (discharged.at - admitted.at).total_seconds() / DAY
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
-        t["phone_calls"] += sum(1 for e in ep.events if e.kind == "phone_call")
-        t["municipal_messages"] += sum(1 for e in ep.events if e.is_message and e.from_hospital)
+        t["phone_calls"] += len(ep.of("phone_call"))
+        t["municipal_messages"] += sum(1 for kind in MESSAGE_EVENTS for e in ep.of(kind) if e.from_hospital)
         t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1

@@ -99,3 +99,17 @@ def test_every_kind_a_rule_looks_for_is_declared() -> None:
                     assert declared is None or compared <= declared, (node.name, compared - declared)
                     checked += len(compared)
     assert checked >= 3  # DIS-1, DIS-2 and M-NOTIFY branch on the kind
+
+
+def test_receipt_rules_join_the_table_when_the_log_turns_out_to_hold_receipts() -> None:
+    """Rules that need receipts are left out of the table while the log holds none; a flag set later (the
+    counterpart learns it mid-run) rebuilds the table, so a message that asks for a receipt is judged again."""
+    engine = Engine(POLICY, all_rules(), log_has_phone_calls=True, log_has_receipts=False)
+    engine.origin = T0
+    engine.deliver(Event(T0, "E1", "care_plan_sent", {"id": "A1"}, 1, receipt_requested=True))
+    engine.log_has_receipts = True
+    engine.deliver(Event(T0, "E1", "care_plan_sent", {"id": "A2"}, 2, receipt_requested=True))
+    engine.advance()
+    engine.close_episode("E1")
+    assert [v.statement for v in engine.episodes["E1"].violations if v.rule == "M-RECEIPT"] == \
+        ["no receipt for care_plan_sent A2"]

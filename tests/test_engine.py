@@ -3,12 +3,13 @@ their instant, and the SimPy events it processed counted (the simulation benchma
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medcom.engine.engine import Context, Engine, Episode, Rule
+from medcom.engine.engine import Context, Engine, Episode, Obligation, Rule
 from medcom.engine.rules.facts import latest_ready
 from medcom.events import Event
 from medcom.policy import load_policy
@@ -79,3 +80,20 @@ def test_the_episode_keeps_its_latest_ready_time_as_events_join(readies, random)
         episode.add(Event(T0, "E", "admitted", {}, 0))
         assert episode.ready is max(episode.of("ready_for_discharge"), key=lambda e: (e.at, e.seq))
     assert latest_ready(episode) is (episode.ready if events else None)
+
+
+def test_an_obligation_written_when_read_is_the_obligation_with_that_text() -> None:
+    """A rule may give an obligation's text as a function (the simulation never reads it): read, compared,
+    shown and pickled, it is the obligation with the text written."""
+    calls: list[int] = []
+
+    def write() -> str:
+        calls.append(1)
+        return "phone the municipality"
+
+    lazy = Obligation("DIS-2", write)
+    assert calls == []
+    assert lazy == Obligation("DIS-2", "phone the municipality")
+    assert lazy.as_dict() == {"rule": "DIS-2", "text": "phone the municipality"}
+    assert pickle.loads(pickle.dumps(Obligation("DIS-2", lambda: "by lambda"))).text == "by lambda"
+    assert "phone the municipality" in repr(lazy) and calls == [1]

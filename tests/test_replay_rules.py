@@ -90,6 +90,8 @@ def test_dis2_report_within_60_minutes_and_phone_after_cutoff() -> None:
     assert not has("DIS-2", replace(base, "discharge_report_sent", at="2025-03-27T14:00:00"))
     late = replay_lines(replace(base, "discharge_report_sent", at="2025-03-27T14:00:01"))
     assert "DIS-2" in rules(late) and "DIS-2" in obligations(late)  # also sent after the cutoff: phone
+    assert [o["text"] for o in episode(late)["obligations"] if o["rule"] == "DIS-2"] == [
+        "discharge report sent Thu 2025-03-27 14:00: phone the municipality if it must act before the next weekday"]
     early = replay_lines(replace(base, "discharge_report_sent", at="2025-03-27T13:59:59"))
     assert "DIS-2" not in obligations(early)
 

@@ -81,11 +81,34 @@ class Violation(Problem):
         return found
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Obligation:
+    """Something the log cannot show was done. `written` is its text, or a function that writes it when first
+    asked for (`text`): the simulation counts obligations and never reads them."""
+
     rule: str
-    text: str
+    written: str | Callable[[], str]
     due: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self.written, str):
+            self.written = self.written()
+        return self.written
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Obligation):
+            return NotImplemented
+        return (self.rule, self.text, self.due) == (other.rule, other.text, other.due)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        return f"Obligation(rule={self.rule!r}, text={self.text!r}, due={self.due!r})"
+
+    def __reduce__(self) -> tuple[type[Obligation], tuple[object, ...]]:
+        """Pickled with its text written (a function that writes it may not pickle)."""
+        return Obligation, (self.rule, self.text, self.due)
 
     def as_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "text": self.text, **({"due": _iso(self.due)} if self.due else {})}
@@ -206,7 +229,7 @@ class Context:
         self._note(found)
         return found
 
-    def obligation(self, rule: str, text: str, due: datetime | None = None) -> None:
+    def obligation(self, rule: str, text: str | Callable[[], str], due: datetime | None = None) -> None:
         found = Obligation(rule, text, due)
         self.episode.obligations.append(found)
         self._note(found)
@@ -300,8 +323,11 @@ class _Pending:
     def met(self) -> bool:
         """A matching event at or before the deadline is known (in any order: no need to sort the kinds)."""
         matches, due, episode = self.matches, self.due, self.ctx.episode
-        for events in (episode.events,) if self.kinds is None else (episode.of(k) for k in self.kinds):
-            for e in events:
+        if self.kinds is None:
+            return any(e.at <= due and (matches is None or matches(e)) for e in episode.events)
+        by_kind = episode.by_kind
+        for kind in self.kinds:  # asked at the expectation and at its deadline: a loop, no generator of lists
+            for e in by_kind.get(kind, ()):
                 if e.at <= due and (matches is None or matches(e)):
                     return True
         return False
@@ -345,6 +371,7 @@ class Rule:
 
     id: str = ""
     kinds: frozenset[str] | None = frozenset()
+    needs_receipts = False  # True: the rule judges nothing where the log holds no receipts (not dispatched there)
 
     def on_event(self, ctx: Context, event: Event) -> None:
         """Called after `event` joined its episode."""
@@ -395,11 +422,20 @@ class Engine:
             when = when.astimezone(UTC)  # then the difference is plain arithmetic, no zone look-ups
         Deadline(self.env, max(0.0, (when - self.origin).total_seconds() - self.env.now), callback)  # type: ignore[operator]
 
+    @property
+    def log_has_receipts(self) -> bool:
+        return self._log_has_receipts
+
+    @log_has_receipts.setter
+    def log_has_receipts(self, value: bool) -> None:
+        self._log_has_receipts = value
+        self._dispatch = {}  # the rules that need receipts join or leave the table
+
     def _rules_for(self, kind: str) -> list[Rule]:
         rules = self._dispatch.get(kind)
         if rules is None:
-            rules = self._dispatch[kind] = [r for r in self.rules if r.kinds is not None and kind in r.kinds] \
-                + self._for_all
+            rules = self._dispatch[kind] = [r for r in self.rules if r.kinds is not None and kind in r.kinds
+                                            and (self._log_has_receipts or not r.needs_receipts)] + self._for_all
         return rules
 
     def open_episode(self, name: str) -> Episode:

@@ -51,8 +51,8 @@ class DischargeReport(Rule):
                        "discharge report expected at the discharge, within the delay", kinds=("discharge_report_sent",))
         elif not ctx.calendar.weekday_before_clock(
                 event.at, ctx.policy.discharge.phone_cutoff):
-            ctx.obligation(self.id, f"discharge report sent {hm(event.at)}: phone the municipality if it must act "
-                           "before the next weekday")
+            ctx.obligation(self.id, lambda: f"discharge report sent {hm(event.at)}: phone the municipality if it "
+                           "must act before the next weekday")
 
 
 class UnplannedDischarge(Rule):

@@ -38,6 +38,8 @@ class Leave(Rule):
                               actual=event.at)
 
     def on_close(self, ctx: Context) -> None:
+        if not ctx.episode.of("leave_started"):
+            return  # no leave period (most episodes): nothing to walk
         limit = ctx.policy.leave.max_period
         discharged = discharge_event(ctx)
         periods = leave_periods(ctx.episode.events, discharged.at if discharged else ctx.now)

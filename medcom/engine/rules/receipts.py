@@ -15,6 +15,7 @@ class Receipts(Rule):
 
     id = "M-RECEIPT"
     kinds = MESSAGE_EVENTS - {"receipt_sent"}  # a receipt is never itself receipted
+    needs_receipts = True
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if not event.receipt_requested or not ctx.log_has_receipts or event.id is None:

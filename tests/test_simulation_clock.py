@@ -1,0 +1,37 @@
+"""The simulation's local clock answers the calendar's questions by comparing clock seconds: the same answers as
+the calendar gives for the instants, DST days and holidays included."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medcom.calendar import at_local
+from medcom.policy import load_policy
+from simulator.clock import LocalClock
+
+CALENDAR = load_policy().business_calendar
+FIRST = date(2025, 1, 6)
+ORIGIN = at_local(FIRST, time(0)).astimezone(UTC)
+YEAR = 400 * 86400  # the DST changes of 2025 and 2026, Easter and Christmas
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, YEAR), st.integers(0, 23), st.sampled_from([0, 30]))
+def test_weekday_before_is_the_calendars_answer(seconds: int, hour: int, minute: int) -> None:
+    clock = LocalClock(ORIGIN, FIRST)
+    cutoff = time(hour, minute)
+    instant = ORIGIN + timedelta(seconds=seconds)
+    assert clock.weekday_before(seconds, CALENDAR, cutoff) == CALENDAR.weekday_before_clock(instant, cutoff)
+
+
+def test_weekday_before_around_the_dst_changes_and_a_holiday() -> None:
+    clock = LocalClock(ORIGIN, FIRST)
+    for day, hours in ((date(2025, 3, 30), range(24)), (date(2025, 10, 26), range(24)), (date(2025, 4, 17), [13])):
+        for hour in hours:
+            for cutoff in (time(2, 30), time(3), time(14)):
+                at = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(hours=hour)
+                seconds = int((at - ORIGIN).total_seconds())
+                assert clock.weekday_before(seconds, CALENDAR, cutoff) == CALENDAR.weekday_before_clock(at, cutoff)
