@@ -15,11 +15,9 @@ reported as F-UNCHECKED info findings, never guessed.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import fhirpath as fp
@@ -40,6 +38,13 @@ from medcom.formats.fhir.rules import (
     MAX_CARDINALITY,
     MIN_CARDINALITY,
     PATTERN,
+)
+from medcom.formats.fhir.slicing import (
+    PRIMITIVE_TYPES,
+    choice_type_code,
+    discriminated,
+    matches_pattern,
+    slice_problems,
 )
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import Expansion, expansion
@@ -63,10 +68,6 @@ _HEADER_TO_MESSAGE = {
     "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgementHeader":
         MESSAGE_PROFILES["acknowledgement-message"],
 }
-_PRIMITIVE_TYPES = frozenset({
-    "boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary", "instant", "date",
-    "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt", "positiveInt", "uuid", "xhtml"})
-_SPLIT_STEPS = re.compile(r"\.(?![^(]*\))")
 
 
 @dataclass
@@ -95,30 +96,12 @@ class _Item:
     info: ElementInfo | None
 
 
-class _SlicingUnsupported(Exception):
-    pass
-
-
 class _FirstError(Exception):  # noqa: N818 - not an error of the validator: the verdict of a trial run
     """A trial run (does the message conform to this IG version?) stops at its first error."""
 
 
 class _NotConforming(Exception):  # noqa: N818 - the verdict of a conformsTo() check, at its first error
     """A conformsTo() check stops at its first error: the answer is known."""
-
-
-def _type_code(suffix: str) -> str:
-    lowered = suffix[:1].lower() + suffix[1:]
-    return lowered if lowered in _PRIMITIVE_TYPES else suffix
-
-
-def _matches_pattern(pattern: object, value: object) -> bool:
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(k in value and _matches_pattern(v, value[k]) for k, v in pattern.items())
-    if isinstance(pattern, list):
-        return isinstance(value, list) and all(any(_matches_pattern(p, v) for v in value) for p in pattern)
-    return pattern == value
-
 
 
 class _Validation:
@@ -318,7 +301,7 @@ class _Validation:
         for key in keys:
             info = known.get(key)
             if definition.is_choice:
-                type_code = _type_code(key[len(name):])
+                type_code = choice_type_code(key[len(name):])
             elif definition.single_type is not None:
                 type_code = definition.single_type
             elif info is not None:
@@ -347,7 +330,7 @@ class _Validation:
         assigned: list[ElementDef | None] = [None] * len(items)
         if definition.slicing_rules and definition.slices:
             usable = []
-            for slice_def, problem in _slice_problems(definition, self.context):
+            for slice_def, problem in slice_problems(definition, self.context):
                 if problem:
                     self.not_checked("slice", f"{definition.path}:{slice_def.slice_name} ({problem})")
                 else:
@@ -387,11 +370,11 @@ class _Validation:
             self.report(F_PROFILE, Severity.ERROR, path,
                         f"type {item.type_code} is not allowed for {definition.path} (allowed: {allowed})")
             return
-        comparable = not isinstance(value, dict | list) or item.type_code not in _PRIMITIVE_TYPES
+        comparable = not isinstance(value, dict | list) or item.type_code not in PRIMITIVE_TYPES
         if comparable and definition.fixed is not None and value != definition.fixed[1]:
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} is not the fixed value "
                         f"{quoted(definition.fixed[1])} of {definition.path}", FIXED_VALUE)
-        if comparable and definition.pattern is not None and not _matches_pattern(definition.pattern[1], value):
+        if comparable and definition.pattern is not None and not matches_pattern(definition.pattern[1], value):
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} does not match the pattern "
                         f"{quoted(definition.pattern[1])} of {definition.path}", PATTERN)
         if definition.binding and definition.binding[0] == "required":
@@ -404,7 +387,7 @@ class _Validation:
             return  # a primitive, or a resource validated as an entry of its own
         base_type = item.type_code if item.type_code not in ("BackboneElement", "Element") else (
             item.info.fhir_type if item.info else "Element")
-        if item.type_code in _PRIMITIVE_TYPES:
+        if item.type_code in PRIMITIVE_TYPES:
             base_type = "Element"  # a primitive's `_name` object
         if definition.children or definition.content_reference:
             self.children(value, definition, path, base_type, resource, profile)
@@ -505,178 +488,10 @@ class _Validation:
 
     def slice_of(self, item: _Item, definition: ElementDef, usable: list[ElementDef]) -> ElementDef | None:
         for slice_def in usable:
-            if all(_discriminated(item, slice_def, d.type, d.path, self.context) for d in definition.discriminators):
+            if all(discriminated(item.value, item.type_code, slice_def, d.type, d.path, self.context)
+                   for d in definition.discriminators):
                 return slice_def
         return None
-
-_SLICE_PROBLEMS: dict[tuple[int, str], tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
-
-
-def _slice_problems(definition: ElementDef, judge: Context) -> list[tuple[ElementDef, str | None]]:
-    """Each slice of a sliced element with why it cannot be told apart (None: it can); worked out once per
-    element definition and IG version (compiled profiles live as long as the process)."""
-    known = _SLICE_PROBLEMS.get((id(definition), judge.label))
-    if known is None or known[0] is not definition:
-        known = (definition, [(s, _slice_problem(s, definition, judge)) for s in definition.slices])
-        _SLICE_PROBLEMS[(id(definition), judge.label)] = known
-    return known[1]
-
-
-def _slice_problem(slice_def: ElementDef, definition: ElementDef, judge: Context) -> str | None:
-    """Why a slice cannot be told apart here (a discriminator this validator does not support, or a value set in a
-    profile that is not shipped); None when it can."""
-    for discriminator in definition.discriminators:
-        if discriminator.type == "type":
-            if len([s for s in _steps(discriminator.path) if s != "$this"]) > 1:
-                return f"type discriminator {discriminator.path}"
-            continue
-        if discriminator.type not in ("value", "pattern"):
-            return f"{discriminator.type} discriminator"
-        try:
-            if not _expected_values(slice_def, _steps(discriminator.path), judge):
-                return f"no fixed or pattern value at {discriminator.path}"
-        except _SlicingUnsupported as exc:
-            return str(exc)
-    return None
-
-
-def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, judge: Context) -> bool:
-    if kind == "type":
-        return _type_matches(item, slice_def, path)
-    expected = _expected_for(slice_def, path, judge)
-    try:
-        actual = _navigate(item.value, _steps(path))
-    except _SlicingUnsupported:
-        return False
-    return any(_in_value_set(value, found) if how == "binding" else  # type: ignore[arg-type]
-               _matches_pattern(value, found) if how == "pattern" else value == found
-               for how, value in expected for found in actual)
-
-
-def _in_value_set(members: Expansion, found: object) -> bool:
-    if isinstance(found, str):
-        return members.contains_code(found)
-    if isinstance(found, dict):
-        codings = found.get("coding") if "coding" in found else [found]
-        return isinstance(codings, list) and any(
-            isinstance(c, dict) and members.contains(c.get("system"), c.get("code")) for c in codings)
-    return False
-
-
-def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
-    steps = [s for s in _steps(path) if s != "$this"]
-    if not steps:
-        return item.type_code in {t.code for t in slice_def.types}
-    if len(steps) != 1 or not isinstance(item.value, dict):
-        return False  # a malformed value matches no type slice (multi-step paths are refused by _slice_problem)
-    child = slice_def.child(steps[0] + "[x]") or slice_def.child(steps[0])
-    keys = [k for k in item.value if k.startswith(steps[0]) and k[len(steps[0]):][:1].isupper()]
-    if child is None or not keys:
-        return False
-    return _type_code(keys[0][len(steps[0]):]) in {t.code for t in child.types}
-
-
-@cache
-def _steps(path: str) -> tuple[str, ...]:
-    return tuple(s for s in _SPLIT_STEPS.split(path) if s)
-
-
-_EXTENSION_STEP = re.compile(r"extension\('([^']*)'\)")
-
-
-def _navigate(value: object, steps: tuple[str, ...]) -> list[object]:
-    current = [value]
-    for step in steps:
-        if step == "$this":
-            continue
-        found: list[object] = []
-        by_url = _EXTENSION_STEP.fullmatch(step)
-        for node in current:
-            if not isinstance(node, dict):
-                continue
-            if by_url:
-                found += [e for e in node.get("extension", []) if isinstance(e, dict) and e.get("url") == by_url[1]]
-            elif step.endswith(")"):
-                raise _SlicingUnsupported(f"discriminator step {step}")
-            else:
-                keys = [step] if step in node else [k for k in node if k.startswith(step) and
-                                                    k[len(step):][:1].isupper()]
-                for key in keys:
-                    item = node[key]
-                    found += item if isinstance(item, list) else [item]
-        current = found
-    return current
-
-
-_EXPECTED: dict[tuple[int, str, str], tuple[ElementDef, list[tuple[str, object]]]] = {}
-
-
-def _expected_for(slice_def: ElementDef, path: str, judge: Context) -> list[tuple[str, object]]:
-    """`_expected_values` worked out once per slice, discriminator path and IG version (compiled profiles live as
-    long as the process), not once per value sorted into slices."""
-    known = _EXPECTED.get((id(slice_def), path, judge.label))
-    if known is None or known[0] is not slice_def:
-        known = (slice_def, _expected_values(slice_def, _steps(path), judge))
-        _EXPECTED[(id(slice_def), path, judge.label)] = known
-    return known[1]
-
-
-def _expected_values(slice_def: ElementDef, steps: tuple[str, ...], judge: Context) -> list[tuple[str, object]]:
-    """The fixed and pattern values the slice's definition sets at the discriminator path."""
-    candidates = [slice_def]
-    for position, step in enumerate(steps):
-        if step == "$this":
-            continue
-        by_url = _EXTENSION_STEP.fullmatch(step)
-        following: list[ElementDef] = []
-        for node in candidates:
-            if not node.children:
-                node = _type_profile_root(node, judge) or node
-            if by_url:
-                base = node.child("extension")
-                following += [s for s in (base.slices if base else []) if any(
-                    strip_version(p) == by_url[1] for t in s.types for p in t.profiles)]
-                continue
-            child = node.child(step) or node.child(step + "[x]")
-            if child is None:
-                if step == "url" and position == len(steps) - 1:  # an extension slice not expanded: its profile
-                    following += [_Fixed(strip_version(p)) for t in node.types for p in t.profiles]  # type: ignore[misc]
-                continue
-            following += [child, *child.slices]
-        candidates = following
-    values: list[tuple[str, object]] = []
-    for node in candidates:
-        if isinstance(node, _Fixed):
-            values.append(("fixed", node.value))
-            continue
-        if node.fixed is None and node.pattern is None and not node.children:
-            root = _type_profile_root(node, judge)
-            node = root if root is not None else node
-        if node.fixed is not None:
-            values.append(("fixed", node.fixed[1]))
-        if node.pattern is not None:
-            values.append(("pattern", node.pattern[1]))
-        if node.fixed is None and node.pattern is None and node.binding and node.binding[0] == "required":
-            # FHIR: a value discriminator may be told by the element's required binding
-            members = expansion(node.binding[1], judge)
-            if members is None:
-                raise _SlicingUnsupported(f"value set {strip_version(node.binding[1])} cannot be expanded")
-            values.append(("binding", members))
-    return values
-
-
-@dataclass(frozen=True)
-class _Fixed:
-    value: str
-
-
-def _type_profile_root(node: ElementDef, judge: Context) -> ElementDef | None:
-    for type_ref in node.types:
-        for url in type_ref.profiles:
-            profile = compile_profile(url, judge)
-            if profile is not None:
-                return profile.root
-    return None
 
 
 # --- the Bundle --------------------------------------------------------------------------------------------------
