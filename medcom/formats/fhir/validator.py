@@ -25,6 +25,7 @@ from medcom.formats.fhir import walks
 from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.bundle_rules import bundle_rules
+from medcom.formats.fhir.checkers import resource_checker
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
@@ -106,6 +107,8 @@ class _NotConforming(Exception):  # noqa: N818 - the verdict of a conformsTo() c
 
 class _Validation:
     """One Bundle's validation: the resources, the findings, and the profiles each resource must meet."""
+
+    compiled = True
 
     def __init__(self, bundle: dict, file: str, lines: LineMap, judge: Context, *, trial: bool = False) -> None:
         self.context = judge
@@ -261,9 +264,29 @@ class _Validation:
         saved = self._follow
         self._follow = follow_references
         try:
-            self.node(resource, profile.root, path, kind, resource, profile)
+            if self.compiled:
+                resource_checker(profile, self.context)(self, resource, path, resource)
+            else:
+                self.node(resource, profile.root, path, kind, resource, profile)
         finally:
             self._follow = saved
+
+    # --- what the compiled checkers ask of the walk under way (checkers.py) ------------------------------------
+
+    @property
+    def follows_references(self) -> bool:
+        return self._follow
+
+    def reads_id(self) -> None:
+        """FHIRPath that may read the resource's id was asked: the walk being remembered is not id-blind."""
+        if self._recording is not None:
+            self._local = False
+
+    def judges_id_at(self, path: Path) -> None:
+        """A fixed value, pattern or binding judged the `id` at `path`: if it is the resource's own, the walk being
+        remembered is not id-blind."""
+        if self._recording is not None and len(path) == len(self._recording[0]) + 1:
+            self._local = False
 
     def node(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
              profile: Profile) -> None:
