@@ -165,6 +165,7 @@ class _Compiler:
         info = known.get(name)
         code = _code_of(definition, info)
         value_check = self.value_checks(profile)(definition, code, info)
+        checked = value_check is not _nothing
         cardinality = _cardinality(definition, definition.shown)
         minimum, maximum = definition.min, definition.max
 
@@ -173,7 +174,8 @@ class _Compiler:
             if value is not None and not isinstance(value, list) and twin not in obj:  # one value, no twin
                 if minimum > 1 or (maximum is not None and maximum < 1):
                     cardinality(run, [(value, parent + (name,), code, info)], parent)
-                value_check(run, value, parent + (name,), resource)
+                if checked:
+                    value_check(run, value, parent + (name,), resource)
                 return
             items = _values_at(obj, name, parent, code, info) if value is not None or twin in obj else []
             cardinality(run, items, parent)
@@ -284,6 +286,8 @@ class _Compiler:
         invariants = self.invariants(definition, definition.path.replace("[x]", "") if code in (
             "BackboneElement", "Element", "Resource") else code)
         inside = None if code == "Resource" else self._inside(definition, code, info, profile)
+        if not (judges_id or compared or binding or reference or invariants):
+            return _nothing if inside is None else _objects_only(inside)
 
         def value_check(run: Any, value: object, path: Path, resource: dict) -> None:
             if judges_id:
@@ -435,6 +439,18 @@ def _judged_by_value(run: Any, path: Path) -> None:
     is not id-blind (walks.py)."""
     if path[-1:] == ("id",):
         run.judges_id_at(path)
+
+
+def _nothing(run: Any, value: object, path: Path, resource: dict) -> None:
+    """The check of a value that nothing constrains (its element and type set no check)."""
+
+
+def _objects_only(inside: Check) -> ValueCheck:
+    """The check of a value only an object of which is checked (inside, against its children or type profiles)."""
+    def value_check(run: Any, value: object, path: Path, resource: dict) -> None:
+        if isinstance(value, dict):
+            inside(run, value, path, resource)
+    return value_check
 
 
 def _not_checked(kind: str, what: str) -> Check:
