@@ -106,6 +106,7 @@ def test_shortcuts_agree_with_fhirpathpy_on_the_examples() -> None:
 
 
 _KEYS = ["entry", "resource", "resourceType", "response", "code", "_code", "identifier", "_identifier", "system",
+         "recipient",
          "_system", "destination", "extension", "valueCoding", "valueString", "_valueCoding", "practitioner",
          "reference", "name", "_name", "meta", "_meta", "profile", "_profile", "type", "_resource", "fullUrl"]
 _VALUES = [None, "", "x", "ok", "primary", "error", "urn:oid:1.2.208.176.1.2", 0, True, [], {}, [{}], [None],
@@ -170,6 +171,53 @@ def test_shortcuts_agree_with_fhirpathpy_on_mutations(seed: int) -> None:
         answered += count
     assert disagreements == []
     assert answered > 1000
+
+
+_PRACTITIONER_EXTENSION = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-practitioner-extension"
+
+
+def _communication_members(bundle: dict) -> list[dict]:
+    """Copies of a Bundle whose Communication names a sender (an extension's valueReference) or a recipient: the
+    message's own sender or receiver organisation, another entry, a reference to nothing, an odd value."""
+    entries = bundle["entry"]
+    communication = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "Communication")
+    header = entries[0]["resource"]
+    targets = [e["fullUrl"] for e in entries if isinstance(e.get("fullUrl"), str)]
+    references = [*targets, header.get("sender", {}).get("reference"), "urn:uuid:nothing", 7]
+    copies = []
+    for reference in references:
+        sender = [{"url": _PRACTITIONER_EXTENSION, "valueReference": {"reference": reference}}]
+        for member, value in (("extension", sender), ("recipient", [{"reference": reference}]), ("extension", []),
+                              ("_recipient", {})):
+            changed = copy.deepcopy(bundle)
+            changed["entry"][communication]["resource"][member] = value
+            copies.append(changed)
+    return copies
+
+
+def test_care_communication_sender_and_recipient_shortcuts_agree_with_fhirpathpy() -> None:
+    """medcom-careCommunication-11 and -12 where a Communication names a sender or recipient: the shortcut leaves
+    it to fhirpathpy (it fails when the shortcut answers true all the same)."""
+    cares = [b for b in _bundles() if any(e.get("resource", {}).get("resourceType") == "Communication"
+                                          for e in b.get("entry", []))]
+    assert len(cares) >= 10
+    shortcuts = [(k, e, s) for (k, e), s in MEDCOM.items() if k in ("medcom-careCommunication-11",
+                                                                     "medcom-careCommunication-12")]
+    assert len(shortcuts) == 4
+    disagreements, answered = [], 0
+    for bundle in cares:
+        for changed in [bundle, *_communication_members(bundle)]:
+            session = _session(changed)
+            for key, expression, shortcut in shortcuts:
+                answer = shortcut(changed, changed, session)
+                if answer is ASK_FHIRPATH:
+                    continue
+                answered += 1
+                expected = fp._evaluate(expression, changed, "Bundle", changed, session)
+                if answer != expected:
+                    disagreements.append(f"{key} on {json.dumps(changed)[:200]}: {answer} != {expected}")
+    assert disagreements == []
+    assert answered >= 4 * len(cares)  # the examples (and the copies with an empty extension list) are answered
 
 
 def _shipped_matches() -> list[tuple[str, str]]:

@@ -297,6 +297,34 @@ _GLN = _check_digit(13, (1, 3) * 6, lambda n: (10 - sum(n[:12]) % 10) % 10 == n[
 _CVR = _check_digit(8, (2, 7, 6, 5, 4, 3, 2, 1), lambda n: sum(n) % 11 == 0)
 
 
+def _no_communication_has(member: str) -> Native:
+    """CareCommunication's `A = B or C = D or Bundle.entry.resource.ofType(Communication).<member>.exists().not()`
+    (medcom-careCommunication-11 and -12: the sender or recipient an extension or `recipient` names belongs to the
+    message's sender or receiver): true where no Communication has the member, as `X or true` is true whatever X
+    is (FHIRPath's three-valued `or`); where one has it, fhirpathpy compares what the references resolve to."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        resources = _resources(value)
+        if resources is None or any(member in r or "_" + member in r for r in _of_type(resources, "Communication")):
+            return ASK_FHIRPATH
+        return True
+    return check
+
+
+def _care_sender_or_recipient(member: str, head: str, header_path: str, resolved: bool) -> str:
+    """The expression of medcom-careCommunication-11 (`extension.value`, the sender) or -12 (`recipient`, the
+    receiver): references compared (4.0) or what they resolve to (5.0; -11 laid out on lines)."""
+    then = ".resolve()" if resolved else ""
+    side = f"{head}.reference.resolve()"
+    header = f"%resource.entry.resource.ofType(MessageHeader).{header_path}.reference{then}"
+    join_eq, join_or = (("\n        = ", "\n    or ") if resolved and member == "extension" else (" = ", " or "))
+    return (f"{side}.managingOrganization.reference{then}{join_eq}{header}{join_or}"
+            f"{side}.organization.reference{then}{join_eq}{header}{join_or}"
+            f"Bundle.entry.resource.ofType(Communication).{member}.exists().not()")
+
+
+_COMMUNICATION = "Bundle.entry.resource.ofType(Communication)"
+
+
 def _gln_expression(value: str) -> str:
     steps = "\n".join(("(" if i == 0 else "(" if i < 5 else "+(") + f"{value}substring({i},1).toInteger()*"
                       f"{1 if i % 2 == 0 else 3})" + ("+" if i < 4 else "") for i in range(12))
@@ -354,6 +382,12 @@ MEDCOM: dict[tuple[str, str], Native] = {
     ("medcom-careCommunication-3", f"entry.resource.ofType(Provenance).all(meta.profile.startsWith('{_CARE}"
                                    "medcom-careCommunication-provenance'))"):
         _provenance_profiles_start(f"{_CARE}medcom-careCommunication-provenance"),
+    **{("medcom-careCommunication-11", _care_sender_or_recipient(
+        "extension", f"{_COMMUNICATION}.extension.value", "sender", resolved)): _no_communication_has("extension")
+       for resolved in (False, True)},
+    **{("medcom-careCommunication-12", _care_sender_or_recipient(
+        "recipient", f"{_COMMUNICATION}.recipient", "destination.receiver", resolved)):
+        _no_communication_has("recipient") for resolved in (False, True)},
     ("gln-modulus-10", _gln_expression("value.")): _GLN,
     ("gln-modulus-10", _gln_expression("")): _GLN,
     ("CVR-modulus-11", _cvr_expression("value.")): _CVR,

@@ -6,45 +6,37 @@ event code), and the IG version that judges it from what the message declares, e
 dependency closure (`igpackages.Context`). Every resource in the Bundle is then checked against each MedCom
 profile that names it: its own meta.profile, and the target profile of each reference to it from an element
 already checked (MessageHeader.focus -> the Encounter profile, Encounter.subject -> the Patient profile...). A
-profile is walked along its snapshot: cardinality, fixed and pattern values, allowed types, slices (value, pattern,
-required-binding and type discriminators), required bindings against the version's value sets, and the
-constraints' FHIRPath (error -> error, warning -> warning).
+profile's snapshot, compiled once per process into a checking function (checkers.py), checks cardinality, fixed
+and pattern values, allowed types, slices (value, pattern, required-binding and type discriminators), required
+bindings against the version's value sets, and the constraints' FHIRPath (error -> error, warning -> warning).
 What cannot be checked for want of a package (a profile, a value set) or of FHIRPath support is counted and
 reported as F-UNCHECKED info findings, never guessed.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 
 from medcom.findings import Finding, Location, Severity
-from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir import walks
-from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
-from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.bundle_rules import bundle_rules
+from medcom.formats.fhir.checkers import resource_checker
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
-from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
+from medcom.formats.fhir.profiles import Profile, compile_profile
 from medcom.formats.fhir.rules import (
     F_BINDING,
-    F_INVARIANT,
     F_PROFILE,
     F_STRUCTURE,
     F_UNCHECKED,
-    FIXED_VALUE,
-    MAX_CARDINALITY,
     MIN_CARDINALITY,
-    PATTERN,
 )
 from medcom.formats.fhir.structure import StructureCheck
 from medcom.formats.fhir.terminology import Expansion, expansion
 from medcom.identifiers import mask_cprs
-from medcom.quoting import quoted, shortened
+from medcom.quoting import quoted
 
 MESSAGE_PROFILES = {
     "hospital-notification-message":
@@ -63,10 +55,6 @@ _HEADER_TO_MESSAGE = {
     "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgementHeader":
         MESSAGE_PROFILES["acknowledgement-message"],
 }
-_PRIMITIVE_TYPES = frozenset({
-    "boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary", "instant", "date",
-    "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt", "positiveInt", "uuid", "xhtml"})
-_SPLIT_STEPS = re.compile(r"\.(?![^(]*\))")
 
 
 @dataclass
@@ -84,41 +72,12 @@ class ValidationResult:
         return [f for f in self.findings if f.severity == Severity.ERROR]
 
 
-@dataclass(slots=True)
-class _Item:
-    """One value of an element in the instance: its value (a primitive, or the `_name` object when a primitive
-    has only extensions), where it is, its type code and its base-model element."""
-
-    value: object
-    path: Path
-    type_code: str
-    info: ElementInfo | None
-
-
-class _SlicingUnsupported(Exception):
-    pass
-
-
 class _FirstError(Exception):  # noqa: N818 - not an error of the validator: the verdict of a trial run
     """A trial run (does the message conform to this IG version?) stops at its first error."""
 
 
 class _NotConforming(Exception):  # noqa: N818 - the verdict of a conformsTo() check, at its first error
     """A conformsTo() check stops at its first error: the answer is known."""
-
-
-def _type_code(suffix: str) -> str:
-    lowered = suffix[:1].lower() + suffix[1:]
-    return lowered if lowered in _PRIMITIVE_TYPES else suffix
-
-
-def _matches_pattern(pattern: object, value: object) -> bool:
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(k in value and _matches_pattern(v, value[k]) for k, v in pattern.items())
-    if isinstance(pattern, list):
-        return isinstance(value, list) and all(any(_matches_pattern(p, v) for v in value) for p in pattern)
-    return pattern == value
-
 
 
 class _Validation:
@@ -278,405 +237,30 @@ class _Validation:
         saved = self._follow
         self._follow = follow_references
         try:
-            self.node(resource, profile.root, path, kind, resource, profile)
+            self.walk(resource, profile, path)
         finally:
             self._follow = saved
 
-    def node(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
-             profile: Profile) -> None:
-        """`obj` against a profile's root `definition`: its constraints, then its children."""
-        outer, self.judging = self.judging, profile
-        try:
-            self.invariants(definition, obj, path, definition.path, resource)
-            self.children(obj, definition, path, base_type, resource, profile)
-        finally:
-            self.judging = outer
+    def walk(self, resource: dict, profile: Profile, path: Path) -> None:
+        """`resource` against `profile` by the profile's checking function (compiled once per process)."""
+        resource_checker(profile, self.context)(self, resource, path, resource)
 
-    def children(self, obj: dict, definition: ElementDef, path: Path, base_type: str, resource: dict,
-                 profile: Profile | None = None) -> None:
-        children = definition.children
-        if not children and definition.content_reference and profile is not None:
-            target = resolve_content_reference(profile, definition.content_reference)
-            children = target.children if target else []
-        known = elements(base_type)
-        for child in children:
-            absent = child.absent_key
-            if absent is not None and absent not in obj and child.twin_key not in obj:
-                continue  # optional, not sliced and not there: nothing to check
-            self.element(self.collect(obj, child, path, known), child, path, resource, profile)
+    # --- what the compiled checkers ask of the walk under way (checkers.py) ------------------------------------
 
-    def collect(self, obj: dict, definition: ElementDef, path: Path, known: dict[str, ElementInfo]) -> list[_Item]:
-        name = definition.json_name
-        if definition.is_choice:
-            keys = sorted({k.lstrip("_") for k in obj if k.lstrip("_").startswith(name)
-                           and k.lstrip("_")[len(name):][:1].isupper()})
-        elif name in obj or definition.twin_key in obj:
-            keys = [name]
-        else:
-            return []
-        found: list[_Item] = []
-        for key in keys:
-            info = known.get(key)
-            if definition.is_choice:
-                type_code = _type_code(key[len(name):])
-            elif definition.single_type is not None:
-                type_code = definition.single_type
-            elif info is not None:
-                type_code = info.fhir_type if info.kind != "resource" else "Resource"
-            else:
-                type_code = "string"
-            value, twin = obj.get(key), obj.get("_" + key)
-            if isinstance(value, list) or isinstance(twin, list):
-                values = value if isinstance(value, list) else []
-                twins = twin if isinstance(twin, list) else []
-                for index in range(max(len(values), len(twins))):
-                    item = values[index] if index < len(values) else None
-                    if item is None and index < len(twins):
-                        item = twins[index]
-                    if item is not None:
-                        found.append(_Item(item, path + (key, index), type_code, info))
-            else:
-                item = value if value is not None else twin
-                if item is not None:
-                    found.append(_Item(item, path + (key,), type_code, info))
-        return found
+    @property
+    def follows_references(self) -> bool:
+        return self._follow
 
-    def element(self, items: list[_Item], definition: ElementDef, parent: Path, resource: dict,
-                profile: Profile | None) -> None:
-        self.cardinality(len(items), definition, items, parent, definition.shown)
-        assigned: list[ElementDef | None] = [None] * len(items)
-        if definition.slicing_rules and definition.slices:
-            usable = []
-            for slice_def, problem in _slice_problems(definition, self.context):
-                if problem:
-                    self.not_checked("slice", f"{definition.path}:{slice_def.slice_name} ({problem})")
-                else:
-                    usable.append(slice_def)
-            assigned = [self.slice_of(item, definition, usable) for item in items]
-            for slice_def in usable:
-                members = [item for item, s in zip(items, assigned, strict=True) if s is slice_def]
-                self.cardinality(len(members), slice_def, members, parent, f"{definition.path}:{slice_def.slice_name}")
-            if definition.slicing_rules == "closed" and len(usable) == len(definition.slices):
-                for item, slice_def in zip(items, assigned, strict=True):
-                    if slice_def is None:
-                        names = ", ".join(str(s.slice_name) for s in definition.slices)
-                        self.report(F_PROFILE, Severity.ERROR, item.path,
-                                    f"{definition.path} is closed: the value matches none of its slices ({names})")
-        for item, slice_def in zip(items, assigned, strict=True):
-            self.value(item, slice_def or definition, resource, profile)
+    def reads_id(self) -> None:
+        """FHIRPath that may read the resource's id was asked: the walk being remembered is not id-blind."""
+        if self._recording is not None:
+            self._local = False
 
-    def cardinality(self, count: int, definition: ElementDef, items: list[_Item], parent: Path, shown: str) -> None:
-        if count < definition.min:
-            where = parent + (definition.json_name,) if not definition.is_choice else parent
-            self.report(F_PROFILE, Severity.ERROR, where if count == 0 else items[0].path,
-                        f"{shown}: minimum required = {definition.min}, but only found {count}", MIN_CARDINALITY)
-        if definition.max is not None and count > definition.max:
-            self.report(F_PROFILE, Severity.ERROR, items[definition.max].path if definition.max < len(items)
-                        else parent, f"{shown}: max allowed = {definition.max}, but found {count}", MAX_CARDINALITY)
-
-    # --- one value ---------------------------------------------------------------------------------------------
-
-    def value(self, item: _Item, definition: ElementDef, resource: dict, profile: Profile | None) -> None:
-        value, path = item.value, item.path
-        if self._recording is not None and (definition.fixed or definition.pattern or definition.binding) and \
-                path[-1:] == ("id",) and len(path) == len(self._recording[0]) + 1:
-            self._local = False  # the resource's id is judged by its value: the walk is not id-blind
-        codes = definition.type_codes
-        if codes and item.type_code not in codes and not (item.type_code == "Resource" or "*" in codes):
-            allowed = ", ".join(sorted(codes))
-            self.report(F_PROFILE, Severity.ERROR, path,
-                        f"type {item.type_code} is not allowed for {definition.path} (allowed: {allowed})")
-            return
-        comparable = not isinstance(value, dict | list) or item.type_code not in _PRIMITIVE_TYPES
-        if comparable and definition.fixed is not None and value != definition.fixed[1]:
-            self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} is not the fixed value "
-                        f"{quoted(definition.fixed[1])} of {definition.path}", FIXED_VALUE)
-        if comparable and definition.pattern is not None and not _matches_pattern(definition.pattern[1], value):
-            self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} does not match the pattern "
-                        f"{quoted(definition.pattern[1])} of {definition.path}", PATTERN)
-        if definition.binding and definition.binding[0] == "required":
-            self.binding(item, definition)
-        if item.type_code == "Reference" and isinstance(value, dict):
-            self.reference(value, path, definition)
-        if definition.invariants:
-            self.invariants(definition, value, path, self.type_path(item, definition), resource)
-        if not isinstance(value, dict) or item.type_code == "Resource":
-            return  # a primitive, or a resource validated as an entry of its own
-        base_type = item.type_code if item.type_code not in ("BackboneElement", "Element") else (
-            item.info.fhir_type if item.info else "Element")
-        if item.type_code in _PRIMITIVE_TYPES:
-            base_type = "Element"  # a primitive's `_name` object
-        if definition.children or definition.content_reference:
-            self.children(value, definition, path, base_type, resource, profile)
-            return
-        for type_ref in definition.types:
-            if type_ref.code != item.type_code:
-                continue
-            for url in type_ref.profiles:
-                type_profile = self.profile(url)
-                if type_profile is None:
-                    self.not_checked("profile", strip_version(url))
-                    continue
-                self.node(value, type_profile.root, path, base_type, resource, type_profile)
-
-    def type_path(self, item: _Item, definition: ElementDef) -> str:
-        if item.type_code in ("BackboneElement", "Element", "Resource"):
-            return definition.path.replace("[x]", "")
-        return item.type_code
-
-    def binding(self, item: _Item, definition: ElementDef) -> None:
-        value_set = definition.binding[1]  # type: ignore[index]
-        members = self.expansion(value_set)
-        value = item.value
-        if members is None:
-            enum = item.info.enum if item.info else None
-            if enum and isinstance(value, str):
-                if value not in enum:
-                    self.report(F_BINDING, Severity.ERROR, item.path,
-                                f"code {quoted(value)} is not in the required value set {strip_version(value_set)}")
-            else:
-                self.not_checked("value set", strip_version(value_set))
-            return
-        if isinstance(value, str):
-            ok, shown = members.contains_code(value), f"code {quoted(value)}"
-        elif isinstance(value, dict) and item.type_code == "Coding":
-            if "code" not in value:
-                return
-            ok = members.contains(value.get("system"), value["code"])
-            shown = "code " + shortened(f"{value.get('system')}#{value['code']}")
-        elif isinstance(value, dict) and item.type_code == "CodeableConcept":
-            codings = [c for c in value.get("coding", []) if isinstance(c, dict) and "code" in c] if isinstance(
-                value.get("coding"), list) else []
-            ok = any(members.contains(c.get("system"), c["code"]) for c in codings)
-            shown = "codes " + shortened(", ".join(f"{c.get('system')}#{c['code']}" for c in codings)) \
-                if codings else "no code"
-        else:
-            return
-        if not ok:
-            self.report(F_BINDING, Severity.ERROR, item.path,
-                        f"{shown} is not in the required value set {strip_version(value_set)}")
-
-    def reference(self, value: dict, path: Path, definition: ElementDef) -> None:
-        target_url = value.get("reference")
-        if not isinstance(target_url, str):
-            return
-        targets = [p for t in definition.types if t.code == "Reference" for p in t.target_profiles]
-        found = self.resolve(target_url)
-        if found is None:
-            return  # a reference outside the Bundle (a Provenance's earlier message): nothing here to check
-        if not targets:
-            return
-        kind = found.get("resourceType")
-        fitting = []
-        for url in targets:
-            profile = self.profile(url)
-            type_name = profile.type if profile else strip_version(url).rsplit("/", 1)[-1]
-            if type_name in (kind, "Resource"):
-                fitting.append((url, profile))
-        if not fitting:
-            wanted = " or ".join(strip_version(t).rsplit("/", 1)[-1] for t in targets)
-            self.report(F_PROFILE, Severity.ERROR, path, f"the reference points at a {kind}, not at {wanted}")
-            return
-        target_path = self.path_of(found)
-        if target_path is None or not self._follow:
-            return
-        for url, profile in fitting:
-            if profile is not None:
-                self.expect(target_path, url, path)
-            elif not strip_version(url).startswith("http://hl7.org/fhir/StructureDefinition/"):
-                self.not_checked("profile", strip_version(url))
-
-    def invariants(self, definition: ElementDef, value: object, path: Path, type_path: str, resource: dict) -> None:
-        for constraint, shortcut in definition.invariants:
-            answer = shortcut(value, resource, self) if shortcut is not None else ASK_FHIRPATH
-            if answer is ASK_FHIRPATH:
-                if self._recording is not None and not walks.id_blind(constraint.expression):  # type: ignore[arg-type]
-                    self._local = False
-                verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
-            else:
-                verdict = None if answer is UNEVALUABLE else bool(answer)
-            if verdict is None:
-                self.not_checked("invariant", constraint.key)
-            elif not verdict:
-                severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
-                self.report(F_INVARIANT, severity, path, f"{constraint.key}: {constraint.human}")
-
-    # --- slicing -----------------------------------------------------------------------------------------------
-
-    def slice_of(self, item: _Item, definition: ElementDef, usable: list[ElementDef]) -> ElementDef | None:
-        for slice_def in usable:
-            if all(_discriminated(item, slice_def, d.type, d.path, self.context) for d in definition.discriminators):
-                return slice_def
-        return None
-
-_SLICE_PROBLEMS: dict[tuple[int, str], tuple[ElementDef, list[tuple[ElementDef, str | None]]]] = {}
-
-
-def _slice_problems(definition: ElementDef, judge: Context) -> list[tuple[ElementDef, str | None]]:
-    """Each slice of a sliced element with why it cannot be told apart (None: it can); worked out once per
-    element definition and IG version (compiled profiles live as long as the process)."""
-    known = _SLICE_PROBLEMS.get((id(definition), judge.label))
-    if known is None or known[0] is not definition:
-        known = (definition, [(s, _slice_problem(s, definition, judge)) for s in definition.slices])
-        _SLICE_PROBLEMS[(id(definition), judge.label)] = known
-    return known[1]
-
-
-def _slice_problem(slice_def: ElementDef, definition: ElementDef, judge: Context) -> str | None:
-    """Why a slice cannot be told apart here (a discriminator this validator does not support, or a value set in a
-    profile that is not shipped); None when it can."""
-    for discriminator in definition.discriminators:
-        if discriminator.type == "type":
-            if len([s for s in _steps(discriminator.path) if s != "$this"]) > 1:
-                return f"type discriminator {discriminator.path}"
-            continue
-        if discriminator.type not in ("value", "pattern"):
-            return f"{discriminator.type} discriminator"
-        try:
-            if not _expected_values(slice_def, _steps(discriminator.path), judge):
-                return f"no fixed or pattern value at {discriminator.path}"
-        except _SlicingUnsupported as exc:
-            return str(exc)
-    return None
-
-
-def _discriminated(item: _Item, slice_def: ElementDef, kind: str, path: str, judge: Context) -> bool:
-    if kind == "type":
-        return _type_matches(item, slice_def, path)
-    expected = _expected_for(slice_def, path, judge)
-    try:
-        actual = _navigate(item.value, _steps(path))
-    except _SlicingUnsupported:
-        return False
-    return any(_in_value_set(value, found) if how == "binding" else  # type: ignore[arg-type]
-               _matches_pattern(value, found) if how == "pattern" else value == found
-               for how, value in expected for found in actual)
-
-
-def _in_value_set(members: Expansion, found: object) -> bool:
-    if isinstance(found, str):
-        return members.contains_code(found)
-    if isinstance(found, dict):
-        codings = found.get("coding") if "coding" in found else [found]
-        return isinstance(codings, list) and any(
-            isinstance(c, dict) and members.contains(c.get("system"), c.get("code")) for c in codings)
-    return False
-
-
-def _type_matches(item: _Item, slice_def: ElementDef, path: str) -> bool:
-    steps = [s for s in _steps(path) if s != "$this"]
-    if not steps:
-        return item.type_code in {t.code for t in slice_def.types}
-    if len(steps) != 1 or not isinstance(item.value, dict):
-        return False  # a malformed value matches no type slice (multi-step paths are refused by _slice_problem)
-    child = slice_def.child(steps[0] + "[x]") or slice_def.child(steps[0])
-    keys = [k for k in item.value if k.startswith(steps[0]) and k[len(steps[0]):][:1].isupper()]
-    if child is None or not keys:
-        return False
-    return _type_code(keys[0][len(steps[0]):]) in {t.code for t in child.types}
-
-
-@cache
-def _steps(path: str) -> tuple[str, ...]:
-    return tuple(s for s in _SPLIT_STEPS.split(path) if s)
-
-
-_EXTENSION_STEP = re.compile(r"extension\('([^']*)'\)")
-
-
-def _navigate(value: object, steps: tuple[str, ...]) -> list[object]:
-    current = [value]
-    for step in steps:
-        if step == "$this":
-            continue
-        found: list[object] = []
-        by_url = _EXTENSION_STEP.fullmatch(step)
-        for node in current:
-            if not isinstance(node, dict):
-                continue
-            if by_url:
-                found += [e for e in node.get("extension", []) if isinstance(e, dict) and e.get("url") == by_url[1]]
-            elif step.endswith(")"):
-                raise _SlicingUnsupported(f"discriminator step {step}")
-            else:
-                keys = [step] if step in node else [k for k in node if k.startswith(step) and
-                                                    k[len(step):][:1].isupper()]
-                for key in keys:
-                    item = node[key]
-                    found += item if isinstance(item, list) else [item]
-        current = found
-    return current
-
-
-_EXPECTED: dict[tuple[int, str, str], tuple[ElementDef, list[tuple[str, object]]]] = {}
-
-
-def _expected_for(slice_def: ElementDef, path: str, judge: Context) -> list[tuple[str, object]]:
-    """`_expected_values` worked out once per slice, discriminator path and IG version (compiled profiles live as
-    long as the process), not once per value sorted into slices."""
-    known = _EXPECTED.get((id(slice_def), path, judge.label))
-    if known is None or known[0] is not slice_def:
-        known = (slice_def, _expected_values(slice_def, _steps(path), judge))
-        _EXPECTED[(id(slice_def), path, judge.label)] = known
-    return known[1]
-
-
-def _expected_values(slice_def: ElementDef, steps: tuple[str, ...], judge: Context) -> list[tuple[str, object]]:
-    """The fixed and pattern values the slice's definition sets at the discriminator path."""
-    candidates = [slice_def]
-    for position, step in enumerate(steps):
-        if step == "$this":
-            continue
-        by_url = _EXTENSION_STEP.fullmatch(step)
-        following: list[ElementDef] = []
-        for node in candidates:
-            if not node.children:
-                node = _type_profile_root(node, judge) or node
-            if by_url:
-                base = node.child("extension")
-                following += [s for s in (base.slices if base else []) if any(
-                    strip_version(p) == by_url[1] for t in s.types for p in t.profiles)]
-                continue
-            child = node.child(step) or node.child(step + "[x]")
-            if child is None:
-                if step == "url" and position == len(steps) - 1:  # an extension slice not expanded: its profile
-                    following += [_Fixed(strip_version(p)) for t in node.types for p in t.profiles]  # type: ignore[misc]
-                continue
-            following += [child, *child.slices]
-        candidates = following
-    values: list[tuple[str, object]] = []
-    for node in candidates:
-        if isinstance(node, _Fixed):
-            values.append(("fixed", node.value))
-            continue
-        if node.fixed is None and node.pattern is None and not node.children:
-            root = _type_profile_root(node, judge)
-            node = root if root is not None else node
-        if node.fixed is not None:
-            values.append(("fixed", node.fixed[1]))
-        if node.pattern is not None:
-            values.append(("pattern", node.pattern[1]))
-        if node.fixed is None and node.pattern is None and node.binding and node.binding[0] == "required":
-            # FHIR: a value discriminator may be told by the element's required binding
-            members = expansion(node.binding[1], judge)
-            if members is None:
-                raise _SlicingUnsupported(f"value set {strip_version(node.binding[1])} cannot be expanded")
-            values.append(("binding", members))
-    return values
-
-
-@dataclass(frozen=True)
-class _Fixed:
-    value: str
-
-
-def _type_profile_root(node: ElementDef, judge: Context) -> ElementDef | None:
-    for type_ref in node.types:
-        for url in type_ref.profiles:
-            profile = compile_profile(url, judge)
-            if profile is not None:
-                return profile.root
-    return None
+    def judges_id_at(self, path: Path) -> None:
+        """A fixed value, pattern or binding judged the `id` at `path`: if it is the resource's own, the walk being
+        remembered is not id-blind."""
+        if self._recording is not None and len(path) == len(self._recording[0]) + 1:
+            self._local = False
 
 
 # --- the Bundle --------------------------------------------------------------------------------------------------
