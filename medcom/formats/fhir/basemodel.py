@@ -117,6 +117,19 @@ def elements(type_name: str) -> dict[str, ElementInfo]:
     return found
 
 
+@cache
+def required_choices(type_name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The choice elements a type requires (`event` of MessageHeader), each with its typed names (eventCoding,
+    eventUri): one of them must have a value."""
+    klass = model_class(type_name)
+    groups: dict[str, list[str]] = {}
+    for field in klass.model_fields.values() if klass is not None else ():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if extra.get("one_of_many_required") and extra.get("one_of_many") and field.alias:
+            groups.setdefault(str(extra["one_of_many"]), []).append(field.alias)
+    return tuple((prefix, tuple(names)) for prefix, names in groups.items())
+
+
 def is_resource_type(name: object) -> bool:
     """Whether `name` is a concrete FHIR resource type the base model knows (not Resource, DomainResource)."""
     if not isinstance(name, str) or not name.isidentifier() or name in ("Resource", "DomainResource"):

@@ -350,7 +350,7 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
                            Finding(F_STRUCTURE, Severity.ERROR, f"a MedCom message is a Bundle, not {quoted(kind)}",
                                    file, 1, None)]
         return result
-    _model_checks(bundle, structure)
+    structure.add_base()
     bundle_rules(bundle, structure)
     result.profile = message_profile(bundle)
     note = None
@@ -375,7 +375,7 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     if note:
         run.report(F_PROFILE, Severity.WARNING, (), note)
     result.findings = _merge(structure.findings.values(), run.findings.values())
-    result.unchecked = structure.unchecked + [
+    result.unchecked = [
         Finding(F_UNCHECKED, Severity.INFO, f"{kind} {what} is not available here: not checked ({count}x)", file)
         for (kind, what), count in sorted(run.unchecked.items())]
     return result
@@ -417,18 +417,6 @@ def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str |
             resource = next(r for p, r in run.entries if p == path)
             run.check_resource(resource, run.profile(url), path)  # type: ignore[arg-type]
     return run
-
-
-def _model_checks(bundle: dict, structure: StructureCheck) -> None:
-    shell = dict(bundle)
-    entries = bundle.get("entry")
-    if isinstance(entries, list):
-        shell["entry"] = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
-                          for e in entries]
-    structure.with_model(shell, ())
-    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-            structure.with_model(entry["resource"], ("entry", index, "resource"))
 
 
 def _judged_by(profile: Profile) -> str:
