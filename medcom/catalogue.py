@@ -497,8 +497,8 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("F-INVARIANT", "A profile's FHIRPath constraint is violated", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
              "The profiles' and FHIR's base invariants (constraint expressions), evaluated with `fhirpathpy`, with "
-             "`resolve()`, `hasValue()`, `conformsTo()` and `memberOf()` supplied (MedCom's own invariants are answered "
-             "natively where their exact expression is one medcom knows, and tested against fhirpathpy).",
+             "`resolve()`, `hasValue()`, `conformsTo()` and `memberOf()` supplied (MedCom's own invariants are "
+             "answered natively where their exact expression is one medcom knows, and tested against fhirpathpy).",
              "medcom.formats.fhir.checkers", commands=("validate", "replay"),
              example="A Bundle of type message whose first entry is not its MessageHeader (bdl-12)."),
     RuleInfo("F-EVENT", "A HospitalNotification whose event cannot be told", ("error",), "medcom",

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from medcom.calendar import BusinessCalendar, at_local
 
 MIDNIGHT = time(0)
+DAY_SECONDS = int(timedelta(days=1).total_seconds())
 
 
 class LocalClock:
@@ -44,19 +45,24 @@ class LocalClock:
 
     def weekday_before(self, seconds: int, calendar: BusinessCalendar, clock: time) -> bool:
         """`calendar.weekday_before_clock` for a clock reading, by comparing clock seconds: on a weekday and
-        strictly before `clock` that day. The same answer wherever the local day runs straight, which is every
-        hour but 02 (every DST change since 1980 is in local hour 02): a cutoff there is asked of the calendar."""
-        if clock.hour == 2:
+        strictly before `clock` that day. The same answer on every local day of exactly 24 hours (no DST change:
+        Copenhagen never had two in one day); on a day of 23 or 25 hours it is asked of the calendar."""
+        index = self._day(seconds)
+        day = self.first_day + timedelta(days=index)
+        if self._midnights[index + 1] - self._midnights[index] != DAY_SECONDS:
             return calendar.weekday_before_clock(self.instant(seconds), clock)
-        day = self.date(seconds)
         return calendar.is_weekday(day) and seconds < self.at(day, clock)
 
     def date(self, seconds: float) -> date:
         """The local date of a clock reading."""
+        return self.first_day + timedelta(days=self._day(seconds))
+
+    def _day(self, seconds: float) -> int:
+        """The index of a clock reading's local day from `first_day`; the next day's midnight is known after."""
         midnights = self._midnights
         while not midnights or seconds >= midnights[-1]:
             midnights.append(self.at(self.first_day + timedelta(days=len(midnights)), MIDNIGHT))
         index = bisect_right(midnights, seconds) - 1
         if index < 0:
             raise ValueError(f"clock reading {seconds} is before {self.first_day}")
-        return self.first_day + timedelta(days=index)
+        return index

@@ -35,3 +35,19 @@ def test_weekday_before_around_the_dst_changes_and_a_holiday() -> None:
                 at = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(hours=hour)
                 seconds = int((at - ORIGIN).total_seconds())
                 assert clock.weekday_before(seconds, CALENDAR, cutoff) == CALENDAR.weekday_before_clock(at, cutoff)
+
+
+def test_weekday_before_on_a_weekday_of_a_dst_change() -> None:
+    """Since 1980 Copenhagen's clocks change on Sundays, where every answer is no; in the 1940s they changed on
+    weekdays at midnight and at 02:00-03:00 (1940-05-15, a Wednesday; 1942-11-02, a Monday): there clock seconds
+    and the local clock part company, and the calendar's answer is the one given."""
+    for first in (date(1940, 5, 13), date(1942, 10, 31)):
+        clock = LocalClock(at_local(first, time(0)).astimezone(UTC), first)
+        for day in (first + timedelta(days=1), first + timedelta(days=2), first + timedelta(days=3)):
+            start = at_local(day, time(0)).astimezone(UTC)
+            for half_hours in range(52):
+                at = start + timedelta(minutes=30 * half_hours)
+                seconds = clock.seconds(at)
+                for cutoff in (time(0, 30), time(1, 30), time(2, 30), time(3), time(14)):
+                    assert clock.weekday_before(seconds, CALENDAR, cutoff) == \
+                        CALENDAR.weekday_before_clock(at, cutoff), (at, cutoff)
