@@ -48,7 +48,6 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import tomlkit
-from scipy import stats
 
 from medcom.calendar import BusinessCalendar, at_local, local_date, to_local
 from medcom.engine.engine import Episode
@@ -610,6 +609,8 @@ def _municipalities(f: _Fit) -> None:
 def _ready_after(f: _Fit) -> None:
     """The log-normal stay to the ready day (censored to the day), its floor and the ready hour; its goodness of
     fit."""
+    from scipy import stats  # here: scipy.stats costs each process ~70 MiB, and partitions' workers import this module
+
     ready = [s for s in f.helped if s.ready is not None and s.ready >= s.admitted]
     if not ready:
         for key in ("ready_after_median_hours", "ready_after_sigma", "ready_hour_weights",
