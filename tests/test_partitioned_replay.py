@@ -314,5 +314,5 @@ def test_calibrate_fits_the_stays_of_the_partitions_as_of_the_whole_log() -> Non
     whole = fit([ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled], policy, base, **names)
     with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeStays(), partition_messages=1) as run:
         assert run.partitions == 3 and sum(run.summaries) == 3
-        parts = fit_stays(list(run.merged_items(key=lambda stay: stay.name)), policy, base, **names)
+        parts = fit_stays(run.merged_items(key=lambda row: row.name), policy, base, **names)
     assert to_toml(parts) == to_toml(whole)
