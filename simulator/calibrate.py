@@ -38,16 +38,16 @@ from __future__ import annotations
 
 import math
 import statistics
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import tomlkit
-from scipy import stats
 
 from medcom.calendar import BusinessCalendar, at_local, local_date, to_local
 from medcom.engine.engine import Episode
@@ -120,42 +120,187 @@ def _plain(value: Any) -> Any:
 
 
 # ---- the facts of one episode ------------------------------------------------------------------------------
+# A replayed partition gives each stay as a `StayRow`: the few instants the estimators read (each the first event
+# of its kind as they ask for it), three spans, flags and two codes; never its events, CPR number or messages.
+# The parent keeps the rows in a `StayTable` of arrays (about 150 bytes a stay) and the estimators read them
+# through `Stay` views: a log of millions of messages fits in the memory of its stays' numbers.
 
-@dataclass
-class Stay:
-    """What calibration reads from one replayed episode (instants aware; None: not in the log)."""
+NO_TIME = -(2**63)  # an instant the stay does not have
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+INSTANTS = (
+    "admitted",  # the latest corrected admission (CONTRACT.md)
+    "ready",  # the ready time as the rules read it (latest_ready)
+    "discharged",
+    "plan",  # the first care plan
+    "ack",  # the first acknowledgement of a care plan
+    "question",  # the municipality's first correspondence at or after the acknowledgement, before the discharge
+    "answer",  # the hospital's first correspondence at or after that question
+    "admission_report",
+    "report",  # the first discharge report
+    "call_after_plan",  # the hospital's first phone call at or after the care plan, before the discharge
+    "call_after_report",  # the hospital's first phone call at or after the discharge report
+    "notice",  # the first completion notice
+    "conference",
+    "guardianship",
+)
+_FIRSTS = {"ack": "care_plan_ack_sent", "admission_report": "admission_report_sent",
+           "report": "discharge_report_sent", "notice": "completion_notice_sent", "conference": "conference_ready",
+           "guardianship": "guardianship_info_sent"}
+# the message delays read as the span between two events: key -> (first event, then, what)
+_DELAYS = {"hospital.admission_advice_minutes": ("admitted", "admission_advice_sent", "admission -> advice"),
+           "hospital.discharge_advice_minutes": ("discharged", "discharge_advice_sent", "discharge -> advice"),
+           "municipality.admission_report_minutes": ("admission_advice_sent", "admission_report_sent",
+                                                     "admission advice -> report")}
+SOMATIC, NOT_SOMATIC, TERMINAL, TERMINAL_STAYING, PHONE_CALLS = 1, 2, 4, 8, 16  # bits of StayRow.flags
 
-    name: str
-    admitted: datetime
+
+class StayRow(NamedTuple):
+    """What calibration reads from one replayed episode: picklable, small, and free of personal data."""
+
+    name: str  # the episode's (the rows of a partitioned replay are merged in name order)
+    times: tuple[int, ...]  # microseconds since the epoch of each of INSTANTS (NO_TIME: not in the log)
+    spans: tuple[float, ...]  # minutes of each of _DELAYS (nan: not in the log)
+    flags: int  # SOMATIC | NOT_SOMATIC | TERMINAL | ...
     municipality: str | None
-    somatic: bool | None
-    events: list[Event]
-    ready: datetime | None
-    discharged: datetime | None
     destination: str | None
-    plan: Event | None
 
-    def first(self, kind: str, after: datetime | None = None, where: Callable[[Event], bool] | None = None,
+
+def _micros(at: datetime | None) -> int:
+    return NO_TIME if at is None else (at - _EPOCH) // _MICROSECOND
+
+
+def stay_row(ep: Episode) -> StayRow | None:
+    """The row of an episode; None when it has no admission."""
+    admitted = ep.last("admitted")  # the latest corrected admission (CONTRACT.md)
+    if admitted is None:
+        return None
+    events = sorted(ep.events, key=lambda e: (e.at, e.seq))
+
+    def first(kind: str, after: Event | None = None, where: Callable[[Event], bool] | None = None,
               before: datetime | None = None) -> Event | None:
         """The first `kind` event at or after `after`, before `before` (not at it), that `where` accepts."""
-        return next((e for e in self.events if e.kind == kind and (after is None or e.at >= after)
+        return next((e for e in events if e.kind == kind and (after is None or e.at >= after.at)
                      and (before is None or e.at < before) and (where is None or where(e))), None)
 
+    discharged, ready, plan = ep.first("discharged"), latest_ready(ep), ep.first("care_plan_sent")
+    end = discharged.at if discharged else None
+    found: dict[str, Event | None] = {key: first(kind) for key, kind in _FIRSTS.items()}
+    found.update(admitted=admitted, ready=ready, discharged=discharged, plan=plan)
+    found["question"] = first("correspondence_sent", found["ack"], _by_municipality, end) if found["ack"] else None
+    found["answer"] = first("correspondence_sent", found["question"], _by_hospital) if found["question"] else None
+    found["call_after_plan"] = first("phone_call", plan, _by_hospital, end) if plan else None
+    found["call_after_report"] = first("phone_call", found["report"], _by_hospital) if found["report"] else None
+    spans = []
+    for start_kind, then_kind, _ in _DELAYS.values():
+        start = first(start_kind)
+        then = first(then_kind, start) if start is not None else None
+        spans.append(_minutes(start.at, then.at) if start is not None and then is not None else math.nan)
+    somatic = admitted.data.get("somatic")
+    flags = (SOMATIC if somatic is True else NOT_SOMATIC if somatic is False else 0) \
+        | (TERMINAL if first("terminal") else 0) \
+        | (TERMINAL_STAYING if first("terminal", where=lambda e: bool(e.data.get("wishes_to_stay"))) else 0) \
+        | (PHONE_CALLS if any(e.kind == "phone_call" for e in events) else 0)
+    return StayRow(ep.name, tuple(_micros(e.at if e is not None else None) for e in map(found.get, INSTANTS)),
+                   tuple(spans), flags, _code(admitted.data.get("municipality")),
+                   _destination(discharged.data.get("destination")) if discharged else None)
 
-def stays(episodes: Iterable[Episode]) -> list[Stay]:
-    out = []
-    for ep in episodes:
-        admitted = ep.last("admitted")  # the latest corrected admission (CONTRACT.md)
-        if admitted is None:
-            continue
-        events = sorted(ep.events, key=lambda e: (e.at, e.seq))
-        discharged = ep.first("discharged")
-        ready = latest_ready(ep)
-        out.append(Stay(ep.name, admitted.at, _code(admitted.data.get("municipality")),
-                        admitted.data["somatic"] if isinstance(admitted.data.get("somatic"), bool) else None,
-                        events, ready.at if ready else None, discharged.at if discharged else None,
-                        discharged.data.get("destination") if discharged else None, ep.first("care_plan_sent")))
-    return out
+
+def stay_rows(episodes: Iterable[Episode]) -> list[StayRow]:
+    return [row for ep in episodes if (row := stay_row(ep)) is not None]
+
+
+class StayTable:
+    """The rows of a log's stays as arrays, in the order given (name order); read through `Stay` views."""
+
+    def __init__(self) -> None:
+        self.times = {key: array("q") for key in INSTANTS}
+        self.spans = {key: array("d") for key in _DELAYS}
+        self.flags = array("B")
+        self.codes: dict[str | None, int] = {}  # municipality and destination codes, each once, numbered
+        self.code_of: list[str | None] = []  # and by number
+        self.municipality, self.destination = array("I"), array("I")
+        self.has_calls = False  # whether the log has phone calls at all (only a side-car tells them)
+
+    @classmethod
+    def of(cls, rows: Iterable[StayRow]) -> StayTable:
+        table = cls()
+        for row in rows:
+            table.add(row)
+        return table
+
+    def add(self, row: StayRow) -> None:
+        for column, value in zip(self.times.values(), row.times, strict=True):
+            column.append(value)
+        for span, minutes in zip(self.spans.values(), row.spans, strict=True):
+            span.append(minutes)
+        self.flags.append(row.flags)
+        self.municipality.append(self._number(row.municipality))
+        self.destination.append(self._number(row.destination))
+        self.has_calls |= bool(row.flags & PHONE_CALLS)
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    def __iter__(self) -> Iterator[Stay]:
+        return (Stay(self, i) for i in range(len(self.flags)))
+
+    def _number(self, code: str | None) -> int:
+        if code not in self.codes:
+            self.codes[code] = len(self.code_of)
+            self.code_of.append(code)
+        return self.codes[code]
+
+
+def _instant(key: str) -> Any:
+    def read(self: Stay) -> datetime | None:
+        micros = self.table.times[key][self.row]
+        return None if micros == NO_TIME else _EPOCH + micros * _MICROSECOND
+
+    return property(read, doc=f"the stay's {key} (aware, UTC; None: not in the log)")
+
+
+class Stay:
+    """One stay of a `StayTable`, read as the estimators ask (instants aware; None: not in the log)."""
+
+    __slots__ = ("table", "row")
+
+    def __init__(self, table: StayTable, row: int) -> None:
+        self.table, self.row = table, row
+
+    admitted, ready, discharged, plan = _instant("admitted"), _instant("ready"), _instant("discharged"), \
+        _instant("plan")
+    ack, question, answer = _instant("ack"), _instant("question"), _instant("answer")
+    admission_report, report, notice = _instant("admission_report"), _instant("report"), _instant("notice")
+    call_after_plan, call_after_report = _instant("call_after_plan"), _instant("call_after_report")
+    conference, guardianship = _instant("conference"), _instant("guardianship")
+
+    def span(self, key: str) -> float | None:
+        """The minutes of one of _DELAYS; None when the log does not show both events."""
+        minutes = self.table.spans[key][self.row]
+        return None if math.isnan(minutes) else minutes
+
+    @property
+    def somatic(self) -> bool | None:
+        flags = self.table.flags[self.row]
+        return True if flags & SOMATIC else False if flags & NOT_SOMATIC else None
+
+    @property
+    def terminal(self) -> bool:
+        return bool(self.table.flags[self.row] & TERMINAL)
+
+    @property
+    def terminal_staying(self) -> bool:
+        """Declared terminal, wishing to stay."""
+        return bool(self.table.flags[self.row] & TERMINAL_STAYING)
+
+    @property
+    def municipality(self) -> str | None:
+        return self.table.code_of[self.table.municipality[self.row]]
+
+    @property
+    def destination(self) -> str | None:
+        return self.table.code_of[self.table.destination[self.row]]
 
 
 def _by_hospital(e: Event) -> bool:
@@ -164,6 +309,11 @@ def _by_hospital(e: Event) -> bool:
 
 def _by_municipality(e: Event) -> bool:
     return e.from_municipality
+
+
+def _destination(value: object) -> str | None:
+    """Where a discharge says the patient went, if it says it in words (DESTINATIONS are words)."""
+    return value if isinstance(value, str) else None
 
 
 def _code(value: object) -> str | None:
@@ -227,7 +377,7 @@ class _PlanTiming:
 class _Fit:
     """What the estimators read (the stays, the policy, the base) and what they have fitted so far."""
 
-    def __init__(self, found: list[Stay], policy: Policy, base: dict[str, Any], log: str, base_name: str,
+    def __init__(self, found: StayTable, policy: Policy, base: dict[str, Any], log: str, base_name: str,
                  name: str) -> None:
         self.stays, self.policy, self.base, self.name = found, policy, base, name
         self.calendar: BusinessCalendar = policy.business_calendar
@@ -256,13 +406,20 @@ class _Fit:
         else:
             self.assume(table, key, why)
 
+    def put_share(self, table: str, key: str, hits: int, of: int, how: str) -> None:
+        """A share of the help-needing stays with a ready time (assumed when the log has none)."""
+        if of:
+            self.put(table, key, _share(hits, of), of, how)
+        else:
+            self.assume(table, key, "no help-needing stay in the log has a ready time")
+
     def value(self, table: str, key: str) -> Any:
         return self.out.keys[table][key].value
 
-    @cached_property
+    @property
     def has_calls(self) -> bool:
         """Whether the log has phone calls at all (only a side-car tells them)."""
-        return any(e.kind == "phone_call" for s in self.stays for e in s.events)
+        return self.stays.has_calls
 
     @cached_property
     def ready_helped(self) -> list[Stay]:
@@ -275,36 +432,34 @@ class _Fit:
         return [s for s in self.helped if s.discharged is not None]
 
     @cached_property
-    def questions(self) -> tuple[list[tuple[Stay, Event]], list[tuple[Stay, Event, Event]]]:
+    def questions(self) -> tuple[list[tuple[Stay, datetime]], list[tuple[Stay, datetime, datetime]]]:
         """Acknowledged care plans, and those the municipality then asked about before the discharge."""
-        acked = [(s, a) for s in self.ready_helped if (a := s.first("care_plan_ack_sent")) is not None]
-        asked = [(s, a, q) for s, a in acked
-                 if (q := s.first("correspondence_sent", a.at, _by_municipality, s.discharged)) is not None]
+        acked = [(s, a) for s in self.ready_helped if (a := s.ack) is not None]
+        asked = [(s, a, q) for s, a in acked if (q := s.question) is not None]
         return acked, asked
 
     @cached_property
-    def reports(self) -> list[tuple[Stay, Event, float]]:
+    def reports(self) -> list[tuple[Stay, datetime, float]]:
         """Discharge reports of help-needing stays, with their minutes after the discharge."""
-        return [(s, r, _minutes(s.discharged, r.at)) for s in self.ready_helped
-                if s.discharged and (r := s.first("discharge_report_sent")) is not None]
+        return [(s, r, _minutes(s.discharged, r)) for s in self.ready_helped
+                if s.discharged and (r := s.report) is not None]
 
     @cached_property
-    def acks(self) -> list[tuple[Stay, Event]]:
+    def acks(self) -> list[tuple[Stay, datetime]]:
         """Acknowledgements of discharged help-needing stays."""
-        return [(s, a) for s in self.discharged_helped if (a := s.first("care_plan_ack_sent")) is not None]
+        return [(s, a) for s in self.discharged_helped if (a := s.ack) is not None]
 
     @cached_property
-    def conferences(self) -> list[tuple[Stay, Event]]:
-        return [(s, c) for s in self.ready_helped if (c := s.first("conference_ready")) is not None]
+    def conferences(self) -> list[tuple[Stay, datetime]]:
+        return [(s, c) for s in self.ready_helped if (c := s.conference) is not None]
 
     @cached_property
-    def guarded(self) -> list[tuple[Stay, Event]]:
-        return [(s, g) for s in self.ready_helped if (g := s.first("guardianship_info_sent")) is not None]
+    def guarded(self) -> list[tuple[Stay, datetime]]:
+        return [(s, g) for s in self.ready_helped if (g := s.guardianship) is not None]
 
     @cached_property
     def terminal(self) -> list[Stay]:
-        return [s for s in self.ready_helped
-                if s.first("terminal", where=lambda e: bool(e.data.get("wishes_to_stay")))]
+        return [s for s in self.ready_helped if s.terminal_staying]
 
     @cached_property
     def plan_timing(self) -> _PlanTiming:
@@ -312,10 +467,10 @@ class _Fit:
         gap = timedelta(minutes=self.value(h, "care_plan_after_report_minutes"))
         out = _PlanTiming()
         for s in self.ready_helped:
-            plan = s.plan.at
+            plan = s.plan
             due = care_plan_due(calendar, policy, s.ready)
-            report = s.first("admission_report_sent")
-            if report is None or due >= report.at + gap:
+            report = s.admission_report
+            if report is None or due >= report + gap:
                 out.avoidable += 1
                 if plan > due:
                     out.late += 1
@@ -323,9 +478,9 @@ class _Fit:
                     out.leads.append(_hours(plan, due))
             if plan > due or not calendar.weekday_before_clock(plan, policy.acknowledgement.cutoff):
                 out.needs_call += 1
-                call = s.first("phone_call", plan, _by_hospital, s.discharged)
+                call = s.call_after_plan
                 if call is not None:
-                    out.calls_after.append(_minutes(plan, call.at))
+                    out.calls_after.append(_minutes(plan, call))
         return out
 
 
@@ -454,6 +609,8 @@ def _municipalities(f: _Fit) -> None:
 def _ready_after(f: _Fit) -> None:
     """The log-normal stay to the ready day (censored to the day), its floor and the ready hour; its goodness of
     fit."""
+    from scipy import stats  # here: scipy.stats costs each process ~70 MiB, and partitions' workers import this module
+
     ready = [s for s in f.helped if s.ready is not None and s.ready >= s.admitted]
     if not ready:
         for key in ("ready_after_median_hours", "ready_after_sigma", "ready_hour_weights",
@@ -496,8 +653,8 @@ def _ready_after(f: _Fit) -> None:
 
 @_estimates("hospital.care_plan_after_report_minutes")
 def _care_plan_after_report(f: _Fit) -> None:
-    after_report = [_minutes(r.at, s.plan.at) for s in f.ready_helped
-                    if (r := s.first("admission_report_sent")) is not None and s.plan.at >= r.at]
+    after_report = [_minutes(r, s.plan) for s in f.ready_helped
+                    if (r := s.admission_report) is not None and s.plan >= r]
     f.put_or_assume("hospital", "care_plan_after_report_minutes", after_report,
                     lambda v: _round(max(0.0, math.floor(min(v) * 10) / 10), 1),
                     "the shortest admission report -> care plan", "no admission report before a care plan")
@@ -547,30 +704,29 @@ def _phone_after_plan_minutes(f: _Fit) -> None:
 def _completion_notice(f: _Fit) -> None:
     h = "hospital"
     notice_due = [s for s in f.ready_helped if s.discharged and local_date(s.discharged) > local_date(s.ready)]
-    notices = [n for s in notice_due if (n := s.first("completion_notice_sent")) is not None]
+    notices = [n for s in notice_due if (n := s.notice) is not None]
     if notice_due:
         f.put(h, "completion_notice_share", _share(len(notices), len(notice_due)), len(notice_due),
               "completion notices among stays discharged on a later day than the ready day (FM-1)")
     else:
         f.assume(h, "completion_notice_share", "no stay went past its ready day")
-    delays = [_minutes(s.ready, n.at) for s in notice_due
-              if (n := s.first("completion_notice_sent")) is not None and n.at >= s.ready]
+    delays = [_minutes(s.ready, n) for s in notice_due if (n := s.notice) is not None and n >= s.ready]
     f.put_or_assume(h, "completion_notice_minutes", delays, _span, "shortest and longest ready -> notice",
                     "no completion notice in the log")
 
 
 @_estimates("hospital.conference_share")
 def _conference_share(f: _Fit) -> None:
-    f.put("hospital", "conference_share", _share(len(f.conferences), len(f.ready_helped)), len(f.ready_helped),
-          "help-needing stays with a discharge conference")
+    f.put_share("hospital", "conference_share", len(f.conferences), len(f.ready_helped),
+                "help-needing stays with a discharge conference")
 
 
 @_estimates("hospital.conference_after_weekdays")
 def _conference_after_weekdays(f: _Fit) -> None:
     steps = []
     for s, c in f.conferences:
-        day, k = local_date(s.plan.at), 0
-        while day < local_date(c.at) and k < 366:
+        day, k = local_date(s.plan), 0
+        while day < local_date(c) and k < 366:
             day, k = f.calendar.next_weekday(day), k + 1
         steps.append(k)
     mean = statistics.fmean(steps) if steps else 0.0
@@ -582,14 +738,14 @@ def _conference_after_weekdays(f: _Fit) -> None:
 
 @_estimates("hospital.conference_at")
 def _conference_at(f: _Fit) -> None:
-    clocks = Counter(to_local(c.at).time().replace(second=0, microsecond=0) for _, c in f.conferences)
+    clocks = Counter(to_local(c).time().replace(second=0, microsecond=0) for _, c in f.conferences)
     f.put_or_assume("hospital", "conference_at", list(clocks.elements()), lambda _v: clocks.most_common(1)[0][0],
                     "the commonest local time of the conferences", "no conference in the log")
 
 
 @_estimates("hospital.discharge_after_conference_hours")
 def _discharge_after_conference(f: _Fit) -> None:
-    after = [_hours(c.at, s.discharged) for s, c in f.conferences if s.discharged and s.discharged >= c.at]
+    after = [_hours(c, s.discharged) for s, c in f.conferences if s.discharged and s.discharged >= c]
     f.put_or_assume("hospital", "discharge_after_conference_hours", after, lambda v: _floor(min(v)),
                     "the shortest conference -> discharge", "no conference followed by a discharge")
 
@@ -597,8 +753,8 @@ def _discharge_after_conference(f: _Fit) -> None:
 @_estimates("hospital.terminal_share", "hospital.terminal_stay_days")
 def _terminal(f: _Fit) -> None:
     h, helped = "hospital", f.ready_helped
-    f.put(h, "terminal_share", _share(len(f.terminal), len(helped)), len(helped),
-          "help-needing stays declared terminal, wishing to stay")
+    f.put_share(h, "terminal_share", len(f.terminal), len(helped),
+                "help-needing stays declared terminal, wishing to stay")
     extra = [_hours(s.ready, s.discharged) / 24 for s in f.terminal if s.discharged]
     f.put_or_assume(h, "terminal_stay_days", extra, lambda v: _round(statistics.fmean(v), 2),
                     "mean ready -> discharge of terminal patients (includes the wait for a reception)",
@@ -609,12 +765,12 @@ def _terminal(f: _Fit) -> None:
             "hospital.discharge_after_guardianship_hours")
 def _guardianship(f: _Fit) -> None:
     h, helped = "hospital", f.ready_helped
-    f.put(h, "guardianship_share", _share(len(f.guarded), len(helped)), len(helped),
-          "help-needing stays with a guardianship case (health information handed over)")
-    info = [_hours(s.ready, g.at) / 24 for s, g in f.guarded if g.at >= s.ready]
+    f.put_share(h, "guardianship_share", len(f.guarded), len(helped),
+                "help-needing stays with a guardianship case (health information handed over)")
+    info = [_hours(s.ready, g) / 24 for s, g in f.guarded if g >= s.ready]
     f.put_or_assume(h, "guardianship_info_days", info, lambda v: _round(statistics.fmean(v), 2),
                     "mean ready -> guardianship information", "no guardianship case in the log")
-    after = [_hours(g.at, s.discharged) for s, g in f.guarded if s.discharged and s.discharged >= g.at]
+    after = [_hours(g, s.discharged) for s, g in f.guarded if s.discharged and s.discharged >= g]
     f.put_or_assume(h, "discharge_after_guardianship_hours", after, lambda v: _floor(min(v)),
                     "the shortest guardianship information -> discharge", "no guardianship case in the log")
 
@@ -633,15 +789,14 @@ def _question_share(f: _Fit) -> None:
 
 @_estimates("hospital.answer_hours")
 def _answer_hours(f: _Fit) -> None:
-    answers = [_hours(q.at, ans.at) for s, _, q in f.questions[1]
-               if (ans := s.first("correspondence_sent", q.at, _by_hospital)) is not None]
+    answers = [_hours(q, ans) for s, _, q in f.questions[1] if (ans := s.answer) is not None]
     f.put_or_assume("hospital", "answer_hours", answers, lambda v: _round(statistics.fmean(v), 3),
                     "mean question -> the hospital's answer", "no answered question in the log")
 
 
 @_estimates("municipality.question_after_ack_minutes")
 def _question_after_ack(f: _Fit) -> None:
-    f.put_or_assume("municipality", "question_after_ack_minutes", [_minutes(a.at, q.at) for _, a, q in f.questions[1]],
+    f.put_or_assume("municipality", "question_after_ack_minutes", [_minutes(a, q) for _, a, q in f.questions[1]],
                     lambda v: _round(statistics.median(v), 1), "median acknowledgement -> question",
                     "no question in the log")
 
@@ -669,15 +824,15 @@ def _discharge_report(f: _Fit) -> None:
 def _report_phone_calls(f: _Fit) -> None:
     """Reports after the phone cutoff (DIS-2) and the hospital's calls after them."""
     must_call = [(s, r) for s, r, _ in f.reports
-                 if not f.calendar.weekday_before_clock(r.at, f.policy.discharge.phone_cutoff)]
-    called = [(r, c) for s, r in must_call if (c := s.first("phone_call", r.at, _by_hospital))]
+                 if not f.calendar.weekday_before_clock(r, f.policy.discharge.phone_cutoff)]
+    called = [(r, c) for s, r in must_call if (c := s.call_after_report) is not None]
     if must_call and f.has_calls:
         f.put("municipality", "must_act_share", _share(len(called), len(must_call)), len(must_call),
               "reports after the phone cutoff (DIS-2) followed by the hospital's phone call")
     else:
         f.assume("municipality", "must_act_share", "no report after the phone cutoff" if f.has_calls else
                  "the log has no phone calls (no side-car)")
-    f.put_or_assume("hospital", "report_phone_after_minutes", [_minutes(r.at, c.at) for r, c in called],
+    f.put_or_assume("hospital", "report_phone_after_minutes", [_minutes(r, c) for r, c in called],
                     lambda v: _round(statistics.median(v), 1), "median report -> phone call",
                     "no such phone call in the log")
 
@@ -692,23 +847,11 @@ def _destination_weights(f: _Fit) -> None:
         f.assume("hospital", "destination_weights", "no discharge states its destination")
 
 
-# the message delays read as the span between two events: key -> (first event, then, what)
-_DELAYS = {"hospital.admission_advice_minutes": ("admitted", "admission_advice_sent", "admission -> advice"),
-           "hospital.discharge_advice_minutes": ("discharged", "discharge_advice_sent", "discharge -> advice"),
-           "municipality.admission_report_minutes": ("admission_advice_sent", "admission_report_sent",
-                                                     "admission advice -> report")}
-
-
 @_estimates(*_DELAYS)
 def _message_delays(f: _Fit) -> None:
     """Shortest and longest time from an event to the message that tells it."""
-    for dotted, (first, then, what) in _DELAYS.items():
-        spans = []
-        for s in f.stays:
-            a = s.first(first)
-            b = s.first(then, a.at) if a is not None else None
-            if a is not None and b is not None:
-                spans.append(_minutes(a.at, b.at))
+    for dotted, (_, _, what) in _DELAYS.items():
+        spans = [span for s in f.stays if (span := s.span(dotted)) is not None]
         table, _, key = dotted.partition(".")
         f.put_or_assume(table, key, spans, _span, f"shortest and longest {what}", f"no {what} in the log")
 
@@ -716,7 +859,7 @@ def _message_delays(f: _Fit) -> None:
 @_estimates("hospital.ward_day_start", "hospital.ward_day_end")
 def _ward_day(f: _Fit) -> None:
     """The ward's working day, from the local times care plans were sent."""
-    clocks = [_clock_minutes(s.plan.at) for s in f.ready_helped]
+    clocks = [_clock_minutes(s.plan) for s in f.ready_helped]
     f.put_or_assume("hospital", "ward_day_start", clocks, lambda v: _clock(min(v)),
                     "the earliest local time a care plan was sent", "no care plan")
     f.put_or_assume("hospital", "ward_day_end", clocks, lambda v: _clock(min(24 * 60 - 1, max(
@@ -729,14 +872,14 @@ def _ward_day(f: _Fit) -> None:
 
 @_estimates("municipality.preparation_hours")
 def _preparation_hours(f: _Fit) -> None:
-    prep = [_hours(s.plan.at, s.discharged) for s in f.discharged_helped if s.discharged > s.plan.at]
+    prep = [_hours(s.plan, s.discharged) for s in f.discharged_helped if s.discharged > s.plan]
     f.put_or_assume("municipality", "preparation_hours", prep, lambda v: _floor(min(v)),
                     "the shortest care plan -> discharge", "no discharge after a care plan")
 
 
 @_estimates("municipality.ack_before_discharge_minutes")
 def _ack_before_discharge(f: _Fit) -> None:
-    before = [_minutes(a.at, s.discharged) for s, a in f.acks if a.at <= s.discharged]
+    before = [_minutes(a, s.discharged) for s, a in f.acks if a <= s.discharged]
     f.put_or_assume("municipality", "ack_before_discharge_minutes", before, lambda v: _round(math.floor(min(v)), 1),
                     "the shortest acknowledgement -> discharge", "no acknowledgement before a discharge")
 
@@ -744,12 +887,12 @@ def _ack_before_discharge(f: _Fit) -> None:
 def _free_acks(f: _Fit) -> list[tuple[Stay, Event]]:
     """Acknowledgements not held back to the discharge (those are censored)."""
     cap = f.value("municipality", "ack_before_discharge_minutes")
-    return [(s, a) for s, a in f.acks if abs(_minutes(a.at, s.discharged) - cap) > 1]
+    return [(s, a) for s, a in f.acks if abs(_minutes(a, s.discharged) - cap) > 1]
 
 
 @_estimates("municipality.office_opens")
 def _office_opens(f: _Fit) -> None:
-    f.put_or_assume("municipality", "office_opens", [_clock_minutes(a.at) for _, a in _free_acks(f)],
+    f.put_or_assume("municipality", "office_opens", [_clock_minutes(a) for _, a in _free_acks(f)],
                     lambda v: _clock(math.floor(min(v) / QUARTER) * QUARTER),
                     "the earliest local time of an acknowledgement, to the quarter hour",
                     "no acknowledgement in the log")
@@ -757,15 +900,14 @@ def _office_opens(f: _Fit) -> None:
 
 @_estimates("municipality.ack_delay_hours")
 def _ack_delay_hours(f: _Fit) -> None:
-    opens, free = f.value("municipality", "office_opens"), _free_acks(f)
-    durations, complete = 0.0, 0
+    opens = f.value("municipality", "office_opens")
+    durations, complete = 0.0, len(_free_acks(f))  # (each stay has one acknowledgement here)
     for s, a in f.acks:
-        plan = s.plan.at
+        plan = s.plan
         day = local_date(plan)
         start = max(plan, at_local(day, opens)) if f.calendar.weekday_before_clock(
             plan, f.policy.acknowledgement.cutoff) else at_local(f.calendar.next_weekday(day), opens)
-        durations += max(0.0, _hours(start, a.at))
-        complete += (s, a) in free
+        durations += max(0.0, _hours(start, a))
     if complete:
         f.put("municipality", "ack_delay_hours", _round(durations / complete, 3), len(f.acks),
               "exponential mean from the office's opening (or the plan, if later) to the acknowledgement; "
@@ -779,6 +921,10 @@ def _discharge_window(f: _Fit) -> None:
     """The discharge window as practised: 1st and 99th percentile of the discharge clock times."""
     m = "municipality"
     clocks = [_clock_minutes(s.discharged) for s in f.discharged_helped]
+    if not clocks:
+        for key in ("discharge_window_start", "discharge_window_end"):
+            f.assume(m, key, "no help-needing patient's discharge in the log")
+        return
     start = math.floor(float(np.quantile(clocks, 0.01, method="lower")) / QUARTER) * QUARTER
     end = min(24 * 60 - 1, math.ceil(float(np.quantile(clocks, 0.99, method="higher")) / QUARTER) * QUARTER)
     if end <= start:
@@ -798,10 +944,12 @@ def _reception_spread(f: _Fit) -> None:
     start = f.value("municipality", "discharge_window_start")
     offsets = []
     for s in f.discharged_helped:
+        if s.ready is None:  # (when the patient could have gone is not known)
+            continue
         opens = at_local(local_date(s.discharged), start)
-        could = max(s.ready, s.plan.at + prep)
-        if could < opens and s.discharged >= opens and not s.first("conference_ready") \
-                and not s.first("guardianship_info_sent") and not s.first("terminal"):
+        could = max(s.ready, s.plan + prep)
+        if could < opens and s.discharged >= opens and s.conference is None and s.guardianship is None \
+                and not s.terminal:
             offsets.append(_minutes(opens, s.discharged))
     f.put_or_assume("municipality", "reception_spread_minutes", offsets,
                     lambda v: _round(max(v) * (len(v) + 1) / len(v), 1),
@@ -823,7 +971,7 @@ def _weekend_and_holiday_reception(f: _Fit) -> None:
     for key, kind, is_day in (("weekend_reception", "weekend", weekend),
                               ("holiday_reception", "public holiday", holiday)):
         went = [s for s in helped if is_day(local_date(s.discharged))]
-        waited = [s for s in helped if any(is_day(local_date(s.ready) + timedelta(days=k))
+        waited = [s for s in helped if s.ready is not None and any(is_day(local_date(s.ready) + timedelta(days=k))
                                            for k in range((local_date(s.discharged) - local_date(s.ready)).days))]
         if went:
             f.put("municipality", key, True, len(went), f"{len(went)} discharges on a {kind}")
@@ -855,21 +1003,23 @@ class EpisodeStays:
     order, and how many (a picklable callable, run where the partition runs: calibration holds stays, never the
     log)."""
 
-    def __call__(self, result: Replayed) -> tuple[list[Stay], int]:
-        found = stays(ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled)
+    def __call__(self, result: Replayed) -> tuple[list[StayRow], int]:
+        found = stay_rows(ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled)
         return found, len(found)
 
 
 def fit(episodes: Iterable[Episode], policy: Policy, base: dict[str, Any], *, log: str, base_name: str,
         name: str, policy_table: dict[str, Any] | None = None) -> Calibration:
     """Fit every key of a scenario to the replayed `episodes`; `base` is the base scenario's parsed TOML."""
-    return fit_stays(stays(episodes), policy, base, log=log, base_name=base_name, name=name,
+    return fit_stays(stay_rows(episodes), policy, base, log=log, base_name=base_name, name=name,
                      policy_table=policy_table)
 
 
-def fit_stays(found: list[Stay], policy: Policy, base: dict[str, Any], *, log: str, base_name: str,
+def fit_stays(rows: Iterable[StayRow], policy: Policy, base: dict[str, Any], *, log: str, base_name: str,
               name: str, policy_table: dict[str, Any] | None = None) -> Calibration:
-    """`fit`, of the episodes' stays (`EpisodeStays` of each partition of a replay, in name order)."""
+    """`fit`, of the episodes' stays (`EpisodeStays` of each partition of a replay, in name order; read as they
+    come, into a `StayTable`)."""
+    found = StayTable.of(rows)
     if not found:
         raise CalibrationError("the log has no admitted episode to fit")
     f = _Fit(found, policy, base, log, base_name, name)

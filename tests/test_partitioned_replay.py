@@ -29,10 +29,9 @@ from medcom.replay.links import Links, LinkTable
 from medcom.replay.partition import PartitionedReplay, replay_partitioned
 from medcom.reports.replay import (
     MAX_DRAWINGS,
-    EpisodeEntries,
+    EpisodeReports,
     Filters,
     ReplayReport,
-    StreamedEpisodes,
     partitioned_report,
     text_lines,
     to_json,
@@ -46,8 +45,8 @@ READ = ReadOptions(sent_before_event=False)
 
 def formats(report: ReplayReport, source: str = "log") -> dict[str, str]:
     """The report in every format the command writes."""
-    return {"json": to_json(report.as_dict()), "text": "\n".join(text_lines(report.as_dict())),
-            "junit": to_junit(report.as_dict()), "html": to_html(report, source), "fails": str(report.fails())}
+    return {"json": "".join(report.json_chunks()), "text": "\n".join(text_lines(report)),
+            "junit": to_junit(report), "html": to_html(report, source), "fails": str(report.fails())}
 
 
 def whole_and_parts(path: Path, size: int, workers: int = 1, filters: Filters = Filters(),  # noqa: B008
@@ -56,7 +55,7 @@ def whole_and_parts(path: Path, size: int, workers: int = 1, filters: Filters = 
     policy = load_policy()
     whole = formats(whole_report(replay(load_log([path], READ), policy), filters, show_cpr, policy,
                                  drawings=MAX_DRAWINGS))
-    with replay_partitioned([path], policy, READ, EpisodeEntries(filters, show_cpr, MAX_DRAWINGS), workers=workers,
+    with replay_partitioned([path], policy, READ, EpisodeReports(filters, show_cpr, MAX_DRAWINGS), workers=workers,
                             partition_messages=size, executor_kind=executor_kind) as run:
         parts = formats(partitioned_report(run, show_cpr, policy))
     return whole, parts, run
@@ -136,11 +135,31 @@ def test_a_wrong_estimate_of_the_log_is_run_again(monkeypatch: pytest.MonkeyPatc
 
 def test_the_report_is_streamed_from_disk(tmp_path: Path) -> None:
     policy = load_policy()
-    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeEntries(), partition_messages=1) as run:
-        report = partitioned_report(run, policy=policy).as_dict()
-        assert isinstance(report["episodes"], StreamedEpisodes) and list.__len__(report["episodes"]) == 0
-        assert len(report["episodes"]) == 3 and [e["episode"] for e in report["episodes"]] == ["E1", "E2", "E3"]
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeReports(), partition_messages=1) as run:
+        report = partitioned_report(run, policy=policy)
+        assert report.summary.episodes == 3 and [e.name for e in report.entries()] == ["E1", "E2", "E3"]
         assert sorted(p.name for p in run.directory.iterdir()) == [f"items-{n:05d}" for n in range(run.partitions)]
+        assert to_json(report.to_dict()) == "".join(report.json_chunks())
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "junit", "html"])
+def test_every_format_reads_the_episodes_once(fmt: str) -> None:
+    """A partitioned report's episodes are unpickled from disk (merged across partitions) each time they are
+    read: every format reads them once (the text table and the HTML index put the later part aside)."""
+    policy = load_policy()
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeReports(drawings=MAX_DRAWINGS),
+                            partition_messages=1) as run:
+        report = partitioned_report(run, policy=policy)
+        reads, read = [], report.read_entries
+
+        def counted():  # type: ignore[no-untyped-def]
+            reads.append(1)
+            return read()
+
+        report.read_entries = counted
+        rendered = {"json": lambda: "".join(report.json_chunks()), "text": lambda: "\n".join(text_lines(report)),
+                    "junit": lambda: to_junit(report), "html": lambda: to_html(report, "log")}[fmt]()
+    assert len(reads) == 1 and "E3" in rendered
 
 
 def test_the_command_line_in_partitions_with_progress() -> None:
@@ -277,7 +296,7 @@ def test_the_html_page_draws_the_first_timelines_from_any_partitions(monkeypatch
     monkeypatch.setattr(replay_html, "MAX_TIMELINES", 2)
     policy = load_policy()
     whole = to_html(whole_report(replay(load_log([EXAMPLES / "log"], READ), policy), policy=policy, drawings=2), "l")
-    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeEntries(drawings=2),
+    with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeReports(drawings=2),
                             partition_messages=1) as run:
         assert run.partitions == 3
         parts = to_html(partitioned_report(run, policy=policy), "l")
@@ -295,5 +314,5 @@ def test_calibrate_fits_the_stays_of_the_partitions_as_of_the_whole_log() -> Non
     whole = fit([ep for n, ep in sorted(result.episodes.items()) if n not in result.cancelled], policy, base, **names)
     with replay_partitioned([EXAMPLES / "log"], policy, READ, EpisodeStays(), partition_messages=1) as run:
         assert run.partitions == 3 and sum(run.summaries) == 3
-        parts = fit_stays(list(run.merged_items(key=lambda stay: stay.name)), policy, base, **names)
+        parts = fit_stays(run.merged_items(key=lambda row: row.name), policy, base, **names)
     assert to_toml(parts) == to_toml(whole)

@@ -5,7 +5,9 @@ with the results it promises (issue 25, G1).
 Lines are left out only where running them here makes no sense, each for a reason said below: installing
 (the tests run in the installed package), the test suite itself, the benchmarks (minutes each, "run on
 demand"), the long jobs (a shipped region scenario simulated in full, minutes on two cores) and the commands
-that start or join a dask cluster. What the README promises is checked: a command exits 0 unless its comment
+that start or join a dask cluster. A line that is nothing but `medcom` commands joined by `&&` runs them in-process
+(a process costs about a second each; tests/test_cli_smoke.py runs each command once through the console script);
+every other line runs in bash as written. What the README promises is checked: a command exits 0 unless its comment
 says "exits N"; a command whose comment says "the same" ends in a replay that gives the same episodes, tax and
 violations as the timeline the examples are built from. No command may print a traceback. The blocks are
 parsed, so that a rewritten README is tested as it then reads.
@@ -19,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +79,16 @@ def test_the_readme_has_commands_to_run() -> None:
     assert any("medcom simulate" in c for c in runnable) and any("medcom build" in c for c in runnable)
 
 
+def test_only_plain_medcom_lines_run_in_process() -> None:
+    assert medcom_runs("medcom build t.jsonl --out log/ && medcom replay log/") == [
+        ["build", "t.jsonl", "--out", "log/"], ["replay", "log/"]]
+    for line in ("python -m zipfile -c log.zip examples/log && medcom validate log.zip", "medcom replay x > out.txt",
+                 "E=1; medcom counterpart a --epoch $E &", "medcom replay 'a b'", "medcom replay x | head",
+                 "medcom replay x || true", "PYTHONHASHSEED=1 medcom replay x"):
+        assert medcom_runs(line) is None, line
+    assert any(medcom_runs(line.command) is None and _skip_reason(line.command) is None for line in LINES)
+
+
 def test_readme_lines_keep_their_comments() -> None:
     """The parser splits a line at its comment, so that promises can be read (and a '#' in a value is kept)."""
     (line,) = readme_lines("```sh\nmedcom x --out 'a#b'  # exits 1: because\n```\n")
@@ -85,6 +98,40 @@ def test_readme_lines_keep_their_comments() -> None:
 @pytest.mark.parametrize("command", [line.command for line in LINES if _skip_reason(line.command)])
 def test_readme_lines_left_out(command: str) -> None:
     pytest.skip(f"the command {_skip_reason(command)}")
+
+
+_SHELL = set("|&;<>$`*?()[]{}~'\"\\#")  # what only bash can run: a line with any of these runs in bash
+
+
+def medcom_runs(command: str) -> list[list[str]] | None:
+    """The arguments of each `medcom` run of a line that is nothing but `medcom ARGS` joined by `&&`; None for any
+    other line (quoting, redirection, variables, jobs, another program: bash runs it)."""
+    runs = []
+    for part in command.split(" && "):
+        words = part.split()
+        if not words or words[0] != "medcom" or any(_SHELL & set(word) for word in words):
+            return None
+        runs.append(words[1:])
+    return runs
+
+
+def _run(command: str, work: Path) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one README line run in `work`: in-process where medcom_runs says it can be
+    (stopping at the first run that fails, as `&&` does; an exception is a traceback on stderr), else in bash."""
+    runs = medcom_runs(command)
+    if runs is None:
+        run = subprocess.run(["bash", "-c", command], cwd=work, env=_env(), capture_output=True, text=True,
+                             timeout=600)
+        return run.returncode, run.stdout, run.stderr
+    out, err = "", ""
+    for args in runs:
+        result = invoke(*args, cwd=work)
+        out, err = out + result.stdout, err + result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            return 1, out, err + "".join(traceback.format_exception(result.exception))
+        if result.exit_code != 0:
+            break
+    return result.exit_code, out, err
 
 
 def _env() -> dict[str, str]:
@@ -128,12 +175,11 @@ def test_the_readme_runs_top_to_bottom_in_one_folder(tmp_path: Path) -> None:
     for line in LINES:
         if _skip_reason(line.command) is not None:
             continue
-        run = subprocess.run(["bash", "-c", line.command], cwd=work, env=_env(), capture_output=True, text=True,
-                             timeout=600)
-        said = f"{line.command}\n  exit {run.returncode}; stderr: {run.stderr[-1500:]}"
-        if run.returncode != line.exit_code:
-            problems.append(f"exit {run.returncode}, the README promises {line.exit_code}: {said}")
-        if "Traceback" in run.stdout + run.stderr:
+        code, stdout, stderr = _run(line.command, work)
+        said = f"{line.command}\n  exit {code}; stderr: {stderr[-1500:]}"
+        if code != line.exit_code:
+            problems.append(f"exit {code}, the README promises {line.exit_code}: {said}")
+        if "Traceback" in stdout + stderr:
             problems.append(f"a traceback: {said}")
         if "the same" in line.comment:
             replayed = re.findall(r"medcom replay (\S+)", line.command)[-1]

@@ -197,13 +197,13 @@ def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: P
     from medcom.formats.messages import ReadOptions
     from medcom.policy import load_policy
     from medcom.replay import load_log, replay
-    from medcom.reports.replay import EpisodeEntries, partitioned_report, report_dict, to_json
+    from medcom.reports.replay import EpisodeReports, partitioned_report, report_dict, to_json
 
     monkeypatch.setattr(partition, "OPEN_PARTITION_FILES", 4)
     monkeypatch.setattr(partition.route, "__defaults__", (4,))
     timeline, policy, read = _timeline(tmp_path / "t.jsonl", 12), load_policy(), ReadOptions(sent_before_event=False)
     whole = to_json(report_dict(replay(load_log([timeline], read), policy), policy=policy))
-    with partition.replay_partitioned([timeline], policy, read, EpisodeEntries(), partition_messages=1) as run:
+    with partition.replay_partitioned([timeline], policy, read, EpisodeReports(), partition_messages=1) as run:
         assert run.partitions == 36
-        assert to_json(partitioned_report(run, policy=policy).as_dict()) == whole
+        assert "".join(partitioned_report(run, policy=policy).json_chunks()) == whole
         assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-"}

@@ -5,13 +5,14 @@ hold has a writer in each of build's formats, and every scenario key an estimato
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from datetime import time
 
 import pytest
 
 from medcom.calendar import parse_instant
-from medcom.events import FORMATS, MESSAGE_EVENTS, Event, to_fhir, to_oioxml
+from medcom.events import FORMATS, MESSAGE_EVENTS, to_fhir, to_oioxml
 from medcom.events.build import WRITERS, writer_for
 from medcom.policy import CONVERTERS, GENERIC_CONVERTERS, Policy, load_policy
 from simulator import calibrate
@@ -68,17 +69,17 @@ def test_every_scenario_key_has_one_estimator() -> None:
     assert set(calibrate.ESTIMATORS) == keys
 
 
-def _stay(name: str, plan_at: str) -> calibrate.Stay:
-    admitted, plan = parse_instant("2025-03-24T08:00")[0], parse_instant(plan_at)[0]
-    ready = parse_instant("2025-03-26T10:00")[0]
-    care_plan = Event(plan, name, "care_plan_sent", {"id": f"{name}-CP"})
-    return calibrate.Stay(name, admitted, "813", True, [care_plan], ready, None, None, care_plan)
+def _stay(name: str, plan_at: str) -> calibrate.StayRow:
+    instants = {"admitted": "2025-03-24T08:00", "plan": plan_at, "ready": "2025-03-26T10:00"}
+    times = tuple(calibrate._micros(parse_instant(instants[k])[0]) if k in instants else calibrate.NO_TIME
+                  for k in calibrate.INSTANTS)
+    return calibrate.StayRow(name, times, (math.nan,) * 3, calibrate.SOMATIC, "813", None)
 
 
 def test_the_ward_day_is_its_own_estimator() -> None:
     """The ward's day is read from the care plans' local times alone (it was fitted inside the discharge's keys)."""
     stays = [_stay("A", "2025-03-24T09:10"), _stay("B", "2025-03-25T13:20"), _stay("C", "2025-03-25T11:00")]
-    fit = calibrate._Fit(stays, load_policy(), {}, "log", "base", "fitted")
+    fit = calibrate._Fit(calibrate.StayTable.of(stays), load_policy(), {}, "log", "base", "fitted")
     calibrate.ESTIMATORS["hospital.ward_day_start"](fit)
     keys = fit.out.keys["hospital"]
     assert set(keys) == {"ward_day_start", "ward_day_end"}

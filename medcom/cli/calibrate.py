@@ -69,15 +69,14 @@ def calibrate(log: Path, out: Path, base_name: str, name: str | None, policy_fil
     limits = policy.messages
     read = ReadOptions(limits.max_message_bytes, None, limits.max_timeline_bytes, limits.max_findings_per_file,
                        sent_before_event=False)
-    try:  # the log replayed in partitions; calibration holds the episodes' stays, not the log
+    try:  # the log replayed in partitions; calibration reads their stays' rows from disk into arrays
         with replay_partitioned([log], policy, read, EpisodeStays(), workers=workers) as run:
             errors = [f for f in run.findings if f.severity == Severity.ERROR]
-            found = list(run.merged_items(key=lambda stay: stay.name))
+            fitted = fit_stays(run.merged_items(key=lambda row: row.name), policy, base, log=log.name or str(log),
+                               base_name=base_path.name, name=name or f"calibrated-{log.stem or 'log'}",
+                               policy_table=policy_table)
     except (ExecutorError, SpoolError) as exc:
         raise CommandError(f"medcom calibrate: {exc}") from None
-    try:
-        fitted = fit_stays(found, policy, base, log=log.name or str(log), base_name=base_path.name,
-                           name=name or f"calibrated-{log.stem or 'log'}", policy_table=policy_table)
     except CalibrationError as exc:
         raise CommandError(f"medcom calibrate: {log}: {exc}") from None
     text = mask_cprs(to_toml(fitted))  # a log named after a patient names the scenario

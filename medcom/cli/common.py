@@ -3,7 +3,6 @@ option callbacks that check outputs before the work starts, and the writers of r
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -120,19 +119,6 @@ def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
-
-
-def _json_chunks(report: dict[str, object]) -> Iterator[str]:
-    """The JSON report in pieces of about 64 kB, as json.dump makes it."""
-    pieces: list[str] = []
-    size = 0
-    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(report):
-        pieces.append(piece)
-        size += len(piece)
-        if size > 65_536:
-            yield "".join(pieces)
-            pieces, size = [], 0
-    yield "".join(pieces)
 
 
 def _line_chunks(lines: Iterable[str]) -> Iterator[str]:

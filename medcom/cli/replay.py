@@ -15,7 +15,6 @@ from medcom.cli.common import (
     CommandError,
     _check_scheduler,
     _instant,
-    _json_chunks,
     _line_chunks,
     _output_file,
     _write,
@@ -75,7 +74,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     from medcom.reports.replay import (
         DEFAULT_POLICY,
         MAX_DRAWINGS,
-        EpisodeEntries,
+        EpisodeReports,
         Filters,
         partitioned_report,
         text_lines,
@@ -92,7 +91,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
                        sent_before_event=False)
     filters = Filters(frozenset(episodes), frozenset(rules), since, until)
     policy_fail = FailOn(fail_on)
-    build = EpisodeEntries(filters, show_cpr, MAX_DRAWINGS if fmt == "html" else 0)  # html draws timelines
+    build = EpisodeReports(filters, show_cpr, MAX_DRAWINGS if fmt == "html" else 0)  # html draws timelines
     with Progress(count_documents([log]), f"replay {log.name}: reading", "documents", "messages") as reading:
         replaying: list[Progress] = []
 
@@ -121,11 +120,11 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
 
                 _write_chunks(out, html_chunks(report, str(log), policy.business_calendar), show_cpr)
             elif fmt == "junit":
-                _write(out, replay_junit(report.as_dict(), policy_fail), show_cpr)
+                _write(out, replay_junit(report, policy_fail), show_cpr)
             elif fmt == "json":
-                _write_chunks(out, _json_chunks(report.as_dict()), show_cpr)
+                _write_chunks(out, report.json_chunks(), show_cpr)
             else:
-                _write_chunks(out, _line_chunks(text_lines(report.as_dict())), show_cpr)
+                _write_chunks(out, _line_chunks(text_lines(report)), show_cpr)
         except SpoolError as exc:  # the report's merge rounds of the temporary files, on a full disk
             raise CommandError(f"medcom replay: {exc}") from None
         sys.exit(EXIT_FINDINGS if report.fails(policy_fail) else EXIT_OK)

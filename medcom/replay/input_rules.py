@@ -8,6 +8,11 @@ message kind adds what the real message carries only as free text (the decision 
 reference, a time to the second); a side-car fact refines the same fact stated by a message in the same minute
 (OIOXML times are minutes); the same fact told twice counts once. An episode-of-care id that names two patients
 (two CPR numbers) is two episodes.
+
+The passes find related inputs only through `Key`s (an episode-of-care id, a patient, a message id, an envelope
+id), and `relations_of` declares each input's keys with the same constructors: whatever a pass relates shares
+a key, so a replay of part of a log (medcom.replay.partition) that holds every input sharing a key sees what
+the whole log's replay sees.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NewType
 
 from medcom.engine.engine import Violation
 from medcom.events import HOSPITAL_MESSAGES, TIME_KEYS, Event
@@ -27,6 +33,31 @@ from medcom.replay.load import ReplayInput, Unit, message_unit
 
 SAME_MINUTE = timedelta(minutes=1)
 REFERENCES = ("reply_to", "ref", "correction_of")  # the fields of an event that name another message
+
+# --- keys: how the passes below find related inputs, and how relations_of declares them (one vocabulary) ---------
+Key = NewType("Key", str)
+
+
+def by_episode(name: str | None) -> Key:
+    """An episode by its name or id (timelines and side-cars name it, messages carry ids; `_name_episodes`)."""
+    return Key(f"E:{name or ''}")
+
+
+def by_patient(cpr: object) -> Key | None:
+    """A patient by CPR number, normalised as every comparison of patients is (`identifiers.patient_key`); None:
+    no patient named."""
+    key = patient_key(cpr)
+    return Key(f"C:{key}") if key else None
+
+
+def by_message(ident: object) -> Key:
+    """A message by its id (or a reference naming one)."""
+    return Key(f"M:{ident or ''}")
+
+
+def by_envelope(ident: object) -> Key:
+    """An envelope (OIOXML envelope, FHIR Bundle) by its id (or a receipt's reference naming one)."""
+    return Key(f"V:{ident or ''}")
 
 
 @dataclass
@@ -106,7 +137,7 @@ def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     kept = _duplicates(units, inp, notes, policy)
     sidecar_units = _apply_details(kept, inp, notes)
     kept = sorted([*kept, *sidecar_units], key=lambda u: (_sent(u), u.seq))
-    known = {primary.id for u in kept if (primary := u.primary) is not None and primary.id}
+    known = {by_message(primary.id) for u in kept if (primary := u.primary) is not None and primary.id}
     kept, cancelled = _corrections(kept, notes)
     events = [e for u in kept for e in u.events.events]
     events = _merge_facts(events, inp.facts)
@@ -131,18 +162,21 @@ def _sent(unit: Unit) -> datetime:
 
 def _separate_patients(units: list[Unit], notes: _Notes) -> None:
     """One episode per (episode id, CPR): a second patient under the same id gets its own episode."""
-    owner: dict[str, str] = {}
-    renamed: dict[tuple[str, str], str] = {}
+    owner: dict[Key, Key] = {}  # episode -> its first patient
+    renamed: dict[tuple[Key, Key], str] = {}
+    others: dict[Key, int] = defaultdict(int)  # episode -> its other patients so far
     for unit in units:
         me = unit.events
-        if not me.episode or not me.cpr:
+        who = by_patient(me.cpr)
+        if not me.episode or who is None:
             continue
-        first = owner.setdefault(me.episode, me.cpr)
-        if first == me.cpr:
+        episode = by_episode(me.episode)
+        if owner.setdefault(episode, who) == who:
             continue
-        key = (me.episode, me.cpr)
+        key = (episode, who)
         if key not in renamed:
-            renamed[key] = f"{me.episode}~{len([k for k in renamed if k[0] == me.episode]) + 2}"
+            others[episode] += 1
+            renamed[key] = f"{me.episode}~{others[episode] + 1}"
             notes.add(renamed[key], "M-PATIENT", "warning", f"episode-of-care id {me.episode} also names another "
                       "patient: replayed as an episode of its own", _first(unit), [])
         me.episode = renamed[key]
@@ -154,35 +188,37 @@ def _name_episodes(units: list[Unit], inp: ReplayInput) -> None:
     """Timeline and side-car lines name episodes; messages carry episode-of-care ids: a side-car name stands for
     the id it equals (case and hyphens ignored) or the id `medcom build` derives from it."""
     names = {e.episode for e in (*inp.facts, *inp.sidecar_messages)}
-    alias = {other: unit.events.episode for unit in units for other in unit.events.aliases if unit.events.episode}
+    alias = {by_episode(other): unit.events.episode for unit in units for other in unit.events.aliases
+             if unit.events.episode}
     for name in names:
         for other in episode_aliases(name):
-            alias[other] = name
+            alias[by_episode(other)] = name
     for unit in units:
         if unit.origin == "timeline":
             continue
         for event in unit.events.events:
-            event.episode = alias.get(event.episode, event.episode)
+            event.episode = alias.get(by_episode(event.episode), event.episode)
         if unit.events.episode:
-            unit.events.episode = alias.get(unit.events.episode, unit.events.episode)
+            unit.events.episode = alias.get(by_episode(unit.events.episode), unit.events.episode)
 
 
 def _resolve_orphans(units: list[Unit]) -> None:
     """A message that names no episode (a CareCommunication may carry none) belongs to the episode of the message
     it replies to, else to its patient's latest episode admitted before it."""
-    episode_of = {e.id: e.episode for u in units for e in u.events.events if e.is_message and e.id and e.episode}
-    starts: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    episode_of = {by_message(e.id): e.episode for u in units for e in u.events.events
+                  if e.is_message and e.id and e.episode}
+    starts: dict[Key, list[tuple[datetime, str]]] = defaultdict(list)
     for unit in units:
-        if unit.events.cpr and unit.events.episode:
-            starts[unit.events.cpr].append((_first(unit), unit.events.episode))
+        if (who := by_patient(unit.events.cpr)) and unit.events.episode:
+            starts[who].append((_first(unit), unit.events.episode))
     for unit in units:
         orphans = [e for e in unit.events.events if not e.episode and e.kind != "receipt_sent"]
         if not orphans:
             continue
         target = orphans[0].data.get("reply_to")
-        episode = episode_of.get(target) if target else None
-        if episode is None and unit.events.cpr:
-            earlier = sorted(s for s in starts[unit.events.cpr] if s[0] <= _sent(unit))
+        episode = episode_of.get(by_message(target)) if target else None
+        if episode is None and (who := by_patient(unit.events.cpr)):
+            earlier = sorted(s for s in starts[who] if s[0] <= _sent(unit))
             episode = earlier[-1][1] if earlier else None
         if episode is None and target:
             continue  # a reply to a message not in the log, of no episode: its M-REF is an input finding
@@ -197,21 +233,22 @@ def _sides(units: list[Unit]) -> None:
     municipality code) is placed by the log itself: the receiver of its episode's notifications and care plan is
     the municipality, their sender the hospital (the episode's parties only: a partitioned replay sees no more);
     else it comes from the other side than the message it replies to."""
-    municipality: dict[str, set[str]] = defaultdict(set)  # episode -> identifiers (GLN, SOR)
-    hospital: dict[str, set[str]] = defaultdict(set)
+    municipality: dict[Key, set[str]] = defaultdict(set)  # episode -> identifiers (GLN, SOR)
+    hospital: dict[Key, set[str]] = defaultdict(set)
     for unit in units:
         primary = unit.primary
         if primary is not None and primary.kind in HOSPITAL_MESSAGES and unit.events.episode:
-            municipality[unit.events.episode].update(unit.events.receiver)
-            hospital[unit.events.episode].update(unit.events.sender)
-    by_id = {e.id: e for u in units for e in u.events.events if e.is_message and e.id}
+            municipality[by_episode(unit.events.episode)].update(unit.events.receiver)
+            hospital[by_episode(unit.events.episode)].update(unit.events.sender)
+    by_id = {by_message(e.id): e for u in units for e in u.events.events if e.is_message and e.id}
     for unit in units:
         for event in unit.events.events:
             if event.kind != "correspondence_sent" or event.data.get("sender"):
                 continue
-            side = _side_of(unit.events, municipality[event.episode], hospital[event.episode])
+            episode = by_episode(event.episode)
+            side = _side_of(unit.events, municipality[episode], hospital[episode])
             if side is None:
-                target = by_id.get(event.data.get("reply_to") or "")
+                target = by_id.get(by_message(event.data.get("reply_to")))
                 if target is not None and (target.from_hospital or target.from_municipality):
                     side = "municipality" if target.from_hospital else "hospital"
             if side is not None:
@@ -237,15 +274,15 @@ def _document(unit: Unit, primary: Event) -> str:
 def _envelopes(units: list[Unit], notes: _Notes) -> None:
     """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id) is never reused for another message, receipts
     (XCTL, Acknowledgement) included."""
-    seen: dict[str, tuple[str, set[str]]] = {}
+    seen: dict[Key, tuple[str, set[str]]] = {}
     for unit in units:
         primary = unit.primary
         if primary is None or not primary.envelope_id:
             continue
         here = _document(unit, primary)
-        known = seen.get(primary.envelope_id)
+        known = seen.get(by_envelope(primary.envelope_id))
         if known is None:
-            known = seen[primary.envelope_id] = (here, set())
+            known = seen[by_envelope(primary.envelope_id)] = (here, set())
         document, ids = known
         if document == here or not ids:
             ids.add(primary.id or "")
@@ -258,21 +295,21 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
     """A receipt belongs to the episode of the letter it answers; one that names only the envelope answers
     every letter of it."""
-    episode_of: dict[str, str] = {}
-    letters_of: dict[str, list[str]] = defaultdict(list)
+    episode_of: dict[Key, str] = {}
+    letters_of: dict[Key, list[str]] = defaultdict(list)
     for unit in units:
         for event in unit.events.events:
             if event.is_message and event.kind != "receipt_sent" and event.id:
-                episode_of.setdefault(event.id, event.episode)
+                episode_of.setdefault(by_message(event.id), event.episode)
                 if event.envelope_id:
-                    letters_of[event.envelope_id].append(event.id)
+                    letters_of[by_envelope(event.envelope_id)].append(event.id)
     for unit in units:
         receipts = [e for e in unit.events.events if e.kind == "receipt_sent"]
         expanded = []
         for event in receipts:
             ref = event.data.get("ref") or ""
-            if ref not in episode_of and ref in letters_of:
-                for letter in letters_of[ref]:
+            if by_message(ref) not in episode_of and by_envelope(ref) in letters_of:
+                for letter in letters_of[by_envelope(ref)]:
                     copy = Event(event.at, event.episode, event.kind, {**event.data, "ref": letter,
                                                                        "id": f"{event.id}:{letter}"},
                                  event.seq, event.source, event.line, origin=event.origin)
@@ -280,7 +317,7 @@ def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
             else:
                 expanded.append(event)
         for event in expanded:  # a receipt of a message not in the log belongs to no episode (an input finding)
-            event.episode = episode_of.get(event.data.get("ref") or "", event.episode or "")
+            event.episode = episode_of.get(by_message(event.data.get("ref")), event.episode or "")
         if receipts:
             others = [e for e in unit.events.events if e.kind != "receipt_sent"]
             unit.events.events = others + expanded
@@ -291,26 +328,26 @@ def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes, policy: Poli
     reused with other content is a finding and both are evaluated. M-RESEND: a copy in a new envelope is a
     resend, due only after the receipt timeout without a receipt, at most `max_resends` times (MedCom's reliable
     messaging)."""
-    acknowledged: dict[str, list[datetime]] = defaultdict(list)
+    acknowledged: dict[Key, list[datetime]] = defaultdict(list)
     for unit in units:
         for event in unit.events.events:
             if event.kind == "receipt_sent" and event.data.get("ref"):
-                acknowledged[event.data["ref"]].append(event.at)
+                acknowledged[by_message(event.data["ref"])].append(event.at)
     rules = policy.messages
-    seen: dict[tuple[str, str], tuple[_Fingerprint, list[Event]]] = {}
+    seen: dict[tuple[str, Key], tuple[_Fingerprint, list[Event]]] = {}
     kept = []
     for unit in units:
         primary = unit.primary
         if primary is None or not primary.id or primary.kind == "receipt_sent":
             kept.append(unit)
             continue
-        key = (primary.kind, primary.id)
+        key = (primary.kind, by_message(primary.id))
         fingerprint = _Fingerprint(unit)
         if key in seen and seen[key][0] == fingerprint:
             copies = seen[key][1]
             inp.duplicates += 1
             if primary.envelope_id and primary.envelope_id not in {c.envelope_id for c in copies}:
-                _check_resend(primary, copies, acknowledged.get(primary.id, []), rules, notes)
+                _check_resend(primary, copies, acknowledged.get(by_message(primary.id), []), rules, notes)
             else:
                 notes.add(primary.episode, "M-DUP", "info", f"message {primary.id} arrived again; not evaluated "
                           "again (it gets the same receipt as the first)", primary.at, [primary.id])
@@ -347,14 +384,14 @@ def _check_resend(resend: Event, copies: list[Event], acks: list[datetime], rule
 def _apply_details(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[Unit]:
     """Side-car lines of a message kind: details of the log message with that id (in its episode), or, when no
     message has the id, a message the side-car tells."""
-    by_id: dict[str, Unit] = {}
+    by_id: dict[Key, Unit] = {}
     for unit in units:
         primary = unit.primary
         if primary is not None and primary.id and primary.kind != "receipt_sent":
-            by_id.setdefault(primary.id, unit)
+            by_id.setdefault(by_message(primary.id), unit)
     extra = []
     for line in inp.sidecar_messages:
-        unit = by_id.get(line.id or "") if line.id else None
+        unit = by_id.get(by_message(line.id)) if line.id else None
         target = unit.primary if unit is not None else None
         if unit is None or target is None or target.episode != line.episode:
             extra.append(message_unit(line, line.seq, "side-car"))
@@ -374,9 +411,9 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
     """Corrections replace and cancellations withdraw the previous message of their kind in the episode (M-ORDER
     when one comes before its original). M-STATUS is not reported: a real letter has no place to name the letter
     it changes (docs/RULES.md), so one that names none changes the previous of its kind, or is M-REF."""
-    current: dict[tuple[str, str], Unit] = {}
-    by_id: dict[str, Unit] = {}
-    held: dict[str, Unit] = {}  # corrections/cancellations naming a message that has not arrived yet
+    current: dict[tuple[Key, str], Unit] = {}  # (episode, kind) -> the current message of that kind
+    by_id: dict[Key, Unit] = {}
+    held: dict[Key, tuple[str, Unit]] = {}  # corrections/cancellations naming a message that has not arrived yet
     withdrawn: set[int] = set()  # units left out entirely (cancelled)
     cancelled: set[str] = set()
     out = []
@@ -395,17 +432,18 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
 
     for unit in units:
         me, primary = unit.events, unit.primary
-        if primary is not None and primary.id in held:
-            change = held.pop(primary.id)
+        if primary is not None and primary.id and by_message(primary.id) in held:
+            _, change = held.pop(by_message(primary.id))
             notes.add(primary.episode, "M-ORDER", "info", f"{change.events.status} message arrived before its "
                       f"original {primary.id}; applied when the original arrived", primary.at, [primary.id])
             out.append(unit)
             withdraw(unit, change)
             continue
         if me.status in (CORRECTED, CANCELLED) and me.kind and me.episode:
-            target = by_id.get(me.replaces) if me.replaces else current.get((me.episode, me.kind))
+            target = by_id.get(by_message(me.replaces)) if me.replaces else current.get((by_episode(me.episode),
+                                                                                        me.kind))
             if target is None and me.replaces:
-                held[me.replaces] = unit
+                held[by_message(me.replaces)] = (me.replaces, unit)
             elif target is None:
                 at = primary.at if primary else None
                 notes.add(me.episode, "M-REF", "warning", f"a {me.status} {me.kind} with no earlier message of its "
@@ -415,13 +453,13 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
         if me.status == CANCELLED:
             continue  # a cancellation is not evaluated itself
         if primary is not None and primary.id:
-            by_id.setdefault(primary.id, unit)
+            by_id.setdefault(by_message(primary.id), unit)
         if me.kind and me.episode:
-            current[(me.episode, me.kind)] = unit
+            current[(by_episode(me.episode), me.kind)] = unit
             if me.kind == "admission_advice_sent":
                 cancelled.discard(me.episode)
         out.append(unit)
-    for ident, change in held.items():
+    for ident, change in held.values():
         primary = change.primary
         notes.add(change.events.episode or "", "M-REF", "warning", f"{change.events.status} message refers to "
                   f"{ident}, which is not in the log", primary.at if primary else None, [ident])
@@ -439,11 +477,11 @@ def _same_fact(a: datetime, b: datetime) -> bool:
 def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
     """Timeline and side-car facts join the messages' facts: a side-car fact refines the same fact a message
     states in the same minute; the same fact told twice (also at two precisions) counts once."""
-    stated: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    stated: dict[tuple[Key, str], list[Event]] = defaultdict(list)
     out = []
     for event in events:
         if not event.is_message:
-            key = (event.episode, event.kind)
+            key = (by_episode(event.episode), event.kind)
             twin = next((e for e in stated[key] if _same_fact(e.at, event.at)), None)
             if twin is not None:
                 if event.at.second and not twin.at.second:
@@ -454,7 +492,7 @@ def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
             stated[key].append(event)
         out.append(event)
     for fact in facts:
-        candidates = stated[(fact.episode, fact.kind)]
+        candidates = stated[(by_episode(fact.episode), fact.kind)]
         twin = next((e for e in candidates if (fact.origin == "side-car" and abs(e.at - fact.at) < SAME_MINUTE)
                      or e.at == fact.at), None)
         if twin is not None:
@@ -466,12 +504,12 @@ def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
     return out
 
 
-def _references(events: list[Event], ids: set[str], notes: _Notes) -> None:
+def _references(events: list[Event], ids: set[Key], notes: _Notes) -> None:
     """M-REF: a reply, receipt or correction naming a message that is not in the log."""
     for event in events:
         for key in REFERENCES:
             target = event.data.get(key)
-            if target and target not in ids:
+            if target and by_message(target) not in ids:
                 notes.add(event.episode, "M-REF", "warning", f"{event.kind} refers ({key}) to {target}, which is not "
                           "in the log", event.at, [event.id] if event.id else [], event.source)
 
@@ -479,8 +517,9 @@ def _references(events: list[Event], ids: set[str], notes: _Notes) -> None:
 # --- relations: what the passes above tie together -----------------------------------------------------------------
 # Two inputs that share a key of `relations_of` may meet in a pass above (or in a rule that reads a patient's other
 # episodes), so a replay of part of a log must hold both: medcom.replay.partition replays together whatever
-# shares a key. A pass that relates inputs by another field declares the key here, in the same change (the
-# property test of partitioned == whole replays fails until it does).
+# shares a key. The passes look related inputs up only by the `by_*` keys at the top of this module, and
+# relations_of declares an input's keys with the same functions: a pass that relates inputs by a new field adds a
+# `by_*` key and declares it here (the property test of partitioned == whole replays fails until it does).
 
 NAMES_MESSAGE, NAMES_ENVELOPE = 1, 2  # bits of a key: it is a (non-receipt) message's own id / its envelope's
 
@@ -496,17 +535,18 @@ class Relations:
     """The keys of one input: "E:" episode names and ids (and their aliases), "C:" its patient, "M:" message
     ids and "V:" envelope ids it is or names; each once, with the NAMES_* bits of all its mentions."""
 
-    keys: dict[str, int] = field(default_factory=dict)
+    keys: dict[Key, int] = field(default_factory=dict)
     unanswered: list[str] = field(default_factory=list)  # receipts of no episode: the ref each answers ('': none)
 
-    def add(self, key: str, bits: int = 0) -> None:
-        self.keys[key] = self.keys.get(key, 0) | bits
+    def add(self, key: Key | None, bits: int = 0) -> None:
+        if key is not None:
+            self.keys[key] = self.keys.get(key, 0) | bits
 
     def reference(self, ref: object) -> None:
         """A message or envelope it names (a receipt's ref may be either: `_resolve_receipts`)."""
         if ref:
-            self.add(f"M:{ref}")
-            self.add(f"V:{ref}")
+            self.add(by_message(ref))
+            self.add(by_envelope(ref))
 
 
 def relations_of(events: Iterable[Event], message: MessageEvents | None = None) -> Relations:
@@ -521,8 +561,7 @@ def relations_of(events: Iterable[Event], message: MessageEvents | None = None) 
         if message.episode:
             names.add(message.episode)
         names.update(a for a in message.aliases if a)
-        if message.cpr:
-            out.add("C:" + (patient_key(message.cpr) or ""))
+        out.add(by_patient(message.cpr))
         out.reference(message.replaces)
         for target in message.receipt_for:
             out.reference(target)
@@ -531,20 +570,19 @@ def relations_of(events: Iterable[Event], message: MessageEvents | None = None) 
         if event.episode:
             names.add(event.episode)
         kind, data = event.kind, event.data
-        if data.get("cpr"):
-            out.add("C:" + (patient_key(data["cpr"]) or ""))
+        out.add(by_patient(data.get("cpr")))
         ident = data.get("id")
         defines = in_unit and event.is_message and kind != "receipt_sent" and bool(ident)
         if event.is_message and ident:
-            out.add(f"M:{ident}", NAMES_MESSAGE if defines else 0)
+            out.add(by_message(ident), NAMES_MESSAGE if defines else 0)
         if event.envelope_id:
-            out.add(f"V:{event.envelope_id}", NAMES_ENVELOPE if defines else 0)
+            out.add(by_envelope(event.envelope_id), NAMES_ENVELOPE if defines else 0)
         for key in REFERENCES:
             out.reference(data.get(key))
         if in_unit and kind == "receipt_sent" and not event.episode:
             out.unanswered.append(str(data.get("ref") or ""))
     for name in names:
-        out.add("E:" + name)
+        out.add(by_episode(name))
         for other in episode_aliases(name):
-            out.add("E:" + other)
+            out.add(by_episode(other))
     return out

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
 from medcom.replay import LogFacts
-from medcom.replay.input_rules import relations_of
+from medcom.replay.input_rules import by_envelope, by_message, relations_of
 
 
 def _hash(key: str) -> int:
@@ -40,7 +40,7 @@ def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> L
     events = list(events)
     related = relations_of(events, message)
     links = Links([_hash(k) for k in related.keys], list(related.keys.values()),
-                  [(_hash(f"M:{ref}"), _hash(f"V:{ref}")) if ref else (0, 0) for ref in related.unanswered])
+                  [(_hash(by_message(ref)), _hash(by_envelope(ref))) if ref else (0, 0) for ref in related.unanswered])
     for event in events:
         at = event.at.astimezone(UTC)
         links.first = at if links.first is None or at < links.first else links.first

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from medcom.findings import Severity
+
 
 class FailOn(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
-    def fails(self, severity: str) -> bool:
+    def fails(self, severity: Severity) -> bool:
         """Whether a finding or violation of this severity fails the run (and its JUnit test case)."""
-        return severity == "error" or (self is FailOn.WARNING and severity == "warning")
+        return severity == Severity.ERROR or (self is FailOn.WARNING and severity == Severity.WARNING)
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """The replay report: CONTRACT.md's JSON shape, a text summary for people, JUnit for CI servers.
 
-Every replay, in memory or in partitions, gives its report the same way: each partition's replay emits typed
-`EpisodeEntry` records (in the partition's worker) and a `ReplaySummary` of them; the summaries are joined once,
-and every format renders from the `ReplayReport` (its entries read back from disk, in name order, as each format
-writes). CPR numbers are masked in every string of the report unless `show_cpr` (masked as the entries are made);
-`FailOn` decides both the JUnit failures and the exit code.
+Every replay, in memory or in partitions, gives its report the same way: each partition's replay makes a typed
+`EpisodeReport` per episode (medcom.reports.episode; in the partition's worker) and a `ReplaySummary` of them;
+the summaries are joined once, and every format renders from the `ReplayReport`, reading its episodes once (back
+from disk, in name order) as it writes. CPR numbers are masked in every string of the report unless `show_cpr`
+(masked as the episode reports are made); `FailOn` decides both the JUnit failures and the exit code, from each
+violation's and finding's `Severity`.
 """
 
 from __future__ import annotations
@@ -13,26 +14,40 @@ import difflib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import click
 
 from medcom.calendar import to_local
 from medcom.catalogue import BY_ID, close_matches
 from medcom.engine.engine import Episode, Violation
-from medcom.findings import Finding
+from medcom.events import Event
+from medcom.findings import Finding, Severity
 from medcom.gc_tuning import batch_gc
-from medcom.identifiers import mask_cpr, municipality_name
+from medcom.identifiers import mask_cpr, mask_cprs, municipality_name
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayInput, ReplayResult
 from medcom.replay.partition import PartitionedReplay
+from medcom.reports.deferred import Deferred
+from medcom.reports.episode import (
+    CompletionTax,
+    Drawing,
+    DrawnEvent,
+    EpisodeReport,
+    Inquiry,
+    MessagePlace,
+    ReportedObligation,
+    ReportedViolation,
+    Responsibility,
+    Side,
+    State,
+)
 from medcom.reports.formatting import number, plural
 from medcom.reports.junit import Case, FailOn
 from medcom.reports.junit import to_junit as junit_xml
-from medcom.reports.masking import mask_data
 from medcom.reports.schemas import REPLAY
 
 _LAST = datetime.max.replace(tzinfo=UTC)
@@ -60,7 +75,7 @@ def _iso(at: datetime | None) -> str | None:
     return to_local(at).isoformat() if at is not None else None
 
 
-def _state(ep: Episode | None, cancelled: bool) -> str:
+def _state(ep: Episode | None, cancelled: bool) -> State:
     if cancelled:
         return "cancelled"
     if ep is not None and ep.last("deceased") is not None:
@@ -70,33 +85,47 @@ def _state(ep: Episode | None, cancelled: bool) -> str:
     return "open"
 
 
-Locations = Mapping[str, list[dict[str, object]]]
+Locations = Mapping[str, list[tuple[str, int | None]]]  # message id -> (file, line) of each copy read
 
 
 def message_locations(inp: ReplayInput) -> Locations:
     """Where each message id of the inputs was read: file (with the path through its wrappers, and which letter
     of an Emessage), line (the letter's or Bundle's, or the timeline's line), one per copy (a duplicate or
     resend names both). The report points every violation at its messages with it."""
-    where: dict[str, list[dict[str, object]]] = defaultdict(list)
+    where: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     for event in (*(e for u in inp.units for e in u.events.events), *inp.sidecar_messages, *inp.facts):
         ident = event.id
         if ident and event.source:
-            place = {"file": event.source, "line": event.line}
+            place = (event.source, event.line)
             if place not in where[ident]:
                 where[ident].append(place)
     return where
 
 
-def _violation_dict(v: Violation, locations: Locations) -> dict[str, object]:
-    """A violation with its messages: id, file and line of each (the file is None for a message the log lacks)."""
-    entry = v.as_dict()
-    entry["messages"] = [{"id": i, **place} for i in v.message_ids
-                         for place in (locations.get(i) or [{"file": None, "line": None}])]
-    return entry
+Mask = Callable[[str], str]  # a report string as shown: CPR numbers masked, or (--show-cpr) as it is
 
 
-def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filters: Filters,
-                   show_cpr: bool, cancelled: bool = False, locations: Locations | None = None) -> dict[str, object]:
+def _as_is(text: str) -> str:
+    return text
+
+
+def _violation(v: Violation, locations: Locations, mask: Mask) -> ReportedViolation:
+    """A violation as the report shows it, with its messages: id, file and line of each (the file is None for a
+    message the log lacks)."""
+    places = tuple(MessagePlace(mask(i), mask(file) if file is not None else None, line) for i in v.message_ids
+                   for file, line in (locations.get(i) or _NOWHERE))
+    return ReportedViolation(v.rule, v.severity, _iso(v.due), _iso(v.actual), tuple(map(mask, v.message_ids)),
+                             mask(v.text), places, v.code and mask(v.code), v.location, v.judged_by)
+
+
+_NOWHERE: list[tuple[str | None, int | None]] = [(None, None)]
+
+
+def episode_report(name: str, ep: Episode | None, extra: list[Violation], filters: Filters, mask: Mask,
+                   cancelled: bool = False, locations: Locations | None = None, html: bool = False,
+                   draw: bool = False) -> EpisodeReport:
+    """One episode of the report (`extra`: its input violations; `mask`: how its strings are shown); for the HTML
+    page (`html`) with its municipality, and (`draw`) what its timeline draws."""
     if cancelled:
         extra = []
     tax = ep.tax if ep else None
@@ -106,30 +135,26 @@ def _episode_entry(name: str, ep: Episode | None, extra: list[Violation], filter
     admitted = ep.first("admitted") if ep else None
     cpr = admitted.data.get("cpr") if admitted else None
     discharged = ep.last("discharged") if ep else None
-    entry: dict[str, object] = {
-        "episode": name,
-        "admitted": _iso(ep.last("admitted").at) if ep and ep.last("admitted") else None,
-        "discharged": _iso(discharged.at) if discharged else None,
-        "state": _state(ep, cancelled),
-        "sources": sorted({_SOURCE.get(e.origin, e.origin) for e in ep.events}) if ep else [],
-        "completion_tax_days": tax.days if tax else 0,
-        "completion_tax_dkk": tax.dkk if tax else 0,
-        "disputable_days": tax.disputable_days if tax else 0,
-        "extended_responsibility": {"applies": until is not None,
-                                    "until": to_local(until).isoformat() if until else None,
-                                    "reason": None if until is not None else _r72_reason(ep, discharged)},
-        "violations": [_violation_dict(v, locations or {}) for v in violations],
-        "obligations": [o.as_dict() for o in (ep.obligations if ep else []) if not filters.rules
-                        or o.rule in filters.rules],
-    }
-    if cpr:
-        entry["patient"] = cpr if show_cpr else mask_cpr(str(cpr))
-    if tax:
-        entry["completion_tax"] = {"start": to_local(tax.start).isoformat(), "counted_dates": list(tax.counted_dates),
-                                   "disputable_reason": tax.disputable_reason, "notes": list(tax.notes)}
-    if ep and ep.inquiries:
-        entry["inquiries"] = ep.inquiries
-    return entry
+    last_admitted = ep.last("admitted") if ep else None
+    return EpisodeReport(
+        name, mask(name), admitted=_iso(last_admitted.at) if last_admitted else None,
+        discharged=_iso(discharged.at) if discharged else None, state=_state(ep, cancelled),
+        sources=tuple(mask(s) for s in sorted({_SOURCE.get(e.origin, e.origin) for e in ep.events})) if ep else (),
+        tax_days=tax.days if tax else 0, tax_dkk=tax.dkk if tax else 0,
+        disputable_days=tax.disputable_days if tax else 0,
+        responsibility=Responsibility(until is not None, _iso(until),
+                                      None if until is not None else mask(_r72_reason(ep, discharged))),
+        violations=tuple(_violation(v, locations or {}, mask) for v in violations),
+        obligations=tuple(ReportedObligation(o.rule, mask(o.text), _iso(o.due)) for o in (ep.obligations if ep else [])
+                          if not filters.rules or o.rule in filters.rules),
+        patient=(str(cpr) if mask is _as_is else mask(mask_cpr(str(cpr)))) if cpr else None,
+        tax=CompletionTax(to_local(tax.start).isoformat(), tuple(tax.counted_dates),
+                          tax.disputable_reason and mask(tax.disputable_reason), tuple(map(mask, tax.notes)))
+        if tax else None,
+        inquiries=tuple(Inquiry(mask(str(i["at"])), mask(str(i["via"])), mask(str(i["responsible"])))
+                        for i in ep.inquiries) if ep else (),
+        municipality=_municipality(ep) if html else "-",
+        drawing=_drawing(ep) if draw else None)
 
 
 def _r72_reason(ep: Episode | None, discharged: object) -> str:
@@ -140,26 +165,12 @@ def _r72_reason(ep: Episode | None, discharged: object) -> str:
 
 
 DEFAULT_POLICY = "the shipped default (Region Nordjylland 2024)"
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeEntry:
-    """One episode of the report, as the replay of its partition emits it: its shape in the JSON report
-    (CONTRACT.md; CPR numbers masked unless --show-cpr), and for the HTML page its municipality and, for the first
-    `MAX_DRAWINGS` episodes of a partition, what its timeline draws."""
-
-    name: str
-    data: dict[str, Any]
-    municipality: str = "-"  # 'code name' of the admission's municipality ('-': none)
-    drawing: Episode | None = None  # the episode's events, tax and 72-hour window (only when drawn)
-
-
 MAX_DRAWINGS = 500  # timelines an HTML page draws (replay_html.MAX_TIMELINES): the first, in name order
 
 
 @dataclass
 class ReplaySummary:
-    """The report's summary, accumulated in one pass over the episode entries (each partition's, then joined):
+    """The report's summary, accumulated in one pass over the episode reports (each partition's, then joined):
     no format reads the episodes again to count them."""
 
     episodes: int = 0
@@ -167,19 +178,18 @@ class ReplaySummary:
     completion_tax_dkk: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     tax_years: set[int] = field(default_factory=set)  # of the counted tax dates (which rate tables were used)
-    severities: set[str] = field(default_factory=set)  # of the violations (whether the run fails)
+    severities: set[Severity] = field(default_factory=set)  # of the violations (whether the run fails)
     rules: set[str] = field(default_factory=set)  # of the violations and obligations (the HTML page's filter)
 
-    def add(self, entry: Mapping[str, Any]) -> None:
+    def add(self, entry: EpisodeReport) -> None:
         self.episodes += 1
-        self.completion_tax_days += entry["completion_tax_days"]
-        self.completion_tax_dkk += entry["completion_tax_dkk"]
-        violations = entry["violations"]
-        self.by_rule.update(v["rule"] for v in violations)
-        self.severities.update(v["severity"] for v in violations)
-        self.rules.update(v["rule"] for v in violations)
-        self.rules.update(o["rule"] for o in entry["obligations"])
-        self.tax_years.update(int(day[:4]) for day in (entry.get("completion_tax") or {}).get("counted_dates", []))
+        self.completion_tax_days += entry.tax_days
+        self.completion_tax_dkk += entry.tax_dkk
+        self.by_rule.update(v.rule for v in entry.violations)
+        self.severities.update(v.severity for v in entry.violations)
+        self.rules.update(entry.rules)
+        if entry.tax is not None:
+            self.tax_years.update(int(day[:4]) for day in entry.tax.counted_dates)
 
     def join(self, other: ReplaySummary) -> ReplaySummary:
         """The summary of two parts' episodes together."""
@@ -189,11 +199,16 @@ class ReplaySummary:
                              self.rules | other.rules)
 
     @classmethod
-    def of(cls, entries: Iterable[EpisodeEntry]) -> ReplaySummary:
+    def of(cls, entries: Iterable[EpisodeReport]) -> ReplaySummary:
         summary = cls()
         for entry in entries:
-            summary.add(entry.data)
+            summary.add(entry)
         return summary
+
+    def rates(self, policy: Policy) -> str | None:
+        """The completion-tax rate tables the counted dates were priced by ("2024 and 2025 rates")."""
+        years = sorted({policy.completion_tax.rates_year(year) for year in self.tax_years})
+        return " and ".join(map(str, years)) + " rates" if years else None
 
     def as_dict(self, log: LogFacts | None, policy: Policy | None) -> dict[str, object]:
         """The report's "summary"; with the `policy` replayed under, it names the completion-tax rate tables
@@ -203,28 +218,22 @@ class ReplaySummary:
             "completion_tax_dkk": self.completion_tax_dkk, "violations_by_rule": dict(sorted(self.by_rule.items())),
             "not_checked": not_checked(log)}
         if policy is not None:
-            years = sorted({policy.completion_tax.rates_year(year) for year in self.tax_years})
-            out["completion_tax_rates"] = " and ".join(map(str, years)) + " rates" if years else None
+            out["completion_tax_rates"] = self.rates(policy)
         return out
 
 
-def _entries(result: ReplayResult, filters: Filters, show_cpr: bool, drawings: int = 0) -> list[EpisodeEntry]:
-    """The report's episode entries, in name order (CPR numbers masked unless `show_cpr`); the first `drawings`
-    carry what their timelines draw."""
+def _entries(result: ReplayResult, filters: Filters, show_cpr: bool, drawings: int = 0) -> list[EpisodeReport]:
+    """The report's episodes, in name order (CPR numbers masked unless `show_cpr`); with `drawings`, each with
+    its municipality, and the first `drawings` with what their timelines draw."""
     names = sorted(set(result.episodes) | set(result.input_violations))
     locations = message_locations(result.inputs)
-    entries: list[EpisodeEntry] = []
+    mask: Mask = _as_is if show_cpr else mask_cprs
+    entries: list[EpisodeReport] = []
     for name in names:
-        if not filters.keep_episode(name):
-            continue
-        ep = result.episodes.get(name)
-        data = _episode_entry(name, ep, result.input_violations.get(name, []), filters, show_cpr,
-                              name in result.cancelled, locations)
-        if drawings:
-            entries.append(EpisodeEntry(name, data if show_cpr else mask_data(data), _municipality(ep),
-                                        _drawing(ep) if len(entries) < drawings else None))
-        else:
-            entries.append(EpisodeEntry(name, data if show_cpr else mask_data(data)))
+        if filters.keep_episode(name):
+            entries.append(episode_report(name, result.episodes.get(name), result.input_violations.get(name, []),
+                                          filters, mask, name in result.cancelled, locations, drawings > 0,
+                                          len(entries) < drawings))
     return entries
 
 
@@ -235,14 +244,31 @@ def _municipality(ep: Episode | None) -> str:
     return f"{code} {municipality_name(code) or ''}".strip() if code else "-"
 
 
-def _drawing(ep: Episode | None) -> Episode | None:
-    """What an episode's timeline draws: its events, tax and 72-hour window (not its rules' state)."""
+def _drawing(ep: Episode | None) -> Drawing | None:
+    """What an episode's timeline draws: its events, where the tax starts, the discharge and the 72-hour window
+    (not its rules' state)."""
     if ep is None:
         return None
-    drawn = Episode(ep.name, tax=ep.tax, responsibility_until=ep.responsibility_until)
-    for event in ep.events:
-        drawn.add(event)
-    return drawn
+    by_id = {e.id: e for e in ep.events if e.id and e.kind != "receipt_sent"}
+    discharged = ep.first("discharged")
+    return Drawing(tuple(DrawnEvent(e.at, e.kind, e.id, _side(e, by_id)) for e in sorted(ep.events,
+                                                                                      key=lambda e: (e.at, e.seq))),
+                   ep.tax.start if ep.tax else None, discharged.at if discharged else None, ep.responsibility_until)
+
+
+def _side(e: Event, by_id: Mapping[str, Event]) -> Side:
+    """Whose lane an event goes on: a message's sender's, a call's caller's, a receipt's sender's (the receiver
+    of the message it answers; '' when the episode lacks that message); '' for a fact."""
+    if e.kind == "phone_call":
+        return "hospital" if e.from_hospital else "municipality"
+    if e.kind == "receipt_sent":
+        original = by_id.get(e.data.get("ref") or "")
+        if original is None:
+            return ""
+        return "hospital" if original.from_municipality else "municipality"
+    if e.is_message:
+        return "municipality" if e.from_municipality else "hospital"
+    return ""
 
 
 def episode_matches(result: ReplayResult, wanted: frozenset[str]) -> dict[str, list[str] | None]:
@@ -294,67 +320,39 @@ class Counts(Protocol):
     def accepted(self) -> int: ...
 
 
-# --- the pipeline's report: a replay's episode entries (in memory, or streamed from a partitioned run) ----------
+# --- the pipeline's report: a replay's episode reports (in memory, or streamed from a partitioned run) ----------
 
 
 @dataclass(frozen=True)
-class EpisodeEntries:
-    """What a partition's replay gives the report: its episode entries in name order, and its summary (a
-    picklable callable, run where the partition runs). `drawings`: the entries to draw timelines for (HTML)."""
+class EpisodeReports:
+    """What a partition's replay gives the report: its episode reports in name order, and its summary (a
+    picklable callable, run where the partition runs). `drawings`: the episodes to draw timelines for (HTML)."""
 
     filters: Filters = Filters()
     show_cpr: bool = False
     drawings: int = 0
 
-    def __call__(self, result: ReplayResult) -> tuple[list[EpisodeEntry], PartitionSummary]:
-        """The entries, and the partition's summary: the summary of its entries, its findings that belong to no
-        episode, and `episode_matches` of the --episode values."""
+    def __call__(self, result: ReplayResult) -> tuple[list[EpisodeReport], PartitionSummary]:
+        """The episodes, and the partition's summary: the summary of its episodes, its findings that belong to
+        no episode, and `episode_matches` of the --episode values."""
         entries = _entries(result, self.filters, self.show_cpr, self.drawings)
         return entries, PartitionSummary(ReplaySummary.of(entries), result.findings,
                                          episode_matches(result, self.filters.episodes))
 
 
 class PartitionSummary(NamedTuple):
-    """What a partition's replay tells the whole report beside its episode entries."""
+    """What a partition's replay tells the whole report beside its episode reports."""
 
-    summary: ReplaySummary  # of its entries
+    summary: ReplaySummary  # of its episodes
     findings: list[Finding]  # input findings of its messages that belong to no episode
     episode_matches: dict[str, list[str] | None]  # --episode value -> None (found) or the close names
-
-
-class StreamedEpisodes(list):  # type: ignore[type-arg]
-    """The episodes of a report read anew from its entries each time they are iterated (a partitioned run's are
-    on disk: the report is written without holding them all). A list, so that the JSON encoder streams it."""
-
-    def __init__(self, entries: Callable[[], Iterator[EpisodeEntry]], count: int) -> None:
-        super().__init__()
-        self._entries, self._count = entries, count
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (entry.data for entry in self._entries())
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __bool__(self) -> bool:
-        return self._count > 0
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def,override]
-        return list(self)[index]
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == other
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"StreamedEpisodes({len(self)} episodes)"
 
 
 @dataclass
 class ReplayReport:
     """A replay's report, whichever way it ran: counts of the inputs, the summary (accumulated once), the input
-    findings, and the episode entries (read anew by `entries()`). Every format renders from it."""
+    findings (as shown: masked unless `show_cpr`), and the episode reports (read anew by `entries()`). Every
+    format renders from it."""
 
     policy: str
     counts: Counts
@@ -362,66 +360,96 @@ class ReplayReport:
     log: LogFacts | None
     findings: list[Finding]
     show_cpr: bool
-    read_entries: Callable[[], Iterator[EpisodeEntry]]
+    read_entries: Callable[[], Iterator[EpisodeReport]]
     rates: Policy | None = None  # the policy replayed under: the summary names its rate tables
 
-    def entries(self) -> Iterator[EpisodeEntry]:
+    def entries(self) -> Iterator[EpisodeReport]:
         return self.read_entries()
 
     def fails(self, fail_on: FailOn = FailOn.ERROR) -> bool:
         """Whether the run fails (exit 1) under `fail_on`: an input finding or a violation of that severity."""
-        return any(fail_on.fails(str(f.severity)) for f in self.findings) or any(
+        return any(fail_on.fails(f.severity) for f in self.findings) or any(
             fail_on.fails(s) for s in self.summary.severities)
 
-    def as_dict(self) -> dict[str, object]:
-        """CONTRACT.md's JSON shape; its episodes are read from the entries as the report is encoded."""
+    def rates_text(self) -> str | None:
+        """The completion-tax rate tables used ("2025 rates"); None without a policy or counted days."""
+        return self.summary.rates(self.rates) if self.rates is not None else None
+
+    def _parts(self) -> tuple[dict[str, object], dict[str, object]]:
+        """CONTRACT.md's JSON shape before and after its episodes."""
         inp = self.counts
         head: dict[str, object] = {
-            "$schema": REPLAY,
+            "policy": self.policy, "$schema": REPLAY,
             "inputs": {"messages": inp.messages, "accepted": inp.accepted, "rejected": inp.rejected,
                        "duplicates": inp.duplicates},
             "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected,
                        "rejected": inp.lines_rejected},
         }
-        tail: dict[str, object] = {"summary": self.summary.as_dict(self.log, self.rates),
-                                   "input_findings": [f.as_dict() for f in self.findings]}
-        if not self.show_cpr:
-            head, tail = mask_data(head), mask_data(tail)
-        return {"policy": self.policy, **head, "episodes": StreamedEpisodes(self.read_entries, self.summary.episodes),
-                **tail}
+        return head, {"summary": self.summary.as_dict(self.log, self.rates),
+                      "input_findings": [f.as_dict() for f in self.findings]}
+
+    def to_dict(self) -> dict[str, object]:
+        """CONTRACT.md's JSON shape, its episodes all read into a list (a report held in memory)."""
+        head, tail = self._parts()
+        return {**head, "episodes": [e.to_dict() for e in self.entries()], **tail}
+
+    def json_chunks(self) -> Iterator[str]:
+        """The JSON report as `json.dumps(self.to_dict(), indent=2, ensure_ascii=False)` writes it, in pieces
+        of about 64 kB, its episodes encoded one by one as they are read (the report is never held whole)."""
+        head, tail = self._parts()
+        shell = to_json({**head, "episodes": [], **tail})
+        before, after = shell.split('\n  "episodes": []', 1)  # a string's newline is escaped: only the key's
+        pieces = [before, '\n  "episodes": [']
+        size, first = 0, True
+        for entry in self.entries():
+            pieces.append(("\n    " if first else ",\n    ") + to_json(entry.to_dict()).replace("\n", "\n    "))
+            size, first = size + len(pieces[-1]), False
+            if size > 65_536:
+                yield "".join(pieces)
+                pieces, size = [], 0
+        pieces.append(("]" if first else "\n  ]") + after)
+        yield "".join(pieces)
+
+
+def _shown(findings: Iterable[Finding], show_cpr: bool) -> list[Finding]:
+    """Input findings as the report shows them: their strings masked unless `show_cpr`."""
+    if show_cpr:
+        return list(findings)
+    return [replace(f, text=mask_cprs(f.text), file=mask_cprs(f.file),
+                    xpath=f.xpath and mask_cprs(f.xpath), code=f.code and mask_cprs(f.code),
+                    judged_by=f.judged_by and mask_cprs(f.judged_by)) for f in findings]
 
 
 def whole_report(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
                  policy: Policy | None = None, policy_name: str = DEFAULT_POLICY, drawings: int = 0) -> ReplayReport:
     """The report of a replay made in memory: the pipeline's report of one partition."""
     with batch_gc():
-        entries, part = EpisodeEntries(filters, show_cpr, drawings)(result)
+        entries, part = EpisodeReports(filters, show_cpr, drawings)(result)
     return ReplayReport(policy_name, result.inputs, part.summary, result.log,
-                        [*result.inputs.findings, *part.findings], show_cpr, lambda: iter(entries), policy)
+                        _shown([*result.inputs.findings, *part.findings], show_cpr), show_cpr, lambda: iter(entries),
+                        policy)
 
 
 def report_dict(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
                 policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> dict[str, object]:
-    """The JSON report of a replay made in memory (`whole_report` as CONTRACT.md's shape, its episodes a list)."""
-    report = whole_report(result, filters, show_cpr, policy, policy_name)
-    out = report.as_dict()
-    out["episodes"] = [e.data for e in report.entries()]
-    return out
+    """The JSON report of a replay made in memory (`whole_report` as CONTRACT.md's shape)."""
+    return whole_report(result, filters, show_cpr, policy, policy_name).to_dict()
 
 
-def partitioned_report(run: PartitionedReplay[EpisodeEntry, PartitionSummary], show_cpr: bool = False,
+def partitioned_report(run: PartitionedReplay[EpisodeReport, PartitionSummary], show_cpr: bool = False,
                        policy: Policy | None = None, policy_name: str = DEFAULT_POLICY) -> ReplayReport:
-    """The report of a partitioned replay (its partitions built with `EpisodeEntries`): the same as
-    `whole_report` of the whole log's replay, with the entries streamed from disk."""
+    """The report of a partitioned replay (its partitions built with `EpisodeReports`): the same as
+    `whole_report` of the whole log's replay, with the episodes streamed from disk."""
     summary = ReplaySummary()
     found: list[Finding] = [*run.findings]
     for part in run.summaries:
         summary = summary.join(part.summary)
         found += part.findings
-    return ReplayReport(policy_name, run, summary, run.log, found, show_cpr, partial(_merged, run), policy)
+    return ReplayReport(policy_name, run, summary, run.log, _shown(found, show_cpr), show_cpr, partial(_merged, run),
+                        policy)
 
 
-def _merged(run: PartitionedReplay[EpisodeEntry, PartitionSummary]) -> Iterator[EpisodeEntry]:
+def _merged(run: PartitionedReplay[EpisodeReport, PartitionSummary]) -> Iterator[EpisodeReport]:
     previous = None
     for entry in run.merged_items(key=_name):
         if entry.name == previous:  # every episode lives in one partition (medcom.replay.partition)
@@ -430,22 +458,15 @@ def _merged(run: PartitionedReplay[EpisodeEntry, PartitionSummary]) -> Iterator[
         yield entry
 
 
-def _name(entry: EpisodeEntry) -> str:
+def _name(entry: EpisodeReport) -> str:
     return entry.name
 
 
-def has_errors(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> bool:
-    """Whether a JSON report (a dict as `report_dict` makes it) fails under `fail_on`: an input finding or a
-    violation of that severity."""
-    return any(fail_on.fails(f["severity"]) for f in report["input_findings"]) or any(  # type: ignore[index,union-attr]
-        fail_on.fails(v["severity"]) for e in report["episodes"] for v in e["violations"])  # type: ignore[union-attr]
-
-
-def to_json(report: dict[str, object]) -> str:
+def to_json(report: Mapping[str, object]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False)
 
 
-_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
 def short_time(iso: str | None) -> str:
@@ -453,85 +474,85 @@ def short_time(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 
 
-def where(place: Mapping[str, Any]) -> str:
+def where(place: MessagePlace) -> str:
     """A message's place for people: "E2-CP in log/E2-0006-care_plan_sent.xml line 10" (the file names the path
     through its wrappers, "inbox.xml > SBDH BinaryContent > VANS Data", whose innermost document the line counts)."""
-    if place.get("file") is None:
-        return f"{place['id']} (not in the log)"
-    line = f" line {place['line']}" if place.get("line") else ""
-    return f"{place['id']} in {place['file']}{line}"
+    if place.file is None:
+        return f"{place.id} (not in the log)"
+    line = f" line {place.line}" if place.line else ""
+    return f"{place.id} in {place.file}{line}"
 
 
-def text_lines(report: dict[str, Any]) -> Iterator[str]:
-    """The text report line by line."""
-    inputs, summary = report["inputs"], report["summary"]
-    rates = f" ({summary['completion_tax_rates']})" if summary.get("completion_tax_rates") else ""
-    yield f"policy: {report['policy']}" if "policy" in report else "policy: -"
-    lines = [f"inputs: {plural(inputs['messages'], 'message')}, {inputs['accepted']} accepted, "
-             f"{inputs['rejected']} rejected, {plural(inputs['duplicates'], 'duplicate')}",
-             f"{plural(summary['episodes'], 'episode')}, completion tax {plural(summary['completion_tax_days'], 'day')}"
-             f" = {number(summary['completion_tax_dkk'])} DKK{rates}", ""]
-    yield from lines
+def text_lines(report: ReplayReport) -> Iterator[str]:
+    """The text report line by line: the table of every episode, then the details of those with violations or
+    obligations (put aside as the table is written: the episodes are read once)."""
+    inputs, summary = report.counts, report.summary
+    rates = report.rates_text()
+    yield f"policy: {report.policy}"
+    yield (f"inputs: {plural(inputs.messages, 'message')}, {inputs.accepted} accepted, "
+           f"{inputs.rejected} rejected, {plural(inputs.duplicates, 'duplicate')}")
+    yield (f"{plural(summary.episodes, 'episode')}, completion tax {plural(summary.completion_tax_days, 'day')}"
+           f" = {number(summary.completion_tax_dkk)} DKK{f' ({rates})' if rates else ''}")
+    yield ""
     yield (f"{'episode':<34} {'admitted':<16} {'discharged':<16} {'state':<10} {'tax days':>8} {'DKK':>9} "
            f"{'disputable':>10} {'72 h until':<17} violations")
-    for e in report["episodes"]:
-        until = e["extended_responsibility"]["until"]
-        yield (f"{e['episode']:<34} {short_time(e['admitted']):<16} {short_time(e['discharged']):<16} "
-               f"{e['state']:<10} {e['completion_tax_days']:>8} {e['completion_tax_dkk']:>9} "
-               f"{e['disputable_days']:>10} {short_time(until) if until else '-':<17} {len(e['violations'])}")
-    for e in report["episodes"]:
-        if not e["violations"] and not e["obligations"]:
-            continue
-        yield ""
-        yield click.style(f"{e['episode']}", bold=True) + (f"  patient {e['patient']}" if "patient" in e else "")
-        for v in e["violations"]:
-            sev = click.style(f"{v['severity']:<7}", fg=_COLOURS.get(v["severity"]))
-            yield (f"  {sev} {v['rule']:<9} due {short_time(v['due']):<16} actual {short_time(v['actual']):<16} "
-                   f"{v['text']}")
-            for place in v.get("messages", []):
-                yield f"{'':<20}message {where(place)}"
-        for o in e["obligations"]:
-            yield f"  {'must':<7} {o['rule']:<9} {o['text']}"
-    if report["input_findings"]:
+    details = Deferred()
+    for e in report.entries():
+        until = e.responsibility.until
+        yield (f"{e.episode:<34} {short_time(e.admitted):<16} {short_time(e.discharged):<16} "
+               f"{e.state:<10} {e.tax_days:>8} {e.tax_dkk:>9} "
+               f"{e.disputable_days:>10} {short_time(until) if until else '-':<17} {len(e.violations)}")
+        details.add(_details(e))
+    yield from details.pieces()
+    if report.findings:
         yield ""
         yield "input findings:"
-        for f in report["input_findings"]:
-            yield (f"  {f['severity']:<7} {f['rule']:<9} {f['file']}"
-                   f"{':' + str(f['line']) if f['line'] else ''}: {f['text']}")
-    for rule, why in summary.get("not_checked", {}).items():
+        for f in report.findings:
+            yield f"  {f.severity:<7} {f.rule:<9} {f.file}{':' + str(f.line) if f.line else ''}: {f.text}"
+    for rule, why in not_checked(report.log).items():
         yield ""
         yield f"{rule} {why}"
-    by_rule = summary["violations_by_rule"]
-    if by_rule:
+    if summary.by_rule:
         yield ""
-        yield "violations by rule: " + ", ".join(f"{k} {n}" for k, n in by_rule.items())
+        yield "violations by rule: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.by_rule.items()))
 
 
-def to_junit(report: dict[str, object], fail_on: FailOn = FailOn.ERROR) -> str:
+def _details(e: EpisodeReport) -> list[str]:
+    """An episode's violations and obligations in the text report (none when it has neither)."""
+    if not e.violations and not e.obligations:
+        return []
+    lines = ["", click.style(e.episode, bold=True) + (f"  patient {e.patient}" if e.patient is not None else "")]
+    for v in e.violations:
+        sev = click.style(f"{v.severity:<7}", fg=_COLOURS.get(v.severity))
+        lines.append(f"  {sev} {v.rule:<9} due {short_time(v.due):<16} actual {short_time(v.actual):<16} {v.text}")
+        lines += [f"{'':<20}message {where(place)}" for place in v.messages]
+    lines += [f"  {'must':<7} {o.rule:<9} {o.text}" for o in e.obligations]
+    return lines
+
+
+def to_junit(report: ReplayReport, fail_on: FailOn = FailOn.ERROR) -> str:
     """One testcase per episode, and one for the inputs when they have findings; violations and findings that
     fail under `fail_on` are failures (as they make the exit code 1), the rest goes to system-out."""
     cases = []
-    findings = report["input_findings"]
-    if findings:
-        failing = [f for f in findings if fail_on.fails(f["severity"])]  # type: ignore[union-attr,index]
+    if report.findings:
+        failing = [f for f in report.findings if fail_on.fails(f.severity)]
         cases.append(Case("inputs", "medcom.replay.inputs", [_finding_line(f) for f in failing],
-                          failing[0]["rule"] if failing else "", [f["rule"] for f in failing],
-                          [_finding_line(f) for f in findings if f not in failing]))  # type: ignore[union-attr]
-    for e in report["episodes"]:  # type: ignore[union-attr]
-        bad = [v for v in e["violations"] if fail_on.fails(v["severity"])]
-        rest = [f"{v['severity']} {v['rule']}: {v['text']}{_places(v)}" for v in e["violations"] if v not in bad]
-        rest += [f"obligation {o['rule']}: {o['text']}" for o in e["obligations"]]
-        cases.append(Case(e["episode"], "medcom.replay", [f"{v['severity']} {v['rule']} due {v['due']} actual "
-                                                          f"{v['actual']}: {v['text']}{_places(v)}" for v in bad],
-                          bad[0]["rule"] if bad else "", [v["rule"] for v in bad], rest))
-    return junit_xml("medcom replay", cases, {"policy": str(report.get("policy", ""))})
+                          failing[0].rule if failing else "", [f.rule for f in failing],
+                          [_finding_line(f) for f in report.findings if not fail_on.fails(f.severity)]))
+    for e in report.entries():
+        bad = [v for v in e.violations if fail_on.fails(v.severity)]
+        rest = [f"{v.severity} {v.rule}: {v.text}{_places(v)}" for v in e.violations if not fail_on.fails(v.severity)]
+        rest += [f"obligation {o.rule}: {o.text}" for o in e.obligations]
+        cases.append(Case(e.episode, "medcom.replay", [f"{v.severity} {v.rule} due {v.due} actual {v.actual}: "
+                                                       f"{v.text}{_places(v)}" for v in bad],
+                          bad[0].rule if bad else "", [v.rule for v in bad], rest))
+    return junit_xml("medcom replay", cases, {"policy": report.policy})
 
 
-def _places(v: Mapping[str, Any]) -> str:
+def _places(v: ReportedViolation) -> str:
     """The violation's messages, for a one-line JUnit entry."""
-    places = v.get("messages") or []
-    return ("; messages: " + ", ".join(map(where, places))) if places else ""
+    return ("; messages: " + ", ".join(map(where, v.messages))) if v.messages else ""
 
 
-def _finding_line(f: dict) -> str:
-    return f"{f['severity']} {f['rule']} {f['file']}{':' + str(f['line']) if f['line'] else ''}: {f['text']}"
+def _finding_line(f: Finding) -> str:
+    return f"{f.severity} {f.rule} {f.file}{':' + str(f.line) if f.line else ''}: {f.text}"

@@ -1,7 +1,7 @@
 """The replay report as one self-contained HTML page: summary, and per episode a timeline drawn as SVG.
 
-The numbers come from the same report dictionary as `--format json`; the timelines from the engine's
-episodes (messages, facts, deadlines, violations, ready time, tax days, the 72-hour window). Weekends and
+The numbers come from the same typed report as `--format json` (medcom.reports.episode); the timelines from each
+episode's drawing (messages, facts, deadlines, violations, ready time, tax days, the 72-hour window). Weekends and
 public holidays are shaded (a deadline moved by Easter shows why), every marker carries a short label that
 the legend explains, and an episode without the 72-hour responsibility says why (the rule's reason).
 """
@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from html import escape
 
 from medcom.calendar import BusinessCalendar, at_local, local_date
-from medcom.engine.engine import Episode
 from medcom.engine.rules import hm
-from medcom.events import Event
 from medcom.identifiers import mask_cprs
+from medcom.reports.deferred import Deferred
+from medcom.reports.episode import Drawing, DrawnEvent, EpisodeReport, ReportedViolation, Responsibility
 from medcom.reports.formatting import number, plural
 from medcom.reports.html_page import num, page_chunks
 from medcom.reports.replay import MAX_DRAWINGS, ReplayReport, short_time, where
@@ -71,23 +71,18 @@ def _marker(x: float, y: float, shape: str, colour: str, title: str) -> str:
     return f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="{colour}">{tip}</circle>'
 
 
-def _lane_of(e: Event, by_id: dict[str, Event] | None = None) -> tuple[str, str, str]:
-    """(lane, shape, colour) for an event. A receipt is sent by the receiver of the message it answers, so it
-    goes on the lane opposite to that message's (`by_id`: the episode's messages by id)."""
+def _lane_of(e: DrawnEvent) -> tuple[str, str, str]:
+    """(lane, shape, colour) for an event: facts in their lane, messages, calls and receipts on their sender's
+    (`DrawnEvent.side`); a receipt whose message the episode lacks, in the facts lane."""
     if e.kind in FACTS:
         return "facts", "diamond" if e.kind == "ready_for_discharge" else "square", \
             "var(--ready)" if e.kind == "ready_for_discharge" else "var(--ink)"
     if e.kind == "phone_call":
-        return ("hospital" if e.from_hospital else "municipality"), "triangle", "#6d4c41"
+        return e.side, "triangle", "#6d4c41"
+    if e.side:
+        return e.side, "circle", f"var(--{e.side})"
     if e.kind == "receipt_sent":
-        original = (by_id or {}).get(e.data.get("ref") or "")
-        if original is None:
-            return "facts", "circle", "#7a7a7a"  # whose receipt it is cannot be told
-        return ("hospital", "circle", "var(--hospital)") if original.from_municipality else \
-            ("municipality", "circle", "var(--municipality)")
-    if e.is_message:
-        return ("municipality", "circle", "var(--municipality)") if e.from_municipality else \
-            ("hospital", "circle", "var(--hospital)")
+        return "facts", "circle", "#7a7a7a"  # whose receipt it is cannot be told
     return "facts", "square", "#7a7a7a"
 
 
@@ -160,12 +155,12 @@ def _closed_days(axis: _Axis, first: datetime, last: datetime, calendar: Busines
     return out
 
 
-def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = None) -> str:
+def timeline_svg(entry: EpisodeReport, drawing: Drawing, calendar: BusinessCalendar | None = None) -> str:
     """The episode drawn on a time axis: lanes for hospital and municipality messages, facts, deadlines;
     weekends and holidays (of `calendar`, the policy's) shaded."""
-    times = [e.at for e in ep.events]
-    until = ep.responsibility_until
-    dues = [t for v in entry["violations"] for t in (_instant(v["due"]), _instant(v["actual"])) if t is not None]
+    times = [e.at for e in drawing.events]
+    until = drawing.until
+    dues = [t for v in entry.violations for t in (_instant(v.due), _instant(v.actual)) if t is not None]
     start, end = min(times), max([*times, *([until] if until else []), *dues])
     start, end = start - (end - start) * 0.02, end + (end - start) * 0.02 + timedelta(minutes=30)
     span_days = (end - start).total_seconds() / 86400
@@ -173,17 +168,17 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
     axis = _Axis(start, end, width)
     wide = f' style="min-width:{width:.0f}px"' if width > WIDTH else ""
     parts = [f'<div class="timeline-box"><svg class="timeline" viewBox="0 0 {width:.0f} {HEIGHT}" width="100%"'
-             f'{wide} role="img" aria-label="timeline of {escape(ep.name)}">']
+             f'{wide} role="img" aria-label="timeline of {escape(entry.name)}">']
     if (local_date(end) - local_date(start)).days <= MAX_DAY_LINES:
         parts += _closed_days(axis, start, end, calendar or BusinessCalendar())
-    tax, discharged = ep.tax, ep.first("discharged")
-    if tax is not None and discharged is not None and tax.days:
-        x0, x1 = axis.x(tax.start), axis.x(discharged.at)
+    tax_start, discharged = drawing.tax_start, drawing.discharged_at
+    if tax_start is not None and discharged is not None and entry.tax_days:
+        x0, x1 = axis.x(tax_start), axis.x(discharged)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
-                     f'fill="var(--tax)" class="tax-band"><title>completion tax from {hm(tax.start)}: '
-                     f'{plural(tax.days, "day")}</title></rect>')
+                     f'fill="var(--tax)" class="tax-band"><title>completion tax from {hm(tax_start)}: '
+                     f'{plural(entry.tax_days, "day")}</title></rect>')
     if until is not None and discharged is not None:
-        x0, x1 = axis.x(discharged.at), axis.x(until)
+        x0, x1 = axis.x(discharged), axis.x(until)
         parts.append(f'<rect x="{x0:.1f}" y="8" width="{max(x1 - x0, 1):.1f}" height="{HEIGHT - 30}" '
                      f'fill="var(--r72)" class="r72-band"><title>72-hour responsibility until {hm(until)}'
                      f'</title></rect>')
@@ -204,10 +199,9 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
     for lane, y in LANES.items():
         parts.append(f'<text x="4" y="{y + 4}" class="muted">{lane}</text>'
                      f'<line x1="{LEFT}" y1="{y}" x2="{width - RIGHT:.0f}" y2="{y}" stroke="#eef1f5"/>')
-    by_id = {e.id: e for e in ep.events if e.id and e.kind != "receipt_sent"}
     marks: dict[str, list[tuple[float, str, str]]] = {lane: [] for lane in LANES}
-    for e in sorted(ep.events, key=lambda e: (e.at, e.seq)):
-        lane, shape, colour = _lane_of(e, by_id)
+    for e in drawing.events:  # in time order
+        lane, shape, colour = _lane_of(e)
         short = LABELS.get(e.kind, (e.kind, e.kind))[0]
         title = f"{e.kind}{' ' + e.id if e.id else ''} — {hm(e.at)}"
         x = axis.x(e.at)
@@ -217,37 +211,38 @@ def timeline_svg(ep: Episode, entry: dict, calendar: BusinessCalendar | None = N
         for x, text, titles, row, count in _lay_labels(lane_marks):
             parts.append(_label(x, LANES[lane], text, row, titles, count))
     y = LANES["deadlines"]
-    for v in entry["violations"]:
-        due, actual = _instant(v["due"]), _instant(v["actual"])
+    for v in entry.violations:
+        due, actual = _instant(v.due), _instant(v.actual)
         if due is not None:
             x = axis.x(due)
             parts.append(f'<line x1="{x:.1f}" y1="8" x2="{x:.1f}" y2="{HEIGHT - 22}" stroke="var(--violation)" '
-                         f'stroke-dasharray="4 3" data-rule="{escape(v["rule"])}"><title>{escape(v["rule"])} due '
+                         f'stroke-dasharray="4 3" data-rule="{escape(v.rule)}"><title>{escape(v.rule)} due '
                          f'{hm(due)}</title></line>')
         at = actual or due
         if at is not None:
             parts.append(_marker(axis.x(at), y, "cross", "var(--violation)",
-                                 f"{v['rule']}: {v['text']} (due {short_time(v['due'])}, "
-                                 f"actual {short_time(v['actual'])})"))
+                                 f"{v.rule}: {v.text} (due {short_time(v.due)}, actual {short_time(v.actual)})"))
     parts.append("</svg></div>")
     return "".join(parts)
 
 
-def _r72(r72: dict) -> str:
-    if r72["applies"]:
-        return "until " + short_time(r72["until"])
-    return "does not apply" + (f" ({r72['reason']})" if r72.get("reason") else "")
+def _r72(r72: Responsibility) -> str:
+    if r72.applies:
+        return "until " + short_time(r72.until)
+    return "does not apply" + (f" ({r72.reason})" if r72.reason else "")
 
 
-def _places(v: dict) -> str:
+def _places(v: ReportedViolation) -> str:
     """The violation's messages, each with its file (and wrapper path) and line, one a line."""
-    places = v.get("messages") or [{"id": i, "file": None, "line": None} for i in v["message_ids"]]
-    return "<br>".join(f'<span class="place">{escape(where(p))}</span>' for p in places)
+    return "<br>".join(f'<span class="place">{escape(where(p))}</span>' for p in v.messages)
 
 
-def _index(report: ReplayReport) -> Iterator[str]:
+def _index(report: ReplayReport, sections: Deferred, calendar: BusinessCalendar, rates: str | None,
+           ) -> Iterator[str]:
     """A table of every episode at the top, each row a link to its timeline, sortable by any column (tax,
-    rules, municipality ...): a log of hundreds of episodes is read from here, not by scrolling."""
+    rules, municipality ...): a log of hundreds of episodes is read from here, not by scrolling. Each episode's
+    section is made as its row is, and put aside in `sections` for later in the page (the episodes are read
+    once)."""
     heads = [("episode", "text"), ("municipality", "text"), ("state", "text"), ("admitted", "text"),
              ("tax days", "number"), ("tax, DKK", "number"), ("violations", "number"), ("rules", "text")]
     head = "".join(f'<th data-sort="{kind}" data-column="{n}" class="{"num" if kind == "number" else ""}">'
@@ -255,56 +250,56 @@ def _index(report: ReplayReport) -> Iterator[str]:
     yield (f'<h2 id="episode-index">Episodes at a glance</h2><p class="muted">Click a column to sort; an episode '
            f'to go to its timeline.</p><div id="index-box"><table id="index"><thead><tr>{head}</tr></thead>'
            f'<tbody>')
-    for i, entry in enumerate(report.entries()):
-        e, municipality = entry.data, entry.municipality
-        rules = sorted({v["rule"] for v in e["violations"]})
-        yield (f'<tr data-episode="{escape(e["episode"])}"><td data-value="{escape(e["episode"])}">'
-               f'<a href="#episode-{i}">{escape(e["episode"])}</a></td>'
+    for i, e in enumerate(report.entries()):
+        municipality, episode = e.municipality, escape(e.episode)
+        rules = sorted({v.rule for v in e.violations})
+        yield (f'<tr data-episode="{episode}"><td data-value="{episode}">'
+               f'<a href="#episode-{i}">{episode}</a></td>'
                f'<td data-value="{escape(municipality)}">{escape(municipality)}</td>'
-               f'<td data-value="{escape(e["state"])}">{escape(e["state"])}</td>'
-               f'<td data-value="{escape(e["admitted"] or "")}">{short_time(e["admitted"])}</td>'
-               f'<td class="num" data-value="{e["completion_tax_days"]}">{e["completion_tax_days"]}</td>'
-               f'<td class="num" data-value="{e["completion_tax_dkk"]}">{num(e["completion_tax_dkk"])}</td>'
-               f'<td class="num" data-value="{len(e["violations"])}">{len(e["violations"])}</td>'
+               f'<td data-value="{escape(e.state)}">{escape(e.state)}</td>'
+               f'<td data-value="{escape(e.admitted or "")}">{short_time(e.admitted)}</td>'
+               f'<td class="num" data-value="{e.tax_days}">{e.tax_days}</td>'
+               f'<td class="num" data-value="{e.tax_dkk}">{num(e.tax_dkk)}</td>'
+               f'<td class="num" data-value="{len(e.violations)}">{len(e.violations)}</td>'
                f'<td data-value="{escape(" ".join(rules))}">{escape(", ".join(rules)) or "-"}</td></tr>')
+        sections.add([_episode_section(e, i < MAX_TIMELINES, calendar, rates, i)])
     yield "</tbody></table></div>"
 
 
-def _episode_section(entry: dict, ep: Episode | None, draw: bool, calendar: BusinessCalendar | None = None,
+def _episode_section(entry: EpisodeReport, draw: bool, calendar: BusinessCalendar | None = None,
                      rates: str | None = None, number_: int = 0) -> str:
-    rules = sorted({v["rule"] for v in entry["violations"]} | {o["rule"] for o in entry["obligations"]})
-    r72 = entry["extended_responsibility"]
-    head = (f'<header><h3>{escape(entry["episode"])}</h3>'
-            f'<span class="muted">patient {escape(str(entry.get("patient", "-")))}</span>'
-            f'<span>tax {plural(entry["completion_tax_days"], "day")}, {num(entry["completion_tax_dkk"])} DKK'
-            f'{escape(f" ({rates})") if rates and entry["completion_tax_dkk"] else ""}'
-            f'{", disputable " + str(entry["disputable_days"]) if entry["disputable_days"] else ""}</span>'
-            f'<span class="r72">72 h: {escape(_r72(r72))}</span>'
-            f'<span class="count">{plural(len(entry["violations"]), "violation")}</span>'
+    rules = sorted(entry.rules)
+    head = (f'<header><h3>{escape(entry.episode)}</h3>'
+            f'<span class="muted">patient {escape(entry.patient or "-")}</span>'
+            f'<span>tax {plural(entry.tax_days, "day")}, {num(entry.tax_dkk)} DKK'
+            f'{escape(f" ({rates})") if rates and entry.tax_dkk else ""}'
+            f'{", disputable " + str(entry.disputable_days) if entry.disputable_days else ""}</span>'
+            f'<span class="r72">72 h: {escape(_r72(entry.responsibility))}</span>'
+            f'<span class="count">{plural(len(entry.violations), "violation")}</span>'
             f'<a class="to-index" href="#episode-index">episodes ↑</a></header>')
     body = [head]
-    if draw and ep is not None and ep.events:
-        body.append(timeline_svg(ep, entry, calendar))
-    if entry["violations"]:
+    if draw and entry.drawing is not None and entry.drawing.events:
+        body.append(timeline_svg(entry, entry.drawing, calendar))
+    if entry.violations:
         rows = "".join(
-            f'<tr data-rule="{escape(v["rule"])}"><td>{escape(v["rule"])}</td>'
-            f'<td class="sev-{escape(v["severity"])}">{escape(v["severity"])}</td><td>{short_time(v["due"])}</td>'
-            f'<td>{short_time(v["actual"])}</td><td class="places">{_places(v)}</td>'
-            f'<td>{escape(v["text"])}</td></tr>' for v in entry["violations"])
+            f'<tr data-rule="{escape(v.rule)}"><td>{escape(v.rule)}</td>'
+            f'<td class="sev-{escape(v.severity)}">{escape(v.severity)}</td><td>{short_time(v.due)}</td>'
+            f'<td>{short_time(v.actual)}</td><td class="places">{_places(v)}</td>'
+            f'<td>{escape(v.text)}</td></tr>' for v in entry.violations)
         body.append("<table class=\"violations\"><thead><tr><th>rule</th><th>severity</th><th>due</th>"
                     f"<th>actual</th><th>messages</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>")
-    if entry["obligations"]:
-        items = "".join(f'<li data-rule="{escape(o["rule"])}"><b>{escape(o["rule"])}</b> {escape(o["text"])}</li>'
-                        for o in entry["obligations"])
+    if entry.obligations:
+        items = "".join(f'<li data-rule="{escape(o.rule)}"><b>{escape(o.rule)}</b> {escape(o.text)}</li>'
+                        for o in entry.obligations)
         body.append(f'<p class="muted">Obligations the log cannot show kept or broken:</p><ul>{items}</ul>')
-    tax = entry.get("completion_tax")
-    if tax and entry["completion_tax_days"]:
-        counted = tax["counted_dates"]
+    tax = entry.tax
+    if tax is not None and entry.tax_days:
+        counted = tax.counted_dates
         dates = escape(", ".join(counted[:MAX_DAY_LINES]))
         dates += f" and {number(len(counted) - MAX_DAY_LINES)} more" if len(counted) > MAX_DAY_LINES else ""
-        reason = ". " + escape(tax["disputable_reason"]) if tax.get("disputable_reason") else ""
-        body.append(f'<p class="muted">Tax counted from {short_time(tax["start"])}: {dates}{reason}</p>')
-    return (f'<section class="episode" id="episode-{number_}" data-episode="{escape(entry["episode"])}" '
+        reason = ". " + escape(tax.disputable_reason) if tax.disputable_reason else ""
+        body.append(f'<p class="muted">Tax counted from {short_time(tax.start)}: {dates}{reason}</p>')
+    return (f'<section class="episode" id="episode-{number_}" data-episode="{escape(entry.episode)}" '
             f'data-rules="{escape(" ".join(rules))}">' + "".join(body) + "</section>")
 
 
@@ -402,46 +397,42 @@ td.places { font-size: 12px; overflow-wrap: anywhere; }
 
 def _body(report: ReplayReport, source: str, calendar: BusinessCalendar) -> Iterator[Iterable[str]]:
     """The page's body, part by part."""
-    head = report.as_dict()
-    inputs, summary = head["inputs"], head["summary"]
-    assert isinstance(inputs, dict) and isinstance(summary, dict)
-    total = sum(summary["violations_by_rule"].values())
-    cards = [("episodes", summary["episodes"]), ("inputs", inputs["messages"]), ("accepted", inputs["accepted"]),
-             ("rejected", inputs["rejected"]), ("duplicates", inputs["duplicates"]),
-             ("completion-tax days", summary["completion_tax_days"]),
-             ("completion tax, DKK", summary["completion_tax_dkk"]), ("violations", total)]
-    rates = summary.get("completion_tax_rates")
+    inputs, summary = report.counts, report.summary
+    by_rule = dict(sorted(summary.by_rule.items()))
+    cards = [("episodes", summary.episodes), ("inputs", inputs.messages), ("accepted", inputs.accepted),
+             ("rejected", inputs.rejected), ("duplicates", inputs.duplicates),
+             ("completion-tax days", summary.completion_tax_days),
+             ("completion tax, DKK", summary.completion_tax_dkk), ("violations", sum(by_rule.values()))]
+    rates = report.rates_text()
     yield [f"<h1>medcom replay</h1><p class=\"muted\">{escape(source)} — the same numbers as "
            f"<code>--format json</code>; CPR numbers masked unless --show-cpr.</p>"]
-    yield [f'<p id="policy">policy: {escape(str(head.get("policy", "-")))}</p>']
+    yield [f'<p id="policy">policy: {escape(report.policy)}</p>']
     yield ['<div class="cards" id="summary">' + "".join(
         f'<div class="card" data-key="{escape(k)}"><span class="muted">{escape(k)}'
         f'{escape(f" ({rates})") if rates and k.endswith("DKK") else ""}</span><b>{num(v)}</b></div>'
         for k, v in cards) + "</div>"]
-    yield _index(report)
-    rows = "".join(f'<tr><td>{escape(r)}</td><td class="num">{n}</td></tr>'
-                   for r, n in summary["violations_by_rule"].items())
+    sections = Deferred()
+    yield _index(report, sections, calendar, rates)
+    rows = "".join(f'<tr><td>{escape(r)}</td><td class="num">{n}</td></tr>' for r, n in by_rule.items())
     yield [f'<h2>Violations by rule</h2><table id="by-rule"><thead><tr><th>rule</th><th class="num">violations'
            f'</th></tr></thead><tbody>{rows or "<tr><td colspan=2>none</td></tr>"}</tbody></table>']
-    findings = head["input_findings"]
-    assert isinstance(findings, list)
+    findings = report.findings
     if findings:
-        rows = "".join(f'<tr><td>{escape(f["file"])}</td><td>{f.get("line") or ""}</td><td>{escape(f["rule"])}</td>'
-                       f'<td class="sev-{escape(f["severity"])}">{escape(f["severity"])}</td>'
-                       f'<td>{escape(f["text"])}</td></tr>' for f in findings[:500])
+        rows = "".join(f'<tr><td>{escape(f.file)}</td><td>{f.line or ""}</td><td>{escape(f.rule)}</td>'
+                       f'<td class="sev-{escape(f.severity)}">{escape(f.severity)}</td>'
+                       f'<td>{escape(f.text)}</td></tr>' for f in findings[:500])
         more = f"<p class=\"muted\">… and {len(findings) - 500} more (see --format json)</p>" \
             if len(findings) > 500 else ""
         yield [f"<h2>Input findings</h2><table><thead><tr><th>file</th><th>line</th><th>rule</th>"
                f"<th>severity</th><th>what</th></tr></thead><tbody>{rows}</tbody></table>{more}"]
-    options = "".join(f'<option value="{escape(r)}">{escape(r)}</option>' for r in sorted(report.summary.rules))
-    episodes = report.summary.episodes
+    options = "".join(f'<option value="{escape(r)}">{escape(r)}</option>' for r in sorted(summary.rules))
     yield [f'<h2>Episodes</h2><div class="controls"><label>rule <select id="rule-filter"><option value="">all'
            f'</option>{options}</select></label><label>episode <input id="episode-filter" type="search" '
            f'placeholder="name contains"></label><span class="muted"><span id="shown"></span> of '
-           f'{episodes} shown</span></div>']
+           f'{summary.episodes} shown</span></div>']
     yield [_legend()]
-    if episodes > MAX_TIMELINES:
+    if summary.episodes > MAX_TIMELINES:
         yield [f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
                f'--episode or --rule to draw others.</p>']
-    for i, entry in enumerate(report.entries()):
-        yield [_episode_section(entry.data, entry.drawing, i < MAX_TIMELINES, calendar, rates, i)]
+    for section in sections.pieces():
+        yield [section]
