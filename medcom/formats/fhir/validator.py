@@ -133,8 +133,8 @@ class _Validation:
                                          location=location, code=code, judged_by=_judged_by(judge) if judge else None)
 
     def not_checked(self, kind: str, what: str) -> None:
-        if self._recording is not None:
-            self._record((), ("unchecked", kind, what))
+        if self._recording is not None:  # a count, at no location: replayed wherever the resource is
+            self._record(self._recording[0], ("unchecked", kind, what))
         if not self.quiet:
             self.unchecked[(kind, what)] += 1
 
