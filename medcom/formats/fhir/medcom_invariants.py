@@ -310,6 +310,155 @@ def _no_communication_has(member: str) -> Native:
     return check
 
 
+_PRACTITIONER_EXTENSION = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-practitioner-extension"
+
+
+def _plain_member(value: dict, name: str) -> tuple[bool, list[dict]]:
+    """(plain, the elements) of a repeating member: absent, or a list of non-empty element objects, no twin."""
+    plain, found = _member(value, name)
+    items = _elements(found) if plain else None
+    return (False, []) if items is None else (True, items)
+
+
+def _payload_extensions(communication: object) -> list[list[dict]] | None:
+    """Each payload's extensions, where every payload and extension is a plain element and every extension has a
+    plain string url (fhirpathpy's `extension(url)` reads `e["url"]` of each); None for any other shape."""
+    if not isinstance(communication, dict):
+        return None
+    plain, payloads = _plain_member(communication, "payload")
+    if not plain:
+        return None
+    found = []
+    for payload in payloads:
+        plain, extensions = _plain_member(payload, "extension")
+        if not plain or not all(_plain_string(e, "url") and "url" in e for e in extensions):
+            return None
+        found.append(extensions)
+    return found
+
+
+def _extension_value(extension: dict) -> tuple[bool, object]:
+    """(plain, the value) of an extension: at most one `value<Type>` of a known type and no `_value` twin."""
+    values = [k for k in extension if k.startswith(("value", "_value"))]
+    if not values:
+        return True, None
+    if len(values) > 1 or values[0].startswith("_") or values[0][5:] not in _EXTENSION_VALUE_TYPES:
+        return False, None
+    return True, extension[values[0]]
+
+
+def _reference_of(value: object) -> tuple[bool, str | None]:
+    """(plain, the reference string) of a Reference-like object: `reference` absent or a non-empty string."""
+    if not _element(value) or not value or not _plain_string(value, "reference"):  # type: ignore[arg-type]
+        return False, None
+    return True, value.get("reference")  # type: ignore[union-attr]
+
+
+def _sender_role_coded(value: object, _resource_: dict, session: Any = None) -> object:
+    """medcom-careCommunication-7 (5.0): `payload.extension(url).value.resolve().all(code.coding.code.exists() xor
+    code.text.exists())`: the first practitioner extension of each payload (fhirpathpy's `extension(url)`), its
+    valueReference resolved in the Bundle; each role found has coded or text codes, not both."""
+    payloads = _payload_extensions(value)
+    if payloads is None:
+        return ASK_FHIRPATH
+    verdicts = []
+    for extensions in payloads:
+        first = next((e for e in extensions if e["url"] == _PRACTITIONER_EXTENSION), None)
+        if first is None:
+            continue
+        plain, target = _extension_value(first)
+        if not plain or not (target is None or isinstance(target, dict)):
+            return ASK_FHIRPATH
+        plain, reference = _reference_of(target) if target is not None else (True, None)
+        if not plain:
+            return ASK_FHIRPATH
+        role = session.resolve(reference) if reference is not None else None
+        if role is None:
+            continue
+        plain, concepts = _plain_member(role, "code")
+        codings: list[dict] = []
+        for concept in concepts if plain else ():
+            plain_coding, found = _plain_member(concept, "coding")
+            plain = plain and plain_coding
+            codings += found
+        codes, texts = _strings(codings, "code"), _strings(concepts, "text")
+        if not plain or codes is None or texts is None:
+            return ASK_FHIRPATH
+        verdicts.append(bool(codes) != bool(texts))
+    return all(verdicts)
+
+
+def _sender_practitioner_named(value: object, _resource_: dict, session: Any = None) -> object:
+    """medcom-careCommunication-8: `payload.where(extension(url).exists()).extension.value.reference.resolve()
+    .practitioner.resolve().name.exists()`: in each payload with a practitioner extension, the `reference` of every
+    extension's value (an object's; a primitive has none) resolved, its `practitioner` resolved, a name there."""
+    payloads = _payload_extensions(value)
+    if payloads is None:
+        return ASK_FHIRPATH
+    references: list[str] = []
+    for extensions in payloads:
+        if not any(e["url"] == _PRACTITIONER_EXTENSION for e in extensions):
+            continue
+        for extension in extensions:
+            plain, target = _extension_value(extension)
+            if not plain or isinstance(target, list):
+                return ASK_FHIRPATH
+            if isinstance(target, dict):
+                plain, reference = _reference_of(target)
+                if not plain:
+                    return ASK_FHIRPATH
+                references += [reference] if reference is not None else []
+    named = False
+    for reference in references:
+        role = session.resolve(reference)
+        if role is None:
+            continue
+        plain, practitioner = _member(role, "practitioner")
+        if not plain or isinstance(practitioner, list):
+            return ASK_FHIRPATH
+        if practitioner is None:
+            continue
+        plain, target = _reference_of(practitioner)
+        if not plain:
+            return ASK_FHIRPATH
+        person = session.resolve(target) if target is not None else None
+        if person is None:
+            continue
+        plain, names = _plain_member(person, "name")
+        if not plain:
+            return ASK_FHIRPATH
+        named = named or bool(names)
+    return named
+
+
+def _encounter_episode_identified(value: object, _resource_: dict, session: Any = None) -> object:
+    """medcom-careCommunication-9: `iif(encounter.exists().not(), true, encounter.reference.resolve().episodeOfCare
+    .identifier.exists())`: no encounter, or the one it references has an episode of care with an identifier."""
+    if not isinstance(value, dict):
+        return ASK_FHIRPATH
+    plain, encounter = _member(value, "encounter")
+    if not plain:
+        return ASK_FHIRPATH
+    if encounter is None:
+        return True
+    plain, reference = _reference_of(encounter)
+    if not plain:
+        return ASK_FHIRPATH
+    target = session.resolve(reference) if reference is not None else None
+    if target is None:
+        return False
+    plain, episodes = _plain_member(target, "episodeOfCare")
+    if not plain:
+        return ASK_FHIRPATH
+    identified = False
+    for episode in episodes:
+        plain, identifier = _member(episode, "identifier")
+        if not plain or not (identifier is None or _element(identifier) and identifier):
+            return ASK_FHIRPATH
+        identified = identified or identifier is not None
+    return identified
+
+
 def _care_sender_or_recipient(member: str, head: str, header_path: str, resolved: bool) -> str:
     """The expression of medcom-careCommunication-11 (`extension.value`, the sender) or -12 (`recipient`, the
     receiver): references compared (4.0) or what they resolve to (5.0; -11 laid out on lines)."""
@@ -388,6 +537,13 @@ MEDCOM: dict[tuple[str, str], Native] = {
     **{("medcom-careCommunication-12", _care_sender_or_recipient(
         "recipient", f"{_COMMUNICATION}.recipient", "destination.receiver", resolved)):
         _no_communication_has("recipient") for resolved in (False, True)},
+    ("medcom-careCommunication-7", f"payload.extension('{_PRACTITIONER_EXTENSION}').value.resolve().all("
+                                   "code.coding.code.exists() xor code.text.exists())"): _sender_role_coded,
+    ("medcom-careCommunication-8", f"payload.where(extension('{_PRACTITIONER_EXTENSION}').exists()).extension"
+                                   ".value.reference.resolve().practitioner.resolve().name.exists()"):
+        _sender_practitioner_named,
+    ("medcom-careCommunication-9", "iif(encounter.exists().not(), true, encounter.reference.resolve().episodeOfCare"
+                                   ".identifier.exists())"): _encounter_episode_identified,
     ("gln-modulus-10", _gln_expression("value.")): _GLN,
     ("gln-modulus-10", _gln_expression("")): _GLN,
     ("CVR-modulus-11", _cvr_expression("value.")): _CVR,
