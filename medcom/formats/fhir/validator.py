@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import walks
-from medcom.formats.fhir.bundle_rules import bundle_rules
+from medcom.formats.fhir.bundle_rules import bundle_rules_of
 from medcom.formats.fhir.checkers import resource_checker
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
@@ -341,8 +341,9 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     packages lack) never makes a message conform."""
     lines = lines or LineMap()
     result = ValidationResult()
+    rules = bundle_rules_of(bundle)
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
-        bundle.get("resourceType"), str) else "Bundle", lines)
+        bundle.get("resourceType"), str) else "Bundle", lines, rules)
     structure.resource(bundle, ())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
@@ -351,7 +352,8 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
                                    file, 1, None)]
         return result
     structure.add_base()
-    bundle_rules(bundle, structure)
+    if rules is not None:
+        rules.add_to(structure)
     result.profile = message_profile(bundle)
     note = None
     if result.profile is None:
