@@ -344,3 +344,32 @@ def test_care_communication_sender_and_encounter_shortcuts_agree_with_fhirpathpy
     assert disagreements == []
     assert answered > 5 * asked  # the shortcuts answer for the plain shapes, which are most
     assert verdicts == {(k, v) for k in _RESOURCE_LEVEL for v in (True, False)}  # each shortcut both ways
+
+
+def test_a_bundle_read_once_per_validation_gives_the_answers_of_one_read_each_time() -> None:
+    """The Bundle-level shortcuts (FHIR's and MedCom's) read the Bundle's entries once per validation
+    (base_invariants.remembered): in turn on one validation, they answer as when each reads it afresh, on the
+    examples and on mutations of them."""
+    from medcom.formats.fhir.base_invariants import NATIVE
+
+    rng = random.Random(11)
+    bundles = _bundles()
+    for _ in range(60):
+        bundle = copy.deepcopy(rng.choice(bundles))
+        _mutate(bundle, rng)
+        bundles.append(bundle)
+    shortcuts = [s for (k, _), s in [*NATIVE.items(), *MEDCOM.items()]
+                 if k.startswith(("bdl-", "medcom-")) and k not in _RESOURCE_LEVEL and k not in ("bdl-5", "bdl-8")]
+    answered = 0
+    for bundle in bundles:
+        try:
+            remembering, afresh = _session(bundle), _session(bundle)
+        except (AttributeError, TypeError, KeyError, IndexError):
+            continue
+        afresh.shapes = None  # type: ignore[assignment]
+        for shortcut in shortcuts:
+            answer = shortcut(bundle, bundle, remembering)
+            assert answer == shortcut(bundle, bundle, afresh)
+            answered += answer is not ASK_FHIRPATH
+        assert remembering.shapes
+    assert answered > 10 * len(bundles)

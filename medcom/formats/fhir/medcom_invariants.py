@@ -29,12 +29,18 @@ from medcom.formats.fhir.base_invariants import (
     _element,
     _plain_entry_resource,
     _plain_string,
+    remembered,
 )
 
 
-def _resources(value: object) -> list[dict | None] | None:
+def _resources(value: object, session: object = None) -> list[dict | None] | None:
     """The resources of a plain Bundle's entries (None where an entry has none); None for any other shape."""
-    entries = _bundle(value)
+    return remembered(session, "resources", value,  # type: ignore[no-any-return]
+                      lambda bundle: _read_resources(bundle, session))
+
+
+def _read_resources(value: object, session: object) -> list[dict | None] | None:
+    entries = _bundle(value, session)
     if entries is None or not all(_plain_entry_resource(e) and "_resource" not in e for e in entries):
         return None
     return [e.get("resource") for e in entries]
@@ -69,27 +75,27 @@ def _elements(value: object) -> list[dict] | None:
 def _any_of_type(kind: str) -> Native:
     """`entry.resource.ofType(kind).exists()` and `... .count() >0`."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         return ASK_FHIRPATH if resources is None else bool(_of_type(resources, kind))
     return check
 
 
 def _one_patient(value: object, _resource_: dict, _session: Any = None) -> object:
     """`entry.where(resource.is(Patient)).count() = 1`."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     return ASK_FHIRPATH if resources is None else len(_of_type(resources, "Patient")) == 1
 
 
 def _no_entry_is_a_resource(value: object, _resource_: dict, _session: Any = None) -> object:
     """`entry.ofType(MessageHeader).all(...)`: an entry is a BundleEntry, never a MessageHeader or a Provenance,
     so `all()` is over nothing and true (what fhirpathpy answers, and what these versions of the IGs shipped)."""
-    return ASK_FHIRPATH if _resources(value) is None else True
+    return ASK_FHIRPATH if _resources(value, _session) is None else True
 
 
 def _header_conforms(url: str) -> Native:
     """`entry.resource.ofType(MessageHeader).conformsTo(url)`, for a message with at most one MessageHeader."""
     def check(value: object, _resource_: dict, session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, session)
         headers = _of_type(resources, "MessageHeader") if resources is not None else []
         if resources is None or len(headers) > 1:
             return ASK_FHIRPATH
@@ -100,7 +106,7 @@ def _header_conforms(url: str) -> Native:
 def _first_conforms(url: str) -> Native:
     """`entry[0].resource.conformsTo(url)`."""
     def check(value: object, _resource_: dict, session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, session)
         if resources is None:
             return ASK_FHIRPATH
         return _conforms(session, resources[0], url) if resources and resources[0] is not None else False
@@ -111,7 +117,7 @@ def _provenances_conform(url: str) -> Native:
     """`entry.resource.ofType(Provenance).conformsTo(url).allTrue()` and `... .all(conformsTo(url))`: each
     Provenance in turn, unevaluable at the first the validator cannot judge."""
     def check(value: object, _resource_: dict, session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, session)
         if resources is None:
             return ASK_FHIRPATH
         verdicts = []
@@ -146,7 +152,7 @@ def _strings(objects: list[dict], name: str) -> list[object] | None:
 def _patient_identifier_system(expected: str) -> Native:
     """`entry.resource.ofType(Patient).identifier.system = 'expected'`."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         identifiers: list[dict] = []
@@ -164,7 +170,7 @@ def _destination_use(expected: str) -> Native:
     """`Bundle.entry.resource.ofType(MessageHeader).destination.extension.value.code = 'expected'`, where each
     extension's value is one Coding-like object."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         codings: list[dict] = []
@@ -191,7 +197,7 @@ def _destination_use(expected: str) -> Native:
 def _acknowledged(value: object, _resource_: dict, _session: Any = None) -> object:
     """medcom-acknowledgement-1: iif(MessageHeader.response.code = 'ok', true, response.code != 'ok' and an
     OperationOutcome exists); with no response code both sides are empty and the invariant false."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     headers = _of_type(resources, "MessageHeader") if resources is not None else []
     if resources is None or len(headers) != 1:
         return ASK_FHIRPATH
@@ -208,7 +214,7 @@ def _acknowledged(value: object, _resource_: dict, _session: Any = None) -> obje
 
 def _practitioner_named(value: object, _resource_: dict, _session: Any = None) -> object:
     """`entry.resource.ofType(Practitioner).name.exists()`."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     if resources is None:
         return ASK_FHIRPATH
     for practitioner in _of_type(resources, "Practitioner"):
@@ -223,7 +229,7 @@ def _practitioner_named(value: object, _resource_: dict, _session: Any = None) -
 
 def _role_names_practitioner(value: object, _resource_: dict, _session: Any = None) -> object:
     """`Bundle.entry.resource.ofType(PractitionerRole).practitioner.reference.exists()`."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     if resources is None:
         return ASK_FHIRPATH
     references = []
@@ -253,7 +259,7 @@ def _one_profile(resource: dict) -> list[object] | None:
 def _header_profile_starts(prefix: str) -> Native:
     """`entry[0].resource.ofType(MessageHeader).meta.profile.startsWith(prefix)`, for at most one profile."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         first = resources[0] if resources else None
@@ -270,7 +276,7 @@ def _provenance_profiles_start(prefix: str) -> Native:
     """`entry.resource.ofType(Provenance).all(meta.profile.startsWith(prefix))`, for at most one profile each (a
     Provenance without one fails `all()`)."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         verdicts = []
@@ -303,7 +309,7 @@ def _no_communication_has(member: str) -> Native:
     message's sender or receiver): true where no Communication has the member, as `X or true` is true whatever X
     is (FHIRPath's three-valued `or`); where one has it, fhirpathpy compares what the references resolve to."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None or any(member in r or "_" + member in r for r in _of_type(resources, "Communication")):
             return ASK_FHIRPATH
         return True

@@ -104,6 +104,7 @@ class _Validation:
         self.expected: dict[Path, dict[str, Path | None]] = {}  # resource path -> profile -> referring element
         self.done: set[tuple[Path, str]] = set()
         self.verdicts: dict[tuple[int, str], bool] = {}
+        self.shapes: dict[tuple[str, int], tuple[object, object]] = {}  # the Bundle as the natives read it, once
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
         self._follow = True
