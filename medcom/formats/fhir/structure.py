@@ -26,6 +26,7 @@ _JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, 
                "xhtml": (str,)}
 _INT32 = (-(2**31), 2**31 - 1)
 _DESCENDED = ("complex", "resource")
+_TEXT = ("string", "xhtml")  # the kinds whose JSON value is a string
 
 
 class ElementRules(Protocol):
@@ -101,6 +102,9 @@ class StructureCheck:
             if self.rules is not None and not twin and (info.enum or (
                     info.kind in _DESCENDED and info.is_list != isinstance(item, list))):
                 self.rules.member(item, info, type_name, path + (key,))  # codes, or a shape not descended into
+            if item.__class__ is str and not twin and info.kind in _TEXT and not info.is_list:
+                self._text(item, info, path + (key,))  # most members: what _member -> _single -> _primitive does
+                continue
             self._member(item, info, path + (key,), extension_part=twin)
         for info in _required(type_name):
             if info.name in value:
@@ -164,16 +168,25 @@ class StructureCheck:
             json_type = {"boolean": "true or false", "integer": "a JSON number without a fraction",
                          "decimal": "a JSON number"}.get(info.kind, "a JSON string")
             self._add(path, f"'{info.name}' is a {info.fhir_type}: its value must be {json_type}, not {quoted(item)}")
-        elif isinstance(item, str) and not item.strip():
-            self._add(path, f"'{info.name}' is empty: a string value must have content")
+        elif isinstance(item, str):
+            self._text(item, info, path)
         elif info.kind == "integer" and not _INT32[0] <= item <= _INT32[1]:  # type: ignore[operator]
             self._add(path, f"'{info.name}' is out of the 32-bit integer range")
         else:
-            check = CHECKS.get(info.fhir_type)
-            rule = check(item) if check is not None else None
-            if rule is not None:
-                self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {quoted(item)} is not one "
-                                        f"({rule})"))
+            self._format(item, info, path)
+
+    def _text(self, item: str, info: ElementInfo, path: Path) -> None:
+        """A string value of an element that takes one."""
+        if not item.strip():
+            self._add(path, f"'{info.name}' is empty: a string value must have content")
+        else:
+            self._format(item, info, path)
+
+    def _format(self, item: object, info: ElementInfo, path: Path) -> None:
+        check = CHECKS.get(info.fhir_type)
+        rule = check(item) if check is not None else None
+        if rule is not None:
+            self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {quoted(item)} is not one ({rule})"))
 
     def add_base(self) -> None:
         """The base model's findings (primitive formats, required primitives and choices), after the shape's."""
