@@ -22,6 +22,8 @@ from medcom.formats.fhir.validator import _Validation, candidate_versions, messa
 
 EXAMPLES = sorted([*DATA.rglob("*.json"), *(Path(__file__).parent.parent / "examples" / "log").glob("*.json")])
 _VALUE_LEVEL = {"gln-modulus-10", "CVR-modulus-11"}
+_RESOURCE_LEVEL = {"medcom-careCommunication-7": "Communication", "medcom-careCommunication-8": "Communication",
+                   "medcom-careCommunication-9": "Communication"}  # invariants of a resource, not the Bundle
 
 
 def _bundles() -> list[dict]:
@@ -49,6 +51,12 @@ def _session(bundle: dict) -> _Validation:
     return _Validation(bundle, "x", LineMap(), judge)
 
 
+def _resources_of(bundle: dict, kind: str) -> list[dict]:
+    entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
+    return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+            and e["resource"].get("resourceType") == kind]
+
+
 def _strings(value: object) -> list[str]:
     if isinstance(value, dict):
         return [s for v in value.values() for s in _strings(v)]
@@ -67,7 +75,8 @@ def _disagreements(bundle: dict) -> tuple[list[str], int]:
     found, answered = [], 0
     for (key, expression), shortcut in MEDCOM.items():
         values = [(s, "string") for s in _strings(bundle) if s.isdigit()] if key in _VALUE_LEVEL else [
-            (bundle, "Bundle")]
+            (r, _RESOURCE_LEVEL[key]) for r in _resources_of(bundle, _RESOURCE_LEVEL[key])] \
+            if key in _RESOURCE_LEVEL else [(bundle, "Bundle")]
         for value, type_path in values:
             answer = shortcut(value, bundle, session)
             if answer is ASK_FHIRPATH:
@@ -106,7 +115,8 @@ def test_shortcuts_agree_with_fhirpathpy_on_the_examples() -> None:
 
 
 _KEYS = ["entry", "resource", "resourceType", "response", "code", "_code", "identifier", "_identifier", "system",
-         "recipient",
+         "recipient", "payload", "valueReference", "url", "_url", "encounter", "episodeOfCare", "coding", "text",
+         "_reference",
          "_system", "destination", "extension", "valueCoding", "valueString", "_valueCoding", "practitioner",
          "reference", "name", "_name", "meta", "_meta", "profile", "_profile", "type", "_resource", "fullUrl"]
 _VALUES = [None, "", "x", "ok", "primary", "error", "urn:oid:1.2.208.176.1.2", 0, True, [], {}, [{}], [None],
@@ -253,3 +263,113 @@ def test_matches_shortcuts_agree_with_fhirpathpy_on_every_string() -> None:
             if answer != expected:
                 disagreements.append(f"{key} on {text!r}: {answer} != {expected}")
     assert disagreements == []
+
+
+def _sender_and_encounter(bundle: dict) -> list[dict]:
+    """Copies of a CareCommunication whose Communication's sender (the practitioner extension), the role and
+    practitioner it leads to, and the encounter and its episode of care are each changed in the ways the shortcuts
+    of medcom-careCommunication-7, -8 and -9 tell apart: another entry, nothing, coded or text or both, no name,
+    no identifier, odd shapes."""
+    entries = bundle["entry"]
+    urls = [e["fullUrl"] for e in entries if isinstance(e.get("fullUrl"), str)]
+    kinds = {e["resource"]["resourceType"]: e["resource"] for e in entries}
+    communication, role, encounter = kinds.get("Communication"), kinds.get("PractitionerRole"), kinds.get("Encounter")
+    person = kinds.get("Practitioner")
+    if communication is None:
+        return []
+    changes: list = []
+    for reference in [*urls, "urn:uuid:nothing", 7, ""]:
+        sender = {"url": _PRACTITIONER_EXTENSION, "valueReference": {"reference": reference}}
+        changes += [("Communication", "payload", [{"extension": [sender], "contentString": "x"}]),
+                    ("Communication", "payload", [{"extension": [sender, dict(sender)], "contentString": "x"},
+                                                  {"contentString": "y"}]),
+                    ("Communication", "encounter", {"reference": reference}),
+                    ("Communication", "payload", [{"extension": [{"url": "http://example.org/other", "valueReference":
+                                                                  {"reference": reference}}], "contentString": "x"}])]
+    odd_sender = [{"url": _PRACTITIONER_EXTENSION, "valueString": "x"}, {"url": _PRACTITIONER_EXTENSION},
+                  {"valueReference": {"reference": urls[0]}},
+                  {"url": _PRACTITIONER_EXTENSION, "valueReference": {"reference": urls[0]}, "_valueString": {}}]
+    changes += [("Communication", "payload", [{"extension": [e], "contentString": "x"}]) for e in odd_sender]
+    changes += [("Communication", "payload", []), ("Communication", "payload", {"contentString": "x"}),
+                ("Communication", "encounter", {}), ("Communication", "_encounter", {"id": "x"}),
+                ("Communication", "encounter", None)]
+    for code in ([{"coding": [{"code": "x", "system": "s"}]}], [{"text": "t"}],
+                 [{"coding": [{"code": "x"}], "text": "t"}], [{"coding": [{"system": "s"}]}], [], [{}], {"text": "t"},
+                 [{"coding": [{"code": ""}]}], [{"coding": [{"_code": {"id": "a"}}]}], None):
+        changes.append(("PractitionerRole", "code", code))
+    for practitioner in ({"reference": urls[-1]}, {"reference": "urn:uuid:nothing"}, {}, [{"reference": "x"}], None):
+        changes.append(("PractitionerRole", "practitioner", practitioner))
+    for name in ([{"family": "F"}], [], None, {"family": "F"}, [{}]):
+        changes.append(("Practitioner", "name", name))
+    for episodes in ([{"identifier": {"value": "1"}}], [{"reference": "x"}], [{"identifier": {}}], [], None,
+                     {"identifier": {"value": "1"}}, [{"identifier": [{"value": "1"}]}]):
+        changes.append(("Encounter", "episodeOfCare", episodes))
+    copies = []
+    targets = {"Communication": communication, "PractitionerRole": role, "Practitioner": person,
+               "Encounter": encounter}
+    for kind, member, value in changes:
+        if targets[kind] is None:
+            continue
+        changed = copy.deepcopy(bundle)
+        target = next(e["resource"] for e in changed["entry"] if e["resource"]["resourceType"] == kind)
+        if value is None:
+            target.pop(member, None)
+        else:
+            target[member] = copy.deepcopy(value)
+        copies.append(changed)
+    return copies
+
+
+def test_care_communication_sender_and_encounter_shortcuts_agree_with_fhirpathpy() -> None:
+    """medcom-careCommunication-7 (5.0), -8 and -9, invariants of the Communication that resolve references in
+    the Bundle, on the examples and on copies changing what they read; the shortcuts answer for most of them."""
+    cares = [b for b in _bundles() if _resources_of(b, "Communication")]
+    shortcuts = [(k, e, s) for (k, e), s in MEDCOM.items() if k in _RESOURCE_LEVEL]
+    assert len(shortcuts) == 3
+    disagreements, answered, asked, verdicts = [], 0, 0, set()
+    for bundle in cares:
+        for changed in [bundle, *_sender_and_encounter(bundle)]:
+            session = _session(changed)
+            for communication in _resources_of(changed, "Communication"):
+                for key, expression, shortcut in shortcuts:
+                    answer = shortcut(communication, communication, session)
+                    if answer is ASK_FHIRPATH:
+                        asked += 1
+                        continue
+                    answered += 1
+                    verdicts.add((key, answer))
+                    expected = fp._evaluate(expression, communication, "Communication", communication, session)
+                    if answer != expected:
+                        disagreements.append(f"{key} on {json.dumps(communication)[:300]}: {answer} != {expected}")
+    assert disagreements == []
+    assert answered > 5 * asked  # the shortcuts answer for the plain shapes, which are most
+    assert verdicts == {(k, v) for k in _RESOURCE_LEVEL for v in (True, False)}  # each shortcut both ways
+
+
+def test_a_bundle_read_once_per_validation_gives_the_answers_of_one_read_each_time() -> None:
+    """The Bundle-level shortcuts (FHIR's and MedCom's) read the Bundle's entries once per validation
+    (base_invariants.remembered): in turn on one validation, they answer as when each reads it afresh, on the
+    examples and on mutations of them."""
+    from medcom.formats.fhir.base_invariants import NATIVE
+
+    rng = random.Random(11)
+    bundles = _bundles()
+    for _ in range(60):
+        bundle = copy.deepcopy(rng.choice(bundles))
+        _mutate(bundle, rng)
+        bundles.append(bundle)
+    shortcuts = [s for (k, _), s in [*NATIVE.items(), *MEDCOM.items()]
+                 if k.startswith(("bdl-", "medcom-")) and k not in _RESOURCE_LEVEL and k not in ("bdl-5", "bdl-8")]
+    answered = 0
+    for bundle in bundles:
+        try:
+            remembering, afresh = _session(bundle), _session(bundle)
+        except (AttributeError, TypeError, KeyError, IndexError):
+            continue
+        afresh.shapes = None  # type: ignore[assignment]
+        for shortcut in shortcuts:
+            answer = shortcut(bundle, bundle, remembering)
+            assert answer == shortcut(bundle, bundle, afresh)
+            answered += answer is not ASK_FHIRPATH
+        assert remembering.shapes
+    assert answered > 10 * len(bundles)

@@ -164,8 +164,9 @@ def _with_model(bundle: dict) -> tuple[set[Location], set[Location]]:
     if isinstance(bundle.get("entry"), list):
         shell["entry"] = [{k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
                           for e in bundle["entry"]]
+    entries = bundle["entry"] if isinstance(bundle.get("entry"), list) else ()
     resources: list[tuple[Path, dict]] = [((), shell)] + [
-        (("entry", i, "resource"), e["resource"]) for i, e in enumerate(bundle.get("entry") or ())
+        (("entry", i, "resource"), e["resource"]) for i, e in enumerate(entries)
         if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     found, unjudged = set(check.findings), set()
     for path, resource in resources:

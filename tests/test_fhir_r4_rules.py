@@ -99,3 +99,69 @@ def test_a_urn_reference_that_resolves_and_a_fullurl_that_agrees_are_accepted() 
         walk(bundle)
     result = validate_bytes(dump(mutated(ADMISSION, to_urns)), "m.json")
     assert result.errors == [], [(f.xpath, f.text) for f in result.errors]
+
+
+_ODD = [None, "", "x", "urn:uuid:nowhere", "female", "bogus-code", 0, True, [], {}, [{}], [None], ["x"],
+        {"reference": "urn:uuid:nowhere"}, [{"reference": "urn:uuid:nowhere"}], {"use": "bogus"}, [{"use": "bogus"}],
+        {"extension": [{"url": "u", "valueReference": {"reference": "urn:uuid:nowhere"}}]},
+        {"resourceType": "Patient", "gender": "bogus", "managingOrganization": {"reference": "urn:oid:1.2"}}]
+_ODD_KEYS = ["reference", "gender", "use", "status", "identifier", "managingOrganization", "subject", "_gender",
+             "_status", "extension", "valueReference", "resource", "contained", "entry", "period", "resourceType"]
+
+
+def _containers(value: object) -> list:
+    """Every object and array in a JSON value."""
+    if isinstance(value, dict):
+        return [value, *(c for item in value.values() for c in _containers(item))]
+    if isinstance(value, list):
+        return [value, *(c for item in value for c in _containers(item))]
+    return []
+
+
+def _rules_walked_alone(bundle: dict) -> list[tuple]:
+    from medcom.formats.fhir.bundle_rules import BundleRules, walk
+    rules = BundleRules(bundle)
+    found: list[tuple] = []
+    walk(bundle, "Bundle", (), rules.urls, found)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_rules_asked_on_the_structure_walk_find_what_a_walk_of_their_own_finds(seed: int) -> None:
+    """bundle_rules' references and codes, asked by the structure check's walk as it goes, against the same rules
+    walked alone over the whole Bundle, on the examples with members set to odd values and shapes anywhere."""
+    import copy
+    import random
+
+    from helpers.fhir import load
+
+    from medcom.formats.fhir.bundle_rules import bundle_rules_of
+    from medcom.formats.fhir.locations import LineMap
+    from medcom.formats.fhir.structure import StructureCheck
+
+    rng = random.Random(seed)
+    originals = [load(p) for p in (ADMISSION, CARE_NEW, ACK_OK)]
+    compared = found = 0
+    for _ in range(200):
+        bundle = copy.deepcopy(rng.choice(originals))
+        for _ in range(rng.randint(2, 8)):
+            node = rng.choice(_containers(bundle))
+            if isinstance(node, dict):
+                node[rng.choice(_ODD_KEYS + list(node))] = copy.deepcopy(rng.choice(_ODD))
+            elif node:
+                node[rng.randrange(len(node))] = copy.deepcopy(rng.choice(_ODD))
+        rules = bundle_rules_of(bundle)
+        if rules is None:
+            continue
+        StructureCheck("x", "Bundle", LineMap(), rules).resource(bundle, ())
+        assert rules.found == _rules_walked_alone(bundle)
+        compared += 1
+        found += len(rules.found)
+    assert compared > 150 and found > 20
+    twin = copy.deepcopy(originals[0])  # a primitive's `_name` extensions are not the rules' to walk
+    resource(twin, "Patient")["_gender"] = copy.deepcopy(_ODD[-2])
+    resource(twin, "Patient")["gender"] = "bogus"
+    rules = bundle_rules_of(twin)
+    assert rules is not None
+    StructureCheck("x", "Bundle", LineMap(), rules).resource(twin, ())
+    assert rules.found == _rules_walked_alone(twin) and [f[2] for f in rules.found] == [F_BINDING]

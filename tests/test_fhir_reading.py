@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 from helpers.fhir import ADMISSION, DATA, canonical_divs, dump, entry_index, load, mutated, resource
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medcom.formats.fhir import parse, validate_bytes
-from medcom.formats.fhir.jsonread import MAX_DEPTH
+from medcom.formats.fhir.jsonread import MAX_DEPTH, JSONProblem, read_json
 from medcom.formats.fhir.messages import read_message
 from medcom.formats.fhir.rules import ALL, F_BINDING, F_JSON, F_PROFILE, F_STRUCTURE, F_XML
 from medcom.formats.fhir.xmlwrite import to_xml
@@ -163,3 +164,24 @@ def test_fhir_is_told_apart_from_oioxml_cheaply() -> None:
     assert looks_like_fhir(to_xml(load(ADMISSION)))
     assert not looks_like_fhir(b'<?xml version="1.0"?><Emessage xmlns="urn:oio:medcom:municipality:1.0.3"/>')
     assert looks_like_fhir(b'["not", "a resource"]')  # JSON: reported as F-JSON (not a resource), not as bad XML
+
+
+_SURROGATES = st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010) | st.characters(max_codepoint=0x7F)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(_SURROGATES, max_size=6), st.text(_SURROGATES, max_size=6), st.booleans())
+def test_a_lone_surrogate_is_refused_wherever_its_escape_is(key: str, value: str, upper: bool) -> None:
+    """A lone surrogate (`\\ud800`-`\\udfff` escaped, in either case, unpaired) in a key or a value is refused; a
+    pair is one character and read (the reader searches the value only where the text has such an escape)."""
+    text = json.dumps({"resourceType": "Bundle", "id": "x", "extension": [{key: value}]})
+    if upper:
+        text = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), text)
+    loaded = json.loads(text)
+    lone = any(0xD800 <= ord(c) <= 0xDFFF for part in loaded["extension"][0].items() for s in part for c in s)
+    try:
+        read_json(text.encode(), max_bytes=10_000)
+    except JSONProblem as problem:
+        assert lone and "lone surrogate" in str(problem)
+    else:
+        assert not lone

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
-from helpers.fhir import ADMISSION, load, resource
+from helpers.fhir import ADMISSION, CARE_NEW, load, resource
 from test_fhir_medcom_invariants import _bundles, _mutate
 
 from medcom.formats.fhir import fhirpath as fp
@@ -81,3 +81,18 @@ def test_an_id_the_base_model_refuses_is_part_of_the_key() -> None:
     odd = copy.deepcopy(bundle)
     _organisation(odd)["id"] = "not an id!"
     assert _findings(odd) == _fresh(odd)
+
+
+def test_a_walk_that_counts_what_it_cannot_check_is_remembered_with_the_counts() -> None:
+    """An organisation with a narrative (txt-1 and txt-2 cannot be evaluated here: counted, at no location) is as
+    local as one without: remembered, and its counts replayed for the next copy."""
+    bundle = load(CARE_NEW)
+    assert "text" in _organisation(bundle)
+    expected = _fresh(bundle)
+    assert any("txt-1" in f["text"] for f in expected)
+    walks.forget()
+    _findings(bundle)
+    assert any(key[0].endswith("medcom-messaging-organization") for key in walks._WALKS)
+    remembered = len(walks._WALKS)
+    assert _findings(copy.deepcopy(bundle)) == expected  # the counts replayed
+    assert len(walks._WALKS) == remembered  # from memory

@@ -78,9 +78,27 @@ def _html_checks(_value: object, _resource_: dict, _session: object = None) -> o
     return UNEVALUABLE
 
 
-def _bundle(value: object) -> list[dict] | None:
+def remembered(session: object, what: str, value: object, read: Callable[[object], Any]) -> Any:
+    """`read(value)`, once per validation: a Bundle's entries are read by a score of Bundle-level invariants, and
+    nothing changes the Bundle while it is judged. Kept in the validation's `shapes` by the object's identity,
+    with the object (so that the identity is not another's later); read afresh without a validation."""
+    shapes = getattr(session, "shapes", None)
+    if shapes is None:
+        return read(value)
+    key = (what, id(value))
+    found = shapes.get(key)
+    if found is None:
+        found = shapes[key] = (value, read(value))
+    return found[1]
+
+
+def _bundle(value: object, session: object = None) -> list[dict] | None:
     """The entries of a plain Bundle (a Bundle with a string `type` and entries that are objects read as
     elements); None for any other shape."""
+    return remembered(session, "entries", value, _read_bundle)  # type: ignore[no-any-return]
+
+
+def _read_bundle(value: object) -> list[dict] | None:
     if not _resource(value, "Bundle") or not _plain_string(value, "type") or "type" not in value \
             or "_entry" in value:  # type: ignore[operator]
         return None
@@ -100,14 +118,14 @@ def _plain_entry_resource(entry: dict) -> bool:
 
 def _no_total(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-1: total.empty() or (type = 'searchset') or (type = 'history')."""
-    if _bundle(value) is not None and _absent(value, "total"):  # type: ignore[arg-type]
+    if _bundle(value, _session) is not None and _absent(value, "total"):  # type: ignore[arg-type]
         return True
     return ASK_FHIRPATH
 
 
 def _no_search(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-2: entry.search.empty() or (type = 'searchset')."""
-    entries = _bundle(value)
+    entries = _bundle(value, _session)
     if entries is not None and all(_absent(e, "search") for e in entries):
         return True
     return ASK_FHIRPATH
@@ -116,7 +134,7 @@ def _no_search(value: object, _resource_: dict, _session: object = None) -> obje
 def _entries_without(part: str, kinds: tuple[str, ...]) -> Native:
     """bdl-3 / bdl-4: entry.all(<part>.exists() = (%resource.type = one of `kinds`)), for the Bundle itself."""
     def check(value: object, resource: dict, _session: object = None) -> object:
-        entries = _bundle(value) if value is resource else None
+        entries = _bundle(value, _session) if value is resource else None
         if entries is None or value["type"] in kinds or not all(_absent(e, part) for e in entries):  # type: ignore[index]
             return ASK_FHIRPATH
         return True
@@ -126,7 +144,7 @@ def _entries_without(part: str, kinds: tuple[str, ...]) -> Native:
 def _distinct_full_urls(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-7: (type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId)
     .isDistinct()."""
-    entries = _bundle(value)
+    entries = _bundle(value, _session)
     if entries is None or value["type"] == "history":  # type: ignore[index]
         return ASK_FHIRPATH
     urls = []
@@ -154,7 +172,7 @@ def _not_a_document(check_identifier: bool = False, check_timestamp: bool = Fals
     """bdl-9, bdl-10, bdl-11: type = 'document' implies ...: true when the Bundle is not a document (the
     right-hand side must be plain too: fhirpathpy evaluates it whatever the left)."""
     def check(value: object, _resource_: dict, _session: object = None) -> object:
-        entries = _bundle(value)
+        entries = _bundle(value, _session)
         if entries is None or value["type"] == "document":  # type: ignore[index]
             return ASK_FHIRPATH
         if check_identifier:
@@ -174,7 +192,7 @@ def _not_a_document(check_identifier: bool = False, check_timestamp: bool = Fals
 
 def _message_starts_with_header(value: object, _resource_: dict, _session: object = None) -> object:
     """bdl-12: type = 'message' implies entry.first().resource.is(MessageHeader)."""
-    entries = _bundle(value)
+    entries = _bundle(value, _session)
     first = _first_entry_resource(entries) if entries is not None else ASK_FHIRPATH
     if first is ASK_FHIRPATH:
         return ASK_FHIRPATH

@@ -32,6 +32,9 @@ _STRING = r'"(?:[^"\\]++|\\.)*+"'
 _TOKEN = re.compile(_STRING + r'|[{}\[\]:,]|[^\s{}\[\]:,"]++', re.DOTALL)
 _BRACKETS = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[{}\[\]]', re.DOTALL)  # a string ends at its quote or the end
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# UTF-8 text decodes to no surrogate: a lone one in the value comes from an escape `\ud800`-`\udfff` (either
+# case), which this finds (with a few that are not escapes, `\\ud800`): only then is the value searched
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JSONProblem(ValueError):
@@ -171,7 +174,7 @@ def read_json(data: bytes, *, max_bytes: int) -> tuple[object, LineMap]:
     if value is _FAILED or _deeper_than(value, MAX_DEPTH):
         value = _checked_loads(text)  # the problem, found in the order the checks are made (depth first)
     lines = line_map(text)
-    surrogate = _find_surrogate(value, ())
+    surrogate = _find_surrogate(value, ()) if _SURROGATE_ESCAPE.search(text) else None
     if surrogate is not None:
         raise JSONProblem("a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
                           lines.line(surrogate))

@@ -29,12 +29,18 @@ from medcom.formats.fhir.base_invariants import (
     _element,
     _plain_entry_resource,
     _plain_string,
+    remembered,
 )
 
 
-def _resources(value: object) -> list[dict | None] | None:
+def _resources(value: object, session: object = None) -> list[dict | None] | None:
     """The resources of a plain Bundle's entries (None where an entry has none); None for any other shape."""
-    entries = _bundle(value)
+    return remembered(session, "resources", value,  # type: ignore[no-any-return]
+                      lambda bundle: _read_resources(bundle, session))
+
+
+def _read_resources(value: object, session: object) -> list[dict | None] | None:
+    entries = _bundle(value, session)
     if entries is None or not all(_plain_entry_resource(e) and "_resource" not in e for e in entries):
         return None
     return [e.get("resource") for e in entries]
@@ -69,27 +75,27 @@ def _elements(value: object) -> list[dict] | None:
 def _any_of_type(kind: str) -> Native:
     """`entry.resource.ofType(kind).exists()` and `... .count() >0`."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         return ASK_FHIRPATH if resources is None else bool(_of_type(resources, kind))
     return check
 
 
 def _one_patient(value: object, _resource_: dict, _session: Any = None) -> object:
     """`entry.where(resource.is(Patient)).count() = 1`."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     return ASK_FHIRPATH if resources is None else len(_of_type(resources, "Patient")) == 1
 
 
 def _no_entry_is_a_resource(value: object, _resource_: dict, _session: Any = None) -> object:
     """`entry.ofType(MessageHeader).all(...)`: an entry is a BundleEntry, never a MessageHeader or a Provenance,
     so `all()` is over nothing and true (what fhirpathpy answers, and what these versions of the IGs shipped)."""
-    return ASK_FHIRPATH if _resources(value) is None else True
+    return ASK_FHIRPATH if _resources(value, _session) is None else True
 
 
 def _header_conforms(url: str) -> Native:
     """`entry.resource.ofType(MessageHeader).conformsTo(url)`, for a message with at most one MessageHeader."""
     def check(value: object, _resource_: dict, session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, session)
         headers = _of_type(resources, "MessageHeader") if resources is not None else []
         if resources is None or len(headers) > 1:
             return ASK_FHIRPATH
@@ -100,7 +106,7 @@ def _header_conforms(url: str) -> Native:
 def _first_conforms(url: str) -> Native:
     """`entry[0].resource.conformsTo(url)`."""
     def check(value: object, _resource_: dict, session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, session)
         if resources is None:
             return ASK_FHIRPATH
         return _conforms(session, resources[0], url) if resources and resources[0] is not None else False
@@ -111,7 +117,7 @@ def _provenances_conform(url: str) -> Native:
     """`entry.resource.ofType(Provenance).conformsTo(url).allTrue()` and `... .all(conformsTo(url))`: each
     Provenance in turn, unevaluable at the first the validator cannot judge."""
     def check(value: object, _resource_: dict, session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, session)
         if resources is None:
             return ASK_FHIRPATH
         verdicts = []
@@ -146,7 +152,7 @@ def _strings(objects: list[dict], name: str) -> list[object] | None:
 def _patient_identifier_system(expected: str) -> Native:
     """`entry.resource.ofType(Patient).identifier.system = 'expected'`."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         identifiers: list[dict] = []
@@ -164,7 +170,7 @@ def _destination_use(expected: str) -> Native:
     """`Bundle.entry.resource.ofType(MessageHeader).destination.extension.value.code = 'expected'`, where each
     extension's value is one Coding-like object."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         codings: list[dict] = []
@@ -191,7 +197,7 @@ def _destination_use(expected: str) -> Native:
 def _acknowledged(value: object, _resource_: dict, _session: Any = None) -> object:
     """medcom-acknowledgement-1: iif(MessageHeader.response.code = 'ok', true, response.code != 'ok' and an
     OperationOutcome exists); with no response code both sides are empty and the invariant false."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     headers = _of_type(resources, "MessageHeader") if resources is not None else []
     if resources is None or len(headers) != 1:
         return ASK_FHIRPATH
@@ -208,7 +214,7 @@ def _acknowledged(value: object, _resource_: dict, _session: Any = None) -> obje
 
 def _practitioner_named(value: object, _resource_: dict, _session: Any = None) -> object:
     """`entry.resource.ofType(Practitioner).name.exists()`."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     if resources is None:
         return ASK_FHIRPATH
     for practitioner in _of_type(resources, "Practitioner"):
@@ -223,7 +229,7 @@ def _practitioner_named(value: object, _resource_: dict, _session: Any = None) -
 
 def _role_names_practitioner(value: object, _resource_: dict, _session: Any = None) -> object:
     """`Bundle.entry.resource.ofType(PractitionerRole).practitioner.reference.exists()`."""
-    resources = _resources(value)
+    resources = _resources(value, _session)
     if resources is None:
         return ASK_FHIRPATH
     references = []
@@ -253,7 +259,7 @@ def _one_profile(resource: dict) -> list[object] | None:
 def _header_profile_starts(prefix: str) -> Native:
     """`entry[0].resource.ofType(MessageHeader).meta.profile.startsWith(prefix)`, for at most one profile."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         first = resources[0] if resources else None
@@ -270,7 +276,7 @@ def _provenance_profiles_start(prefix: str) -> Native:
     """`entry.resource.ofType(Provenance).all(meta.profile.startsWith(prefix))`, for at most one profile each (a
     Provenance without one fails `all()`)."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None:
             return ASK_FHIRPATH
         verdicts = []
@@ -303,11 +309,160 @@ def _no_communication_has(member: str) -> Native:
     message's sender or receiver): true where no Communication has the member, as `X or true` is true whatever X
     is (FHIRPath's three-valued `or`); where one has it, fhirpathpy compares what the references resolve to."""
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
-        resources = _resources(value)
+        resources = _resources(value, _session)
         if resources is None or any(member in r or "_" + member in r for r in _of_type(resources, "Communication")):
             return ASK_FHIRPATH
         return True
     return check
+
+
+_PRACTITIONER_EXTENSION = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-practitioner-extension"
+
+
+def _plain_member(value: dict, name: str) -> tuple[bool, list[dict]]:
+    """(plain, the elements) of a repeating member: absent, or a list of non-empty element objects, no twin."""
+    plain, found = _member(value, name)
+    items = _elements(found) if plain else None
+    return (False, []) if items is None else (True, items)
+
+
+def _payload_extensions(communication: object) -> list[list[dict]] | None:
+    """Each payload's extensions, where every payload and extension is a plain element and every extension has a
+    plain string url (fhirpathpy's `extension(url)` reads `e["url"]` of each); None for any other shape."""
+    if not isinstance(communication, dict):
+        return None
+    plain, payloads = _plain_member(communication, "payload")
+    if not plain:
+        return None
+    found = []
+    for payload in payloads:
+        plain, extensions = _plain_member(payload, "extension")
+        if not plain or not all(_plain_string(e, "url") and "url" in e for e in extensions):
+            return None
+        found.append(extensions)
+    return found
+
+
+def _extension_value(extension: dict) -> tuple[bool, object]:
+    """(plain, the value) of an extension: at most one `value<Type>` of a known type and no `_value` twin."""
+    values = [k for k in extension if k.startswith(("value", "_value"))]
+    if not values:
+        return True, None
+    if len(values) > 1 or values[0].startswith("_") or values[0][5:] not in _EXTENSION_VALUE_TYPES:
+        return False, None
+    return True, extension[values[0]]
+
+
+def _reference_of(value: object) -> tuple[bool, str | None]:
+    """(plain, the reference string) of a Reference-like object: `reference` absent or a non-empty string."""
+    if not _element(value) or not value or not _plain_string(value, "reference"):  # type: ignore[arg-type]
+        return False, None
+    return True, value.get("reference")  # type: ignore[union-attr]
+
+
+def _sender_role_coded(value: object, _resource_: dict, session: Any = None) -> object:
+    """medcom-careCommunication-7 (5.0): `payload.extension(url).value.resolve().all(code.coding.code.exists() xor
+    code.text.exists())`: the first practitioner extension of each payload (fhirpathpy's `extension(url)`), its
+    valueReference resolved in the Bundle; each role found has coded or text codes, not both."""
+    payloads = _payload_extensions(value)
+    if payloads is None:
+        return ASK_FHIRPATH
+    verdicts = []
+    for extensions in payloads:
+        first = next((e for e in extensions if e["url"] == _PRACTITIONER_EXTENSION), None)
+        if first is None:
+            continue
+        plain, target = _extension_value(first)
+        if not plain or not (target is None or isinstance(target, dict)):
+            return ASK_FHIRPATH
+        plain, reference = _reference_of(target) if target is not None else (True, None)
+        if not plain:
+            return ASK_FHIRPATH
+        role = session.resolve(reference) if reference is not None else None
+        if role is None:
+            continue
+        plain, concepts = _plain_member(role, "code")
+        codings: list[dict] = []
+        for concept in concepts if plain else ():
+            plain_coding, found = _plain_member(concept, "coding")
+            plain = plain and plain_coding
+            codings += found
+        codes, texts = _strings(codings, "code"), _strings(concepts, "text")
+        if not plain or codes is None or texts is None:
+            return ASK_FHIRPATH
+        verdicts.append(bool(codes) != bool(texts))
+    return all(verdicts)
+
+
+def _sender_practitioner_named(value: object, _resource_: dict, session: Any = None) -> object:
+    """medcom-careCommunication-8: `payload.where(extension(url).exists()).extension.value.reference.resolve()
+    .practitioner.resolve().name.exists()`: in each payload with a practitioner extension, the `reference` of every
+    extension's value (an object's; a primitive has none) resolved, its `practitioner` resolved, a name there."""
+    payloads = _payload_extensions(value)
+    if payloads is None:
+        return ASK_FHIRPATH
+    references: list[str] = []
+    for extensions in payloads:
+        if not any(e["url"] == _PRACTITIONER_EXTENSION for e in extensions):
+            continue
+        for extension in extensions:
+            plain, target = _extension_value(extension)
+            if not plain or isinstance(target, list):
+                return ASK_FHIRPATH
+            if isinstance(target, dict):
+                plain, reference = _reference_of(target)
+                if not plain:
+                    return ASK_FHIRPATH
+                references += [reference] if reference is not None else []
+    named = False
+    for reference in references:
+        role = session.resolve(reference)
+        if role is None:
+            continue
+        plain, practitioner = _member(role, "practitioner")
+        if not plain or isinstance(practitioner, list):
+            return ASK_FHIRPATH
+        if practitioner is None:
+            continue
+        plain, target = _reference_of(practitioner)
+        if not plain:
+            return ASK_FHIRPATH
+        person = session.resolve(target) if target is not None else None
+        if person is None:
+            continue
+        plain, names = _plain_member(person, "name")
+        if not plain:
+            return ASK_FHIRPATH
+        named = named or bool(names)
+    return named
+
+
+def _encounter_episode_identified(value: object, _resource_: dict, session: Any = None) -> object:
+    """medcom-careCommunication-9: `iif(encounter.exists().not(), true, encounter.reference.resolve().episodeOfCare
+    .identifier.exists())`: no encounter, or the one it references has an episode of care with an identifier."""
+    if not isinstance(value, dict):
+        return ASK_FHIRPATH
+    plain, encounter = _member(value, "encounter")
+    if not plain:
+        return ASK_FHIRPATH
+    if encounter is None:
+        return True
+    plain, reference = _reference_of(encounter)
+    if not plain:
+        return ASK_FHIRPATH
+    target = session.resolve(reference) if reference is not None else None
+    if target is None:
+        return False
+    plain, episodes = _plain_member(target, "episodeOfCare")
+    if not plain:
+        return ASK_FHIRPATH
+    identified = False
+    for episode in episodes:
+        plain, identifier = _member(episode, "identifier")
+        if not plain or not (identifier is None or _element(identifier) and identifier):
+            return ASK_FHIRPATH
+        identified = identified or identifier is not None
+    return identified
 
 
 def _care_sender_or_recipient(member: str, head: str, header_path: str, resolved: bool) -> str:
@@ -388,6 +543,13 @@ MEDCOM: dict[tuple[str, str], Native] = {
     **{("medcom-careCommunication-12", _care_sender_or_recipient(
         "recipient", f"{_COMMUNICATION}.recipient", "destination.receiver", resolved)):
         _no_communication_has("recipient") for resolved in (False, True)},
+    ("medcom-careCommunication-7", f"payload.extension('{_PRACTITIONER_EXTENSION}').value.resolve().all("
+                                   "code.coding.code.exists() xor code.text.exists())"): _sender_role_coded,
+    ("medcom-careCommunication-8", f"payload.where(extension('{_PRACTITIONER_EXTENSION}').exists()).extension"
+                                   ".value.reference.resolve().practitioner.resolve().name.exists()"):
+        _sender_practitioner_named,
+    ("medcom-careCommunication-9", "iif(encounter.exists().not(), true, encounter.reference.resolve().episodeOfCare"
+                                   ".identifier.exists())"): _encounter_episode_identified,
     ("gln-modulus-10", _gln_expression("value.")): _GLN,
     ("gln-modulus-10", _gln_expression("")): _GLN,
     ("CVR-modulus-11", _cvr_expression("value.")): _CVR,

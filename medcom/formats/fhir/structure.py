@@ -11,6 +11,8 @@ missing. Those come after the shape's findings (`add_base`); one finding per loc
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
+from typing import Protocol
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, required_choices
@@ -23,13 +25,34 @@ from medcom.quoting import quoted
 _JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, float), "string": (str,),
                "xhtml": (str,)}
 _INT32 = (-(2**31), 2**31 - 1)
+_DESCENDED = ("complex", "resource")
+_TEXT = ("string", "xhtml")  # the kinds whose JSON value is a string
+
+
+class ElementRules(Protocol):
+    """Rules asked by the walk as it goes (bundle_rules.BundleRules), never inside a primitive's `_name`."""
+
+    def reference(self, value: dict, path: Path) -> None:
+        """A Reference object, before its members are walked."""
+
+    def member(self, item: object, info: ElementInfo, type_name: str, path: Path) -> None:
+        """A key the walk does not descend into as the rules would (a primitive with codes, an element given as an
+        array where it does not repeat, or not as one where it does): the rules walk it wholly themselves."""
+
+
+@cache
+def _required(type_name: str) -> tuple[ElementInfo, ...]:
+    """The elements the base model requires of a type (a choice apart: `required_choices`), in its order: looked
+    for in each object of the type, which would otherwise go through all the type's elements."""
+    return tuple(info for info in elements(type_name).values() if info.required and info.choice_of is None)
 
 
 class StructureCheck:
     """Collects F-STRUCTURE findings for the resources of one document."""
 
-    def __init__(self, file: str, root_type: str, lines: LineMap) -> None:
+    def __init__(self, file: str, root_type: str, lines: LineMap, rules: ElementRules | None = None) -> None:
         self.file = file
+        self.rules = rules  # rules that no base element states, asked on the way (bundle_rules.py)
         self.root_type = root_type
         self.lines = lines
         self.findings: dict[Location, Finding] = {}  # by location: the first problem found there
@@ -75,9 +98,16 @@ class StructureCheck:
                 other = choices.setdefault(info.choice_of, name)
                 if other != name:
                     self._add(path + (key,), f"{info.choice_of}[x] is given twice ({other} and {name})")
-            self._member(item, info, path + (key,), extension_part=key.startswith("_"))
-        for info in known.values():
-            if not info.required or info.name in value or info.choice_of is not None:
+            twin = key.startswith("_")
+            if self.rules is not None and not twin and (info.enum or (
+                    info.kind in _DESCENDED and info.is_list != isinstance(item, list))):
+                self.rules.member(item, info, type_name, path + (key,))  # codes, or a shape not descended into
+            if item.__class__ is str and not twin and info.kind in _TEXT and not info.is_list:
+                self._text(item, info, path + (key,))  # most members: what _member -> _single -> _primitive does
+                continue
+            self._member(item, info, path + (key,), extension_part=twin)
+        for info in _required(type_name):
+            if info.name in value:
                 continue
             twin = value.get("_" + info.name)
             if twin is None:
@@ -113,13 +143,19 @@ class StructureCheck:
             self._add(path, "null is not allowed here")
         elif extension_part:  # the `_name` object of a primitive: id and extensions
             if isinstance(item, dict):
-                self._object(item, "Element", path)
+                rules, self.rules = self.rules, None  # the rules do not look inside a primitive's extensions
+                try:
+                    self._object(item, "Element", path)
+                finally:
+                    self.rules = rules
             else:
                 self._add(path, "a primitive's `_` twin must be an object")
         elif info.kind == "resource":
             self.resource(item, path)
         elif info.kind == "complex":
             if isinstance(item, dict):
+                if self.rules is not None and info.fhir_type == "Reference":
+                    self.rules.reference(item, path)
                 self._object(item, info.fhir_type, path)
             else:
                 self._add(path, f"'{info.name}' is a {info.fhir_type}: it must be a JSON object")
@@ -132,16 +168,25 @@ class StructureCheck:
             json_type = {"boolean": "true or false", "integer": "a JSON number without a fraction",
                          "decimal": "a JSON number"}.get(info.kind, "a JSON string")
             self._add(path, f"'{info.name}' is a {info.fhir_type}: its value must be {json_type}, not {quoted(item)}")
-        elif isinstance(item, str) and not item.strip():
-            self._add(path, f"'{info.name}' is empty: a string value must have content")
+        elif isinstance(item, str):
+            self._text(item, info, path)
         elif info.kind == "integer" and not _INT32[0] <= item <= _INT32[1]:  # type: ignore[operator]
             self._add(path, f"'{info.name}' is out of the 32-bit integer range")
         else:
-            check = CHECKS.get(info.fhir_type)
-            rule = check(item) if check is not None else None
-            if rule is not None:
-                self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {quoted(item)} is not one "
-                                        f"({rule})"))
+            self._format(item, info, path)
+
+    def _text(self, item: str, info: ElementInfo, path: Path) -> None:
+        """A string value of an element that takes one."""
+        if not item.strip():
+            self._add(path, f"'{info.name}' is empty: a string value must have content")
+        else:
+            self._format(item, info, path)
+
+    def _format(self, item: object, info: ElementInfo, path: Path) -> None:
+        check = CHECKS.get(info.fhir_type)
+        rule = check(item) if check is not None else None
+        if rule is not None:
+            self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {quoted(item)} is not one ({rule})"))
 
     def add_base(self) -> None:
         """The base model's findings (primitive formats, required primitives and choices), after the shape's."""

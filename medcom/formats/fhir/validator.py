@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import walks
-from medcom.formats.fhir.bundle_rules import bundle_rules
+from medcom.formats.fhir.bundle_rules import bundle_rules_of
 from medcom.formats.fhir.checkers import resource_checker
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
@@ -104,6 +104,7 @@ class _Validation:
         self.expected: dict[Path, dict[str, Path | None]] = {}  # resource path -> profile -> referring element
         self.done: set[tuple[Path, str]] = set()
         self.verdicts: dict[tuple[int, str], bool] = {}
+        self.shapes: dict[tuple[str, int], tuple[object, object]] = {}  # the Bundle as the natives read it, once
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
         self._follow = True
@@ -133,8 +134,8 @@ class _Validation:
                                          location=location, code=code, judged_by=_judged_by(judge) if judge else None)
 
     def not_checked(self, kind: str, what: str) -> None:
-        if self._recording is not None:
-            self._record((), ("unchecked", kind, what))
+        if self._recording is not None:  # a count, at no location: replayed wherever the resource is
+            self._record(self._recording[0], ("unchecked", kind, what))
         if not self.quiet:
             self.unchecked[(kind, what)] += 1
 
@@ -341,8 +342,9 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     packages lack) never makes a message conform."""
     lines = lines or LineMap()
     result = ValidationResult()
+    rules = bundle_rules_of(bundle)
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
-        bundle.get("resourceType"), str) else "Bundle", lines)
+        bundle.get("resourceType"), str) else "Bundle", lines, rules)
     structure.resource(bundle, ())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
@@ -351,7 +353,8 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
                                    file, 1, None)]
         return result
     structure.add_base()
-    bundle_rules(bundle, structure)
+    if rules is not None:
+        rules.add_to(structure)
     result.profile = message_profile(bundle)
     note = None
     if result.profile is None:
