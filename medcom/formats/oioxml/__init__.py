@@ -8,7 +8,6 @@ SBDH) are unwrapped by `medcom.formats.read` before this runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from lxml import etree
 
@@ -191,24 +190,23 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
               readable_path: PathNamer) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
-    # Reading the content (replay), each element's children are read whole once and shared (Kids); describing
-    # alone (validate), only the few names it needs, and each walk stops once they are found.
-    kids = Kids() if wall_times is not None else None
-
-    def of(el: etree._Element | None, wanted: frozenset[str]) -> Children:
-        return kids[el] if kids is not None else children(el, wanted)
-
-    parts = of(body, _BODY_PARTS)
+    if wall_times is not None and family is not None:
+        _describe_with_content(message, body, envelope, family, head, wall_times, readable_path)
+        return
+    # Describing alone (validate), only the few names it needs, and each walk stops once they are found.
+    parts = children(body, _BODY_PARTS)
     letter_el = parts.get("Letter")
-    letter = of(letter_el, _LETTER_PARTS)
+    letter = children(letter_el, _LETTER_PARTS)
     version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
     message.letter_id = text_of(letter.get("Identifier"))
     message.envelope_id = text_of(head.get("Identifier"))
     message.receipt_requested = envelope is not None and text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt"
-    message.sender = _party_ean(body, parts, "Sender", of)
-    message.sender_name = _party_name(of(parts.get("Sender"), _NAMES))
-    message.receiver = _party_ean(body, parts, "Receiver", of)
+    sender = children(parts.get("Sender"), _SENDER_PARTS)
+    message.sender = _party_ean(body, sender.get("EANIdentifier"), "Sender" in parts, "Sender")
+    message.sender_name = _party_name(text_of(sender.get("OrganisationName")), text_of(sender.get("DepartmentName")))
+    message.receiver = _party_ean(body, children(parts.get("Receiver"), _EAN).get("EANIdentifier"),
+                                  "Receiver" in parts, "Receiver")
     if family is None:
         message.family = text_of(letter.get("StatisticalCode")) or local_name(body) \
             if letter_el is not None else local_name(body)
@@ -218,32 +216,57 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
             readable_path(body)))
         return
     message.family = family.code
+    _check_version(message, family, version, letter_el, body, readable_path)
+
+
+def _describe_with_content(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
+                           family: Family, head: Children, wall_times: WallTimes, readable_path: PathNamer) -> None:
+    """`_describe` of a letter of a known family whose content is read (replay): the letter is read first, each
+    element's children once (Kids), and the description takes what the content already holds (the same texts of
+    the same elements) instead of reading them again."""
+    kids = Kids()
+    parts = kids[body]
+    content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times, kids=kids)
+    letter_el = parts.get("Letter")
+    version = text_of(kids[letter_el].get("VersionCode")) or ""
+    message.version = version or None
+    message.letter_id = content.letter_id
+    message.envelope_id = content.envelope_id
+    message.receipt_requested = content.receipt_requested
+    sender, receiver = content.sender, content.receiver
+    message.sender = sender.ean if sender.ean is not None else _party_ean(body, None, "Sender" in parts, "Sender")
+    message.sender_name = _party_name(sender.organisation, sender.department)
+    message.receiver = receiver.ean if receiver.ean is not None \
+        else _party_ean(body, None, "Receiver" in parts, "Receiver")
+    message.family = family.code
+    _check_version(message, family, version, letter_el, body, readable_path)
+    message.content = content
+
+
+def _check_version(message: ReadMessage, family: Family, version: str, letter_el: etree._Element | None,
+                   body: etree._Element, readable_path: PathNamer) -> None:
+    """M-VERSION: a letter's VersionCode must be its family's in its generation."""
     if version and version != family.version:
         message.findings.append(Finding(
             "M-VERSION", Severity.ERROR, f"{family.body} of generation {family.generation.name} is version "
             f"{family.version}, not {version}", message.source,
             letter_el.sourceline if letter_el is not None else body.sourceline,
             readable_path(letter_el) if letter_el is not None else readable_path(body)))
-    if wall_times is not None:
-        message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times, kids=kids)
 
 
-_NAMES = frozenset({"OrganisationName", "DepartmentName"})
+_SENDER_PARTS = frozenset({"EANIdentifier", "OrganisationName", "DepartmentName"})
 
 
-def _party_name(names: Children) -> str | None:
-    """'Organisation, department' of a Sender or Receiver (its children `names`), as the letter names them (None:
-    it names neither)."""
-    organisation, department = text_of(names.get("OrganisationName")), text_of(names.get("DepartmentName"))
+def _party_name(organisation: str | None, department: str | None) -> str | None:
+    """'Organisation, department' of a Sender or Receiver, as the letter names them (None: it names neither)."""
     if organisation and department:
         return f"{organisation}, {department}"
     return organisation or department
 
 
-def _party_ean(body: etree._Element, parts: Children, party: str,
-               of: Callable[[etree._Element | None, frozenset[str]], Children]) -> str | None:
-    """The text of <party>/EANIdentifier, as the path finds it (the first party element that has one)."""
-    ean = of(parts.get(party), _EAN).get("EANIdentifier")
-    if ean is None and party in parts:
+def _party_ean(body: etree._Element, ean: etree._Element | None, present: bool, party: str) -> str | None:
+    """The text of <party>/EANIdentifier, as the path finds it: the first party element's (`ean`, if it has one),
+    else the first party element that has one (looked for only where a party element is `present`)."""
+    if ean is None and present:
         ean = body.find(f"{{*}}{party}/{{*}}EANIdentifier")
     return text_of(ean)

@@ -111,10 +111,10 @@ def text_of(el: etree._Element | None) -> str | None:
 
 def wall_time(holder: etree._Element) -> datetime | None:
     """The naive local date and time of a Date + Time/TimeWithSec holder; None when malformed."""
-    return _wall_time(children(holder))
+    return wall_time_of(children(holder))
 
 
-def _wall_time(parts: Children) -> datetime | None:
+def wall_time_of(parts: Children) -> datetime | None:
     """A time with a UTC offset is malformed too ('110200-0130' reads as 11:02:00 at -01:30): MedCom's times are
     local wall times (the schema reports it), and an aware time would break every reader that takes a wall time."""
     day = text_of(parts.get("Date"))
