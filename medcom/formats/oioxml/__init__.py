@@ -14,7 +14,7 @@ from lxml import etree
 from medcom.findings import Finding, FindingLimit, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
-from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
+from medcom.formats.oioxml.generations import Family, family_of_tag, generation_of, known_versions
 from medcom.formats.oioxml.letters import Children, Kids, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
@@ -80,11 +80,20 @@ class _Placed:
     rest are counted), so a document of many errors and many letters costs memory in proportion to itself."""
 
     def __init__(self, bodies: list[etree._Element], limit: int) -> None:
+        self.limit = limit
         self.shared = FindingLimit([], limit)
-        self.per_body = {id(b): FindingLimit([], limit) for b in bodies}
+        self.bodies = {id(b) for b in bodies}
+        self.per_body: dict[int, FindingLimit] = {}  # a letter's own listing, made at its first finding
 
     def at(self, body: etree._Element | None) -> FindingLimit:
-        return self.per_body[id(body)] if body is not None and id(body) in self.per_body else self.shared
+        if body is None:
+            return self.shared
+        own = self.per_body.get(id(body))
+        if own is None:
+            if id(body) not in self.bodies:
+                return self.shared
+            own = self.per_body[id(body)] = FindingLimit([], self.limit)
+        return own
 
     def finish(self) -> None:
         """Count the document's errors by rule (for the letters after the first), then close its listing."""
@@ -101,14 +110,17 @@ class _Placed:
         """A letter's findings: its own, after the document's (letter 1) or, for the other letters, one finding
         per rule that says how many errors the document has and where they are listed (the letter is rejected,
         as the document is, and a suppression of the rule still applies)."""
-        own = self.at(body)
-        own.close()
+        own = self.per_body.get(id(body))
+        listed: list[Finding] = []
+        if own is not None:
+            own.close()
+            listed = own.findings
         if position == 1:
-            return [*self.shared.findings, *own.findings]
+            return [*self.shared.findings, *listed]
         errors = self.shared_errors
         return [*(Finding(rule, Severity.ERROR, f"this letter's Emessage has {count:,} {rule} error"
                           f"{'s' if count != 1 else ''} outside its letters (listed once, with letter 1)", source)
-                  for rule, count in errors.items()), *own.findings]
+                  for rule, count in errors.items()), *listed]
 
 
 def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element | None:
@@ -176,7 +188,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
     for position, body in enumerate(bodies, start=1):
         name = f"{source} letter {position}" if len(bodies) > 1 else source
         findings = placed.findings(body, position, source)
-        family = family_of(etree.QName(body).namespace, local_name(body))
+        family = family_of_tag(body.tag)
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
                               encoding=encoding, position=position, line=body.sourceline, document=source)
         _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
