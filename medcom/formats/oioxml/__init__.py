@@ -130,13 +130,15 @@ def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element
     return node if node is not None and local_name(node) not in NOT_LETTERS else None
 
 
-def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -> list[ReadMessage]:
+def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions,
+                  encoding: str | None = None) -> list[ReadMessage]:
     """The messages of one Emessage document: one per letter, each with the findings that concern it (findings
-    on the envelope or the document are listed once, with the first letter, and reject every letter)."""
+    on the envelope or the document are listed once, with the first letter, and reject every letter). `encoding`:
+    the one it was read in, if the tree's docinfo does not say it (xmlsafe.parse_document)."""
     root = tree.getroot()
     namespace = etree.QName(root).namespace
     generation = generation_of(namespace)
-    encoding = read_encoding(tree)
+    encoding = encoding or read_encoding(tree)
     if generation is None:
         return [ReadMessage(source, "oioxml", [Finding(
             "M-VERSION", Severity.ERROR, f"an Emessage in namespace {namespace or '(none)'}, which is not an OIOXML "
