@@ -135,11 +135,12 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-# A document that declares windows-1252 and is ASCII throughout reads the same as UTF-8 (windows-1252 agrees with
-# ASCII on every byte below 0x80), and libxml2 reads UTF-8 without converting it through iconv, about a quarter
-# of the parse of a MedCom message (medcom build writes windows-1252, as many senders do). The spellings libxml2
-# takes for that encoding; the name the document declares is still the encoding it is said to be read in.
-_ASCII_AGREEING = frozenset({"windows-1252", "cp1252"})
+# A document that declares windows-1252 is parsed as UTF-8, its bytes converted by Python's cp1252 codec (as
+# they are: ASCII throughout), not by libxml2 through iconv: iconv's conversion is about a quarter of the parse of
+# a MedCom message (medcom build writes windows-1252, as many senders do). Both map every byte alike (the five
+# that windows-1252 leaves undefined are an error to both; a document with one is parsed as before). The
+# spellings libxml2 takes for that encoding; the name the document declares is still the one it is read in.
+_WINDOWS_1252 = frozenset({"windows-1252", "cp1252"})
 _UTF8_PARSER = safe_parser("utf-8")
 
 
@@ -154,15 +155,25 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
 
 def parse_document(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[etree._ElementTree, str]:
     """`parse_bytes`, and the encoding the document is read in as people name it (`read_encoding` of what
-    parse_bytes gives). A windows-1252 document of ASCII bytes only is parsed as the UTF-8 it equals, so its
-    `docinfo` says UTF-8: ask this encoding, not the tree's."""
+    parse_bytes gives). A windows-1252 document is parsed as the UTF-8 it converts to, so its `docinfo` says
+    UTF-8: ask this encoding, not the tree's."""
     tree, declared = _parse(data, max_bytes, as_read=True)
     return tree, declared.upper() if declared is not None else read_encoding(tree)
 
 
+def _as_utf8(data: bytes) -> bytes | None:
+    """A windows-1252 document's bytes in UTF-8 (None: a byte windows-1252 does not define)."""
+    if data.isascii():
+        return data
+    try:
+        return data.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _parse(data: bytes, max_bytes: int, *, as_read: bool) -> tuple[etree._ElementTree, str | None]:
-    """The parsed document, and with `as_read` the encoding it declares where it was parsed as UTF-8 instead
-    (None: the tree's docinfo tells)."""
+    """The parsed document, and with `as_read` the encoding it declares where it was converted to UTF-8 and
+    parsed as such (None: the tree's docinfo tells)."""
     if len(data) > max_bytes:
         raise UnsafeXMLError(f"document is {len(data):,} bytes, over the limit of {max_bytes:,}")
     if not data or data.isspace():
@@ -171,13 +182,14 @@ def _parse(data: bytes, max_bytes: int, *, as_read: bool) -> tuple[etree._Elemen
     if problem:
         raise UnsafeXMLError(f"{problem}; a MedCom message is UTF-8, UTF-16, ISO-8859-1 or windows-1252", line=1)
     _refuse_doctype(data)
-    if as_read and declared is not None and declared.lower() in _ASCII_AGREEING and data.isascii():
+    text = _as_utf8(data) if as_read and declared is not None and declared.lower() in _WINDOWS_1252 else None
+    if text is not None:
         parser = _UTF8_PARSER
     else:
-        declared = None
+        text, declared = data, None
         parser = _PARSER if _declares_encoding(data) or _is_utf8(data) else _LATIN1_PARSER
     try:
-        tree = etree.ElementTree(etree.fromstring(data, parser))
+        tree = etree.ElementTree(etree.fromstring(text, parser))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise UnsafeXMLError(f"not well-formed XML: {exc.msg}", line=line) from None
