@@ -13,7 +13,7 @@ from medcom.formats import oioxml
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.names import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
-from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
+from medcom.formats.xmlsafe import UnsafeXMLError, parse_document
 from medcom.quoting import quoted
 
 DEFAULT_OPTIONS = ReadOptions()
@@ -31,7 +31,7 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
         if looks_like_fhir(data):
             return read_fhir(data, source, options)
     try:
-        tree = parse_bytes(data, max_bytes=options.max_bytes)
+        tree, encoding = parse_document(data, max_bytes=options.max_bytes)
     except UnsafeXMLError as exc:
         return [unreadable(source, "M-XML", str(exc), exc.line)]
     root = tree.getroot()
@@ -48,7 +48,7 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
             messages += inner
         return messages
     if oioxml.is_emessage(root):
-        return oioxml.read_emessage(tree, source, options)
+        return oioxml.read_emessage(tree, source, options, encoding)
     return [unreadable(source, "M-VERSION", "not a MedCom message medcom knows: root element "
                        f"{quoted(local_name(root))} in namespace {quoted(root.nsmap.get(root.prefix) or '(none)')}",
                        root.sourceline)]

@@ -8,14 +8,13 @@ SBDH) are unwrapped by `medcom.formats.read` before this runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from lxml import etree
 
 from medcom.findings import Finding, FindingLimit, Severity
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
-from medcom.formats.oioxml.generations import Family, family_of, generation_of, known_versions
+from medcom.formats.oioxml.generations import Family, family_of_tag, generation_of, known_versions
 from medcom.formats.oioxml.letters import Children, Kids, WallTimes, children, read_letter, text_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
@@ -81,11 +80,20 @@ class _Placed:
     rest are counted), so a document of many errors and many letters costs memory in proportion to itself."""
 
     def __init__(self, bodies: list[etree._Element], limit: int) -> None:
+        self.limit = limit
         self.shared = FindingLimit([], limit)
-        self.per_body = {id(b): FindingLimit([], limit) for b in bodies}
+        self.bodies = {id(b) for b in bodies}
+        self.per_body: dict[int, FindingLimit] = {}  # a letter's own listing, made at its first finding
 
     def at(self, body: etree._Element | None) -> FindingLimit:
-        return self.per_body[id(body)] if body is not None and id(body) in self.per_body else self.shared
+        if body is None:
+            return self.shared
+        own = self.per_body.get(id(body))
+        if own is None:
+            if id(body) not in self.bodies:
+                return self.shared
+            own = self.per_body[id(body)] = FindingLimit([], self.limit)
+        return own
 
     def finish(self) -> None:
         """Count the document's errors by rule (for the letters after the first), then close its listing."""
@@ -102,14 +110,17 @@ class _Placed:
         """A letter's findings: its own, after the document's (letter 1) or, for the other letters, one finding
         per rule that says how many errors the document has and where they are listed (the letter is rejected,
         as the document is, and a suppression of the rule still applies)."""
-        own = self.at(body)
-        own.close()
+        own = self.per_body.get(id(body))
+        listed: list[Finding] = []
+        if own is not None:
+            own.close()
+            listed = own.findings
         if position == 1:
-            return [*self.shared.findings, *own.findings]
+            return [*self.shared.findings, *listed]
         errors = self.shared_errors
         return [*(Finding(rule, Severity.ERROR, f"this letter's Emessage has {count:,} {rule} error"
                           f"{'s' if count != 1 else ''} outside its letters (listed once, with letter 1)", source)
-                  for rule, count in errors.items()), *own.findings]
+                  for rule, count in errors.items()), *listed]
 
 
 def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element | None:
@@ -119,13 +130,15 @@ def _body_of_element(el: etree._Element, root: etree._Element) -> etree._Element
     return node if node is not None and local_name(node) not in NOT_LETTERS else None
 
 
-def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -> list[ReadMessage]:
+def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions,
+                  encoding: str | None = None) -> list[ReadMessage]:
     """The messages of one Emessage document: one per letter, each with the findings that concern it (findings
-    on the envelope or the document are listed once, with the first letter, and reject every letter)."""
+    on the envelope or the document are listed once, with the first letter, and reject every letter). `encoding`:
+    the one it was read in, if the tree's docinfo does not say it (xmlsafe.parse_document)."""
     root = tree.getroot()
     namespace = etree.QName(root).namespace
     generation = generation_of(namespace)
-    encoding = read_encoding(tree)
+    encoding = encoding or read_encoding(tree)
     if generation is None:
         return [ReadMessage(source, "oioxml", [Finding(
             "M-VERSION", Severity.ERROR, f"an Emessage in namespace {namespace or '(none)'}, which is not an OIOXML "
@@ -177,7 +190,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions) -
     for position, body in enumerate(bodies, start=1):
         name = f"{source} letter {position}" if len(bodies) > 1 else source
         findings = placed.findings(body, position, source)
-        family = family_of(etree.QName(body).namespace, local_name(body))
+        family = family_of_tag(body.tag)
         message = ReadMessage(name, "oioxml", findings, generation=generation.name, schema=judge.label,
                               encoding=encoding, position=position, line=body.sourceline, document=source)
         _describe(message, body, envelope, family, head, wall_times if options.letter_content else None,
@@ -191,24 +204,23 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
               readable_path: PathNamer) -> None:
     """Fill in what the message is and its content (without `wall_times`, no content); an unknown body or version
     is a finding."""
-    # Reading the content (replay), each element's children are read whole once and shared (Kids); describing
-    # alone (validate), only the few names it needs, and each walk stops once they are found.
-    kids = Kids() if wall_times is not None else None
-
-    def of(el: etree._Element | None, wanted: frozenset[str]) -> Children:
-        return kids[el] if kids is not None else children(el, wanted)
-
-    parts = of(body, _BODY_PARTS)
+    if wall_times is not None and family is not None:
+        _describe_with_content(message, body, envelope, family, head, wall_times, readable_path)
+        return
+    # Describing alone (validate), only the few names it needs, and each walk stops once they are found.
+    parts = children(body, _BODY_PARTS)
     letter_el = parts.get("Letter")
-    letter = of(letter_el, _LETTER_PARTS)
+    letter = children(letter_el, _LETTER_PARTS)
     version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
     message.letter_id = text_of(letter.get("Identifier"))
     message.envelope_id = text_of(head.get("Identifier"))
     message.receipt_requested = envelope is not None and text_of(head.get("AcknowledgementCode")) == "pluspositivkvitt"
-    message.sender = _party_ean(body, parts, "Sender", of)
-    message.sender_name = _party_name(of(parts.get("Sender"), _NAMES))
-    message.receiver = _party_ean(body, parts, "Receiver", of)
+    sender = children(parts.get("Sender"), _SENDER_PARTS)
+    message.sender = _party_ean(body, sender.get("EANIdentifier"), "Sender" in parts, "Sender")
+    message.sender_name = _party_name(text_of(sender.get("OrganisationName")), text_of(sender.get("DepartmentName")))
+    message.receiver = _party_ean(body, children(parts.get("Receiver"), _EAN).get("EANIdentifier"),
+                                  "Receiver" in parts, "Receiver")
     if family is None:
         message.family = text_of(letter.get("StatisticalCode")) or local_name(body) \
             if letter_el is not None else local_name(body)
@@ -218,32 +230,57 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
             readable_path(body)))
         return
     message.family = family.code
+    _check_version(message, family, version, letter_el, body, readable_path)
+
+
+def _describe_with_content(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
+                           family: Family, head: Children, wall_times: WallTimes, readable_path: PathNamer) -> None:
+    """`_describe` of a letter of a known family whose content is read (replay): the letter is read first, each
+    element's children once (Kids), and the description takes what the content already holds (the same texts of
+    the same elements) instead of reading them again."""
+    kids = Kids()
+    parts = kids[body]
+    content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times, kids=kids)
+    letter_el = parts.get("Letter")
+    version = text_of(kids[letter_el].get("VersionCode")) or ""
+    message.version = version or None
+    message.letter_id = content.letter_id
+    message.envelope_id = content.envelope_id
+    message.receipt_requested = content.receipt_requested
+    sender, receiver = content.sender, content.receiver
+    message.sender = sender.ean if sender.ean is not None else _party_ean(body, None, "Sender" in parts, "Sender")
+    message.sender_name = _party_name(sender.organisation, sender.department)
+    message.receiver = receiver.ean if receiver.ean is not None \
+        else _party_ean(body, None, "Receiver" in parts, "Receiver")
+    message.family = family.code
+    _check_version(message, family, version, letter_el, body, readable_path)
+    message.content = content
+
+
+def _check_version(message: ReadMessage, family: Family, version: str, letter_el: etree._Element | None,
+                   body: etree._Element, readable_path: PathNamer) -> None:
+    """M-VERSION: a letter's VersionCode must be its family's in its generation."""
     if version and version != family.version:
         message.findings.append(Finding(
             "M-VERSION", Severity.ERROR, f"{family.body} of generation {family.generation.name} is version "
             f"{family.version}, not {version}", message.source,
             letter_el.sourceline if letter_el is not None else body.sourceline,
             readable_path(letter_el) if letter_el is not None else readable_path(body)))
-    if wall_times is not None:
-        message.content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times, kids=kids)
 
 
-_NAMES = frozenset({"OrganisationName", "DepartmentName"})
+_SENDER_PARTS = frozenset({"EANIdentifier", "OrganisationName", "DepartmentName"})
 
 
-def _party_name(names: Children) -> str | None:
-    """'Organisation, department' of a Sender or Receiver (its children `names`), as the letter names them (None:
-    it names neither)."""
-    organisation, department = text_of(names.get("OrganisationName")), text_of(names.get("DepartmentName"))
+def _party_name(organisation: str | None, department: str | None) -> str | None:
+    """'Organisation, department' of a Sender or Receiver, as the letter names them (None: it names neither)."""
     if organisation and department:
         return f"{organisation}, {department}"
     return organisation or department
 
 
-def _party_ean(body: etree._Element, parts: Children, party: str,
-               of: Callable[[etree._Element | None, frozenset[str]], Children]) -> str | None:
-    """The text of <party>/EANIdentifier, as the path finds it (the first party element that has one)."""
-    ean = of(parts.get(party), _EAN).get("EANIdentifier")
-    if ean is None and party in parts:
+def _party_ean(body: etree._Element, ean: etree._Element | None, present: bool, party: str) -> str | None:
+    """The text of <party>/EANIdentifier, as the path finds it: the first party element's (`ean`, if it has one),
+    else the first party element that has one (looked for only where a party element is `present`)."""
+    if ean is None and present:
         ean = body.find(f"{{*}}{party}/{{*}}EANIdentifier")
     return text_of(ean)

@@ -10,8 +10,8 @@ from lxml import etree
 
 from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.findings import RECEIVER_GLN, RECEIVER_MUNICIPALITY, Severity
-from medcom.formats.oioxml.letters import wall_time
-from medcom.formats.oioxml.names import local_name
+from medcom.formats.oioxml.letters import children, wall_time_of
+from medcom.formats.oioxml.names import LOCAL_NAMES, local_name
 from medcom.identifiers import ascii_digits, check_cpr, check_gln, check_municipality
 
 
@@ -76,17 +76,36 @@ def _looks_like_gln(value: str) -> bool:
     return ascii_digits(value, 100)
 
 
+_CHECKED = ("{*}CivilRegistrationNumber", "{*}EANIdentifier", "{*}IdentifierCode", "{*}Date")
+
+
 def check_identifiers_and_times(root: etree._Element, add: Add, *,
                                 sent_before_event: bool) -> dict[etree._Element, datetime | None]:
     """M-CPR, M-GLN (a warning: real senders use numbers that fail the check digit), M-MUNICIPALITY and the
     local-time rules (T-2) over the whole tree; with `sent_before_event`, also a message sent before the
     admission or discharge it reports (validate; replay leaves that to ADM-1 and DIS-1). Returns the wall times
-    read, by their Date/Time holder element (for reading the letters without reading them again)."""
+    read, by their Date/Time holder element (for reading the letters without reading them again).
+
+    lxml's C iteration picks the four names; each hit's local name is one look-up of its tag (LOCAL_NAMES), and a
+    Date's holder is read once however many Dates it holds."""
     sent: datetime | None = None
     events: list[tuple[etree._Element, datetime]] = []
     wall_times: dict[etree._Element, datetime | None] = {}
-    for el in root.iter("{*}CivilRegistrationNumber", "{*}EANIdentifier", "{*}IdentifierCode", "{*}Date"):
-        name = local_name(el)
+    known = LOCAL_NAMES.get
+    for el in root.iter(*_CHECKED):
+        name = known(el.tag) or local_name(el)
+        if name == "Date":
+            holder = el.getparent()
+            if holder is None or (naive := _holder_time(holder, wall_times, add)) is None:
+                continue  # the schema reports malformed dates and times
+            above = holder.getparent()  # None when the root holds a Date (a malformed Emessage)
+            holder_name = known(holder.tag) or local_name(holder)
+            parent_name = (known(above.tag) or local_name(above)) if above is not None else ""
+            if holder_name == "Sent" and parent_name == "Envelope":
+                sent = naive
+            elif EVENT_OF_BODY.get(parent_name) == holder_name:
+                events.append((holder, naive))
+            continue
         text = (el.text or "").strip()
         if name == "CivilRegistrationNumber":
             if problem := check_cpr(text):
@@ -95,32 +114,31 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
             if _looks_like_gln(text) and (problem := check_gln(text)):
                 add("M-GLN", Severity.WARNING, problem, el,
                     code=RECEIVER_GLN if _of_receiver(el, root) else "gln")
-        elif name == "IdentifierCode":
+        elif text == "kommunenummer":  # an IdentifierCode
             ident = el.getprevious()
-            if text == "kommunenummer" and ident is not None and local_name(ident) == "Identifier" \
+            if ident is not None and local_name(ident) == "Identifier" \
                     and (problem := check_municipality((ident.text or "").strip())):
                 add("M-MUNICIPALITY", Severity.ERROR, problem, ident,
                     code=RECEIVER_MUNICIPALITY if _of_receiver(ident, root) else "municipality")
-        else:
-            holder = el.getparent()
-            if holder is None:
-                continue
-            naive = wall_times[holder] = wall_time(holder)
-            if naive is None:
-                continue  # the schema reports malformed dates and times
-            _check_local_time(holder, naive, add)
-            above = holder.getparent()  # None when the root holds a Date (a malformed Emessage)
-            holder_name, parent_name = local_name(holder), local_name(above) if above is not None else ""
-            if holder_name == "Sent" and parent_name == "Envelope":
-                sent = naive
-            elif EVENT_OF_BODY.get(parent_name) == holder_name:
-                events.append((holder, naive))
     if sent_before_event and sent is not None:
         for holder, event in events:
             if sent < event and localize(sent, strict=False) < localize(event, strict=False):
                 add("M-TIME", Severity.ERROR, f"sent {sent:%Y-%m-%d %H:%M} before the {local_name(holder).lower()} "
                     f"it reports ({event:%Y-%m-%d %H:%M})", holder)
     return wall_times
+
+
+def _holder_time(holder: etree._Element, wall_times: dict[etree._Element, datetime | None],
+                 add: Add) -> datetime | None:
+    """The wall time of a Date's holder (read once per holder, kept in `wall_times`), checked by T-2 for each Date
+    it holds, as before."""
+    if holder in wall_times:
+        naive = wall_times[holder]
+    else:
+        naive = wall_times[holder] = wall_time_of(children(holder))
+    if naive is not None and classify_local(naive) is not LocalTimeKind.NORMAL:
+        _check_local_time(holder, naive, add)
+    return naive
 
 
 def _check_local_time(holder: etree._Element, naive: datetime, add: Add) -> None:

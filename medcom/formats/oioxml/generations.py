@@ -72,9 +72,9 @@ FAMILIES: tuple[Family, ...] = (
     Family("XDIS19", "WarningOfDischarge", "XD1934C", GEN_34C, "completion notice"),
 )
 
-_BY_BODY = {(f.generation.namespace, f.body): f for f in FAMILIES}
 _BY_NAMESPACE = {g.namespace: g for g in GENERATIONS}
 _BY_CODE_VERSION = {(f.code, f.version): f for f in FAMILIES}
+_BY_TAG = {f"{{{f.generation.namespace}}}{f.body}": f for f in FAMILIES}  # lxml's tag of each family's body
 
 
 def generation_of(namespace: str | None) -> Generation | None:
@@ -82,9 +82,10 @@ def generation_of(namespace: str | None) -> Generation | None:
     return _BY_NAMESPACE.get(namespace or "")
 
 
-def family_of(namespace: str | None, body: str) -> Family | None:
-    """The family of a body element (namespace, local name), or None."""
-    return _BY_BODY.get((namespace or "", body))
+def family_of_tag(tag: object) -> Family | None:
+    """The family of a body element, by its lxml tag ('{namespace}name'; a comment's tag, a function, is none):
+    one look-up, no namespace split."""
+    return _BY_TAG.get(tag) if isinstance(tag, str) else None
 
 
 def family_by_version(code: str, version: str) -> Family:

@@ -111,10 +111,10 @@ def text_of(el: etree._Element | None) -> str | None:
 
 def wall_time(holder: etree._Element) -> datetime | None:
     """The naive local date and time of a Date + Time/TimeWithSec holder; None when malformed."""
-    return _wall_time(children(holder))
+    return wall_time_of(children(holder))
 
 
-def _wall_time(parts: Children) -> datetime | None:
+def wall_time_of(parts: Children) -> datetime | None:
     """A time with a UTC offset is malformed too ('110200-0130' reads as 11:02:00 at -01:30): MedCom's times are
     local wall times (the schema reports it), and an aware time would break every reader that takes a wall time."""
     day = text_of(parts.get("Date"))
@@ -150,7 +150,7 @@ def _original(parts: Children, kids: Kids) -> Original | None:
     if original is None:
         return None
     head = kids[original]
-    letters = original.findall("{*}OriginalLetter")
+    letters = list(original.iterchildren("{*}OriginalLetter"))  # as findall finds them, without ElementPath
     code = text_of(head.get("RefuseCode"))
     refuse = head.get("RefuseText")
     text = " ".join(refuse.itertext()).strip() or None if refuse is not None else None
@@ -196,8 +196,8 @@ def read_letter(body: etree._Element, family: Family, envelope: etree._Element |
         patient_status=text_of(patient.get("EpisodeOfCareStatusCode")),
         times=times,
         conference=read_time(conference, known),
-        coordination=tuple(local for c in coordination if isinstance(c.tag, str)
-                           for local in (etree.QName(c).localname,)) if coordination is not None else (),
+        coordination=tuple(local_name(c) for c in coordination if isinstance(c.tag, str))
+        if coordination is not None else (),
         answer_to=text_of(kids[kids[sender].get("AnswerTo")].get("EANIdentifier")),
         subject=text_of(kids[parts.get("AdditionalInformation")].get("Subject")),
         original=_original(parts, kids) if family.is_receipt else None,
