@@ -16,6 +16,7 @@ from medcom.calendar import BusinessCalendar, at_local
 
 MIDNIGHT = time(0)
 DAY_SECONDS = int(timedelta(days=1).total_seconds())
+HOUR_SECONDS = int(timedelta(hours=1).total_seconds())
 
 
 class LocalClock:
@@ -42,6 +43,13 @@ class LocalClock:
         if found is None:
             found = self._at[key] = self.seconds(at_local(day, clock))
         return found
+
+    def on_clock(self, day: date, seconds: int) -> int:
+        """`at` for a clock time given as seconds past midnight (0 <= seconds < 86400), moved past a DST gap
+        as `at` is. Copenhagen's offset changes only at whole local hours (every change from 1900 on: tested),
+        so the reading is that of the whole hour plus the minutes and seconds after it."""
+        hour, rest = divmod(seconds, HOUR_SECONDS)
+        return self.at(day, time(hour)) + rest
 
     def weekday_before(self, seconds: int, calendar: BusinessCalendar, clock: time) -> bool:
         """`calendar.weekday_before_clock` for a clock reading, by comparing clock seconds: on a weekday and
