@@ -26,6 +26,7 @@ class LocalClock:
         self.origin = origin.astimezone(UTC)
         self.first_day = first_day - timedelta(days=1)
         self._midnights: list[int] = []  # clock seconds of each local midnight from first_day on
+        self._days: list[date] = []  # the local day each of those midnights begins (asked of `date` many times)
         self._at: dict[tuple[date, time], int] = {}
 
     def instant(self, seconds: float) -> datetime:
@@ -56,20 +57,22 @@ class LocalClock:
         strictly before `clock` that day. The same answer on every local day of exactly 24 hours (no DST change:
         Copenhagen never had two in one day); on a day of 23 or 25 hours it is asked of the calendar."""
         index = self._day(seconds)
-        day = self.first_day + timedelta(days=index)
+        day = self._days[index]
         if self._midnights[index + 1] - self._midnights[index] != DAY_SECONDS:
             return calendar.weekday_before_clock(self.instant(seconds), clock)
         return calendar.is_weekday(day) and seconds < self.at(day, clock)
 
     def date(self, seconds: float) -> date:
         """The local date of a clock reading."""
-        return self.first_day + timedelta(days=self._day(seconds))
+        return self._days[self._day(seconds)]
 
     def _day(self, seconds: float) -> int:
         """The index of a clock reading's local day from `first_day`; the next day's midnight is known after."""
         midnights = self._midnights
         while not midnights or seconds >= midnights[-1]:
-            midnights.append(self.at(self.first_day + timedelta(days=len(midnights)), MIDNIGHT))
+            day = self.first_day + timedelta(days=len(midnights))
+            midnights.append(self.at(day, MIDNIGHT))
+            self._days.append(day)
         index = bisect_right(midnights, seconds) - 1
         if index < 0:
             raise ValueError(f"clock reading {seconds} is before {self.first_day}")

@@ -3,12 +3,13 @@ the calendar gives for the instants, DST days and holidays included."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medcom.calendar import TZ, at_local
+from medcom.calendar import TZ, at_local, local_date
 from medcom.policy import load_policy
 from simulator.clock import LocalClock
 
@@ -88,3 +89,14 @@ def test_on_clock_is_the_calendars_instant(days: int, seconds: int) -> None:
     day = FIRST + timedelta(days=days)
     expected = clock.seconds(at_local(day, time(seconds // 3600, seconds // 60 % 60, seconds % 60)))
     assert clock.on_clock(day, seconds) == expected
+
+
+def test_date_is_the_local_date_of_the_instant() -> None:
+    """The local day of clock readings asked in any order (the clock learns the days as it is asked): every six
+    hours over 400 days, shuffled, and the seconds either side of the DST changes' midnights."""
+    clock = LocalClock(ORIGIN, FIRST)
+    readings = list(range(0, YEAR, 6 * 3600))
+    random.Random(7).shuffle(readings)
+    midnights = [clock.seconds(at_local(day, time(0))) for day in (date(2025, 3, 30), date(2025, 10, 27))]
+    for seconds in readings + [m + d for m in midnights for d in (-1, 0, 1)]:
+        assert clock.date(seconds) == local_date(clock.instant(seconds)), seconds
