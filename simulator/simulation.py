@@ -102,16 +102,18 @@ class Stay:
 
     def __init__(self, generator: Generator[simpy.Event, object, None]) -> None:
         self._generator = generator
-        self._go_on(None)
+        self._resume(None)
 
-    def _resume(self, event: simpy.Event) -> None:
-        if not event._ok:  # no simulated event fails; one that did is a fault of the simulation: stop with it
-            event._defused = True
-            raise event._value
-        self._go_on(event._value)
-
-    def _go_on(self, value: object) -> None:
+    def _resume(self, event: simpy.Event | None) -> None:
+        """Go on with the value of `event` (None: start) until the stay waits for an event not yet processed."""
         while True:
+            if event is None:
+                value = None
+            elif event._ok:
+                value = event._value
+            else:  # no simulated event fails; one that did is a fault of the simulation: stop with it
+                event._defused = True
+                raise event._value
             try:
                 event = self._generator.send(value)
             except StopIteration:
@@ -119,7 +121,7 @@ class Stay:
             if event.callbacks is not None:
                 event.callbacks.append(self._resume)
                 return
-            value = event._value  # processed already (e.g. the reception was done first): go on, as a Process
+            # processed already (e.g. the reception was done first): go on at once, as a Process does
 
 
 class Simulation:

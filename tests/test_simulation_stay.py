@@ -72,3 +72,14 @@ def test_a_stay_goes_on_past_an_event_already_processed_and_stops_on_a_failed_on
     with pytest.raises(ValueError, match="no reception"):
         env.run()
     assert seen == ["booked", "later"] and env.now == 5
+
+    failed = env.event()
+    failed.fail(KeyError("gone"))
+    failed.defused = True
+    env.run()  # processed, and failed
+
+    def late() -> Generator[simpy.Event, object, None]:
+        yield failed
+
+    with pytest.raises(KeyError, match="gone"):
+        Stay(late())  # a failed event already processed is no value to go on with
