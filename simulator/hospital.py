@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -125,7 +125,7 @@ class Hospital:
         day = clock.date(admitted + p.stay_hours * HOUR)
         hour = pick(self.cum_ready_hour, p.draws.ready_hour)
         minute = int(p.draws.ready_minute * (HOUR // MINUTE)) if self.sim.s.admissions.process == "poisson" else 0
-        ready = clock.at(day, time(hour, minute))
+        ready = clock.on_clock(day, hour * HOUR + minute * MINUTE)
         return max(ready, admitted + int(self.sim.s.stay.ready_at_the_earliest_hours * HOUR))
 
     def care_plan_due(self, ready: int) -> int:

@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
-from medcom.calendar import at_local, localize
+from medcom.calendar import at_local
+from simulator.clock import LocalClock
 from simulator.scenario import Run, Settings
 
 MINUTE, HOUR, DAY = 60, 3600, 86400  # seconds
@@ -111,8 +112,8 @@ def patients(run: Run, settings: Settings, replication: int) -> list[Patient]:
     weekday = weights(a.weekday_weights) * 7
     hours = weights(a.hour_weights)
     cum_hours = np.cumsum(hours)
-    zero = origin(run)
-    out: list[Patient] = []
+    clock = LocalClock(origin(run), run.start)
+    arrived: list[tuple[int, bool]] = []  # (admitted, counted): the draws follow once everyone is known
     rate = a.per_day * a.needs_help_share
     for d in range(days):
         day = run.start + timedelta(days=d)
@@ -125,13 +126,11 @@ def patients(run: Run, settings: Settings, replication: int) -> list[Patient]:
             chosen = arrivals.choice(24, size=n, p=hours)
             clocks = list(chosen * HOUR + arrivals.random(n) * HOUR)
         counted = run.warmup_days <= d < run.warmup_days + run.horizon_days
-        for clock in sorted(clocks):
-            local = datetime.combine(day, time(0)) + timedelta(seconds=int(clock))
-            admitted = int((localize(local, strict=False).astimezone(UTC) - zero).total_seconds())
-            out.append(Patient(len(out), admitted, 0.0, Draws(*[0.0] * DRAWS), counted))
-    z = draws.standard_normal(len(out))
-    u = draws.random((len(out), DRAWS)).tolist()
-    for p, zi, ui in zip(out, z.tolist(), u, strict=True):
-        p.stay_hours = stay.ready_after_median_hours * math.exp(stay.ready_after_sigma * zi)
-        p.draws = Draws._make(ui)
-    return out
+        for seconds in sorted(clocks):
+            after, within = divmod(int(seconds), DAY)  # a fixed arrival may round to the next midnight
+            arrived.append((clock.on_clock(day + timedelta(days=after), within), counted))
+    z = draws.standard_normal(len(arrived)).tolist()
+    u = draws.random((len(arrived), DRAWS)).tolist()
+    median, sigma = stay.ready_after_median_hours, stay.ready_after_sigma
+    return [Patient(number, admitted, median * math.exp(sigma * zi), Draws._make(ui), counted)
+            for number, ((admitted, counted), zi, ui) in enumerate(zip(arrived, z, u, strict=True))]

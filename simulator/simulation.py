@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -67,6 +68,60 @@ class Happening(simpy.Event):
 
     def _happen(self, _: simpy.Event) -> None:
         self.sim.happen(self.case, self.kind, self.data)
+
+
+class Arrival(simpy.Event):
+    """The admission of `people[index]` at its clock time, scheduled as SimPy schedules a `Timeout` (the same
+    order as the arrivals process it replaces, which waited on one timeout after another): it schedules the
+    next admission first, then starts the patient's stay at once (see `Stay`)."""
+
+    def __init__(self, sim: Simulation, people: list[Patient], index: int) -> None:
+        self.env = sim.env
+        self.callbacks = [self._arrive]
+        self._value = None
+        self._ok = True
+        self.sim, self.people, self.index = sim, people, index
+        sim.env.schedule(self, NORMAL, max(0.0, people[index].admitted - sim.env.now))
+
+    def _arrive(self, _: simpy.Event) -> None:
+        sim, p = self.sim, self.people[self.index]
+        if self.index + 1 < len(self.people):
+            Arrival(sim, self.people, self.index + 1)
+        name = f"S{sim.replication:02d}-{p.number:06d}"
+        municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
+        Stay(sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
+
+
+class Stay:
+    """A patient's stay (a generator yielding SimPy events), resumed by each event it waits for as SimPy
+    resumes a `Process`, but not itself an event: nothing waits for a stay, so it needs neither SimPy's start
+    event (it starts at once, where the process's start event would have been the very next one processed)
+    nor its end event. Two SimPy events fewer an episode, and the same order of everything else."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, generator: Generator[simpy.Event, object, None]) -> None:
+        self._generator = generator
+        self._resume(None)
+
+    def _resume(self, event: simpy.Event | None) -> None:
+        """Go on with the value of `event` (None: start) until the stay waits for an event not yet processed."""
+        while True:
+            if event is None:
+                value = None
+            elif event._ok:
+                value = event._value
+            else:  # no simulated event fails; one that did is a fault of the simulation: stop with it
+                event._defused = True
+                raise event._value
+            try:
+                event = self._generator.send(value)
+            except StopIteration:
+                return
+            if event.callbacks is not None:
+                event.callbacks.append(self._resume)
+                return
+            # processed already (e.g. the reception was done first): go on at once, as a Process does
 
 
 class Simulation:
@@ -125,14 +180,6 @@ class Simulation:
         Happening(self, max(0.0, at - self.env.now), case, kind, data)
         return at
 
-    def arrivals(self, people: list[Patient]):
-        for p in people:
-            yield self.until(p.admitted)
-            name = f"S{self.replication:02d}-{p.number:06d}"
-            municipality = self.s.admissions.municipalities[pick(self.cum_municipality, p.draws.municipality)]
-            case = Case(p, name, municipality, f"{name}-CP", self.env.event())
-            self.env.process(self.hospital.stay(case))
-
     # ---- measuring ---------------------------------------------------------------------------------------
 
     def close(self, case: Case) -> None:
@@ -177,7 +224,8 @@ class Simulation:
         with batch_gc():
             people = patients(self.run, self.s, self.replication)
             self.metrics.simulated_episodes = len(people)
-            self.env.process(self.arrivals(people))
+            if people:
+                Arrival(self, people, 0)
             self.engine.advance()
             return self._finish()
 

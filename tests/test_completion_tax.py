@@ -1,5 +1,6 @@
 """TAX-1's count of local midnights, on the one implementation (`count_tax`)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from hypothesis import given, settings
@@ -7,7 +8,7 @@ from hypothesis import strategies as st
 
 from medcom.calendar import TZ
 from medcom.engine.completion_tax import TaxFacts, count_tax
-from medcom.policy import load_policy
+from medcom.policy import TaxRates, load_policy
 
 POLICY = load_policy()
 
@@ -55,3 +56,14 @@ def test_the_count_is_the_same_in_whatever_zone_the_instants_come(ready, stay, t
                         leaves=tuple((at(a, tz), at(a + length, tz)) for a, length in leaves))
 
     assert count_tax(facts(zone), POLICY).counted_dates == count_tax(facts(TZ), POLICY).counted_dates
+
+
+def test_each_day_is_priced_by_its_own_years_rates() -> None:
+    """TAX-2: a wait across New Year prices each counted day by the rates of that day's year (the count's tiers
+    run on over the year's end: the episode's first days are its first, whatever their year)."""
+    rates = {2025: TaxRates(first_days=2, first_rate=100, later_rate=1000),
+             2026: TaxRates(first_days=2, first_rate=200, later_rate=2000)}
+    policy = replace(POLICY, completion_tax=replace(POLICY.completion_tax, rates=rates))
+    result = count_tax(TaxFacts(ready_at=local("2025-12-30T10:00"), discharged_at=local("2026-01-03T11:00")), policy)
+    assert result.counted_dates == ("2025-12-31", "2026-01-01", "2026-01-02", "2026-01-03")
+    assert result.dkk == 100 + 200 + 2000 + 2000

@@ -77,11 +77,13 @@ def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
     after, end = start.astimezone(UTC), facts.discharged_at.astimezone(UTC)
     leaves = [(a.astimezone(UTC), b.astimezone(UTC)) for a, b in facts.leaves]
     terminal_from = facts.terminal_stay_from.astimezone(UTC) if facts.terminal_stay_from is not None else None
+    year, rates = 0, None  # the rates of the year of the day counted last (looked up once a year)
     while (midnight := utc_midnight(day)) <= end:
-        on_leave = any(a <= midnight < b for a, b in leaves)
+        on_leave = bool(leaves) and any(a <= midnight < b for a, b in leaves)
         terminal = terminal_from is not None and midnight >= terminal_from
         if midnight > after and not on_leave and not terminal:
-            rates = policy.completion_tax.rates_for(day.year)
+            if day.year != year or rates is None:
+                year, rates = day.year, policy.completion_tax.rates_for(day.year)
             dkk += rates.first_rate if len(counted) < rates.first_days else rates.later_rate
             counted.append(day.isoformat())
         day += timedelta(days=1)
@@ -126,14 +128,15 @@ def responsibility_reason(*, ready: bool, admitted_at: datetime | None, discharg
 
 def responsibility_window(*, ready: bool, admitted_at: datetime | None, discharged_at: datetime, somatic: bool,
                           destination: str | None, extended_until: datetime | None,
-                          policy: Policy) -> tuple[bool, datetime | None]:
-    """R72-1: whether the discharging department keeps the responsibility, and until when (elapsed time).
+                          policy: Policy) -> tuple[str | None, datetime | None]:
+    """R72-1: why the discharging department does not keep the responsibility (None: it does), and until when
+    (elapsed time; None where it does not apply). The reason is `responsibility_reason`'s, asked once.
 
-    Applies when `responsibility_reason` finds no reason why not. An extension by the hospital replaces the end.
+    An extension by the hospital replaces the end where it ends later.
     """
-    rule = policy.extended_responsibility
-    if responsibility_reason(ready=ready, admitted_at=admitted_at, discharged_at=discharged_at, somatic=somatic,
-                             destination=destination, policy=policy) is not None:
-        return False, None
-    end = add_elapsed(discharged_at, rule.window)
-    return True, extended_until if extended_until and elapsed(end, extended_until) > timedelta(0) else end
+    reason = responsibility_reason(ready=ready, admitted_at=admitted_at, discharged_at=discharged_at, somatic=somatic,
+                                   destination=destination, policy=policy)
+    if reason is not None:
+        return reason, None
+    end = add_elapsed(discharged_at, policy.extended_responsibility.window)
+    return None, extended_until if extended_until and elapsed(end, extended_until) > timedelta(0) else end

@@ -107,6 +107,8 @@ class AcknowledgementContent(Rule):
     kinds = frozenset({"care_plan_ack_sent"})
 
     def on_close(self, ctx: Context) -> None:
+        if not ctx.episode.of("correspondence_sent"):
+            return  # only an acknowledgement by correspondence is free text (most episodes have none)
         acks = sorted((e for kind in ACKNOWLEDGEMENTS for e in ctx.episode.of(kind) if e.from_municipality),
                       key=_order)
         first: dict[int, Event] = {}

@@ -61,9 +61,9 @@ class PhoneWhenLate(Rule):
     id = "CP-2"
 
     def on_close(self, ctx: Context) -> None:
-        discharged = discharge_event(ctx)
         if not cp1_missed(ctx):
             return
+        discharged = discharge_event(ctx)
         if not ctx.log_has_phone_calls:
             ctx.obligation(self.id, "care plan was late (CP-1): a phone call from the hospital to the municipality "
                            "before the discharge is required; the log holds no phone calls to check it",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from medcom.calendar import add_elapsed, elapsed, to_local
-from medcom.engine.completion_tax import DischargeFacts, responsibility_reason, responsibility_window
+from medcom.engine.completion_tax import DischargeFacts, responsibility_window
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
 
@@ -29,9 +29,10 @@ class ExtendedResponsibility(Rule):
                  "discharged_at": discharged.at,
                  "somatic": bool(admitted.data.get("somatic", True)) if admitted else True,
                  "destination": discharged.data.get("destination"), "policy": ctx.policy}
-        applies, until = responsibility_window(**facts, extended_until=extended.data.get("until") if extended else None)
-        ep.responsibility_until = until if applies else None
-        ep.responsibility_reason = responsibility_reason(**facts)
+        ep.responsibility_reason, until = responsibility_window(
+            **facts, extended_until=extended.data.get("until") if extended else None)
+        ep.responsibility_until = until
+        applies = ep.responsibility_reason is None
         report = ep.first("discharge_report_sent")
         if applies and report is not None:
             computed = add_elapsed(discharged.at, ctx.policy.extended_responsibility.window)
@@ -43,6 +44,8 @@ class ExtendedResponsibility(Rule):
                 ctx.violation("DIS-3", "warning", f"the discharge report states the responsibility ends "
                               f"{hm(stated)}, but 72 hours (elapsed) after the discharge is {hm(computed)}",
                               due=computed, actual=stated, events=[report])
+        if not any(kind in ep.by_kind for kind in INQUIRIES):
+            return  # nobody asked about the patient (most episodes): nothing to walk
         for e in ep.events:
             if e.kind in INQUIRIES and e.at > discharged.at and e.from_municipality:
                 inside = applies and until is not None and e.at <= until
