@@ -243,8 +243,8 @@ def _index(report: ReplayReport, sections: Deferred, calendar: BusinessCalendar,
     """A table of every episode at the top, each row a link to its timeline, sortable by any column (tax,
     rules, municipality ...): a log of hundreds of episodes is read from here, not by scrolling. Each episode's
     section is made as its row is, and put aside in `sections` for later in the page (the episodes are read
-    once); only the first `MAX_SECTIONS` have one (a page of a million messages' 71,000 sections was 130 MB, more
-    than a browser opens), the rows of the rest link nowhere."""
+    once); only the first `MAX_SECTIONS` have one (a section for each of a million messages' 71,000 episodes would
+    make a page of about 130 MB, more than a browser opens), the rows of the rest link nowhere."""
     heads = [("episode", "text"), ("municipality", "text"), ("state", "text"), ("admitted", "text"),
              ("tax days", "number"), ("tax, DKK", "number"), ("violations", "number"), ("rules", "text")]
     head = "".join(f'<th data-sort="{kind}" data-column="{n}" class="{"num" if kind == "number" else ""}">'
