@@ -20,8 +20,9 @@ import itertools
 import signal
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, Protocol, TypeVar
@@ -30,6 +31,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SOURCES_PER_TASK = 32  # input documents sent to a worker at a time
+CHUNKS_IN_FLIGHT = 4  # chunks of tasks `map_in_order` has queued or done, not yet taken, per worker
 EXECUTORS = ("local", "dask")
 CONNECT_TIMEOUT = "10s"  # how long to wait for a scheduler given by address
 
@@ -52,20 +54,28 @@ class Executor(Protocol):
 
 def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chunksize: int = 1) -> Iterator[R]:
     """fn(item) for each item, in input order. With workers > 1, `fn` must be picklable (module level or a
-    partial of one) and the items small (they are all queued at once: pass paths, not contents); processes
-    are spawned, so results do not depend on what the parent imported. Many small items: a `chunksize` of
-    tens saves round trips; few heavy ones (replications): 1, so that every worker gets some."""
+    partial of one); processes are spawned, so results do not depend on what the parent imported. Many small
+    items: a `chunksize` of tens saves round trips; few heavy ones (replications): 1, so that every worker gets
+    some. At most `CHUNKS_IN_FLIGHT` chunks a worker are queued or done and not yet taken, and a result is let go
+    as it is taken: memory holds a window of the results, not all of them (all were queued at once and every
+    future kept: replay's parent held each message's pickled events and each partition's report entries until
+    the end, about 1.8 kB a message)."""
     if workers <= 1:
         yield from map(fn, items)
         return
     _tracker_outlives_hangup()
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet_worker)
     finished = False
+    chunks = _chunks(items, chunksize)
+    pending: deque[Future[list[R]]] = deque()
     try:
-        with _signals_deferred():  # the pool's processes and threads start whole, or shutting down fails
-            chunks = [pool.submit(_apply, fn, chunk) for chunk in _chunks(items, chunksize)]
-        for chunk in chunks:
-            yield from chunk.result()
+        while True:
+            while len(pending) < workers * CHUNKS_IN_FLIGHT and (chunk := next(chunks, None)) is not None:
+                with _signals_deferred():  # the pool's processes and threads start whole, or shutting down fails
+                    pending.append(pool.submit(_apply, fn, chunk))
+            if not pending:
+                break
+            yield from pending.popleft().result()
         finished = True
     except BrokenProcessPool:
         raise ExecutorError("a worker process ended before its task did (killed, or out of memory)") from None

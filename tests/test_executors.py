@@ -6,10 +6,12 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from threading import BrokenBarrierError
 
 import pytest
 
+from medcom import executors
 from medcom.executors import DaskExecutor, ExecutorError, LocalExecutor, executor, map_in_order
 
 
@@ -36,6 +38,23 @@ def test_results_in_input_order_and_heavy_tasks_spread_over_the_workers() -> Non
     pids = {pid for _, pid in results}
     assert -1 not in pids and len(pids) == 2  # one task per round trip: both workers get some
     assert list(map_in_order(abs, [-2, 1, -3], workers=1)) == [2, 1, 3]
+
+
+def test_a_map_takes_its_items_a_window_at_a_time() -> None:
+    """Issue 22: every item was queued at once and every result kept until the map ended (replay's parent held
+    each message's events of a million-message log); now at most `CHUNKS_IN_FLIGHT` chunks a worker run ahead
+    of what the caller has taken."""
+    taken: list[int] = []
+
+    def items() -> Iterator[int]:
+        for n in range(1000):
+            taken.append(n)
+            yield -n
+
+    results = map_in_order(abs, items(), workers=2, chunksize=3)
+    assert next(results) == 0
+    assert len(taken) <= (2 * executors.CHUNKS_IN_FLIGHT + 1) * 3  # a window, not the 1,000 items
+    assert [0, *results] == list(range(1000))
 
 
 def killed_on_two(item: int) -> int:

@@ -24,6 +24,7 @@ from medcom.reports.replay import MAX_DRAWINGS, ReplayReport, short_time, where
 
 MAX_DAY_LINES = 200  # midnights drawn per timeline; an episode spanning years gets a line per label only
 MAX_TIMELINES = MAX_DRAWINGS  # episodes drawn; beyond this the page lists them without a drawing (it stays light)
+MAX_SECTIONS = 2_000  # episodes with a section of details (the first, in name order); the index lists every one
 WIDTH, LEFT, RIGHT = 1100, 96, 16
 LANES = {"hospital": 28, "municipality": 56, "facts": 84, "deadlines": 112}
 HEIGHT = 150
@@ -242,7 +243,8 @@ def _index(report: ReplayReport, sections: Deferred, calendar: BusinessCalendar,
     """A table of every episode at the top, each row a link to its timeline, sortable by any column (tax,
     rules, municipality ...): a log of hundreds of episodes is read from here, not by scrolling. Each episode's
     section is made as its row is, and put aside in `sections` for later in the page (the episodes are read
-    once)."""
+    once); only the first `MAX_SECTIONS` have one (a section for each of a million messages' 71,000 episodes would
+    make a page of about 130 MB, more than a browser opens), the rows of the rest link nowhere."""
     heads = [("episode", "text"), ("municipality", "text"), ("state", "text"), ("admitted", "text"),
              ("tax days", "number"), ("tax, DKK", "number"), ("violations", "number"), ("rules", "text")]
     head = "".join(f'<th data-sort="{kind}" data-column="{n}" class="{"num" if kind == "number" else ""}">'
@@ -253,8 +255,9 @@ def _index(report: ReplayReport, sections: Deferred, calendar: BusinessCalendar,
     for i, e in enumerate(report.entries()):
         municipality, episode = e.municipality, escape(e.episode)
         rules = sorted({v.rule for v in e.violations})
+        detailed = i < MAX_SECTIONS
         yield (f'<tr data-episode="{episode}"><td data-value="{episode}">'
-               f'<a href="#episode-{i}">{episode}</a></td>'
+               + (f'<a href="#episode-{i}">{episode}</a></td>' if detailed else f'{episode}</td>') +
                f'<td data-value="{escape(municipality)}">{escape(municipality)}</td>'
                f'<td data-value="{escape(e.state)}">{escape(e.state)}</td>'
                f'<td data-value="{escape(e.admitted or "")}">{short_time(e.admitted)}</td>'
@@ -262,7 +265,8 @@ def _index(report: ReplayReport, sections: Deferred, calendar: BusinessCalendar,
                f'<td class="num" data-value="{e.tax_dkk}">{num(e.tax_dkk)}</td>'
                f'<td class="num" data-value="{len(e.violations)}">{len(e.violations)}</td>'
                f'<td data-value="{escape(" ".join(rules))}">{escape(", ".join(rules)) or "-"}</td></tr>')
-        sections.add([_episode_section(e, i < MAX_TIMELINES, calendar, rates, i)])
+        if detailed:
+            sections.add([_episode_section(e, i < MAX_TIMELINES, calendar, rates, i)])
     yield "</tbody></table></div>"
 
 
@@ -431,7 +435,11 @@ def _body(report: ReplayReport, source: str, calendar: BusinessCalendar) -> Iter
            f'placeholder="name contains"></label><span class="muted"><span id="shown"></span> of '
            f'{summary.episodes} shown</span></div>']
     yield [_legend()]
-    if summary.episodes > MAX_TIMELINES:
+    if summary.episodes > MAX_SECTIONS:
+        yield [f'<p class="muted" id="first-sections">Details are shown for the first {number(MAX_SECTIONS)} of '
+               f'{number(summary.episodes)} episodes (the index above lists them all) and timelines drawn for the '
+               f'first {MAX_TIMELINES}; filter with --episode or --rule to see others, or read --format json.</p>']
+    elif summary.episodes > MAX_TIMELINES:
         yield [f'<p class="muted">Timelines are drawn for the first {MAX_TIMELINES} episodes; filter with '
                f'--episode or --rule to draw others.</p>']
     for section in sections.pieces():
