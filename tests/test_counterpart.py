@@ -291,8 +291,9 @@ def _pair(flow: str, tmp_path: Path, transport: str, speed: str, gate: threading
     epoch = tmp_path / "epoch"
     # --grace 12: the judge's clock runs 12 wall seconds behind, so that a message in transit on a loaded machine
     # (the pairs all at once, the suite beside them) is judged at the time it states, as replay judges it (at 3, a
-    # receipt at 7,200x was judged missing live under a load of 20 on 2 cores with a pair at a time; at 6, with ten
-    # pairs at once under a load of 15). The pairs run at once, so the grace is waited once.
+    # receipt at 7,200x was judged missing live under a load of 20 on 2 cores with a pair at a time; 6 served a
+    # pair at a time). Ten pairs at once add their own load; they wait out the grace together, so the wider margin
+    # costs six seconds once.
     common = [flow, "--speed", speed, "--epoch-file", str(epoch), "--format", "json", "--grace", "12"]
     if transport == "folders":
         sides = {"hospital": ["--outbox", "a2b", "--inbox", "b2a"],
