@@ -15,6 +15,9 @@ from helpers import EXAMPLES
 from helpers.cli import medcom
 from helpers.scenarios import SHIPPED, WEEK, scenario_file
 
+from simulator.run import emit_log
+from simulator.scenario import load_scenario
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (Debian package chromium)")
@@ -56,9 +59,8 @@ OVERLAPS = """() => { const out = [];
 def test_a_long_log_and_long_stays_stay_readable(browser, tmp_path: Path) -> None:
     """A simulated fortnight (about 190 episodes, stays up to several weeks): no overlapping labels or dates in
     any timeline, at 1,400 and 800 px; stays longer than the drawing's width allows are drawn wider."""
-    log = tmp_path / "log"
-    assert medcom("simulate", "examples/small-scenario.toml", "--replications", "2", "--emit-log", str(log),
-                  "--emit-formats", "oioxml").exit_code == 0
+    log = tmp_path / "log"  # what `medcom simulate --emit-log` writes (replication 1), without simulating the
+    emit_log(load_scenario(EXAMPLES / "small-scenario.toml"), log, formats="oioxml")  # replications and variants
     html = tmp_path / "replay.html"
     assert medcom("replay", str(log), "--format", "html", "--out", str(html)).exit_code in (0, 1)
     for width in (1400, 800):

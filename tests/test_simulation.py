@@ -296,7 +296,9 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".medcom-output") == [
         "discharges-by-hour.png", "report.html", "result.json", "summary.txt", "tax-days-per-week.png",
         "variant-comparison.png"]
-    text = medcom("simulate", path)
+    (tmp_path / "tiny").mkdir()  # the text a run prints by default: a run of two days will do
+    tiny = small(tmp_path / "tiny", warmup_days=0, horizon_days=2, cooldown_days=0, replications=2)
+    text = medcom("simulate", tiny)
     assert "completion-tax days" in text.stdout and "variant weekdays-only-reception" in text.stdout
     bad = medcom("simulate", "no-such-scenario")
     assert bad.exit_code == 2 and "no scenario file" in bad.stderr
