@@ -349,7 +349,7 @@ def _refused(*args: object, **kwargs: object) -> None:
 def test_a_log_of_one_partition_read_here_is_replayed_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """A log within one partition, read in this process, is neither spooled nor grouped (no pickling, no link
     keys, no numpy or scipy): the whole log's report all the same."""
-    monkeypatch.setattr(partition, "Spool", _refused)
+    monkeypatch.setattr(spool, "Spool", _refused)
     monkeypatch.setattr(grouping, "group", _refused)
     monkeypatch.setattr(partition, "group", _refused, raising=False)
     whole, parts, run = whole_and_parts(EXAMPLES / "log", 20_000)
@@ -362,6 +362,18 @@ def test_a_log_of_one_partition_read_by_workers_is_not_grouped(monkeypatch: pyte
     monkeypatch.setattr(grouping, "group", _refused)
     monkeypatch.setattr(partition, "group", _refused, raising=False)
     monkeypatch.setattr(spool, "route", _refused)
-    monkeypatch.setattr(partition, "route", _refused)
+    monkeypatch.setattr(partition, "route", _refused, raising=False)
     whole, parts, run = whole_and_parts(EXAMPLES / "log", 20_000, workers=2)
     assert parts == whole and run.partitions == 1
+
+
+def test_a_log_of_one_partition_read_here_imports_neither_numpy_nor_scipy() -> None:
+    """Their imports cost about a third of a second of CPU, a command's whole start-up on a small log."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom medcom.cli import main\ntry:\n    main(['replay', sys.argv[1], '--format', 'json'])\n"
+            "except SystemExit:\n    pass\nprint(sorted({'numpy', 'scipy'} & set(sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "log")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr.rstrip().splitlines()[-1] == "[]", done.stderr[-2000:]

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
@@ -50,19 +50,11 @@ from medcom.formats.messages import ReadOptions
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
 from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages
-from medcom.replay.spool import (
-    OPEN_PARTITION_FILES,
-    Spool,
-    SpoolRead,
-    descriptor_limit,
-    documents_for_spool,
-    frames_of_bytes,
-    frames_of_file,
-    partition_input,
-    pickled,
-    read_for_spool,
-    route,
-)
+
+if TYPE_CHECKING:
+    from medcom.replay.spool import Spool, SpoolRead
+# The spool's functions are imported where they are used: the spool imports numpy (~0.1 s of CPU), which a log of
+# one partition read in this process never needs.
 
 PARTITION_MESSAGES = 20_000  # spooled items (messages, timeline lines) a partition aims at
 TASKS_IN_FLIGHT = 4  # partitions sent at a time to a dask cluster (each carries its data)
@@ -75,6 +67,8 @@ Build = Callable[[ReplayResult], tuple[list[T], S]]  # run where the partition r
 def read_on_cluster(ex: Executor, options: ReadOptions, sources: Iterator[Source]) -> Iterator[SpoolRead]:
     """The documents read here and checked on the cluster (`SOURCES_PER_TASK` a task, `READ_TASKS_IN_FLIGHT`
     tasks at a time, so memory holds a window of the log), in input order."""
+    from medcom.replay.spool import documents_for_spool
+
     docs = (source.read(options.max_bytes) for source in sources)
     check = partial(documents_for_spool, options=options)
     while window := [batch for batch in (list(islice(docs, SOURCES_PER_TASK))
@@ -107,6 +101,8 @@ class PartitionOutcome(Generic[T, S]):
 
 def run_partition(task: PartitionTask[T, S]) -> PartitionOutcome[T, S]:
     """Replay one partition (in a worker process or on a cluster) and build its outcome."""
+    from medcom.replay.spool import frames_of_bytes, frames_of_file, partition_input
+
     frames = frames_of_bytes(task.data) if task.data is not None else frames_of_file(Path(task.path or ""))
     inp = partition_input(frames)
     size = len(inp.units) + len(inp.facts) + len(inp.sidecar_messages)
@@ -151,6 +147,8 @@ class PartitionedReplay(Generic[T, S]):
         """The items `build` made of partition `number`, in its order."""
         if self._held is not None:
             return iter(self._held)
+        from medcom.replay.spool import pickled
+
         return pickled(self._items_path(number))
 
     def merged_items(self, key: Callable[[T], Any]) -> Iterator[T]:
@@ -160,6 +158,8 @@ class PartitionedReplay(Generic[T, S]):
         file descriptors past ~1,020 partitions under `ulimit -n 1024`)."""
         if self._held is not None:  # one partition, in memory: its items are in `key` order
             return iter(self._held)
+        from medcom.replay.spool import OPEN_PARTITION_FILES, descriptor_limit, pickled
+
         fan_in = max(2, min(OPEN_PARTITION_FILES, descriptor_limit() // 4))
         if self._merged is None:
             self._merged = [self._items_path(n) for n in range(self.partitions)]
@@ -170,6 +170,8 @@ class PartitionedReplay(Generic[T, S]):
         return heapq.merge(*(pickled(p) for p in self._merged), key=key)
 
     def _merge_rounds(self, fan_in: int, key: Callable[[T], Any]) -> None:
+        from medcom.replay.spool import pickled
+
         assert self._merged is not None
         while len(self._merged) > fan_in:
             level: list[Path] = []
@@ -264,6 +266,8 @@ def _read_and_replay(out: PartitionedReplay[T, S], paths: list[Path], policy: Po
             return
         spool = sink.spool
     else:
+        from medcom.replay.spool import Spool, read_for_spool
+
         spool = Spool(directory / "spool")
         try:
             read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read, on_document=on_read,
@@ -281,6 +285,7 @@ def _read_and_replay(out: PartitionedReplay[T, S], paths: list[Path], policy: Po
             os.unlink(directory / "spool")
     else:
         from medcom.replay.grouping import group, pack  # numpy and scipy: only where there is grouping to do
+        from medcom.replay.spool import route
 
         partition_of = pack(group(spool.table), partition_messages)
         del spool
@@ -354,6 +359,8 @@ class _MemoryFirst:
         held = self.held
         if len(held.units) + len(held.facts) + len(held.sidecar_messages) <= self.limit:
             return
+        from medcom.replay.spool import Spool
+
         spool = self.spool = Spool(self.path)
         self.held = ReplayInput()
         items: list[tuple[int, Callable[[Any], None], object]] = [
