@@ -62,7 +62,7 @@ def test_a_full_disk_in_the_reports_merge_rounds_is_one_line(tmp_path: Path, mon
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(partition, "OPEN_PARTITION_FILES", 4)
+    monkeypatch.setattr(spool, "OPEN_PARTITION_FILES", 4)
     monkeypatch.setattr(partition, "open", full_at_merge, raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     report = ["--out", str(tmp_path / "report.json"), "--format", "json"] if out else []
