@@ -252,3 +252,24 @@ def test_a_schema_invalid_message_with_namespace_prefixes_is_reported(tmp_path: 
         rules = {f["rule"] for entry in result["files"] for f in entry["findings"]}
         assert "M-SCHEMA" in rules
         assert report("replay", str(tmp_path), "--workers", workers)["inputs"]["rejected"] == 1
+
+
+def test_a_regular_file_is_read_with_one_read_and_whole_when_reads_come_short(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file is read with one read (the second one, that found the end, is not made); a read that gives less
+    than it asked for before the size the file said (a network or FUSE file system may) is asked again."""
+    import medcom.formats.inputs as inputs
+
+    path = tmp_path / "m.xml"
+    path.write_bytes(b"<a>" + b"x" * 5000 + b"</a>")
+    real, calls = os.read, []
+
+    def counted(fd: int, n: int) -> bytes:
+        calls.append(n)
+        return real(fd, n)
+
+    monkeypatch.setattr(inputs.os, "read", counted)
+    assert Source(str(path)).read(1 << 20).data == path.read_bytes() and len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(inputs.os, "read", lambda fd, n: counted(fd, min(n, 700)))
+    assert Source(str(path)).read(1 << 20).data == path.read_bytes() and len(calls) == 8  # 5,010 bytes

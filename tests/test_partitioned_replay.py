@@ -22,7 +22,7 @@ from medcom.events.build import BuildError, build
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
 from medcom.policy import load_policy
-from medcom.replay import load_log, partition, replay, spool
+from medcom.replay import grouping, load_log, partition, replay, spool
 from medcom.replay.grouping import group
 from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
 from medcom.replay.links import Links, LinkTable
@@ -340,3 +340,40 @@ def test_calibrate_fits_the_stays_of_the_partitions_as_of_the_whole_log() -> Non
         assert run.partitions == 3 and sum(run.summaries) == 3
         parts = fit_stays(run.merged_items(key=lambda row: row.name), policy, base, **names)
     assert to_toml(parts) == to_toml(whole)
+
+
+def _refused(*args: object, **kwargs: object) -> None:
+    raise AssertionError("spooled or grouped")
+
+
+def test_a_log_of_one_partition_read_here_is_replayed_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log within one partition, read in this process, is neither spooled nor grouped (no pickling, no link
+    keys, no numpy or scipy): the whole log's report all the same."""
+    monkeypatch.setattr(spool, "Spool", _refused)
+    monkeypatch.setattr(grouping, "group", _refused)
+    monkeypatch.setattr(partition, "group", _refused, raising=False)
+    whole, parts, run = whole_and_parts(EXAMPLES / "log", 20_000)
+    assert parts == whole and run.partitions == 1 and run.runs == 1
+
+
+def test_a_log_of_one_partition_read_by_workers_is_not_grouped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read by worker processes, a log within one partition is spooled but not grouped or routed: its spool is
+    the partition."""
+    monkeypatch.setattr(grouping, "group", _refused)
+    monkeypatch.setattr(partition, "group", _refused, raising=False)
+    monkeypatch.setattr(spool, "route", _refused)
+    monkeypatch.setattr(partition, "route", _refused, raising=False)
+    whole, parts, run = whole_and_parts(EXAMPLES / "log", 20_000, workers=2)
+    assert parts == whole and run.partitions == 1
+
+
+def test_a_log_of_one_partition_read_here_imports_neither_numpy_nor_scipy() -> None:
+    """Their imports cost about a third of a second of CPU, a command's whole start-up on a small log."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom medcom.cli import main\ntry:\n    main(['replay', sys.argv[1], '--format', 'json'])\n"
+            "except SystemExit:\n    pass\nprint(sorted({'numpy', 'scipy'} & set(sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "log")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr.rstrip().splitlines()[-1] == "[]", done.stderr[-2000:]

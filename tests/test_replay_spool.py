@@ -62,7 +62,7 @@ def test_a_full_disk_in_the_reports_merge_rounds_is_one_line(tmp_path: Path, mon
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(partition, "OPEN_PARTITION_FILES", 4)
+    monkeypatch.setattr(spool, "OPEN_PARTITION_FILES", 4)
     monkeypatch.setattr(partition, "open", full_at_merge, raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     report = ["--out", str(tmp_path / "report.json"), "--format", "json"] if out else []
@@ -199,8 +199,8 @@ def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: P
     from medcom.replay import load_log, replay
     from medcom.reports.replay import EpisodeReports, partitioned_report, report_dict, to_json
 
-    monkeypatch.setattr(partition, "OPEN_PARTITION_FILES", 4)
-    monkeypatch.setattr(partition.route, "__defaults__", (4,))
+    monkeypatch.setattr(spool, "OPEN_PARTITION_FILES", 4)
+    monkeypatch.setattr(spool.route, "__defaults__", (4,))
     timeline, policy, read = _timeline(tmp_path / "t.jsonl", 12), load_policy(), ReadOptions(sent_before_event=False)
     whole = to_json(report_dict(replay(load_log([timeline], read), policy), policy=policy))
     with partition.replay_partitioned([timeline], policy, read, EpisodeReports(), partition_messages=1) as run:

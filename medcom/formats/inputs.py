@@ -222,18 +222,25 @@ def _read_regular(path: str, max_bytes: int) -> bytes:
     """A regular file's bytes, at most `max_bytes + 1` of them, opened as `_open_regular` opens it (without a
     buffered stream: one document is read whole). Reads ask for the size the file says plus one (a file that
     grew is still read to its end, chunk by chunk): a 1 MiB buffer for every 4 KB message cost about a tenth of
-    reading it."""
+    reading it. A read that gives less than it asked for, having reached the size the file said, is at the end:
+    it is not asked again (every file was read twice, the second read finding the end)."""
     fd = _open_fd(path)
     try:
-        step = min(_READ_CHUNK, max(_checked_size(fd, max_bytes) + 1, _SMALL_READ))
+        size = _checked_size(fd, max_bytes)
+        step = min(_READ_CHUNK, max(size + 1, _SMALL_READ))
         chunks = []
         left = max_bytes + 1
+        read = 0
         while left > 0:
-            chunk = os.read(fd, min(left, step))
+            asked = min(left, step)
+            chunk = os.read(fd, asked)
             if not chunk:
                 break
             chunks.append(chunk)
             left -= len(chunk)
+            read += len(chunk)
+            if len(chunk) < asked and read == size:
+                break
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -19,6 +19,12 @@ origin), estimated from pass 1 and checked against what the partitions show (a p
 is run again). Each partition's outcome is built by the caller's `build` (the report's typed episode entries, or
 calibration's stays) with a summary of them, and written to disk item by item, to be read back in partition order
 or merged across partitions. A log replayed in memory is this pipeline with one partition.
+
+A log of at most `partition_messages` items is one partition whatever its links, so it is neither grouped nor
+routed. Read in this process (one local worker), it is not spooled either: pass 1 holds its items in memory until
+they are more than a partition (`_MemoryFirst`; then they go to the spool in input order and the rest follows them
+there), and a log that stayed within a partition is replayed from memory, its built items kept in memory: no
+pickling, no link keys, no numpy grouping (scipy's import alone cost about a quarter of a second a run).
 """
 
 from __future__ import annotations
@@ -33,29 +39,22 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from medcom.events import Event
+from medcom.events.from_messages import MessageEvents
 from medcom.executors import SOURCES_PER_TASK, Executor, executor
 from medcom.findings import Finding
 from medcom.formats.inputs import Source
 from medcom.formats.messages import ReadOptions
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
-from medcom.replay.grouping import group, pack
-from medcom.replay.load import read_log
-from medcom.replay.spool import (
-    OPEN_PARTITION_FILES,
-    Spool,
-    SpoolRead,
-    descriptor_limit,
-    documents_for_spool,
-    frames_of_bytes,
-    frames_of_file,
-    partition_input,
-    pickled,
-    read_for_spool,
-    route,
-)
+from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages
+
+if TYPE_CHECKING:
+    from medcom.replay.spool import Spool, SpoolRead
+# The spool's functions are imported where they are used: the spool imports numpy (~0.1 s of CPU), which a log of
+# one partition read in this process never needs.
 
 PARTITION_MESSAGES = 20_000  # spooled items (messages, timeline lines) a partition aims at
 TASKS_IN_FLIGHT = 4  # partitions sent at a time to a dask cluster (each carries its data)
@@ -68,6 +67,8 @@ Build = Callable[[ReplayResult], tuple[list[T], S]]  # run where the partition r
 def read_on_cluster(ex: Executor, options: ReadOptions, sources: Iterator[Source]) -> Iterator[SpoolRead]:
     """The documents read here and checked on the cluster (`SOURCES_PER_TASK` a task, `READ_TASKS_IN_FLIGHT`
     tasks at a time, so memory holds a window of the log), in input order."""
+    from medcom.replay.spool import documents_for_spool
+
     docs = (source.read(options.max_bytes) for source in sources)
     check = partial(documents_for_spool, options=options)
     while window := [batch for batch in (list(islice(docs, SOURCES_PER_TASK))
@@ -100,6 +101,8 @@ class PartitionOutcome(Generic[T, S]):
 
 def run_partition(task: PartitionTask[T, S]) -> PartitionOutcome[T, S]:
     """Replay one partition (in a worker process or on a cluster) and build its outcome."""
+    from medcom.replay.spool import frames_of_bytes, frames_of_file, partition_input
+
     frames = frames_of_bytes(task.data) if task.data is not None else frames_of_file(Path(task.path or ""))
     inp = partition_input(frames)
     size = len(inp.units) + len(inp.facts) + len(inp.sidecar_messages)
@@ -131,6 +134,7 @@ class PartitionedReplay(Generic[T, S]):
     log: LogFacts = LogFacts(False, False, None)
     _merged: list[Path] | None = None  # the files `merged_items` reads (the partitions', or merges of them)
     _merges: int = 0
+    _held: list[T] | None = None  # the one partition's items, when it was replayed in memory (not on disk)
 
     @property
     def accepted(self) -> int:
@@ -141,6 +145,10 @@ class PartitionedReplay(Generic[T, S]):
 
     def items(self, number: int) -> Iterator[T]:
         """The items `build` made of partition `number`, in its order."""
+        if self._held is not None:
+            return iter(self._held)
+        from medcom.replay.spool import pickled
+
         return pickled(self._items_path(number))
 
     def merged_items(self, key: Callable[[T], Any]) -> Iterator[T]:
@@ -148,6 +156,10 @@ class PartitionedReplay(Generic[T, S]):
         `OPEN_PARTITION_FILES` files open (and fewer under a low `ulimit -n`): while there are more partitions,
         groups of them are first merged into one file each, once (a merge of every partition at once ran out of
         file descriptors past ~1,020 partitions under `ulimit -n 1024`)."""
+        if self._held is not None:  # one partition, in memory: its items are in `key` order
+            return iter(self._held)
+        from medcom.replay.spool import OPEN_PARTITION_FILES, descriptor_limit, pickled
+
         fan_in = max(2, min(OPEN_PARTITION_FILES, descriptor_limit() // 4))
         if self._merged is None:
             self._merged = [self._items_path(n) for n in range(self.partitions)]
@@ -158,6 +170,8 @@ class PartitionedReplay(Generic[T, S]):
         return heapq.merge(*(pickled(p) for p in self._merged), key=key)
 
     def _merge_rounds(self, fan_in: int, key: Callable[[T], Any]) -> None:
+        from medcom.replay.spool import pickled
+
         assert self._merged is not None
         while len(self._merged) > fan_in:
             level: list[Path] = []
@@ -236,23 +250,47 @@ def _read_and_replay(out: PartitionedReplay[T, S], paths: list[Path], policy: Po
                      on_document: Callable[[int], None] | None,
                      on_partition: Callable[[int], None] | None,
                      on_partitions: Callable[[int], None] | None) -> None:
-    """Pass 1 (documents read in local processes, or checked on the cluster), grouping, pass 2, the partitions
-    replayed on `ex`."""
+    """Pass 1 (documents read here, in local processes, or checked on the cluster), grouping, pass 2, the
+    partitions replayed on `ex`; a log of one partition read here is replayed from memory."""
     directory = out.directory
-    spool = Spool(directory / "spool")
     on_read = (lambda read: on_document(read.messages)) if on_document else None
-    try:
-        read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read, on_document=on_read,
-                 map_sources=None if ex.shares_files else partial(read_on_cluster, ex, options))
-    finally:
-        spool.close()
-    out.messages, out.rejected, out.findings = spool.messages, spool.rejected, spool.findings
-    out.lines, out.lines_rejected = spool.lines, spool.lines_rejected
-    partition_of = pack(group(spool.table), partition_messages)
-    estimate = spool.table.estimate
-    del spool
-    files = route(directory / "spool", partition_of, directory)
-    os.unlink(directory / "spool")
+    if ex.in_process:
+        sink = _MemoryFirst(directory / "spool", partition_messages)
+        try:
+            read_log(paths, options, sink, workers, read=read_messages, take=sink.add_read, on_document=on_read)
+        finally:
+            sink.close()
+        _count(out, sink)
+        if sink.spool is None:
+            _replay_in_memory(out, sink.held, policy, build, on_partition, on_partitions)
+            return
+        spool = sink.spool
+    else:
+        from medcom.replay.spool import Spool, read_for_spool
+
+        spool = Spool(directory / "spool")
+        try:
+            read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read, on_document=on_read,
+                     map_sources=None if ex.shares_files else partial(read_on_cluster, ex, options))
+        finally:
+            spool.close()
+        _count(out, spool)
+    estimate, items = spool.table.estimate, spool.table.items
+    if items <= partition_messages:  # one partition whatever the links: nothing to group or route
+        del spool
+        files = [directory / "partition-00000"] if items else []
+        if files:
+            os.rename(directory / "spool", files[0])
+        else:
+            os.unlink(directory / "spool")
+    else:
+        from medcom.replay.grouping import group, pack  # numpy and scipy: only where there is grouping to do
+        from medcom.replay.spool import route
+
+        partition_of = pack(group(spool.table), partition_messages)
+        del spool
+        files = route(directory / "spool", partition_of, directory)
+        os.unlink(directory / "spool")
     out.partitions = len(files)
     if on_partitions is not None:
         on_partitions(len(files))
@@ -266,6 +304,99 @@ def _read_and_replay(out: PartitionedReplay[T, S], paths: list[Path], policy: Po
     out.log = log
     for path in files:
         os.unlink(path)
+
+
+class _MemoryFirst:
+    """Pass 1's sink in this process: the log's items held in memory as a replay's inputs while they fit in one
+    partition; past `limit` items, those held go to a Spool at `path` in input order, and every later item after
+    them (the spool then holds what `Spool` as the sink would have)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit = path, limit
+        self.held = ReplayInput()
+        self.spool: Spool | None = None
+        self.findings: list[Finding] = []
+        self.messages = self.rejected = self.lines = self.lines_rejected = 0
+        self.seq = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def add_unit(self, unit: Unit) -> None:
+        if self.spool is not None:
+            self.spool.add_unit(unit)
+        else:
+            self.held.units.append(unit)
+            self._check()
+
+    def add_fact(self, event: Event) -> None:
+        if self.spool is not None:
+            self.spool.add_fact(event)
+        else:
+            self.held.facts.append(event)
+            self._check()
+
+    def add_sidecar_message(self, event: Event) -> None:
+        if self.spool is not None:
+            self.spool.add_sidecar_message(event)
+        else:
+            self.held.sidecar_messages.append(event)
+            self._check()
+
+    def add_read(self, read: Read[tuple[MessageEvents, str]]) -> None:
+        """What was read of one document (as `ReplayInput.add_read` takes it)."""
+        self.messages += read.messages
+        self.rejected += read.rejected
+        self.findings.extend(read.findings)
+        for events, fmt in read.units:
+            seq = self.next_seq()
+            for event in events.events:
+                event.seq = seq
+            self.add_unit(Unit(events, seq, fmt))
+
+    def _check(self) -> None:
+        held = self.held
+        if len(held.units) + len(held.facts) + len(held.sidecar_messages) <= self.limit:
+            return
+        from medcom.replay.spool import Spool
+
+        spool = self.spool = Spool(self.path)
+        self.held = ReplayInput()
+        items: list[tuple[int, Callable[[Any], None], object]] = [
+            *((u.seq, spool.add_unit, u) for u in held.units), *((e.seq, spool.add_fact, e) for e in held.facts),
+            *((e.seq, spool.add_sidecar_message, e) for e in held.sidecar_messages)]
+        for _, add, item in sorted(items, key=lambda entry: entry[0]):  # input order (sequence numbers are unique)
+            add(item)
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+
+def _count(out: PartitionedReplay[T, S], sink: Spool | _MemoryFirst) -> None:
+    """What pass 1 counted and found."""
+    out.messages, out.rejected, out.findings = sink.messages, sink.rejected, sink.findings
+    out.lines, out.lines_rejected = sink.lines, sink.lines_rejected
+
+
+def _replay_in_memory(out: PartitionedReplay[T, S], held: ReplayInput, policy: Policy, build: Build[T, S],
+                      on_partition: Callable[[int], None] | None,
+                      on_partitions: Callable[[int], None] | None) -> None:
+    """A log of one partition replayed from memory, as `run_partition` replays a partition's file (under its own
+    LogFacts: a partition run on another estimate is run again under them), its items kept in memory."""
+    size = len(held.units) + len(held.facts) + len(held.sidecar_messages)
+    out.partitions, out.runs, out._held = (1 if size else 0), 1, []
+    if on_partitions is not None:
+        on_partitions(out.partitions)
+    if not size:
+        return
+    result = replay(held, policy)
+    out._held, summary = build(result)
+    out.summaries, out.duplicates = [summary], held.duplicates
+    out.log = result.log or LogFacts(False, False, None)
+    if on_partition is not None:
+        on_partition(size)
 
 
 def _run(out: PartitionedReplay[T, S], files: list[Path], policy: Policy, log: LogFacts, build: Build[T, S],
