@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -637,3 +639,133 @@ def test_a_violation_is_told_apart_by_its_statement_not_by_its_text_cut_at_a_bra
     assert [line.split(": ", 1)[1] for line in lines if "VIOLATION" in line] == [
         "M-REF warning: reply refers to m0 (its first message), message m1",
         "M-REF warning: reply refers to m0 (its second message), message m1"]
+
+
+# --- medcom's own clock falling behind ---------------------------------------------------------------------------------
+
+_ADVICE_AND_REPORT = ('start = "2027-03-01T08:00"\nduration = "2h"\n[episode]\nname = "E1"\ncpr = "0103271234"\n'
+                      'municipality = "851"\nhospital = "Aalborg Universitetshospital"\ndepartment = "Medicinsk afsnit"\n'
+                      '[[step]]\nname = "admission"\nevent = "admitted"\nat = "0m"\n'
+                      '[[step]]\nname = "admission advice"\nevent = "admission_advice_sent"\nat = "0m"\n'
+                      '[[step]]\nname = "admission report"\nevent = "admission_report_sent"\n'
+                      'after = "admission advice"\ndelay = "20m"\n')
+
+
+@pytest.mark.slow
+def test_a_counterpart_stopped_past_a_deadline_says_its_clock_fell_behind_and_blames_no_one(tmp_path: Path) -> None:
+    """medcom (the hospital) is stopped (SIGSTOP: what a loaded machine does to a process, only longer) from just
+    after its admission advice until well after the admission report's ADM-2 deadline (60 minutes: 2 wall seconds
+    at 1,800x); the municipality's report, sent at 08:20, waits in the inbox meanwhile and is stamped when the
+    hospital runs again. Before medcom measured its own lag, that was an ADM-2 violation held against the SUT and
+    exit 1; now the run says its clock fell behind (the report read late, by how much, the remedy), fails no test
+    case of the SUT, and exits 2."""
+    flow = tmp_path / "flow.toml"
+    flow.write_text(_ADVICE_AND_REPORT)
+    epoch = tmp_path / "epoch"
+    common = [str(flow), "--speed", "1800", "--grace", "0.5", "--epoch-file", str(epoch)]
+    hospital = Process([*common, "--play", "hospital", "--outbox", "a2b", "--inbox", "b2a", "--log", "log-h",
+                        "--format", "junit"], tmp_path)
+    municipality = Process([*common, "--play", "municipality", "--outbox", "b2a", "--inbox", "a2b", "--log", "log-m",
+                            "--format", "json"], tmp_path)
+    try:
+        _start_together([hospital, municipality], epoch)
+        deadline = time.monotonic() + 30
+        while not any("sent admission_advice_sent" in line for line in hospital.lines):
+            assert time.monotonic() < deadline and hospital.proc.poll() is None, hospital.lines
+            time.sleep(0.01)
+        hospital.proc.send_signal(signal.SIGSTOP)
+        start = float(epoch.read_text())
+        time.sleep(max(0.0, start + 2 + 0.5 + 1.5 - time.time()))  # the deadline, the grace, and a margin
+        hospital.proc.send_signal(signal.SIGCONT)
+        code, junit = hospital.finish()
+        municipality.finish()
+    finally:
+        for process in (hospital, municipality):
+            if process.proc.poll() is None:
+                process.proc.send_signal(signal.SIGCONT)
+                process.proc.kill()
+    said = "\n".join(hospital.lines)
+    assert code == 2, said
+    assert "CLOCK BEHIND by" in said and "read" in said and "not the SUT's" in said and "--grace" in said, said
+    assert "not judged: medcom's own clock fell behind" in said
+    root = etree.fromstring(junit.encode())
+    assert root.get("errors") == "1" and root.get("failures") == "0", junit  # nothing held against the SUT
+    [error] = root.iter("error")
+    assert error.get("type") == "CLOCK" and "remedy: rerun with --grace" in error.text
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["admission report"].find("failure") is None
+    assert "not judged: medcom's clock fell behind" in cases["admission report"].findtext("system-out"), junit
+
+
+def _on_clock(session, lines, at_offset: float = 0.0):  # noqa: ANN001, ANN202
+    """The main flow's admission advice performed by `session` `at_offset` wall seconds after it was due."""
+    state = session.steps[1]
+    assert state.step.name == "admission advice"
+    due = session.clock.now() - timedelta(seconds=at_offset * session.clock.speed)
+    session.perform(state, due)
+    return state
+
+
+def _sut_message(tmp_path: Path) -> bytes:
+    """The municipality's admission report to the main flow's advice, as medcom writes it."""
+    from medcom.counterpart.session import planned_events
+    from medcom.events.build import EpisodeWriter, emit
+
+    flow = load(MAIN)
+    writer = EpisodeWriter(flow.episode_name, planned_events(flow, flow.start), "none", "national",
+                           itertools.count(ID_BLOCK_MUNICIPALITY))
+    from medcom.events import Event
+
+    report = Event(flow.start + timedelta(minutes=25), flow.episode_name, "admission_report_sent", {"id": "R1"})
+    made = emit(writer, report, str(tmp_path / "report"))
+    assert made is not None
+    return made.data
+
+
+ID_BLOCK_MUNICIPALITY = 50_000_000_000
+
+
+def test_a_message_read_later_than_the_grace_after_it_came_is_a_late_moment_and_the_run_not_judged(
+        tmp_path: Path) -> None:
+    """An injected lag: the SUT's message stamped (arrived) 3 wall seconds before medcom reads it, with a grace of 1:
+    listed as a moment medcom fell behind, said at once; the report is not trusted, every format says so."""
+    from medcom.counterpart.session import report
+    from medcom.counterpart.transport import Arrival
+    from medcom.reports.counterpart import text_lines, to_html, to_junit
+
+    session, lines = _session(tmp_path)
+    session.handle(Arrival(time.time() - 3, "late.json", _sut_message(tmp_path)))
+    [late] = session.late
+    assert late.what == "read" and 3 <= late.behind < 10 and "late.json" in late.text
+    assert any(line.startswith("[") and "CLOCK BEHIND by 3." in line for line in lines), lines
+    verdict = report(session)
+    clock = verdict["clock"]
+    assert not clock["trusted"] and clock["late"][0]["what"] == "read" and "--grace 7" in clock["remedy"]
+    text = "\n".join(text_lines(verdict))
+    assert "CLOCK BEHIND" in text and "verdict: NOT JUDGED" in text
+    assert "errors=\"1\"" in to_junit(verdict) and "fell behind" in to_html(verdict)
+
+
+def test_a_step_performed_later_than_the_grace_is_a_late_moment(tmp_path: Path) -> None:
+    session, lines = _session(tmp_path)
+    _on_clock(session, lines, at_offset=2.5)
+    [late] = session.late
+    assert late.what == "sent" and late.step == "admission advice" and 2.5 <= late.behind < 10
+
+
+def test_a_run_that_keeps_up_says_nothing_about_its_clock(tmp_path: Path) -> None:
+    """The same message read as it comes and the same step performed when due: no late moment, a trusted run, and
+    nothing about medcom's clock in any format."""
+    from medcom.counterpart.session import report
+    from medcom.counterpart.transport import Arrival
+    from medcom.reports.counterpart import text_lines, to_html, to_junit
+
+    session, lines = _session(tmp_path)
+    _on_clock(session, lines)
+    session.handle(Arrival(time.time(), "in-time.json", _sut_message(tmp_path)))
+    assert session.received == 1 and session.rejected == 0
+    assert session.late == [] and not any("CLOCK" in line for line in lines), lines
+    verdict = report(session)
+    assert verdict["clock"]["trusted"] and verdict["clock"]["late"] == [] and verdict["clock"]["remedy"] is None
+    assert "CLOCK" not in "\n".join(text_lines(verdict)) and "errors=\"0\"" in to_junit(verdict)
+    assert "fell behind" not in to_html(verdict)
