@@ -187,20 +187,23 @@ class Session:
                             senders=True)
         self.transport.start(self.inbox, self.log_dir)
 
-    def perform(self, state: StepState, at: datetime) -> None:
-        """The played party's step happens now (`at` on the senders' clock): a fact recorded, a message sent."""
+    def perform(self, state: StepState, at: datetime, known: float | None = None) -> None:
+        """The played party's step happens now (`at` on the senders' clock): a fact recorded, a message sent.
+        `known`: when (monotonic) medcom learnt of it, an answer to a message that came (not before then late)."""
         if self.stopping or state.status != "pending":
             return
         try:
-            self._perform(state, at)
+            self._perform(state, at, known)
         except OSError as exc:  # the log's disk or the outbox (full, gone): said, and the run goes on
             state.status = "missing"
             self._finding(Finding(TRANSPORT, Severity.ERROR, f"step {state.step.name}: cannot be logged or sent: "
                                   f"{exc.strerror or exc}", self.flow.name))
 
-    def _perform(self, state: StepState, at: datetime) -> None:
+    def _perform(self, state: StepState, at: datetime, known: float | None) -> None:
         now = self.clock.now().replace(microsecond=0)
         behind = (self.clock.now() - at).total_seconds() / self.clock.speed
+        if known is not None:  # an answer due before its question came (its delay shorter than the way it took)
+            behind = min(behind, time.monotonic() - known)
         if behind > self.clock.grace:
             what = "recorded" if state.step.is_fact else "performed"
             self._behind("sent", at, behind, f"step {state.step.name} {what} {behind:.1f} s after it was due",
@@ -253,7 +256,7 @@ class Session:
         for state in self.steps:
             if state.by_medcom and state.step.after == step.name and state.status == "pending":
                 when = add_elapsed(at, state.step.delay)
-                self._later(when, lambda s=state, w=when: self.perform(s, w), senders=True)
+                self._later(when, lambda s=state, w=when, k=time.monotonic(): self.perform(s, w, k), senders=True)
 
     # --- what the SUT sends ---------------------------------------------------------------------------------------
 
