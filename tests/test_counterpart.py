@@ -799,3 +799,25 @@ def test_a_run_that_keeps_up_says_nothing_about_its_clock(tmp_path: Path) -> Non
     assert verdict["clock"]["trusted"] and verdict["clock"]["late"] == [] and verdict["clock"]["remedy"] is None
     assert "CLOCK" not in "\n".join(text_lines(verdict)) and "errors=\"0\"" in to_junit(verdict)
     assert "fell behind" not in to_html(verdict)
+
+
+def test_a_message_the_http_sender_thread_sent_late_is_a_late_moment(tmp_path: Path) -> None:
+    """The HTTP transport says how long each message waited for its sender thread (not for a SUT slow to answer);
+    beyond the grace, the session lists it as medcom's own lag."""
+    sut, sink = HttpEndpoint("127.0.0.1", 0, None), Inbox()
+    sut.start(Inbox(), tmp_path)
+    endpoint = HttpEndpoint("127.0.0.1", 0, f"http://127.0.0.1:{sut.port}/fhir/$process-message")
+    endpoint.start(sink, tmp_path)
+    try:
+        endpoint.send("0001-out-a.json", b"{}", "application/fhir+json")
+    finally:
+        endpoint.close()  # once what waits is sent
+        sut.close()
+    assert [name for name, _seconds in sink.take_delays()] == ["0001-out-a.json"]
+    session, lines = _session(tmp_path)
+    session.inbox.delayed("0002-out-b.json", 4.0)
+    session.inbox.delayed("0003-out-c.json", 0.1)
+    session._drain()
+    [late] = session.late
+    assert late.what == "sent" and late.behind == 4.0 and "0002-out-b.json" in late.text
+    assert session.behind_max == 4.0 and sum("CLOCK BEHIND" in line for line in lines) == 1

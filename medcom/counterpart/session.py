@@ -193,23 +193,24 @@ class Session:
         if self.stopping or state.status != "pending":
             return
         try:
-            self._perform(state, at, known)
+            self._perform(state, at)
         except OSError as exc:  # the log's disk or the outbox (full, gone): said, and the run goes on
             state.status = "missing"
             self._finding(Finding(TRANSPORT, Severity.ERROR, f"step {state.step.name}: cannot be logged or sent: "
                                   f"{exc.strerror or exc}", self.flow.name))
+        if state.status == "sent":  # how late, once written and handed to the transport
+            behind = (self.clock.now() - at).total_seconds() / self.clock.speed
+            if known is not None:  # an answer due before its question came (its delay shorter than its way)
+                behind = min(behind, time.monotonic() - known)
+            if behind > self.clock.grace:
+                what = "recorded" if state.step.is_fact else "sent"
+                self._behind("sent", at, behind, f"step {state.step.name} {what} {behind:.1f} s after it was due",
+                             state.step.name, state.message_id)
+            else:
+                self._measured(behind)
 
-    def _perform(self, state: StepState, at: datetime, known: float | None) -> None:
+    def _perform(self, state: StepState, at: datetime) -> None:
         now = self.clock.now().replace(microsecond=0)
-        behind = (self.clock.now() - at).total_seconds() / self.clock.speed
-        if known is not None:  # an answer due before its question came (its delay shorter than the way it took)
-            behind = min(behind, time.monotonic() - known)
-        if behind > self.clock.grace:
-            what = "recorded" if state.step.is_fact else "performed"
-            self._behind("sent", at, behind, f"step {state.step.name} {what} {behind:.1f} s after it was due",
-                         step=state.step.name)
-        else:
-            self._measured(behind)
         if now - at > self.clock.grace_span / 2 and not state.step.is_fact:  # the moment is gone: sent now
             self.say(f"{self._stamp(now)} {state.step.name}: planned for {self._stamp(at)}, performed late")
             at = now
@@ -253,10 +254,11 @@ class Session:
 
     def _answered(self, step: Step, at: datetime) -> None:
         """Schedule the played party's answers to `step` (each its delay after the step's message)."""
+        known = time.monotonic()
         for state in self.steps:
             if state.by_medcom and state.step.after == step.name and state.status == "pending":
                 when = add_elapsed(at, state.step.delay)
-                self._later(when, lambda s=state, w=when, k=time.monotonic(): self.perform(s, w, k), senders=True)
+                self._later(when, lambda s=state, w=when: self.perform(s, w, known), senders=True)
 
     # --- what the SUT sends ---------------------------------------------------------------------------------------
 
@@ -274,7 +276,7 @@ class Session:
             return
         arrived = self.clock.now(arrival.wall)
         stamp = self.clock.mono(arrival.wall)
-        behind = time.monotonic() - (stamp - self.stalls.stalled_before(stamp))  # since it may have come
+        came = stamp - self.stalls.stalled_before(stamp)  # the earliest it may have come (monotonic)
         if self.received >= MAX_RECEIVED:
             self.over_limit += 1
             if self.over_limit == 1:
@@ -304,6 +306,7 @@ class Session:
         withheld = any(s.source == file.name and not s.by_medcom and not s.step.receipt for s in self.steps)
         if self.receipts and messages and not withheld:  # the flow may withhold it (a resend is then due)
             self._receipts(messages, arrived)
+        behind = time.monotonic() - came  # read, judged and receipted this long after it may have come
         if new_units and behind > self.clock.grace:
             step = next((s.step.name for s in self.steps if s.source == file.name and not s.by_medcom), None)
             ident = next((u.primary.id for u in new_units if u.primary is not None and u.primary.id), None)
@@ -517,6 +520,14 @@ class Session:
         self._drain()
 
     def _drain(self) -> None:
+        for name, waited in self.inbox.take_delays():  # what the transport's sender thread sent late
+            if waited > self.clock.grace:
+                state = next((s for s in self.steps if s.source == name and s.by_medcom), None)
+                self._behind("sent", self.clock.now(), waited, f"{name} left for the SUT {waited:.1f} s after medcom "
+                             "wrote it (its sending thread was not run)", state and state.step.name,
+                             state and state.message_id)
+            else:
+                self._measured(waited)
         for arrival in self.inbox.take_findings():
             self.handle(arrival)
         for _ in range(self.inbox.queue.maxsize):
