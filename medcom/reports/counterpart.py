@@ -179,7 +179,7 @@ def to_junit(report: dict[str, Any]) -> str:
 def _with_error(xml: str, classname: str, lines: list[str]) -> str:
     """The report with a first test case "medcom's clock" in <error>: JUnit's tool-side problem (the test could not
     be run as meant), not a <failure> of the system under test."""
-    root = etree.fromstring(xml.encode("utf-8"))
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(remove_blank_text=True))  # pretty-printed anew
     suite = root.find("testsuite")
     assert suite is not None
     case = etree.Element("testcase", classname=classname, name="medcom's clock")
