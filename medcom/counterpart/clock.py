@@ -13,7 +13,8 @@ on one clock, however long each took to start.
 The grace is also the counterpart's own margin: on a loaded machine its process can fall behind the wall clock (an
 event processed after it was due, a message read long after it arrived, a thread not run at all for a while). Lag
 within the grace changes no verdict; beyond it, a verdict may be medcom's lag and not the system under test's, and
-the session says so (`behind` for SimPy's events, `StallMeter` for the moments the whole process stood still).
+the session says so (`wall_wait` past zero for SimPy's events, `StallMeter` for the moments the whole process
+stood still).
 """
 
 from __future__ import annotations
@@ -54,10 +55,6 @@ class LiveClock:
     def wall_wait(self, env_time: float) -> float:
         """Wall seconds until the judge's clock reaches `env_time` (negative: already passed)."""
         return self.env.real_start + (env_time - self.env.env_start) / self.speed - time.monotonic()
-
-    def behind(self, env_time: float) -> float:
-        """Wall seconds the judge's clock is behind, processing now what was due at `env_time` (negative: early)."""
-        return -self.wall_wait(env_time)
 
     def mono(self, wall: float) -> float:
         """The monotonic reading of a wall time (time.time()), on the clock SimPy sleeps by."""

@@ -524,8 +524,8 @@ class Session:
             if waited > self.clock.grace:
                 state = next((s for s in self.steps if s.source == name and s.by_medcom), None)
                 self._behind("sent", self.clock.now(), waited, f"{name} left for the SUT {waited:.1f} s after medcom "
-                             "wrote it (its sending thread was not run)", state and state.step.name,
-                             state and state.message_id)
+                             "wrote it (its sending thread was not run)", state.step.name if state else None,
+                             state.message_id if state else None)
             else:
                 self._measured(waited)
         for arrival in self.inbox.take_findings():
