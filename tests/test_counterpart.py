@@ -511,7 +511,7 @@ def test_sigterm_ends_the_run_with_the_report_so_far(tmp_path: Path, stop: signa
         if medcom.proc.poll() is None:
             medcom.proc.kill()
     report = json.loads(out)
-    assert report["interrupted"] and code in (0, 1)
+    assert report["interrupted"] and code in ((0, 1) if report["clock"]["trusted"] else (2,))
     assert [s["status"] for s in report["steps"][:2]] == ["sent", "sent"]
     assert report["steps"][-1]["status"] == "not reached"
 
