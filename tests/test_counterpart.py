@@ -821,3 +821,36 @@ def test_a_message_the_http_sender_thread_sent_late_is_a_late_moment(tmp_path: P
     [late] = session.late
     assert late.what == "sent" and late.behind == 4.0 and "0002-out-b.json" in late.text
     assert session.behind_max == 4.0 and sum("CLOCK BEHIND" in line for line in lines) == 1
+
+
+def test_the_stall_meter_says_how_long_the_process_stood_still_before_a_moment() -> None:
+    from medcom.counterpart.clock import StallMeter
+
+    meter = StallMeter(interval=0.02)
+    meter.last = 100.0
+    for beat in (100.02, 100.04, 101.0, 101.02):  # not run from 100.04 to 101.0
+        meter.note(beat)
+    assert list(meter.gaps) == [(100.06, 101.0)]
+    assert meter.stalled_before(101.01) == pytest.approx(0.95)  # stamped just after it: up to 0.95 s late
+    assert meter.stalled_before(100.5) == pytest.approx(0.44)
+    assert meter.stalled_before(100.05) == 0.0 and meter.stalled_before(101.1) == 0.0
+
+
+def test_the_flows_end_reached_late_with_a_sut_step_missing_is_a_late_moment(tmp_path: Path) -> None:
+    """The SUT's admission report never came, and medcom reached the flow's end 2 s late (more than the grace of 1):
+    the report may be in the inbox unread, so the missing step is not a verdict; 0.5 s late, it is."""
+    from medcom.counterpart.clock import LiveClock
+    from medcom.counterpart.session import Session
+
+    flow = load(MAIN)
+    for end_behind, late in ((2.0, ["end"]), (0.5, [])):
+        clock = LiveClock(flow.start, 36000, time.time() - 10, 1.0)  # the flow's 30 hours are over
+        session = Session(flow, "hospital", _Recorder(), Path(tempfile.mkdtemp(dir=tmp_path)), clock, load_policy(),
+                          say=lambda _line: None)
+        advice = session.steps[1]
+        advice.status, advice.at = "sent", session.at(advice.step.at)
+        session.end_behind = end_behind
+        session.finish()
+        assert [s.status for s in session.steps if s.step.name == "admission report"] == ["missing"]
+        assert [x.what for x in session.late] == late
+        assert all(x.step == "admission report" for x in session.late)
