@@ -19,6 +19,8 @@ any stall of the process just before it, `StallMeter`), a step of the played par
 (against when it was due), the flow's end reached with a step of the SUT still missing. Beyond the grace, medcom
 itself may be why a message counts as late or a step as missing: the moment is listed (`Late`), said at once, and
 the run's verdict is not one on the SUT (`report`'s `clock.trusted`; the command exits 2, a tool-side problem).
+A deadline the engine judges late is not such a moment by itself: every message that had come by then is read
+first, so a late deadline wrongs the SUT only through a message read late, which is one.
 """
 
 from __future__ import annotations
