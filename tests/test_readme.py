@@ -153,7 +153,7 @@ def _gist(work: Path, log: str) -> dict[str, object]:
                           [(v["rule"], v["due"], v["actual"]) for v in e["violations"]]) for e in report["episodes"]]}
 
 
-BEHIND = "CLOCK BEHIND"  # what `medcom counterpart` says when its own clock fell behind by more than the grace
+BEHIND = "CLOCK BEHIND"  # what `medcom counterpart` says when its own clock fell behind by more than half the grace
 
 
 def _fell_behind(command: str, stderr: str, work: Path) -> bool:
@@ -174,7 +174,7 @@ def _with_more_grace(command: str, work: Path) -> str:
 
 def test_a_counterpart_line_that_fell_behind_runs_again_with_more_grace(tmp_path: Path) -> None:
     (line,) = [line.command for line in LINES if "medcom counterpart" in line.command and "--inbox" in line.command]
-    (tmp_path / "municipality.txt").write_text(f"[Mon 2027-03-01 10:00] {BEHIND} by 1.4 s, more than the grace\n")
+    (tmp_path / "municipality.txt").write_text(f"[Mon 2027-03-01 10:00] {BEHIND} by 1.4 s, more than medcom's half\n")
     (tmp_path / "log-h").mkdir()
     (tmp_path / "log-h" / "0001-out-x.json").write_text("{}")
     assert _fell_behind(line, "", tmp_path) and _fell_behind(line, f"x {BEHIND} y", tmp_path / "elsewhere")

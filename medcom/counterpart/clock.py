@@ -12,9 +12,9 @@ on one clock, however long each took to start.
 
 The grace is also the counterpart's own margin: on a loaded machine its process can fall behind the wall clock (an
 event processed after it was due, a message read long after it arrived, a thread not run at all for a while). Lag
-within the grace changes no verdict; beyond it, a verdict may be medcom's lag and not the system under test's, and
-the session says so (`wall_wait` past zero for SimPy's events, `StallMeter` for the moments the whole process
-stood still).
+within medcom's half of the grace (`share`; the other half is the SUT's and the transport's) changes no verdict;
+beyond it, a verdict may be medcom's lag and not the system under test's, and the session says so (`wall_wait`
+past zero for SimPy's events, `StallMeter` for the moments the whole process stood still).
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ class LiveClock:
     def mono(self, wall: float) -> float:
         """The monotonic reading of a wall time (time.time()), on the clock SimPy sleeps by."""
         return self.env.real_start + (wall - self.epoch)
+
+    @property
+    def share(self) -> float:
+        """medcom's half of the grace (wall seconds): the other half is for the SUT and the transport, so that a
+        message each end handles within its half reaches the judge within the grace."""
+        return self.grace / 2
 
     @property
     def grace_span(self) -> timedelta:

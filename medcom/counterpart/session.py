@@ -13,12 +13,14 @@ A message is judged at the instant it says it was sent, like replay; one that sa
 already passed (it arrived later than the grace allows), or one from the future, is judged at its arrival instead,
 and the side-car says so, so replay judges it there too.
 
-That holds while medcom's own process keeps up with the wall clock. It measures how far it fell behind at each
-moment a verdict depends on: a message from the SUT read (against the moment it may have arrived: its stamp, less
-any stall of the process just before it, `StallMeter`), a step of the played party performed or a receipt sent
-(against when it was due), the flow's end reached with a step of the SUT still missing. Beyond the grace, medcom
-itself may be why a message counts as late or a step as missing: the moment is listed (`Late`), said at once, and
-the run's verdict is not one on the SUT (`report`'s `clock.trusted`; the command exits 2, a tool-side problem).
+That holds while medcom's own process keeps up with the wall clock. The grace covers a message's whole way, both
+ends: medcom keeps to half of it (`LiveClock.share`, as it restamps a step of its own performed later than that),
+the rest is the SUT's and the transport's. It measures how far it fell behind at each moment a verdict depends on:
+a message from the SUT read (against the moment it may have arrived: its stamp, less any stall of the process just
+before it, `StallMeter`), a step of the played party performed or a receipt sent (against when it was due), the
+flow's end reached with a step of the SUT still missing. Beyond its half, medcom itself may be why a message
+counts as late or a step as missing: the moment is listed (`Late`), said at once, and the run's verdict is not one
+on the SUT (`report`'s `clock.trusted`; the command exits 2, a tool-side problem).
 A deadline the engine judges late is not such a moment by itself: every message that had come by then is read
 first, so a late deadline wrongs the SUT only through a message read late, which is one.
 """
@@ -94,7 +96,7 @@ class StepState:
 
 @dataclass(frozen=True)
 class Late:
-    """A moment a verdict depended on at which medcom's own process was more than the grace behind the wall clock."""
+    """A moment a verdict depended on at which medcom's own process was more than its half of the grace behind."""
 
     what: str  # "read": a message from the SUT read late; "sent": a step of medcom's performed late (a message, its
     #            receipts, a fact); "end": the flow's end reached late while a step of the SUT was still missing
@@ -204,7 +206,7 @@ class Session:
             behind = (self.clock.now() - at).total_seconds() / self.clock.speed
             if known is not None:  # an answer due before its question came (its delay shorter than its way)
                 behind = min(behind, time.monotonic() - known)
-            if behind > self.clock.grace:
+            if behind > self.clock.share:
                 what = "recorded" if state.step.is_fact else "sent"
                 self._behind("sent", at, behind, f"step {state.step.name} {what} {behind:.1f} s after it was due",
                              state.step.name, state.message_id)
@@ -213,7 +215,7 @@ class Session:
 
     def _perform(self, state: StepState, at: datetime) -> None:
         now = self.clock.now().replace(microsecond=0)
-        if now - at > self.clock.grace_span / 2 and not state.step.is_fact:  # the moment is gone: sent now
+        if now - at > self.clock.grace_span / 2 and not state.step.is_fact:  # beyond medcom's half: sent now
             self.say(f"{self._stamp(now)} {state.step.name}: planned for {self._stamp(at)}, performed late")
             at = now
         step = state.step
@@ -309,7 +311,7 @@ class Session:
         if self.receipts and messages and not withheld:  # the flow may withhold it (a resend is then due)
             self._receipts(messages, arrived)
         behind = time.monotonic() - came  # read, judged and receipted this long after it may have come
-        if new_units and behind > self.clock.grace:
+        if new_units and behind > self.clock.share:
             step = next((s.step.name for s in self.steps if s.source == file.name and not s.by_medcom), None)
             ident = next((u.primary.id for u in new_units if u.primary is not None and u.primary.id), None)
             self._behind("read", arrived, behind, f"{file.name} read {behind:.1f} s after it may have arrived "
@@ -478,14 +480,15 @@ class Session:
 
     def _behind(self, what: str, at: datetime, behind: float, text: str, step: str | None = None,
                 message_id: str | None = None) -> None:
-        """A moment a verdict depended on, more than the grace behind: listed, and said at once."""
+        """A moment a verdict depended on, more than medcom's half of the grace behind: listed, and said at once."""
         self._measured(behind)
         if len(self.late) >= MAX_LATE:
             self.late_not_listed += 1
             return
         self.late.append(Late(what, at, behind, text, step, message_id))
-        self.say(f"{self._stamp(at)} CLOCK BEHIND by {behind:.1f} s, more than the grace of {self.clock.grace:g} s: "
-                 f"{text}; medcom's own lag, not the SUT's: {remedy(self.clock.speed, self.clock.grace, behind)}")
+        self.say(f"{self._stamp(at)} CLOCK BEHIND by {behind:.1f} s, more than medcom's half of the grace of "
+                 f"{self.clock.grace:g} s: {text}; medcom's own lag, not the SUT's: "
+                 f"{remedy(self.clock.speed, self.clock.grace, behind)}")
 
     def _finding(self, finding: Finding, at: datetime | None = None) -> None:
         if len(self.findings) >= MAX_FINDINGS:
@@ -523,7 +526,7 @@ class Session:
 
     def _drain(self) -> None:
         for name, waited in self.inbox.take_delays():  # what the transport's sender thread sent late
-            if waited > self.clock.grace:
+            if waited > self.clock.share:
                 state = next((s for s in self.steps if s.source == name and s.by_medcom), None)
                 self._behind("sent", self.clock.now(), waited, f"{name} left for the SUT {waited:.1f} s after medcom "
                              "wrote it (its sending thread was not run)", state.step.name if state else None,
@@ -565,7 +568,7 @@ class Session:
                 state.status = "missing" if due is not None and due <= reached and not state.by_medcom \
                     else "not reached"
         missing = [s.step.name for s in self.steps if s.status == "missing" and not s.by_medcom]
-        if missing and self.end_behind > self.clock.grace:  # what came at the last moment may not have been read
+        if missing and self.end_behind > self.clock.share:  # what came at the last moment may not have been read
             self._behind("end", self.end, self.end_behind, f"the flow's end judged {self.end_behind:.1f} s late, "
                          f"with {', '.join(missing)} still missing", missing[0])
         with contextlib.suppress(OSError):
@@ -606,9 +609,10 @@ class Session:
 
 
 def remedy(speed: float, grace: float, behind: float) -> str:
-    """What a tester does about medcom falling `behind` wall seconds: a grace that covers it (in wall seconds, so a
-    lower speed alone does not), with the speed lowered to keep the grace as short on the flow's clock."""
-    larger = float(max(math.ceil(2 * behind), 1))
+    """What a tester does about medcom falling `behind` wall seconds: a grace whose half covers it twice over (in
+    wall seconds, so a lower speed alone does not), with the speed lowered to keep the grace as short on the flow's
+    clock."""
+    larger = float(max(math.ceil(4 * behind), 1))
     slower = float(f"{speed * grace / larger:.3g}") if grace > 0 else float(f"{speed / 10:.3g}")
     return (f"rerun with --grace {larger:g} (wall seconds) and, to keep the grace as short on the flow's clock, "
             f"--speed {slower:g}, or on a less loaded machine")

@@ -5,7 +5,7 @@ was rejected, or broke a rule; a step medcom played fails when the SUT broke a r
 failure line names the rule, the deadline and the message. Violations by medcom's own side (a flow that breaks a
 rule on purpose) are output, not failures: the run judges the SUT.
 
-A run in which medcom's own clock fell behind by more than the grace where a verdict depended on it
+A run in which medcom's own clock fell behind by more than its half of the grace where a verdict depended on it
 (`clock.trusted` false) judges nothing about the SUT's timing: every format says so first, with the moments and
 the remedy; the violations and missing steps are listed as not judged (in JUnit: output, not failures, and one
 test case with an <error>, a tool-side problem), and the command exits 2. A message's findings (what it says, not
@@ -44,9 +44,10 @@ def clock_lines(report: dict[str, Any]) -> list[str]:
     if clock.get("trusted", True):
         return []
     worst = max(late["behind"] for late in clock["late"]) if clock["late"] else clock["behind_max"]
-    lines = [f"medcom's own clock fell behind the wall clock by up to {worst:.1f} s, more than the grace of "
-             f"{clock['grace']:g} s, where a verdict depended on it: a problem on medcom's side (a loaded machine), "
-             "not the system under test's. Its violations and missing steps are not judged; the run exits 2."]
+    lines = [f"medcom's own clock fell behind the wall clock by up to {worst:.1f} s, more than its half of the grace "
+             f"of {clock['grace']:g} s, where a verdict depended on it: a problem on medcom's side (a loaded "
+             "machine), not the system under test's. Its violations and missing steps are not judged; the run "
+             "exits 2."]
     lines += [f"{late['what']} {_time(late['at'])}, {late['behind']:.1f} s behind: {late['text']}"
               for late in clock["late"]]
     if clock["late_not_listed"]:
