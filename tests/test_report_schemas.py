@@ -31,7 +31,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         "simulate": ("simulate", scenario, "--format", "json"),
         "sweep": ("sweep", scenario, "--vary", "municipality.discharge_window_end=12:00,14:00", "--format", "json"),
         "calibrate": ("calibrate", EXAMPLES / "log", "--out", tmp / "fitted.toml", "--format", "json"),
-        # medcom plays the hospital against a system under test that never answers: steps missing, deadlines broken
+        # medcom plays the hospital against a system under test that never answers: steps missing, deadlines broken;
+        # with --grace 0 medcom's own steps come later than the grace, so the report lists them (exit 2, not judged)
         "counterpart": ("counterpart", "admission-care-plan-discharge", "--play", "hospital", "--outbox", tmp / "out",
                         "--inbox", tmp / "in", "--log", tmp / "exchange", "--speed", "1000000", "--grace", "0",
                         "--format", "json"),
@@ -39,7 +40,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     out = {}
     for kind, args in runs.items():
         run = no_traceback(invoke(*args))
-        assert run.exit_code in (0, 1), (kind, run.stderr)
+        assert run.exit_code in ((0, 1, 2) if kind == "counterpart" else (0, 1)), (kind, run.stderr)
         out[kind] = json.JSONDecoder().decode(run.stdout)
     return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from medcom.cli.common import EXIT_FINDINGS, EXIT_OK, CommandError, _instant, _output_file, _write
+from medcom.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CommandError, _instant, _output_file, _write
 from medcom.events import FORMATS, WRAPS
 
 MAX_SPEED = 1_000_000
@@ -80,7 +80,9 @@ def _wait_for_epoch(path: Path) -> float:
               "loaded, say so on stderr and wait until this file exists and holds the epoch (whoever starts several "
               "processes writes it when all are ready).")
 @click.option("--grace", type=click.FloatRange(0, 60), default=1.0, show_default=True,
-              help="Wall seconds the judge's clock runs behind, for messages on their way at a deadline.")
+              help="Wall seconds the judge's clock runs behind, for messages on their way at a deadline; half of it "
+                   "is how far medcom's own process may fall behind where a verdict depends on it (beyond: not "
+                   "judged, exit 2).")
 @click.option("--log", "log_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("counterpart-log"),
               show_default=True, help="Write every message sent and received here as it happens, with an "
               "events.jsonl side-car: a log `medcom replay` reads to the same verdict. Must be new or empty.")
@@ -111,7 +113,9 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
       medcom counterpart admission-care-plan-discharge --play municipality --http 8080 --sut-url http://127.0.0.1:9090/fhir/$process-message
 
     \b
-    Exit codes: 0 the system under test broke no rule, 1 it broke one, 2 usage or tool error.
+    Exit codes: 0 the system under test broke no rule, 1 it broke one, 2 usage or tool error (also: medcom's own
+    clock fell behind by more than half of --grace where a verdict depended on it; the report says when and how
+    much).
     """
     # here, not at import: the engine, the formats and the policy's calendars (`medcom --help` stays light)
     from medcom.counterpart.clock import LiveClock
@@ -187,4 +191,10 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
     renderers = {"json": to_json, "junit": to_junit, "html": to_html, "text": lambda r: "\n".join(text_lines(r)) + "\n"}
     rendered = renderers[fmt](verdict)
     _write(out, rendered, show_cpr)  # masked there, on stdout and in --out, unless --show-cpr
+    if not verdict["clock"]["trusted"]:
+        # Neither a pass (a false accept) nor the SUT's failure (a false blame): medcom could not keep its clock, a
+        # tool-side problem (exit 2), said in one line; the report says which moments and by how much.
+        click.echo(f"medcom counterpart: not judged: medcom's own clock fell behind by more than its half of the "
+                   f"grace of {grace:g} s where a verdict depended on it; {verdict['clock']['remedy']}", err=True)
+        sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if verdict["sut_failed"] else EXIT_OK)

@@ -9,11 +9,19 @@ log will judge it. A deadline is therefore reported `grace` wall seconds after i
 
 `epoch` is the wall time (time.time()) at which the clock shows `start`: two processes given the same epoch run
 on one clock, however long each took to start.
+
+The grace is also the counterpart's own margin: on a loaded machine its process can fall behind the wall clock (an
+event processed after it was due, a message read long after it arrived, a thread not run at all for a while). Lag
+within medcom's half of the grace (`share`; the other half is the SUT's and the transport's) changes no verdict;
+beyond it, a verdict may be medcom's lag and not the system under test's, and the session says so (`wall_wait`
+past zero for SimPy's events, `StallMeter` for the moments the whole process stood still).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 import simpy.rt
@@ -48,7 +56,70 @@ class LiveClock:
         """Wall seconds until the judge's clock reaches `env_time` (negative: already passed)."""
         return self.env.real_start + (env_time - self.env.env_start) / self.speed - time.monotonic()
 
+    def mono(self, wall: float) -> float:
+        """The monotonic reading of a wall time (time.time()), on the clock SimPy sleeps by."""
+        return self.env.real_start + (wall - self.epoch)
+
+    @property
+    def share(self) -> float:
+        """medcom's half of the grace (wall seconds): the other half is for the SUT and the transport, so that a
+        message each end handles within its half reaches the judge within the grace."""
+        return self.grace / 2
+
     @property
     def grace_span(self) -> timedelta:
         """The grace on the flow's clock."""
         return timedelta(seconds=self.grace * self.speed)
+
+
+class StallMeter:
+    """The moments this process stood still: a thread that wakes every `interval` seconds and keeps each gap much
+    longer than that (the process was not run: a loaded machine, a stop, a long hold of the interpreter lock).
+
+    A transport thread that stamps a message's arrival after such a gap stamped it up to the gap late; the session
+    reads `stalled_before(stamp)` to know how early the message may really have come. About fifty cheap wake-ups a
+    second; the last `KEEP` gaps are kept (memory bounded whatever the run's length).
+    """
+
+    KEEP = 4096
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.last = time.monotonic()
+        self.gaps: deque[tuple[float, float]] = deque(maxlen=self.KEEP)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.last = time.monotonic()
+        self._thread = threading.Thread(target=self._beat, name="medcom-counterpart-stalls", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+            self._thread = None  # no beats any more: no gap is going on
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.note(time.monotonic())
+
+    def note(self, now: float) -> None:
+        """A beat at `now` (monotonic): a gap since the last one beyond twice the interval was a stall."""
+        if now - self.last > 2 * self.interval:
+            self.gaps.append((self.last + self.interval, now))
+        self.last = now
+
+    def stalled_before(self, moment: float) -> float:
+        """Seconds the process may have stood still just before `moment` (monotonic): the part before it of a gap
+        that `moment` falls in or just after, or of the gap still going on; 0 if it was running."""
+        slack = 2 * self.interval
+        if self._thread is not None and moment > self.last + slack:  # a gap not yet ended (the beat not yet run)
+            return moment - (self.last + self.interval)
+        for start, end in reversed(list(self.gaps)):  # list(): one step under the interpreter lock, never torn
+            if start < moment <= end + slack:
+                return moment - start
+            if end + slack < moment:
+                break
+        return 0.0

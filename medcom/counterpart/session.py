@@ -12,6 +12,17 @@ read the same events: the same verdict.
 A message is judged at the instant it says it was sent, like replay; one that says a time the judge's clock has
 already passed (it arrived later than the grace allows), or one from the future, is judged at its arrival instead,
 and the side-car says so, so replay judges it there too.
+
+That holds while medcom's own process keeps up with the wall clock. The grace covers a message's whole way, both
+ends: medcom keeps to half of it (`LiveClock.share`, as it restamps a step of its own performed later than that),
+the rest is the SUT's and the transport's. It measures how far it fell behind at each moment a verdict depends on:
+a message from the SUT read (against the moment it may have arrived: its stamp, less any stall of the process just
+before it, `StallMeter`), a step of the played party performed or a receipt sent (against when it was due), the
+flow's end reached with a step of the SUT still missing. Beyond its half, medcom itself may be why a message
+counts as late or a step as missing: the moment is listed (`Late`), said at once, and the run's verdict is not one
+on the SUT (`report`'s `clock.trusted`; the command exits 2, a tool-side problem).
+A deadline the engine judges late is not such a moment by itself: every message that had come by then is read
+first, so a late deadline wrongs the SUT only through a message read late, which is one.
 """
 
 from __future__ import annotations
@@ -19,7 +30,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import queue
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,7 +42,7 @@ from typing import Any, Protocol
 import simpy
 
 from medcom.calendar import add_elapsed, to_local
-from medcom.counterpart.clock import LiveClock
+from medcom.counterpart.clock import LiveClock, StallMeter
 from medcom.counterpart.flow import Flow, Step, resolve_value
 from medcom.counterpart.transport import TRANSPORT, Arrival, Inbox
 from medcom.engine.engine import Engine, Obligation, Violation
@@ -50,6 +63,7 @@ from medcom.validate.receipts import answer_envelope
 SIDECAR = "events.jsonl"
 MAX_RECEIVED = 10_000  # messages a run takes from the SUT (a flow exchanges dozens); beyond: refused, counted
 MAX_FINDINGS = 1_000  # findings listed; beyond: counted (memory stays bounded whatever the SUT sends)
+MAX_LATE = 1_000  # moments medcom fell behind listed; beyond: counted
 ID_BLOCK = 50_000_000_000  # the municipality's generated envelope and letter ids start here: never the hospital's
 
 # Who owes what each rule asks (RULES.md); M-RECEIPT is owed by the receiver, other M-* by the sender.
@@ -78,6 +92,23 @@ class StepState:
     at: datetime | None = None
     source: str | None = None
     findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Late:
+    """A moment a verdict depended on at which medcom's own process was more than its half of the grace behind."""
+
+    what: str  # "read": a message from the SUT read late; "sent": a step of medcom's performed late (a message, its
+    #            receipts, a fact); "end": the flow's end reached late while a step of the SUT was still missing
+    at: datetime  # on the flow's clock
+    behind: float  # wall seconds
+    text: str
+    step: str | None = None
+    message_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"what": self.what, "at": to_local(self.at).isoformat(), "behind": round(self.behind, 3),
+                "text": self.text, "step": self.step, "message_id": self.message_id}
 
 
 @dataclass
@@ -120,6 +151,11 @@ class Session:
         self.notes: dict[str, list[Violation]] = {}
         self.stopping = False
         self.closed = False
+        self.stalls = StallMeter()
+        self.late: list[Late] = []
+        self.late_not_listed = 0
+        self.behind_max = 0.0  # the most medcom fell behind at any moment measured, a verdict's or not
+        self.end_behind = 0.0
         has_phone = any(s.event == "phone_call" for s in flow.steps)
         self.engine = Engine(policy, all_rules(), log_has_phone_calls=has_phone, log_has_receipts=receipts,
                              origin=self.start)
@@ -155,8 +191,9 @@ class Session:
                             senders=True)
         self.transport.start(self.inbox, self.log_dir)
 
-    def perform(self, state: StepState, at: datetime) -> None:
-        """The played party's step happens now (`at` on the senders' clock): a fact recorded, a message sent."""
+    def perform(self, state: StepState, at: datetime, known: float | None = None) -> None:
+        """The played party's step happens now (`at` on the senders' clock): a fact recorded, a message sent.
+        `known`: when (monotonic) medcom learnt of it, an answer to a message that came (not before then late)."""
         if self.stopping or state.status != "pending":
             return
         try:
@@ -165,10 +202,20 @@ class Session:
             state.status = "missing"
             self._finding(Finding(TRANSPORT, Severity.ERROR, f"step {state.step.name}: cannot be logged or sent: "
                                   f"{exc.strerror or exc}", self.flow.name))
+        if state.status == "sent":  # how late, once written and handed to the transport
+            behind = (self.clock.now() - at).total_seconds() / self.clock.speed
+            if known is not None:  # an answer due before its question came (its delay shorter than its way)
+                behind = min(behind, time.monotonic() - known)
+            if behind > self.clock.share:
+                what = "recorded" if state.step.is_fact else "sent"
+                self._behind("sent", at, behind, f"step {state.step.name} {what} {behind:.1f} s after it was due",
+                             state.step.name, state.message_id)
+            else:
+                self._measured(behind)
 
     def _perform(self, state: StepState, at: datetime) -> None:
         now = self.clock.now().replace(microsecond=0)
-        if now - at > self.clock.grace_span / 2 and not state.step.is_fact:  # the moment is gone: sent now
+        if now - at > self.clock.grace_span / 2 and not state.step.is_fact:  # beyond medcom's half: sent now
             self.say(f"{self._stamp(now)} {state.step.name}: planned for {self._stamp(at)}, performed late")
             at = now
         step = state.step
@@ -211,10 +258,11 @@ class Session:
 
     def _answered(self, step: Step, at: datetime) -> None:
         """Schedule the played party's answers to `step` (each its delay after the step's message)."""
+        known = time.monotonic()
         for state in self.steps:
             if state.by_medcom and state.step.after == step.name and state.status == "pending":
                 when = add_elapsed(at, state.step.delay)
-                self._later(when, lambda s=state, w=when: self.perform(s, w), senders=True)
+                self._later(when, lambda s=state, w=when: self.perform(s, w, known), senders=True)
 
     # --- what the SUT sends ---------------------------------------------------------------------------------------
 
@@ -231,6 +279,8 @@ class Session:
             self._finding(arrival.finding)
             return
         arrived = self.clock.now(arrival.wall)
+        stamp = self.clock.mono(arrival.wall)
+        came = stamp - self.stalls.stalled_before(stamp)  # the earliest it may have come (monotonic)
         if self.received >= MAX_RECEIVED:
             self.over_limit += 1
             if self.over_limit == 1:
@@ -260,6 +310,14 @@ class Session:
         withheld = any(s.source == file.name and not s.by_medcom and not s.step.receipt for s in self.steps)
         if self.receipts and messages and not withheld:  # the flow may withhold it (a resend is then due)
             self._receipts(messages, arrived)
+        behind = time.monotonic() - came  # read, judged and receipted this long after it may have come
+        if new_units and behind > self.clock.share:
+            step = next((s.step.name for s in self.steps if s.source == file.name and not s.by_medcom), None)
+            ident = next((u.primary.id for u in new_units if u.primary is not None and u.primary.id), None)
+            self._behind("read", arrived, behind, f"{file.name} read {behind:.1f} s after it may have arrived "
+                         "(judged at its arrival if it says an earlier time; its receipt as late)", step, ident)
+        else:
+            self._measured(behind)
         self.feed()
 
     def _read_into_input(self, file: Path, data: bytes, messages: list[ReadMessage] | None = None):  # noqa: ANN202
@@ -417,6 +475,21 @@ class Session:
                 return state.step.name
         return next(iter(sorted(named)), None)
 
+    def _measured(self, behind: float) -> None:
+        self.behind_max = max(self.behind_max, behind)
+
+    def _behind(self, what: str, at: datetime, behind: float, text: str, step: str | None = None,
+                message_id: str | None = None) -> None:
+        """A moment a verdict depended on, more than medcom's half of the grace behind: listed, and said at once."""
+        self._measured(behind)
+        if len(self.late) >= MAX_LATE:
+            self.late_not_listed += 1
+            return
+        self.late.append(Late(what, at, behind, text, step, message_id))
+        self.say(f"{self._stamp(at)} CLOCK BEHIND by {behind:.1f} s, more than medcom's half of the grace of "
+                 f"{self.clock.grace:g} s: {text}; medcom's own lag, not the SUT's: "
+                 f"{remedy(self.clock.speed, self.clock.grace, behind)}")
+
     def _finding(self, finding: Finding, at: datetime | None = None) -> None:
         if len(self.findings) >= MAX_FINDINGS:
             self.findings_not_listed += 1
@@ -432,6 +505,7 @@ class Session:
     def run(self) -> None:
         """Until the judge's clock reaches the end of the flow, or `stop()`."""
         env, end = self.clock.env, self.clock.seconds(self.end)
+        self.stalls.start()
         while not self.stopping:
             self._drain()
             next_at = min(env.peek(), end)
@@ -440,15 +514,25 @@ class Session:
                 with contextlib.suppress(queue.Empty):
                     self.handle(self.inbox.queue.get(timeout=min(wait, 0.1)))
                 continue
+            self._measured(-wait)
             if env.peek() <= end:
                 with contextlib.suppress(simpy.core.EmptySchedule):
                     env.step()
                 self.report_new()  # a deadline that just passed
                 continue
+            self.end_behind = -wait
             break
         self._drain()
 
     def _drain(self) -> None:
+        for name, waited in self.inbox.take_delays():  # what the transport's sender thread sent late
+            if waited > self.clock.share:
+                state = next((s for s in self.steps if s.source == name and s.by_medcom), None)
+                self._behind("sent", self.clock.now(), waited, f"{name} left for the SUT {waited:.1f} s after medcom "
+                             "wrote it (its sending thread was not run)", state.step.name if state else None,
+                             state.message_id if state else None)
+            else:
+                self._measured(waited)
         for arrival in self.inbox.take_findings():
             self.handle(arrival)
         for _ in range(self.inbox.queue.maxsize):
@@ -465,6 +549,7 @@ class Session:
         """Close the episodes (their end-of-episode rules run) and settle the steps."""
         self.transport.close()
         self._drain()
+        self.stalls.stop()
         reached = self._judge_instant()
         self.receipts_judged = any(u.primary is not None and u.primary.kind == "receipt_sent" for u in self.input.units)
         if not self.receipts_judged:
@@ -482,6 +567,10 @@ class Session:
             else:
                 state.status = "missing" if due is not None and due <= reached and not state.by_medcom \
                     else "not reached"
+        missing = [s.step.name for s in self.steps if s.status == "missing" and not s.by_medcom]
+        if missing and self.end_behind > self.clock.share:  # what came at the last moment may not have been read
+            self._behind("end", self.end, self.end_behind, f"the flow's end judged {self.end_behind:.1f} s late, "
+                         f"with {', '.join(missing)} still missing", missing[0])
         with contextlib.suppress(OSError):
             self.staging.rmdir()
 
@@ -517,6 +606,16 @@ class Session:
             out.write(line + "\n")
         self.sidecar_lines += 1
         add_lines([parse_line(line, str(self.log_dir / SIDECAR), self.sidecar_lines, 0)], self.input, sidecar=True)
+
+
+def remedy(speed: float, grace: float, behind: float) -> str:
+    """What a tester does about medcom falling `behind` wall seconds: a grace whose half covers it twice over (in
+    wall seconds, so a lower speed alone does not), with the speed lowered to keep the grace as short on the flow's
+    clock."""
+    larger = float(max(math.ceil(4 * behind), 1))
+    slower = float(f"{speed * grace / larger:.3g}") if grace > 0 else float(f"{speed / 10:.3g}")
+    return (f"rerun with --grace {larger:g} (wall seconds) and, to keep the grace as short on the flow's clock, "
+            f"--speed {slower:g}, or on a less loaded machine")
 
 
 def read_options(policy: Policy) -> ReadOptions:
@@ -630,6 +729,8 @@ def report(session: Session, fail_on: str = "warning") -> dict[str, Any]:
         or any(s["by"] == "sut" and (s["status"] == "missing" or any(f["severity"] == "error" for f in s["findings"]))
                for s in steps) \
         or any(f.severity is Severity.ERROR for f in session.findings)
+    clock = session.clock
+    worst = max((late.behind for late in session.late), default=0.0)
     return {
         "flow": session.flow.name, "description": session.flow.description, "play": session.play,
         "sut": session.sut, "start": to_local(session.start).isoformat(), "end": to_local(session.end).isoformat(),
@@ -643,6 +744,9 @@ def report(session: Session, fail_on: str = "warning") -> dict[str, Any]:
         "obligations": [o.as_dict() for o in session.obligations()],
         "findings": [f.as_dict() for f in session.findings],
         "sut_failed": sut_failed,
+        "clock": {"trusted": not session.late, "grace": clock.grace, "behind_max": round(session.behind_max, 3),
+                  "late": [late.as_dict() for late in session.late], "late_not_listed": session.late_not_listed,
+                  "remedy": remedy(clock.speed, clock.grace, worst) if session.late else None},
     }
 
 

@@ -68,6 +68,7 @@ class Inbox:
         self.findings_dropped = 0
         self.max_findings = max_findings
         self._findings: list[Arrival] = []
+        self._delays: list[tuple[str, float]] = []
         self._lock = threading.Lock()
 
     def put(self, arrival: Arrival) -> bool:
@@ -89,6 +90,18 @@ class Inbox:
     def take_findings(self) -> list[Arrival]:
         with self._lock:
             taken, self._findings = self._findings, []
+        return taken
+
+    def delayed(self, name: str, seconds: float) -> None:
+        """A message medcom sent left this many seconds after it could have: its sender thread was not run (the
+        session weighs it against the grace; medcom's own lag, not the SUT's)."""
+        with self._lock:
+            if len(self._delays) < self.max_findings:
+                self._delays.append((name, seconds))
+
+    def take_delays(self) -> list[tuple[str, float]]:
+        with self._lock:
+            taken, self._delays = self._delays, []
         return taken
 
 
@@ -213,7 +226,7 @@ class HttpEndpoint:
     def __init__(self, host: str, port: int, sut_url: str | None, max_bytes: int = MAX_BODY) -> None:
         self.host, self.port, self.sut_url, self.max_bytes = host, port, sut_url, max_bytes
         self._server: ThreadingHTTPServer | None = None
-        self._outgoing: queue.Queue[tuple[str, bytes, str] | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._outgoing: queue.Queue[tuple[str, bytes, str, float] | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self._threads: list[threading.Thread] = []
 
     def start(self, sink: Inbox, taken: Path) -> None:
@@ -293,14 +306,16 @@ class HttpEndpoint:
         if self.sut_url is None:
             return
         try:
-            self._outgoing.put_nowait((name, data, content_type))
+            self._outgoing.put_nowait((name, data, content_type, time.monotonic()))
         except queue.Full:
             self.sink.finding(name, TRANSPORT, f"{name}: not sent, {QUEUE_SIZE} messages already wait for the SUT "
                               f"at {self.sut_url}", Severity.WARNING)
 
     def _send_loop(self) -> None:
+        free = time.monotonic()  # since when this thread was free to send (a SUT slow to answer is not medcom's lag)
         while (item := self._outgoing.get()) is not None:
-            name, data, content_type = item
+            name, data, content_type, queued = item
+            self.sink.delayed(name, time.monotonic() - max(queued, free))
             try:
                 status = self._post(data, content_type)
             except (OSError, ValueError) as exc:
@@ -308,6 +323,8 @@ class HttpEndpoint:
                                   f"({SEND_ATTEMPTS} attempts): {getattr(exc, 'reason', None) or exc}",
                                   Severity.WARNING)
                 continue
+            finally:
+                free = time.monotonic()
             if status >= 300:
                 self.sink.finding(name, TRANSPORT, f"{name}: the SUT at {self.sut_url} answered HTTP {status}",
                                   Severity.WARNING)
