@@ -219,21 +219,27 @@ class _Validation:
                 if effects is not None:
                     self._replay(effects, path)
                     return
-        recording = key is not None and not self.quiet and not self.trial and self._recording is None
+        # a conformsTo() check (quiet) is remembered where it ran to its end: it found no error, its effects are all
+        # there (a walk stopped at its first error is not; nor a trial's)
+        recording = key is not None and not self.trial and self._recording is None
         if recording:
             self._recording, self._local = (path, [], {}, resource), True
+        completed = False
         try:
             self._check_resource(resource, profile, path, follow_references)
+            completed = True
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             # a shape the walk did not foresee: the structure check reports the shape; the profile is not finished
             self._local = False  # its note names where the resource is: not one to replay elsewhere
             self.not_checked("profile", f"{profile.url} at {fhirpath(self.root_type, path)} "
                                         f"(stopped on malformed content: {type(exc).__name__})")
+            completed = True
         finally:
             if recording:
                 _, effects_seen, reads, _ = self._recording  # type: ignore[misc]
                 self._recording = None
-                walks.remember(key, reads, effects_seen if self._local else None)  # type: ignore[arg-type]
+                if completed:
+                    walks.remember(key, reads, effects_seen if self._local else None)  # type: ignore[arg-type]
 
     def _read_again(self, resource: dict, places: tuple) -> tuple | None:
         """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
