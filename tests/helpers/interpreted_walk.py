@@ -275,9 +275,7 @@ class InterpretedValidation(_Validation):
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
                 if shortcut not in SHAPE_ONLY:
-                    self.read(path, value)
-                    if "%" in constraint.expression:  # type: ignore[operator]
-                        self.read_resource()
+                    self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
                 verdict = None if answer is UNEVALUABLE else bool(answer)
             if verdict is None:
                 self.not_checked("invariant", constraint.key)

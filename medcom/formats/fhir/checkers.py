@@ -416,21 +416,19 @@ class _Compiler:
         """The constraints evaluated here: natively where a shortcut answers, else by fhirpathpy."""
         if not definition.invariants:
             return None
-        plan = [(constraint.expression, shortcut, shortcut in SHAPE_ONLY, "%" in constraint.expression,  # type: ignore[operator]
+        plan = [(constraint.expression, shortcut, shortcut in SHAPE_ONLY,  # type: ignore[operator]
                  constraint.key, Severity.ERROR if constraint.severity == "error" else Severity.WARNING,
                  f"{constraint.key}: {constraint.human}") for constraint, shortcut in definition.invariants]
 
         def invariants(run: Any, value: object, path: Path, resource: dict) -> None:
-            for expression, shortcut, shape_only, variables, key, severity, text in plan:
+            for expression, shortcut, shape_only, key, severity, text in plan:
                 answer = shortcut(value, resource, run) if shortcut is not None else ASK_FHIRPATH
                 if answer is ASK_FHIRPATH:
                     run.read_fhirpath(expression, value, path)
                     verdict = fp.evaluate(expression, value, type_path, resource, run)
                 else:
-                    if not shape_only:  # a shortcut reads what its expression may: the element, the resource
-                        run.read(path, value)
-                        if variables:
-                            run.read_resource()
+                    if not shape_only:  # a shortcut gives what its expression gives: it reads what that may
+                        run.read_fhirpath(expression, value, path)
                     verdict = None if answer is UNEVALUABLE else bool(answer)
                 if verdict is None:
                     run.not_checked("invariant", key)
