@@ -210,8 +210,9 @@ class _Validation:
         self.expected.setdefault(path, {}).setdefault(strip_version(profile_url), because)
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
-        """`resource` against `profile`; a walk that read nothing but the resource (an organisation) is remembered
-        by what it read and its effects are replayed for the next copy (walks.py)."""
+        """`resource` against `profile`; a walk that read nothing beyond the resource but what its references
+        resolve to is remembered with what it read, and its effects are replayed for the next resource of the same
+        shape where the same is read (walks.py)."""
         key = walks.key(resource, profile.url, self.context.label, follow_references)
         if key is not None:
             for places, walked in walks.known(key).items():
