@@ -23,7 +23,8 @@ from medcom.formats.fhir.validator import _Validation, candidate_versions, messa
 EXAMPLES = sorted([*DATA.rglob("*.json"), *(Path(__file__).parent.parent / "examples" / "log").glob("*.json")])
 _VALUE_LEVEL = {"gln-modulus-10", "CVR-modulus-11"}
 _RESOURCE_LEVEL = {"medcom-careCommunication-7": "Communication", "medcom-careCommunication-8": "Communication",
-                   "medcom-careCommunication-9": "Communication"}  # invariants of a resource, not the Bundle
+                   "medcom-careCommunication-9": "Communication", "medcom-careCommunication-15": "Communication",
+                   "dk-core-organization-mandatory-identifier": "Organization"}  # of a resource, not the Bundle
 
 
 def _bundles() -> list[dict]:
@@ -127,7 +128,8 @@ _VALUES = [None, "", "x", "ok", "primary", "error", "urn:oid:1.2.208.176.1.2", 0
            {"profile": ["http://medcomfhir.dk/ig/carecommunication/StructureDefinition/medcom-careCommunication-"
                         "provenance"]}, [{"url": "u", "valueCoding": {"code": "primary"}}], [{"family": "F"}],
            "Patient", "MessageHeader", "Provenance", "OperationOutcome", "Practitioner", "PractitionerRole",
-           "message", "5790000121526", "5790000121527", "12345674", "12345675", {"resourceType": "Patient"}]
+           "message", "urn:oid:1.2.208.176.1.1", "https://kombit.dk/sts/organisation",
+           "5790000121526", "5790000121527", "12345674", "12345675", {"resourceType": "Patient"}]
 
 
 def _mutate(bundle: dict, rng: random.Random) -> None:
@@ -296,7 +298,7 @@ def _sender_and_encounter(bundle: dict) -> list[dict]:
     changes += [("Communication", "payload", [{"extension": [e], "contentString": "x"}]) for e in odd_sender]
     changes += [("Communication", "payload", []), ("Communication", "payload", {"contentString": "x"}),
                 ("Communication", "encounter", {}), ("Communication", "_encounter", {"id": "x"}),
-                ("Communication", "encounter", None)]
+                ("Communication", "encounter", None), ("Communication", "encounter", {"display": "no reference"})]
     for code in ([{"coding": [{"code": "x", "system": "s"}]}], [{"text": "t"}],
                  [{"coding": [{"code": "x"}], "text": "t"}], [{"coding": [{"system": "s"}]}], [], [{}], {"text": "t"},
                  [{"coding": [{"code": ""}]}], [{"coding": [{"_code": {"id": "a"}}]}], None):
@@ -325,11 +327,12 @@ def _sender_and_encounter(bundle: dict) -> list[dict]:
 
 
 def test_care_communication_sender_and_encounter_shortcuts_agree_with_fhirpathpy() -> None:
-    """medcom-careCommunication-7 (5.0), -8 and -9, invariants of the Communication that resolve references in
-    the Bundle, on the examples and on copies changing what they read; the shortcuts answer for most of them."""
+    """medcom-careCommunication-7 (5.0), -8, -9 and -15, invariants of the Communication (the first three resolve
+    references in the Bundle), on the examples and on copies changing what they read; the shortcuts answer for
+    most of them."""
     cares = [b for b in _bundles() if _resources_of(b, "Communication")]
-    shortcuts = [(k, e, s) for (k, e), s in MEDCOM.items() if k in _RESOURCE_LEVEL]
-    assert len(shortcuts) == 3
+    shortcuts = [(k, e, s) for (k, e), s in MEDCOM.items() if _RESOURCE_LEVEL.get(k) == "Communication"]
+    assert len(shortcuts) == 4  # -7 (5.0), -8, -9, -15
     disagreements, answered, asked, verdicts = [], 0, 0, set()
     for bundle in cares:
         for changed in [bundle, *_sender_and_encounter(bundle)]:
@@ -347,7 +350,7 @@ def test_care_communication_sender_and_encounter_shortcuts_agree_with_fhirpathpy
                         disagreements.append(f"{key} on {json.dumps(communication)[:300]}: {answer} != {expected}")
     assert disagreements == []
     assert answered > 5 * asked  # the shortcuts answer for the plain shapes, which are most
-    assert verdicts == {(k, v) for k in _RESOURCE_LEVEL for v in (True, False)}  # each shortcut both ways
+    assert verdicts == {(k, v) for k, _, _ in shortcuts for v in (True, False)}  # each shortcut both ways
 
 
 def test_a_bundle_read_once_per_validation_gives_the_answers_of_one_read_each_time() -> None:
@@ -377,3 +380,50 @@ def test_a_bundle_read_once_per_validation_gives_the_answers_of_one_read_each_ti
             answered += answer is not ASK_FHIRPATH
         assert remembering.shapes
     assert answered > 10 * len(bundles)
+
+
+def _with_values(bundles: list[dict]) -> list[dict]:
+    """Every element object of the examples with a `value` member, and copies with it changed: odd strings, no
+    string, a `_value` twin, the member gone."""
+    found: list[dict] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            if "value" in value and "resourceType" not in value:
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for bundle in bundles:
+        walk(bundle)
+    changed = []
+    for element in found[:200]:
+        for other in ("", "x\ny", "urn:uuid:" + "a" * 36, 7, None, {"x": 1}):
+            changed.append({**element, "value": other})
+        changed.append({**element, "_value": {"extension": []}})
+        changed.append({k: v for k, v in element.items() if k != "value"})
+    return found + changed
+
+
+def test_value_matches_shortcuts_agree_with_fhirpathpy_on_elements() -> None:
+    """`value.matches(...)` on an element (an Identifier: MedCom's uuid invariants), answered from its `value`
+    string, as fhirpathpy answers on every element of the examples and changed copies."""
+    shortcuts = [(k, e, native(k, e)) for k, e in _shipped_matches()
+                 if e.startswith("value.") and native(k, e) is not None]
+    assert any(k == "medcom-uuidv4" for k, _, _ in shortcuts)
+    session = _session(_bundles()[0])
+    disagreements, answered = [], 0
+    for element in _with_values(_bundles()):
+        for key, expression, shortcut in shortcuts:
+            answer = shortcut(element, {}, session)  # type: ignore[misc]
+            if answer is ASK_FHIRPATH:
+                continue
+            answered += 1
+            expected = fp._evaluate(expression, element, "Identifier", {}, session)
+            if answer != expected:
+                disagreements.append(f"{key} on {element!r}: {answer} != {expected}")
+    assert disagreements == []
+    assert answered > 500

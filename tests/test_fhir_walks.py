@@ -4,13 +4,18 @@ findings, locations and lines a fresh walk gives, whatever came before; a copy t
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import random
+from collections.abc import Callable, Iterator
 
-from helpers.fhir import ADMISSION, CARE_NEW, load, resource
+import pytest
+from helpers.fhir import ADMISSION, CARE_NEW, entry_index, load, resource
 from test_fhir_medcom_invariants import _bundles, _mutate
 
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir import walks
+from medcom.formats.fhir.base_invariants import SHAPE_ONLY
 from medcom.formats.fhir.validator import validate_resource
 
 
@@ -96,3 +101,181 @@ def test_a_walk_that_counts_what_it_cannot_check_is_remembered_with_the_counts()
     remembered = len(walks._WALKS)
     assert _findings(copy.deepcopy(bundle)) == expected  # the counts replayed
     assert len(walks._WALKS) == remembered  # from memory
+
+
+# --- walks of resources that refer to others: remembered with what their references resolve to -----------------
+
+
+def _renewed(bundle: dict, salt: str) -> dict:
+    """The Bundle as the next message of the log has it: every id, fullUrl and reference renewed (another uuid-like
+    text), nothing else changed."""
+    text = json.dumps(bundle)
+    for ident in sorted({e["resource"]["id"] for e in bundle["entry"]}, key=len, reverse=True):
+        text = text.replace(ident, hashlib.sha1((salt + ident).encode()).hexdigest()[:8] + ident[8:])
+    return json.loads(text)
+
+
+def _walked(bundle: dict) -> tuple[list[dict], int]:
+    """(the findings, the walks remembered anew while validating it)."""
+    before = walks._remembered
+    found = _findings(bundle)
+    return found, walks._remembered - before
+
+
+def test_a_renewed_message_replays_its_header_and_encounter_walks() -> None:
+    """The next message of a log (every id and reference renewed) is judged from memory: its header, encounter and
+    provenance refer to others, and are remembered with what their references resolve to."""
+    bundle = load(ADMISSION)
+    walks.forget()
+    _, first = _walked(bundle)
+    assert first > 0
+    renewed = _renewed(bundle, "next")
+    assert renewed != bundle
+    found, again = _walked(renewed)
+    assert again == 0  # every walk from memory
+    assert found == _fresh(renewed)
+    keys = [key[0].rsplit("/", 1)[-1] for key in walks._WALKS]
+    assert "medcom-hospitalNotification-messageHeader" in keys and "medcom-hospitalNotification-encounter" in keys
+
+
+def _absolute(bundle: dict) -> dict:
+    """The Bundle with each `Type/id` reference written as its target's fullUrl (found by it whatever the target's
+    resourceType says)."""
+    text = json.dumps(bundle)
+    for entry in bundle["entry"]:
+        relative = f'"{entry["resource"]["resourceType"]}/{entry["resource"]["id"]}"'
+        text = text.replace(relative, json.dumps(entry["fullUrl"]))
+    return json.loads(text)
+
+
+def _retyped(bundle: dict, old: str, new: str) -> dict:
+    """The Bundle with the resource of the entry of `old` a `new`."""
+    changed = copy.deepcopy(bundle)
+    changed["entry"][entry_index(changed, old)]["resource"]["resourceType"] = new
+    return changed
+
+
+@pytest.mark.parametrize(("kind", "new"), [("Encounter", "Observation"), ("Organization", "Practitioner"),
+                                           ("Patient", "Group")])
+def test_a_header_whose_targets_differ_gets_its_own_findings(kind: str, new: str) -> None:
+    """Two messages with the same referring resources whose targets differ (another resource type at the same
+    place): the second gets its own findings, not the first's; and the other way round."""
+    bundle = _absolute(load(ADMISSION))
+    broken = _retyped(bundle, kind, new)
+    for first, second in ((bundle, broken), (broken, bundle)):
+        expected = _fresh(second)
+        walks.forget()
+        fp._MEMO.clear()
+        _findings(first)
+        assert _findings(second) == expected
+    assert any("the reference points at a " + new in f["text"] for f in _fresh(broken))
+
+
+def test_a_target_elsewhere_in_the_bundle_is_expected_to_conform_there() -> None:
+    """The same header whose focus resolves to an entry at another place: the Encounter profile is expected of
+    that entry (its findings at its own place), not of the entry the remembered walk pointed at."""
+    bundle = load(ADMISSION)
+    moved = copy.deepcopy(bundle)
+    index = entry_index(moved, "Encounter")
+    encounter = moved["entry"].pop(index)
+    encounter["resource"].pop("status")  # a finding at the Encounter, wherever it is
+    moved["entry"].append(encounter)
+    expected = _fresh(moved)
+    assert any(f"entry[{len(moved['entry']) - 1}]" in str(f["xpath"]) and "status" in f["text"] for f in expected)
+    walks.forget()
+    fp._MEMO.clear()
+    _findings(bundle)
+    assert _findings(moved) == expected
+
+
+def test_a_target_that_is_not_there_is_not_taken_from_memory() -> None:
+    """A reference that resolved in the remembered message and resolves to nothing in this one (the target left
+    out of the Bundle), and one that resolves now where it did not."""
+    bundle = load(ADMISSION)
+    header = resource(bundle, "MessageHeader")
+    missing = copy.deepcopy(bundle)
+    del missing["entry"][entry_index(missing, "Encounter")]
+    for first, second in ((bundle, missing), (missing, bundle)):
+        expected = _fresh(second)
+        walks.forget()
+        fp._MEMO.clear()
+        _findings(first)
+        assert _findings(second) == expected
+    assert header["focus"]
+
+
+def test_a_value_read_by_its_text_that_differs_is_walked_again() -> None:
+    """Same shape, one string the walk judges by its text changed (the event code: a pattern and a binding): the
+    walk is not replayed; a string it does not judge (the narrative's status is bound, the source endpoint is
+    not) changes nothing."""
+    bundle = load(ADMISSION)
+    walks.forget()
+    _findings(bundle)
+    wrong = copy.deepcopy(bundle)
+    resource(wrong, "MessageHeader")["eventCoding"]["code"] = "care-communication-message"
+    found, again = _walked(wrong)
+    assert again > 0
+    assert found == _fresh(wrong)
+    assert any("care-communication-message" in f["text"] for f in found)
+    walks.forget()
+    _findings(bundle)
+    elsewhere = copy.deepcopy(bundle)
+    resource(elsewhere, "MessageHeader")["source"]["endpoint"] = "https://example.org/another-endpoint"
+    found, again = _walked(elsewhere)
+    assert again == 0
+    assert found == _fresh(elsewhere)
+
+
+def test_a_reference_inside_a_value_read_whole_still_resolves_afresh() -> None:
+    """A destination is read whole (its slices are told apart by value) and holds the receiver's Reference: the
+    receiver's target is still asked of each Bundle (an earlier version left it out as inside a value read)."""
+    bundle = _absolute(load(CARE_NEW))
+    receiver = resource(bundle, "MessageHeader")["destination"][0]["receiver"]["reference"]
+    broken = copy.deepcopy(bundle)
+    next(e for e in broken["entry"] if e["fullUrl"] == receiver)["resource"]["resourceType"] = "Practitioner"
+    expected = _fresh(broken)
+    assert any("destination[0].receiver" in str(f["xpath"]) for f in expected)
+    walks.forget()
+    fp._MEMO.clear()
+    _findings(bundle)
+    assert _findings(broken) == expected
+
+
+def _shape_changes(value: object) -> Iterator[object]:
+    """Copies of `value` with every non-empty string but a resourceType changed to another non-empty string."""
+    def changed(item: object, text: Callable[[str], str]) -> object:
+        if isinstance(item, dict):
+            return {k: v if k == "resourceType" else changed(v, text) for k, v in item.items()}
+        if isinstance(item, list):
+            return [changed(v, text) for v in item]
+        return text(item) if isinstance(item, str) and item else item
+    yield changed(value, lambda s: s + "x")
+    yield changed(value, lambda s: "x")
+    yield changed(value, lambda s: s[::-1])
+
+
+def _objects(value: object) -> Iterator[object]:
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _objects(item)
+
+
+def test_shape_only_natives_read_no_string_by_its_text() -> None:
+    """base_invariants.SHAPE_ONLY: each such native answers the same for every value of the examples and copies of
+    it with every other string changed (a remembered walk records nothing of what they read)."""
+    assert SHAPE_ONLY
+    asked = 0
+    for bundle in _bundles()[:60]:
+        for value in _objects(bundle):
+            if not isinstance(value, dict):
+                continue
+            for native in SHAPE_ONLY:
+                answer = native(value, value, None)
+                for other in _shape_changes(value):
+                    assert native(other, other, None) == answer, (native.__name__, value)
+                    asked += 1
+    assert asked > 1000

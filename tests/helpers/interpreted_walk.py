@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from medcom.findings import Severity
 from medcom.formats.fhir import fhirpath as fp
-from medcom.formats.fhir import walks
-from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
+from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, SHAPE_ONLY, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.igpackages import strip_version
 from medcom.formats.fhir.locations import Path
@@ -26,10 +25,13 @@ from medcom.formats.fhir.rules import (
 )
 from medcom.formats.fhir.slicing import (
     PRIMITIVE_TYPES,
+    SlicingUnsupported,
     choice_type_code,
     discriminated,
+    discriminator_reads,
     matches_pattern,
     slice_problems,
+    split_steps,
 )
 from medcom.formats.fhir.validator import _Validation
 from medcom.quoting import quoted, shortened
@@ -122,6 +124,17 @@ class InterpretedValidation(_Validation):
                     self.not_checked("slice", f"{definition.path}:{slice_def.slice_name} ({problem})")
                 else:
                     usable.append(slice_def)
+            if usable and self.remembering:  # what value, pattern and binding discriminators read by text
+                for item in items:
+                    for discriminator in definition.discriminators:
+                        if discriminator.type == "type":
+                            continue
+                        try:
+                            reads = discriminator_reads(item.value, split_steps(discriminator.path), item.path)
+                        except SlicingUnsupported:
+                            reads = [(item.path, item.value)]
+                        for place, found in reads:
+                            self.read(place, found)
             assigned = [self.slice_of(item, definition, usable) for item in items]
             for slice_def in usable:
                 members = [item for item, s in zip(items, assigned, strict=True) if s is slice_def]
@@ -148,15 +161,15 @@ class InterpretedValidation(_Validation):
 
     def value(self, item: _Item, definition: ElementDef, resource: dict, profile: Profile | None) -> None:
         value, path = item.value, item.path
-        if self._recording is not None and (definition.fixed or definition.pattern or definition.binding) and \
-                path[-1:] == ("id",) and len(path) == len(self._recording[0]) + 1:
-            self._local = False  # the resource's id is judged by its value: the walk is not id-blind
         codes = definition.type_codes
         if codes and item.type_code not in codes and not (item.type_code == "Resource" or "*" in codes):
             allowed = ", ".join(sorted(codes))
             self.report(F_PROFILE, Severity.ERROR, path,
                         f"type {item.type_code} is not allowed for {definition.path} (allowed: {allowed})")
             return
+        if definition.fixed is not None or definition.pattern is not None or (
+                definition.binding and definition.binding[0] == "required"):
+            self.read(path, value)  # judged by its text
         comparable = not isinstance(value, dict | list) or item.type_code not in PRIMITIVE_TYPES
         if comparable and definition.fixed is not None and value != definition.fixed[1]:
             self.report(F_PROFILE, Severity.ERROR, path, f"value {quoted(value)} is not the fixed value "
@@ -227,11 +240,10 @@ class InterpretedValidation(_Validation):
                         f"{shown} is not in the required value set {strip_version(value_set)}")
 
     def reference(self, value: dict, path: Path, definition: ElementDef) -> None:
-        target_url = value.get("reference")
-        if not isinstance(target_url, str):
+        if not isinstance(value.get("reference"), str):
             return
         targets = [p for t in definition.types if t.code == "Reference" for p in t.target_profiles]
-        found = self.resolve(target_url)
+        found, target_path = self.resolve_reference(value, path)
         if found is None:
             return  # a reference outside the Bundle (a Provenance's earlier message): nothing here to check
         if not targets:
@@ -247,7 +259,6 @@ class InterpretedValidation(_Validation):
             wanted = " or ".join(strip_version(t).rsplit("/", 1)[-1] for t in targets)
             self.report(F_PROFILE, Severity.ERROR, path, f"the reference points at a {kind}, not at {wanted}")
             return
-        target_path = self.path_of(found)
         if target_path is None or not self._follow:
             return
         for url, profile in fitting:
@@ -260,10 +271,11 @@ class InterpretedValidation(_Validation):
         for constraint, shortcut in definition.invariants:
             answer = shortcut(value, resource, self) if shortcut is not None else ASK_FHIRPATH
             if answer is ASK_FHIRPATH:
-                if self._recording is not None and not walks.id_blind(constraint.expression):  # type: ignore[arg-type]
-                    self._local = False
+                self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
+                if shortcut not in SHAPE_ONLY:
+                    self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
                 verdict = None if answer is UNEVALUABLE else bool(answer)
             if verdict is None:
                 self.not_checked("invariant", constraint.key)

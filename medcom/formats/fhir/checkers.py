@@ -20,8 +20,7 @@ from typing import Any
 
 from medcom.findings import Severity
 from medcom.formats.fhir import fhirpath as fp
-from medcom.formats.fhir import walks
-from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, UNEVALUABLE
+from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, SHAPE_ONLY, UNEVALUABLE
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.igpackages import Context, strip_version
 from medcom.formats.fhir.locations import Path
@@ -39,6 +38,7 @@ from medcom.formats.fhir.slicing import (
     PRIMITIVE_TYPES,
     SlicingUnsupported,
     choice_type_code,
+    discriminator_reads,
     expected_for,
     in_value_set,
     matches_pattern,
@@ -227,11 +227,21 @@ class _Compiler:
         tests = [(slice_def, [self._discriminator(slice_def, d.type, d.path) for d in definition.discriminators],
                   _cardinality(slice_def, f"{definition.path}:{slice_def.slice_name}")) for slice_def in usable]
         closed = definition.slicing_rules == "closed" and len(usable) == len(definition.slices)
+        by_value = [split_steps(d.path) for d in definition.discriminators if d.type != "type"] if tests else []
         stray = f"{definition.path} is closed: the value matches none of its slices " \
                 f"({', '.join(str(s.slice_name) for s in definition.slices)})"
         values = self.value_checks(profile)
 
         def sliced(run: Any, items: list, parent: Path, resource: dict) -> None:
+            if by_value and run.remembering:  # what the discriminators read by text (a type one reads keys)
+                for value, path, _, _ in items:
+                    for steps in by_value:
+                        try:
+                            reads = discriminator_reads(value, steps, path)
+                        except SlicingUnsupported:
+                            reads = [(path, value)]
+                        for place, found in reads:
+                            run.read(place, found)
             for note in notes:
                 run.not_checked("slice", note)
             assigned = [next((s for s, discriminators, _ in tests if all(d(value, code) for d in discriminators)),
@@ -268,14 +278,11 @@ class _Compiler:
 
     def value(self, definition: ElementDef, code: str, info: ElementInfo | None, profile: Profile) -> ValueCheck:
         """One value of type `code` against its element (or slice) definition."""
-        judges_id = bool(definition.fixed or definition.pattern or definition.binding)
         codes = definition.type_codes
         if codes and code not in codes and not (code == "Resource" or "*" in codes):
             text = f"type {code} is not allowed for {definition.path} (allowed: {', '.join(sorted(codes))})"
 
             def wrong_type(run: Any, value: object, path: Path, resource: dict) -> None:
-                if judges_id:
-                    _judged_by_value(run, path)
                 run.report(F_PROFILE, _ERROR, path, text)
 
             return wrong_type
@@ -286,12 +293,13 @@ class _Compiler:
         invariants = self.invariants(definition, definition.path.replace("[x]", "") if code in (
             "BackboneElement", "Element", "Resource") else code)
         inside = None if code == "Resource" else self._inside(definition, code, info, profile)
-        if not (judges_id or compared or binding or reference or invariants):
+        if not (compared or binding or reference or invariants):
             return _nothing if inside is None else _objects_only(inside)
+        reads_value = compared is not None or binding is not None  # judged by its text (walks.py)
 
         def value_check(run: Any, value: object, path: Path, resource: dict) -> None:
-            if judges_id:
-                _judged_by_value(run, path)
+            if reads_value:
+                run.read(path, value)
             if compared is not None:
                 compared(run, value, path)
             if binding is not None:
@@ -384,10 +392,9 @@ class _Compiler:
         wanted = " or ".join(strip_version(t).rsplit("/", 1)[-1] for t in targets)
 
         def reference(run: Any, value: dict, path: Path) -> None:
-            target_url = value.get("reference")
-            if not isinstance(target_url, str):
+            if not isinstance(value.get("reference"), str):
                 return
-            found = run.resolve(target_url)
+            found, target_path = run.resolve_reference(value, path)
             if found is None or not targets:
                 return  # a reference outside the Bundle (a Provenance's earlier message): nothing here to check
             kind = found.get("resourceType")
@@ -395,7 +402,6 @@ class _Compiler:
             if not fitting:
                 run.report(F_PROFILE, _ERROR, path, f"the reference points at a {kind}, not at {wanted}")
                 return
-            target_path = run.path_of(found)
             if target_path is None or not run.follows_references:
                 return
             for url, target in fitting:
@@ -410,18 +416,19 @@ class _Compiler:
         """The constraints evaluated here: natively where a shortcut answers, else by fhirpathpy."""
         if not definition.invariants:
             return None
-        plan = [(constraint.expression, shortcut, walks.id_blind(constraint.expression),  # type: ignore[arg-type]
+        plan = [(constraint.expression, shortcut, shortcut in SHAPE_ONLY,  # type: ignore[operator]
                  constraint.key, Severity.ERROR if constraint.severity == "error" else Severity.WARNING,
                  f"{constraint.key}: {constraint.human}") for constraint, shortcut in definition.invariants]
 
         def invariants(run: Any, value: object, path: Path, resource: dict) -> None:
-            for expression, shortcut, id_blind, key, severity, text in plan:
+            for expression, shortcut, shape_only, key, severity, text in plan:
                 answer = shortcut(value, resource, run) if shortcut is not None else ASK_FHIRPATH
                 if answer is ASK_FHIRPATH:
-                    if not id_blind:
-                        run.reads_id()
+                    run.read_fhirpath(expression, value, path)
                     verdict = fp.evaluate(expression, value, type_path, resource, run)
                 else:
+                    if not shape_only:  # a shortcut gives what its expression gives: it reads what that may
+                        run.read_fhirpath(expression, value, path)
                     verdict = None if answer is UNEVALUABLE else bool(answer)
                 if verdict is None:
                     run.not_checked("invariant", key)
@@ -432,13 +439,6 @@ class _Compiler:
 
 
 # --- pieces without a compiler's state -------------------------------------------------------------------------------
-
-
-def _judged_by_value(run: Any, path: Path) -> None:
-    """A fixed value, pattern or binding on the resource's own id judges it by its value: the walk being remembered
-    is not id-blind (walks.py)."""
-    if path[-1:] == ("id",):
-        run.judges_id_at(path)
 
 
 def _nothing(run: Any, value: object, path: Path, resource: dict) -> None:

@@ -138,7 +138,7 @@ def _local(expression: str) -> bool:
 
 
 @cache
-def _members_read(expression: str) -> re.Pattern[str] | None:
+def members_read(expression: str) -> re.Pattern[str] | None:
     """The members of an object that an expression can read: every name in it (a superset: function names and
     words in strings too), with its `_name` twin and its choice types (`value` -> valueString), and the
     resourceType; None when it may read the whole object."""
@@ -163,7 +163,7 @@ def _memo_key(expression: str, data: object, type_path: str, label: str = "") ->
     """What the verdict of a local expression depends on: the element, or of an object the members it reads
     (an organisation's identifiers, not its id, which each message renews), and the IG version judging it
     (`memberOf()` reads its value sets)."""
-    members = _members_read(expression) if isinstance(data, dict) else None
+    members = members_read(expression) if isinstance(data, dict) else None
     if members is not None:
         data = {k: v for k, v in data.items() if isinstance(k, str) and members.fullmatch(k)}  # type: ignore[union-attr]
     key = (expression, type_path, _frozen(data), label)

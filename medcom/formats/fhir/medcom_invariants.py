@@ -29,6 +29,7 @@ from medcom.formats.fhir.base_invariants import (
     _element,
     _plain_entry_resource,
     _plain_string,
+    _resource,
     remembered,
 )
 
@@ -465,6 +466,38 @@ def _encounter_episode_identified(value: object, _resource_: dict, session: Any 
     return identified
 
 
+def _encounter_referenced(value: object, _resource_: dict, _session: Any = None) -> object:
+    """medcom-careCommunication-15: `iif(encounter.exists(), Communication.encounter.reference.exists(),
+    Communication.encounter.exists().not())`: no encounter, or one whose `reference` is there."""
+    if not _resource(value, "Communication"):
+        return ASK_FHIRPATH
+    plain, encounter = _member(value, "encounter")  # type: ignore[arg-type]
+    if not plain:
+        return ASK_FHIRPATH
+    if encounter is None:
+        return "encounter" not in value or ASK_FHIRPATH  # type: ignore[operator]
+    plain, reference = _reference_of(encounter)
+    if not plain:
+        return ASK_FHIRPATH
+    return reference is not None
+
+
+def _identifier_system_among(systems: frozenset[str]) -> Native:
+    """`identifier.where(system='a' or system='b' ...).exists()` on a resource: one of its identifiers has one of
+    the systems."""
+    def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        if not _resource(value):
+            return ASK_FHIRPATH
+        plain, identifiers = _member(value, "identifier")  # type: ignore[arg-type]
+        found = _elements(identifiers) if plain else None
+        if found is None or (identifiers is None and "identifier" in value):  # type: ignore[operator]
+            return ASK_FHIRPATH
+        if not all(_plain_string(i, "system") for i in found):
+            return ASK_FHIRPATH
+        return any(i.get("system") in systems for i in found)
+    return check
+
+
 def _care_sender_or_recipient(member: str, head: str, header_path: str, resolved: bool) -> str:
     """The expression of medcom-careCommunication-11 (`extension.value`, the sender) or -12 (`recipient`, the
     receiver): references compared (4.0) or what they resolve to (5.0; -11 laid out on lines)."""
@@ -550,6 +583,12 @@ MEDCOM: dict[tuple[str, str], Native] = {
         _sender_practitioner_named,
     ("medcom-careCommunication-9", "iif(encounter.exists().not(), true, encounter.reference.resolve().episodeOfCare"
                                    ".identifier.exists())"): _encounter_episode_identified,
+    ("medcom-careCommunication-15", "iif(encounter.exists(), Communication.encounter.reference.exists(), "
+                                    "Communication.encounter.exists().not())"): _encounter_referenced,
+    ("dk-core-organization-mandatory-identifier", "identifier.where(system='urn:oid:1.2.208.176.1.1' or "
+     "system='https://kombit.dk/sts/organisation' or system='urn:oid:2.16.840.1.113883.2.24.1.1').exists()"):
+        _identifier_system_among(frozenset({"urn:oid:1.2.208.176.1.1", "https://kombit.dk/sts/organisation",
+                                            "urn:oid:2.16.840.1.113883.2.24.1.1"})),
     ("gln-modulus-10", _gln_expression("value.")): _GLN,
     ("gln-modulus-10", _gln_expression("")): _GLN,
     ("CVR-modulus-11", _cvr_expression("value.")): _CVR,
@@ -557,20 +596,23 @@ MEDCOM: dict[tuple[str, str], Native] = {
 }
 
 
-_MATCHES = re.compile(r"(?:value\.)?matches\('([^'\\]*)'\)")
+_MATCHES = re.compile(r"(value\.)?matches\('([^'\\]*)'\)")
 
 
 @cache
-def _matches(pattern: str) -> Native | None:
+def _matches(pattern: str, of_value: bool = False) -> Native | None:
     """`matches('pattern')` (or `value.matches(...)`, as FHIR evaluates it on a primitive) on a primitive string:
-    fhirpathpy's re.search with DOTALL. Another value (a primitive's `_name` object alone, an empty string) is
-    left to fhirpathpy."""
+    fhirpathpy's re.search with DOTALL; `value.matches(...)` on an element (an Identifier) the same of its `value`
+    string. Another value (a primitive's `_name` object alone, an empty string, an element without a plain
+    `value`) is left to fhirpathpy."""
     try:
         regex = re.compile(pattern, re.DOTALL)
     except re.error:
         return None
 
     def check(value: object, _resource_: dict, _session: Any = None) -> object:
+        if of_value and _element(value) and "_value" not in value:  # type: ignore[operator]
+            value = value.get("value")  # type: ignore[union-attr]
         if not isinstance(value, str) or not value:
             return ASK_FHIRPATH
         return regex.search(value) is not None
@@ -584,4 +626,4 @@ def native(key: str, expression: str | None) -> Native | None:
         return None
     found = NATIVE.get((key, expression)) or MEDCOM.get((key, expression))
     matches = _MATCHES.fullmatch(expression) if found is None else None
-    return _matches(matches[1]) if matches else found
+    return _matches(matches[2], bool(matches[1])) if matches else found

@@ -140,6 +140,40 @@ def navigate(value: object, steps: tuple[str, ...]) -> list[object]:
     return current
 
 
+def discriminator_reads(value: object, steps: tuple[str, ...], path: tuple) -> list[tuple[tuple, object]]:
+    """What `navigate(value, steps)` reads by text, with where (below `path`): the `url` of each extension an
+    `extension(url)` step compares, and the values found (compared whole with what a slice expects). Keys and
+    JSON types are its shape. Raises SlicingUnsupported where navigate does."""
+    reads: list[tuple[tuple, object]] = []
+    current: list[tuple[object, tuple]] = [(value, path)]
+    for step in steps:
+        if step == "$this":
+            continue
+        found: list[tuple[object, tuple]] = []
+        by_url = _EXTENSION_STEP.fullmatch(step)
+        for node, where in current:
+            if not isinstance(node, dict):
+                continue
+            if by_url:
+                extensions = node.get("extension", [])
+                for index, extension in enumerate(extensions if isinstance(extensions, list) else ()):
+                    if isinstance(extension, dict) and "url" in extension:
+                        reads.append((where + ("extension", index, "url"), extension["url"]))
+                        if extension["url"] == by_url[1]:
+                            found.append((extension, where + ("extension", index)))
+            elif step.endswith(")"):
+                raise SlicingUnsupported(f"discriminator step {step}")
+            else:
+                keys = [step] if step in node else [k for k in node if k.startswith(step) and
+                                                    k[len(step):][:1].isupper()]
+                for key in keys:
+                    item = node[key]
+                    found += [(x, where + (key, i)) for i, x in enumerate(item)] if isinstance(item, list) else [
+                        (item, where + (key,))]
+        current = found
+    return reads + [(where, item) for item, where in current]
+
+
 _EXPECTED: dict[tuple[int, str, str], tuple[ElementDef, list[tuple[str, object]]]] = {}
 
 

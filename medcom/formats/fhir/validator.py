@@ -23,6 +23,7 @@ from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import walks
 from medcom.formats.fhir.bundle_rules import bundle_rules_of
 from medcom.formats.fhir.checkers import resource_checker
+from medcom.formats.fhir.fhirpath import members_read
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import Profile, compile_profile
@@ -109,8 +110,9 @@ class _Validation:
         self.quiet_errors = 0
         self._follow = True
         self.judging: Profile | None = None  # the profile whose walk is reporting (a finding's judged_by)
-        self._recording: tuple[Path, list[tuple]] | None = None  # a local walk's effects, remembered (walks.py)
-        self._local = True  # False once the walk being recorded reads beyond its resource (or the resource's id)
+        # a walk being remembered: its resource's place, its effects, what it read (walks.py), the resource
+        self._recording: tuple[Path, list[tuple], dict[tuple, object], dict] | None = None
+        self._local = True  # False once the walk being recorded reads beyond its resource
 
     # --- reporting ------------------------------------------------------------------------------------------------
 
@@ -143,6 +145,9 @@ class _Validation:
 
     def resolve(self, reference: str) -> dict | None:
         self._local = False
+        return self._find(reference)
+
+    def _find(self, reference: str) -> dict | None:
         found = self.by_url.get(reference)
         if found is None and reference.count("/") >= 1 and not reference.startswith(("urn:", "#")):
             kind, _, ident = reference.rstrip("/").rpartition("/")
@@ -153,7 +158,16 @@ class _Validation:
 
     def path_of(self, resource: dict) -> Path | None:
         self._local = False
+        return self._path_of(resource)
+
+    def _path_of(self, resource: dict) -> Path | None:
         return next((p for p, r in self.entries if r is resource), None)
+
+    def _resolution(self, reference: str) -> tuple[Path | None, object] | None:
+        """What a walk reads of a reference's target: its place in the Bundle and its resourceType (None: not in
+        the Bundle)."""
+        found = self._find(reference)
+        return None if found is None else (self._path_of(found), found.get("resourceType"))
 
     @property
     def label(self) -> str:
@@ -188,43 +202,73 @@ class _Validation:
     # --- profiles and resources --------------------------------------------------------------------------------
 
     def expect(self, path: Path, profile_url: str, because: Path | None) -> None:
-        self._local = False
+        if self._recording is not None:  # an effect of the walk, at the referring element
+            if because is None:
+                self._local = False
+            else:
+                self._record(because, ("expect", path, profile_url))
         self.expected.setdefault(path, {}).setdefault(strip_version(profile_url), because)
 
     def check_resource(self, resource: dict, profile: Profile, path: Path, *, follow_references: bool = True) -> None:
-        """`resource` against `profile`; a walk that read nothing but the resource (an organisation) is remembered
-        by what it read and its effects are replayed for the next copy (walks.py)."""
+        """`resource` against `profile`; a walk that read nothing beyond the resource but what its references
+        resolve to is remembered with what it read, and its effects are replayed for the next resource of the same
+        shape where the same is read (walks.py)."""
         key = walks.key(resource, profile.url, self.context.label, follow_references)
         if key is not None:
-            effects = walks.known(key)
-            if effects is not None:
-                outer = self.judging
-                for suffix, effect in effects:
-                    if effect[0] == "report":
-                        self.judging = effect[5]  # the profile that judged the remembered walk's finding
-                        self.report(effect[1], effect[2], path + suffix, effect[3], effect[4])
-                        self.judging = outer
-                    else:
-                        self.not_checked(effect[1], effect[2])
-                return
-        recording = key is not None and not self.quiet and not self.trial and self._recording is None
+            for places, walked in walks.known(key).items():
+                effects = walked.get(self._read_again(resource, places))  # type: ignore[arg-type]
+                if effects is not None:
+                    self._replay(effects, path)
+                    return
+        # a conformsTo() check (quiet) is remembered where it ran to its end: it found no error, its effects are all
+        # there (a walk stopped at its first error is not; nor a trial's)
+        recording = key is not None and not self.trial and self._recording is None
         if recording:
-            self._recording, self._local = (path, []), True
+            self._recording, self._local = (path, [], {}, resource), True
+        completed = False
         try:
             self._check_resource(resource, profile, path, follow_references)
+            completed = True
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             # a shape the walk did not foresee: the structure check reports the shape; the profile is not finished
             self._local = False  # its note names where the resource is: not one to replay elsewhere
             self.not_checked("profile", f"{profile.url} at {fhirpath(self.root_type, path)} "
                                         f"(stopped on malformed content: {type(exc).__name__})")
+            completed = True
         finally:
             if recording:
-                effects_seen = self._recording[1]  # type: ignore[index]
+                _, effects_seen, reads, _ = self._recording  # type: ignore[misc]
                 self._recording = None
-                walks.remember(key, effects_seen if self._local else None)  # type: ignore[arg-type]
+                if completed:
+                    walks.remember(key, reads, effects_seen if self._local else None)  # type: ignore[arg-type]
+
+    def _read_again(self, resource: dict, places: tuple) -> tuple | None:
+        """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
+        place is there): the value's snapshot, or what the Reference there resolves to."""
+        found = []
+        for where, how in places:
+            value: object = resource
+            for step in where:
+                value = value[step]  # type: ignore[index]
+            found.append(walks.snapshot(value) if how == "value" else
+                         self._resolution(value["reference"]))  # type: ignore[index]
+        return tuple(found)
+
+    def _replay(self, effects: list[tuple], path: Path) -> None:
+        """A remembered walk's effects, at the resource's place."""
+        outer = self.judging
+        for suffix, effect in effects:
+            if effect[0] == "report":
+                self.judging = effect[5]  # the profile that judged the remembered walk's finding
+                self.report(effect[1], effect[2], path + suffix, effect[3], effect[4])
+                self.judging = outer
+            elif effect[0] == "expect":
+                self.expect(effect[1], effect[2], path + suffix)
+            else:
+                self.not_checked(effect[1], effect[2])
 
     def _record(self, path: Path, effect: tuple) -> None:
-        base, effects = self._recording  # type: ignore[misc]
+        base, effects, _, _ = self._recording  # type: ignore[misc]
         if path[:len(base)] != base:
             self._local = False  # not where the resource is: not a local walk
         effects.append((path[len(base):], effect))
@@ -252,16 +296,54 @@ class _Validation:
     def follows_references(self) -> bool:
         return self._follow
 
-    def reads_id(self) -> None:
-        """FHIRPath that may read the resource's id was asked: the walk being remembered is not id-blind."""
+    def resolve_reference(self, value: dict, path: Path) -> tuple[dict | None, Path | None]:
+        """The target of the Reference `value` at `path` (its `reference` a string) and the target's place; a walk
+        being remembered records what it found (walks.py)."""
+        found = self._find(value["reference"])
+        target_path = None if found is None else self._path_of(found)
         if self._recording is not None:
-            self._local = False
+            self._note(path, "resolves", None if found is None else (target_path, found.get("resourceType")))
+        return found, target_path
 
-    def judges_id_at(self, path: Path) -> None:
-        """A fixed value, pattern or binding judged the `id` at `path`: if it is the resource's own, the walk being
-        remembered is not id-blind."""
-        if self._recording is not None and len(path) == len(self._recording[0]) + 1:
-            self._local = False
+    @property
+    def remembering(self) -> bool:
+        """Whether a walk being remembered is recording what it reads (walks.py)."""
+        return self._recording is not None
+
+    def read(self, path: Path, value: object) -> None:
+        """The walk judges `value` at `path` by its text: a walk being remembered records it (walks.py)."""
+        if self._recording is not None:
+            self._note(path, "value", value)
+
+    def read_resource(self) -> None:
+        """The walk reads the whole resource (FHIRPath's `%resource`)."""
+        if self._recording is not None:
+            self._note(self._recording[0], "value", self._recording[3])
+
+    def read_fhirpath(self, expression: str, value: object, path: Path) -> None:
+        """What evaluating `expression` on `value` reads: the members it names (fhirpath.members_read), else the
+        whole value; the whole resource where it reads a variable."""
+        if self._recording is None:
+            return
+        if "%" in expression:
+            self.read_resource()
+        members = members_read(expression) if isinstance(value, dict) else None
+        if members is None:
+            self._note(path, "value", value)
+            return
+        for name, member in value.items():  # type: ignore[union-attr]
+            if isinstance(name, str) and members.fullmatch(name):
+                self._note(path + (name,), "value", member)
+
+    def _note(self, path: Path, how: str, found: object) -> None:
+        base, _, reads, _ = self._recording  # type: ignore[misc]
+        if path[:len(base)] != base:
+            self._local = False  # not inside the resource
+            return
+        where = (path[len(base):], how)
+        if where not in reads:
+            reads[where] = walks.snapshot(found) if how == "value" else found
+
 
 
 # --- the Bundle --------------------------------------------------------------------------------------------------
