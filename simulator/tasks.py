@@ -45,7 +45,7 @@ class Task(simpy.Event):
             if self.env.now > end[0]:
                 self._waiting = None
             else:
-                heappush(self.env._queue, (end[0], NORMAL, end[1], self))  # type: ignore[attr-defined]
+                heappush(self.env._queue, (end[0], NORMAL, end[1], self))
         return self._waiting
 
     @callbacks.setter
@@ -78,7 +78,7 @@ class Task(simpy.Event):
         if self._waiting:  # someone waits: woken by the end event, as a Process's waiters are
             env.schedule(self, NORMAL)
         else:  # the end event's place in the order, taken now; queued only if asked for at this instant
-            self._end = (env.now, next(env._eid))  # type: ignore[attr-defined]
+            self._end = (env.now, next(env._eid))
 
 
 class Stay(Task):
