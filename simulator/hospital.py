@@ -71,7 +71,7 @@ class Hospital:
         terminal = d.terminal < h.terminal_share
         if terminal:
             not_before = max(not_before, ready + int(exponential(h.terminal_stay_days, d.terminal_days) * DAY))
-        reception = env.process(sim.municipality.care_plan_received(case, plan_at, not_before))
+        reception = sim.start(sim.municipality.care_plan_received(case, plan_at, not_before))
         discharge_at: int = yield case.agreed
 
         last = discharge_at  # the latest of what the hospital has decided to send so far

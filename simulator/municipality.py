@@ -64,7 +64,7 @@ class Municipality:
             yield sim.until(ack_at + int(m.question_after_ack_minutes * MINUTE))
             sim.emit(case, "correspondence_sent", id=f"{case.name}-Q", sender="municipality", reply_to=case.plan_id,
                      subject="Spørgsmål til plejeforløbsplan")
-            yield sim.env.process(sim.hospital.answer(case))
+            yield sim.start(sim.hospital.answer(case))
 
     def reception_day(self, day: date) -> bool:
         return self.m.receives_on(day, self.calendar)

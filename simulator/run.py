@@ -17,11 +17,12 @@ from medcom.executors import executor as make_executor
 from medcom.progress import Progress
 from simulator.costs import tax_rates_label
 from simulator.marks import counts
-from simulator.scenario import Scenario, Settings
+from simulator.replication import BASE, replicate, settings_of
+from simulator.scenario import Scenario
 from simulator.simulation import Metrics, Simulation
 from simulator.statistics import paired, summary
 
-BASE = "base"
+__all__ = ["BASE", "BOUNDS", "METRICS", "ScenarioResult", "emit_log", "replicate", "run_scenario", "settings_of"]
 
 # The metrics of CONTRACT.md first, then ours.
 METRICS = ("completion_tax_days", "completion_tax_dkk", "episodes", "discharges", "care_plans_late", "phone_calls",
@@ -74,16 +75,6 @@ def _metrics(runs: list[Metrics]) -> dict[str, object]:
 def _by_key(tables: list[dict[str, float]] | list[dict[str, int]]) -> dict[str, object]:
     keys = sorted({k for t in tables for k in t})
     return {k: summary([float(t.get(k, 0)) for t in tables], 0.0) for k in keys}
-
-
-def settings_of(scenario: Scenario, name: str) -> Settings:
-    return scenario.base if name == BASE else scenario.variants[name]
-
-
-def replicate(task: tuple[str, int], scenario: Scenario) -> Metrics:
-    """One replication of one variant (a module-level function, so that worker processes can run it)."""
-    name, replication = task
-    return Simulation(scenario.run, settings_of(scenario, name), replication).execute()
 
 
 def run_scenario(scenario: Scenario, *, workers: int = 1, executor: str = "local", scheduler: str | None = None,

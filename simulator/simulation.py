@@ -33,8 +33,9 @@ from simulator.hospital import Hospital
 from simulator.municipality import Municipality
 from simulator.patients import DAY, Case, Patient, origin, patients, pick, weights
 from simulator.scenario import Run, Settings
+from simulator.tasks import Stay, Task
 
-__all__ = ["Metrics", "Simulation", "patients"]
+__all__ = ["Metrics", "Simulation", "Stay", "patients"]
 
 SETTLE = 8 * DAY  # after the last event, longer than any deadline a rule sets (next weekday across Easter)
 
@@ -89,39 +90,7 @@ class Arrival(simpy.Event):
             Arrival(sim, self.people, self.index + 1)
         name = f"S{sim.replication:02d}-{p.number:06d}"
         municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
-        Stay(sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
-
-
-class Stay:
-    """A patient's stay (a generator yielding SimPy events), resumed by each event it waits for as SimPy
-    resumes a `Process`, but not itself an event: nothing waits for a stay, so it needs neither SimPy's start
-    event (it starts at once, where the process's start event would have been the very next one processed)
-    nor its end event. Two SimPy events fewer an episode, and the same order of everything else."""
-
-    __slots__ = ("_generator",)
-
-    def __init__(self, generator: Generator[simpy.Event, object, None]) -> None:
-        self._generator = generator
-        self._resume(None)
-
-    def _resume(self, event: simpy.Event | None) -> None:
-        """Go on with the value of `event` (None: start) until the stay waits for an event not yet processed."""
-        while True:
-            if event is None:
-                value = None
-            elif event._ok:
-                value = event._value
-            else:  # no simulated event fails; one that did is a fault of the simulation: stop with it
-                event._defused = True
-                raise event._value
-            try:
-                event = self._generator.send(value)
-            except StopIteration:
-                return
-            if event.callbacks is not None:
-                event.callbacks.append(self._resume)
-                return
-            # processed already (e.g. the reception was done first): go on at once, as a Process does
+        Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
 
 
 class Simulation:
@@ -166,6 +135,10 @@ class Simulation:
         if self.keep_events:
             self.events.append(event)
         return event
+
+    def start(self, generator: Generator[simpy.Event, object, None]) -> simpy.Event:
+        """Run `generator` as a SimPy process would (a `Task`): the event of its end."""
+        return Task(self.env, generator)
 
     def until(self, seconds: float) -> simpy.Timeout:
         """An event at clock `seconds` (now, if that has passed)."""

@@ -12,6 +12,7 @@ from medcom.calendar import (
     LocalTimeKind,
     NonexistentLocalTime,
     add_elapsed,
+    add_elapsed_utc,
     before_clock,
     classify_local,
     elapsed,
@@ -160,3 +161,5 @@ def test_elapsed_addition_is_exact_in_utc(start: datetime, delta: timedelta) -> 
     assert end.astimezone(UTC) - start.astimezone(UTC) == delta
     assert elapsed(start, end) == delta
     assert end.tzinfo is TZ
+    in_utc = add_elapsed_utc(start, delta)
+    assert in_utc == end and in_utc.tzinfo is UTC and add_elapsed_utc(start.astimezone(UTC), delta) == end

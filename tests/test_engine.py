@@ -6,6 +6,8 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +99,28 @@ def test_an_obligation_written_when_read_is_the_obligation_with_that_text() -> N
     assert lazy.as_dict() == {"rule": "DIS-2", "text": "phone the municipality"}
     assert pickle.loads(pickle.dumps(Obligation("DIS-2", lambda: "by lambda"))).text == "by lambda"
     assert "phone the municipality" in repr(lazy) and calls == [1]
+
+
+def test_advance_runs_the_queue_as_simpy_does_and_stops_on_a_failure_nobody_defused() -> None:
+    """`advance` steps a plain Environment's queue itself: the same order and clock as SimPy's own run, every
+    event counted, and a failed event that nobody defused ends the run with its exception, as `step` does."""
+    def plan(env: simpy.Environment, seen: list[tuple[float, int]]) -> None:
+        for i, delay in enumerate([3, 1, 2, 1, 0]):
+            env.timeout(delay, value=i).callbacks.append(lambda e: seen.append((e.env.now, e.value)))
+
+    engine, theirs = Engine(POLICY, []), simpy.Environment()
+    ours_seen: list[tuple[float, int]] = []
+    their_seen: list[tuple[float, int]] = []
+    plan(engine.env, ours_seen)
+    plan(theirs, their_seen)
+    engine.advance()
+    theirs.run()
+    assert ours_seen == their_seen and engine.env.now == theirs.now == 3 and engine.processed_events == 5
+
+    defused = engine.env.event()
+    defused.fail(KeyError("handled"))
+    defused.defused = True
+    engine.env.event().fail(ValueError("nobody handled it"))
+    with pytest.raises(ValueError, match="nobody handled it"):
+        engine.advance()
+    assert engine.processed_events == 7

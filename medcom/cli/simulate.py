@@ -57,11 +57,10 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     """
     from medcom.policy import PolicyError, read_toml_file
 
-    # Imported here: numpy, scipy and matplotlib would slow every other command's start.
-    from medcom.reports.plots import write_plots
+    # Imported here: numpy, scipy and matplotlib would slow every other command's start (matplotlib, for --out's
+    # charts, only where they are drawn: it took a second before the workers started).
     from medcom.reports.simulate import to_json as sim_json
     from medcom.reports.simulate import to_text as sim_text
-    from medcom.reports.simulate_html import to_html as sim_html
     from simulator.bill import bill as make_bill
     from simulator.run import emit_log as write_log
     from simulator.run import run_scenario
@@ -105,6 +104,9 @@ def simulate(scenario: str, replications: int | None, seed: int | None, workers:
     click.echo(sim_json(data) if fmt == "json" else sim_text(data))
     try:
         if out is not None:
+            from medcom.reports.plots import write_plots
+            from medcom.reports.simulate_html import to_html as sim_html
+
             _write_text(out / "result.json", sim_json(data) + "\n")
             _write_text(out / "summary.txt", sim_text(data) + "\n")
             charts = write_plots(result, out)

@@ -15,9 +15,11 @@ deadlines of the last, cancelling their checks or withdrawing what they reported
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
+from heapq import heappop
 
 import simpy
 from simpy.events import EventPriority
@@ -498,14 +500,30 @@ class Engine:
         return self._steps
 
     def advance(self) -> None:
-        """Run the clock until no event is left (SimPy's `Environment.run()`, counting the events)."""
-        step, steps = self.env.step, 0
+        """Run the clock until no event is left (SimPy's `Environment.run()`, counting the events).
+
+        On a plain `simpy.Environment` the loop is SimPy's `step` written out here (pop the next event, set the
+        clock, run its callbacks, stop on a failure nobody defused): a method call and a try block fewer for
+        each of the simulation's million events a region-year. Any other environment (a real-time clock, whose
+        step waits for the wall clock) is stepped by its own `step`."""
+        env, steps = self.env, 0
         try:
-            while True:
-                step()
+            if type(env) is not simpy.Environment:
+                step = env.step
+                with contextlib.suppress(simpy.core.EmptySchedule):
+                    while True:
+                        step()
+                        steps += 1
+                return
+            queue = env._queue
+            while queue:
+                env._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # as SimPy does
+                for callback in callbacks:
+                    callback(event)
                 steps += 1
-        except simpy.core.EmptySchedule:
-            pass
+                if not event._ok and not hasattr(event, "_defused"):
+                    raise event._value
         finally:
             self._steps += steps
 

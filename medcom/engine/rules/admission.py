@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medcom.calendar import add_elapsed
+from medcom.calendar import add_elapsed, add_elapsed_utc
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import hm
 from medcom.events import Event
@@ -42,7 +42,7 @@ class AdmissionReport(Rule):
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.data.get("correction_of"):
             return  # the report answers the admission's first advice, not its corrections
-        ctx.expect(self.id, "info", add_elapsed(event.at, ctx.policy.admission.report_within),
+        ctx.expect(self.id, "info", add_elapsed_utc(event.at, ctx.policy.admission.report_within),
                    "admission report expected after the advice", kinds=("admission_report_sent",),
                    about=[event], on_missing=lambda: self._missing(ctx, event))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medcom.calendar import add_elapsed, end_of_day, local_date
+from medcom.calendar import add_elapsed_utc, end_of_day, local_date
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm
 from medcom.events import Event
@@ -29,7 +29,7 @@ class DischargeAdvice(Rule):
             for advice in ctx.episode.of("discharge_advice_sent"):
                 if advice.at < event.at:
                     self._early(ctx, advice, event)
-        ctx.expect(self.id, "error", add_elapsed(event.at, ctx.policy.discharge.advice_within),
+        ctx.expect(self.id, "error", add_elapsed_utc(event.at, ctx.policy.discharge.advice_within),
                    "discharge advice expected within the delay after the discharge", kinds=("discharge_advice_sent",))
 
     def _early(self, ctx: Context, advice: Event, discharged: Event) -> None:
@@ -47,7 +47,7 @@ class DischargeReport(Rule):
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.kind == "discharged":
-            ctx.expect(self.id, "warning", add_elapsed(event.at, ctx.policy.discharge.report_within),
+            ctx.expect(self.id, "warning", add_elapsed_utc(event.at, ctx.policy.discharge.report_within),
                        "discharge report expected at the discharge, within the delay", kinds=("discharge_report_sent",))
         elif not ctx.calendar.weekday_before_clock(
                 event.at, ctx.policy.discharge.phone_cutoff):
