@@ -14,7 +14,7 @@ import random
 from functools import cache
 
 import pytest
-from helpers.fhir_walk_diff import MUTATIONS, fresh, mutant, unremembered, verdict
+from helpers.fhir_walk_diff import MUTATIONS, fresh, learn, mutant, unremembered, verdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fhir_medcom_invariants import _bundles
@@ -28,7 +28,9 @@ SETTINGS = {"deadline": None, "derandomize": TOTAL <= 200, "database": None,
 
 @cache
 def _clean() -> tuple[dict, ...]:
-    return tuple(_bundles())
+    found = tuple(_bundles())
+    learn(found)
+    return found
 
 
 def _differences(bundle: dict, said: object) -> None:

@@ -287,9 +287,69 @@ def narrative(bundle: dict, rng: random.Random) -> str | None:
     return f"{path}: div changed"
 
 
+def contained(bundle: dict, rng: random.Random) -> str | None:
+    """Another entry's resource contained in a resource (id `contained-1`), and a reference of the resource
+    pointed at it (`#contained-1`) or left elsewhere (an unreferenced contained resource)."""
+    entries = _entries(bundle)
+    if len(entries) < 2:
+        return None
+    holder, inner = rng.sample(entries, 2)
+    copied = copy.deepcopy(inner["resource"])
+    copied["id"] = "contained-1"
+    if rng.random() < 0.5:
+        copied.pop("meta", None)
+    if not isinstance(holder["resource"].setdefault("contained", []), list):
+        return None
+    holder["resource"]["contained"].append(copied)
+    refs = [p for p, v in _leaves(holder["resource"]) if p and p[-1] == "reference" and isinstance(v, str)]
+    if refs and rng.random() < 0.7:
+        _set(holder["resource"], rng.choice(refs), "#contained-1")
+    return f"{inner['resource'].get('resourceType')} contained in {holder['resource'].get('resourceType')}"
+
+
+def retype(bundle: dict, rng: random.Random) -> str | None:
+    """An entry's resourceType changed to another entry's (references to it now reach another type)."""
+    entries = _entries(bundle)
+    kinds = sorted({e["resource"].get("resourceType") for e in entries if isinstance(e["resource"].get(
+        "resourceType"), str)})
+    if len(kinds) < 2:
+        return None
+    entry = rng.choice(entries)
+    old = entry["resource"].get("resourceType")
+    entry["resource"]["resourceType"] = rng.choice([k for k in kinds if k != old])
+    return f"{old} -> {entry['resource']['resourceType']}"
+
+
+POOL: dict[object, list[str]] = {}  # member name -> the texts it has in the Bundles learnt (learn())
+
+
+def learn(bundles: list[dict] | tuple[dict, ...]) -> None:
+    """The texts each member name has across `bundles`, for cross_bundle_swap."""
+    found: dict[object, set[str]] = {}
+    for bundle in bundles:
+        for path, value in _strings(bundle):
+            if value and len(value) < 200:
+                found.setdefault(path[-1], set()).add(value)
+    POOL.update({name: sorted(texts) for name, texts in found.items() if len(texts) > 1})
+
+
+def cross_bundle_swap(bundle: dict, rng: random.Random) -> str | None:
+    """A string given a text the member of the same name has in another Bundle (an extension url of another
+    message kind, a code of another value set, a profile of another IG)."""
+    strings = [(p, v) for p, v in _strings(bundle) if v and p[-1] in POOL]
+    if not strings:
+        return None
+    path, old = rng.choice(strings)
+    new = rng.choice(POOL[path[-1]])
+    if new == old:
+        return None
+    _set(bundle, path, new)
+    return f"{path}: {old!r} -> {new!r}"
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     string_text, same_key_swap, empty_toggle, scalar, reference, full_url, entry_order, entry_count,
-    target_content, profile_canonical, slice_value, extension, narrative)
+    target_content, profile_canonical, slice_value, extension, narrative, contained, retype, cross_bundle_swap)
 
 
 def mutant(clean: dict, rng: random.Random, count: int) -> tuple[dict, list[str]]:
