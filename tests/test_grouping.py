@@ -4,14 +4,19 @@ key values (spread over the files, or all in one file split to its last level) a
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers.timelines import write_timeline
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_partitioned_replay import generated_logs, whole_and_parts
 
-from medcom.replay import grouping
+from medcom.events.build import BuildError, build
+from medcom.events.timeline import read_file
+from medcom.replay import grouping, links
 from medcom.replay.grouping import group, pack
 from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
 from medcom.replay.links import Links, LinkTable
@@ -19,6 +24,9 @@ from medcom.replay.links import Links, LinkTable
 ITEMS = st.lists(st.tuples(st.lists(st.integers(1, 12), max_size=4),  # an item's keys (a small space: they repeat)
                            st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=2)),  # receipts
                  max_size=40)
+
+
+real_write = links.write_buckets
 
 
 def spread(key: int) -> int:
@@ -125,3 +133,26 @@ def test_a_file_past_the_buffer_is_split_by_the_keys_next_bits(tmp_path: Path,
 def test_the_memory_table_is_the_disk_table() -> None:
     items = [([1, 2], [(3, 0)]), ([2, 3], []), ([5], [(0, 4)]), ([], [(0, 0)]), ([9], [])]
     assert group(table_of(items)).tolist() == expected_groups(items) == [0, 0, 2, 2, 4]
+
+
+@settings(max_examples=10, deadline=None)
+@given(generated_logs(), st.integers(1, 8), st.sampled_from(["oioxml", "national"]), st.sampled_from([1, 2, 7]))
+def test_partitioned_is_whole_with_the_keys_on_disk(lines: list[dict], size: int, formats: str, buffer: int) -> None:
+    """partitioned == whole (test_partitioned_replay's property over real messages) with a buffer of a few link
+    keys: every key goes through the files, split by their bits, and the report is still the whole log's."""
+    written: list[str] = []
+
+    def counted(*args: object) -> list[str]:
+        written.extend(names := real_write(*args))
+        return names
+
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        log = Path(tmp) / "log"
+        try:
+            build(read_file(write_timeline(Path(tmp) / "t.jsonl", lines)).events, log, formats=formats)
+        except BuildError:
+            assume(False)
+        patch.setattr(links, "LINK_BUFFER", buffer)
+        patch.setattr(links, "write_buckets", counted)
+        whole, parts, _ = whole_and_parts(log, size)
+    assert parts == whole and written

@@ -54,7 +54,7 @@ def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> L
 
 ENTRY = np.dtype([("key", "<i8"), ("item", "<i8"), ("bits", "u1")])  # one key of an item (17 bytes on disk)
 QUERY = 0x80  # an entry's bit: not a key of the item but a receipt's reference asking whether a message defines it
-LINK_BUFFER = 1 << 19  # entries held in memory before they go to disk (~9 MiB packed; ~100,000 messages)
+LINK_BUFFER = 1 << 18  # entries held in memory before they go to disk (~4.5 MiB packed; ~50,000 messages)
 BUCKET_BITS = 6  # entries go to 2**BUCKET_BITS files by their key's top bits (and again by the next, if too big)
 
 
@@ -65,11 +65,11 @@ class LinkTable:
     so that whatever shares a key is in one file: grouping reads one file at a time and memory stays flat in the
     log's size (the files are the run's: removed with its directory)."""
 
-    def __init__(self, directory: Path | None = None, buffer: int = LINK_BUFFER) -> None:
+    def __init__(self, directory: Path | None = None, buffer: int | None = None) -> None:
         self.items = 0
         self.receipts = 0  # rows: (node, M:ref, V:ref) of receipts that answer no message of their episode
         self.directory = directory  # None: everything stays in memory
-        self.buffer = max(1, buffer)
+        self.buffer = max(1, LINK_BUFFER if buffer is None else buffer)
         self.keys, self.nodes, self.bits = array("q"), array("q"), array("B")  # the entries not yet on disk
         self.receipt_nodes = array("q")  # the node of each receipt row not yet on disk
         self.buckets: set[str] = set()  # the files written (by name), if any
@@ -124,17 +124,16 @@ def bucket_path(directory: Path, name: str) -> Path:
 def write_buckets(entries: np.ndarray, directory: Path, parent: str) -> list[str]:
     """`entries` appended to the files of their key's next BUCKET_BITS bits below the bits `parent` names
     (a bucket's name: two hex digits a level); the names written."""
-    level = len(parent) // 2
-    shift = 64 - BUCKET_BITS * (level + 1)
-    number = (entries["key"].view(np.uint64) >> np.uint64(shift)) & np.uint64((1 << BUCKET_BITS) - 1)
+    shift = 64 - BUCKET_BITS * (len(parent) // 2 + 1)
+    number = ((entries["key"].view(np.uint64) >> np.uint64(shift)) & np.uint64((1 << BUCKET_BITS) - 1)).astype(np.uint8)
     order = np.argsort(number, kind="stable")  # (stable: each file in input order)
-    number, entries = number[order], entries[order]
-    bounds = np.searchsorted(number, np.arange((1 << BUCKET_BITS) + 1, dtype=np.uint64))
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(number, minlength=1 << BUCKET_BITS))))
+    del number
     names = []
     for b in range(1 << BUCKET_BITS):
         if bounds[b] < bounds[b + 1]:
             name = f"{parent}{b:02x}"
             with open(bucket_path(directory, name), "ab") as out:
-                out.write(entries[bounds[b]:bounds[b + 1]].tobytes())
+                out.write(entries[order[bounds[b]:bounds[b + 1]]].tobytes())
             names.append(name)
     return names
