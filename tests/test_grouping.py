@@ -12,14 +12,16 @@ import pytest
 from helpers.timelines import write_timeline
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_partitioned_replay import generated_logs, whole_and_parts
+from test_partitioned_replay import EXAMPLES, READ, generated_logs, whole_and_parts
 
 from medcom.events.build import BuildError, build
 from medcom.events.timeline import read_file
-from medcom.replay import grouping, links
+from medcom.policy import load_policy
+from medcom.replay import grouping, links, partition
 from medcom.replay.grouping import group, pack
 from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
 from medcom.replay.links import Links, LinkTable
+from medcom.reports.replay import EpisodeReports
 
 ITEMS = st.lists(st.tuples(st.lists(st.integers(1, 12), max_size=4),  # an item's keys (a small space: they repeat)
                            st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=2)),  # receipts
@@ -156,3 +158,23 @@ def test_partitioned_is_whole_with_the_keys_on_disk(lines: list[dict], size: int
         patch.setattr(links, "write_buckets", counted)
         whole, parts, _ = whole_and_parts(log, size)
     assert parts == whole and written
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_the_key_files_are_gone_after_an_interrupted_or_failed_grouping(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       stop: BaseException) -> None:
+    """The key files hold hashes of CPR numbers: Ctrl-C or a full disk while they are on disk leaves none (the
+    run's directory goes, as the spool's does)."""
+    seen: list[str] = []
+
+    def interrupted(entries: np.ndarray, parent: np.ndarray, answered: np.ndarray) -> None:
+        seen.extend(p.name for p in Path(tempfile.gettempdir()).glob("medcom-replay-*/links-*"))
+        raise stop
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(links, "LINK_BUFFER", 2)
+    monkeypatch.setattr(grouping, "_join", interrupted)
+    with pytest.raises((KeyboardInterrupt, partition.SpoolError)):
+        partition.replay_partitioned([EXAMPLES / "log"], load_policy(), READ, EpisodeReports())
+    assert seen and not list(tmp_path.iterdir())
