@@ -176,5 +176,5 @@ def test_the_key_files_are_gone_after_an_interrupted_or_failed_grouping(tmp_path
     monkeypatch.setattr(links, "LINK_BUFFER", 2)
     monkeypatch.setattr(grouping, "_join", interrupted)
     with pytest.raises((KeyboardInterrupt, partition.SpoolError)):
-        partition.replay_partitioned([EXAMPLES / "log"], load_policy(), READ, EpisodeReports())
+        partition.replay_partitioned([EXAMPLES / "log"], load_policy(), READ, EpisodeReports(), partition_messages=1)
     assert seen and not list(tmp_path.iterdir())
