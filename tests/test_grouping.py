@@ -132,7 +132,7 @@ def test_a_file_past_the_buffer_is_split_by_the_keys_next_bits(tmp_path: Path,
     assert max(read_sizes) <= 8 and len(read_sizes) > 1
 
 
-def test_the_memory_table_is_the_disk_table() -> None:
+def test_a_table_held_in_memory_groups_as_the_union_find_does() -> None:
     items = [([1, 2], [(3, 0)]), ([2, 3], []), ([5], [(0, 4)]), ([], [(0, 0)]), ([9], [])]
     assert group(table_of(items)).tolist() == expected_groups(items) == [0, 0, 2, 2, 4]
 
