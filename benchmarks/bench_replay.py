@@ -11,7 +11,7 @@ Generates (or reuses) a log of whole episodes with receipts in national practice
 - `medcom replay LOG --format json --out FILE` end to end, in a child process, with each --workers: hardened
   parse, schema/profile and M-rules, decoding, events, the partitions, the SimPy engine with every rule, the
   report; messages/s, and the peak resident memory of the whole process tree (the command and its workers,
-  sampled every 0.1 s with psutil);
+  sampled every 0.1 s with psutil) and of the command alone (the parent: what grows with the log, if anything);
 - CPU seconds beside wall seconds (the command and its workers; raw parsing's own): on a shared machine the ratio
   of CPU seconds holds where the wall-clock one follows the load;
 - with --outputs, the same for `--format html` and for `medcom calibrate LOG` (both replay in partitions like
@@ -80,9 +80,10 @@ def children_cpu() -> float:
 
 
 def run_replay(log: Path, workers: int, partition_size: int | None, executor: str,
-               what: str = "json") -> tuple[float, float, int, dict]:
-    """Seconds, CPU seconds (the command and its workers), peak tree RSS (bytes) and the report's inputs/episode
-    count of one `medcom replay` (`what`: its --format, json or html) or `medcom calibrate` (`what` "calibrate")."""
+               what: str = "json") -> tuple[float, float, tuple[int, int], dict]:
+    """Seconds, CPU seconds (the command and its workers), peak RSS (bytes) of the process tree and of the command
+    alone, and the report's inputs/episode count of one `medcom replay` (`what`: its --format, json or html) or
+    `medcom calibrate` (`what` "calibrate")."""
     with tempfile.TemporaryDirectory() as tmp:
         medcom = shutil.which("medcom") or "medcom"
         if what == "calibrate":
@@ -97,11 +98,13 @@ def run_replay(log: Path, workers: int, partition_size: int | None, executor: st
                 command += ["--partition-size", str(partition_size)]
         started, cpu = time.perf_counter(), children_cpu()
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        watched, peak = psutil.Process(child.pid), [0]
+        watched, peak = psutil.Process(child.pid), [0, 0]
 
         def sample() -> None:
             while child.poll() is None:
                 peak[0] = max(peak[0], tree_rss(watched))
+                with contextlib.suppress(psutil.Error):
+                    peak[1] = max(peak[1], watched.memory_info().rss)
                 time.sleep(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -113,11 +116,11 @@ def run_replay(log: Path, workers: int, partition_size: int | None, executor: st
             raise SystemExit(f"medcom {what} failed ({child.returncode}): {err.decode()[-2000:]}")
         if what == "json":
             report = json.loads(out.read_text())
-            return seconds, cpu, peak[0], {"inputs": report["inputs"], "episodes": len(report["episodes"])}
+            return seconds, cpu, (peak[0], peak[1]), {"inputs": report["inputs"], "episodes": len(report["episodes"])}
         if what == "calibrate":
             fitted = json.loads(stdout)
-            return seconds, cpu, peak[0], {"fitted keys": len(fitted["fitted"])}
-        return seconds, cpu, peak[0], {"html bytes": out.stat().st_size}
+            return seconds, cpu, (peak[0], peak[1]), {"fitted keys": len(fitted["fitted"])}
+        return seconds, cpu, (peak[0], peak[1]), {"html bytes": out.stat().st_size}
 
 
 def main() -> None:
@@ -151,7 +154,8 @@ def main() -> None:
                 command = "calibrate" if what == "calibrate" else f"replay --format {what}"
                 print(f"medcom {command} --executor {args.executor} --workers {workers}: {n / seconds:8.0f} msg/s  "
                       f"({seconds:.1f} s; ratio to raw {raw_time / seconds:.2f}; CPU {cpu:.1f} s, {n / cpu:.0f} msg/s "
-                      f"of CPU, ratio {raw_cpu / cpu:.2f}; peak memory {peak / 2**20:.0f} MiB, process tree; {seen})")
+                      f"of CPU, ratio {raw_cpu / cpu:.2f}; peak memory {peak[0] / 2**20:.0f} MiB, process tree, "
+                      f"{peak[1] / 2**20:.0f} MiB the command alone; {seen})")
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,6 @@ from medcom.cli.common import (
     _instant,
     _line_chunks,
     _output_file,
-    _write,
     _write_chunks,
 )
 from medcom.executors import EXECUTORS, ExecutorError
@@ -80,7 +79,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
         text_lines,
         unknown_rules,
     )
-    from medcom.reports.replay import to_junit as replay_junit
+    from medcom.reports.replay import junit_chunks as replay_junit
 
     _check_scheduler(executor_kind, scheduler)
     _no_such("--rule", "rule id", unknown_rules(rules), show_cpr=True)
@@ -120,7 +119,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
 
                 _write_chunks(out, html_chunks(report, str(log), policy.business_calendar), show_cpr)
             elif fmt == "junit":
-                _write(out, replay_junit(report, policy_fail), show_cpr)
+                _write_chunks(out, replay_junit(report, policy_fail), show_cpr)
             elif fmt == "json":
                 _write_chunks(out, report.json_chunks(), show_cpr)
             else:

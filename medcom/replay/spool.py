@@ -56,7 +56,7 @@ class Spool:
         self.findings: list[Finding] = []
         self.messages = self.rejected = self.lines = self.lines_rejected = 0
         self.seq = 0
-        self.table = LinkTable()
+        self.table = LinkTable(path.parent)  # (its keys beyond a buffer go to files beside the spool)
 
     def next_seq(self) -> int:
         self.seq += 1

@@ -47,7 +47,7 @@ from medcom.reports.episode import (
 )
 from medcom.reports.formatting import number, plural
 from medcom.reports.junit import Case, FailOn
-from medcom.reports.junit import to_junit as junit_xml
+from medcom.reports.junit import junit_chunks as junit_xml_chunks
 from medcom.reports.schemas import REPLAY
 
 _LAST = datetime.max.replace(tzinfo=UTC)
@@ -533,20 +533,27 @@ def _details(e: EpisodeReport) -> list[str]:
 def to_junit(report: ReplayReport, fail_on: FailOn = FailOn.ERROR) -> str:
     """One testcase per episode, and one for the inputs when they have findings; violations and findings that
     fail under `fail_on` are failures (as they make the exit code 1), the rest goes to system-out."""
-    cases = []
+    return "".join(junit_chunks(report, fail_on))
+
+
+def junit_chunks(report: ReplayReport, fail_on: FailOn = FailOn.ERROR) -> Iterator[str]:
+    """`to_junit` in pieces, holding no episode's case (the command writes a log's of any size)."""
+    return junit_xml_chunks("medcom replay", _junit_cases(report, fail_on), {"policy": report.policy})
+
+
+def _junit_cases(report: ReplayReport, fail_on: FailOn) -> Iterator[Case]:
     if report.findings:
         failing = [f for f in report.findings if fail_on.fails(f.severity)]
-        cases.append(Case("inputs", "medcom.replay.inputs", [_finding_line(f) for f in failing],
-                          failing[0].rule if failing else "", [f.rule for f in failing],
-                          [_finding_line(f) for f in report.findings if not fail_on.fails(f.severity)]))
+        yield Case("inputs", "medcom.replay.inputs", [_finding_line(f) for f in failing],
+                   failing[0].rule if failing else "", [f.rule for f in failing],
+                   [_finding_line(f) for f in report.findings if not fail_on.fails(f.severity)])
     for e in report.entries():
         bad = [v for v in e.violations if fail_on.fails(v.severity)]
         rest = [f"{v.severity} {v.rule}: {v.text}{_places(v)}" for v in e.violations if not fail_on.fails(v.severity)]
         rest += [f"obligation {o.rule}: {o.text}" for o in e.obligations]
-        cases.append(Case(e.episode, "medcom.replay", [f"{v.severity} {v.rule} due {v.due} actual {v.actual}: "
-                                                       f"{v.text}{_places(v)}" for v in bad],
-                          bad[0].rule if bad else "", [v.rule for v in bad], rest))
-    return junit_xml("medcom replay", cases, {"policy": report.policy})
+        yield Case(e.episode, "medcom.replay", [f"{v.severity} {v.rule} due {v.due} actual {v.actual}: "
+                                                f"{v.text}{_places(v)}" for v in bad],
+                   bad[0].rule if bad else "", [v.rule for v in bad], rest)
 
 
 def _places(v: ReportedViolation) -> str:
