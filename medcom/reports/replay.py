@@ -376,7 +376,7 @@ class ReplayReport:
         return self.summary.rates(self.rates) if self.rates is not None else None
 
     def _parts(self) -> tuple[dict[str, object], dict[str, object]]:
-        """CONTRACT.md's JSON shape before and after its episodes."""
+        """CONTRACT.md's JSON shape before its episodes, and between them and the input findings."""
         inp = self.counts
         head: dict[str, object] = {
             "policy": self.policy, "$schema": REPLAY,
@@ -385,30 +385,39 @@ class ReplayReport:
             "events": {"lines": inp.lines, "accepted": inp.lines - inp.lines_rejected,
                        "rejected": inp.lines_rejected},
         }
-        return head, {"summary": self.summary.as_dict(self.log, self.rates),
-                      "input_findings": [f.as_dict() for f in self.findings]}
+        return head, {"summary": self.summary.as_dict(self.log, self.rates)}  # then "input_findings"
 
     def to_dict(self) -> dict[str, object]:
         """CONTRACT.md's JSON shape, its episodes all read into a list (a report held in memory)."""
         head, tail = self._parts()
-        return {**head, "episodes": [e.to_dict() for e in self.entries()], **tail}
+        return {**head, "episodes": [e.to_dict() for e in self.entries()], **tail,
+                "input_findings": [f.as_dict() for f in self.findings]}
 
     def json_chunks(self) -> Iterator[str]:
         """The JSON report as `json.dumps(self.to_dict(), indent=2, ensure_ascii=False)` writes it, in pieces
-        of about 64 kB, its episodes encoded one by one as they are read (the report is never held whole)."""
+        of about 64 kB, its episodes and input findings encoded one by one (the report is never held whole: an
+        input finding encoded with the others cost about 3 kB while the report was written, the command's peak)."""
         head, tail = self._parts()
-        shell = to_json({**head, "episodes": [], **tail})
-        before, after = shell.split('\n  "episodes": []', 1)  # a string's newline is escaped: only the key's
-        pieces = [before, '\n  "episodes": [']
-        size, first = 0, True
-        for entry in self.entries():
-            pieces.append(("\n    " if first else ",\n    ") + to_json(entry.to_dict()).replace("\n", "\n    "))
-            size, first = size + len(pieces[-1]), False
-            if size > 65_536:
-                yield "".join(pieces)
-                pieces, size = [], 0
-        pieces.append(("]" if first else "\n  ]") + after)
-        yield "".join(pieces)
+        shell = to_json({**head, "episodes": [], **tail, "input_findings": []})
+        before, rest = shell.split('\n  "episodes": []', 1)  # a string's newline is escaped: only the key's
+        between, after = rest.split('\n  "input_findings": []', 1)
+        yield from _list_in_chunks(before + '\n  "episodes": ', (e.to_dict() for e in self.entries()))
+        yield from _list_in_chunks(between + '\n  "input_findings": ', (f.as_dict() for f in self.findings))
+        yield after
+
+
+def _list_in_chunks(opening: str, items: Iterable[object]) -> Iterator[str]:
+    """`opening` and a JSON array of `items` as `json.dumps(..., indent=2)` writes a top-level member's value, in
+    pieces of about 64 kB, each item encoded when its turn comes."""
+    pieces, size, first = [opening, "["], 0, True
+    for item in items:
+        pieces.append(("\n    " if first else ",\n    ") + to_json(item).replace("\n", "\n    "))
+        size, first = size + len(pieces[-1]), False
+        if size > 65_536:
+            yield "".join(pieces)
+            pieces, size = [], 0
+    pieces.append("]" if first else "\n  ]")
+    yield "".join(pieces)
 
 
 def _shown(findings: Iterable[Finding], show_cpr: bool) -> list[Finding]:
