@@ -279,3 +279,31 @@ def test_shape_only_natives_read_no_string_by_its_text() -> None:
                     assert native(other, other, None) == answer, (native.__name__, value)
                     asked += 1
     assert asked > 1000
+
+
+def test_a_decimal_is_keyed_and_compared_by_its_written_form() -> None:
+    """medcom reads FHIR numbers as Decimal: 1.0 and 1.00 are equal Decimals but not the same FHIR value, so a walk
+    remembered for one is not the other's (a profile may judge a decimal's precision)."""
+    from decimal import Decimal
+
+    from medcom.formats.fhir import walks
+
+    one, two = {"value": Decimal("1.0")}, {"value": Decimal("1.00")}
+    assert walks.shape(one) != walks.shape(two) and walks.snapshot(one) != walks.snapshot(two)
+    assert walks.shape(one) == walks.shape({"value": Decimal("1.0")})
+    assert walks.shape({"value": 1}) != walks.shape({"value": Decimal("1")})
+
+
+@pytest.mark.parametrize("expression", ["birthDate <= today()", "period.start < now()", "timeOfDay() > @T08:00"])
+def test_a_walk_that_asks_the_clock_is_not_remembered(expression: str) -> None:
+    """An invariant's verdict that depends on when it is asked (now(), today(), timeOfDay()) must not be replayed
+    for a later resource: the walk that read it is not local. No shipped profile has one; a future IG may."""
+    from test_fhir_medcom_invariants import _session
+
+    run = _session(load(ADMISSION))
+    patient = {"resourceType": "Patient", "birthDate": "1950-01-01"}
+    run._recording, run._local = ((), [], {}, patient), True
+    run.read_fhirpath("birthDate.exists()", patient, ())
+    assert run._local
+    run.read_fhirpath(expression, patient, ())
+    assert not run._local

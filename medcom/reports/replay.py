@@ -406,7 +406,7 @@ class ReplayReport:
         yield after
 
 
-def _list_in_chunks(opening: str, items: Iterable[object]) -> Iterator[str]:
+def _list_in_chunks(opening: str, items: Iterable[Mapping[str, object]]) -> Iterator[str]:
     """`opening` and a JSON array of `items` as `json.dumps(..., indent=2)` writes a top-level member's value, in
     pieces of about 64 kB, each item encoded when its turn comes."""
     pieces, size, first = [opening, "["], 0, True

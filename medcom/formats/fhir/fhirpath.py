@@ -124,11 +124,18 @@ def _compiled(expression: str) -> Callable | None:
         return None
 
 
-_NOT_LOCAL = ("%", "resolve(", "conformsTo(", "now(", "today(", "timeOfDay(")
+READS_CLOCK = ("now(", "today(", "timeOfDay(")  # a verdict of the moment it is asked: never remembered
+_NOT_LOCAL = ("%", "resolve(", "conformsTo(", *READS_CLOCK)
 READS_WHOLE = ("$this", "children(", "descendants(", "repeat(", "toString(")  # may read more than named members
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MEMO_LIMIT = 4096  # remembered verdicts; all are forgotten when the limit is reached
 _MEMO: dict[tuple, bool | None] = {}
+
+
+@cache
+def reads_clock(expression: str) -> bool:
+    """Whether the expression asks the clock (its verdict is of the moment it is asked)."""
+    return any(part in expression for part in READS_CLOCK)
 
 
 @cache

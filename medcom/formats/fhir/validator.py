@@ -23,7 +23,7 @@ from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import walks
 from medcom.formats.fhir.bundle_rules import bundle_rules_of
 from medcom.formats.fhir.checkers import resource_checker
-from medcom.formats.fhir.fhirpath import members_read
+from medcom.formats.fhir.fhirpath import members_read, reads_clock
 from medcom.formats.fhir.igpackages import Context, context, newest, shipped, strip_version, version_key
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import Profile, compile_profile
@@ -322,8 +322,12 @@ class _Validation:
 
     def read_fhirpath(self, expression: str, value: object, path: Path) -> None:
         """What evaluating `expression` on `value` reads: the members it names (fhirpath.members_read), else the
-        whole value; the whole resource where it reads a variable."""
+        whole value; the whole resource where it reads a variable; a walk that asks the clock is not remembered
+        (no shipped profile's invariant does: this keeps it so if one comes)."""
         if self._recording is None:
+            return
+        if reads_clock(expression):
+            self._local = False
             return
         if "%" in expression:
             self.read_resource()

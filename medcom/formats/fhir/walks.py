@@ -20,11 +20,14 @@ recorded value is equal at the same place (the shapes being equal, Python's equa
 every reference resolves alike; else it is walked and that walk is remembered beside the others (a few per key).
 
 A walk that read anything else beyond its resource (`resolve()` or `conformsTo()` from an invariant, a finding
-outside the resource, a malformed shape that stopped it) is not remembered. A value no JSON reader makes (a
-Decimal) is not remembered.
+outside the resource, a malformed shape that stopped it) is not remembered, nor a resource holding a value no JSON
+reader makes (unhashable). A decimal (medcom reads FHIR numbers as `Decimal`) is keyed and compared by its written
+form: `1.0` and `1.00` are equal Decimals but not the same FHIR value.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 LIMIT = 4096  # walks remembered; all are forgotten when the limit is reached
 # key -> what the walks read (places in the resource, each "value" or "resolves") -> what they found there -> effects
@@ -46,7 +49,7 @@ def shape(value: object) -> object:
                       for k, v in value.items()])  # type: ignore[attr-defined]
     if kind is list:
         return list, tuple([shape(v) for v in value])  # type: ignore[attr-defined]
-    return kind, value
+    return kind, (str(value) if kind is Decimal else value)
 
 
 def snapshot(value: object) -> object:
@@ -57,7 +60,7 @@ def snapshot(value: object) -> object:
         return tuple([(k, snapshot(v)) for k, v in value.items()])  # type: ignore[attr-defined]
     if kind is list:
         return list, tuple([snapshot(v) for v in value])  # type: ignore[attr-defined]
-    return kind, value
+    return kind, (str(value) if kind is Decimal else value)
 
 
 def key(resource: dict, profile: str, label: str, follow: bool) -> tuple | None:
