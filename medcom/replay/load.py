@@ -83,14 +83,7 @@ class ReplayInput:
 
     def add_read(self, read: Read[tuple[MessageEvents, str]]) -> None:
         """What a worker read of one document."""
-        self.messages += read.messages
-        self.rejected += read.rejected
-        self.findings.extend(read.findings)
-        for events, fmt in read.units:
-            seq = self.next_seq()
-            for event in events.events:
-                event.seq = seq
-            self.units.append(Unit(events, seq, fmt))
+        take_read(self, read)
 
 
 class Sink(Protocol):
@@ -176,6 +169,19 @@ class Read(Generic[U]):
 
     def __reduce__(self) -> tuple:
         return Read, (self.findings, self.messages, self.rejected, self.units)
+
+
+def take_read(sink: Sink, read: Read[tuple[MessageEvents, str]]) -> None:
+    """What was read of one document, into `sink`: its counts and findings, and each message as a unit with the
+    next input sequence number (stamped on its events)."""
+    sink.messages += read.messages
+    sink.rejected += read.rejected
+    sink.findings.extend(read.findings)
+    for events, fmt in read.units:
+        seq = sink.next_seq()
+        for event in events.events:
+            event.seq = seq
+        sink.add_unit(Unit(events, seq, fmt))
 
 
 def read_messages(source: Source, options: ReadOptions) -> Read[tuple[MessageEvents, str]]:

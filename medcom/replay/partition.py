@@ -49,7 +49,7 @@ from medcom.formats.inputs import Source
 from medcom.formats.messages import ReadOptions
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
-from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages
+from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages, take_read
 
 if TYPE_CHECKING:
     from medcom.replay.spool import Spool, SpoolRead
@@ -346,14 +346,7 @@ class _MemoryFirst:
 
     def add_read(self, read: Read[tuple[MessageEvents, str]]) -> None:
         """What was read of one document (as `ReplayInput.add_read` takes it)."""
-        self.messages += read.messages
-        self.rejected += read.rejected
-        self.findings.extend(read.findings)
-        for events, fmt in read.units:
-            seq = self.next_seq()
-            for event in events.events:
-                event.seq = seq
-            self.add_unit(Unit(events, seq, fmt))
+        take_read(self, read)
 
     def _check(self) -> None:
         held = self.held
