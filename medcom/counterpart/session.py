@@ -55,6 +55,7 @@ from medcom.formats.inputs import InputDocument
 from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.read import read_document
 from medcom.policy import Policy
+from medcom.replay import LogFacts
 from medcom.replay.input_rules import prepare
 from medcom.replay.load import ReplayInput, add_lines, messages_of, read_of
 from medcom.safe_files import replace_file, safe_name
@@ -118,6 +119,7 @@ class Seen:
     violation: Violation
     party: str
     step: str | None
+    episode: str
 
 
 class Session:
@@ -149,6 +151,8 @@ class Session:
         self.adopted = False
         self.episode: str | None = None  # playing the municipality: the episode as replay names the hospital's
         self.notes: dict[str, list[Violation]] = {}
+        self.cancelled: set[str] = set()  # episodes whose admission was cancelled: nothing owed in them (replay)
+        self.log_has_receipts = False  # whether replay of the log so far would judge M-RECEIPT
         self.stopping = False
         self.closed = False
         self.stalls = StallMeter()
@@ -305,11 +309,12 @@ class Session:
             self.say(f"{self._stamp(arrived)} received {file.name}: rejected")
         self._adopt_episode(new_units)
         self.feed(deliver=False)  # name the new units' episodes, as replay will
-        for unit in new_units:
-            self._place(unit, arrived, file.name, data, read.findings, messages)
+        counted = [self._place(unit, arrived, file.name, data, read.findings, messages) for unit in new_units]
         withheld = any(s.source == file.name and not s.by_medcom and not s.step.receipt for s in self.steps)
         if self.receipts and messages and not withheld:  # the flow may withhold it (a resend is then due)
-            self._receipts(messages, arrived)
+            # answered at once from when it counts as received: its stated time within the grace (the way is
+            # nobody's delay there), else its arrival; not when the transport happened to notice it
+            self._receipts(messages, max((c for c in counted if c is not None), default=arrived))
         behind = time.monotonic() - came  # read, judged and receipted this long after it may have come
         if new_units and behind > self.clock.share:
             step = next((s.step.name for s in self.steps if s.source == file.name and not s.by_medcom), None)
@@ -338,15 +343,16 @@ class Session:
             self.writer.episode_id = raw
 
     def _place(self, unit: Any, arrived: datetime, file: str, data: bytes, findings: list[Finding],
-               messages: list[ReadMessage]) -> None:
+               messages: list[ReadMessage]) -> datetime | None:
         """Judge a received message at its stated time, or at its arrival if that is out of reach; match it to
-        the step of the flow it answers; schedule the played party's answers to it."""
+        the step of the flow it answers; schedule the played party's answers to it. Returns the instant it is
+        judged at (None for a unit without a message, or a receipt: a receipt is never receipted)."""
         primary = unit.primary
         if primary is None:
-            return
+            return None
         if primary.kind == "receipt_sent":  # replay's side-car cannot move a receipt: judged as it says
             self.say(f"{self._stamp(arrived)} received receipt {primary.id} for {primary.data.get('ref')}")
-            return
+            return None
         if self.play == "municipality" and self.episode is None:
             self.episode = self.writer.name = primary.episode  # named as replay names the hospital's episode
         judge_now = self.clock.instant(self.clock.judge_now())
@@ -363,7 +369,7 @@ class Session:
         label = state.step.name if state else "not in the flow"
         self.say(f"{self._stamp(arrived)} received {primary.kind} {primary.id or ''} ({file}): {label}")
         if state is None:
-            return
+            return stated
         state.status, state.message_id, state.at, state.source = "received", primary.id, stated, file
         state.findings = [f for f in findings if f.severity is not Severity.INFO]
         answered = any(s.by_medcom and s.step.after == state.step.name for s in self.steps)
@@ -375,6 +381,7 @@ class Session:
                 self.writer.carried[primary.id] = primary.id
                 self.writer.written[primary.id] = written
         self._answered(state.step, stated)
+        return stated
 
     def _receipted(self, ident: str | None) -> bool:
         """Whether a receipt for message `ident` has come."""
@@ -413,11 +420,12 @@ class Session:
         snapshot = replace(self.input, units=list(self.input.units), facts=list(self.input.facts),
                            sidecar_messages=list(self.input.sidecar_messages), findings=[])
         prepared = prepare(snapshot, self.policy)
-        self.notes = prepared.notes
+        self.notes, self.cancelled = prepared.notes, prepared.cancelled
+        kept = [e for e in prepared.events if e.episode not in prepared.cancelled]
+        self.log_has_receipts = LogFacts.of(kept + prepared.unassigned).has_receipts  # as replay reads the log
         if not deliver:
             return
-        events = sorted((e for e in prepared.events if e.episode not in prepared.cancelled),
-                        key=lambda e: (e.at, e.seq))
+        events = sorted(kept, key=lambda e: (e.at, e.seq))
         for event in events:
             key = _key(event)
             if key in self.delivered:
@@ -433,21 +441,23 @@ class Session:
 
     # --- the verdict as it happens --------------------------------------------------------------------------------
 
-    def violations(self) -> list[Violation]:
-        found = [v for ep in self.engine.episodes.values() for v in ep.violations]
-        return found + [v for notes in self.notes.values() for v in notes]
+    def violations(self) -> list[tuple[str, Violation]]:
+        """Each violation so far with its episode; none of a cancelled episode, which replay leaves out whole."""
+        found = [(name, v) for name, ep in self.engine.episodes.items() for v in ep.violations]
+        found += [(name, v) for name, notes in self.notes.items() for v in notes]
+        return [(name, v) for name, v in found if name not in self.cancelled]
 
     def obligations(self) -> list[Obligation]:
-        return [o for ep in self.engine.episodes.values() for o in ep.obligations]
+        return [o for name, ep in self.engine.episodes.items() if name not in self.cancelled for o in ep.obligations]
 
     def report_new(self) -> None:
-        for v in self.violations():
+        for episode, v in self.violations():
             key = (v.rule, v.statement, tuple(v.message_ids[:1]), v.due)  # the same violation, however its wait ended
             if key in self.seen:
                 self.seen[key].violation = v
                 continue
             party = self.owner(v)
-            self.seen[key] = Seen(v, party, self.step_of(v, party))
+            self.seen[key] = Seen(v, party, self.step_of(v, party), episode)
             who = "SUT" if party == self.sut else "medcom"
             due = f", due {self._stamp(v.due)}" if v.due else ""
             ids = f", message {', '.join(v.message_ids)}" if v.message_ids else ""
@@ -551,12 +561,15 @@ class Session:
         self._drain()
         self.stalls.stop()
         reached = self._judge_instant()
-        self.receipts_judged = any(u.primary is not None and u.primary.kind == "receipt_sent" for u in self.input.units)
+        self.receipts_judged = self.log_has_receipts
         if not self.receipts_judged:
             self._unjudge_receipts()
         for name in list(self.engine.episodes):
             self.engine.close_episode(name)
         self.closed = True
+        # said live before its cancellation came, a violation of a cancelled episode is not in the verdict:
+        # replay of the log leaves the episode out whole
+        self.seen = {k: v for k, v in self.seen.items() if v.episode not in self.cancelled}
         self.report_new()
         for state in self.steps:
             if state.status != "pending":
