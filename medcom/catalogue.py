@@ -526,7 +526,8 @@ RULES: tuple[RuleInfo, ...] = (
              "added by medcom",
              "One episode-of-care id carried by messages about two different CPR numbers: each further patient's "
              "messages are replayed as an episode of their own, and this says so (it is not M-REF, which is a "
-             "reference to a message not in the log).",
+             "reference to a message not in the log). An id counts as the episode it is an alias of: an LPR3 id "
+             "that a message names beside the local id, a side-car's episode name.",
              "medcom.replay.input_rules:_separate_patients", commands=("replay",),
              example="An admission advice and a care plan with the same episode-of-care id and different CPR numbers."),
     RuleInfo("F-UNCHECKED", "What a FHIR message could not be checked for", ("info",), "medcom", "added by medcom",

@@ -103,7 +103,6 @@ def events_of_acknowledgement(a: Acknowledgement, source: str) -> MessageEvents:
     out = MessageEvents(kind="receipt_sent")
     if header.timestamp is None or not a.acknowledged_id:
         return out
-    out.receipt_for = (a.acknowledged_id,)
     data = {"id": header.message_id, "ref": a.acknowledged_id, "positive": a.response_code == "ok",
             "response_code": a.response_code}
     out.events.append(Event(header.timestamp, "", "receipt_sent", data, 0, source, envelope_id=header.bundle_id,

@@ -24,7 +24,6 @@ class MessageEvents:
     kind: str | None = None  # the message event's kind: what "the previous message of the same family" means
     cpr: str | None = None
     episode: str | None = None
-    receipt_for: tuple[str, ...] = ()  # a receipt: the letters (or envelopes) it answers
     replaces: str | None = None  # a correction or cancellation that names what it changes
     aliases: tuple[str, ...] = ()  # other episode keys naming the same episode (a FHIR LPR3 id beside the local)
     sender: tuple[str, ...] = ()  # the sender's identifiers (GLN/EAN, SOR): a log tells which side each is on
@@ -33,8 +32,8 @@ class MessageEvents:
 
     def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""
-        return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.receipt_for,
-                               self.replaces, self.aliases, self.sender, self.receiver, self.document)
+        return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.replaces,
+                               self.aliases, self.sender, self.receiver, self.document)
 
 
 _EPISODE_JUNK = re.compile(r"[-\s]")

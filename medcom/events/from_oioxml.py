@@ -92,7 +92,6 @@ def _receipt(letter: Letter, source: str) -> MessageEvents:
     if original is None or letter.sent is None:
         return out
     targets = original.letter_ids or ((original.envelope_id,) if original.envelope_id else ())
-    out.receipt_for = targets
     positive = letter.family.code == "XCTL03"
     for target in targets:
         data: dict[str, object] = {"id": f"{letter.envelope_id or letter.letter_id}:{target}", "ref": target,

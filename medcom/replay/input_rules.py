@@ -128,8 +128,8 @@ def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     for event in (*inp.facts, *inp.sidecar_messages):
         _utc(event)
     units = sorted(inp.units, key=lambda u: (_sent(u), u.seq))  # arrival order: when each message was sent
-    _separate_patients(units, notes)
     _name_episodes(units, inp)
+    _separate_patients(units, notes)  # after naming: an alias (an LPR3 id) may join a message to another's episode
     _resolve_orphans(units)
     _sides(units)
     _resolve_receipts(units, notes)
@@ -553,8 +553,10 @@ def relations_of(events: Iterable[Event], message: MessageEvents | None = None) 
     """How a message (its events) or a timeline line (one event) is tied to others by the passes of `prepare`:
     episodes by name and alias (`_name_episodes`, the engine's episodes), the patient (`_separate_patients`,
     `_resolve_orphans`, a rule reading the patient's other episodes), its own message and envelope ids
-    (`_duplicates`, `_envelopes`, `_apply_details`, `_corrections`), and the messages it names (`REFERENCES`,
-    `replaces`, a receipt's letters: `_resolve_orphans`, `_resolve_receipts`, `_corrections`, `_references`)."""
+    (`_duplicates`, `_envelopes`, `_apply_details`, `_corrections`), and the messages it names (`REFERENCES`, a
+    receipt's `ref` (one receipt event per letter or envelope it answers), `replaces`: `_resolve_orphans`,
+    `_resolve_receipts`, `_corrections`, `_references`). tests/test_partition_keys.py holds a log per key that
+    only that key ties together."""
     out = Relations()
     names: set[str] = set()
     if message is not None:
@@ -563,8 +565,6 @@ def relations_of(events: Iterable[Event], message: MessageEvents | None = None) 
         names.update(a for a in message.aliases if a)
         out.add(by_patient(message.cpr))
         out.reference(message.replaces)
-        for target in message.receipt_for:
-            out.reference(target)
     in_unit = message is not None
     for event in events:
         if event.episode:
