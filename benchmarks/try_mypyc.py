@@ -11,10 +11,11 @@ setuptools >= 77 in this environment (mypyc builds with it) and a C compiler.
 
 Measured 2026-12-07 on the shared 2-core machine (load 13-22; mypy 2.4.1, gcc 12, Python 3.11.7):
 - the typed core compiled (engine, rules, completion tax, events, calendar): CPU 1.00 of the interpreted code
-  (farm-bench, whole process, 30-day replication, 5 pairs; 0.95-1.10 in 4 in-process pairs): no gain;
-- with the simulation's modules too (simulation, hospital, municipality, tasks, clock, patients, marks: seven
-  more edits, in another helper's area): 0.91 (farm-bench, 5 pairs); a region-year replication 26.4 and 24.7 s
-  of CPU against 27.2 and 29.1 s interpreted (pairs 0.97, 0.85). Peak memory of the process 112 MiB against
+  (farm-bench, whole process, 30-day replication, 5 pairs); this script, 3 pairs: 1.06 (1.03-1.11): no gain;
+- with the simulation's modules too (simulation, hospital, municipality, tasks, clock, patients, marks: six
+  more edits, in another helper's area): 0.91 (farm-bench, 5 pairs, 0.75-1.06); this script, 3 pairs: 1.03
+  (0.95-1.05); a region-year replication (`bench_simulate.py`) 26.4 and 24.7 s of CPU against 27.2 and 29.1 s
+  interpreted (pairs 0.97, 0.85; 1,161,035 SimPy events both). Peak memory of a 30-day process 112 MiB against
   86 MiB. The build: 30-50 s of CPU (1.5-2.8 min wall at that load), a 1.7-2.5 MB extension.
 Why so little: the time is in what mypyc cannot compile: SimPy's heap (heappop of (time, priority, id, event)
 tuples), datetime arithmetic and time zones, dict look-ups, object allocation, SimPy's own interpreted
