@@ -41,7 +41,7 @@ What mypyc refused or changed (the edits below; the rest was found by the tests 
 - a silent change of output: compiled, `simulator/marks.py` reads `doc.get(table)` of tomlkit's document (a dict
   subclass) with dict's own fast path, which bypasses tomlkit's `get` and returns the plain value, not the
   `Table`: every key reads as unmarked and `simulate --format json` lost `key_marks` (and its uncertainty text
-  changed), with no error; the emitted log (44,621 files) stayed byte-identical. Found only by comparing outputs;
+  changed), with no error; the emitted log (44,622 files) stayed byte-identical. Found only by comparing outputs;
 - in-place builds put `.so` files beside the `.py` files, and Python imports an extension module before a
   source of the same name: an edited `.py` is silently ignored until rebuilt (a trap for an editable install).
 """
