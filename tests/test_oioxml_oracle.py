@@ -18,6 +18,7 @@ from lxml import etree
 
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml import is_emessage, read_emessage
+from medcom.formats.oioxml.names import namespace_of
 from medcom.formats.oioxml.wrappers import unwrap, wrapper_kind
 from medcom.formats.xmlsafe import UnsafeXMLError, parse_bytes
 
@@ -192,3 +193,12 @@ def test_every_shape_of_a_date_holder_reads_as_before() -> None:
         for shape in _HOLDER_SHAPES:
             for day, clock in (("2025-01-02", "06:50:00"), ("2025-03-30", "02:30"), ("2024-10-27", "02:30:00")):
                 _same(_holder_shaped(data, shape, day, clock))
+
+
+@given(st.one_of(st.none(), st.sampled_from(_NAMESPACES[1:]),
+                 st.from_regex(r"[a-z]{1,5}:[a-z0-9/.:]{0,20}", fullmatch=True)), st.sampled_from(_NAMES))
+def test_the_namespace_of_a_root_is_qnames(namespace: str | None, name: str) -> None:
+    """`namespace_of` slices the tag where `etree.QName(el).namespace` parsed it (detecting a generation or a
+    wrapper by its root's namespace)."""
+    el = etree.Element(f"{{{namespace}}}{name}" if namespace else name)
+    assert namespace_of(el) == etree.QName(el).namespace
