@@ -16,6 +16,7 @@ from medcom.formats.messages import ReadMessage, ReadOptions
 from medcom.formats.oioxml.checks import PathNamer, check_identifiers_and_times, local_name
 from medcom.formats.oioxml.generations import Family, family_of_tag, generation_of, known_versions
 from medcom.formats.oioxml.letters import Children, Kids, WallTimes, children, read_letter, text_of
+from medcom.formats.oioxml.names import namespace_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
@@ -136,7 +137,7 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions,
     on the envelope or the document are listed once, with the first letter, and reject every letter). `encoding`:
     the one it was read in, if the tree's docinfo does not say it (xmlsafe.parse_document)."""
     root = tree.getroot()
-    namespace = etree.QName(root).namespace
+    namespace = namespace_of(root)
     generation = generation_of(namespace)
     encoding = encoding or read_encoding(tree)
     if generation is None:

@@ -10,7 +10,7 @@ from lxml import etree
 
 from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.findings import RECEIVER_GLN, RECEIVER_MUNICIPALITY, Severity
-from medcom.formats.oioxml.letters import children, wall_time_of
+from medcom.formats.oioxml.letters import children, text_of, wall_time_from, wall_time_of
 from medcom.formats.oioxml.names import LOCAL_NAMES, local_name
 from medcom.identifiers import ascii_digits, check_cpr, check_gln, check_municipality
 
@@ -96,14 +96,12 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
         name = known(el.tag) or local_name(el)
         if name == "Date":
             holder = el.getparent()
-            if holder is None or (naive := _holder_time(holder, wall_times, add)) is None:
+            if holder is None or (naive := _holder_time(el, holder, wall_times, add)) is None:
                 continue  # the schema reports malformed dates and times
-            above = holder.getparent()  # None when the root holds a Date (a malformed Emessage)
-            holder_name = known(holder.tag) or local_name(holder)
-            parent_name = (known(above.tag) or local_name(above)) if above is not None else ""
-            if holder_name == "Sent" and parent_name == "Envelope":
+            role = _role(holder) if sent_before_event else None  # M-TIME's "sent before" only asks it
+            if role == "sent":
                 sent = naive
-            elif EVENT_OF_BODY.get(parent_name) == holder_name:
+            elif role == "event":
                 events.append((holder, naive))
             continue
         text = (el.text or "").strip()
@@ -128,17 +126,41 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
     return wall_times
 
 
-def _holder_time(holder: etree._Element, wall_times: dict[etree._Element, datetime | None],
+def _role(holder: etree._Element) -> str | None:
+    """'sent' for the envelope's Sent, 'event' for the admission or discharge a body reports, else None."""
+    known = LOCAL_NAMES.get
+    above = holder.getparent()  # None when the root holds a Date (a malformed Emessage)
+    holder_name = known(holder.tag) or local_name(holder)
+    parent_name = (known(above.tag) or local_name(above)) if above is not None else ""
+    if holder_name == "Sent" and parent_name == "Envelope":
+        return "sent"
+    return "event" if EVENT_OF_BODY.get(parent_name) == holder_name else None
+
+
+def _holder_time(date: etree._Element, holder: etree._Element, wall_times: dict[etree._Element, datetime | None],
                  add: Add) -> datetime | None:
     """The wall time of a Date's holder (read once per holder, kept in `wall_times`), checked by T-2 for each Date
     it holds, as before."""
     if holder in wall_times:
         naive = wall_times[holder]
     else:
-        naive = wall_times[holder] = wall_time_of(children(holder))
+        naive = wall_times[holder] = _wall_time(date, holder)
     if naive is not None and classify_local(naive) is not LocalTimeKind.NORMAL:
         _check_local_time(holder, naive, add)
     return naive
+
+
+_CLOCKS = frozenset({"Time", "TimeWithSec"})
+
+
+def _wall_time(date: etree._Element, holder: etree._Element) -> datetime | None:
+    """`wall_time_of(children(holder))`, read from the Date and its one sibling where the holder holds just those
+    two nodes, Date first, as nearly every holder does (no walk over the holder's children, no dict); any other
+    holder is read by its children."""
+    if date.getprevious() is None and (clock := date.getnext()) is not None and clock.getnext() is None \
+            and LOCAL_NAMES.get(clock.tag) in _CLOCKS:  # a comment's tag is a function: no name, the long way
+        return wall_time_from(text_of(date), text_of(clock))
+    return wall_time_of(children(holder))
 
 
 def _check_local_time(holder: etree._Element, naive: datetime, add: Add) -> None:

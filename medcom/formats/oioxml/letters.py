@@ -115,10 +115,15 @@ def wall_time(holder: etree._Element) -> datetime | None:
 
 
 def wall_time_of(parts: Children) -> datetime | None:
-    """A time with a UTC offset is malformed too ('110200-0130' reads as 11:02:00 at -01:30): MedCom's times are
-    local wall times (the schema reports it), and an aware time would break every reader that takes a wall time."""
-    day = text_of(parts.get("Date"))
-    clock = text_of(parts.get("Time")) or text_of(parts.get("TimeWithSec"))
+    """The wall time of a holder's children: its first Date and its first Time, or its first TimeWithSec where the
+    Time is missing or empty."""
+    return wall_time_from(text_of(parts.get("Date")), text_of(parts.get("Time")) or text_of(parts.get("TimeWithSec")))
+
+
+def wall_time_from(day: str | None, clock: str | None) -> datetime | None:
+    """A naive wall time from a Date's and a Time's texts. A time with a UTC offset is malformed too ('110200-0130'
+    reads as 11:02:00 at -01:30): MedCom's times are local wall times (the schema reports it), and an aware time
+    would break every reader that takes a wall time."""
     if day is None or clock is None:
         return None
     try:

@@ -17,3 +17,10 @@ def local_name(el: etree._Element) -> str:
         if isinstance(tag, str) and len(LOCAL_NAMES) < _KEPT:
             LOCAL_NAMES[tag] = name
     return name
+
+
+def namespace_of(el: etree._Element) -> str | None:
+    """`etree.QName(el).namespace`, sliced from the tag (QName parses and checks the tag again: a few µs a
+    document, asked twice of every root)."""
+    tag = el.tag
+    return tag[1:tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else None

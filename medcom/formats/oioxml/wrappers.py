@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from medcom.findings import Finding, Severity
+from medcom.formats.oioxml.names import namespace_of
 from medcom.identifiers import ascii_digits
 from medcom.quoting import quoted
 
@@ -35,7 +36,7 @@ class Payload:
 
 def wrapper_kind(root: etree._Element) -> str | None:
     """'VANS' or 'SBDH' for a wrapper's root, None for anything else."""
-    namespace = etree.QName(root).namespace or ""
+    namespace = namespace_of(root) or ""
     if namespace.startswith(VANS_NS_PREFIX):
         return "VANS"
     if namespace == SBDH_NS:
