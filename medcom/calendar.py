@@ -86,38 +86,6 @@ def to_local(instant: datetime) -> datetime:
     return instant.astimezone(TZ)
 
 
-_HOURS_OF_A_DAY = tuple(timedelta(hours=hour) for hour in range(1, 24)) + (timedelta(days=1, microseconds=-1),)
-_DAY_OFFSETS: dict[int, timedelta | None] = {}  # UTC date (ordinal) -> Copenhagen's offset all that day, or None
-
-
-def _day_offset(ordinal: int) -> timedelta | None:
-    """Copenhagen's UTC offset throughout the UTC date `ordinal`, or None on a date the offset changes (a DST
-    change: there the zone is asked instant by instant). Read from the zone itself at every whole hour of the
-    date and its last microsecond (every change of the zone lies on a whole hour and none is undone within
-    the hour: tested), once per date."""
-    found = _DAY_OFFSETS.get(ordinal, False)
-    if found is False:
-        start = datetime.fromordinal(ordinal).replace(tzinfo=UTC)
-        first = start.astimezone(TZ).utcoffset()
-        same = all((start + later).astimezone(TZ).utcoffset() == first for later in _HOURS_OF_A_DAY)
-        found = _DAY_OFFSETS[ordinal] = first if same else None
-    return found  # type: ignore[return-value]  # False is only the marker of a date not yet read
-
-
-def local_wall(instant: datetime) -> datetime:
-    """A datetime whose `date()` and `time()` are the Copenhagen date and clock time of `instant` (its tzinfo
-    is not Copenhagen's: use it for the calendar's questions, never as an instant). The engine holds every
-    instant in UTC and asks such questions several times an episode: for an instant in UTC on a date without
-    a DST change this adds the date's offset (one table look-up) instead of converting through the zone."""
-    if instant.tzinfo is UTC:
-        offset = _day_offset(instant.toordinal())
-        if offset is not None:
-            return instant + offset
-    elif instant.tzinfo is None:
-        raise ValueError("local_wall() takes an aware datetime")
-    return instant.astimezone(TZ)
-
-
 def parse_instant(text: str) -> tuple[datetime, LocalTimeKind]:
     """Read ISO 8601 text: with an offset as given, without one as Copenhagen local time (T-1).
 
@@ -163,7 +131,7 @@ def local_date(instant: datetime) -> date:
     """The Copenhagen calendar date of an instant."""
     if instant.tzinfo is None:
         raise ValueError("local_date() takes an aware datetime")
-    return local_wall(instant).date()
+    return instant.astimezone(TZ).date()
 
 
 def end_of_day(day: date) -> datetime:
@@ -183,7 +151,7 @@ def move_into_window(instant: datetime, opens: time, closes: time) -> datetime:
 
 def before_clock(instant: datetime, clock: time) -> bool:
     """Strictly earlier than `clock` local time on its own day: 'inden kl. 14' (T-4)."""
-    return local_wall(instant).time() < clock
+    return to_local(instant).time() < clock
 
 
 @lru_cache(maxsize=256)
@@ -240,7 +208,7 @@ class BusinessCalendar:
 
     def weekday_before_clock(self, instant: datetime, clock: time) -> bool:
         """Sent on a weekday and strictly before `clock` local time (T-4 'inden kl.')."""
-        local = local_wall(instant)
+        local = to_local(instant)
         return self.is_weekday(local.date()) and local.time() < clock
 
     def handled_by(self, instant: datetime, cutoff: time) -> datetime:

@@ -112,7 +112,7 @@ class Simulation:
         self.metrics = Metrics()
         self._totals: Counter[str] = Counter()
         self._tax_by_municipality: Counter[str] = Counter()
-        self._tax_days: Counter[str] = Counter()  # counted days by date (ISO): put in weeks at the end
+        self._tax_weeks: Counter[int] = Counter()
         self._horizon_start = run.start + timedelta(days=run.warmup_days)
         self._stays: list[tuple[float, float, bool]] = []  # (admitted, discharged, counted) in seconds
         # An episode is measured and forgotten once every deadline of its rules has passed and no planned
@@ -176,7 +176,7 @@ class Simulation:
         t["bed_days"] += (discharged.at - admitted.at).total_seconds() / DAY
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
         t["phone_calls"] += len(ep.of("phone_call"))
-        t["municipal_messages"] += sum(1 for e in ep.events if e.kind in MESSAGE_EVENTS and e.from_hospital)
+        t["municipal_messages"] += sum(1 for kind in MESSAGE_EVENTS for e in ep.of(kind) if e.from_hospital)
         t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1
@@ -188,7 +188,8 @@ class Simulation:
             t["completion_tax_dkk"] += tax.dkk
             t["disputable_days"] += tax.disputable_days
             self._tax_by_municipality[municipality] += tax.dkk
-            self._tax_days.update(tax.counted_dates)
+            for day in tax.counted_dates:
+                self._tax_weeks[(date.fromisoformat(day) - self._horizon_start).days // 7] += 1
         self.metrics.discharges_by_hour[discharged.at.astimezone(TZ).hour] += 1
 
     def execute(self) -> Metrics:
@@ -216,10 +217,7 @@ class Simulation:
         self.metrics.values = values
         self.metrics.tax_dkk_by_municipality = dict(self._tax_by_municipality)
         weeks = max(1, math.ceil(self.run.horizon_days / 7))
-        by_week: Counter[int] = Counter()
-        for day, days in self._tax_days.items():
-            by_week[(date.fromisoformat(day) - self._horizon_start).days // 7] += days
-        self.metrics.tax_days_by_week = [by_week.get(w, 0) for w in range(weeks)]
+        self.metrics.tax_days_by_week = [self._tax_weeks.get(w, 0) for w in range(weeks)]
         self.metrics.engine_events = self.engine.processed_events
         return self.metrics
 

@@ -36,8 +36,7 @@ CHECK_PRIORITY = EventPriority(2)  # after simpy's URGENT (0) and NORMAL (1): ev
 
 class Deadline(simpy.Event):
     """A check that runs at an instant after every arrival at that instant: a timeout at `CHECK_PRIORITY`,
-    written the way SimPy writes its own `Timeout` (triggered when made, processed when the clock gets there).
-    A check found needless before then is dropped (`drop`): the deadline stays in the clock's queue, empty."""
+    written the way SimPy writes its own `Timeout` (triggered when made, processed when the clock gets there)."""
 
     def __init__(self, env: simpy.Environment, delay: float, check: Callable[[], None]) -> None:
         self.env = env
@@ -49,16 +48,8 @@ class Deadline(simpy.Event):
         env.schedule(self, CHECK_PRIORITY, delay)
 
 
-    def drop(self) -> None:
-        self.check = _nothing
-
-
 def _run_check(deadline: simpy.Event) -> None:
     deadline.check()  # type: ignore[attr-defined]  # only Deadlines carry this callback
-
-
-def _nothing() -> None:
-    pass
 
 
 @dataclass
@@ -156,7 +147,6 @@ class Episode:
     acks_due_same_day: int = 0  # ACK-1: care plans held to the same-day acknowledgement deadline
     by_kind: dict[str, list[Event]] = field(default_factory=dict)  # arrival order within each kind
     ready: Event | None = None  # the latest ready time, by (at, seq): RULES.md "Ready time" (see `facts.latest_ready`)
-    waiting: list[_Pending] = field(default_factory=list)  # expectations of any event of their kinds, not yet met
 
     def add(self, event: Event) -> None:
         self.events.append(event)
@@ -278,10 +268,11 @@ class Context:
         if self._revision is not None:
             self._revision.reported.append(item)
 
-    def _schedule(self, when: datetime, check: Callable[[], None]) -> Deadline:
+    def _schedule(self, when: datetime, check: Callable[[], None]) -> None:
         revision = self._revision
         if revision is None:
-            return self.engine.schedule(when, check)
+            self.engine.schedule(when, check)
+            return
 
         def run() -> None:  # inside its revision, unless a later one superseded it
             if revision.withdrawn:
@@ -292,7 +283,7 @@ class Context:
             finally:
                 self._revision = outer
 
-        return self.engine.schedule(when, run)
+        self.engine.schedule(when, run)
 
     def expect(self, rule: str, severity: Severity | str, due: datetime, text: str | Callable[[], str], *,
                matches: Callable[[Event], bool] | None = None, kinds: Iterable[str] | None = None,
@@ -304,31 +295,24 @@ class Context:
         writes the violation's text: most expectations are met, and their text is never needed.
 
         An expectation already met when it is made needs no check: an episode's events are only ever added to,
-        and a match stays a match (the matchers of the rules look at the event and at what came before it).
-        One of any event of its kinds (no matcher) is met by the first such event at or before the deadline,
-        whenever that comes: `Engine.deliver` drops its check then (most are met: the check would find so)."""
+        and a match stays a match (the matchers of the rules look at the event and at what came before it)."""
         pending = _Pending(self, rule, severity, due.astimezone(UTC), matches, text,
                            tuple(kinds) if kinds is not None else None, about, late, on_missing)
         if not pending.met():
-            deadline = self._schedule(pending.due, pending.check)
-            if matches is None and pending.kinds is not None:
-                pending.deadline = deadline
-                self.episode.waiting.append(pending)
+            self._schedule(pending.due, pending.check)
 
 
 class _Pending:
     """One expectation waiting for its deadline (see `Context.expect`). Deadlines are held in UTC, like the
     events: comparing like with like is several times faster than across time zones."""
 
-    __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing",
-                 "deadline")
+    __slots__ = ("ctx", "rule", "severity", "due", "matches", "text", "kinds", "about", "late", "on_missing")
 
     def __init__(self, ctx: Context, rule: str, severity: str, due: datetime, matches: Callable[[Event], bool] | None,
                  text: str | Callable[[], str], kinds: tuple[str, ...] | None, about: Iterable[Event], late: str,
                  on_missing: Callable[[], None] | None) -> None:
         self.ctx, self.rule, self.severity, self.due, self.matches = ctx, rule, severity, due, matches
         self.text, self.kinds, self.about, self.late, self.on_missing = text, kinds, about, late, on_missing
-        self.deadline: Deadline | None = None  # set while it waits in its episode's `waiting`
 
     def candidates(self) -> Iterable[Event]:
         episode = self.ctx.episode
@@ -351,9 +335,6 @@ class _Pending:
         return False
 
     def check(self) -> None:
-        if self.deadline is not None:  # its deadline has come: no longer waiting
-            self.deadline = None
-            self.ctx.episode.waiting.remove(self)
         if self.met():
             return
         matches, due = self.matches, self.due
@@ -374,17 +355,6 @@ def _patient_key(episode: Episode) -> str | None:
     """The patient an episode is about: the CPR number of its (first) admission, without a hyphen."""
     admitted = episode.first("admitted")
     return patient_key(admitted.data.get("cpr")) if admitted is not None else None
-
-
-def _meet(waiting: list[_Pending], event: Event) -> None:
-    """Drop the checks of the expectations `event` meets (of its kind, at or before their deadline): each would
-    find it there when its deadline comes, whatever else came, as an episode's events are only ever added to."""
-    kind, at = event.kind, event.at
-    met = [p for p in waiting if kind in p.kinds and at <= p.due]  # type: ignore[operator]  # waiting: kinds set
-    for pending in met:
-        waiting.remove(pending)
-        pending.deadline.drop()  # type: ignore[union-attr]  # set while waiting
-        pending.deadline = None
 
 
 def _fill(expectation: Expectation, event: Event, late: str) -> None:
@@ -448,11 +418,11 @@ class Engine:
         assert self.origin is not None
         return (at - self.origin).total_seconds()
 
-    def schedule(self, when: datetime, callback: Callable[[], None]) -> Deadline:
+    def schedule(self, when: datetime, callback: Callable[[], None]) -> None:
         """Call `callback` at `when` (at once if that has passed), after every arrival at that instant."""
         if when.tzinfo is not UTC:
             when = when.astimezone(UTC)  # then the difference is plain arithmetic, no zone look-ups
-        return Deadline(self.env, max(0.0, (when - self.origin).total_seconds() - self.env.now), callback)  # type: ignore[operator]
+        Deadline(self.env, max(0.0, (when - self.origin).total_seconds() - self.env.now), callback)  # type: ignore[operator]
 
     @property
     def log_has_receipts(self) -> bool:
@@ -493,8 +463,6 @@ class Engine:
             if expectation.met_by is None and (expectation.kinds is None or kind in expectation.kinds) \
                     and (expectation.matches is None or expectation.matches(event)):
                 _fill(expectation, event, "came after the deadline")
-        if episode.waiting:
-            _meet(episode.waiting, event)
         rules = self._dispatch.get(kind)
         for rule in self._rules_for(kind) if rules is None else rules:
             rule.on_event(ctx, event)
