@@ -106,6 +106,7 @@ class _Validation:
         self.done: set[tuple[Path, str]] = set()
         self.verdicts: dict[tuple[int, str], bool] = {}
         self.shapes: dict[tuple[str, int], tuple[object, object]] = {}  # the Bundle as the natives read it, once
+        self.shapes_of: walks.Shapes | None = None  # each resource's shape, once (walks.py)
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
         self._follow = True
@@ -213,7 +214,7 @@ class _Validation:
         """`resource` against `profile`; a walk that read nothing beyond the resource but what its references
         resolve to is remembered with what it read, and its effects are replayed for the next resource of the same
         shape where the same is read (walks.py)."""
-        key = walks.key(resource, profile.url, self.context.label, follow_references)
+        key = walks.key(resource, profile.url, self.context.label, follow_references, self.shapes_of)
         if key is not None:
             for places, walked in walks.known(key).items():
                 effects = walked.get(self._read_again(resource, places))  # type: ignore[arg-type]
@@ -240,19 +241,16 @@ class _Validation:
                 _, effects_seen, reads, _ = self._recording  # type: ignore[misc]
                 self._recording = None
                 if completed:
-                    walks.remember(key, reads, effects_seen if self._local else None)  # type: ignore[arg-type]
+                    walks.remember(key, reads, effects_seen if self._local else None,  # type: ignore[arg-type]
+                                   resource)
 
     def _read_again(self, resource: dict, places: tuple) -> tuple | None:
         """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
-        place is there): the value's snapshot, or what the Reference there resolves to."""
-        found = []
-        for where, how in places:
-            value: object = resource
-            for step in where:
-                value = value[step]  # type: ignore[index]
-            found.append(walks.snapshot(value) if how == "value" else
-                         self._resolution(value["reference"]))  # type: ignore[index]
-        return tuple(found)
+        place is there, and its value is where `shape` found it): the value's snapshot, or what the Reference there
+        resolves to."""
+        nodes = walks.nodes_of(resource, self.shapes_of)
+        return tuple([walks.snapshot(nodes[index]) if how == "value" else
+                      self._resolution(nodes[index]["reference"]) for _, how, index in places])
 
     def _replay(self, effects: list[tuple], path: Path) -> None:
         """A remembered walk's effects, at the resource's place."""
@@ -429,8 +427,9 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     lines = lines or LineMap()
     result = ValidationResult()
     rules = bundle_rules_of(bundle)
+    shapes: walks.Shapes = {}  # each resource's shape, worked out once (walks.shape_of)
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
-        bundle.get("resourceType"), str) else "Bundle", lines, rules)
+        bundle.get("resourceType"), str) else "Bundle", lines, rules, shapes)
     structure.resource(bundle, ())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
@@ -450,11 +449,11 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
         labels = [f"{ig}#{v}" for v in versions]
     judges = [j for j in map(context, labels) if j is not None and _complete(j)] or [
         j for j in map(context, labels[:1]) if j is not None]
-    run = _run(bundle, file, lines, judges[0], result.profile)
+    run = _run(bundle, file, lines, judges[0], result.profile, shapes)
     if any(f.severity == Severity.ERROR for f in run.findings.values()):
         for judge in judges[1:]:  # an older version it conforms to? (a trial stops at its first error)
             try:
-                trial = _run(bundle, file, lines, judge, result.profile, trial=True)
+                trial = _run(bundle, file, lines, judge, result.profile, shapes, trial=True)
             except _FirstError:
                 continue
             if set(trial.unchecked) <= set(run.unchecked):  # it checked all the newest could check: it judges
@@ -476,11 +475,12 @@ def _complete(judge: Context) -> bool:
     return not any(label.startswith(("medcom.", "hl7.fhir.dk.")) for label in judge.missing)
 
 
-def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None, *,
-         trial: bool = False) -> _Validation:
+def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None,
+         shapes: walks.Shapes | None = None, *, trial: bool = False) -> _Validation:
     """One walk of the Bundle's profiles as the IG version `judge` has them (a trial raises _FirstError at the
     first error; one that ends found none, and its findings are complete)."""
     run = _Validation(bundle, file, lines, judge, trial=trial)
+    run.shapes_of = shapes
     if message is None:
         run.report(F_PROFILE, Severity.ERROR, (), "no MedCom message profile applies: neither Bundle.meta.profile nor "
                    "the first entry's MessageHeader names a HospitalNotification, CareCommunication or Acknowledgement")
