@@ -102,6 +102,8 @@ class _Validation:
             if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str) and isinstance(
                     entry.get("resource"), dict):
                 self.by_url[entry["fullUrl"]] = (("entry", index, "resource"), entry["resource"])
+        self._by_type_id: dict[tuple[str, str], tuple[Path, dict]] | None = None  # made when first needed
+        self._paths: dict[int, Path] | None = None
         self.expected: dict[Path, dict[str, Path | None]] = {}  # resource path -> profile -> referring element
         self.done: set[tuple[Path, str]] = set()
         self.verdicts: dict[tuple[int, str], bool] = {}
@@ -153,16 +155,28 @@ class _Validation:
         if found is None and reference.count("/") >= 1 and not reference.startswith(("urn:", "#")):
             kind, _, ident = reference.rstrip("/").rpartition("/")
             kind = kind.rsplit("/", 1)[-1]
-            found = next(((p, r) for p, r in self.entries if r.get("resourceType") == kind and r.get("id") == ident),
-                         None)
+            found = self._typed().get((kind, ident))
         return found[1] if found else None
+
+    def _typed(self) -> dict[tuple[str, str], tuple[Path, dict]]:
+        """The entries by (resourceType, id), the first of each (only strings equal a reference's type and id): a
+        relative reference's target found without going through the entries each time."""
+        if self._by_type_id is None:
+            self._by_type_id = {}
+            for path, resource in self.entries:
+                kind, ident = resource.get("resourceType"), resource.get("id")
+                if isinstance(kind, str) and isinstance(ident, str):
+                    self._by_type_id.setdefault((kind, ident), (path, resource))
+        return self._by_type_id
 
     def path_of(self, resource: dict) -> Path | None:
         self._local = False
         return self._path_of(resource)
 
     def _path_of(self, resource: dict) -> Path | None:
-        return next((p for p, r in self.entries if r is resource), None)
+        if self._paths is None:  # each entry's resource by its identity (the entries hold them), the first place
+            self._paths = {id(r): p for p, r in reversed(self.entries)}
+        return self._paths.get(id(resource))
 
     def _resolution(self, reference: str) -> tuple[Path | None, object] | None:
         """What a walk reads of a reference's target: its place in the Bundle and its resourceType (None: not in
