@@ -112,7 +112,7 @@ def line_map(text: str) -> LineMap:
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's white space (json.loads takes no other)
-_SKIP = json.JSONDecoder().scan_once  # reads one value from an offset, in C: what a path passes by
+_SKIP = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # reads one value from an offset, in C: what a path passes by
 
 
 class _Lines:

@@ -107,7 +107,7 @@ class StructureCheck:
         if self._clean:
             index = walks.node_places(value)  # each check's value found again by its place in the shape's nodes
             walks.remember_structure(key, [  # a string's format check found once
-                (index[where], where, how, info, CHECKS.get(info.fhir_type) if how == _TEXT else extra)  # type: ignore[union-attr]
+                (index[where], where, how, info, CHECKS.get(info.fhir_type) if how == _TEXT else extra)
                 for where, how, info, extra in checks])
 
     def _replay(self, resource: dict, path: Path, checks: list[tuple]) -> None:

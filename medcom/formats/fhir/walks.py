@@ -48,7 +48,7 @@ def shape(value: object, nodes: list | None = None) -> object:
     if kind is str:
         return 1 if value else 0
     if kind is dict:
-        pairs = []
+        pairs: list[tuple[str, object]] = []
         for k, v in value.items():  # type: ignore[attr-defined]
             if k == "resourceType" and type(v) is str:
                 nodes.append(v)
