@@ -307,3 +307,16 @@ def test_a_walk_that_asks_the_clock_is_not_remembered(expression: str) -> None:
     assert run._local
     run.read_fhirpath(expression, patient, ())
     assert not run._local
+
+
+def test_a_primitive_given_only_as_its_twin_is_judged_again_without_a_traceback() -> None:
+    """A required primitive given only by its `_name` twin (Encounter.status as `_status` with an extension: FHIR
+    allows it) is read by the walk at `status`, where nothing is: the second such message replayed the first's walk
+    and looked for `status` (a KeyError traceback from `medcom validate` on two such files). Such a walk is not
+    remembered; every copy gets the fresh walk's findings."""
+    bundle = load(ADMISSION)
+    encounter = resource(bundle, "Encounter")
+    del encounter["status"]
+    encounter["_status"] = {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}
+    fresh = _fresh(bundle)
+    assert [_findings(bundle) for _ in range(3)] == [fresh] * 3

@@ -73,9 +73,9 @@ def test_the_oracle_walks_afresh() -> None:
     walks.forget()
     with unremembered():
         verdict(clean)
-    assert not walks._WALKS
+    assert not walks._WALKS and not walks._STRUCTURES
     verdict(clean)
-    assert walks._WALKS
+    assert walks._WALKS and walks._STRUCTURES
 
 
 def test_memory_stays_bounded_and_forgetting_at_the_limit_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,3 +90,4 @@ def test_memory_stays_bounded_and_forgetting_at_the_limit_changes_nothing(monkey
             held = sum(len(found) for table in walks._WALKS.values() for found in table.values())
             assert held <= walks.LIMIT
             assert walks._remembered <= walks.LIMIT
+            assert len(walks._STRUCTURES) <= walks.LIMIT

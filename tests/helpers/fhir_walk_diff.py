@@ -1,6 +1,7 @@
 """A differential oracle for remembered FHIR walks (medcom.formats.fhir.walks): a Bundle validated with the walks
-remembered as shipped against the same Bundle validated with remembering switched off (walks.key answering None:
-no walk is looked up or recorded, every resource is walked afresh by the real validator), and hostile mutations
+remembered as shipped against the same Bundle validated with remembering switched off (walks.key and
+walks.structure_key answering None: no walk is looked up or recorded, every resource is walked afresh by the real
+validator and the structure check), and hostile mutations
 of clean Bundles that change what a remembered walk might wrongly take as unchanged."""
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from medcom.formats.fhir.validator import validate_resource
 
 @contextmanager
 def unremembered() -> Iterator[None]:
-    """Remembering switched off: the validator's only way into the memory is walks.key (a None key is neither
-    looked up nor recorded)."""
-    saved = walks.key
-    walks.key = lambda *_args: None  # type: ignore[assignment]
+    """Remembering switched off: the validator's only ways into the memory are walks.key (profile walks) and
+    walks.structure_key (the structure check's walks of entries): a None key is neither looked up nor recorded."""
+    saved = walks.key, walks.structure_key
+    walks.key = walks.structure_key = lambda *_args: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        walks.key = saved  # type: ignore[assignment]
+        walks.key, walks.structure_key = saved  # type: ignore[assignment]
 
 
 def verdict(bundle: dict) -> tuple:
@@ -347,9 +348,30 @@ def cross_bundle_swap(bundle: dict, rng: random.Random) -> str | None:
     return f"{path}: {old!r} -> {new!r}"
 
 
+_MALFORMED = ["   ", " x", "x ", "a  b", "\t", "2024-02-30", "2024-13-01", "2024-01-01T25:00:00+01:00",
+              "2024-01-01T10:00:00", "not-a-uuid", "urn:uuid:not-a-uuid",
+              "urn:uuid:1f1e7f55-0000-4000-8000-00000000000", "urn:oid:1..2", "id with spaces", "x" * 256, "+45",
+              "0.50", "-0", "1e5", "not base64!", "=="]
+
+
+def string_format(bundle: dict, rng: random.Random) -> str | None:
+    """A string given a text that breaks its primitive's format, or only white space (the structure check's
+    value checks: a date, an id, a uuid, a code, an instant...), or a code outside its base binding."""
+    strings = [(p, v) for p, v in _strings(bundle) if v]
+    if not strings:
+        return None
+    path, old = rng.choice(strings)
+    new = rng.choice(_MALFORMED + [old + " ", " " + old, old.replace("-", "", 1), old[:4] if len(old) > 4 else "x"])
+    if new == old:
+        return None
+    _set(bundle, path, new)
+    return f"{path}: {old!r} -> {new!r}"
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     string_text, same_key_swap, empty_toggle, scalar, reference, full_url, entry_order, entry_count,
-    target_content, profile_canonical, slice_value, extension, narrative, contained, retype, cross_bundle_swap)
+    target_content, profile_canonical, slice_value, extension, narrative, contained, retype, cross_bundle_swap,
+    string_format)
 
 
 def mutant(clean: dict, rng: random.Random, count: int) -> tuple[dict, list[str]]:

@@ -4,8 +4,8 @@ Limits: the document size, the nesting depth (checked by a scan before `json.loa
 length of a number (no huge-integer conversion), UTF-8 only (a BOM is tolerated), no lone surrogates (escaped
 `\\ud800` that no UTF-8 output could carry), no duplicate keys, no NaN/Infinity. Decimals are kept exact.
 
-The line map comes from a small token scan of the same text (strings, punctuation, literals), run only on text
-`json.loads` accepted, that follows object keys and array indexes and notes the line each value starts on.
+The line map goes down the same text (only text `json.loads` accepted) along the path of each finding, when a
+finding asks for its line: most documents have none.
 
 Every scan is linear in time and constant in memory per token: a string token's runs of plain characters and
 its escapes are matched possessively (`++`, `*+`), so the regex engine keeps no backtracking frame per character
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from functools import partial
 
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir.locations import LineMap, Path
@@ -28,8 +27,6 @@ from medcom.quoting import quoted
 
 MAX_DEPTH = 64  # a MedCom Bundle nests about 12 deep; extensions in extensions add a few levels each
 MAX_NUMBER_CHARS = 40
-_STRING = r'"(?:[^"\\]++|\\.)*+"'
-_TOKEN = re.compile(_STRING + r'|[{}\[\]:,]|[^\s{}\[\]:,"]++', re.DOTALL)
 _BRACKETS = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[{}\[\]]', re.DOTALL)  # a string ends at its quote or the end
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # UTF-8 text decodes to no surrogate: a lone one in the value comes from an escape `\ud800`-`\udfff` (either
@@ -109,48 +106,67 @@ def _find_surrogate(value: object, path: Path) -> Path | None:
 
 
 def line_map(text: str) -> LineMap:
-    """The line each value of (valid) JSON `text` starts on, by path; a key's line for an object member. Worked
-    out when a line is first asked for."""
-    return LineMap(None, partial(_scan_lines, text))
+    """The line each value of (valid) JSON `text` starts on, by path; a key's line for an object member. Each path's
+    line is worked out when it is asked for (`_Lines`)."""
+    return LineMap(locate=_Lines(text))
 
 
-def _scan_lines(text: str) -> dict[Path, int]:
-    lines: dict[Path, int] = {}
-    stack: list[list] = []  # frames: [is_object, path, key or index, expecting_key]
-    line, last = 1, 0
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's white space (json.loads takes no other)
+_SKIP = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # reads one value from an offset, in C: what a path passes by
 
-    def here() -> Path:
-        frame = stack[-1]
-        return frame[1] + (frame[2],)
 
-    for match in _TOKEN.finditer(text):
-        start = match.start()
-        line += text.count("\n", last, start)
-        last = start
-        token = match.group()
-        top = stack[-1] if stack else None
-        if token in ",:":
-            if token == "," and top is not None:
-                if top[0]:
-                    top[3] = True
-                else:
-                    top[2] += 1
-            continue
-        if token in "}]":
-            stack.pop()
-            continue
-        if top is not None and top[0] and top[3]:  # an object key
-            top[2] = json.loads(token) if "\\" in token else token[1:-1]
-            top[3] = False
-            lines.setdefault(here(), line)
-            continue
-        path: Path = here() if top is not None else ()
-        lines.setdefault(path, line)
-        if token == "{":
-            stack.append([True, path, None, True])
-        elif token == "[":
-            stack.append([False, path, 0, False])
-    return lines
+class _Lines:
+    """The line of one path in JSON text that `json.loads` accepted, found by going down the text along the path:
+    each object or array on the way is read once, member by member (each member's value passed by the C scanner),
+    noting where each member starts. A finding needs a few lines of a document; scanning every token of every
+    document in Python cost more than checking it. Each container is read at most once, so the time stays within
+    the text's length times its depth (at most MAX_DEPTH)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        start = _SPACE.match(text).end()  # type: ignore[union-attr]
+        self.found: dict[Path, tuple[int, int]] = {(): (start, start)}  # path -> (its line's offset, its value's)
+        self.read: set[Path] = set()  # the containers whose members are in `found`
+
+    def __call__(self, path: Path) -> int | None:
+        found = self._find(path)
+        return None if found is None else self.text.count("\n", 0, found[0]) + 1
+
+    def _find(self, path: Path) -> tuple[int, int] | None:
+        found = self.found.get(path)
+        if found is None and path and path[:-1] not in self.read:
+            parent = self._find(path[:-1])
+            if parent is not None:
+                self._read(path[:-1], parent[1])
+            self.read.add(path[:-1])
+            found = self.found.get(path)
+        return found
+
+    def _read(self, path: Path, at: int) -> None:
+        """Note where each member of the object or array at offset `at` starts: a key's offset and its value's, an
+        item's offset twice."""
+        text = self.text
+        opening = text[at]
+        if opening not in "{[":
+            return
+        at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+        if text[at] in "]}":
+            return
+        index = 0
+        while True:
+            if opening == "[":
+                self.found[path + (index,)] = (at, at)
+                at = _SKIP(text, at)[1]
+            else:
+                key, after = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+                value = _SPACE.match(text, _SPACE.match(text, after).end() + 1).end()  # type: ignore[union-attr]
+                self.found[path + (key,)] = (at, value)
+                at = _SKIP(text, value)[1]
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text[at] != ",":
+                return
+            at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            index += 1
 
 
 def read_json(data: bytes, *, max_bytes: int) -> tuple[object, LineMap]:

@@ -26,31 +26,25 @@ def fhirpath(root: str, path: Path) -> str:
 
 @dataclass
 class LineMap:
-    """The input line of each element path, where the input format tells it; `scan` works the lines out when the
-    first is asked for (most documents have no finding that needs one)."""
+    """The input line of each element path, where the input format tells it: a map made as the input is read
+    (XML), or `locate` working out one path's line when it is first asked for (JSON: most documents have no finding
+    that needs one, and those that have need a few)."""
 
-    _lines: dict[Path, int] | None = field(default_factory=dict)
-    scan: Callable[[], dict[Path, int]] | None = None
-
-    @property
-    def lines(self) -> dict[Path, int]:
-        if self._lines is None or self.scan is not None:
-            self._lines = self.scan() if self.scan is not None else {}
-            self.scan = None
-        return self._lines
+    _lines: dict[Path, int] = field(default_factory=dict)
+    locate: Callable[[Path], int | None] | None = None
 
     def line(self, path: Path) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one (a missing element: its parent)."""
-        lines = self.lines
+        find = self._lines.get if self.locate is None else self.locate
         while True:
-            found = lines.get(path)
+            found = find(path)
             if found is not None:
                 return found
             if not path:
                 return None
             last = path[-1]
             if isinstance(last, str) and not last.startswith("_"):  # a primitive's `_name` sibling
-                twin = lines.get(path[:-1] + ("_" + last,))
+                twin = find(path[:-1] + ("_" + last,))
                 if twin is not None:
                     return twin
             path = path[:-1]

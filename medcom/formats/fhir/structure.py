@@ -15,6 +15,7 @@ from functools import cache
 from typing import Protocol
 
 from medcom.findings import Finding, Location, Severity
+from medcom.formats.fhir import walks
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, required_choices
 from medcom.formats.fhir.locations import LineMap, Path
 from medcom.formats.fhir.primitives import CHECKS
@@ -26,7 +27,8 @@ _JSON_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal, 
                "xhtml": (str,)}
 _INT32 = (-(2**31), 2**31 - 1)
 _DESCENDED = ("complex", "resource")
-_TEXT = ("string", "xhtml")  # the kinds whose JSON value is a string
+_TEXT_KINDS = ("string", "xhtml")  # the kinds whose JSON value is a string
+_TEXT, _FORMAT, _MEMBER, _REFERENCE = range(4)  # the value checks a remembered walk does again (`_replay`)
 
 
 class ElementRules(Protocol):
@@ -50,15 +52,25 @@ def _required(type_name: str) -> tuple[ElementInfo, ...]:
 class StructureCheck:
     """Collects F-STRUCTURE findings for the resources of one document."""
 
-    def __init__(self, file: str, root_type: str, lines: LineMap, rules: ElementRules | None = None) -> None:
+    def __init__(self, file: str, root_type: str, lines: LineMap, rules: ElementRules | None = None,
+                 shapes: walks.Shapes | None = None) -> None:
         self.file = file
         self.rules = rules  # rules that no base element states, asked on the way (bundle_rules.py)
         self.root_type = root_type
         self.lines = lines
         self.findings: dict[Location, Finding] = {}  # by location: the first problem found there
         self.base: list[tuple[Path, str]] = []  # the base model's own findings, added after the shape's (`add_base`)
+        self.shapes = shapes  # the message's resources' shapes (walks.shape_of), shared with the profile walks
+        # an entry's walk being remembered (walks.py): its value checks (place inside the resource, which check, the
+        # element, what else the check needs), where the resource is, and whether the walk found nothing by the
+        # shape alone (only such a walk is remembered: its findings by the shape would need remembering too)
+        self._checks: list[tuple] | None = None
+        self._base = 0
+        self._clean = True
 
     def _add(self, path: Path, text: str) -> None:
+        if self._checks is not None:
+            self._clean = False
         self.add(path, text)
 
     def add(self, path: Path, text: str, rule: str = F_STRUCTURE) -> None:
@@ -78,7 +90,50 @@ class StructureCheck:
         if not is_resource_type(kind):
             self._add(path, f"unknown resource type {quoted(kind)}" if kind is not None else "resourceType is missing")
             return
-        self._object(value, kind, path, is_resource=True)
+        key = walks.structure_key(value, self.rules is not None, self.shapes) if path and self._checks is None \
+            else None  # an entry's resource (a Bundle is one message: its own members are few)
+        if key is None:
+            self._object(value, kind, path, is_resource=True)
+            return
+        checks = walks.structure_known(key)
+        if checks is not None:
+            self._replay(value, path, checks)
+            return
+        self._checks, self._base, self._clean = [], len(path), True
+        try:
+            self._object(value, kind, path, is_resource=True)
+        finally:
+            checks, self._checks = self._checks, None
+        if self._clean:
+            index = walks.node_places(value)  # each check's value found again by its place in the shape's nodes
+            walks.remember_structure(key, [  # a string's format check found once
+                (index[where], where, how, info, CHECKS.get(info.fhir_type) if how == _TEXT else extra)
+                for where, how, info, extra in checks])
+
+    def _replay(self, resource: dict, path: Path, checks: list[tuple]) -> None:
+        """A remembered walk of a resource of the same shape: its value checks, in its order, at their places (a
+        string that passes them is not looked at again; one that fails is checked as the walk checks it)."""
+        nodes = walks.nodes_of(resource, self.shapes)
+        for index, where, kind, info, extra in checks:
+            value = nodes[index]
+            if kind == _TEXT:
+                if not value.strip() or (extra is not None and extra(value) is not None):
+                    self._text_check(value, info, path + where)
+            elif kind == _FORMAT:
+                self._format(value, info, path + where)
+            elif kind == _MEMBER:
+                self.rules.member(value, info, extra, path + where)  # type: ignore[union-attr]
+            else:
+                self.rules.reference(value, path + where)  # type: ignore[union-attr]
+
+    def _check(self, kind: int, path: Path, info: ElementInfo | None = None, extra: object = None) -> None:
+        """A walk being remembered does a check of a value's text: noted with its place."""
+        self._checks.append((path[self._base:], kind, info, extra))  # type: ignore[union-attr]
+
+    def _rules_member(self, item: object, info: ElementInfo, type_name: str, path: Path) -> None:
+        if self._checks is not None:
+            self._check(_MEMBER, path, info, type_name)
+        self.rules.member(item, info, type_name, path)  # type: ignore[union-attr]
 
     def _object(self, value: dict, type_name: str, path: Path, *, is_resource: bool = False) -> None:
         known = elements(type_name)
@@ -101,8 +156,8 @@ class StructureCheck:
             twin = key.startswith("_")
             if self.rules is not None and not twin and (info.enum or (
                     info.kind in _DESCENDED and info.is_list != isinstance(item, list))):
-                self.rules.member(item, info, type_name, path + (key,))  # codes, or a shape not descended into
-            if item.__class__ is str and not twin and info.kind in _TEXT and not info.is_list:
+                self._rules_member(item, info, type_name, path + (key,))  # codes, or a shape not descended into
+            if item.__class__ is str and not twin and info.kind in _TEXT_KINDS and not info.is_list:
                 self._text(item, info, path + (key,))  # most members: what _member -> _single -> _primitive does
                 continue
             self._member(item, info, path + (key,), extension_part=twin)
@@ -113,10 +168,12 @@ class StructureCheck:
             if twin is None:
                 self._add(path + (info.name,), f"{type_name}.{info.name} is required by the base specification")
             elif not (isinstance(twin, dict) and twin.get("extension")):  # FHIR: an absent value needs extensions
+                self._clean = False
                 self.base.append((path + (info.name,), f"{type_name}.{info.name} is required by the base "
                                                        f"specification: its `_{info.name}` has no extension"))
         for prefix, names in required_choices(type_name):
             if not any(name in value for name in names):
+                self._clean = False
                 self.base.append((path, f"{type_name}.{prefix}[x] is required by the base specification "
                                         f"({', '.join(names)})"))
 
@@ -155,6 +212,8 @@ class StructureCheck:
         elif info.kind == "complex":
             if isinstance(item, dict):
                 if self.rules is not None and info.fhir_type == "Reference":
+                    if self._checks is not None:
+                        self._check(_REFERENCE, path)
                     self.rules.reference(item, path)
                 self._object(item, info.fhir_type, path)
             else:
@@ -173,10 +232,23 @@ class StructureCheck:
         elif info.kind == "integer" and not _INT32[0] <= item <= _INT32[1]:  # type: ignore[operator]
             self._add(path, f"'{info.name}' is out of the 32-bit integer range")
         else:
+            if self._checks is not None:
+                self._check(_FORMAT, path, info)
             self._format(item, info, path)
 
     def _text(self, item: str, info: ElementInfo, path: Path) -> None:
         """A string value of an element that takes one."""
+        if self._checks is not None:  # judged by its text: a check a remembered walk does again
+            self._check(_TEXT, path, info)
+            checks, self._checks = self._checks, None
+            try:
+                self._text_check(item, info, path)
+            finally:
+                self._checks = checks
+            return
+        self._text_check(item, info, path)
+
+    def _text_check(self, item: str, info: ElementInfo, path: Path) -> None:
         if not item.strip():
             self._add(path, f"'{info.name}' is empty: a string value must have content")
         else:

@@ -102,10 +102,13 @@ class _Validation:
             if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str) and isinstance(
                     entry.get("resource"), dict):
                 self.by_url[entry["fullUrl"]] = (("entry", index, "resource"), entry["resource"])
+        self._by_type_id: dict[tuple[str, str], tuple[Path, dict]] | None = None  # made when first needed
+        self._paths: dict[int, Path] | None = None
         self.expected: dict[Path, dict[str, Path | None]] = {}  # resource path -> profile -> referring element
         self.done: set[tuple[Path, str]] = set()
         self.verdicts: dict[tuple[int, str], bool] = {}
         self.shapes: dict[tuple[str, int], tuple[object, object]] = {}  # the Bundle as the natives read it, once
+        self.shapes_of: walks.Shapes | None = None  # each resource's shape, once (walks.py)
         self.quiet = 0  # > 0 while conformsTo() checks a resource: findings are counted, not reported
         self.quiet_errors = 0
         self._follow = True
@@ -152,16 +155,28 @@ class _Validation:
         if found is None and reference.count("/") >= 1 and not reference.startswith(("urn:", "#")):
             kind, _, ident = reference.rstrip("/").rpartition("/")
             kind = kind.rsplit("/", 1)[-1]
-            found = next(((p, r) for p, r in self.entries if r.get("resourceType") == kind and r.get("id") == ident),
-                         None)
+            found = self._typed().get((kind, ident))
         return found[1] if found else None
+
+    def _typed(self) -> dict[tuple[str, str], tuple[Path, dict]]:
+        """The entries by (resourceType, id), the first of each (only strings equal a reference's type and id): a
+        relative reference's target found without going through the entries each time."""
+        if self._by_type_id is None:
+            self._by_type_id = {}
+            for path, resource in self.entries:
+                kind, ident = resource.get("resourceType"), resource.get("id")
+                if isinstance(kind, str) and isinstance(ident, str):
+                    self._by_type_id.setdefault((kind, ident), (path, resource))
+        return self._by_type_id
 
     def path_of(self, resource: dict) -> Path | None:
         self._local = False
         return self._path_of(resource)
 
     def _path_of(self, resource: dict) -> Path | None:
-        return next((p for p, r in self.entries if r is resource), None)
+        if self._paths is None:  # each entry's resource by its identity (the entries hold them), the first place
+            self._paths = {id(r): p for p, r in reversed(self.entries)}
+        return self._paths.get(id(resource))
 
     def _resolution(self, reference: str) -> tuple[Path | None, object] | None:
         """What a walk reads of a reference's target: its place in the Bundle and its resourceType (None: not in
@@ -213,7 +228,7 @@ class _Validation:
         """`resource` against `profile`; a walk that read nothing beyond the resource but what its references
         resolve to is remembered with what it read, and its effects are replayed for the next resource of the same
         shape where the same is read (walks.py)."""
-        key = walks.key(resource, profile.url, self.context.label, follow_references)
+        key = walks.key(resource, profile.url, self.context.label, follow_references, self.shapes_of)
         if key is not None:
             for places, walked in walks.known(key).items():
                 effects = walked.get(self._read_again(resource, places))  # type: ignore[arg-type]
@@ -240,19 +255,16 @@ class _Validation:
                 _, effects_seen, reads, _ = self._recording  # type: ignore[misc]
                 self._recording = None
                 if completed:
-                    walks.remember(key, reads, effects_seen if self._local else None)  # type: ignore[arg-type]
+                    walks.remember(key, reads, effects_seen if self._local else None,  # type: ignore[arg-type]
+                                   resource)
 
     def _read_again(self, resource: dict, places: tuple) -> tuple | None:
         """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
-        place is there): the value's snapshot, or what the Reference there resolves to."""
-        found = []
-        for where, how in places:
-            value: object = resource
-            for step in where:
-                value = value[step]  # type: ignore[index]
-            found.append(walks.snapshot(value) if how == "value" else
-                         self._resolution(value["reference"]))  # type: ignore[index]
-        return tuple(found)
+        place is there, and its value is where `shape` found it): the value's snapshot, or what the Reference there
+        resolves to."""
+        nodes = walks.nodes_of(resource, self.shapes_of)
+        return tuple([walks.snapshot(nodes[index]) if how == "value" else
+                      self._resolution(nodes[index]["reference"]) for _, how, index in places])
 
     def _replay(self, effects: list[tuple], path: Path) -> None:
         """A remembered walk's effects, at the resource's place."""
@@ -429,8 +441,9 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
     lines = lines or LineMap()
     result = ValidationResult()
     rules = bundle_rules_of(bundle)
+    shapes: walks.Shapes = {}  # each resource's shape, worked out once (walks.shape_of)
     structure = StructureCheck(file, bundle.get("resourceType", "Bundle") if isinstance(bundle, dict) and isinstance(
-        bundle.get("resourceType"), str) else "Bundle", lines, rules)
+        bundle.get("resourceType"), str) else "Bundle", lines, rules, shapes)
     structure.resource(bundle, ())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
@@ -450,11 +463,11 @@ def validate_resource(bundle: object, file: str, lines: LineMap | None = None) -
         labels = [f"{ig}#{v}" for v in versions]
     judges = [j for j in map(context, labels) if j is not None and _complete(j)] or [
         j for j in map(context, labels[:1]) if j is not None]
-    run = _run(bundle, file, lines, judges[0], result.profile)
+    run = _run(bundle, file, lines, judges[0], result.profile, shapes)
     if any(f.severity == Severity.ERROR for f in run.findings.values()):
         for judge in judges[1:]:  # an older version it conforms to? (a trial stops at its first error)
             try:
-                trial = _run(bundle, file, lines, judge, result.profile, trial=True)
+                trial = _run(bundle, file, lines, judge, result.profile, shapes, trial=True)
             except _FirstError:
                 continue
             if set(trial.unchecked) <= set(run.unchecked):  # it checked all the newest could check: it judges
@@ -476,11 +489,12 @@ def _complete(judge: Context) -> bool:
     return not any(label.startswith(("medcom.", "hl7.fhir.dk.")) for label in judge.missing)
 
 
-def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None, *,
-         trial: bool = False) -> _Validation:
+def _run(bundle: dict, file: str, lines: LineMap, judge: Context, message: str | None,
+         shapes: walks.Shapes | None = None, *, trial: bool = False) -> _Validation:
     """One walk of the Bundle's profiles as the IG version `judge` has them (a trial raises _FirstError at the
     first error; one that ends found none, and its findings are complete)."""
     run = _Validation(bundle, file, lines, judge, trial=trial)
+    run.shapes_of = shapes
     if message is None:
         run.report(F_PROFILE, Severity.ERROR, (), "no MedCom message profile applies: neither Bundle.meta.profile nor "
                    "the first entry's MessageHeader names a HospitalNotification, CareCommunication or Acknowledgement")

@@ -37,19 +37,42 @@ _NOT_LOCAL: dict[str, int] = {}  # profile -> walks that were not local (negativ
 _GIVE_UP = 16
 
 
-def shape(value: object) -> object:
+def shape(value: object, nodes: list | None = None) -> object:
     """A JSON value's shape, hashable: objects as their (key, shape) pairs in order, arrays marked as such, every
     `resourceType` string itself, any other string only whether it is empty, anything else with its type (1, 1.0
-    and true differ)."""
+    and true differ). Every value on the way is added to `nodes` (given), in the order of `node_places`."""
+    if nodes is None:
+        nodes = []
+    nodes.append(value)
     kind = type(value)
     if kind is str:
         return 1 if value else 0
     if kind is dict:
-        return tuple([(k, v if k == "resourceType" and type(v) is str else shape(v))
-                      for k, v in value.items()])  # type: ignore[attr-defined]
+        pairs: list[tuple[str, object]] = []
+        for k, v in value.items():  # type: ignore[attr-defined]
+            if k == "resourceType" and type(v) is str:
+                nodes.append(v)
+                pairs.append((k, v))
+            else:
+                pairs.append((k, shape(v, nodes)))
+        return tuple(pairs)
     if kind is list:
-        return list, tuple([shape(v) for v in value])  # type: ignore[attr-defined]
+        return list, tuple([shape(v, nodes) for v in value])  # type: ignore[attr-defined]
     return kind, (str(value) if kind is Decimal else value)
+
+
+def node_places(value: object, path: tuple = ()) -> dict[tuple, int]:
+    """The place of each value inside `value` (its path) -> where `shape` added it to its nodes."""
+    found: dict[tuple, int] = {}
+    stack = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        found[where] = len(found)
+        if isinstance(item, dict):
+            stack += reversed([(where + (k,), v) for k, v in item.items()])
+        elif isinstance(item, list):
+            stack += reversed([(where + (i,), v) for i, v in enumerate(item)])
+    return found
 
 
 def snapshot(value: object) -> object:
@@ -63,18 +86,97 @@ def snapshot(value: object) -> object:
     return kind, (str(value) if kind is Decimal else value)
 
 
-def key(resource: dict, profile: str, label: str, follow: bool) -> tuple | None:
+class Shape:
+    """A resource's shape (`shape`) as keys hold it: its hash worked out once, and one object for each shape seen
+    (`_SHAPES`), so that a key is hashed without going through the shape again and found equal by identity; a
+    shape made again after `_SHAPES` was forgotten is still equal to an older one by its value."""
+
+    __slots__ = ("hash", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self.hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Shape) and self.hash == other.hash and self.value == other.value)
+
+    def __repr__(self) -> str:
+        return f"Shape({self.value!r})"
+
+
+_SHAPES: dict[object, Shape] = {}
+Shapes = dict[int, tuple[dict, Shape | None, list]]  # a message's resources' shapes: id -> (resource, shape, nodes)
+
+
+def shape_of(resource: dict, shapes: Shapes | None = None) -> Shape | None:
+    """`shape(resource)`, worked out once per message where `shapes` (the message's, by the resource's identity, with
+    the resource so that the identity is not another's later) is given; None for a value no JSON reader makes
+    (unhashable, or nested beyond Python's recursion)."""
+    return _shaped(resource, shapes)[1]
+
+
+def nodes_of(resource: dict, shapes: Shapes | None = None) -> list:
+    """The values inside `resource` in the order of `node_places` (as `shape` found them)."""
+    return _shaped(resource, shapes)[2]
+
+
+def _shaped(resource: dict, shapes: Shapes | None) -> tuple[dict, Shape | None, list]:
+    found = shapes.get(id(resource)) if shapes is not None else None
+    if found is not None and found[0] is resource:
+        return found
+    nodes: list = []
+    try:
+        value = shape(resource, nodes)
+        known = _SHAPES.get(value)
+        if known is None:
+            if len(_SHAPES) >= LIMIT:
+                _SHAPES.clear()
+            known = _SHAPES[value] = Shape(value)
+    except (TypeError, RecursionError):
+        known = None
+    found = (resource, known, nodes)
+    if shapes is not None:
+        shapes[id(resource)] = found
+    return found
+
+
+def key(resource: dict, profile: str, label: str, follow: bool,
+        shapes: Shapes | None = None) -> tuple | None:
     """What a remembered walk of `resource` depends on besides the values it reads and what its references resolve
     to; None when it is not to be remembered: a Bundle (one message, whose walk never repeats) or a resource of a
     profile whose walks have not been local so far (an invariant resolving references): the key's cost is spared."""
     if resource.get("resourceType") == "Bundle" or _NOT_LOCAL.get(profile, 0) >= _GIVE_UP:
         return None
-    try:
-        found = profile, label, follow, shape(resource)
-        hash(found)
-    except (TypeError, RecursionError):  # a value no JSON reader makes
-        return None
-    return found
+    found = shape_of(resource, shapes)
+    return None if found is None else (profile, label, follow, found)
+
+
+# --- the structure check's walk of a resource (structure.py) -------------------------------------------------------
+# The base-model walk of an entry's resource is a function of its shape but for the values it judges by their text
+# (a string's content and format, a number's format, a base binding's code, a urn: reference's target): a walk that
+# found nothing by the shape alone is remembered as those checks, each at its place, and replayed by them.
+_STRUCTURES: dict[tuple, list[tuple]] = {}
+
+
+def structure_key(resource: dict, rules: bool, shapes: Shapes | None = None) -> tuple | None:
+    """What the structure check's walk of `resource` depends on besides the values it checks by their text: its
+    shape and whether the Bundle's rules are asked on the way; None: not remembered."""
+    found = shape_of(resource, shapes)
+    return None if found is None else (rules, found)
+
+
+def structure_known(walk: tuple) -> list[tuple] | None:
+    """The value checks (place in the resource, what is checked there) of an earlier walk with this key."""
+    return _STRUCTURES.get(walk)
+
+
+def remember_structure(walk: tuple, checks: list[tuple]) -> None:
+    if len(_STRUCTURES) >= LIMIT:
+        _STRUCTURES.clear()
+    _STRUCTURES[walk] = checks
 
 
 def known(walk: tuple) -> dict[tuple, dict[tuple, list[tuple]]]:
@@ -84,7 +186,7 @@ def known(walk: tuple) -> dict[tuple, dict[tuple, list[tuple]]]:
     return _WALKS.get(walk, {})
 
 
-def remember(walk: tuple, reads: dict[tuple, object], effects: list[tuple] | None) -> None:
+def remember(walk: tuple, reads: dict[tuple, object], effects: list[tuple] | None, resource: dict) -> None:
     """The reads ((place, how) -> snapshot) and effects of a local walk (effects None: the walk was not local,
     counted against its profile). A value read inside another value read adds nothing and is left out (what a
     Reference resolves to is not in its value: kept)."""
@@ -96,16 +198,21 @@ def remember(walk: tuple, reads: dict[tuple, object], effects: list[tuple] | Non
     whole = {where for where, how in reads if how == "value"}
     kept = [(place, found) for place, found in reads.items()  # what a reference resolves to is no value: kept
             if place[1] != "value" or not any(place[0][:n] in whole for n in range(len(place[0])))]
+    index = node_places(resource)  # each place also as where `shape` found its value (nodes_of)
+    if any(place[0] not in index for place, _ in kept):
+        return  # a value read where it is not (a primitive given only as its `_name` twin is checked at `name`)
     if _remembered >= LIMIT:
         _WALKS.clear()
         _remembered = 0
     _remembered += 1
-    table = _WALKS.setdefault(walk, {}).setdefault(tuple(place for place, _ in kept), {})
+    table = _WALKS.setdefault(walk, {}).setdefault(tuple((*place, index[place[0]]) for place, _ in kept), {})
     table[tuple(found for _, found in kept)] = effects
 
 
 def forget() -> None:
     global _remembered
     _WALKS.clear()
+    _STRUCTURES.clear()
+    _SHAPES.clear()
     _NOT_LOCAL.clear()
     _remembered = 0
