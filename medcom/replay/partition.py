@@ -8,8 +8,8 @@ its episode-of-care ids (and their aliases, and what a side-car name stands for)
 ids of the messages it is or names (replies, receipts, corrections), its envelope. Whatever shares a key is
 replayed together, so every rule of the input stage and of the engine sees in a partition what it would see in the
 whole log: the episode of a receipt or a reply, duplicates and resends, a correction and what it corrects, one
-episode id naming two patients, a side-car's names, a patient's other episodes. Receipts that answer no message of
-the log all join one group (they belong to no episode: their findings are input findings, as in the whole log).
+episode id naming two patients, a side-car's names, a patient's other episodes. A receipt that answers no message of
+the log needs no other input (its findings are input findings, merged in the whole log's order by the report).
 The keys are the input rules' own (medcom.replay.input_rules.relations_of; hashed in medcom.replay.links).
 
 The connected groups (medcom.replay.grouping) are packed into partitions of about `PARTITION_MESSAGES` items;
