@@ -118,6 +118,26 @@ def _receipt(ref: str, n: int, hour: int = 10) -> bytes:
                          original_receiver_ean="5790000000005", letters=[(ref, "XD2134C", None, None)])
 
 
+def test_the_input_findings_of_a_spooled_run_are_on_disk_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23: pass 1's input findings (one for about every 13 messages of a generated log, the largest part of
+    the command's memory at a million messages) go to a file of the run, not a list: no Finding is held after
+    the run but the partitions' own (receipts of no message), the report is the whole log's in every format, and
+    the file goes with the run's directory."""
+    import gc
+
+    from medcom.findings import Finding
+
+    policy, logs = load_policy(), [EXAMPLES / "invalid", EXAMPLES / "log"]
+    with replay_partitioned(logs, policy, READ, EpisodeReports(), partition_messages=1) as run:
+        gc.collect()
+        held = [o for o in gc.get_objects() if isinstance(o, Finding)]
+        assert len(run.findings) > 10 and (run.directory / "findings").is_file()
+        assert len(held) == sum(len(part.findings) for part in run.summaries)
+        parts = formats(partitioned_report(run, False, policy))
+    assert parts == formats(whole_report(replay(load_log(logs, READ), policy), policy=policy))
+    assert not run.directory.exists()
+
+
 def test_a_wrong_estimate_of_the_log_is_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pass 1 estimates what the engine must know of the whole log (receipts, phone calls, the first instant);
     the replay may show otherwise (the only receipts in a cancelled episode, the first fact in a corrected

@@ -14,7 +14,7 @@ import difflib
 import heapq
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -362,7 +362,7 @@ class ReplayReport:
     counts: Counts
     summary: ReplaySummary
     log: LogFacts | None
-    findings: list[Finding]
+    findings: Collection[Finding]  # (read anew from disk by each iteration, in a partitioned replay)
     show_cpr: bool
     read_entries: Callable[[], Iterator[EpisodeReport]]
     rates: Policy | None = None  # the policy replayed under: the summary names its rate tables
@@ -426,11 +426,32 @@ def _list_in_chunks(opening: str, items: Iterable[Mapping[str, object]]) -> Iter
 
 def _shown(findings: Iterable[Finding], show_cpr: bool) -> list[Finding]:
     """Input findings as the report shows them: their strings masked unless `show_cpr`."""
-    if show_cpr:
-        return list(findings)
-    return [replace(f, text=mask_cprs(f.text), file=mask_cprs(f.file),
-                    xpath=f.xpath and mask_cprs(f.xpath), code=f.code and mask_cprs(f.code),
-                    judged_by=f.judged_by and mask_cprs(f.judged_by)) for f in findings]
+    return list(findings) if show_cpr else [_masked(f) for f in findings]
+
+
+def _masked(f: Finding) -> Finding:
+    return replace(f, text=mask_cprs(f.text), file=mask_cprs(f.file), xpath=f.xpath and mask_cprs(f.xpath),
+                   code=f.code and mask_cprs(f.code), judged_by=f.judged_by and mask_cprs(f.judged_by))
+
+
+class _InputFindings(Collection[Finding]):
+    """A partitioned replay's input findings as the report shows them, read anew by each iteration and never held
+    together: pass 1's (on disk), then the partitions' merged in the whole log's order (medcom.replay.input_rules'
+    `Order`), each masked as it is read unless `show_cpr`."""
+
+    def __init__(self, run: PartitionedReplay[EpisodeReport, PartitionSummary], show_cpr: bool) -> None:
+        self.run, self.show_cpr = run, show_cpr
+
+    def __iter__(self) -> Iterator[Finding]:
+        parts = (f for _, f in heapq.merge(*(part.findings for part in self.run.summaries), key=_ORDER))
+        found = (f for found in (self.run.findings, parts) for f in found)
+        return found if self.show_cpr else map(_masked, found)
+
+    def __len__(self) -> int:
+        return len(self.run.findings) + sum(len(part.findings) for part in self.run.summaries)
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == f for f in self)
 
 
 def whole_report(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
@@ -457,9 +478,8 @@ def partitioned_report(run: PartitionedReplay[EpisodeReport, PartitionSummary], 
     summary = ReplaySummary()
     for part in run.summaries:
         summary = summary.join(part.summary)
-    found = [*run.findings, *(f for _, f in heapq.merge(*(part.findings for part in run.summaries), key=_ORDER))]
-    return ReplayReport(policy_name, run, summary, run.log, _shown(found, show_cpr), show_cpr, partial(_merged, run),
-                        policy)
+    return ReplayReport(policy_name, run, summary, run.log, _InputFindings(run, show_cpr), show_cpr,
+                        partial(_merged, run), policy)
 
 
 _ORDER = itemgetter(0)
