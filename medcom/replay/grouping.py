@@ -1,7 +1,8 @@
 """Grouping: the connected groups of a log's items (items that share a link key), packed into partitions of about
 a given size. A receipt of a message that is not in the log shares a key with no message: it is a group of its
-own, or with the other receipts of that message (receipts of the log's rejected messages were all one group, which
-grew with the log: 50,000 receipts in one partition of a million-message log, past a worker's memory).
+own, or with the other receipts of that message (the receipts of a log's rejected messages were all one group,
+which grew with the log: 17,971 of 115,783 items of a generated 100,002-message log, about ten partitions' worth in
+one at a million, the worker that peaked at 451 MiB).
 
 Memory does not follow the keys: they are read one file at a time (medcom.replay.links puts whatever shares a key
 in one file, each at most a buffer's worth), and each file's shared keys are joined into a union-find over the
