@@ -19,13 +19,10 @@ from medcom.events.timeline import read_file
 from medcom.policy import load_policy
 from medcom.replay import grouping, links, partition
 from medcom.replay.grouping import group, pack
-from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
 from medcom.replay.links import Links, LinkTable
 from medcom.reports.replay import EpisodeReports
 
-ITEMS = st.lists(st.tuples(st.lists(st.integers(1, 12), max_size=4),  # an item's keys (a small space: they repeat)
-                           st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=2)),  # receipts
-                 max_size=40)
+ITEMS = st.lists(st.lists(st.integers(1, 12), max_size=4), max_size=40)  # items' keys (a small space: they repeat)
 
 
 real_write = links.write_buckets
@@ -38,9 +35,8 @@ def spread(key: int) -> int:
 
 
 def expected_groups(items: list) -> list[int]:
-    """A plain union-find: items sharing a key, and receipts whose every reference no item defines (an M: ref
-    as a message's own id, a V: ref as an envelope), together; each item's group named by its least item."""
-    parent = list(range(len(items) + 1))
+    """A plain union-find: items sharing a key together; each item's group named by its least item."""
+    parent = list(range(len(items)))
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -52,23 +48,16 @@ def expected_groups(items: list) -> list[int]:
         parent[max(ra, rb)] = min(ra, rb)
 
     owner: dict[int, int] = {}
-    defined = {k for keys, _ in items for k in keys if k % 3 in (0, 1)}
-    for node, (keys, receipts) in enumerate(items):
+    for node, keys in enumerate(items):
         for key in keys:
             join(node, owner.setdefault(key, node))
-        for m, v in receipts:
-            if not ((m and m in defined and m % 3 == 0) or (v and v in defined and v % 3 == 1)):
-                join(node, len(items))
     return [root(i) for i in range(len(items))]
 
 
 def table_of(items: list, key=int, **kwargs) -> LinkTable:
     table = LinkTable(**kwargs)
-    for keys, receipts in items:
-        unique = sorted(set(keys))
-        table.add(Links(keys=[key(k) for k in unique],
-                        bits=[NAMES_MESSAGE if k % 3 == 0 else NAMES_ENVELOPE if k % 3 == 1 else 0 for k in unique],
-                        receipts=[(key(m) if m else 0, key(v) if v else 0) for m, v in receipts]))
+    for keys in items:
+        table.add(Links(keys=[key(k) for k in sorted(set(keys))]))
     return table
 
 
@@ -97,20 +86,18 @@ def test_groups_on_disk_are_those_of_a_union_find_in_memory(tmp_path_factory: py
     assert labels.tolist() == expected
     assert pack(labels, size).tolist() == expected_partitions(expected, size)
     assert not list(directory.iterdir())  # the files are read and gone
-    if buffer == 1 and any(keys for keys, _ in items):
+    if buffer == 1 and any(items):
         assert spilled
 
 
 def test_a_key_shared_only_across_files_and_memory_joins_its_items(tmp_path: Path) -> None:
-    """Items 0 and 6 share key 99 only: item 0's entry is in a file (the buffer of 2 filled), item 6's still in
-    memory when grouping starts; item 5's receipt is answered by item 4's message id, in a file. Wrong, they
-    would be groups of their own, or item 5 would join item 4's unanswered receipt."""
-    items = [([99, 1], []), ([2], []), ([4], []), ([7], []), ([3], [(30, 0)]), ([5], [(3, 0)]), ([99], [])]
+    """Items 0 and 5 share key 99 only: item 0's entry is in a file (the buffer of 2 filled), item 5's still in
+    memory when grouping starts. Wrong, they would be groups of their own."""
+    items = [[99, 1], [2], [4], [7], [3], [99]]
     table = table_of(items, spread, directory=tmp_path, buffer=2)
     assert table.buckets and len(table.keys)  # some on disk, some in memory
     labels = group(table).tolist()
-    assert labels[6] == labels[0] == 0 and labels[5] == 5 and labels[4] == 4  # 4's ref 30: "(no episode)"
-    assert labels == expected_groups(items)
+    assert labels == [0, 1, 2, 3, 4, 0] == expected_groups(items)
 
 
 def test_a_file_past_the_buffer_is_split_by_the_keys_next_bits(tmp_path: Path,
@@ -125,7 +112,7 @@ def test_a_file_past_the_buffer_is_split_by_the_keys_next_bits(tmp_path: Path,
         real(entries, *args)
 
     monkeypatch.setattr(grouping, "_join", join)
-    items = [([k, k + 1], []) for k in range(1, 60, 2)] + [([k], []) for k in range(1, 60, 7)]
+    items = [[k, k + 1] for k in range(1, 60, 2)] + [[k] for k in range(1, 60, 7)]
     table = table_of(items, lambda k: k << 40, directory=tmp_path, buffer=8)  # top 24 bits 0: one file
     assert table.buckets == {"00"}
     assert group(table).tolist() == expected_groups(items)
@@ -133,8 +120,8 @@ def test_a_file_past_the_buffer_is_split_by_the_keys_next_bits(tmp_path: Path,
 
 
 def test_a_table_held_in_memory_groups_as_the_union_find_does() -> None:
-    items = [([1, 2], [(3, 0)]), ([2, 3], []), ([5], [(0, 4)]), ([], [(0, 0)]), ([9], [])]
-    assert group(table_of(items)).tolist() == expected_groups(items) == [0, 0, 2, 2, 4]
+    items = [[1, 2], [2, 3], [5], [], [9], [5, 3]]
+    assert group(table_of(items)).tolist() == expected_groups(items) == [0, 0, 0, 3, 4, 0]
 
 
 @settings(max_examples=10, deadline=None)
@@ -168,7 +155,7 @@ def test_the_key_files_are_gone_after_an_interrupted_or_failed_grouping(tmp_path
     run's directory goes, as the spool's does)."""
     seen: list[str] = []
 
-    def interrupted(entries: np.ndarray, parent: np.ndarray, answered: np.ndarray) -> None:
+    def interrupted(entries: np.ndarray, parent: np.ndarray) -> None:
         seen.extend(p.name for p in Path(tempfile.gettempdir()).glob("medcom-replay-*/links-*"))
         raise stop
 

@@ -345,18 +345,93 @@ def _archive_members(path: str) -> Iterator[Source]:
 
 
 def _walk_dir(directory: str) -> Iterator[Source]:
-    """Inputs under `directory`: a directory's own files in name order, then its subdirectories; a directory
-    that cannot be listed is a source with its error (reported and counted, not skipped)."""
-    failed: list[OSError] = []
-    for root, dirs, files in os.walk(directory, onerror=failed.append):
-        while failed:
-            yield _unlistable(failed.pop(0))
-        dirs.sort()
-        for name in sorted(files):
-            if name.lower().endswith(WALKED_SUFFIXES) and not name.startswith("."):
-                yield from _file_sources(os.path.join(root, name))
-    while failed:
-        yield _unlistable(failed.pop(0))
+    """Inputs under `directory` as `os.walk` finds them: a directory's own files in name order, then its
+    subdirectories in name order (symbolic links to directories are not followed); a directory that cannot be
+    listed is a source with its error (reported and counted, not skipped)."""
+    try:
+        files, dirs = _listing(directory)
+    except OSError as exc:
+        yield _unlistable(exc)
+        return
+    for name in files:
+        yield from _file_sources(os.path.join(directory, name))
+    for name in dirs:
+        path = os.path.join(directory, name)
+        if not os.path.islink(path):
+            yield from _walk_dir(path)
+
+
+LISTING_BUFFER = 1 << 17  # a directory's file names held in memory (about 13 MB); past it, sorted runs on disk
+_RUN_READ = 1 << 15
+
+
+def _listing(directory: str) -> tuple[Iterator[str], list[str]]:
+    """The names of a directory's input files (sorted, as an iterator) and of its subdirectories (sorted). A
+    folder of millions of messages is sorted outside memory: past `LISTING_BUFFER` names, each buffer goes to an
+    anonymous temporary file as a sorted run (no name on disk: gone with the process, however it ends), and the
+    runs are merged as they are read (the names a list held cost about 97 bytes a file in the command). If the
+    temporary file cannot be written, the names stay in memory."""
+    names: list[str] = []
+    dirs: list[str] = []
+    runs: list[tuple[int, int]] = []  # (start, end) of each sorted run in `spill`
+    spill: IO[bytes] | None = None
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:  # as os.walk: not a directory
+                is_dir = False
+            name = entry.name
+            if is_dir:
+                dirs.append(name)
+            elif name.lower().endswith(WALKED_SUFFIXES) and not name.startswith("."):
+                names.append(name)
+                if len(names) >= LISTING_BUFFER:
+                    spill = _spill_run(names, spill, runs)
+    dirs.sort()
+    names.sort()
+    if not runs:
+        return iter(names), dirs
+    assert spill is not None
+    return _merged_runs(spill, runs, names), dirs
+
+
+def _spill_run(names: list[str], spill: IO[bytes] | None, runs: list[tuple[int, int]]) -> IO[bytes] | None:
+    """`names` sorted and appended to `spill` (made on first use) as a run, and emptied; left as they are if the
+    disk refuses (full, or no temporary directory)."""
+    import tempfile
+
+    try:
+        spill = spill or tempfile.TemporaryFile()  # noqa: SIM115 - closed when the merged runs are read
+        names.sort()
+        start = spill.seek(0, os.SEEK_END)
+        spill.write("\0".join(names).encode("utf-8", "surrogatepass") + b"\0")
+        spill.flush()
+        runs.append((start, spill.tell()))
+    except OSError:
+        return spill
+    names.clear()
+    return spill
+
+
+def _merged_runs(spill: IO[bytes], runs: list[tuple[int, int]], rest: list[str]) -> Iterator[str]:
+    """The names of every run, and of `rest` (sorted), in one sorted order."""
+    import heapq
+
+    with spill:
+        yield from heapq.merge(*(_run(spill.fileno(), start, end) for start, end in runs), rest)
+
+
+def _run(fd: int, start: int, end: int) -> Iterator[str]:
+    """The names of one sorted run (NUL-terminated UTF-8; a file name holds no NUL), read a block at a time."""
+    pending = b""
+    while start < end:
+        block = os.pread(fd, min(_RUN_READ, end - start), start)
+        if not block:
+            raise OSError(f"the sorted listing's temporary file ended early ({start} of {end} bytes)")
+        start += len(block)
+        *done, pending = (pending + block).split(b"\0")
+        yield from (name.decode("utf-8", "surrogatepass") for name in done)
 
 
 def _unlistable(exc: OSError) -> Source:

@@ -17,7 +17,7 @@ from medcom.events import Event
 from medcom.findings import Finding
 from medcom.gc_tuning import batch_gc
 from medcom.policy import Policy
-from medcom.replay.input_rules import prepare
+from medcom.replay.input_rules import Order, prepare
 from medcom.replay.load import ReplayInput, is_timeline, load_log, load_timeline
 
 __all__ = ["LogFacts", "ReplayInput", "ReplayResult", "is_timeline", "load_log", "load_timeline", "replay"]
@@ -53,6 +53,7 @@ class ReplayResult:
     cancelled: set[str]
     log: LogFacts | None = None  # what these inputs alone show of the log (see LogFacts)
     findings: list[Finding] = field(default_factory=list)  # the input stage's, of messages of no episode
+    finding_order: list[Order] = field(default_factory=list)  # where the whole log's replay makes each (its order)
 
 
 def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None, *,
@@ -73,4 +74,5 @@ def replay(inp: ReplayInput, policy: Policy, rules: list[Rule] | None = None, *,
         episodes = engine.run(events)
         for name in prepared.cancelled:
             episodes.setdefault(name, Episode(name))
-        return ReplayResult(inp, episodes, prepared.notes, prepared.cancelled, own, prepared.findings)
+        return ReplayResult(inp, episodes, prepared.notes, prepared.cancelled, own, prepared.findings,
+                            prepared.finding_order)

@@ -1,5 +1,8 @@
-"""Grouping: the connected groups of a log's items (items that share a link key, and receipts that answer no
-message of the log with each other), packed into partitions of about a given size.
+"""Grouping: the connected groups of a log's items (items that share a link key), packed into partitions of about
+a given size. A receipt of a message that is not in the log shares a key with no message: it is a group of its
+own, or with the other receipts of that message (the receipts of a log's rejected messages were all one group,
+which grew with the log: 17,971 of 115,783 items of a generated 100,002-message log, about ten partitions' worth in
+one at a million, the worker that peaked at 451 MiB).
 
 Memory does not follow the keys: they are read one file at a time (medcom.replay.links puts whatever shares a key
 in one file, each at most a buffer's worth), and each file's shared keys are joined into a union-find over the
@@ -13,27 +16,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE
-from medcom.replay.links import BUCKET_BITS, ENTRY, QUERY, RECEIPTS_FILE, LinkTable, bucket_path, write_buckets
+from medcom.replay.links import BUCKET_BITS, ENTRY, LinkTable, bucket_path, write_buckets
 
 CHUNK = 1 << 18  # items taken at a time by the passes over every item (bounds their temporary arrays)
 
 
 def group(table: LinkTable) -> np.ndarray:
-    """The group of every item, named by its first item (the least number in it): items that share a key, and
-    receipts that answer no message of the log with each other. The table's files are read (and removed) here."""
+    """The group of every item, named by its first item (the least number in it): items that share a key. The
+    table's files are read (and removed) here."""
     n = table.items
-    index = np.int32 if n + 1 < np.iinfo(np.int32).max else np.int64
-    parent = np.arange(n + 1, dtype=index)  # a union-find; n: the node of the receipts that answer no message
-    answered = np.zeros(table.receipts, dtype=bool)  # per receipt row: one of its references is a message's
+    index = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    parent = np.arange(n, dtype=index)  # a union-find
     for entries in _buckets(table):
-        _join(entries, parent, answered)
-    for start, nodes in _receipt_nodes(table):
-        lost = nodes[~answered[start:start + len(nodes)]].astype(index)
-        _union(parent, lost, np.full(len(lost), n, dtype=index))
-    del answered
+        _join(entries, parent)
     _flatten(parent)
-    return parent[:n]
+    return parent
 
 
 def pack(labels: np.ndarray, size: int) -> np.ndarray:
@@ -84,36 +81,11 @@ def _buckets(table: LinkTable) -> Iterator[np.ndarray]:
         yield entries
 
 
-def _receipt_nodes(table: LinkTable) -> Iterator[tuple[int, np.ndarray]]:
-    """The node of every receipt row, a chunk at a time: (the first row's number, the nodes)."""
-    start = 0
-    if table.directory is not None and (path := table.directory / RECEIPTS_FILE).exists():
-        with open(path, "rb") as stream:
-            while len(nodes := np.fromfile(stream, dtype=np.int64, count=CHUNK)):
-                yield start, nodes
-                start += len(nodes)
-        os.unlink(path)
-    if len(table.receipt_nodes):
-        yield start, np.frombuffer(table.receipt_nodes, dtype=np.int64)
-
-
-def _join(entries: np.ndarray, parent: np.ndarray, answered: np.ndarray) -> None:
-    """Items that share a key (all of its entries are in `entries`) joined; receipt rows whose reference a message
-    of the log defines marked answered."""
+def _join(entries: np.ndarray, parent: np.ndarray) -> None:
+    """Items that share a key (all of its entries are in `entries`) joined."""
     entries = entries[np.argsort(entries["key"])]
-    asking = (entries["bits"] & QUERY) != 0
-    keys = entries[~asking] if asking.any() else entries
-    same = keys["key"][1:] == keys["key"][:-1]
-    _union(parent, keys["item"][:-1][same], keys["item"][1:][same])
-    if not asking.any():
-        return
-    queries = entries[asking]
-    for bit in (NAMES_MESSAGE, NAMES_ENVELOPE):
-        defined = keys["key"][(keys["bits"] & bit) != 0]  # (sorted)
-        asked = queries[(queries["bits"] & bit) != 0]
-        if len(defined) and len(asked):
-            at = np.minimum(np.searchsorted(defined, asked["key"]), len(defined) - 1)
-            answered[asked["item"][defined[at] == asked["key"]]] = True
+    same = entries["key"][1:] == entries["key"][:-1]
+    _union(parent, entries["item"][:-1][same], entries["item"][1:][same])
 
 
 def _find(parent: np.ndarray, nodes: np.ndarray) -> np.ndarray:

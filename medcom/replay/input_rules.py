@@ -60,6 +60,14 @@ def by_envelope(ident: object) -> Key:
     return Key(f"V:{ident or ''}")
 
 
+# Where the whole log's replay makes an input finding: (pass, when its message was sent, 0 for a message's event
+# or 1 for a timeline's fact, its input sequence number, the event's place in its message). Input findings come
+# pass by pass, each pass in arrival order; so a partition's are in this order, and the partitions' merged by it
+# are in the whole log's (a finding of no episode may come from any partition: medcom.replay.grouping).
+Order = tuple[int, datetime, int, int, int]
+_PATIENTS, _ENVELOPES, _DUPLICATES, _DETAILS, _CORRECTIONS, _REFERENCES = range(6)
+
+
 @dataclass
 class Prepared:
     """What the engine runs, and what the report says about the inputs."""
@@ -69,20 +77,28 @@ class Prepared:
     cancelled: set[str] = field(default_factory=set)  # episodes whose admission was cancelled
     findings: list[Finding] = field(default_factory=list)  # of messages that belong to no episode (input findings)
     unassigned: list[Event] = field(default_factory=list)  # their events: not replayed, but the log holds them
+    finding_order: list[Order] = field(default_factory=list)  # each input finding's `Order`
 
 
 class _Notes:
     def __init__(self) -> None:
         self.by_episode: dict[str, list[Violation]] = defaultdict(list)
         self.findings: list[Finding] = []
+        self.order: list[Order] = []
 
     def add(self, episode: str, rule: str, severity: str, text: str, at: datetime | None, ids: list[str],
-            source: str = "") -> None:
-        """A note of an episode; of a message that belongs to none (episode ''), an input finding."""
+            source: str = "", *, order: Order) -> None:
+        """A note of an episode; of a message that belongs to none (episode ''), an input finding, made at
+        `order` of the whole log's replay."""
         if episode:
             self.by_episode[episode].append(Violation(rule, SEVERITY_OF[severity], None, at, ids, text))
         else:
             self.findings.append(Finding(rule, SEVERITY_OF[severity], text, source))
+            self.order.append(order)
+
+
+def _order(step: int, unit: Unit, index: int = 0) -> Order:
+    return step, _sent(unit), 0, unit.seq, index
 
 
 def _utc(event: Event) -> None:
@@ -137,15 +153,17 @@ def prepare(inp: ReplayInput, policy: Policy) -> Prepared:
     kept = _duplicates(units, inp, notes, policy)
     sidecar_units = _apply_details(kept, inp, notes)
     kept = sorted([*kept, *sidecar_units], key=lambda u: (_sent(u), u.seq))
+    places = {id(e): (_REFERENCES, sent, 0, u.seq, i) for u in kept for sent in (_sent(u),)
+              for i, e in enumerate(u.events.events)}
     known = {by_message(primary.id) for u in kept if (primary := u.primary) is not None and primary.id}
     kept, cancelled = _corrections(kept, notes)
     events = [e for u in kept for e in u.events.events]
     events = _merge_facts(events, inp.facts)
-    _references(events, known, notes)
+    _references(events, known, notes, places)
     unassigned = [e for e in events if not e.episode]
     if unassigned:
         events = [e for e in events if e.episode]
-    return Prepared(events, dict(notes.by_episode), cancelled, notes.findings, unassigned)
+    return Prepared(events, dict(notes.by_episode), cancelled, notes.findings, unassigned, notes.order)
 
 
 _END = datetime.max.replace(tzinfo=UTC)
@@ -178,7 +196,8 @@ def _separate_patients(units: list[Unit], notes: _Notes) -> None:
             others[episode] += 1
             renamed[key] = f"{me.episode}~{others[episode] + 1}"
             notes.add(renamed[key], "M-PATIENT", "warning", f"episode-of-care id {me.episode} also names another "
-                      "patient: replayed as an episode of its own", _first(unit), [])
+                      "patient: replayed as an episode of its own", _first(unit), [],
+                      order=_order(_PATIENTS, unit))
         me.episode = renamed[key]
         for event in me.events:
             event.episode = renamed[key]
@@ -289,7 +308,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         elif (primary.id or "") not in ids:
             notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
                       f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
-                      [primary.id] if primary.id else [], here)
+                      [primary.id] if primary.id else [], here, order=_order(_ENVELOPES, unit))
 
 
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
@@ -347,15 +366,18 @@ def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes, policy: Poli
             copies = seen[key][1]
             inp.duplicates += 1
             if primary.envelope_id and primary.envelope_id not in {c.envelope_id for c in copies}:
-                _check_resend(primary, copies, acknowledged.get(by_message(primary.id), []), rules, notes)
+                _check_resend(primary, copies, acknowledged.get(by_message(primary.id), []), rules, notes,
+                              _order(_DUPLICATES, unit))
             else:
                 notes.add(primary.episode, "M-DUP", "info", f"message {primary.id} arrived again; not evaluated "
-                          "again (it gets the same receipt as the first)", primary.at, [primary.id])
+                          "again (it gets the same receipt as the first)", primary.at, [primary.id],
+                          order=_order(_DUPLICATES, unit))
             copies.append(primary)
             continue
         if key in seen:
             notes.add(primary.episode, "M-DUP", "warning", f"message id {primary.id} was used again for a message "
-                      "with other content; both are evaluated", primary.at, [primary.id])
+                      "with other content; both are evaluated", primary.at, [primary.id],
+                      order=_order(_DUPLICATES, unit))
         else:
             seen[key] = (fingerprint, [primary])
         kept.append(unit)
@@ -363,22 +385,22 @@ def _duplicates(units: list[Unit], inp: ReplayInput, notes: _Notes, policy: Poli
 
 
 def _check_resend(resend: Event, copies: list[Event], acks: list[datetime], rules: MessagesPolicy,
-                  notes: _Notes) -> None:
+                  notes: _Notes, order: Order) -> None:
     previous = copies[-1]
     ident = resend.id or ""
     resends = sum(1 for c in copies[1:] if c.envelope_id != copies[0].envelope_id) + 1
     notes.add(resend.episode, "M-DUP", "info", f"message {ident} resent in envelope {resend.envelope_id} (resend "
-              f"{resends}); not evaluated again", resend.at, [ident])
+              f"{resends}); not evaluated again", resend.at, [ident], order=order)
     if any(previous.at <= at < resend.at for at in acks):  # one at the resend's instant may be the copy's own
         notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent although its receipt had "
-                  "come", resend.at, [ident])
+                  "come", resend.at, [ident], order=order)
     elif resend.at - previous.at < rules.receipt_timeout:
         notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent "
                   f"{int((resend.at - previous.at).total_seconds() // 60)} min after the previous copy: a resend "
-                  f"waits {rules.receipt_timeout} without a receipt", resend.at, [ident])
+                  f"waits {rules.receipt_timeout} without a receipt", resend.at, [ident], order=order)
     if resends > rules.max_resends:
         notes.add(resend.episode, "M-RESEND", "warning", f"message {ident} was resent {resends} times; at most "
-                  f"{rules.max_resends}", resend.at, [ident])
+                  f"{rules.max_resends}", resend.at, [ident], order=order)
 
 
 def _apply_details(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[Unit]:
@@ -400,7 +422,8 @@ def _apply_details(units: list[Unit], inp: ReplayInput, notes: _Notes) -> list[U
             unit.events.status, unit.events.replaces = CORRECTED, str(line.data["correction_of"])
         if abs(target.at - line.at) >= SAME_MINUTE:
             notes.add(target.episode, "M-REF", "info", f"the side-car moves message {target.id} from "
-                      f"{target.at.isoformat()} to {line.at.isoformat()}", line.at, [target.id or ""])
+                      f"{target.at.isoformat()} to {line.at.isoformat()}", line.at, [target.id or ""],
+                      order=(_DETAILS, _END, 1, line.seq, 0))
         target.at = line.at
         target.kind = line.kind
         target.data.update(line.data)
@@ -435,7 +458,8 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
         if primary is not None and primary.id and by_message(primary.id) in held:
             _, change = held.pop(by_message(primary.id))
             notes.add(primary.episode, "M-ORDER", "info", f"{change.events.status} message arrived before its "
-                      f"original {primary.id}; applied when the original arrived", primary.at, [primary.id])
+                      f"original {primary.id}; applied when the original arrived", primary.at, [primary.id],
+                      order=_order(_CORRECTIONS, unit))
             out.append(unit)
             withdraw(unit, change)
             continue
@@ -447,7 +471,8 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
             elif target is None:
                 at = primary.at if primary else None
                 notes.add(me.episode, "M-REF", "warning", f"a {me.status} {me.kind} with no earlier message of its "
-                          "kind in the episode to change", at, [primary.id] if primary and primary.id else [])
+                          "kind in the episode to change", at, [primary.id] if primary and primary.id else [],
+                          order=_order(_CORRECTIONS, unit))
             else:
                 withdraw(target, unit)
         if me.status == CANCELLED:
@@ -462,7 +487,8 @@ def _corrections(units: list[Unit], notes: _Notes) -> tuple[list[Unit], set[str]
     for ident, change in held.values():
         primary = change.primary
         notes.add(change.events.episode or "", "M-REF", "warning", f"{change.events.status} message refers to "
-                  f"{ident}, which is not in the log", primary.at if primary else None, [ident])
+                  f"{ident}, which is not in the log", primary.at if primary else None, [ident],
+                  order=(_CORRECTIONS, _END, 1, change.seq, 0))
     return [u for u in out if id(u) not in withdrawn], cancelled
 
 
@@ -504,14 +530,16 @@ def _merge_facts(events: list[Event], facts: list[Event]) -> list[Event]:
     return out
 
 
-def _references(events: list[Event], ids: set[Key], notes: _Notes) -> None:
-    """M-REF: a reply, receipt or correction naming a message that is not in the log."""
+def _references(events: list[Event], ids: set[Key], notes: _Notes, places: dict[int, Order]) -> None:
+    """M-REF: a reply, receipt or correction naming a message that is not in the log. `places`: the `Order` of
+    each message's events (the facts of timelines follow them: `_merge_facts`)."""
     for event in events:
+        order = places.get(id(event)) or (_REFERENCES, _END, 1, event.seq, 0)
         for key in REFERENCES:
             target = event.data.get(key)
             if target and by_message(target) not in ids:
                 notes.add(event.episode, "M-REF", "warning", f"{event.kind} refers ({key}) to {target}, which is not "
-                          "in the log", event.at, [event.id] if event.id else [], event.source)
+                          "in the log", event.at, [event.id] if event.id else [], event.source, order=order)
 
 
 # --- relations: what the passes above tie together -----------------------------------------------------------------
@@ -520,8 +548,8 @@ def _references(events: list[Event], ids: set[Key], notes: _Notes) -> None:
 # shares a key. The passes look related inputs up only by the `by_*` keys at the top of this module, and
 # relations_of declares an input's keys with the same functions: a pass that relates inputs by a new field adds a
 # `by_*` key and declares it here (the property test of partitioned == whole replays fails until it does).
-
-NAMES_MESSAGE, NAMES_ENVELOPE = 1, 2  # bits of a key: it is a (non-receipt) message's own id / its envelope's
+# A receipt of a message that is not in the log needs no other input: it belongs to no episode, and its findings are
+# input findings, put in the whole log's order by their `Order` wherever they were made.
 
 
 def episode_aliases(name: str) -> tuple[str, str]:
@@ -533,14 +561,13 @@ def episode_aliases(name: str) -> tuple[str, str]:
 @dataclass
 class Relations:
     """The keys of one input: "E:" episode names and ids (and their aliases), "C:" its patient, "M:" message
-    ids and "V:" envelope ids it is or names; each once, with the NAMES_* bits of all its mentions."""
+    ids and "V:" envelope ids it is or names; each once, in the order first named."""
 
-    keys: dict[Key, int] = field(default_factory=dict)
-    unanswered: list[str] = field(default_factory=list)  # receipts of no episode: the ref each answers ('': none)
+    keys: dict[Key, None] = field(default_factory=dict)
 
-    def add(self, key: Key | None, bits: int = 0) -> None:
+    def add(self, key: Key | None) -> None:
         if key is not None:
-            self.keys[key] = self.keys.get(key, 0) | bits
+            self.keys[key] = None
 
     def reference(self, ref: object) -> None:
         """A message or envelope it names (a receipt's ref may be either: `_resolve_receipts`)."""
@@ -565,22 +592,18 @@ def relations_of(events: Iterable[Event], message: MessageEvents | None = None) 
         names.update(a for a in message.aliases if a)
         out.add(by_patient(message.cpr))
         out.reference(message.replaces)
-    in_unit = message is not None
     for event in events:
         if event.episode:
             names.add(event.episode)
-        kind, data = event.kind, event.data
+        data = event.data
         out.add(by_patient(data.get("cpr")))
         ident = data.get("id")
-        defines = in_unit and event.is_message and kind != "receipt_sent" and bool(ident)
         if event.is_message and ident:
-            out.add(by_message(ident), NAMES_MESSAGE if defines else 0)
+            out.add(by_message(ident))
         if event.envelope_id:
-            out.add(by_envelope(event.envelope_id), NAMES_ENVELOPE if defines else 0)
+            out.add(by_envelope(event.envelope_id))
         for key in REFERENCES:
             out.reference(data.get(key))
-        if in_unit and kind == "receipt_sent" and not event.episode:
-            out.unanswered.append(str(data.get("ref") or ""))
     for name in names:
         out.add(by_episode(name))
         for other in episode_aliases(name):

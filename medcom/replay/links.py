@@ -17,7 +17,7 @@ import numpy as np
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
 from medcom.replay import LogFacts
-from medcom.replay.input_rules import NAMES_ENVELOPE, NAMES_MESSAGE, by_envelope, by_message, relations_of
+from medcom.replay.input_rules import relations_of
 
 
 def _hash(key: str) -> int:
@@ -31,8 +31,6 @@ class Links:
     """What ties one spooled item to others (hashed keys), and what it tells of the whole log."""
 
     keys: list[int] = field(default_factory=list)
-    bits: list[int] = field(default_factory=list)  # per key: input_rules.NAMES_MESSAGE, NAMES_ENVELOPE or 0
-    receipts: list[tuple[int, int]] = field(default_factory=list)  # receipts of no episode: (M:ref, V:ref) or 0
     has_receipts: bool = False
     has_phone_calls: bool = False
     first: datetime | None = None
@@ -41,9 +39,7 @@ class Links:
 def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> Links:
     """The links of a message (its events and how it relates to others) or of a timeline line (one event)."""
     events = list(events)
-    related = relations_of(events, message)
-    links = Links([_hash(k) for k in related.keys], list(related.keys.values()),
-                  [(_hash(by_message(ref)), _hash(by_envelope(ref))) if ref else (0, 0) for ref in related.unanswered])
+    links = Links([_hash(k) for k in relations_of(events, message).keys])
     for event in events:
         at = event.at.astimezone(UTC)
         links.first = at if links.first is None or at < links.first else links.first
@@ -52,26 +48,22 @@ def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> L
     return links
 
 
-ENTRY = np.dtype([("key", "<i8"), ("item", "<i8"), ("bits", "u1")])  # one key of an item (17 bytes on disk)
-QUERY = 0x80  # an entry's bit: not a key of the item but a receipt's reference asking whether a message defines it
-LINK_BUFFER = 1 << 18  # entries held in memory before they go to disk (~4.5 MiB packed; ~50,000 messages)
+ENTRY = np.dtype([("key", "<i8"), ("item", "<i8")])  # one key of an item (16 bytes on disk)
+LINK_BUFFER = 1 << 18  # entries held in memory before they go to disk (4 MiB packed; ~50,000 messages)
 BUCKET_BITS = 6  # entries go to 2**BUCKET_BITS files by their key's top bits (and again by the next, if too big)
 
 
 class LinkTable:
     """The links of numbered items (0, 1, ...), and what they tell of the log. Each key of an item is an entry
-    (key, item, bits), and each M:/V: reference of a receipt of no episode a QUERY entry (key, receipt row, bits);
-    up to `buffer` entries are held in memory, the rest go to files in `directory`, one per range of key values,
-    so that whatever shares a key is in one file: grouping reads one file at a time and memory stays flat in the
-    log's size (the files are the run's: removed with its directory)."""
+    (key, item); up to `buffer` entries are held in memory, the rest go to files in `directory`, one per range of
+    key values, so that whatever shares a key is in one file: grouping reads one file at a time and memory stays
+    flat in the log's size (the files are the run's: removed with its directory)."""
 
     def __init__(self, directory: Path | None = None, buffer: int | None = None) -> None:
         self.items = 0
-        self.receipts = 0  # rows: (node, M:ref, V:ref) of receipts that answer no message of their episode
         self.directory = directory  # None: everything stays in memory
         self.buffer = max(1, LINK_BUFFER if buffer is None else buffer)
-        self.keys, self.nodes, self.bits = array("q"), array("q"), array("B")  # the entries not yet on disk
-        self.receipt_nodes = array("q")  # the node of each receipt row not yet on disk
+        self.keys, self.nodes = array("q"), array("q")  # the entries not yet on disk
         self.buckets: set[str] = set()  # the files written (by name), if any
         self.estimate = LogFacts(False, False, None)
 
@@ -80,18 +72,8 @@ class LinkTable:
         node = self.items
         self.items += 1
         self.keys.extend(links.keys)
-        self.bits.extend(links.bits)
         self.nodes.extend([node] * len(links.keys))
-        for m, v in links.receipts:
-            row = self.receipts
-            self.receipts += 1
-            self.receipt_nodes.append(node)
-            for ref, bit in ((m, NAMES_MESSAGE), (v, NAMES_ENVELOPE)):
-                if ref:
-                    self.keys.append(ref)
-                    self.nodes.append(row)
-                    self.bits.append(QUERY | bit)
-        if self.directory is not None and (len(self.keys) >= self.buffer or len(self.receipt_nodes) >= self.buffer):
+        if self.directory is not None and len(self.keys) >= self.buffer:
             self.spill()
         self.estimate = self.estimate.joined(LogFacts(links.has_receipts, links.has_phone_calls, links.first))
         return node
@@ -101,20 +83,13 @@ class LinkTable:
         out = np.empty(len(self.keys), dtype=ENTRY)
         out["key"] = np.frombuffer(self.keys, dtype=np.int64)
         out["item"] = np.frombuffer(self.nodes, dtype=np.int64)
-        out["bits"] = np.frombuffer(self.bits, dtype=np.uint8)
         return out
 
     def spill(self) -> None:
-        """The entries and receipt rows in memory to their files (appended: each file stays in input order)."""
+        """The entries in memory to their files (appended: each file stays in input order)."""
         assert self.directory is not None
         self.buckets.update(write_buckets(self.entries(), self.directory, ""))
-        self.keys, self.nodes, self.bits = array("q"), array("q"), array("B")
-        with open(self.directory / RECEIPTS_FILE, "ab") as out:
-            out.write(self.receipt_nodes.tobytes())
-        self.receipt_nodes = array("q")
-
-
-RECEIPTS_FILE = "links-receipts"
+        self.keys, self.nodes = array("q"), array("q")
 
 
 def bucket_path(directory: Path, name: str) -> Path:

@@ -86,10 +86,20 @@ class ReplayInput:
         take_read(self, read)
 
 
+class FindingsSink(Protocol):
+    """Where the input findings of a log's reading go: a list, or a file (medcom.replay.spool.FindingSpool)."""
+
+    def append(self, finding: Finding, /) -> None: ...
+
+    def extend(self, findings: Iterable[Finding], /) -> None: ...
+
+
 class Sink(Protocol):
     """Where a log's reading goes: a ReplayInput in memory, or a spool on disk (medcom.replay.partition)."""
 
-    findings: list[Finding]
+    @property
+    def findings(self) -> FindingsSink: ...
+
     messages: int
     rejected: int
     lines: int

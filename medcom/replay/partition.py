@@ -8,8 +8,8 @@ its episode-of-care ids (and their aliases, and what a side-car name stands for)
 ids of the messages it is or names (replies, receipts, corrections), its envelope. Whatever shares a key is
 replayed together, so every rule of the input stage and of the engine sees in a partition what it would see in the
 whole log: the episode of a receipt or a reply, duplicates and resends, a correction and what it corrects, one
-episode id naming two patients, a side-car's names, a patient's other episodes. Receipts that answer no message of
-the log all join one group (they belong to no episode: their findings are input findings, as in the whole log).
+episode id naming two patients, a side-car's names, a patient's other episodes. A receipt that answers no message of
+the log needs no other input (its findings are input findings, merged in the whole log's order by the report).
 The keys are the input rules' own (medcom.replay.input_rules.relations_of; hashed in medcom.replay.links).
 
 The connected groups (medcom.replay.grouping) are packed into partitions of about `PARTITION_MESSAGES` items;
@@ -34,7 +34,7 @@ import heapq
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -52,7 +52,7 @@ from medcom.replay import LogFacts, ReplayResult, replay
 from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages, take_read
 
 if TYPE_CHECKING:
-    from medcom.replay.spool import Spool, SpoolRead
+    from medcom.replay.spool import FindingSpool, Spool, SpoolRead
 # The spool's functions are imported where they are used: the spool imports numpy (~0.1 s of CPU), which a log of
 # one partition read in this process never needs.
 
@@ -127,7 +127,7 @@ class PartitionedReplay(Generic[T, S]):
     duplicates: int = 0
     lines: int = 0
     lines_rejected: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: Collection[Finding] = field(default_factory=list)  # pass 1's (on disk past one partition)
     summaries: list[S] = field(default_factory=list)  # each partition's, in partition order
     partitions: int = 0
     runs: int = 0  # how many times the partitions were run (2 when the estimate of LogFacts was wrong)
@@ -315,7 +315,7 @@ class _MemoryFirst:
         self.path, self.limit = path, limit
         self.held = ReplayInput()
         self.spool: Spool | None = None
-        self.findings: list[Finding] = []
+        self.findings: list[Finding] | FindingSpool = []  # (on disk once the items are)
         self.messages = self.rejected = self.lines = self.lines_rejected = 0
         self.seq = 0
 
@@ -355,7 +355,8 @@ class _MemoryFirst:
         from medcom.replay.spool import Spool
 
         spool = self.spool = Spool(self.path)
-        self.held = ReplayInput()
+        spool.findings.extend(self.findings)
+        self.held, self.findings = ReplayInput(), spool.findings
         items: list[tuple[int, Callable[[Any], None], object]] = [
             *((u.seq, spool.add_unit, u) for u in held.units), *((e.seq, spool.add_fact, e) for e in held.facts),
             *((e.seq, spool.add_sidecar_message, e) for e in held.sidecar_messages)]

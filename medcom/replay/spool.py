@@ -1,7 +1,7 @@
 """The spool of a partitioned replay: pass 1 writes every accepted message, and every line of a timeline or
 side-car, to one file in input order (a frame: kind, input sequence number, the pickled item), with its links in
-a LinkTable; pass 2 (`route`) copies each item into its partition's file; a partition's file is read back as the
-inputs of a replay (`partition_input`)."""
+a LinkTable, and its input findings to another (`FindingSpool`); pass 2 (`route`) copies each item into its
+partition's file; a partition's file is read back as the inputs of a replay (`partition_input`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pickle
 import struct
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -47,13 +47,52 @@ def _for_spool(read: Read[tuple[MessageEvents, str]]) -> SpoolRead:
     return Read(read.findings, read.messages, read.rejected, units)
 
 
+class FindingSpool(Collection[Finding]):
+    """Input findings on disk, pickled one after another as they come, read back anew by every iteration: a
+    generated log has about 7,500 of them a 100,000 messages from its reading, held as objects (twice when masked)
+    in the command until they went here. The file is the run's (removed with its directory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count = path, 0
+        self._file: BinaryIO | None = None
+
+    def append(self, finding: Finding, /) -> None:
+        if self._file is None:
+            self._file = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115 - closed by `close`
+        pickle.dump(finding, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def extend(self, findings: Iterable[Finding], /) -> None:
+        for finding in findings:
+            self.append(finding)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __iter__(self) -> Iterator[Finding]:
+        if not self.count:
+            return iter(())
+        if self._file is not None:
+            self._file.flush()
+        return pickled(self.path)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == f for f in self)
+
+
 class Spool:
-    """The sink of pass 1: items framed into one file in input order, their links in a LinkTable."""
+    """The sink of pass 1: items framed into one file in input order, their links in a LinkTable, the input
+    findings in a FindingSpool beside it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: BinaryIO = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed by `close`
-        self.findings: list[Finding] = []
+        self.findings = FindingSpool(path.parent / "findings")
         self.messages = self.rejected = self.lines = self.lines_rejected = 0
         self.seq = 0
         self.table = LinkTable(path.parent)  # (its keys beyond a buffer go to files beside the spool)
@@ -63,7 +102,10 @@ class Spool:
         return self.seq
 
     def close(self) -> None:
-        self._file.close()  # (a full disk may show only here, at the last flush: SpoolError, from the caller)
+        try:
+            self._file.close()  # (a full disk may show only here, at the last flush: SpoolError, from the caller)
+        finally:
+            self.findings.close()
 
     def _item(self, kind: int, seq: int, payload: bytes, links: Links) -> None:
         self._file.write(_FRAME.pack(kind, seq, len(payload)))

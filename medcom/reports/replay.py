@@ -11,12 +11,14 @@ violation's and finding's `Severity`.
 from __future__ import annotations
 
 import difflib
+import heapq
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
+from operator import itemgetter
 from typing import NamedTuple, Protocol
 
 import click
@@ -30,6 +32,7 @@ from medcom.gc_tuning import batch_gc
 from medcom.identifiers import mask_cpr, mask_cprs, municipality_name
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayInput, ReplayResult
+from medcom.replay.input_rules import Order
 from medcom.replay.partition import PartitionedReplay
 from medcom.reports.deferred import Deferred
 from medcom.reports.episode import (
@@ -336,7 +339,8 @@ class EpisodeReports:
         """The episodes, and the partition's summary: the summary of its episodes, its findings that belong to
         no episode, and `episode_matches` of the --episode values."""
         entries = _entries(result, self.filters, self.show_cpr, self.drawings)
-        return entries, PartitionSummary(ReplaySummary.of(entries), result.findings,
+        return entries, PartitionSummary(ReplaySummary.of(entries), list(zip(result.finding_order, result.findings,
+                                                                             strict=True)),
                                          episode_matches(result, self.filters.episodes))
 
 
@@ -344,7 +348,7 @@ class PartitionSummary(NamedTuple):
     """What a partition's replay tells the whole report beside its episode reports."""
 
     summary: ReplaySummary  # of its episodes
-    findings: list[Finding]  # input findings of its messages that belong to no episode
+    findings: list[tuple[Order, Finding]]  # input findings of its messages that belong to no episode, in order
     episode_matches: dict[str, list[str] | None]  # --episode value -> None (found) or the close names
 
 
@@ -358,7 +362,7 @@ class ReplayReport:
     counts: Counts
     summary: ReplaySummary
     log: LogFacts | None
-    findings: list[Finding]
+    findings: Collection[Finding]  # (read anew from disk by each iteration, in a partitioned replay)
     show_cpr: bool
     read_entries: Callable[[], Iterator[EpisodeReport]]
     rates: Policy | None = None  # the policy replayed under: the summary names its rate tables
@@ -422,11 +426,32 @@ def _list_in_chunks(opening: str, items: Iterable[Mapping[str, object]]) -> Iter
 
 def _shown(findings: Iterable[Finding], show_cpr: bool) -> list[Finding]:
     """Input findings as the report shows them: their strings masked unless `show_cpr`."""
-    if show_cpr:
-        return list(findings)
-    return [replace(f, text=mask_cprs(f.text), file=mask_cprs(f.file),
-                    xpath=f.xpath and mask_cprs(f.xpath), code=f.code and mask_cprs(f.code),
-                    judged_by=f.judged_by and mask_cprs(f.judged_by)) for f in findings]
+    return list(findings) if show_cpr else [_masked(f) for f in findings]
+
+
+def _masked(f: Finding) -> Finding:
+    return replace(f, text=mask_cprs(f.text), file=mask_cprs(f.file), xpath=f.xpath and mask_cprs(f.xpath),
+                   code=f.code and mask_cprs(f.code), judged_by=f.judged_by and mask_cprs(f.judged_by))
+
+
+class _InputFindings(Collection[Finding]):
+    """A partitioned replay's input findings as the report shows them, read anew by each iteration and never held
+    together: pass 1's (on disk), then the partitions' merged in the whole log's order (medcom.replay.input_rules'
+    `Order`), each masked as it is read unless `show_cpr`."""
+
+    def __init__(self, run: PartitionedReplay[EpisodeReport, PartitionSummary], show_cpr: bool) -> None:
+        self.run, self.show_cpr = run, show_cpr
+
+    def __iter__(self) -> Iterator[Finding]:
+        parts = (f for _, f in heapq.merge(*(part.findings for part in self.run.summaries), key=_ORDER))
+        found = (f for found in (self.run.findings, parts) for f in found)
+        return found if self.show_cpr else map(_masked, found)
+
+    def __len__(self) -> int:
+        return len(self.run.findings) + sum(len(part.findings) for part in self.run.summaries)
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == f for f in self)
 
 
 def whole_report(result: ReplayResult, filters: Filters = Filters(), show_cpr: bool = False,
@@ -435,7 +460,8 @@ def whole_report(result: ReplayResult, filters: Filters = Filters(), show_cpr: b
     with batch_gc():
         entries, part = EpisodeReports(filters, show_cpr, drawings)(result)
     return ReplayReport(policy_name, result.inputs, part.summary, result.log,
-                        _shown([*result.inputs.findings, *part.findings], show_cpr), show_cpr, lambda: iter(entries),
+                        _shown([*result.inputs.findings, *(f for _, f in part.findings)], show_cpr), show_cpr,
+                        lambda: iter(entries),
                         policy)
 
 
@@ -450,12 +476,13 @@ def partitioned_report(run: PartitionedReplay[EpisodeReport, PartitionSummary], 
     """The report of a partitioned replay (its partitions built with `EpisodeReports`): the same as
     `whole_report` of the whole log's replay, with the episodes streamed from disk."""
     summary = ReplaySummary()
-    found: list[Finding] = [*run.findings]
     for part in run.summaries:
         summary = summary.join(part.summary)
-        found += part.findings
-    return ReplayReport(policy_name, run, summary, run.log, _shown(found, show_cpr), show_cpr, partial(_merged, run),
-                        policy)
+    return ReplayReport(policy_name, run, summary, run.log, _InputFindings(run, show_cpr), show_cpr,
+                        partial(_merged, run), policy)
+
+
+_ORDER = itemgetter(0)
 
 
 def _merged(run: PartitionedReplay[EpisodeReport, PartitionSummary]) -> Iterator[EpisodeReport]:

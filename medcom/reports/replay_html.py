@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from html import escape
+from itertools import islice
 
 from medcom.calendar import BusinessCalendar, at_local, local_date
 from medcom.engine.rules import hm
@@ -424,7 +425,7 @@ def _body(report: ReplayReport, source: str, calendar: BusinessCalendar) -> Iter
     if findings:
         rows = "".join(f'<tr><td>{escape(f.file)}</td><td>{f.line or ""}</td><td>{escape(f.rule)}</td>'
                        f'<td class="sev-{escape(f.severity)}">{escape(f.severity)}</td>'
-                       f'<td>{escape(f.text)}</td></tr>' for f in findings[:500])
+                       f'<td>{escape(f.text)}</td></tr>' for f in islice(findings, 500))
         more = f"<p class=\"muted\">… and {len(findings) - 500} more (see --format json)</p>" \
             if len(findings) > 500 else ""
         yield [f"<h2>Input findings</h2><table><thead><tr><th>file</th><th>line</th><th>rule</th>"

@@ -1,0 +1,85 @@
+"""A log folder's listing (medcom.formats.inputs): files in name order, then subdirectories, as os.walk finds
+them; a folder of more names than `LISTING_BUFFER` is sorted in runs on disk (an anonymous temporary file), so
+the command does not hold every name of a million-message folder (about 97 bytes a file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medcom.formats import inputs
+from medcom.formats.inputs import WALKED_SUFFIXES, iter_sources
+
+
+def walked_as_before(directory: str) -> list[str]:
+    """The oracle: the listing as os.walk gives it, every name of a folder sorted in memory."""
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        out += [os.path.join(root, name) for name in sorted(files)
+                if name.lower().endswith(WALKED_SUFFIXES) and not name.startswith(".")]
+    return out
+
+
+NAMES = st.text(st.sampled_from("aBz09_-. æøÅ\u00e9\u4e2d"), min_size=1, max_size=6)
+SUFFIXES = st.sampled_from([".xml", ".XML", ".json", ".jsonl", ".txt", ""])
+TREES = st.lists(st.tuples(st.sampled_from(["", "sub", "sub/deeper", "Sub", "zz"]), NAMES, SUFFIXES), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(TREES, st.sampled_from([1, 2, 3, 1000]), st.booleans())
+def test_the_listing_is_os_walks_whatever_the_buffer(tree: list, buffer: int, odd_bytes: bool) -> None:
+    """Any names (non-ASCII, upper-case suffixes, dot files, other files, subdirectories, a name that is not
+    UTF-8, a link to a directory): the same sources in the same order, whether the names fit the buffer or go
+    through sorted runs on disk."""
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
+        for folder, name, suffix in tree:
+            (Path(tmp) / folder).mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / folder / (name + suffix)).write_bytes(b"")
+        if odd_bytes:  # a name that is not UTF-8 (Python keeps its bytes as lone surrogates)
+            (Path(tmp) / os.fsdecode(b"caf\xe9.xml")).write_bytes(b"")
+            os.symlink(tmp, Path(tmp) / "link-to-top")  # not followed
+        monkeypatch.setattr(inputs, "LISTING_BUFFER", buffer)
+        assert [s.path for s in iter_sources([tmp])] == walked_as_before(tmp)
+
+
+def many_files(directory: Path, count: int) -> None:
+    for n in range(count):
+        os.close(os.open(directory / f"B{n * 7919 % count:07d}-0001-admission_advice_sent.xml",
+                         os.O_CREAT | os.O_WRONLY))
+
+
+def test_a_large_folder_is_listed_without_holding_its_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """20,000 names with a buffer of 2,000: the walk's peak of Python memory stays near the buffer's and the runs'
+    read blocks (the names of every file held and sorted cost about 2.5 MB here), and the order is os.walk's."""
+    many_files(tmp_path, 20_000)
+    monkeypatch.setattr(inputs, "LISTING_BUFFER", 2_000, raising=False)
+    monkeypatch.setattr(inputs, "_RUN_READ", 4_096, raising=False)
+    tracemalloc.start()
+    try:
+        count, previous = 0, ""
+        for source in iter_sources([tmp_path]):
+            assert source.path > previous
+            count, previous = count + 1, source.path
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 20_000 and peak < 1_000_000, peak
+
+
+def test_a_disk_that_refuses_the_runs_keeps_the_names_in_memory(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    many_files(tmp_path, 50)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(inputs, "LISTING_BUFFER", 4)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    assert [s.path for s in iter_sources([tmp_path])] == walked_as_before(str(tmp_path))
