@@ -139,10 +139,16 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
     if terminate is not None:
         terminate()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):  # 3.11-3.13: pid -> Process
-        with contextlib.suppress(Exception):
-            process.terminate()
+    else:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):  # 3.11-3.13: pid -> Process
+            with contextlib.suppress(Exception):
+                process.terminate()
+    # A worker ended while it sent a result left part of it in the results pipe: the pool's thread read on for the
+    # rest for ever, since this process holds the pipe's writing end too (it never writes there), and shutting the
+    # pool down waited for that thread (a SIGTERM to the process group mid-run hung `replay --workers 2`). With
+    # this end closed, the pipe ends when the workers have: the thread reads what is whole, then EOF.
+    with contextlib.suppress(Exception):
+        pool._result_queue._writer.close()  # type: ignore[attr-defined]
 
 
 def _tracker_outlives_hangup() -> None:
