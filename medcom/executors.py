@@ -73,10 +73,11 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
 
 class WorkerPool:
     """`workers` spawned processes, started by the first map and kept for every later one until `close`: a
-    partitioned replay reads its documents and then replays its partitions on the same workers, whose imports,
-    FHIR IG packages, compiled profiles and remembered walks serve both passes (each pass started a pool of its
-    own: every worker paid its start-up twice). A map left before its end (an error, a signal, the caller stopped
-    reading) ends the workers at once; a later map starts new ones."""
+    partitioned replay reads its documents and then replays its partitions on the same workers (each pass started
+    a pool of its own: every worker was spawned and imported medcom's replay twice). What reading left in a worker
+    (the FHIR stack, IG packages, compiled profiles, remembered walks) stays with it: a fixed amount of memory a
+    worker. A map left before its end (an error, a signal, the caller stopped reading) ends the workers at once; a
+    later map starts new ones."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers

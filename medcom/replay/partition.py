@@ -12,14 +12,14 @@ episode id naming two patients, a side-car's names, a patient's other episodes. 
 the log all join one group (they belong to no episode: their findings are input findings, as in the whole log).
 The keys are the input rules' own (medcom.replay.input_rules.relations_of; hashed in medcom.replay.links).
 
-The connected groups (medcom.replay.grouping) are packed into partitions of about `PARTITION_MESSAGES` items;
-pass 2 (medcom.replay.spool) copies each spooled item into its partition's file; each partition is then
-replayed alone (local workers: the same processes that read the documents, already warm) with what the engine
-must know of the whole log (`LogFacts`: receipts, phone calls, the clock's
-origin), estimated from pass 1 and checked against what the partitions show (a partition run on a wrong estimate
-is run again). Each partition's outcome is built by the caller's `build` (the report's typed episode entries, or
-calibration's stays) with a summary of them, and written to disk item by item, to be read back in partition order
-or merged across partitions. A log replayed in memory is this pipeline with one partition.
+The connected groups (medcom.replay.grouping) are packed into partitions of about `PARTITION_MESSAGES` items; pass
+2 (medcom.replay.spool) copies each spooled item into its partition's file; each partition is then replayed alone
+(by local workers: the processes that read the documents) with what the engine must know of the whole log
+(`LogFacts`: receipts, phone calls, the clock's origin), estimated from pass 1 and checked against what the
+partitions show (a partition run on a wrong estimate is run again). Each partition's outcome is built by the
+caller's `build` (the report's typed episode entries, or calibration's stays) with a summary of them, and written
+to disk item by item, to be read back in partition order or merged across partitions. A log replayed in memory
+is this pipeline with one partition.
 
 A log of at most `partition_messages` items is one partition whatever its links, so it is neither grouped nor
 routed. Read in this process (one local worker), it is not spooled either: pass 1 holds its items in memory until
