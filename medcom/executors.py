@@ -10,7 +10,8 @@ manager: a dask executor starts its local cluster (or connects to `scheduler`) o
         for result in ex.map(fn, tasks, on_done=bar.update):
             ...
 
-`map_in_order` is the local pool alone, for many small tasks (validate and replay read documents with it).
+`map_in_order` is the local pool alone, for many small tasks (validate reads documents with it); `WorkerPool`
+keeps its workers for several maps (a local executor's, inside its `with` block).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class Executor(Protocol):
     shares_files: bool  # its tasks run on this machine: they can read this process's temporary files
     in_process: bool  # its tasks run in this process (one local worker): nothing needs pickling
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], *,
-            on_done: Callable[[R], None] | None = None) -> Iterator[R]: ...
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, on_done: Callable[[R], None] | None = None,
+            chunksize: int = 1) -> Iterator[R]: ...
 
     def __enter__(self) -> Executor: ...
 
@@ -59,33 +60,65 @@ def map_in_order(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, chu
     some. At most `CHUNKS_IN_FLIGHT` chunks a worker are queued or done and not yet taken, and a result is let go
     as it is taken: memory holds a window of the results, not all of them (all were queued at once and every
     future kept: replay's parent held each message's pickled events and each partition's report entries until
-    the end, about 1.8 kB a message)."""
+    the end, about 1.8 kB a message). The workers end with the map: `WorkerPool` keeps them for several maps."""
     if workers <= 1:
         yield from map(fn, items)
         return
-    _tracker_outlives_hangup()
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet_worker)
-    finished = False
-    chunks = _chunks(items, chunksize)
-    pending: deque[Future[list[R]]] = deque()
+    pool = WorkerPool(workers)
     try:
-        while True:
-            while len(pending) < workers * CHUNKS_IN_FLIGHT and (chunk := next(chunks, None)) is not None:
-                with _signals_deferred():  # the pool's processes and threads start whole, or shutting down fails
-                    pending.append(pool.submit(_apply, fn, chunk))
-            if not pending:
-                break
-            yield from pending.popleft().result()
-        finished = True
-    except BrokenProcessPool:
-        raise ExecutorError("a worker process ended before its task did (killed, or out of memory)") from None
+        yield from pool.map(fn, items, chunksize)
     finally:
-        if not finished:  # an error, a signal, or the caller stopped reading: nothing left is wanted
+        pool.close()
+
+
+class WorkerPool:
+    """`workers` spawned processes, started by the first map and kept for every later one until `close`: a
+    partitioned replay reads its documents and then replays its partitions on the same workers (each pass started
+    a pool of its own: every worker was spawned and imported medcom's replay twice). What reading left in a worker
+    (the FHIR stack, IG packages, compiled profiles, remembered walks) stays with it: a fixed amount of memory a
+    worker. A map left before its end (an error, a signal, the caller stopped reading) ends the workers at once; a
+    later map starts new ones."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], chunksize: int = 1) -> Iterator[R]:
+        """As `map_in_order`, on this pool's workers."""
+        if self._pool is None:
+            _tracker_outlives_hangup()
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                             initializer=_quiet_worker)
+        pool = self._pool
+        finished = False
+        chunks = _chunks(items, chunksize)
+        pending: deque[Future[list[R]]] = deque()
+        try:
+            while True:
+                while len(pending) < self.workers * CHUNKS_IN_FLIGHT and (chunk := next(chunks, None)) is not None:
+                    with _signals_deferred():  # the pool's processes and threads start whole, or shutting down fails
+                        pending.append(pool.submit(_apply, fn, chunk))
+                if not pending:
+                    break
+                yield from pending.popleft().result()
+            finished = True
+        except BrokenProcessPool:
+            raise ExecutorError("a worker process ended before its task did (killed, or out of memory)") from None
+        finally:
+            if not finished:  # an error, a signal, or the caller stopped reading: nothing left is wanted
+                self.close(end=True)
+
+    def close(self, *, end: bool = False) -> None:
+        """Let the workers go: when they are idle (`end` False), or at once (SIGTERM to each). Never a future
+        cancelled (no cancel_futures, not Executor.map, whose iterator cancels when closed): with workers ended by
+        a signal, CPython 3.11's pool thread set an exception on a cancelled future and printed an
+        InvalidStateError traceback (python/cpython#107219, fixed in later versions). Ended workers break the
+        pool, which fails every pending future itself."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if end:
             _end_workers(pool)
-        # Never a future cancelled (no cancel_futures, not Executor.map, whose iterator cancels when closed): with
-        # workers ended by a signal, CPython 3.11's pool thread set an exception on a cancelled future and printed
-        # an InvalidStateError traceback (python/cpython#107219, fixed in later versions). Ended workers break
-        # the pool, which fails every pending future itself.
         pool.shutdown(wait=True)
 
 
@@ -107,10 +140,16 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
     if terminate is not None:
         terminate()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):  # 3.11-3.13: pid -> Process
-        with contextlib.suppress(Exception):
-            process.terminate()
+    else:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):  # 3.11-3.13: pid -> Process
+            with contextlib.suppress(Exception):
+                process.terminate()
+    # A worker ended while it sent a result left part of it in the results pipe: the pool's thread read on for the
+    # rest for ever, since this process holds the pipe's writing end too (it never writes there), and shutting the
+    # pool down waited for that thread (a SIGTERM to the process group mid-run hung `replay --workers 2`). With
+    # this end closed, the pipe ends when the workers have: the thread reads what is whole, then EOF.
+    with contextlib.suppress(Exception):
+        pool._result_queue._writer.close()  # type: ignore[attr-defined]
 
 
 def _tracker_outlives_hangup() -> None:
@@ -162,23 +201,31 @@ def _quiet_worker() -> None:
 
 
 class LocalExecutor:
-    """This process (one worker) or a pool of spawned processes; no set-up."""
+    """This process (one worker) or spawned processes: inside its `with` block one `WorkerPool` serves every map
+    (started by the first, ended on leaving the block); outside it, each map has workers of its own."""
 
     shares_files = True
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
         self.in_process = workers <= 1
+        self._pool: WorkerPool | None = None
 
     def __enter__(self) -> LocalExecutor:
+        if not self.in_process:
+            self._pool = WorkerPool(self.workers)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close(end=exc[0] is not None)  # leaving on an error or a signal: nothing left is wanted
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], *,
-            on_done: Callable[[R], None] | None = None) -> Iterator[R]:
-        for result in map_in_order(fn, items, self.workers):
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, on_done: Callable[[R], None] | None = None,
+            chunksize: int = 1) -> Iterator[R]:
+        results = self._pool.map(fn, items, chunksize) if self._pool is not None else \
+            map_in_order(fn, items, self.workers, chunksize)
+        for result in results:
             if on_done is not None:
                 on_done(result)
             yield result
@@ -219,8 +266,9 @@ class DaskExecutor:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], *,
-            on_done: Callable[[R], None] | None = None) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, on_done: Callable[[R], None] | None = None,
+            chunksize: int = 1) -> Iterator[R]:
+        """A task an item (`chunksize` is the local pool's: dask sends each task on its own)."""
         from distributed import as_completed
 
         if self._client is None:

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from threading import BrokenBarrierError
 
 import pytest
@@ -82,6 +83,48 @@ def test_leaving_a_map_early_ends_its_workers_instead_of_waiting_for_their_tasks
     closing.start()
     closing.join(timeout=60)
     assert not closing.is_alive()  # it did not wait out the 120 s tasks
+
+
+def half_a_result_then_killed(marker: str) -> int:
+    """Die as a worker would when a signal or the out-of-memory killer comes while it sends its result: the
+    start of a result in the pool's results pipe, the rest never."""
+    import struct
+    import sys
+
+    frame = sys._getframe()
+    while "result_queue" not in frame.f_locals:  # concurrent.futures' worker loop, up the stack
+        frame = frame.f_back  # type: ignore[assignment]
+    os.write(frame.f_locals["result_queue"]._writer.fileno(), struct.pack("!i", 1 << 20) + b"half")
+    open(marker, "w").close()  # noqa: SIM115
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+
+
+def test_ending_workers_when_one_died_sending_its_result_does_not_hang(tmp_path: Path) -> None:
+    # Before: SIGTERM to the process group mid-run (Ctrl-C too: the parent then ends the workers) could hang
+    # `replay --workers 2` for ever: the pool's thread read on for the rest of a half-sent result, and shutting
+    # the pool down waited for it.
+    marker = tmp_path / "sent"
+    pool = executors.WorkerPool(2)
+    outcome: list[object] = []
+
+    def consume() -> None:
+        try:
+            outcome.extend(pool.map(half_a_result_then_killed, [str(marker)]))
+        except BaseException as exc:  # noqa: BLE001 - what the map ended with, whatever it is
+            outcome.append(exc)
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    while not marker.exists():
+        time.sleep(0.02)
+    time.sleep(0.5)  # the pool's thread is now reading the half result
+    closing = threading.Thread(target=pool.close, kwargs={"end": True}, daemon=True)
+    closing.start()
+    closing.join(timeout=60)
+    assert not closing.is_alive()
+    reader.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], ExecutorError)
 
 
 def test_a_signal_while_the_pool_starts_is_acted_on_once_it_has_started(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,8 @@ the partition size, the executor and the number of workers: partitioned == whole
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import tempfile
 import tomllib
 import zipfile
@@ -352,6 +354,48 @@ def test_a_log_of_one_partition_read_by_workers_is_not_grouped(monkeypatch: pyte
     monkeypatch.setattr(partition, "route", _refused, raising=False)
     whole, parts, run = whole_and_parts(EXAMPLES / "log", 20_000, workers=2)
     assert parts == whole and run.partitions == 1
+
+
+class WhereItRuns:
+    """A partition's build that says which process replayed it (picklable: it runs in the workers)."""
+
+    def __call__(self, result: object) -> tuple[list[object], int]:
+        return [], os.getpid()
+
+
+def _workers() -> set[int]:
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
+def test_the_workers_that_read_the_log_replay_its_partitions() -> None:
+    """Issue 23: pass 1 and pass 2 each started a pool of spawned workers, and every worker paid its start-up twice
+    (imports; for FHIR the IG packages, the compiled profiles, the remembered walks). One pool serves both."""
+    before, readers = _workers(), set()
+    with replay_partitioned([EXAMPLES / "log"], load_policy(), READ, WhereItRuns(), workers=2, partition_messages=1,
+                            on_document=lambda _: readers.update(_workers() - before)) as run:
+        assert run.partitions == 3
+        replayers = set(run.summaries)
+    assert readers and replayers <= readers, (readers, replayers)
+    assert _workers() - before == set()  # ended with the run
+
+
+@pytest.mark.parametrize("when", ["on_partitions", "on_partition"])
+def test_an_interrupted_run_ends_its_workers_and_removes_its_files(when: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers now live from pass 1 to the end of pass 2: Ctrl-C between the passes (no map running) or
+    during pass 2 still ends every one of them, and the temporary files (patients' messages) are removed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before, seen = _workers(), set()
+
+    def stop(_: int) -> None:
+        seen.update(_workers() - before)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        replay_partitioned([EXAMPLES / "log"], load_policy(), READ, EpisodeReports(), workers=2,
+                           partition_messages=1, **{when: stop})  # type: ignore[arg-type]
+    assert seen  # the workers were alive when it came
+    assert _workers() - before == set() and list(tmp_path.iterdir()) == []
 
 
 def test_a_log_of_one_partition_read_here_imports_neither_numpy_nor_scipy() -> None:

@@ -12,13 +12,14 @@ episode id naming two patients, a side-car's names, a patient's other episodes. 
 the log needs no other input (its findings are input findings, merged in the whole log's order by the report).
 The keys are the input rules' own (medcom.replay.input_rules.relations_of; hashed in medcom.replay.links).
 
-The connected groups (medcom.replay.grouping) are packed into partitions of about `PARTITION_MESSAGES` items;
-pass 2 (medcom.replay.spool) copies each spooled item into its partition's file; each partition is then
-replayed alone with what the engine must know of the whole log (`LogFacts`: receipts, phone calls, the clock's
-origin), estimated from pass 1 and checked against what the partitions show (a partition run on a wrong estimate
-is run again). Each partition's outcome is built by the caller's `build` (the report's typed episode entries, or
-calibration's stays) with a summary of them, and written to disk item by item, to be read back in partition order
-or merged across partitions. A log replayed in memory is this pipeline with one partition.
+The connected groups (medcom.replay.grouping) are packed into partitions of about `PARTITION_MESSAGES` items; pass
+2 (medcom.replay.spool) copies each spooled item into its partition's file; each partition is then replayed alone
+(by local workers: the processes that read the documents) with what the engine must know of the whole log
+(`LogFacts`: receipts, phone calls, the clock's origin), estimated from pass 1 and checked against what the
+partitions show (a partition run on a wrong estimate is run again). Each partition's outcome is built by the
+caller's `build` (the report's typed episode entries, or calibration's stays) with a summary of them, and written
+to disk item by item, to be read back in partition order or merged across partitions. A log replayed in memory
+is this pipeline with one partition.
 
 A log of at most `partition_messages` items is one partition whatever its links, so it is neither grouped nor
 routed. Read in this process (one local worker), it is not spooled either: pass 1 holds its items in memory until
@@ -269,9 +270,11 @@ def _read_and_replay(out: PartitionedReplay[T, S], paths: list[Path], policy: Po
         from medcom.replay.spool import Spool, read_for_spool
 
         spool = Spool(directory / "spool")
+        # Local workers read the files themselves, on the executor's pool that then replays the partitions.
+        read_here = partial(ex.map, partial(read_for_spool, options=options), chunksize=SOURCES_PER_TASK)
         try:
-            read_log(paths, options, spool, workers, read=read_for_spool, take=spool.add_read, on_document=on_read,
-                     map_sources=None if ex.shares_files else partial(read_on_cluster, ex, options))
+            read_log(paths, options, spool, take=spool.add_read, on_document=on_read,
+                     map_sources=read_here if ex.shares_files else partial(read_on_cluster, ex, options))
         finally:
             spool.close()
         _count(out, spool)
