@@ -17,6 +17,9 @@ from typing import TextIO
 from tqdm import tqdm
 
 LINE_EVERY = 5.0  # seconds between two lines when stderr is not a terminal
+# Counts with thousands separators, on the bar as on a line: "240896/300006" has the shape of a CPR number written
+# into a longer run of digits (DDMMYY/XXXX), and the masked stderr printed it as "240896/****06".
+BAR = "{l_bar}{bar}| {n:,}/{total:,} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 
 
 def _duration(seconds: float) -> str:
@@ -50,7 +53,8 @@ class Progress:
         self._bar: tqdm | None = None
         self._timer: threading.Thread | None = None
         if self.enabled and _is_terminal(self.stream):
-            self._bar = tqdm(total=total, desc=desc, unit=unit.rstrip("s"), file=self.stream, leave=False)
+            self._bar = tqdm(total=total, desc=desc, unit=unit.rstrip("s"), file=self.stream, leave=False,
+                             bar_format=BAR)
         elif self.enabled:
             self._timer = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._timer.start()
@@ -98,7 +102,7 @@ class Progress:
         else:
             tail = f"{_duration(elapsed)} so far"
         rate = work / elapsed if elapsed > 0 else 0.0
-        return f"{self.desc}: {count}/{self.total} {self.unit}, {rate:,.0f} {self.work_unit}/s, {tail}"
+        return f"{self.desc}: {count:,}/{self.total:,} {self.unit}, {rate:,.0f} {self.work_unit}/s, {tail}"
 
     def _line(self) -> None:
         print(self.line(), file=self.stream, flush=True)

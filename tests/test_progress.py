@@ -30,3 +30,22 @@ def test_silent_when_disabled() -> None:
         bar.done(5)
         bar.done(5)
     assert stream.getvalue() == ""
+
+
+def test_counts_are_never_taken_for_a_cpr_number_on_a_line_or_a_bar() -> None:
+    """240896/300006 documents has the shape of a CPR number in a longer run of digits (DDMMYY/XXXX): the masked
+    stderr printed it as 240896/****06. Written 240,896/300,006 it is a count."""
+    from medcom.identifiers import mask_cprs
+
+    line, bar = io.StringIO(), io.StringIO()
+    progress = Progress(300_006, "replay log: reading", "documents", "messages", stream=line, every=60)
+    progress.count = 240_896
+    assert "240,896/300,006 documents" in mask_cprs(progress.line())
+    progress.close()
+    from tqdm import tqdm
+
+    from medcom.progress import BAR
+    shown = tqdm(total=300_006, file=bar, bar_format=BAR, unit="document")
+    shown.update(240_896)
+    shown.close()
+    assert "240,896/300,006 [" in mask_cprs(bar.getvalue())  # (its rate, in a test that takes no time, may be any)
