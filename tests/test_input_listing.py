@@ -29,7 +29,10 @@ def walked_as_before(directory: str) -> list[str]:
 
 NAMES = st.text(st.sampled_from("aBz09_-. æøÅ\u00e9\u4e2d"), min_size=1, max_size=6)
 SUFFIXES = st.sampled_from([".xml", ".XML", ".json", ".jsonl", ".txt", ""])
-TREES = st.lists(st.tuples(st.sampled_from(["", "sub", "sub/deeper", "Sub", "zz"]), NAMES, SUFFIXES), max_size=40)
+FOLDERS = ["", "sub", "sub/deeper", "Sub", "zz"]
+# A file's name is never "." or ".." (the folder itself, its parent) nor a folder's name at the top.
+TREES = st.lists(st.tuples(st.sampled_from(FOLDERS), NAMES, SUFFIXES).filter(
+    lambda t: t[1] + t[2] not in {".", "..", *FOLDERS}), max_size=40)
 
 
 @settings(max_examples=60, deadline=None)
