@@ -47,7 +47,7 @@ class Hospital:
         admitted = int(env.now)
         sim.emit(case, "admitted", cpr=_cpr(d.cpr, case.patient.number), municipality=case.municipality,
                  department=DEPARTMENT, somatic=d.somatic < sim.s.admissions.somatic_share)
-        yield env.timeout(minutes(h.admission_advice_minutes, d.advice))
+        yield sim.after(minutes(h.admission_advice_minutes, d.advice))
         sim.emit(case, "admission_advice_sent", id=f"{name}-ADV")
         yield sim.municipality.admission_report(case)
 
@@ -112,7 +112,7 @@ class Hospital:
     def answer(self, case: Case) -> Generator[Any, Any, None]:
         """The answer to the municipality's question about the care plan (ACK-3)."""
         delay = max(MINUTE, int(exponential(self.h.answer_hours, case.patient.draws.answer) * HOUR))
-        yield self.sim.env.timeout(delay)
+        yield self.sim.after(delay)
         self.sim.emit(case, "correspondence_sent", id=f"{case.name}-A", sender="hospital", reply_to=f"{case.name}-Q",
                       subject="Sv: Spørgsmål til plejeforløbsplan")
 
