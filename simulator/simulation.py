@@ -80,20 +80,24 @@ class Arrival(simpy.Event):
     next admission first, then starts the patient's stay at once (see `Stay`)."""
 
     def __init__(self, sim: Simulation, people: list[Patient], index: int) -> None:
-        self.env = sim.env
-        self.callbacks = [self._arrive]
+        env = self.env = sim.env
+        self.callbacks = [_arrive]
         self._value = None
         self._ok = True
         self.sim, self.people, self.index = sim, people, index
-        sim.env.schedule(self, NORMAL, max(0.0, people[index].admitted - sim.env.now))
+        heappush(env._queue, (env._now + max(0.0, people[index].admitted - env._now), NORMAL, next(env._eid), self))
 
-    def _arrive(self, _: simpy.Event) -> None:
-        sim, p = self.sim, self.people[self.index]
-        if self.index + 1 < len(self.people):
-            Arrival(sim, self.people, self.index + 1)
-        name = f"S{sim.replication:02d}-{p.number:06d}"
-        municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
-        Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
+
+
+def _arrive(event: simpy.Event) -> None:
+    arrival: Arrival = event  # type: ignore[assignment]  # only Arrivals carry this callback
+    sim, people, index = arrival.sim, arrival.people, arrival.index
+    p = people[index]
+    if index + 1 < len(people):
+        Arrival(sim, people, index + 1)
+    name = f"S{sim.replication:02d}-{p.number:06d}"
+    municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
+    Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
 
 
 class Simulation:
@@ -183,7 +187,7 @@ class Simulation:
         t["bed_days"] += (discharged.at - admitted.at).total_seconds() / DAY
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
         t["phone_calls"] += len(ep.of("phone_call"))
-        t["municipal_messages"] += sum(1 for kind in MESSAGE_EVENTS for e in ep.of(kind) if e.from_hospital)
+        t["municipal_messages"] += sum(1 for e in ep.events if e.kind in MESSAGE_EVENTS and e.from_hospital)
         t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1
