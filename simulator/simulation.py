@@ -81,12 +81,12 @@ class Arrival(simpy.Event):
 
     def __init__(self, sim: Simulation, people: list[Patient], index: int) -> None:
         env = self.env = sim.env
-        self.callbacks = [_arrive]
+        self.callbacks = [_arrive]  # a function, not a bound method made for each
         self._value = None
         self._ok = True
         self.sim, self.people, self.index = sim, people, index
-        heappush(env._queue, (env._now + max(0.0, people[index].admitted - env._now), NORMAL, next(env._eid), self))
-
+        delay = max(0.0, people[index].admitted - env._now)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # `env.schedule`, written out
 
 
 def _arrive(event: simpy.Event) -> None:
