@@ -44,10 +44,10 @@ class Hospital:
         """One patient's episode, as the hospital lives it."""
         sim, h, d, env = self.sim, self.h, case.patient.draws, self.sim.env
         name = case.name
-        admitted = int(env.now)
+        admitted = int(env._now)
         sim.emit(case, "admitted", cpr=_cpr(d.cpr, case.patient.number), municipality=case.municipality,
                  department=DEPARTMENT, somatic=d.somatic < sim.s.admissions.somatic_share)
-        yield env.timeout(minutes(h.admission_advice_minutes, d.advice))
+        yield sim.after(minutes(h.admission_advice_minutes, d.advice))
         sim.emit(case, "admission_advice_sent", id=f"{name}-ADV")
         yield sim.municipality.admission_report(case)
 
@@ -106,13 +106,13 @@ class Hospital:
             sim.emit(case, "phone_call", caller="hospital", topic="discharge report: act before the next weekday")
         yield reception  # the municipality is done with the episode (acknowledged, questions answered)
         # Close once the hospital's last message is out and every deadline the rules set has passed.
-        yield sim.until(max(last, env.now) + sim.settle)
+        yield sim.until(max(last, env._now) + sim.settle)
         sim.close(case)
 
     def answer(self, case: Case) -> Generator[Any, Any, None]:
         """The answer to the municipality's question about the care plan (ACK-3)."""
         delay = max(MINUTE, int(exponential(self.h.answer_hours, case.patient.draws.answer) * HOUR))
-        yield self.sim.env.timeout(delay)
+        yield self.sim.after(delay)
         self.sim.emit(case, "correspondence_sent", id=f"{case.name}-A", sender="hospital", reply_to=f"{case.name}-Q",
                       subject="Sv: Spørgsmål til plejeforløbsplan")
 
@@ -142,7 +142,7 @@ class Hospital:
         is past) between the deadline and the ready time; not before the scenario's delay after the admission
         report, and inside the ward's day."""
         h, d = self.h, case.patient.draws
-        earliest = int(self.sim.env.now) + int(h.care_plan_after_report_minutes * MINUTE)
+        earliest = int(self.sim.env._now) + int(h.care_plan_after_report_minutes * MINUTE)
         if d.plan_late < h.care_plan_late_share or due < earliest:
             plan_at = max(earliest, due + 1 + int(d.plan_when * max(0, ready - due - 1)))
         else:

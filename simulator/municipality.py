@@ -41,7 +41,7 @@ class Municipality:
 
     def admission_report(self, case: Case) -> simpy.Event:
         """The automatic admission report, after the scenario's delay (the event of its being sent)."""
-        at = self.sim.env.now + minutes(self.m.admission_report_minutes, case.patient.draws.admission_report)
+        at = self.sim.env._now + minutes(self.m.admission_report_minutes, case.patient.draws.admission_report)
         return self.sim.sending(at, case, "admission_report_sent", id=f"{case.name}-REP")
 
     def care_plan_received(self, case: Case, plan_at: int, not_before: int) -> Generator[Any, Any, None]:

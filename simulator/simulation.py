@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from heapq import heappush
 
 import numpy as np
 import simpy
@@ -33,7 +34,7 @@ from simulator.hospital import Hospital
 from simulator.municipality import Municipality
 from simulator.patients import DAY, Case, Patient, origin, patients, pick, weights
 from simulator.scenario import Run, Settings
-from simulator.tasks import Stay, Task
+from simulator.tasks import Stay, Task, Wake
 
 __all__ = ["Metrics", "Simulation", "Stay", "patients"]
 
@@ -60,15 +61,17 @@ class Happening(simpy.Event):
     a timeout would cost a closure and a call more for each."""
 
     def __init__(self, sim: Simulation, delay: float, case: Case, kind: str, data: dict[str, object]) -> None:
-        self.env = sim.env
-        self.callbacks = [self._happen]
+        env = self.env = sim.env
+        self.callbacks = [_happen]  # a function, not a bound method made for each
         self._value = None
         self._ok = True
         self.sim, self.case, self.kind, self.data = sim, case, kind, data
-        sim.env.schedule(self, NORMAL, delay)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # `env.schedule`, written out
 
-    def _happen(self, _: simpy.Event) -> None:
-        self.sim.happen(self.case, self.kind, self.data)
+
+def _happen(event: simpy.Event) -> None:
+    happening: Happening = event  # type: ignore[assignment]  # only Happenings carry this callback
+    happening.sim.happen(happening.case, happening.kind, happening.data)
 
 
 class Arrival(simpy.Event):
@@ -77,20 +80,24 @@ class Arrival(simpy.Event):
     next admission first, then starts the patient's stay at once (see `Stay`)."""
 
     def __init__(self, sim: Simulation, people: list[Patient], index: int) -> None:
-        self.env = sim.env
-        self.callbacks = [self._arrive]
+        env = self.env = sim.env
+        self.callbacks = [_arrive]  # a function, not a bound method made for each
         self._value = None
         self._ok = True
         self.sim, self.people, self.index = sim, people, index
-        sim.env.schedule(self, NORMAL, max(0.0, people[index].admitted - sim.env.now))
+        delay = max(0.0, people[index].admitted - env._now)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # `env.schedule`, written out
 
-    def _arrive(self, _: simpy.Event) -> None:
-        sim, p = self.sim, self.people[self.index]
-        if self.index + 1 < len(self.people):
-            Arrival(sim, self.people, self.index + 1)
-        name = f"S{sim.replication:02d}-{p.number:06d}"
-        municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
-        Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
+
+def _arrive(event: simpy.Event) -> None:
+    arrival: Arrival = event  # type: ignore[assignment]  # only Arrivals carry this callback
+    sim, people, index = arrival.sim, arrival.people, arrival.index
+    p = people[index]
+    if index + 1 < len(people):
+        Arrival(sim, people, index + 1)
+    name = f"S{sim.replication:02d}-{p.number:06d}"
+    municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
+    Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
 
 
 class Simulation:
@@ -130,7 +137,7 @@ class Simulation:
     def happen(self, case: Case, kind: str, data: dict[str, object]) -> Event:
         """`emit` with the event's data as a dict."""
         self.seq += 1
-        event = Event(self._origin + timedelta(0, self.env.now), case.name, kind, data, self.seq, "simulation")
+        event = Event(self._origin + timedelta(0, self.env._now), case.name, kind, data, self.seq, "simulation")
         self.engine.deliver(event)
         if self.keep_events:
             self.events.append(event)
@@ -140,17 +147,21 @@ class Simulation:
         """Run `generator` as a SimPy process would (a `Task`): the event of its end."""
         return Task(self.env, generator)
 
-    def until(self, seconds: float) -> simpy.Timeout:
+    def until(self, seconds: float) -> simpy.Event:
         """An event at clock `seconds` (now, if that has passed)."""
-        return self.env.timeout(max(0.0, seconds - self.env.now))
+        return Wake(self.env, max(0.0, seconds - self.env._now))
+
+    def after(self, delay: float) -> simpy.Event:
+        """An event `delay` seconds from now (`delay` >= 0)."""
+        return Wake(self.env, delay)
 
     def sending(self, at: float, case: Case, kind: str, **data: object) -> simpy.Event:
         """`kind` is to happen at clock `at` (now, if that has passed): the event of its happening."""
-        return Happening(self, max(0.0, at - self.env.now), case, kind, data)
+        return Happening(self, max(0.0, at - self.env._now), case, kind, data)
 
     def send(self, at: float, case: Case, kind: str, **data: object) -> float:
         """`kind` is to happen at clock `at` (now, if that has passed); returns when."""
-        Happening(self, max(0.0, at - self.env.now), case, kind, data)
+        Happening(self, max(0.0, at - self.env._now), case, kind, data)
         return at
 
     # ---- measuring ---------------------------------------------------------------------------------------
@@ -176,7 +187,7 @@ class Simulation:
         t["bed_days"] += (discharged.at - admitted.at).total_seconds() / DAY
         t["bed_days_ready_waiting"] += max(0.0, (discharged.at - ready.at).total_seconds() / DAY)
         t["phone_calls"] += len(ep.of("phone_call"))
-        t["municipal_messages"] += sum(1 for kind in MESSAGE_EVENTS for e in ep.of(kind) if e.from_hospital)
+        t["municipal_messages"] += sum(1 for e in ep.events if e.kind in MESSAGE_EVENTS and e.from_hospital)
         t["acks_due_same_day"] += ep.acks_due_same_day  # counted by ACK-1 itself
         for v in ep.violations:
             self.metrics.violations_by_rule[v.rule] = self.metrics.violations_by_rule.get(v.rule, 0) + 1

@@ -81,5 +81,18 @@ class Task(simpy.Event):
             self._end = (env.now, next(env._eid))
 
 
+class Wake(simpy.Event):
+    """SimPy's `Timeout` with value None, made without its check of the delay and its `schedule` call (the same
+    queue entry, taken at the same moment): the simulation waits on a few a patient, each at a delay it has made
+    non-negative itself."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+
+
 class Stay(Task):
     """A patient's stay: a task nothing waits for (kept as a name for what it drives)."""
