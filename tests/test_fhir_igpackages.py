@@ -53,5 +53,6 @@ def test_a_resource_is_parsed_when_first_asked_for() -> None:
     table = loaded.structure_definitions
     assert isinstance(table, igpackages.Resources) and table._parsed == {}
     url = next(iter(table))
+    assert url in table and "http://example.org/not-there" not in table and table._parsed == {}
     assert table[url] is table.get(url) and table[url]["url"] == url
     assert list(table._parsed) == [url]

@@ -52,6 +52,9 @@ class Resources(Mapping[str, dict]):
             found["_package"] = self._label
         return found
 
+    def __contains__(self, url: object) -> bool:  # without parsing the file (Mapping's would)
+        return url in self._files
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._files)
 
