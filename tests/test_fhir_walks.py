@@ -16,6 +16,7 @@ from test_fhir_medcom_invariants import _bundles, _mutate
 from medcom.formats.fhir import fhirpath as fp
 from medcom.formats.fhir import walks
 from medcom.formats.fhir.base_invariants import SHAPE_ONLY
+from medcom.formats.fhir.medcom_invariants import VALUE_ONLY
 from medcom.formats.fhir.validator import validate_resource
 
 
@@ -279,6 +280,62 @@ def test_shape_only_natives_read_no_string_by_its_text() -> None:
                     assert native(other, other, None) == answer, (native.__name__, value)
                     asked += 1
     assert asked > 1000
+
+
+def test_a_patient_with_another_cpr_number_is_judged_from_memory() -> None:
+    """A CPR number differs in every message: the patient's walk records the dk-core pattern's answer, not the
+    number (medcom_invariants.VALUE_ONLY), so the next patient is judged from memory; a number the pattern refuses
+    is walked again and reported as a fresh walk reports it."""
+    bundle = load(ADMISSION)
+    walks.forget()
+    fp._MEMO.clear()
+    _, first = _walked(bundle)
+    assert first > 0
+    cpr = resource(bundle, "Patient")["identifier"][0]["value"]
+    other = copy.deepcopy(bundle)
+    resource(other, "Patient")["identifier"][0]["value"] = cpr[:6] + str((int(cpr[6:]) + 1) % 10_000).zfill(4)
+    expected = _fresh(other)
+    walks.forget()
+    fp._MEMO.clear()
+    _findings(bundle)
+    found, again = _walked(other)
+    assert again == 0  # from memory
+    assert found == expected
+    refused = copy.deepcopy(bundle)
+    resource(refused, "Patient")["identifier"][0]["value"] = "32" + cpr[2:]  # no 32nd day
+    expected = _fresh(refused)
+    assert any(f["rule"] == "F-INVARIANT" and f["text"].startswith("cpr:") for f in expected)
+    walks.forget()
+    fp._MEMO.clear()
+    _findings(bundle)
+    found, again = _walked(refused)
+    assert again > 0 and found == expected
+
+
+def test_value_only_natives_answer_by_the_value_alone() -> None:
+    """medcom_invariants.VALUE_ONLY: a remembered walk asks these again on the next resource with no Bundle and no
+    validation, so each must answer every value of the examples (and its copies with other strings) the same with
+    another resource and without a session."""
+    for bundle in _bundles()[:60]:
+        validate_resource(copy.deepcopy(bundle), "x")  # the profiles' `matches()` natives made
+    assert len(VALUE_ONLY) > 2
+    asked, answers = 0, set()
+    for bundle in _bundles()[:60]:
+        for value in _objects(bundle):
+            for native in VALUE_ONLY:
+                for other in (value, *_shape_changes(value)):
+                    answer = native(other, bundle, _Session())
+                    assert native(other, {}, None) is answer or native(other, {}, None) == answer
+                    answers.add(answer if isinstance(answer, bool) else "asked")
+                    asked += 1
+    assert asked > 1000 and answers == {True, False, "asked"}
+
+
+class _Session:
+    """A validation that must not be asked: a value-only native reads nothing but its value."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"a value-only native asked the validation for {name}")
 
 
 def test_a_decimal_is_keyed_and_compared_by_its_written_form() -> None:

@@ -13,6 +13,7 @@ from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, SHAPE_ONLY, UNEVAL
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.igpackages import strip_version
 from medcom.formats.fhir.locations import Path
+from medcom.formats.fhir.medcom_invariants import VALUE_ONLY
 from medcom.formats.fhir.profiles import ElementDef, Profile, resolve_content_reference
 from medcom.formats.fhir.rules import (
     F_BINDING,
@@ -274,7 +275,9 @@ class InterpretedValidation(_Validation):
                 self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
-                if shortcut not in SHAPE_ONLY:
+                if shortcut in VALUE_ONLY:
+                    self.read_answer(shortcut, value, path, answer)
+                elif shortcut not in SHAPE_ONLY:
                     self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
                 verdict = None if answer is UNEVALUABLE else bool(answer)
             if verdict is None:

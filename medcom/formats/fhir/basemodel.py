@@ -7,16 +7,24 @@ are the same shapes; R4B adds a few choice types such as CodeableReference that 
 R4B models serve as the base model: the element names and types for reading FHIR XML into FHIR JSON, the JSON
 representation of each primitive, the code enumerations of base required bindings, and (`check_resource`) the
 model's own validation of structure and primitive formats.
+
+What the check reads of it (each type's elements, required choices, whether it is a resource) is derived from
+fhir.resources once, when medcom is built (`basemodel.write_table()` writes
+medcom/schemas/fhir-basemodel/r4b.json), and read from that table at run time: building fhir.resources' pydantic
+models for the 26 types a MedCom log touches cost about 0.35 s of CPU a process, its import 0.1 s more, and every
+replay worker paid it. tests/test_fhir_basemodel_table.py derives the table again from the installed
+fhir.resources and compares it whole. Only writing FHIR XML (`model_class`: the elements' order) imports it.
 """
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from dataclasses import dataclass
 from functools import cache
-
-from fhir.resources.R4B import get_fhir_model_class
+from importlib import resources
+from pathlib import Path
 
 # The JSON representation of each primitive (FHIR JSON: boolean and numbers are JSON literals, the rest strings).
 _JSON_KIND = {"Boolean": "boolean", "Integer": "integer", "UnsignedInt": "integer", "PositiveInt": "integer",
@@ -83,6 +91,8 @@ def _type_of(inner: typing.Any) -> tuple[str, str]:
 
 @cache
 def _model_class(type_name: str) -> type | None:
+    from fhir.resources.R4B import get_fhir_model_class  # writing XML and deriving the table only (module doc)
+
     try:
         return get_fhir_model_class(type_name)
     except (KeyError, ValueError, AttributeError, ImportError, TypeError):
@@ -94,14 +104,75 @@ def model_class(type_name: object) -> type | None:
     return _model_class(type_name) if isinstance(type_name, str) and type_name.isidentifier() else None
 
 
+# --- the table the check reads ----------------------------------------------------------------------------------
+
+_TABLE = ("schemas", "fhir-basemodel", "r4b.json")
+# a type: [is a concrete resource, {JSON name: [is_list, fhir_type, kind, required, enum, choice_of]}, required
+# choices [[prefix, [names]]]]
+Row = list
+
+
+@cache
+def _table() -> dict[str, Row]:
+    """Every type fhir.resources R4B has, by name, as `derive_table` made it (module doc)."""
+    return json.loads(resources.files("medcom").joinpath(*_TABLE).read_bytes())  # type: ignore[no-any-return]
+
+
+def _row(type_name: object) -> Row | None:
+    return _table().get(type_name) if isinstance(type_name, str) else None
+
+
 @cache
 def elements(type_name: str) -> dict[str, ElementInfo]:
     """The elements of a type by JSON name (choice types by their typed names: valueString, valueCoding...)."""
-    klass = model_class(type_name)
-    if klass is None:
+    row = _row(type_name)
+    if row is None:
         return {}
+    return {name: ElementInfo(name, is_list, fhir_type, kind, required, tuple(enum) if enum else None, choice_of)
+            for name, (is_list, fhir_type, kind, required, enum, choice_of) in row[1].items()}
+
+
+@cache
+def required_choices(type_name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The choice elements a type requires (`event` of MessageHeader), each with its typed names (eventCoding,
+    eventUri): one of them must have a value."""
+    row = _row(type_name)
+    return tuple((prefix, tuple(names)) for prefix, names in row[2]) if row is not None else ()
+
+
+def is_resource_type(name: object) -> bool:
+    """Whether `name` is a concrete FHIR resource type the base model knows (not Resource, DomainResource)."""
+    if not isinstance(name, str) or not name.isidentifier() or name in ("Resource", "DomainResource"):
+        return False
+    row = _row(name)
+    return row is not None and bool(row[0])
+
+
+# --- the table derived from fhir.resources ----------------------------------------------------------------------
+
+
+def derive_table() -> dict[str, Row]:
+    """The table from the installed fhir.resources: every name its R4B `get_fhir_model_class` knows (an `<X>Type`
+    of its fhirtypes), with what `elements`, `required_choices` and `is_resource_type` answer of it."""
+    from fhir.resources.R4B import fhirtypes
+
+    table: dict[str, Row] = {}
+    for attribute in sorted(dir(fhirtypes)):
+        name = attribute[:-4]
+        klass = model_class(name) if attribute.endswith("Type") else None
+        if klass is None:
+            continue
+        table[name] = [_is_resource(klass), {
+            info.name: [info.is_list, info.fhir_type, info.kind, info.required,
+                        list(info.enum) if info.enum else None, info.choice_of]
+            for info in _derived_elements(name, klass).values()}, [
+            [prefix, list(names)] for prefix, names in _derived_required_choices(klass)]]
+    return table
+
+
+def _derived_elements(type_name: str, klass: type) -> dict[str, ElementInfo]:
     found: dict[str, ElementInfo] = {}
-    for field in klass.model_fields.values():
+    for field in klass.model_fields.values():  # type: ignore[attr-defined]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if not extra.get("element_property") or field.alias is None:
             continue
@@ -117,27 +188,20 @@ def elements(type_name: str) -> dict[str, ElementInfo]:
     return found
 
 
-@cache
-def required_choices(type_name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The choice elements a type requires (`event` of MessageHeader), each with its typed names (eventCoding,
-    eventUri): one of them must have a value."""
-    klass = model_class(type_name)
+def _derived_required_choices(klass: type) -> tuple[tuple[str, tuple[str, ...]], ...]:
     groups: dict[str, list[str]] = {}
-    for field in klass.model_fields.values() if klass is not None else ():
+    for field in klass.model_fields.values():  # type: ignore[attr-defined]
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if extra.get("one_of_many_required") and extra.get("one_of_many") and field.alias:
             groups.setdefault(str(extra["one_of_many"]), []).append(field.alias)
     return tuple((prefix, tuple(names)) for prefix, names in groups.items())
 
 
-def is_resource_type(name: object) -> bool:
-    """Whether `name` is a concrete FHIR resource type the base model knows (not Resource, DomainResource)."""
-    if not isinstance(name, str) or not name.isidentifier() or name in ("Resource", "DomainResource"):
-        return False
-    klass = model_class(name)
-    return klass is not None and _is_resource(klass)
-
-
-@cache
 def _is_resource(klass: type) -> bool:
     return any(base.__name__ == "Resource" for base in klass.__mro__)
+
+
+def write_table(path: Path | None = None) -> None:
+    """The table derived again, written where medcom ships it (or to `path`)."""
+    path = path or Path(__file__).parents[2].joinpath(*_TABLE)
+    path.write_text(json.dumps(derive_table(), separators=(",", ":")) + "\n", encoding="utf-8")

@@ -24,6 +24,7 @@ from medcom.formats.fhir.base_invariants import ASK_FHIRPATH, SHAPE_ONLY, UNEVAL
 from medcom.formats.fhir.basemodel import ElementInfo, elements
 from medcom.formats.fhir.igpackages import Context, strip_version
 from medcom.formats.fhir.locations import Path
+from medcom.formats.fhir.medcom_invariants import VALUE_ONLY
 from medcom.formats.fhir.profiles import ElementDef, Profile, compile_profile, resolve_content_reference
 from medcom.formats.fhir.rules import (
     F_BINDING,
@@ -416,18 +417,20 @@ class _Compiler:
         """The constraints evaluated here: natively where a shortcut answers, else by fhirpathpy."""
         if not definition.invariants:
             return None
-        plan = [(constraint.expression, shortcut, shortcut in SHAPE_ONLY,  # type: ignore[operator]
+        plan = [(constraint.expression, shortcut, shortcut in SHAPE_ONLY, shortcut in VALUE_ONLY,  # type: ignore[operator]
                  constraint.key, Severity.ERROR if constraint.severity == "error" else Severity.WARNING,
                  f"{constraint.key}: {constraint.human}") for constraint, shortcut in definition.invariants]
 
         def invariants(run: Any, value: object, path: Path, resource: dict) -> None:
-            for expression, shortcut, shape_only, key, severity, text in plan:
+            for expression, shortcut, shape_only, value_only, key, severity, text in plan:
                 answer = shortcut(value, resource, run) if shortcut is not None else ASK_FHIRPATH
                 if answer is ASK_FHIRPATH:
                     run.read_fhirpath(expression, value, path)
                     verdict = fp.evaluate(expression, value, type_path, resource, run)
                 else:
-                    if not shape_only:  # a shortcut gives what its expression gives: it reads what that may
+                    if value_only:  # its answer is what the walk depends on, not the value's text
+                        run.read_answer(shortcut, value, path, answer)
+                    elif not shape_only:  # a shortcut gives what its expression gives: it reads what that may
                         run.read_fhirpath(expression, value, path)
                     verdict = None if answer is UNEVALUABLE else bool(answer)
                 if verdict is None:

@@ -303,6 +303,12 @@ def _check_digit(digits: int, weights: tuple[int, ...], verdict: Callable[[list[
 _GLN = _check_digit(13, (1, 3) * 6, lambda n: (10 - sum(n[:12]) % 10) % 10 == n[12])
 _CVR = _check_digit(8, (2, 7, 6, 5, 4, 3, 2, 1), lambda n: sum(n) % 11 == 0)
 
+# natives whose answer is a function of the element's value alone (never of its resource, the Bundle or the
+# validation): a remembered walk records their answer at the value's place instead of the value's text, and asks
+# them again when it is replayed (walks.py: a patient's CPR number differs in every message, its verdict seldom);
+# `_matches` adds each pattern's check as it makes it (tests/test_fhir_walks.py asks them with other resources)
+VALUE_ONLY: set[Native] = {_GLN, _CVR}
+
 
 def _no_communication_has(member: str) -> Native:
     """CareCommunication's `A = B or C = D or Bundle.entry.resource.ofType(Communication).<member>.exists().not()`
@@ -616,6 +622,7 @@ def _matches(pattern: str, of_value: bool = False) -> Native | None:
         if not isinstance(value, str) or not value:
             return ASK_FHIRPATH
         return regex.search(value) is not None
+    VALUE_ONLY.add(check)
     return check
 
 

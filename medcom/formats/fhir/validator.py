@@ -16,7 +16,7 @@ reported as F-UNCHECKED info findings, never guessed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from medcom.findings import Finding, Location, Severity
@@ -260,11 +260,12 @@ class _Validation:
 
     def _read_again(self, resource: dict, places: tuple) -> tuple | None:
         """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
-        place is there, and its value is where `shape` found it): the value's snapshot, or what the Reference there
-        resolves to."""
+        place is there, and its value is where `shape` found it): the value's snapshot, what the Reference there
+        resolves to, or a value-only native's answer there."""
         nodes = walks.nodes_of(resource, self.shapes_of)
         return tuple([walks.snapshot(nodes[index]) if how == "value" else
-                      self._resolution(nodes[index]["reference"]) for _, how, index in places])
+                      self._resolution(nodes[index]["reference"]) if how == "resolves" else
+                      how(nodes[index], resource, None) for _, how, index in places])
 
     def _replay(self, effects: list[tuple], path: Path) -> None:
         """A remembered walk's effects, at the resource's place."""
@@ -332,6 +333,14 @@ class _Validation:
         if self._recording is not None:
             self._note(self._recording[0], "value", self._recording[3])
 
+    def read_answer(self, native: Callable[[object, dict, object], object], value: object, path: Path,
+                    answer: object) -> None:
+        """The walk judges `value` at `path` by `native`'s answer, a function of the value alone
+        (medcom_invariants.VALUE_ONLY): a walk being remembered records the answer, asked again when it is
+        replayed (walks.py)."""
+        if self._recording is not None:
+            self._note(path, native, answer)
+
     def read_fhirpath(self, expression: str, value: object, path: Path) -> None:
         """What evaluating `expression` on `value` reads: the members it names (fhirpath.members_read), else the
         whole value; the whole resource where it reads a variable; a walk that asks the clock is not remembered
@@ -351,7 +360,7 @@ class _Validation:
             if isinstance(name, str) and members.fullmatch(name):
                 self._note(path + (name,), "value", member)
 
-    def _note(self, path: Path, how: str, found: object) -> None:
+    def _note(self, path: Path, how: str | Callable[[object, dict, object], object], found: object) -> None:
         base, _, reads, _ = self._recording  # type: ignore[misc]
         if path[:len(base)] != base:
             self._local = False  # not inside the resource

@@ -11,7 +11,10 @@ check (formats, the base model), which is not remembered. What a walk reads of a
 - the values it judges by their text (`reads`): a fixed value, pattern or required binding, an invariant (the
   members its FHIRPath names, or the whole element; the whole resource where it reads `%resource`; a native
   shortcut the whole element, unless base_invariants.SHAPE_ONLY says it reads only the shape), a slice
-  discriminator (the whole value sorted). Each is recorded with its place in the resource and its value;
+  discriminator (the whole value sorted). Each is recorded with its place in the resource and its value; a native
+  whose answer is a function of its element alone (medcom_invariants.VALUE_ONLY: a CPR number's or a GLN's
+  pattern) with its answer instead, asked again on the next resource (the value's text differs in every message,
+  the answer seldom);
 - what each reference it checks resolves to in the Bundle: the target's place and resourceType (recorded the same
   way, where the Reference is and the answer).
 Its effects (findings at paths inside the resource, counts of what could not be checked, target profiles expected
@@ -30,7 +33,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 LIMIT = 4096  # walks remembered; all are forgotten when the limit is reached
-# key -> what the walks read (places in the resource, each "value" or "resolves") -> what they found there -> effects
+# key -> what the walks read (places in the resource, each "value", "resolves" or a value-only native) -> what they
+# found there -> effects
 _WALKS: dict[tuple, dict[tuple, dict[tuple, list[tuple]]]] = {}
 _remembered = 0
 _NOT_LOCAL: dict[str, int] = {}  # profile -> walks that were not local (negative once one was)
