@@ -39,9 +39,9 @@ class Deadline(simpy.Event):
     written the way SimPy writes its own `Timeout` (triggered when made, processed when the clock gets there).
 
     One SimPy event for all the checks due at the same clock reading (`Engine.schedule` adds to the one not yet
-    run): deadlines fall on shared instants (end of a day, a cutoff, an hour after the same discharge), and in a
-    region-year more than half of them did; the checks run in the order they were scheduled, as separate events
-    at one instant and priority run in SimPy."""
+    run): deadlines fall on shared instants (end of a day, a cutoff, an hour after the same discharge; a 7-day
+    region replication's 40,342 checks fell on 16,931). The checks run in the order they were scheduled, as
+    separate events of one instant and priority would in SimPy (tests/test_deadline_instants.py)."""
 
     def __init__(self, env: simpy.Environment, delay: float, pending: dict[float, Deadline]) -> None:
         self.env = env
