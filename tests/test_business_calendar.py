@@ -163,3 +163,25 @@ def test_elapsed_addition_is_exact_in_utc(start: datetime, delta: timedelta) -> 
     assert end.tzinfo is TZ
     in_utc = add_elapsed_utc(start, delta)
     assert in_utc == end and in_utc.tzinfo is UTC and add_elapsed_utc(start.astimezone(UTC), delta) == end
+
+
+def test_danish_holidays_are_the_packages_own_for_every_year() -> None:
+    """The Denmark module loaded on its own (calendar._denmark) gives what `holidays.country_holidays` gives."""
+    import holidays
+
+    from medcom.calendar import EARLIEST_YEAR, LATEST_YEAR, _public_holidays
+
+    for year in range(EARLIEST_YEAR, LATEST_YEAR + 1):
+        assert _public_holidays(year) == dict(holidays.country_holidays("DK", years=year, categories=("public",)))
+
+
+def test_the_calendar_does_not_import_every_country() -> None:
+    """Asking for a Danish holiday imports the Denmark module, not `holidays.countries`' ~250 (~75 ms a process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from datetime import date; from medcom.calendar import BusinessCalendar\n"
+            "assert BusinessCalendar().holiday_name(date(2025, 12, 25))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "['holidays.countries.denmark']"

@@ -61,11 +61,11 @@ def test_a_message_a_second_late_is_late() -> None:
 
 def test_processed_events_counts_what_the_clock_ran() -> None:
     """One delivery path: the feeding process (its start, a wait for each later instant, its end) and the
-    deadlines; no process or store per episode."""
+    deadlines, one event for the checks due at one instant; no process or store per episode."""
     _, _, engine = run([("A", "admission_advice_sent", 0), ("A", "admission_report_sent", 5),
                         ("B", "admission_advice_sent", 10)])
     feeding = 1 + 2 + 1  # start, waits until minutes 5 and 10, end
-    deadlines = 2 + 2  # A's expectation and check at minute 10, B's at minute 20
+    deadlines = 1 + 1  # A's expectation and check at minute 10 (one instant, one event), B's at minute 20
     assert engine.processed_events == feeding + deadlines
 
 
