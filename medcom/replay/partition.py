@@ -218,7 +218,10 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
     except OSError as exc:
         raise SpoolError(_spool_problem(exc, Path(tempfile.gettempdir()))) from None
     try:
-        with executor(executor_kind, workers, scheduler) as ex:
+        # Local workers are forked from a server that read what each would read first (medcom.replay.warm) and
+        # imported the module of `build` (the report's, or calibration's), which every partition's task carries.
+        preload = ("medcom.replay.warm", *filter(None, [getattr(build, "__module__", None)]))
+        with executor(executor_kind, workers, scheduler, preload) as ex:
             _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
                              on_partition, on_partitions)
     except OSError as exc:  # the spool's: the disk is full, too many files are open, TMPDIR is gone
