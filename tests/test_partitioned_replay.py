@@ -395,7 +395,13 @@ def test_an_interrupted_run_ends_its_workers_and_removes_its_files(when: str, tm
         replay_partitioned([EXAMPLES / "log"], load_policy(), READ, EpisodeReports(), workers=2,
                            partition_messages=1, **{when: stop})  # type: ignore[arg-type]
     assert seen  # the workers were alive when it came
-    assert _workers() - before == set() and list(tmp_path.iterdir()) == []
+    assert _workers() - before == set() and _left_in(tmp_path) == []
+
+
+def _left_in(directory: Path) -> list[Path]:
+    """What a run left in its temporary directory, but for multiprocessing's own folder once emptied (the fork
+    server's socket, removed when the server ends; the folder itself goes when this process ends)."""
+    return [p for p in directory.iterdir() if not (p.name.startswith("pymp-") and not any(p.iterdir()))]
 
 
 def test_a_log_of_one_partition_read_here_imports_neither_numpy_nor_scipy() -> None:

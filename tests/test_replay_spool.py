@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -169,8 +170,8 @@ def test_a_signal_mid_run_leaves_no_spool_and_no_traceback(tmp_path: Path, signu
     # numbers in clear, and the workers printed BrokenPipeError tracebacks. Sent to the process group, as
     # timeout(1) and a terminal do.
     timeline = _timeline(tmp_path / "t.jsonl", 300)
-    spool_dir = tmp_path / "tmp"
-    spool_dir.mkdir()
+    # A short TMPDIR: the workers are forked from the fork server (its socket's path fits), as under /tmp.
+    spool_dir = Path(tempfile.mkdtemp(prefix="mc-"))
     process = subprocess.Popen([sys.executable, "-m", "medcom", "replay", str(timeline), "--partition-size", "1",
                                 "--workers", "2", "--format", "json"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -181,13 +182,28 @@ def test_a_signal_mid_run_leaves_no_spool_and_no_traceback(tmp_path: Path, signu
         time.sleep(1.0)  # well into reading (it takes several seconds)
         os.killpg(process.pid, signum)
         _, stderr = process.communicate(timeout=120)
+        left = _spools(spool_dir)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(spool_dir, ignore_errors=True)
     assert process.returncode == 128 + signum, stderr[-3000:]  # stopped mid-run, not finished
     assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
     assert stderr.rstrip().splitlines()[-1] == f"medcom: stopped by {signum.name}"
-    assert _spools(spool_dir) == []
+    assert left == []
+    assert _group_ends(process.pid)  # nothing of the run goes on: no worker, no fork server
+
+
+def _group_ends(group: int) -> bool:
+    """Whether every process of the group ends within a minute (multiprocessing's resource tracker, which ignores
+    SIGTERM, ends on its own once the command has)."""
+    for _ in range(600):
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: Path,
