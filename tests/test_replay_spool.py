@@ -5,6 +5,7 @@ with CPR numbers) and no worker tracebacks, and --partition-size is bounded."""
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 from helpers.cli import invoke, medcom, medcom_process, no_traceback
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import medcom.replay.partition as partition
 import medcom.replay.spool as spool
@@ -222,4 +225,24 @@ def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: P
     with partition.replay_partitioned([timeline], policy, read, EpisodeReports(), partition_messages=1) as run:
         assert run.partitions == 36
         assert "".join(partitioned_report(run, policy=policy).json_chunks()) == whole
-        assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-"}
+        assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-", "partiti"}  # (partition-findings)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(), st.text(max_size=4)), max_size=40), max_size=6),
+       st.sampled_from([1, 3, 64]))
+def test_stretches_of_one_file_read_back_their_own_objects_even_side_by_side(
+        groups: list[list[tuple[int, str]]], batch: int) -> None:
+    """Each partition's input findings are a stretch of one file, read a few at a time with the file open only
+    while they are read: every stretch gives back exactly its objects, read in turn or all at once (a merge)."""
+    before = spool.STRETCH_READ
+    spool.STRETCH_READ = batch
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "kept"
+            stretches = [spool.append_stretch(path, group) for group in groups]
+            assert [list(s) for s in stretches] == groups and [len(s) for s in stretches] == [len(g) for g in groups]
+            side_by_side = list(itertools.zip_longest(*stretches))  # one object of each stretch in turn
+            assert [[row[n] for row in side_by_side if row[n] is not None] for n in range(len(groups))] == groups
+    finally:
+        spool.STRETCH_READ = before

@@ -182,6 +182,45 @@ def pickled(path: Path) -> Iterator[Any]:
                 return
 
 
+STRETCH_READ = 64  # objects a Stretch reads at a time
+
+
+class Stretch(Collection[Any]):
+    """`count` objects pickled one after another into the file at `path` from byte `start`, read back anew by
+    each iteration, `STRETCH_READ` at a time with the file open only while they are read: a merge of many
+    stretches (every partition's input findings) holds one file open and a few objects a stretch, not a file
+    descriptor a partition (`ulimit -n`) nor every object."""
+
+    def __init__(self, path: Path, start: int, count: int) -> None:
+        self.path, self.start, self.count = path, start, count
+
+    def __iter__(self) -> Iterator[Any]:
+        at, left = self.start, self.count
+        while left:
+            with open(self.path, "rb") as stream:
+                stream.seek(at)
+                batch = [pickle.load(stream) for _ in range(min(left, STRETCH_READ))]
+                at = stream.tell()
+            left -= len(batch)
+            yield from batch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == x for x in self)
+
+
+def append_stretch(path: Path, objects: Iterable[Any]) -> Stretch:
+    """`objects` pickled at the end of the file at `path` (made if need be), as the Stretch that reads them."""
+    with open(path, "ab", buffering=1 << 16) as stream:
+        start, count = stream.tell(), 0
+        for item in objects:
+            pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            count += 1
+    return Stretch(path, start, count)
+
+
 def descriptor_limit() -> int:
     """The soft limit of open files of this process (ulimit -n); a large number where there is none."""
     try:
