@@ -11,9 +11,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
@@ -22,6 +20,9 @@ from medcom.formats.inputs import InputDocument, Source
 from medcom.formats.messages import ReadOptions
 from medcom.replay.links import Links, LinkTable, links_of
 from medcom.replay.load import Read, ReplayInput, Unit, messages_of, read_messages
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OPEN_PARTITION_FILES = 128  # partition files pass 2 keeps open at a time
 _UNIT, _FACT, _SIDECAR = 0, 1, 2
