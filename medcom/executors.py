@@ -150,7 +150,8 @@ def _start_fork_server(preload: tuple[str, ...]) -> bool:
     _tracker_outlives_hangup()  # (the server starts the tracker itself otherwise, without our signal mask)
     forkserver.set_forkserver_preload(list(preload))
     try:
-        forkserver.ensure_running()
+        with _signals_deferred():  # (a signal mid-way left a server started and not known, busy with its preloads)
+            forkserver.ensure_running()
     except OSError:
         return False
     return True
