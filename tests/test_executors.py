@@ -154,6 +154,71 @@ def test_a_signal_while_the_pool_starts_is_acted_on_once_it_has_started(monkeypa
     assert sent
 
 
+def warmed(_: int) -> tuple[int, int, bool]:
+    """Which process started this worker, how many IG packages it had read before its first task, and whether it
+    has numpy (which reading documents does not need)."""
+    import sys
+
+    from medcom.formats.fhir import igpackages
+
+    return os.getppid(), igpackages.package.cache_info().currsize, "numpy" in sys.modules
+
+
+def test_a_pool_with_preloads_forks_its_workers_warm_from_a_server() -> None:
+    # Issue 23: every worker was spawned, imported the FHIR stack and read the IG packages and compiled the
+    # profiles on its own first messages (1.5-2 s of CPU each). Now forked from a server that did it once.
+    pool = executors.WorkerPool(2, preload=("medcom.replay.warm",))
+    try:
+        started = list(pool.map(warmed, range(4)))
+    finally:
+        pool.close()
+    assert all(parent != os.getpid() for parent, _, _ in started)  # the server's children, not this process's
+    assert all(packages > 0 for _, packages, _ in started)  # read before the worker's first task
+    assert not any(numpy for _, _, numpy in started)  # (the spool's links imported it: ~0.1 s and ~10 MiB)
+
+
+def burn(seconds: float) -> int:
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return os.getpid()
+
+
+def test_the_fork_servers_workers_count_as_this_processs_children_once_the_pool_closes() -> None:
+    # A fork server left to end with the command was never waited for: `time`, getrusage and the benchmarks
+    # left its workers' CPU out of the command's (it looked as if they cost nothing).
+    import resource
+
+    def children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = children()
+    pool = executors.WorkerPool(2, preload=("json",))
+    try:
+        list(pool.map(burn, [0.3, 0.3]))
+    finally:
+        pool.close()
+    assert children() - before >= 0.6
+
+
+def test_a_fork_server_that_cannot_start_leaves_the_workers_spawned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its socket is a file in TMPDIR: a long TMPDIR made the path longer than a Unix socket allows, and
+    # `replay --workers 2` failed with "AF_UNIX path too long".
+    from multiprocessing import forkserver
+
+    def too_long() -> None:
+        raise OSError("AF_UNIX path too long")
+
+    monkeypatch.setattr(forkserver, "ensure_running", too_long)
+    pool = executors.WorkerPool(2, preload=("medcom.replay.warm",))
+    try:
+        started = list(pool.map(warmed, range(2)))
+    finally:
+        pool.close()
+    assert all(parent == os.getpid() for parent, _, _ in started)  # spawned by this process
+
+
 def test_local_executor_reports_each_task_done() -> None:
     seen: list[int] = []
     with executor("local", workers=1) as ex:

@@ -5,8 +5,10 @@ with CPR numbers) and no worker tracebacks, and --partition-size is bounded."""
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 from helpers.cli import invoke, medcom, medcom_process, no_traceback
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import medcom.replay.partition as partition
 import medcom.replay.spool as spool
@@ -169,8 +173,8 @@ def test_a_signal_mid_run_leaves_no_spool_and_no_traceback(tmp_path: Path, signu
     # numbers in clear, and the workers printed BrokenPipeError tracebacks. Sent to the process group, as
     # timeout(1) and a terminal do.
     timeline = _timeline(tmp_path / "t.jsonl", 300)
-    spool_dir = tmp_path / "tmp"
-    spool_dir.mkdir()
+    # A short TMPDIR: the workers are forked from the fork server (its socket's path fits), as under /tmp.
+    spool_dir = Path(tempfile.mkdtemp(prefix="mc-"))
     process = subprocess.Popen([sys.executable, "-m", "medcom", "replay", str(timeline), "--partition-size", "1",
                                 "--workers", "2", "--format", "json"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -181,13 +185,28 @@ def test_a_signal_mid_run_leaves_no_spool_and_no_traceback(tmp_path: Path, signu
         time.sleep(1.0)  # well into reading (it takes several seconds)
         os.killpg(process.pid, signum)
         _, stderr = process.communicate(timeout=120)
+        left = _spools(spool_dir)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(spool_dir, ignore_errors=True)
     assert process.returncode == 128 + signum, stderr[-3000:]  # stopped mid-run, not finished
     assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
     assert stderr.rstrip().splitlines()[-1] == f"medcom: stopped by {signum.name}"
-    assert _spools(spool_dir) == []
+    assert left == []
+    assert _group_ends(process.pid)  # nothing of the run goes on: no worker, no fork server
+
+
+def _group_ends(group: int) -> bool:
+    """Whether every process of the group ends within a minute (multiprocessing's resource tracker, which ignores
+    SIGTERM, ends on its own once the command has)."""
+    for _ in range(600):
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: Path,
@@ -206,4 +225,24 @@ def test_few_open_files_route_and_merge_in_rounds_to_the_same_report(tmp_path: P
     with partition.replay_partitioned([timeline], policy, read, EpisodeReports(), partition_messages=1) as run:
         assert run.partitions == 36
         assert "".join(partitioned_report(run, policy=policy).json_chunks()) == whole
-        assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-"}
+        assert {p.name[:7] for p in run.directory.iterdir()} == {"merged-", "partiti"}  # (partition-findings)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(), st.text(max_size=4)), max_size=40), max_size=6),
+       st.sampled_from([1, 3, 64]))
+def test_stretches_of_one_file_read_back_their_own_objects_even_side_by_side(
+        groups: list[list[tuple[int, str]]], batch: int) -> None:
+    """Each partition's input findings are a stretch of one file, read a few at a time with the file open only
+    while they are read: every stretch gives back exactly its objects, read in turn or all at once (a merge)."""
+    before = spool.STRETCH_READ
+    spool.STRETCH_READ = batch
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "kept"
+            stretches = [spool.append_stretch(path, group) for group in groups]
+            assert [list(s) for s in stretches] == groups and [len(s) for s in stretches] == [len(g) for g in groups]
+            side_by_side = list(itertools.zip_longest(*stretches))  # one object of each stretch in turn
+            assert [[row[n] for row in side_by_side if row[n] is not None] for n in range(len(groups))] == groups
+    finally:
+        spool.STRETCH_READ = before

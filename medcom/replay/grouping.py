@@ -68,7 +68,7 @@ def _buckets(table: LinkTable) -> Iterator[np.ndarray]:
     while work:
         name = work.pop()
         path = bucket_path(table.directory, name)
-        if path.stat().st_size > table.buffer * ENTRY.itemsize and len(name) // 2 < 64 // BUCKET_BITS:
+        if path.stat().st_size > table.buffer * np.dtype(ENTRY).itemsize and len(name) // 2 < 64 // BUCKET_BITS:
             parts: set[str] = set()
             with open(path, "rb") as stream:
                 while len(entries := np.fromfile(stream, dtype=ENTRY, count=table.buffer)):

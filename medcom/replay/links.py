@@ -11,13 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
 from medcom.replay import LogFacts
 from medcom.replay.input_rules import relations_of
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy is imported where entries are packed (in the command): a worker reading documents needs `links_of` alone,
+# and a worker forked from the fork server (medcom.replay.warm) starts without numpy's ~0.1 s and ~10 MiB.
 
 
 def _hash(key: str) -> int:
@@ -48,7 +52,7 @@ def links_of(events: Iterable[Event], message: MessageEvents | None = None) -> L
     return links
 
 
-ENTRY = np.dtype([("key", "<i8"), ("item", "<i8")])  # one key of an item (16 bytes on disk)
+ENTRY = [("key", "<i8"), ("item", "<i8")]  # numpy's dtype of one key of an item (16 bytes on disk)
 LINK_BUFFER = 1 << 18  # entries held in memory before they go to disk (4 MiB packed; ~50,000 messages)
 BUCKET_BITS = 6  # entries go to 2**BUCKET_BITS files by their key's top bits (and again by the next, if too big)
 
@@ -80,6 +84,8 @@ class LinkTable:
 
     def entries(self) -> np.ndarray:
         """The entries held in memory (a packed copy)."""
+        import numpy as np
+
         out = np.empty(len(self.keys), dtype=ENTRY)
         out["key"] = np.frombuffer(self.keys, dtype=np.int64)
         out["item"] = np.frombuffer(self.nodes, dtype=np.int64)
@@ -99,6 +105,8 @@ def bucket_path(directory: Path, name: str) -> Path:
 def write_buckets(entries: np.ndarray, directory: Path, parent: str) -> list[str]:
     """`entries` appended to the files of their key's next BUCKET_BITS bits below the bits `parent` names
     (a bucket's name: two hex digits a level); the names written."""
+    import numpy as np
+
     shift = 64 - BUCKET_BITS * (len(parent) // 2 + 1)
     number = ((entries["key"].view(np.uint64) >> np.uint64(shift)) & np.uint64((1 << BUCKET_BITS) - 1)).astype(np.uint8)
     order = np.argsort(number, kind="stable")  # (stable: each file in input order)

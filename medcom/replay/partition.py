@@ -218,7 +218,10 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
     except OSError as exc:
         raise SpoolError(_spool_problem(exc, Path(tempfile.gettempdir()))) from None
     try:
-        with executor(executor_kind, workers, scheduler) as ex:
+        # Local workers are forked from a server that read what each would read first (medcom.replay.warm) and
+        # imported the module of `build` (the report's, or calibration's), which every partition's task carries.
+        preload = ("medcom.replay.warm", *filter(None, [getattr(build, "__module__", None)]))
+        with executor(executor_kind, workers, scheduler, preload) as ex:
             _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
                              on_partition, on_partitions)
     except OSError as exc:  # the spool's: the disk is full, too many files are open, TMPDIR is gone
@@ -398,8 +401,12 @@ def _replay_in_memory(out: PartitionedReplay[T, S], held: ReplayInput, policy: P
 
 def _run(out: PartitionedReplay[T, S], files: list[Path], policy: Policy, log: LogFacts, build: Build[T, S],
          ex: Executor, on_partition: Callable[[int], None] | None) -> LogFacts:
-    """Every partition replayed under `log`; what they show of the log together."""
+    """Every partition replayed under `log`; what they show of the log together. A summary with an `on_disk`
+    method (the report's) is kept through it: its bulk goes to a file of the run as it comes (the report's
+    summaries held the partitions' input findings until the end, about 20 bytes a message of the log)."""
     out.summaries, out.duplicates = [], 0
+    kept = out.directory / "partition-findings"
+    kept.unlink(missing_ok=True)  # (a second run under corrected LogFacts starts it anew)
     shown = LogFacts(False, False, None)
     make = partial(PartitionTask, policy=policy, log=log, build=build)
     if not ex.shares_files:  # the tasks may run on machines that do not see this one's files: data, a few at once
@@ -416,7 +423,8 @@ def _run(out: PartitionedReplay[T, S], files: list[Path], policy: Policy, log: L
         with open(out._items_path(outcome.number), "wb", buffering=1 << 16) as stream:
             for item in outcome.items:
                 pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        out.summaries.append(outcome.summary)
+        on_disk = getattr(outcome.summary, "on_disk", None)
+        out.summaries.append(outcome.summary if on_disk is None else on_disk(kept))
         out.duplicates += outcome.duplicates
         shown = shown.joined(outcome.log)
         if on_partition is not None:

@@ -11,9 +11,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
@@ -22,6 +20,9 @@ from medcom.formats.inputs import InputDocument, Source
 from medcom.formats.messages import ReadOptions
 from medcom.replay.links import Links, LinkTable, links_of
 from medcom.replay.load import Read, ReplayInput, Unit, messages_of, read_messages
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OPEN_PARTITION_FILES = 128  # partition files pass 2 keeps open at a time
 _UNIT, _FACT, _SIDECAR = 0, 1, 2
@@ -180,6 +181,45 @@ def pickled(path: Path) -> Iterator[Any]:
                 yield pickle.load(stream)
             except EOFError:
                 return
+
+
+STRETCH_READ = 64  # objects a Stretch reads at a time
+
+
+class Stretch(Collection[Any]):
+    """`count` objects pickled one after another into the file at `path` from byte `start`, read back anew by
+    each iteration, `STRETCH_READ` at a time with the file open only while they are read: a merge of many
+    stretches (every partition's input findings) holds one file open and a few objects a stretch, not a file
+    descriptor a partition (`ulimit -n`) nor every object."""
+
+    def __init__(self, path: Path, start: int, count: int) -> None:
+        self.path, self.start, self.count = path, start, count
+
+    def __iter__(self) -> Iterator[Any]:
+        at, left = self.start, self.count
+        while left:
+            with open(self.path, "rb") as stream:
+                stream.seek(at)
+                batch = [pickle.load(stream) for _ in range(min(left, STRETCH_READ))]
+                at = stream.tell()
+            left -= len(batch)
+            yield from batch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == x for x in self)
+
+
+def append_stretch(path: Path, objects: Iterable[Any]) -> Stretch:
+    """`objects` pickled at the end of the file at `path` (made if need be), as the Stretch that reads them."""
+    with open(path, "ab", buffering=1 << 16) as stream:
+        start, count = stream.tell(), 0
+        for item in objects:
+            pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            count += 1
+    return Stretch(path, start, count)
 
 
 def descriptor_limit() -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from operator import itemgetter
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import click
@@ -348,8 +349,15 @@ class PartitionSummary(NamedTuple):
     """What a partition's replay tells the whole report beside its episode reports."""
 
     summary: ReplaySummary  # of its episodes
-    findings: list[tuple[Order, Finding]]  # input findings of its messages that belong to no episode, in order
+    findings: Collection[tuple[Order, Finding]]  # input findings of its messages that belong to no episode, in order
     episode_matches: dict[str, list[str] | None]  # --episode value -> None (found) or the close names
+
+    def on_disk(self, path: Path) -> PartitionSummary:
+        """This summary with its findings appended to the file at `path` (medcom.replay.partition keeps each
+        partition's summary this way until the report reads them back, merged)."""
+        from medcom.replay.spool import append_stretch  # (numpy: only where there are partitions)
+
+        return self._replace(findings=append_stretch(path, self.findings))
 
 
 @dataclass
