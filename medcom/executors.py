@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import forkserver, get_context
+from multiprocessing import forkserver, get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from typing import Any, Protocol, TypeVar
 
@@ -146,7 +146,10 @@ class WorkerPool:
 def _start_fork_server(preload: tuple[str, ...]) -> bool:
     """The fork server running with `preload` imported (its start returns at once: the imports go on in it); a
     server already running keeps what it preloaded (multiprocessing has one a process). False if it cannot start:
-    its socket is a file in TMPDIR, whose path may be longer than a Unix socket's 107 bytes."""
+    its socket is a file in TMPDIR, whose path may be longer than a Unix socket's 107 bytes, and a platform may have
+    no fork server at all (Windows)."""
+    if "forkserver" not in get_all_start_methods():
+        return False
     _tracker_outlives_hangup()  # (the server starts the tracker itself otherwise, without our signal mask)
     forkserver.set_forkserver_preload(list(preload))
     try:

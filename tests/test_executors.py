@@ -202,15 +202,24 @@ def test_the_fork_servers_workers_count_as_this_processs_children_once_the_pool_
     assert children() - before >= 0.6
 
 
-def test_a_fork_server_that_cannot_start_leaves_the_workers_spawned(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("why", ["socket path too long", "no fork server on this platform"])
+def test_a_fork_server_that_cannot_start_leaves_the_workers_spawned(monkeypatch: pytest.MonkeyPatch,
+                                                                    why: str) -> None:
     # Its socket is a file in TMPDIR: a long TMPDIR made the path longer than a Unix socket allows, and
-    # `replay --workers 2` failed with "AF_UNIX path too long".
+    # `replay --workers 2` failed with "AF_UNIX path too long". Windows has no fork server at all.
     from multiprocessing import forkserver
 
     def too_long() -> None:
         raise OSError("AF_UNIX path too long")
 
-    monkeypatch.setattr(forkserver, "ensure_running", too_long)
+    def unusable() -> None:
+        raise AssertionError("a platform without a fork server was asked to start one")
+
+    if why == "socket path too long":
+        monkeypatch.setattr(forkserver, "ensure_running", too_long)
+    else:
+        monkeypatch.setattr(executors, "get_all_start_methods", lambda: ["spawn"])
+        monkeypatch.setattr(forkserver, "ensure_running", unusable)
     pool = executors.WorkerPool(2, preload=("medcom.replay.warm",))
     try:
         started = list(pool.map(warmed, range(2)))
