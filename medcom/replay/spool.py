@@ -48,13 +48,43 @@ def _for_spool(read: Read[tuple[MessageEvents, str]]) -> SpoolRead:
     return Read(read.findings, read.messages, read.rejected, units)
 
 
-class FindingSpool(Collection[Finding]):
-    """Input findings on disk, pickled one after another as they come, read back anew by every iteration: a
-    generated log has about 7,500 of them a 100,000 messages from its reading, held as objects (twice when masked)
-    in the command until they went here. The file is the run's (removed with its directory)."""
+STRETCH_READ = 64  # objects a Stretch reads at a time
+
+
+class Stretch(Collection[Any]):
+    """`count` objects pickled one after another into the file at `path` from byte `start`, read back anew by
+    each iteration, `STRETCH_READ` at a time with the file open only while they are read: a merge of many
+    stretches (every partition's input findings) holds one file open and a few objects a stretch, not a file
+    descriptor a partition (`ulimit -n`) nor every object."""
+
+    def __init__(self, path: Path, start: int, count: int) -> None:
+        self.path, self.start, self.count = path, start, count
+
+    def __iter__(self) -> Iterator[Any]:
+        at, left = self.start, self.count
+        while left:
+            with open(self.path, "rb") as stream:
+                stream.seek(at)
+                batch = [pickle.load(stream) for _ in range(min(left, STRETCH_READ))]
+                at = stream.tell()
+            left -= len(batch)
+            yield from batch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == x for x in self)
+
+
+class FindingSpool(Stretch):
+    """Input findings on disk, pickled one after another as they come, read back anew by every iteration (a
+    `Stretch` from the file's start): a generated log has about 7,500 of them a 100,000 messages from its reading,
+    held as objects (twice when masked) in the command until they went here. The file is the run's (removed with
+    its directory)."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.count = path, 0
+        super().__init__(path, 0, 0)
         self._file: BinaryIO | None = None
 
     def append(self, finding: Finding, /) -> None:
@@ -73,17 +103,9 @@ class FindingSpool(Collection[Finding]):
             self._file = None
 
     def __iter__(self) -> Iterator[Finding]:
-        if not self.count:
-            return iter(())
         if self._file is not None:
             self._file.flush()
-        return pickled(self.path)
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __contains__(self, item: object) -> bool:
-        return any(item == f for f in self)
+        return super().__iter__()
 
 
 class Spool:
@@ -181,35 +203,6 @@ def pickled(path: Path) -> Iterator[Any]:
                 yield pickle.load(stream)
             except EOFError:
                 return
-
-
-STRETCH_READ = 64  # objects a Stretch reads at a time
-
-
-class Stretch(Collection[Any]):
-    """`count` objects pickled one after another into the file at `path` from byte `start`, read back anew by
-    each iteration, `STRETCH_READ` at a time with the file open only while they are read: a merge of many
-    stretches (every partition's input findings) holds one file open and a few objects a stretch, not a file
-    descriptor a partition (`ulimit -n`) nor every object."""
-
-    def __init__(self, path: Path, start: int, count: int) -> None:
-        self.path, self.start, self.count = path, start, count
-
-    def __iter__(self) -> Iterator[Any]:
-        at, left = self.start, self.count
-        while left:
-            with open(self.path, "rb") as stream:
-                stream.seek(at)
-                batch = [pickle.load(stream) for _ in range(min(left, STRETCH_READ))]
-                at = stream.tell()
-            left -= len(batch)
-            yield from batch
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __contains__(self, item: object) -> bool:
-        return any(item == x for x in self)
 
 
 def append_stretch(path: Path, objects: Iterable[Any]) -> Stretch:
