@@ -204,21 +204,45 @@ def _separate_patients(units: list[Unit], notes: _Notes) -> None:
 
 
 def _name_episodes(units: list[Unit], inp: ReplayInput) -> None:
-    """Timeline and side-car lines name episodes; messages carry episode-of-care ids: a side-car name stands for
-    the id it equals (case and hyphens ignored) or the id `medcom build` derives from it."""
-    names = {e.episode for e in (*inp.facts, *inp.sidecar_messages)}
-    alias = {by_episode(other): unit.events.episode for unit in units for other in unit.events.aliases
-             if unit.events.episode}
-    for name in names:
-        for other in episode_aliases(name):
-            alias[by_episode(other)] = name
+    """Timeline and side-car lines name episodes; messages carry episode-of-care ids, a FHIR message the LPR3 id
+    beside the local one (`MessageEvents.aliases`). A name stands for the id it equals (case and hyphens ignored),
+    the id `medcom build` derives from it, and the local id of messages that carry either as their LPR3 id; a
+    message's episode is the name that stands for its id or its LPR3 id. Two names standing for the id of one
+    message's episode name one episode: the first line's name, the other's lines are renamed to it (names that
+    only look alike, "A" and "a" in a timeline without messages, stay apart as written)."""
+    local = {by_episode(other): unit.events.episode for unit in units for other in unit.events.aliases
+             if unit.events.episode}  # an LPR3 id -> the local id the messages carrying both use
+    carried = {by_episode(e) for u in units if u.origin != "timeline" for e in (u.events.episode, *u.events.aliases)
+               if e}
+    lines = [*inp.facts, *inp.sidecar_messages, *(e for u in units if u.origin == "timeline" for e in u.events.events)]
+    owner: dict[Key, str] = {}  # an id -> the name standing for it
+    canonical: dict[str, str] = {}
+    for name in dict.fromkeys(e.episode for e in lines if e.episode):  # in the lines' order: deterministic
+        ids = [by_episode(other) for other in episode_aliases(name)]
+        ids += [by_episode(local[i]) for i in ids if i in local]
+        first = canonical[name] = next((owner[i] for i in ids if i in owner and i in carried), name)
+        for i in ids:
+            owner.setdefault(i, first)
+    for event in lines:
+        if event.episode:
+            event.episode = canonical[event.episode]
     for unit in units:
         if unit.origin == "timeline":
+            unit.events.episode = canonical.get(unit.events.episode or "", unit.events.episode)
             continue
         for event in unit.events.events:
-            event.episode = alias.get(by_episode(event.episode), event.episode)
+            event.episode = _named(event.episode, owner, local)
         if unit.events.episode:
-            unit.events.episode = alias.get(by_episode(unit.events.episode), unit.events.episode)
+            unit.events.episode = _named(unit.events.episode, owner, local)
+
+
+def _named(episode: str, owner: dict[Key, str], local: dict[Key, str]) -> str:
+    """A message's episode id as `_name_episodes` names it: the name standing for it, else its local id."""
+    key = by_episode(episode)
+    if key in owner:
+        return owner[key]
+    joined = local.get(key, episode)
+    return owner.get(by_episode(joined), joined)
 
 
 def _resolve_orphans(units: list[Unit]) -> None:
