@@ -145,9 +145,10 @@ def end_of_day(day: date) -> datetime:
 def move_into_window(instant: datetime, opens: time, closes: time) -> datetime:
     """Move an instant outside the daily local window [opens, closes] to the next opening (TAX-1 b)."""
     local = to_local(instant)
-    if local.time() < opens:
+    clock = local.time()
+    if clock < opens:
         return at_local(local.date(), opens)
-    if local.time() > closes:
+    if clock > closes:
         return at_local(local.date() + timedelta(days=1), opens)
     return local
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TypedDict
 
 from medcom.calendar import add_elapsed, at_local, elapsed, local_date, move_into_window
 from medcom.policy import Policy
+
+ONE_DAY = timedelta(days=1)  # made once: the count steps a day at a time for every episode
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
     start, notes = effective_start(facts, policy)
     counted: list[str] = []
     dkk = 0
-    day = local_date(start) + timedelta(days=1)
+    day = local_date(start) + ONE_DAY
     # Every instant in UTC, like the midnights: comparing across zones costs a utcoffset per comparison.
     after, end = start.astimezone(UTC), facts.discharged_at.astimezone(UTC)
     leaves = [(a.astimezone(UTC), b.astimezone(UTC)) for a, b in facts.leaves]
@@ -86,22 +87,11 @@ def count_tax(facts: TaxFacts, policy: Policy) -> TaxResult:
                 year, rates = day.year, policy.completion_tax.rates_for(day.year)
             dkk += rates.first_rate if len(counted) < rates.first_days else rates.later_rate
             counted.append(day.isoformat())
-        day += timedelta(days=1)
+        day += ONE_DAY
     disputable = 0 if facts.care_plan_before_ready else len(counted)
     reason = None if facts.care_plan_before_ready or not counted else \
         "no care plan was sent before the ready time: not administratively ready (annex 4)"
     return TaxResult(start, len(counted), dkk, tuple(counted), disputable, reason, tuple(notes))
-
-
-class DischargeFacts(TypedDict):
-    """What R72-1 reads of an episode (the keyword arguments of `responsibility_reason`)."""
-
-    ready: bool
-    admitted_at: datetime | None
-    discharged_at: datetime
-    somatic: bool
-    destination: str | None
-    policy: Policy
 
 
 def responsibility_reason(*, ready: bool, admitted_at: datetime | None, discharged_at: datetime, somatic: bool,

@@ -34,8 +34,10 @@ def discharge_event(ctx: Context) -> Event | None:
 def stay_end(ctx: Context) -> Event | None:
     """The end of the stay: the discharge, or the death where the stay ends in death (RULES.md TAX-1: a death ends
     the completion-tax count); a death after the discharge ends nothing."""
-    ends = [e for e in (ctx.episode.first("discharged"), ctx.episode.first("deceased")) if e is not None]
-    return min(ends, key=lambda e: (e.at, e.seq), default=None)
+    discharged, died = ctx.episode.first("discharged"), ctx.episode.first("deceased")
+    if died is None or discharged is None:  # most episodes: no death (a list and a `min` fewer each)
+        return discharged or died
+    return died if (died.at, died.seq) < (discharged.at, discharged.seq) else discharged  # as `min` picked
 
 
 def leave_periods(events: list[Event], end: datetime) -> tuple[tuple[datetime, datetime], ...]:

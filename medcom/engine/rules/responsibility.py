@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC
 
-from medcom.calendar import add_elapsed, elapsed, to_local
-from medcom.engine.completion_tax import DischargeFacts, responsibility_window
+from medcom.calendar import add_elapsed, to_local
+from medcom.engine.completion_tax import responsibility_window
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules.facts import discharge_event, hm, ready_event
 
@@ -24,27 +24,29 @@ class ExtendedResponsibility(Rule):
         if discharged is None:
             return
         extended = ep.last("responsibility_extended")
-        facts: DischargeFacts = {
-                 "ready": ready_event(ctx) is not None, "admitted_at": admitted.at if admitted else None,
-                 "discharged_at": discharged.at,
-                 "somatic": bool(admitted.data.get("somatic", True)) if admitted else True,
-                 "destination": discharged.data.get("destination"), "policy": ctx.policy}
+        window = ctx.policy.extended_responsibility.window
         ep.responsibility_reason, until = responsibility_window(
-            **facts, extended_until=extended.data.get("until") if extended else None)
+            ready=ready_event(ctx) is not None, admitted_at=admitted.at if admitted else None,
+            discharged_at=discharged.at, somatic=bool(admitted.data.get("somatic", True)) if admitted else True,
+            destination=discharged.data.get("destination"), extended_until=extended.data.get("until") if extended
+            else None, policy=ctx.policy)
         ep.responsibility_until = until
         applies = ep.responsibility_reason is None
         report = ep.first("discharge_report_sent")
         if applies and report is not None:
-            computed = add_elapsed(discharged.at, ctx.policy.extended_responsibility.window)
             stated = report.data.get("extended_responsibility_until")
+            # Compared in UTC (`elapsed(stated, computed) != 0`): the local form is written only for a report.
+            computed_utc = discharged.at.astimezone(UTC) + window
             if stated is None:
                 ctx.violation("DIS-3", "warning", "the 72-hour responsibility applies but the discharge report does "
-                              "not state it", due=computed, actual=report.at, events=[report])
-            elif elapsed(stated, computed) != timedelta(0):
+                              "not state it", due=add_elapsed(discharged.at, window), actual=report.at,
+                              events=[report])
+            elif stated.astimezone(UTC) != computed_utc:
+                computed = add_elapsed(discharged.at, window)
                 ctx.violation("DIS-3", "warning", f"the discharge report states the responsibility ends "
                               f"{hm(stated)}, but 72 hours (elapsed) after the discharge is {hm(computed)}",
                               due=computed, actual=stated, events=[report])
-        if not any(kind in ep.by_kind for kind in INQUIRIES):
+        if INQUIRIES.isdisjoint(ep.by_kind):
             return  # nobody asked about the patient (most episodes): nothing to walk
         for e in ep.events:
             if e.kind in INQUIRIES and e.at > discharged.at and e.from_municipality:
