@@ -152,7 +152,7 @@ def key(resource: dict, profile: str, label: str, follow: bool,
     """What a remembered walk of `resource` depends on besides the values it reads and what its references resolve
     to; None when it is not to be remembered: a Bundle (one message, whose walk never repeats) or a resource of a
     profile whose walks have not been local so far (an invariant resolving references): the key's cost is spared."""
-    if resource.get("resourceType") == "Bundle" or _NOT_LOCAL.get(profile, 0) >= _GIVE_UP:
+    if _NOT_LOCAL.get(profile, 0) >= _GIVE_UP:
         return None
     found = shape_of(resource, shapes)
     return None if found is None else (profile, label, follow, found)
