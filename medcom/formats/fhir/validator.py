@@ -261,12 +261,14 @@ class _Validation:
     def _read_again(self, resource: dict, places: tuple) -> tuple | None:
         """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
         place is there, and its value is where `shape` found it): the value's snapshot, what the Reference there
-        resolves to, or a value-only native's answer there."""
+        resolves to, or a native's answer there."""
         nodes = walks.nodes_of(resource, self.shapes_of)
+        ask = self.ask if self._recording is not None else None  # mostly none: the natives asked straight
         try:
             return tuple([walks.snapshot(nodes[index]) if how == "value" else
                           self._resolution(nodes[index]["reference"]) if how == "resolves" else
-                          self.ask(how, nodes[index], resource) for _, how, index in places])
+                          how(nodes[index], resource, self) if ask is None else ask(how, nodes[index], resource)
+                          for _, how, index in places])
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError):
             return None  # a native that fails on this value: the walk itself finds out and says so
 
@@ -275,6 +277,8 @@ class _Validation:
         references it resolves, the verdicts of conformsTo() walks) is not recorded into a walk being remembered,
         nor makes it non-local; the walk records the answer instead (read_answer) and asks again on replay, with
         this validation (the same Bundle)."""
+        if self._recording is None:  # nothing being recorded (a replay's check, most walks' natives): nothing to keep
+            return native(value, resource, self)
         saved = self._recording, self._local
         self._recording = None
         try:
