@@ -10,11 +10,11 @@ import random
 from collections.abc import Callable, Iterator
 
 import pytest
-from helpers.fhir import ADMISSION, CARE_NEW, entry_index, load, resource
+from helpers.fhir import ACK_OK, ADMISSION, CARE_NEW, entry_index, load, resource
 from test_fhir_medcom_invariants import _bundles, _mutate
 
 from medcom.formats.fhir import fhirpath as fp
-from medcom.formats.fhir import walks
+from medcom.formats.fhir import validator, walks
 from medcom.formats.fhir.base_invariants import SHAPE_ONLY
 from medcom.formats.fhir.medcom_invariants import VALUE_ONLY
 from medcom.formats.fhir.validator import validate_resource
@@ -137,6 +137,31 @@ def test_a_renewed_message_replays_its_header_and_encounter_walks() -> None:
     assert found == _fresh(renewed)
     keys = [key[0].rsplit("/", 1)[-1] for key in walks._WALKS]
     assert "medcom-hospitalNotification-messageHeader" in keys and "medcom-hospitalNotification-encounter" in keys
+
+
+@pytest.mark.parametrize("path", [ADMISSION, CARE_NEW, ACK_OK], ids=lambda p: p.parent.name)
+def test_a_renewed_message_walks_nothing_afresh_not_even_its_bundle(path: object,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Bundle's own walk (Bundle-level invariants reading every entry, fullUrls, conformsTo() of the header and
+    provenances) and a Communication's (its invariants resolve references) are remembered with their natives'
+    answers: the next message of the log walks no profile afresh, and is judged as a fresh walk judges it."""
+    walked: list[str] = []
+    real = validator._Validation._check_resource
+
+    def counted(self: object, resource: dict, *args: object) -> None:
+        walked.append(str(resource.get("resourceType")))
+        real(self, resource, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validator._Validation, "_check_resource", counted)
+    bundle = load(path)  # type: ignore[arg-type]
+    walks.forget()
+    _findings(bundle)
+    assert "Bundle" in walked
+    walked.clear()
+    renewed = _renewed(bundle, "next")
+    found = _findings(renewed)
+    assert walked == []
+    assert found == _fresh(renewed)
 
 
 def _absolute(bundle: dict) -> dict:

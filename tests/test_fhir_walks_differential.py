@@ -14,7 +14,7 @@ import random
 from functools import cache
 
 import pytest
-from helpers.fhir_walk_diff import MUTATIONS, fresh, learn, mutant, unremembered, verdict
+from helpers.fhir_walk_diff import MUTATIONS, fresh, learn, mutant, renamed, unremembered, verdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fhir_medcom_invariants import _bundles
@@ -63,6 +63,25 @@ def test_each_kind_of_mutation_after_its_clean_bundle(change: object) -> None:
         said = change(bundle, rng)  # type: ignore[operator]
         if said is not None:
             _differences(bundle, f"{change.__name__}: {said}")  # type: ignore[attr-defined]
+            done += 1
+    assert done
+
+
+@pytest.mark.parametrize("change", MUTATIONS, ids=lambda m: m.__name__)
+def test_a_mutant_judged_again_under_new_uuids_gets_the_verdict_of_a_fresh_walk(change: object) -> None:
+    """Every kind of mutation, then the same mutant as the next message of a log would carry it (every uuid
+    renamed): the walks remembered from the mutant's own verdict (a Bundle's walk with a MessageHeader that does not
+    conform, a Communication whose references resolve elsewhere) are replayed on the copy, whose verdict must still
+    be the fresh one."""
+    walks.forget()
+    rng = random.Random(f"again-{change.__name__}")  # type: ignore[attr-defined]
+    done = 0
+    for clean in _clean()[:: max(1, 2000 // max(TOTAL, 1))]:
+        bundle = mutant(clean, rng, 0)[0]
+        said = change(bundle, rng)  # type: ignore[operator]
+        if said is not None:
+            verdict(bundle)
+            _differences(renamed(bundle, rng), f"{change.__name__} (renamed): {said}")  # type: ignore[attr-defined]
             done += 1
     assert done
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -372,6 +374,30 @@ MUTATIONS: tuple[Mutation, ...] = (
     string_text, same_key_swap, empty_toggle, scalar, reference, full_url, entry_order, entry_count,
     target_content, profile_canonical, slice_value, extension, narrative, contained, retype, cross_bundle_swap,
     string_format)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def renamed(bundle: dict, rng: random.Random) -> dict:
+    """A copy of `bundle` as the next message of a log would be: every uuid inside a string (fullUrls, ids,
+    references, identifiers) replaced by a new one, the same uuid by the same new one throughout (what resolved still
+    resolves, what did not still does not), so the walks remembered from `bundle` are replayed on it."""
+    names: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        if match[0] not in names:
+            names[match[0]] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        return names[match[0]]
+
+    def copied(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: copied(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copied(v) for v in value]
+        return _UUID.sub(rename, value) if isinstance(value, str) else value
+
+    return copied(bundle)  # type: ignore[return-value]
 
 
 def mutant(clean: dict, rng: random.Random, count: int) -> tuple[dict, list[str]]:

@@ -270,15 +270,18 @@ class InterpretedValidation(_Validation):
 
     def invariants(self, definition: ElementDef, value: object, path: Path, type_path: str, resource: dict) -> None:
         for constraint, shortcut in definition.invariants:
-            answer = shortcut(value, resource, self) if shortcut is not None else ASK_FHIRPATH
+            if shortcut is None:
+                answer = ASK_FHIRPATH
+            elif shortcut in SHAPE_ONLY or shortcut in VALUE_ONLY:
+                answer = shortcut(value, resource, self)
+            else:  # it may read beyond the element (the entries, resolve(), conformsTo()): asked as a unit
+                answer = self.ask(shortcut, value, resource)
             if answer is ASK_FHIRPATH:
                 self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
                 verdict = fp.evaluate(constraint.expression, value, type_path, resource, self)  # type: ignore[arg-type]
             else:
-                if shortcut in VALUE_ONLY:
-                    self.read_answer(shortcut, value, path, answer)
-                elif shortcut not in SHAPE_ONLY:
-                    self.read_fhirpath(constraint.expression, value, path)  # type: ignore[arg-type]
+                if shortcut not in SHAPE_ONLY:  # the answer recorded, asked again on replay
+                    self.read_answer(shortcut, value, path, answer)  # type: ignore[arg-type]
                 verdict = None if answer is UNEVALUABLE else bool(answer)
             if verdict is None:
                 self.not_checked("invariant", constraint.key)

@@ -262,7 +262,8 @@ def _identified_or_named(value: object, _resource_: dict, _session: object = Non
 # natives whose answer depends only on a value's shape (keys, JSON types, numbers and booleans, whether strings
 # are empty, resourceType), never on the text of another string: a remembered walk need not record what they read
 # (walks.py; tests/test_fhir_walks.py changes every other string and asks them again)
-SHAPE_ONLY = frozenset({_no_contained, _has_narrative_div, _html_checks, _extension_or_value, _identified_or_named})
+SHAPE_ONLY = frozenset({_no_contained, _has_narrative_div, _html_checks, _extension_or_value, _identified_or_named,
+                        _no_total, _no_search, _entry_has_content})  # a Bundle's and each entry's: not asked on replay
 
 _DOM_3 = ("contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | "
           "%resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = "

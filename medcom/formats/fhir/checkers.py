@@ -423,15 +423,18 @@ class _Compiler:
 
         def invariants(run: Any, value: object, path: Path, resource: dict) -> None:
             for expression, shortcut, shape_only, value_only, key, severity, text in plan:
-                answer = shortcut(value, resource, run) if shortcut is not None else ASK_FHIRPATH
+                if shortcut is None:
+                    answer = ASK_FHIRPATH
+                elif shape_only or value_only:
+                    answer = shortcut(value, resource, run)
+                else:  # it may read the whole Bundle, resolve references, ask conformsTo(): asked as a unit
+                    answer = run.ask(shortcut, value, resource)
                 if answer is ASK_FHIRPATH:
                     run.read_fhirpath(expression, value, path)
                     verdict = fp.evaluate(expression, value, type_path, resource, run)
                 else:
-                    if value_only:  # its answer is what the walk depends on, not the value's text
+                    if not shape_only:  # its answer is what the walk depends on (walks.py), asked again on replay
                         run.read_answer(shortcut, value, path, answer)
-                    elif not shape_only:  # a shortcut gives what its expression gives: it reads what that may
-                        run.read_fhirpath(expression, value, path)
                     verdict = None if answer is UNEVALUABLE else bool(answer)
                 if verdict is None:
                     run.not_checked("invariant", key)

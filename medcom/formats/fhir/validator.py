@@ -261,11 +261,30 @@ class _Validation:
     def _read_again(self, resource: dict, places: tuple) -> tuple | None:
         """What a remembered walk would find at the places it read in `resource` (of the remembered shape, so each
         place is there, and its value is where `shape` found it): the value's snapshot, what the Reference there
-        resolves to, or a value-only native's answer there."""
+        resolves to, or a native's answer there."""
         nodes = walks.nodes_of(resource, self.shapes_of)
-        return tuple([walks.snapshot(nodes[index]) if how == "value" else
-                      self._resolution(nodes[index]["reference"]) if how == "resolves" else
-                      how(nodes[index], resource, None) for _, how, index in places])
+        ask = self.ask if self._recording is not None else None  # mostly none: the natives asked straight
+        try:
+            return tuple([walks.snapshot(nodes[index]) if how == "value" else
+                          self._resolution(nodes[index]["reference"]) if how == "resolves" else
+                          how(nodes[index], resource, self) if ask is None else ask(how, nodes[index], resource)
+                          for _, how, index in places])
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError):
+            return None  # a native that fails on this value: the walk itself finds out and says so
+
+    def ask(self, native: Callable[[object, dict, object], object], value: object, resource: dict) -> object:
+        """A native's answer on `value`, asked as a unit: what it reads (the Bundle's entries, the targets of
+        references it resolves, the verdicts of conformsTo() walks) is not recorded into a walk being remembered,
+        nor makes it non-local; the walk records the answer instead (read_answer) and asks again on replay, with
+        this validation (the same Bundle)."""
+        if self._recording is None:  # nothing being recorded (a replay's check, most walks' natives): nothing to keep
+            return native(value, resource, self)
+        saved = self._recording, self._local
+        self._recording = None
+        try:
+            return native(value, resource, self)
+        finally:
+            self._recording, self._local = saved
 
     def _replay(self, effects: list[tuple], path: Path) -> None:
         """A remembered walk's effects, at the resource's place."""
@@ -335,9 +354,9 @@ class _Validation:
 
     def read_answer(self, native: Callable[[object, dict, object], object], value: object, path: Path,
                     answer: object) -> None:
-        """The walk judges `value` at `path` by `native`'s answer, a function of the value alone
-        (medcom_invariants.VALUE_ONLY): a walk being remembered records the answer, asked again when it is
-        replayed (walks.py)."""
+        """The walk judges `value` at `path` by `native`'s answer (a function of the value, its resource and
+        this validation's Bundle, nothing else): a walk being remembered records the answer, asked again when it
+        is replayed (walks.py)."""
         if self._recording is not None:
             self._note(path, native, answer)
 

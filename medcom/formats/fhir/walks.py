@@ -12,9 +12,11 @@ check (formats, the base model), which is not remembered. What a walk reads of a
   members its FHIRPath names, or the whole element; the whole resource where it reads `%resource`; a native
   shortcut the whole element, unless base_invariants.SHAPE_ONLY says it reads only the shape), a slice
   discriminator (the whole value sorted). Each is recorded with its place in the resource and its value; a native
-  whose answer is a function of its element alone (medcom_invariants.VALUE_ONLY: a CPR number's or a GLN's
-  pattern) with its answer instead, asked again on the next resource (the value's text differs in every message,
-  the answer seldom);
+  invariant (but a shape-only one) with its answer instead, asked again on the next resource: a CPR number's or a
+  GLN's pattern (the value's text differs in every message, the answer seldom), and the natives that read beyond
+  their element (a Bundle's invariants over its entries and fullUrls, conformsTo() of its header and provenances,
+  a Communication's that resolve references), asked as a unit (validator._Validation.ask) with the Bundle under
+  way, so that what they read is neither recorded nor makes the walk non-local;
 - what each reference it checks resolves to in the Bundle: the target's place and resourceType (recorded the same
   way, where the Reference is and the answer).
 Its effects (findings at paths inside the resource, counts of what could not be checked, target profiles expected
@@ -22,10 +24,10 @@ of the entries) are a function of those. The next resource of the same key gets 
 recorded value is equal at the same place (the shapes being equal, Python's equality compares the strings) and
 every reference resolves alike; else it is walked and that walk is remembered beside the others (a few per key).
 
-A walk that read anything else beyond its resource (`resolve()` or `conformsTo()` from an invariant, a finding
-outside the resource, a malformed shape that stopped it) is not remembered, nor a resource holding a value no JSON
-reader makes (unhashable). A decimal (medcom reads FHIR numbers as `Decimal`) is keyed and compared by its written
-form: `1.0` and `1.00` are equal Decimals but not the same FHIR value.
+A walk that read anything else beyond its resource (`resolve()` or `conformsTo()` from an invariant fhirpathpy
+evaluates, a finding outside the resource, a malformed shape that stopped it) is not remembered, nor a resource
+holding a value no JSON reader makes (unhashable). A decimal (medcom reads FHIR numbers as `Decimal`) is keyed and
+compared by its written form: `1.0` and `1.00` are equal Decimals but not the same FHIR value.
 """
 
 from __future__ import annotations
@@ -41,14 +43,22 @@ _NOT_LOCAL: dict[str, int] = {}  # profile -> walks that were not local (negativ
 _GIVE_UP = 16
 
 
-def shape(value: object, nodes: list | None = None) -> object:
+def shape(value: object, nodes: list | None = None, known: Shapes | None = None) -> object:
     """A JSON value's shape, hashable: objects as their (key, shape) pairs in order, arrays marked as such, every
     `resourceType` string itself, any other string only whether it is empty, anything else with its type (1, 1.0
-    and true differ). Every value on the way is added to `nodes` (given), in the order of `node_places`."""
+    and true differ). Every value on the way is added to `nodes` (given), in the order of `node_places`. An object
+    whose shape `known` holds (a Bundle's entries' resources, shaped before the Bundle) is taken from there as its
+    `Shape` (its hash kept: a Bundle's shape is hashed without going through its entries again; such a shape is
+    never equal to one made without `known`, which only costs a walk remembered twice)."""
     if nodes is None:
         nodes = []
-    nodes.append(value)
     kind = type(value)
+    if kind is dict and known is not None:
+        found = known.get(id(value))
+        if found is not None and found[0] is value and found[1] is not None:
+            nodes += found[2]  # the same values `shape` would add, in the same order
+            return found[1]
+    nodes.append(value)
     if kind is str:
         return 1 if value else 0
     if kind is dict:
@@ -58,10 +68,10 @@ def shape(value: object, nodes: list | None = None) -> object:
                 nodes.append(v)
                 pairs.append((k, v))
             else:
-                pairs.append((k, shape(v, nodes)))
+                pairs.append((k, shape(v, nodes, known)))
         return tuple(pairs)
     if kind is list:
-        return list, tuple([shape(v, nodes) for v in value])  # type: ignore[attr-defined]
+        return list, tuple([shape(v, nodes, known) for v in value])  # type: ignore[attr-defined]
     return kind, (str(value) if kind is Decimal else value)
 
 
@@ -133,7 +143,7 @@ def _shaped(resource: dict, shapes: Shapes | None) -> tuple[dict, Shape | None, 
         return found
     nodes: list = []
     try:
-        value = shape(resource, nodes)
+        value = shape(resource, nodes, shapes)  # a Bundle's entries as already shaped (the structure check's)
         known = _SHAPES.get(value)
         if known is None:
             if len(_SHAPES) >= LIMIT:
@@ -149,10 +159,11 @@ def _shaped(resource: dict, shapes: Shapes | None) -> tuple[dict, Shape | None, 
 
 def key(resource: dict, profile: str, label: str, follow: bool,
         shapes: Shapes | None = None) -> tuple | None:
-    """What a remembered walk of `resource` depends on besides the values it reads and what its references resolve
-    to; None when it is not to be remembered: a Bundle (one message, whose walk never repeats) or a resource of a
-    profile whose walks have not been local so far (an invariant resolving references): the key's cost is spared."""
-    if resource.get("resourceType") == "Bundle" or _NOT_LOCAL.get(profile, 0) >= _GIVE_UP:
+    """What a remembered walk of `resource` (a Bundle too: its invariants' answers are what it reads of its entries)
+    depends on besides the values it reads and what its references resolve to; None when it is not to be
+    remembered: a resource of a profile whose walks have not been local so far (an invariant fhirpathpy evaluates
+    resolving references): the key's cost is spared."""
+    if _NOT_LOCAL.get(profile, 0) >= _GIVE_UP:
         return None
     found = shape_of(resource, shapes)
     return None if found is None else (profile, label, follow, found)
