@@ -288,8 +288,8 @@ def _candidates(text: str) -> Iterator[re.Match[str]]:
 
 
 def _fractions(text: str) -> list[tuple[int, int]]:
-    """The spans of `_FRACTION.finditer(text)`, in ASCII text found as `_candidates` finds its runs: digits after
-    a digit and a point ("0.0" with the digits made zeros), each run to its end."""
+    """The spans of `_FRACTION.finditer(text)`, found as `_candidates` finds its runs: digits after a digit and a
+    point ("0.0" with the digits made zeros), each run to its end."""
     zeros = _zeros(text)
     if zeros is None:
         return [(f.start(), f.end()) for f in _FRACTION.finditer(text)]
