@@ -24,6 +24,7 @@ compare; 2,000,000 messages under 1 GiB).
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import resource
@@ -37,6 +38,8 @@ from pathlib import Path
 
 import psutil
 from lxml import etree
+
+from medcom import __file__ as MEDCOM_INIT
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_messages import generate  # noqa: E402
@@ -135,6 +138,10 @@ def main() -> None:
     parser.add_argument("--outputs", nargs="+", choices=("json", "html", "calibrate"), default=["json"],
                         help="what to run: replay --format json / html, calibrate")
     args = parser.parse_args()
+    # The command as an installed wheel runs it: pip compiles a wheel's modules when it installs them, while an
+    # editable tree under PYTHONDONTWRITEBYTECODE=1 compiled medcom's ~100 modules in every process (~0.5 G
+    # instructions, 6 % of a 5,000-message replay, measured with callgrind).
+    compileall.compile_dir(Path(MEDCOM_INIT).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.dir or Path(tmp)
         if not directory.exists() or not any(directory.iterdir()):

@@ -12,9 +12,10 @@ import sys
 import threading
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 LINE_EVERY = 5.0  # seconds between two lines when stderr is not a terminal
 # Counts with thousands separators, on the bar as on a line: "240896/300006" has the shape of a CPR number written
@@ -53,6 +54,8 @@ class Progress:
         self._bar: tqdm | None = None
         self._timer: threading.Thread | None = None
         if self.enabled and _is_terminal(self.stream):
+            from tqdm import tqdm  # only for a bar: tqdm costs a replay ~20-30M instructions
+
             self._bar = tqdm(total=total, desc=desc, unit=unit.rstrip("s"), file=self.stream, leave=False,
                              bar_format=BAR)
         elif self.enabled:

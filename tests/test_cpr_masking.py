@@ -7,12 +7,16 @@ import re
 import shutil
 import unicodedata
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from helpers import ROOT
 from helpers.cli import invoke, no_traceback, our_receipt_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from medcom.identifiers import find_cprs, mask_cprs
+from medcom import identifiers
+from medcom.identifiers import _CPR_CANDIDATE, _FRACTION, _SEPARATORS, _candidates, _fractions, find_cprs, mask_cprs
 
 LOG = ROOT / "examples" / "log"
 # The CPR numbers of the inputs below, written as the inputs write them.
@@ -194,3 +198,28 @@ def test_show_cpr_shows_the_report_but_not_stderr(spelled: Path) -> None:
 def test_the_digits_of_a_decimal_number_are_no_cpr(number: str) -> None:
     """A simulation's JSON (shares, DKK) keeps its numbers: masking them broke the JSON on stdout."""
     assert mask_cprs(number) == number
+
+
+# The scan's fast path (identifiers._candidates, _fractions: the starts of six-digit runs found with bytes.find)
+# against the regexes it stands for, on texts made of what matters to them: ASCII and other scripts' digits, every
+# separator, points, capitals of a replacement number, letters beyond ASCII, lone surrogates (file names).
+_SCAN_ALPHABET = st.sampled_from([*"0123456789", *"0123456789", *_SEPARATORS, ".", "A", "Z", "x", " ", "æ", "–",
+                                  "\u0663", "\uff15", "\udcff", "\n"])
+
+
+@settings(max_examples=600)
+@given(st.lists(st.one_of(_SCAN_ALPHABET, st.sampled_from(["2509479989", "250947-9989", "0101907AB1", "1.2.3",
+                                                         "0.2509479989", "20250324084000"])), max_size=60))
+def test_the_fast_scan_finds_what_the_regexes_find(parts: list[str]) -> None:
+    text = "".join(parts)
+    expected = [(m.start(), m.groups()) for m in _CPR_CANDIDATE.finditer(text)]
+    assert [(m.start(), m.groups()) for m in _candidates(text)] == expected
+    assert _fractions(text) == [(f.start(), f.end()) for f in _FRACTION.finditer(text)]
+    assert mask_cprs(text) == _mask_by_regexes(text)
+
+
+def _mask_by_regexes(text: str) -> str:
+    """mask_cprs with the scan's two regexes asked directly (as before the fast path)."""
+    with patch.object(identifiers, "_candidates", _CPR_CANDIDATE.finditer), \
+            patch.object(identifiers, "_fractions", lambda t: [(f.start(), f.end()) for f in _FRACTION.finditer(t)]):
+        return mask_cprs(text)

@@ -41,6 +41,7 @@ _RUN_OIOXML_ONLY = textwrap.dedent("""
             assert result.exit_code in (0, 1), (args, result.output, result.exception)
         assert any((Path(tmp) / "receipts").iterdir())
     print(" ".join(sorted(m for m in sys.modules if m.startswith(("medcom.formats.fhir", "fhir", "fhirpathpy")))))
+    print("tqdm:", " ".join(sorted(m for m in sys.modules if m.split(".")[0] == "tqdm")))
 """)
 
 
@@ -51,7 +52,9 @@ def test_an_oioxml_only_replay_and_validate_never_import_the_fhir_stack() -> Non
     done = subprocess.run([sys.executable, "-c", _RUN_OIOXML_ONLY, str(EXAMPLES), str(ROOT)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "", done.stdout[:2000]
+    fhir, bar = done.stdout.splitlines()
+    assert fhir.strip() == "", fhir[:2000]
+    assert bar == "tqdm: ", bar[:2000]  # no terminal, no bar, no tqdm import
 
 
 _HEADS = st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00",
@@ -78,3 +81,27 @@ def test_every_oioxml_example_is_told_apart_without_the_fhir_stack() -> None:
     readable = [p for p in files if not p.read_bytes().startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))]
     assert all(_surely_not_fhir(p.read_bytes()) for p in readable), \
         [p.name for p in readable if not _surely_not_fhir(p.read_bytes())]
+
+
+def test_validate_shows_its_bar_as_asked_or_on_a_terminal(monkeypatch, capsys) -> None:
+    """run_batch imports tqdm only for a bar: a bar when asked, none when told not to, and when not told, one
+    exactly where stderr is a terminal (tqdm's own `disable=None` rule)."""
+    import io
+
+    from medcom.validate import BatchOptions, _shows_bar, run_batch
+
+    files = sorted(EXAMPLES.glob("log/*.xml"))[:3]
+    assert len(list(run_batch(files, BatchOptions(), progress=True))) == 3
+    assert "validating" in capsys.readouterr().err
+    assert len(list(run_batch(files, BatchOptions(), progress=False))) == 3
+    assert capsys.readouterr().err == ""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        assert _shows_bar(None) is shown
+        assert len(list(run_batch(files, BatchOptions(), progress=None))) == 3
+        assert ("validating" in stream.getvalue()) is shown

@@ -49,3 +49,19 @@ def test_counts_are_never_taken_for_a_cpr_number_on_a_line_or_a_bar() -> None:
     shown.update(240_896)
     shown.close()
     assert "240,896/300,006 [" in mask_cprs(bar.getvalue())  # (its rate, in a test that takes no time, may be any)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_bar_though_tqdm_is_imported_only_for_one() -> None:
+    """tqdm is imported where a bar is shown (a replay whose stderr is no terminal never imports it): a terminal
+    still gets the bar, with the description and counts."""
+    stream = _Terminal()
+    with Progress(2, "replay log: reading", "documents", "messages", stream=stream) as bar:
+        assert bar._bar is not None and bar._timer is None
+        bar.done(1)
+        bar.done(1)
+    assert "replay log: reading" in stream.getvalue() and "/2 [" in stream.getvalue()

@@ -8,13 +8,12 @@ times, CPR), each line accepted or rejected, and its lines are counted apart fro
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-
-from tqdm import tqdm
 
 from medcom.events.timeline import read_source
 from medcom.executors import SOURCES_PER_TASK, map_in_order
@@ -137,8 +136,27 @@ def run_batch(paths: Iterable[str | Path], options: BatchOptions, *, workers: in
     sources = iter_sources(paths)
     options = replace(options, read=replace(options.read, letter_content=False))  # reports do not need them
     check = partial(check_source, options=options)
-    bar = tqdm(desc="validating", unit="msg", disable=None if progress is None else not progress, leave=False)
-    with bar:
-        for results in map_in_order(check, sources, workers, chunksize=SOURCES_PER_TASK):
+    checked = map_in_order(check, sources, workers, chunksize=SOURCES_PER_TASK)
+    if not _shows_bar(progress):  # tqdm only for a bar: ~20-30M instructions
+        for results in checked:
+            yield from results
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc="validating", unit="msg", leave=False) as bar:
+        for results in checked:
             yield from results
             bar.update(len(results))
+
+
+def _shows_bar(progress: bool | None) -> bool:
+    """Whether run_batch shows a bar: as asked, or (None) when stderr is a terminal, as tqdm's `disable=None`
+    decides for its own stream."""
+    if progress is not None:
+        return progress
+    if not hasattr(sys.stderr, "isatty"):
+        return sys.stderr is not None  # tqdm's rule: a stream it cannot ask gets a bar
+    try:
+        return bool(sys.stderr.isatty())
+    except ValueError:  # a closed stderr: nothing to show a bar on
+        return False
