@@ -402,3 +402,22 @@ def test_a_primitive_given_only_as_its_twin_is_judged_again_without_a_traceback(
     encounter["_status"] = {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}
     fresh = _fresh(bundle)
     assert [_findings(bundle) for _ in range(3)] == [fresh] * 3
+
+
+@pytest.mark.parametrize("path", [ADMISSION, CARE_NEW, ACK_OK], ids=["notification", "communication", "ack"])
+@pytest.mark.parametrize("odd", [["X"], {"x": 1}, 7], ids=["list", "object", "number"])
+def test_a_target_whose_resource_type_is_not_a_string_is_judged_not_a_traceback(path: object, odd: object) -> None:
+    """A broken message may give any JSON as an entry's resourceType. A reference resolving to such an entry was
+    recorded as it stood, and a list made the remembered walk's key unhashable: `medcom validate` ended in a
+    TypeError. Each entry in turn gets it (its own name in a list, an object, a number), with the relative fullUrl
+    the references name (so they still resolve to it); judged fresh, then again from memory: the same findings."""
+    base = load(path)  # type: ignore[arg-type]
+    for index, entry in enumerate(base["entry"]):
+        bundle = copy.deepcopy(base)
+        kind = entry["resource"]["resourceType"]
+        bundle["entry"][index]["resource"]["resourceType"] = [kind] if odd == ["X"] else odd
+        bundle["entry"][index]["fullUrl"] = f"{kind}/{entry['resource']['id']}"  # references still find it
+        expected = _fresh(bundle)
+        assert expected  # the broken entry is reported
+        assert _findings(bundle) == expected
+        assert _findings(copy.deepcopy(bundle)) == expected

@@ -181,8 +181,12 @@ class _Validation:
     def _resolution(self, reference: str) -> tuple[Path | None, object] | None:
         """What a walk reads of a reference's target: its place in the Bundle and its resourceType (None: not in
         the Bundle)."""
-        found = self._find(reference)
-        return None if found is None else (self._path_of(found), found.get("resourceType"))
+        return self._target(self._find(reference))
+
+    def _target(self, found: dict | None) -> tuple[Path | None, object] | None:
+        """A reference's target as a walk records it (`_resolution`): its resourceType as a snapshot, since a broken
+        message may give any JSON there (a list: unhashable as it stands)."""
+        return None if found is None else (self._path_of(found), walks.snapshot(found.get("resourceType")))
 
     @property
     def label(self) -> str:
@@ -334,7 +338,7 @@ class _Validation:
         found = self._find(value["reference"])
         target_path = None if found is None else self._path_of(found)
         if self._recording is not None:
-            self._note(path, "resolves", None if found is None else (target_path, found.get("resourceType")))
+            self._note(path, "resolves", self._target(found))
         return found, target_path
 
     @property
