@@ -46,7 +46,7 @@ from medcom.events import Event
 from medcom.events.from_messages import MessageEvents
 from medcom.executors import SOURCES_PER_TASK, Executor, executor
 from medcom.findings import Finding
-from medcom.formats.inputs import Source
+from medcom.formats.inputs import Source, head, sample_sources
 from medcom.formats.messages import ReadOptions
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
@@ -218,9 +218,10 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
     except OSError as exc:
         raise SpoolError(_spool_problem(exc, Path(tempfile.gettempdir()))) from None
     try:
-        # Local workers are forked from a server that read what each would read first (medcom.replay.warm) and
-        # imported the module of `build` (the report's, or calibration's), which every partition's task carries.
-        preload = ("medcom.replay.warm", *filter(None, [getattr(build, "__module__", None)]))
+        # Local workers are forked from a server that imported the module of `build` (the report's, or
+        # calibration's: every partition's task carries it) and did what each would do first (medcom.replay.warm).
+        preload = (*filter(None, [getattr(build, "__module__", None)]), *warm_modules(paths)) \
+            if executor_kind == "local" and workers > 1 else ()
         with executor(executor_kind, workers, scheduler, preload) as ex:
             _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
                              on_partition, on_partitions)
@@ -233,6 +234,26 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
         out.cleanup()
         raise
     return out
+
+
+SAMPLED_DOCUMENTS = 64  # documents whose first bytes say whether the workers' fork server reads the FHIR stack in
+_FHIR_STARTS = (b"{", b"[")  # how FHIR JSON starts (OIOXML starts with "<")
+_FHIR_NAMESPACE = b"http://hl7.org/fhir"  # what FHIR XML names near its start
+
+
+def warm_modules(paths: Iterable[Path]) -> tuple[str, ...]:
+    """What the workers' fork server preloads for this log: the imports and OIOXML schemas
+    (`medcom.replay.warm`), and the FHIR stack (`medcom.replay.warm_fhir`) if one of a few of the log's documents
+    looks like FHIR (JSON, or XML naming FHIR's namespace). The workers are forked once the preloads are done: the
+    FHIR warm-up (~0.4 s of CPU) delayed every worker of a pure OIOXML log, which never needs it. Only a guess: a
+    worker that meets FHIR unwarmed reads it in itself (slower, same verdicts)."""
+    for source in sample_sources(paths, SAMPLED_DOCUMENTS):
+        if source.is_timeline:
+            continue
+        start = head(source, 1024)
+        if start.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(_FHIR_STARTS) or _FHIR_NAMESPACE in start:
+            return "medcom.replay.warm", "medcom.replay.warm_fhir"
+    return ("medcom.replay.warm",)
 
 
 class SpoolError(OSError):
