@@ -5,6 +5,7 @@ the command does not hold every name of a million-message folder (about 97 bytes
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -74,6 +75,22 @@ def test_a_large_folder_is_listed_without_holding_its_names(tmp_path: Path, monk
     finally:
         tracemalloc.stop()
     assert count == 20_000 and peak < 1_000_000, peak
+
+
+def test_a_run_goes_to_disk_without_copies_of_its_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A buffer of names is written to its run a few at a time: joined and encoded whole, the run was held three
+    times over at each spill (a 300,006-message folder's listing peaked at 19.6 MiB, its buffer's names 12.6)."""
+    many_files(tmp_path, 30_000)
+    monkeypatch.setattr(inputs, "LISTING_BUFFER", 10_000, raising=False)
+    monkeypatch.setattr(inputs, "_SPILL_WRITE", 256, raising=False)
+    held = sum(sys.getsizeof(name) + 8 for name in os.listdir(tmp_path)[:10_000])  # the buffer's names, listed
+    tracemalloc.start()
+    try:
+        assert sum(1 for _ in iter_sources([tmp_path])) == 30_000
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.25 * held, (peak, held)
 
 
 def test_a_disk_that_refuses_the_runs_keeps_the_names_in_memory(tmp_path: Path,

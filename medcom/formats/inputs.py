@@ -364,6 +364,7 @@ def _walk_dir(directory: str) -> Iterator[Source]:
 
 LISTING_BUFFER = 1 << 17  # a directory's file names held in memory (about 13 MB); past it, sorted runs on disk
 _RUN_READ = 1 << 15
+_SPILL_WRITE = 1 << 12  # names of a run written at a time
 
 
 def _listing(directory: str) -> tuple[Iterator[str], list[str]]:
@@ -406,7 +407,8 @@ def _spill_run(names: list[str], spill: IO[bytes] | None, runs: list[tuple[int, 
         spill = spill or tempfile.TemporaryFile()  # noqa: SIM115 - closed when the merged runs are read
         names.sort()
         start = spill.seek(0, os.SEEK_END)
-        spill.write("\0".join(names).encode("utf-8", "surrogatepass") + b"\0")
+        for at in range(0, len(names), _SPILL_WRITE):  # (the whole run joined and encoded held it three times)
+            spill.write("\0".join(names[at:at + _SPILL_WRITE]).encode("utf-8", "surrogatepass") + b"\0")
         spill.flush()
         runs.append((start, spill.tell()))
     except OSError:
