@@ -167,7 +167,7 @@ def warmed(_: int) -> tuple[int, int, bool]:
 def test_a_pool_with_preloads_forks_its_workers_warm_from_a_server() -> None:
     # Issue 23: every worker was spawned, imported the FHIR stack and read the IG packages and compiled the
     # profiles on its own first messages (1.5-2 s of CPU each). Now forked from a server that did it once.
-    pool = executors.WorkerPool(2, preload=("medcom.replay.warm",))
+    pool = executors.WorkerPool(2, preload=("medcom.replay.warm", "medcom.replay.warm_fhir"))
     try:
         started = list(pool.map(warmed, range(4)))
     finally:

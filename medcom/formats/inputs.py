@@ -20,6 +20,7 @@ is unpacked; the run goes on.
 
 from __future__ import annotations
 
+import itertools
 import lzma
 import os
 import re
@@ -28,7 +29,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -363,6 +364,7 @@ def _walk_dir(directory: str) -> Iterator[Source]:
 
 LISTING_BUFFER = 1 << 17  # a directory's file names held in memory (about 13 MB); past it, sorted runs on disk
 _RUN_READ = 1 << 15
+_SPILL_WRITE = 1 << 12  # names of a run written at a time
 
 
 def _listing(directory: str) -> tuple[Iterator[str], list[str]]:
@@ -405,7 +407,8 @@ def _spill_run(names: list[str], spill: IO[bytes] | None, runs: list[tuple[int, 
         spill = spill or tempfile.TemporaryFile()  # noqa: SIM115 - closed when the merged runs are read
         names.sort()
         start = spill.seek(0, os.SEEK_END)
-        spill.write("\0".join(names).encode("utf-8", "surrogatepass") + b"\0")
+        for at in range(0, len(names), _SPILL_WRITE):  # (the whole run joined and encoded held it three times)
+            spill.write("\0".join(names[at:at + _SPILL_WRITE]).encode("utf-8", "surrogatepass") + b"\0")
         spill.flush()
         runs.append((start, spill.tell()))
     except OSError:
@@ -457,3 +460,42 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[Source]:
     """Every document under `paths`, in a stable order (sorted within each directory), unread."""
     for path in paths:
         yield from _sources_of(os.fspath(path))
+
+
+def sample_sources(paths: Iterable[str | Path], limit: int) -> list[Source]:
+    """Up to `limit` documents under `paths`, found cheaply, for a guess about a log (never for reading it): a
+    directory's files in the order the file system lists them (not sorted: `iter_sources` lists a whole directory
+    before its first document), then its subdirectories'; an archive's first members (not checked as
+    `iter_sources` checks an archive: that reads every member's header)."""
+    found: list[Source] = []
+    pending = [os.fspath(path) for path in paths]
+    while pending and len(found) < limit:
+        path = pending.pop(0)
+        if os.path.isdir(path):
+            files, subdirectories = [], []
+            with suppress(OSError), os.scandir(path) as entries:
+                for entry in itertools.islice(entries, limit * 16):  # (a folder of other files is not scanned whole)
+                    with suppress(OSError):
+                        if entry.is_dir(follow_symlinks=False):
+                            subdirectories.append(entry.path)
+                        elif entry.name.lower().endswith(WALKED_SUFFIXES) and not entry.name.startswith("."):
+                            files.append(entry.path)
+            pending[:0] = files
+            pending += subdirectories
+        elif path.lower().endswith(ARCHIVE_SUFFIX):
+            with suppress(UnreadableInput, *READ_ERRORS):
+                members = enumerate(_archive(path).infolist())
+                found += itertools.islice((Source(path, info.filename, index) for index, info in members
+                                           if not info.is_dir()), limit - len(found))
+        else:
+            found.append(Source(path))
+    return found
+
+
+def head(source: Source, size: int) -> bytes:
+    """The first `size` bytes of a document (b"" if it cannot be read), for a guess at what it is."""
+    try:
+        with source.open(1 << 62) as (stream, _):
+            return stream.read(size)
+    except (UnreadableInput, *READ_ERRORS):
+        return b""
