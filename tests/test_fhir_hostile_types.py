@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from helpers.cli import invoke, no_traceback
 from helpers.fhir_walk_diff import fresh, renamed, verdict
 from hypothesis import HealthCheck, given, settings
@@ -132,21 +133,35 @@ def _errors(findings: list[dict]) -> list[dict]:
     return [f for f in findings if f["severity"] == "error"]
 
 
-def _cli(bundle: dict, said: str, broken: bool) -> None:
-    """`medcom validate` and `medcom replay` of a folder holding the mutant: no traceback, a broken one rejected."""
+def _cli(clean: dict, bundle: dict, said: str, broken: bool) -> None:
+    """`medcom validate` and `medcom replay` of a folder holding the mutant: no traceback, a broken one rejected;
+    then `medcom validate` of a folder holding the clean Bundle, the mutant and the clean Bundle again: the
+    mutant's findings those it got alone, the clean Bundle's after it those before it."""
     with tempfile.TemporaryDirectory(prefix="medcom-hostile-fhir-") as tmp:
-        folder = Path(tmp) / "in"
-        folder.mkdir()
-        (folder / "m.json").write_text(json.dumps(bundle, indent=2), encoding="utf-8")
+        alone, together = Path(tmp) / "alone", Path(tmp) / "together"
+        for folder, files in ((alone, {"m.json": bundle}), (together, {"a.json": clean, "m.json": bundle,
+                                                                      "z.json": clean})):
+            folder.mkdir()
+            for name, value in files.items():
+                (folder / name).write_text(json.dumps(value, indent=2), encoding="utf-8")
         for command in ("validate", "replay"):
-            result = no_traceback(invoke(command, folder, "--format", "json"))
+            result = no_traceback(invoke(command, alone, "--format", "json"))
             assert result.exit_code in (0, 1), (command, said, result.exit_code, result.output[-2000:])
             if broken:
                 assert result.exit_code == 1, (command, said)
-                report = json.loads(result.stdout)
-                inputs = report["inputs"]
+                inputs = json.loads(result.stdout)["inputs"]
                 assert inputs["accepted"] + inputs["rejected"] + inputs.get("duplicates", 0) == inputs["messages"]
                 assert inputs["accepted"] == 0, (command, said, inputs)
+        first = _findings_by_file(invoke("validate", alone, "--format", "json"))
+        judged = _findings_by_file(invoke("validate", together, "--format", "json"))
+        assert judged["m.json"] == first["m.json"], said
+        assert judged["z.json"] == judged["a.json"], said
+
+
+def _findings_by_file(result: Result) -> dict[str, list]:
+    no_traceback(result)
+    return {Path(f["file"]).name: [{k: v for k, v in finding.items() if k != "file"} for finding in f["findings"]]
+            for f in json.loads(result.stdout)["files"]}
 
 
 def _sequence(clean: dict, bundle: dict, said: str, rng: random.Random) -> None:
@@ -175,7 +190,7 @@ def test_hostile_types_never_traceback_nor_pass_and_memory_changes_no_verdict(pi
     if "rule" in findings[0] if findings else True:  # read as JSON (not nested beyond the reader's limit)
         _sequence(clean, bundle, "; ".join(said), rng)
     if through_cli:
-        _cli(bundle, "; ".join(said), broken)
+        _cli(clean, bundle, "; ".join(said), broken)
 
 
 def _deep_places(clean: dict) -> list[tuple]:
