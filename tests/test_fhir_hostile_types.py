@@ -101,6 +101,17 @@ def _hostile(old: object, rng: random.Random) -> tuple[object, bool]:
 def mutate(bundle: dict, rng: random.Random) -> tuple[str, bool]:
     """One hostile change in `bundle` (in place): what it did and whether no FHIR JSON allows it."""
     places = _places(bundle)
+    if rng.random() < 0.1:  # a hostile member name in an object (an unknown one, a twin of nothing, a resourceType)
+        objects = [(p, v) for p, v in places if isinstance(v, dict)]
+        if objects:
+            path, target = rng.choice(objects)
+            name = rng.choice(["", "_", "__id", "_resourceType", "resourceType", "x" * 300, "fhir_comments", "\u2170d",
+                               "_extension", "_" + rng.choice(list(target) or ["id"])])
+            if name.lstrip("_") in target and name.startswith("_") and name != "_resourceType":
+                name = "_" + name  # a twin's twin
+            value = rng.choice(["x", 1, {}, [], None, {"extension": [{"url": "http://x", "valueString": "y"}]}])
+            target[name] = value
+            return f"{path}: member {name[:40]!r} = {value!r:.40}", True
     aimed = [(p, v) for p, v in places if isinstance(p[-1], str) and p[-1] in _AIMED
              or isinstance(p[-1], int) and len(p) > 1 and p[-2] in _AIMED]
     path, old = rng.choice(aimed if aimed and rng.random() < 0.7 else places)
