@@ -223,3 +223,17 @@ def _mask_by_regexes(text: str) -> str:
     with patch.object(identifiers, "_candidates", _CPR_CANDIDATE.finditer), \
             patch.object(identifiers, "_fractions", lambda t: [(f.start(), f.end()) for f in _FRACTION.finditer(t)]):
         return mask_cprs(text)
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(categories=["Nd", "No", "Pd", "Zs", "Po", "Lu"])),
+                 st.lists(st.one_of(_SCAN_ALPHABET, st.text(max_size=3), st.sampled_from(
+                     ["\U0001d7ce" * 6 + "1234", "250947\u00a09989", "\u00b2\u00b3" * 5, "\u2460" * 10])),
+                          max_size=80).map("".join)))
+def test_the_fast_scan_finds_what_the_regexes_find_in_any_text(text: str) -> None:
+    """Any Unicode text (digits of other planes, superscripts and circled numbers that are digits but not decimal,
+    every dash and space): the fast path's answers are the regexes'."""
+    assert [(m.start(), m.groups()) for m in _candidates(text)] == [
+        (m.start(), m.groups()) for m in _CPR_CANDIDATE.finditer(text)]
+    assert _fractions(text) == [(f.start(), f.end()) for f in _FRACTION.finditer(text)]
+    assert mask_cprs(text) == _mask_by_regexes(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from importlib import resources
 
 import pytest
@@ -15,7 +16,8 @@ from jsonschema import Draft202012Validator
 from report_schemas import check_report
 from test_sweep import small
 
-from medcom.reports.schemas import REPORTS, schema_of
+from medcom.catalogue import BY_ID
+from medcom.reports.schemas import REPORTS, VERSION, schema_of
 
 EXAMPLES = ROOT / "examples"
 
@@ -84,3 +86,24 @@ def test_an_unknown_schema_name_is_refused() -> None:
     for uri in ("urn:medcom:report:replay:2", "urn:medcom:report:other:1", "https://example.org/x"):
         with pytest.raises(KeyError):
             schema_of(uri)
+
+
+def _rule_patterns(value: object) -> list[str]:
+    """Every `pattern` a schema gives a `rule` member."""
+    if isinstance(value, dict):
+        found = [value["rule"]["pattern"]] if isinstance(value.get("rule"), dict) and "pattern" in value["rule"] else []
+        return found + [p for item in value.values() for p in _rule_patterns(item)]
+    if isinstance(value, list):
+        return [p for item in value for p in _rule_patterns(item)]
+    return []
+
+
+def test_every_catalogued_rule_id_fits_the_reports_rule_pattern() -> None:
+    """A finding's rule is any catalogued id (F-EVENT-STATUS and F-EVENT-CLASS have two hyphens: a validate or
+    replay report holding one did not validate against its own shipped schema)."""
+    checked = 0
+    for kind in REPORTS:
+        for pattern in _rule_patterns(schema_of(f"urn:medcom:report:{kind}:{VERSION}")):
+            assert [rule for rule in BY_ID if not re.search(pattern, rule)] == [], (kind, pattern)
+            checked += 1
+    assert checked >= 3

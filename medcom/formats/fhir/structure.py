@@ -160,7 +160,8 @@ class StructureCheck:
             if item.__class__ is str and not twin and info.kind in _TEXT_KINDS and not info.is_list:
                 self._text(item, info, path + (key,))  # most members: what _member -> _single -> _primitive does
                 continue
-            self._member(item, info, path + (key,), extension_part=twin)
+            self._member(item, info, path + (key,), extension_part=twin,
+                         twins=None if twin or not info.primitive else value.get("_" + key))
         for info in _required(type_name):
             if info.name in value:
                 continue
@@ -177,7 +178,8 @@ class StructureCheck:
                 self.base.append((path, f"{type_name}.{prefix}[x] is required by the base specification "
                                         f"({', '.join(names)})"))
 
-    def _member(self, item: object, info: ElementInfo, path: Path, *, extension_part: bool) -> None:
+    def _member(self, item: object, info: ElementInfo, path: Path, *, extension_part: bool,
+                twins: object = None) -> None:
         if info.is_list:
             if not isinstance(item, list):
                 self._add(path, f"'{info.name}' repeats: it must be a JSON array")
@@ -186,8 +188,9 @@ class StructureCheck:
                 self._add(path, "an empty array is not allowed")
                 return
             for index, element in enumerate(item):
-                if element is None and info.primitive:
-                    continue  # null in a primitive array pairs with its `_name` twin
+                if element is None and info.primitive and (extension_part or isinstance(twins, list) and index < len(
+                        twins) and twins[index] is not None):
+                    continue  # null in a primitive array pairs with its `_name` twin's id and extensions
                 self._single(element, info, path + (index,), extension_part=extension_part)
             return
         if isinstance(item, list):
