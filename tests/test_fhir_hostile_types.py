@@ -268,3 +268,23 @@ def test_a_null_in_a_primitive_array_without_its_twin_is_an_error() -> None:
     paired = copy.deepcopy(both_null)
     paired["entry"][index]["resource"]["meta"]["_profile"][-1] = {"id": "p1"}
     assert not [f for f in _judged(paired) if f["text"] == "null is not allowed here"], _judged(paired)
+
+
+def test_a_null_in_a_twin_array_without_its_value_is_an_error() -> None:
+    """The other side of the pairing: a null in a `_name` twin array stands for "no id or extensions" of the value
+    at its index, so it needs that value; a lone `_profile: [null]` (no `profile`) or a null beside a null value
+    was passed without a finding. A twin null beside a value stays allowed."""
+    clean = next(b for b in _clean() if any(isinstance(e.get("resource", {}).get("meta", {}).get("profile"), list)
+                                            for e in b["entry"][1:]))
+    entry = next(e for e in clean["entry"][1:] if isinstance(e["resource"].get("meta", {}).get("profile"), list))
+    index = clean["entry"].index(entry)
+    alone = copy.deepcopy(clean)
+    meta = alone["entry"][index]["resource"]["meta"]
+    meta["_profile"] = [None]
+    del meta["profile"]
+    assert [f for f in _errors(_judged(alone)) if f["text"] == "null is not allowed here"], _judged(alone)
+    assert verdict(alone) == fresh(alone)
+    beside = copy.deepcopy(clean)
+    meta = beside["entry"][index]["resource"]["meta"]
+    meta["_profile"] = [None] * len(meta["profile"])  # every value there: the nulls say "no id, no extensions"
+    assert not [f for f in _judged(beside) if f["text"] == "null is not allowed here"], _judged(beside)

@@ -161,7 +161,7 @@ class StructureCheck:
                 self._text(item, info, path + (key,))  # most members: what _member -> _single -> _primitive does
                 continue
             self._member(item, info, path + (key,), extension_part=twin,
-                         twins=None if twin or not info.primitive else value.get("_" + key))
+                         twins=value.get(name if twin else "_" + key) if info.primitive else None)
         for info in _required(type_name):
             if info.name in value:
                 continue
@@ -188,9 +188,9 @@ class StructureCheck:
                 self._add(path, "an empty array is not allowed")
                 return
             for index, element in enumerate(item):
-                if element is None and info.primitive and (extension_part or isinstance(twins, list) and index < len(
-                        twins) and twins[index] is not None):
-                    continue  # null in a primitive array pairs with its `_name` twin's id and extensions
+                if element is None and info.primitive and isinstance(twins, list) and index < len(twins) \
+                        and twins[index] is not None:
+                    continue  # a null pairs with its twin array's element: a value, or the `_name` id and extensions
                 self._single(element, info, path + (index,), extension_part=extension_part)
             return
         if isinstance(item, list):
