@@ -161,7 +161,7 @@ class StructureCheck:
                 self._text(item, info, path + (key,))  # most members: what _member -> _single -> _primitive does
                 continue
             self._member(item, info, path + (key,), extension_part=twin,
-                         twins=value.get(name if twin else "_" + key) if info.primitive else None)
+                         twins=value.get(name if twin else "_" + key) if info.primitive and info.is_list else None)
         for info in _required(type_name):
             if info.name in value:
                 continue
