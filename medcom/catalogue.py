@@ -461,8 +461,9 @@ RULES: tuple[RuleInfo, ...] = (
              "medcom.formats.fhir.jsonread", commands=("validate", "replay"),
              example="A Bundle with the key \"id\" twice in one object."),
     RuleInfo("F-XML", "Not readable as FHIR XML", ("error",), "medcom", f"added by medcom, after {MEDCOM_FHIR}",
-             "The document does not read as FHIR XML (no DTD or entities; FHIR XML is read into FHIR JSON's shape with "
-             "each element's line).",
+             "The document does not read as FHIR XML, or breaks its form (no DTD or entities; a type's elements in "
+             "the specification's order, a repeating element's items together; no element without a value or "
+             "children; no text content). FHIR XML is read into FHIR JSON's shape with each element's line.",
              "medcom.formats.fhir.xmlread", commands=("validate", "replay"),
              example="A FHIR XML Bundle that declares a DOCTYPE."),
     RuleInfo("F-STRUCTURE", "The FHIR R4 base model is broken", ("error", "warning"), "medcom",

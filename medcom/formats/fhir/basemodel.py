@@ -13,7 +13,7 @@ fhir.resources once, when medcom is built (`basemodel.write_table()` writes
 medcom/schemas/fhir-basemodel/r4b.json), and read from that table at run time: building fhir.resources' pydantic
 models for the 26 types a MedCom log touches cost about 0.35 s of CPU a process, its import 0.1 s more, and every
 replay worker paid it. tests/test_fhir_basemodel_table.py derives the table again from the installed
-fhir.resources and compares it whole. Only writing FHIR XML (`model_class`: the elements' order) imports it.
+fhir.resources and compares it whole.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def model_class(type_name: object) -> type | None:
 
 _TABLE = ("schemas", "fhir-basemodel", "r4b.json")
 # a type: [is a concrete resource, {JSON name: [is_list, fhir_type, kind, required, enum, choice_of]}, required
-# choices [[prefix, [names]]]]
+# choices [[prefix, [names]]], its elements' JSON names in the specification's order]
 Row = list
 
 
@@ -140,6 +140,14 @@ def required_choices(type_name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((prefix, tuple(names)) for prefix, names in row[2]) if row is not None else ()
 
 
+@cache
+def element_order(type_name: str) -> dict[str, int]:
+    """Each element's place in the specification's order (FHIR XML writes a type's elements in it; a choice type by
+    its typed names, which share no place with another element). Empty for a type the model does not know."""
+    row = _row(type_name)
+    return {name: place for place, name in enumerate(row[3])} if row is not None else {}
+
+
 def is_resource_type(name: object) -> bool:
     """Whether `name` is a concrete FHIR resource type the base model knows (not Resource, DomainResource)."""
     if not isinstance(name, str) or not name.isidentifier() or name in ("Resource", "DomainResource"):
@@ -153,7 +161,8 @@ def is_resource_type(name: object) -> bool:
 
 def derive_table() -> dict[str, Row]:
     """The table from the installed fhir.resources: every name its R4B `get_fhir_model_class` knows (an `<X>Type`
-    of its fhirtypes), with what `elements`, `required_choices` and `is_resource_type` answer of it."""
+    of its fhirtypes), with what `elements`, `required_choices`, `is_resource_type` and `element_order` answer of
+    it (the order is its `elements_sequence()`, which R4's snapshots agree with: tests/test_fhir_xml_order.py)."""
     from fhir.resources.R4B import fhirtypes
 
     table: dict[str, Row] = {}
@@ -162,11 +171,13 @@ def derive_table() -> dict[str, Row]:
         klass = model_class(name) if attribute.endswith("Type") else None
         if klass is None:
             continue
+        derived = _derived_elements(name, klass)
         table[name] = [_is_resource(klass), {
             info.name: [info.is_list, info.fhir_type, info.kind, info.required,
                         list(info.enum) if info.enum else None, info.choice_of]
-            for info in _derived_elements(name, klass).values()}, [
-            [prefix, list(names)] for prefix, names in _derived_required_choices(klass)]]
+            for info in derived.values()}, [
+            [prefix, list(names)] for prefix, names in _derived_required_choices(klass)],
+            [element for element in klass.elements_sequence() if element in derived]]  # type: ignore[attr-defined]
     return table
 
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from medcom.findings import Finding, Severity
 from medcom.formats import xmlsafe
-from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type
+from medcom.formats.fhir.basemodel import ElementInfo, element_order, elements, is_resource_type
 from medcom.formats.fhir.jsonread import reasonable_decimal
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.rules import F_STRUCTURE, F_XML
@@ -61,27 +61,26 @@ class _Reader:
                 self.problem(path, element.sourceline, f"attribute {quoted(attribute)} is not allowed here")
 
     def _children(self, element: etree._Element, type_name: str, path: Path, out: dict) -> None:
-        known = elements(type_name)
         if element.text and element.text.strip():
             self.problem(path, element.sourceline, "text content is not allowed here (FHIR XML uses value attributes)",
                          F_XML)
         extras: dict[str, list] = {}
+        order, last = element_order(type_name), ""
         for child in element:
             if not isinstance(child.tag, str):
                 continue  # comments and processing instructions
             if child.tail and child.tail.strip():
                 self.problem(path, child.sourceline, "text content is not allowed here", F_XML)
-            qname = etree.QName(child)
-            name = qname.localname
+            name = etree.QName(child).localname
             child_path = path + (name,)
-            if qname.namespace != FHIR_NS and not (name == "div" and qname.namespace == XHTML_NS):
-                self.problem(child_path, child.sourceline, f"element {quoted(child.tag)} is not in the FHIR namespace",
-                             F_XML)
+            info = self._element(child, type_name, child_path, is_resource="resourceType" in out)
+            if info is None:
                 continue
-            info = known.get(name)
-            if info is None or (name == "id" and "resourceType" not in out):  # a datatype's id is an attribute
-                self.problem(child_path, child.sourceline, f"unknown element {quoted(name)} in {type_name}")
-                continue
+            if order.get(name, 0) < order.get(last, 0):  # the specification's order, a list's items together
+                self.problem(child_path, child.sourceline, f"element {quoted(name)} is out of order: FHIR XML puts it "
+                             f"before {quoted(last)} in {type_name}", F_XML)
+            else:
+                last = name
             if info.is_list:
                 items = out.setdefault(name, [])
                 child_path = child_path + (len(items),)
@@ -103,6 +102,20 @@ class _Reader:
                 out["_" + name] = items
             if all(item is None for item in out[name]):
                 del out[name]
+
+    def _element(self, child: etree._Element, type_name: str, path: Path, *, is_resource: bool) -> ElementInfo | None:
+        """What the base model says of a child element; None (with a finding) where FHIR XML has no such element."""
+        qname = etree.QName(child)
+        name = qname.localname
+        if qname.namespace != FHIR_NS and not (name == "div" and qname.namespace == XHTML_NS):
+            self.problem(path, child.sourceline, f"element {quoted(child.tag)} is not in the FHIR namespace", F_XML)
+            return None
+        info = elements(type_name).get(name)
+        # a datatype's id and an extension's url are attributes in FHIR XML
+        if info is None or (name == "id" and not is_resource) or (name == "url" and type_name == "Extension"):
+            self.problem(path, child.sourceline, f"unknown element {quoted(name)} in {type_name}")
+            return None
+        return info
 
     def _value(self, child: etree._Element, info: ElementInfo, path: Path) -> tuple[object, dict | None]:
         if info.kind == "resource":
@@ -145,6 +158,9 @@ class _Reader:
         if child.text and child.text.strip():
             self.problem(path, child.sourceline, "text content is not allowed (FHIR XML uses the value attribute)",
                          F_XML)
+        elif raw is None and not extensions:  # ele-1: FHIR JSON has no form for it at all
+            self.problem(path, child.sourceline, f"element {quoted(info.name)} has neither a value attribute nor "
+                         "extensions", F_XML)
         return (None if raw is None else _json_primitive(raw, info.kind)), (extra or None)
 
 

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cache
 from itertools import zip_longest
 
 from lxml import etree
 
 from medcom.formats import xmlsafe
-from medcom.formats.fhir.basemodel import elements, model_class
+from medcom.formats.fhir.basemodel import element_order, elements
 from medcom.formats.fhir.xmlread import FHIR_NS
 
 _F = f"{{{FHIR_NS}}}"
 _XHTML_DIV = "{http://www.w3.org/1999/xhtml}div"
-
-
-@cache
-def _order(type_name: str) -> dict[str, int]:
-    klass = model_class(type_name)
-    sequence = klass.elements_sequence() if klass is not None and hasattr(klass, "elements_sequence") else []
-    return {name: index for index, name in enumerate(sequence)}
 
 
 def _text(value: object) -> str:
@@ -48,7 +40,7 @@ def _fill(element: etree._Element, obj: dict, type_name: str, *, is_resource: bo
     names = {key.lstrip("_") for key in obj if key != "resourceType"}
     if not is_resource:
         names -= {"id", "url"} if type_name == "Extension" else {"id"}
-    order = _order(type_name)
+    order = element_order(type_name)
     for name in sorted(names, key=lambda n: (order.get(n, len(order)), n)):
         info = known.get(name)
         if info is None:
