@@ -20,6 +20,7 @@ import copy
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -403,3 +404,27 @@ def test_a_value_split_by_a_comment_is_read_whole() -> None:
     assert inside.errors == [] and inside.letter_id == "E1-REP"
     check_values(data, data)
 
+
+def _two_letters(change: Callable[[etree._Element, list[etree._Element]], None]) -> bytes:
+    root = parse_bytes((ROOT / "tests" / "data" / "oioxml" / "34C" / "Emessage_two_letters.xml").read_bytes()).getroot()
+    change(root, _bodies(root))
+    return etree.tostring(root, encoding="utf-8")
+
+
+def _bad_date(body: etree._Element) -> None:
+    body.find("{*}Admission/{*}Date").text = "2021-02-30"
+
+
+@pytest.mark.parametrize("data", [
+    _two_letters(lambda root, bodies: (bodies[0].addnext(root[0]), _bad_date(bodies[1]))),
+    _two_letters(lambda root, bodies: (setattr(root[0], "tag", root[0].tag.replace("Envelope", "Date")),
+                                       _bad_date(bodies[1]))),
+    _two_letters(lambda root, bodies: (setattr(bodies[0], "tag", "{urn:other}ProgressOfCarePlan"),
+                                       _bad_date(bodies[1]))),
+], ids=["letter-before-envelope", "envelope-renamed", "foreign-first-letter"])
+def test_a_root_child_out_of_place_rejects_every_letter(data: bytes) -> None:
+    """libxml2 validates none of the root's children after the first it does not expect there: the letter after it
+    (an impossible admission date here) went unchecked and was accepted (found before: letter 2 accepted)."""
+    assert why_rejected(data)
+    messages = read_document(data, "doc.xml", VALIDATE)
+    assert len(messages) >= 2 and not any(m.accepted for m in messages), [m.findings for m in messages]
