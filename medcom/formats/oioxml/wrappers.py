@@ -58,13 +58,12 @@ def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
     sender = text_of(root.find("{*}SenderID")) or text_of(root.find(".//{*}SenderID"))
     receiver = text_of(root.find("{*}ReceiverID")) or text_of(root.find(".//{*}ReceiverID"))
     messages = root.findall(".//{*}Message")
+    read = [message.find("{*}Data") for message in messages]
     if not messages:
         yield Payload(f"{source} > VANS", None, findings=[Finding(
             "M-XML", Severity.ERROR, "VANS envelope holds no Message", source, root.sourceline)])
-        return
-    for number, message in enumerate(messages, start=1):
+    for number, (message, data_el) in enumerate(zip(messages, read, strict=True), start=1):
         where = f"VANS Message {number} Data" if len(messages) > 1 else "VANS Data"
-        data_el = message.find("{*}Data")
         data, problem = _decode(text_of(data_el), where, source,
                                 (data_el if data_el is not None else message).sourceline)
         document = message.find("{*}MetaInformation/{*}Document")
@@ -81,6 +80,18 @@ def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
                 "M-XML", Severity.WARNING, f"VANS MetaInformation says {int(size):,} bytes, the Data holds "
                 f"{len(data):,}", source, document.sourceline))
         yield payload
+    yield from _stray_data(root, read, source)
+
+
+def _stray_data(root: etree._Element, read: list[etree._Element | None], source: str) -> Iterator[Payload]:
+    """Each Data element that is not the Data of a Message (a second one in a Message, one outside any): read and
+    counted as a message of its own, rejected (a payload VANS does not carry there is never passed unseen)."""
+    for number, data_el in enumerate((d for d in root.iter("{*}Data") if d not in read), start=1):
+        where = f"VANS stray Data {number}"
+        data, problem = _decode(text_of(data_el), where, source, data_el.sourceline)
+        yield Payload(f"{source} > {where}", data, findings=[problem or Finding(
+            "M-XML", Severity.ERROR, f"{where} is not the Data of a VANS Message (a Message carries one Data): read, "
+            "and rejected", source, data_el.sourceline)])
 
 
 def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
