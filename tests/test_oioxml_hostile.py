@@ -186,10 +186,12 @@ NAMES = ["Date", "Time", "TimeWithSec", "Identifier", "IdentifierCode", "EANIden
 NAMESPACES = [None, *(g.namespace for g in GENERATIONS), "urn:oio:medcom:municipality:1.0.0",
               "urn:oio:medcom:municipality:1.0.2", "urn:other"]
 HOLDER_SIBLINGS = ["Date", "Time", "TimeWithSec", "Unknown"]
+DAYS = ["2025-03-30", "2025-10-26", "2024-03-31", "2024-10-27", "2025-03-24", "2021-03-05"]
+CLOCKS = ["02:30", "02:30:00", "02:00", "02:59:59", "03:00", "01:59", "09:12", "14:20"]
 
 
 def _leaves(root: etree._Element) -> list[etree._Element]:
-    return [el for el in root.iter(etree.Element) if len(el) == 0]
+    return [el for el in root.iter(etree.Element) if next(el.iterchildren(etree.Element), None) is None]
 
 
 def _split(draw: st.DrawFn, el: etree._Element) -> str:
@@ -209,21 +211,45 @@ def _split(draw: st.DrawFn, el: etree._Element) -> str:
     return f"{how} at {at}"
 
 
+def _clock(draw: st.DrawFn, holder: etree._Element) -> str:
+    """A holder's day and time on or near a change of summer time (the time maybe split)."""
+    day, clock = draw(st.sampled_from(DAYS)), draw(st.sampled_from(CLOCKS))
+    for el in holder.iterchildren(etree.Element):
+        if _local(el) == "Date":
+            el.text = day
+        elif _local(el) in ("Time", "TimeWithSec"):
+            el.text = clock
+            if draw(st.booleans()):
+                _split(draw, el)
+    return f"clock {_local(holder)} {day} {clock}"
+
+
+def _sibling(draw: st.DrawFn, holder: etree._Element) -> str:
+    """Another Date, Time, TimeWithSec or unknown element among a holder's children."""
+    name, namespace = draw(st.sampled_from(HOLDER_SIBLINGS)), etree.QName(holder).namespace
+    extra = etree.Element(etree.QName(namespace, name).text if namespace else name)
+    extra.text = draw(st.sampled_from(VALUES[:10]))
+    holder.insert(draw(st.integers(0, len(holder))), extra)
+    return f"holder {_local(holder)} gets {name} {extra.text!r} at {holder.index(extra)}"
+
+
 def _mutate(draw: st.DrawFn, root: etree._Element) -> str:
     """One mutation of the tree; what it did, in words."""
     elements = list(root.iter(etree.Element))
     move = draw(st.sampled_from(["value", "value", "split", "value+split", "namespace", "rename", "order",
-                                 "double", "drop", "holder", "nest", "comment-between"]))
+                                 "double", "drop", "holder", "nest", "comment-between", "clock", "clock"]))
+    holders = [d.getparent() for d in root.iter("{*}Date") if d.getparent() is not None]
+    if move in ("clock", "holder") and holders:
+        return (_clock if move == "clock" else _sibling)(draw, draw(st.sampled_from(holders)))
     if move in ("value", "split", "value+split"):
         el = draw(st.sampled_from(_leaves(root)))
         if move != "split":
             el.text = draw(st.sampled_from(VALUES))
         how = _split(draw, el) if move != "value" else ""
-        return f"{move} {_local(el)} {el.text[:20]!r} {how}"
+        return f"{move} {_local(el)} {(el.text or '')[:20]!r} {how}"
     if len(elements) < 2:
         return f"{move}: the root alone is left"
     el = draw(st.sampled_from(elements[1:]))
-    parent = el.getparent()
     said = f"{move} {_local(el)}"
     if move == "namespace":
         namespace = draw(st.sampled_from(NAMESPACES))
@@ -237,16 +263,7 @@ def _mutate(draw: st.DrawFn, root: etree._Element) -> str:
     elif move == "double":
         el.addnext(copy.deepcopy(el))
     elif move == "drop":
-        parent.remove(el)
-    elif move == "holder":
-        holders = [d.getparent() for d in root.iter("{*}Date")]
-        if holders:
-            holder = draw(st.sampled_from(holders))
-            name, namespace = draw(st.sampled_from(HOLDER_SIBLINGS)), etree.QName(holder).namespace
-            extra = etree.Element(etree.QName(namespace, name).text if namespace else name)
-            extra.text = draw(st.sampled_from(VALUES[:10]))
-            holder.insert(draw(st.integers(0, len(holder))), extra)
-            said = f"holder {_local(holder)} gets {name} {extra.text!r} at {holder.index(extra)}"
+        el.getparent().remove(el)
     elif move == "nest":
         inner = el
         for _ in range(depth := draw(st.sampled_from([1, 2, 60]))):
