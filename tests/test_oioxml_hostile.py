@@ -7,11 +7,12 @@ dates, times, CPR and municipality numbers, namespaces moved, siblings reordered
 dropped, a Date/Time holder with other siblings, deep nesting), then written in UTF-8, UTF-16, ISO-8859-1 or
 windows-1252, declared or not, with or without a byte-order mark.
 
-The judges: the schema of the generation, compiled afresh and run on the mutant as an independent lxml parse reads
-it, and the message rules (M-CPR, M-MUNICIPALITY, T-2's spring gap, M-TIME's sent-before-event) applied to the
-values as XPath's text() reads them. Whatever they reject medcom must reject; the ids, parties, CPR and times
-medcom reads must be the values the XML holds; and the command line must end without a traceback, count every
-input and show no CPR number. `MEDCOM_FUZZ_EXAMPLES=5000` runs more (as tests/test_fuzz.py).
+The judges, per letter (the letter alone with its envelope): the schema of the generation, compiled afresh and
+run on the mutant as an independent lxml parse reads it, and the message rules (M-CPR, M-MUNICIPALITY, T-2's
+spring gap, M-TIME's sent-before-event) applied to the values as XPath's text() reads them. Whatever they reject
+medcom must reject (and what lxml cannot read, or what has a DTD); the ids, parties, CPR and times medcom reads
+must be the values the XML holds; the command line must end without a traceback, count every input, write no
+positive receipt for what the judges reject and show no CPR number. `MEDCOM_FUZZ_EXAMPLES=5000` runs more.
 """
 
 from __future__ import annotations
@@ -389,7 +390,8 @@ def test_the_command_line_counts_masks_and_rejects_what_the_judges_reject(case: 
         (base / "in").mkdir()
         (base / "in" / "m.xml").write_bytes(data)
         out = base / "out"
-        result = invoke(command, base / "in", "--format", "json", "--out", out / "report.json")
+        receipts = ["--receipts", out / "receipts"] if command == "validate" else []
+        result = invoke(command, base / "in", "--format", "json", "--out", out / "report.json", *receipts)
         check(result, out)
         if result.exit_code == 2:
             return
@@ -397,7 +399,8 @@ def test_the_command_line_counts_masks_and_rejects_what_the_judges_reject(case: 
         counted(report)
         if command == "validate":
             acceptable = sum(not why for why in why_each(emessage)) if emessage is not None else 0
-            assert report["inputs"]["accepted"] <= acceptable, report["inputs"]
+            positive = [p.name for p in (out / "receipts").glob("*.positive.xml")]
+            assert report["inputs"]["accepted"] <= acceptable and len(positive) <= acceptable, report["inputs"]
 
 
 # ---- what the sweep found -----------------------------------------------------------------------------------
