@@ -75,6 +75,13 @@ def _top_child(kids: list[etree._Element], path: str | None) -> etree._Element |
     return same[number - 1] if 0 < number <= len(same) else None
 
 
+def _misplaced_in_root(error: etree._LogEntry) -> bool:
+    """Whether a schema error says a child of the root is not allowed where it is (a letter before the Envelope, an
+    Envelope misspelt, a body of another generation): an error of the Emessage, not of that letter alone. libxml2
+    validates none of the root's later children once its content goes wrong, so it must reject every letter."""
+    return (error.path or "").count("/") == 2 and "This element is not expected" in error.message
+
+
 class _Placed:
     """The findings of one Emessage, each kept once where it belongs: on its letter, or on the document (the
     envelope, the root) once for all letters. At most `limit` findings are built per place (FindingLimit: the
@@ -162,7 +169,8 @@ def read_emessage(tree: etree._ElementTree, source: str, options: ReadOptions,
     judge.schema.validate(tree)
     for error in judge.schema.error_log:
         top = _top_child(kids, error.path)
-        cap = placed.at(top if top is not None and local_name(top) not in NOT_LETTERS else None)
+        cap = placed.at(top if top is not None and local_name(top) not in NOT_LETTERS
+                        and not _misplaced_in_root(error) else None)
         if cap.full:  # counted, not built: no XPath, no path text
             cap.skip("M-SCHEMA", Severity.ERROR, source)
             continue

@@ -104,7 +104,7 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
             elif role == "event":
                 events.append((holder, naive))
             continue
-        text = (el.text or "").strip()
+        text = text_of(el) or ""
         if name == "CivilRegistrationNumber":
             if problem := check_cpr(text):
                 add("M-CPR", Severity.ERROR, problem, el)
@@ -113,9 +113,9 @@ def check_identifiers_and_times(root: etree._Element, add: Add, *,
                 add("M-GLN", Severity.WARNING, problem, el,
                     code=RECEIVER_GLN if _of_receiver(el, root) else "gln")
         elif text == "kommunenummer":  # an IdentifierCode
-            ident = el.getprevious()
+            ident = next(el.itersiblings(etree.Element, preceding=True), None)  # past comments and PIs
             if ident is not None and local_name(ident) == "Identifier" \
-                    and (problem := check_municipality((ident.text or "").strip())):
+                    and (problem := check_municipality(text_of(ident) or "")):
                 add("M-MUNICIPALITY", Severity.ERROR, problem, ident,
                     code=RECEIVER_MUNICIPALITY if _of_receiver(ident, root) else "municipality")
     if sent_before_event and sent is not None:

@@ -104,9 +104,15 @@ class Kids(dict[etree._Element | None, Children]):
 
 
 def text_of(el: etree._Element | None) -> str | None:
+    """An element's value, stripped (None: empty): its character data, as XML Schema judges it, also where comments
+    or processing instructions split it (`<Time>02:3<!---->0</Time>` is 02:30; a child element's own text is
+    not part of it)."""
     if el is None:
         return None
-    return (el.text or "").strip() or None
+    text = el.text
+    if len(el):  # child nodes: the text after each belongs to the value too
+        text = "".join([text or "", *(child.tail or "" for child in el)])
+    return (text or "").strip() or None
 
 
 def wall_time(holder: etree._Element) -> datetime | None:

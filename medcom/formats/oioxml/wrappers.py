@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from medcom.findings import Finding, Severity
+from medcom.formats.oioxml.letters import text_of
 from medcom.formats.oioxml.names import namespace_of
 from medcom.identifiers import ascii_digits
 from medcom.quoting import quoted
@@ -44,10 +45,6 @@ def wrapper_kind(root: etree._Element) -> str | None:
     return None
 
 
-def _text(el: etree._Element | None) -> str | None:
-    return (el.text or "").strip() or None if el is not None else None
-
-
 def _decode(text: str | None, where: str, source: str, line: int | None) -> tuple[bytes | None, Finding | None]:
     if not text:
         return None, Finding("M-XML", Severity.ERROR, f"{where} is empty: no message inside", source, line)
@@ -58,23 +55,22 @@ def _decode(text: str | None, where: str, source: str, line: int | None) -> tupl
 
 
 def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
-    sender = _text(root.find("{*}SenderID")) or _text(root.find(".//{*}SenderID"))
-    receiver = _text(root.find("{*}ReceiverID")) or _text(root.find(".//{*}ReceiverID"))
+    sender = text_of(root.find("{*}SenderID")) or text_of(root.find(".//{*}SenderID"))
+    receiver = text_of(root.find("{*}ReceiverID")) or text_of(root.find(".//{*}ReceiverID"))
     messages = root.findall(".//{*}Message")
+    read = [message.find("{*}Data") for message in messages]
     if not messages:
         yield Payload(f"{source} > VANS", None, findings=[Finding(
             "M-XML", Severity.ERROR, "VANS envelope holds no Message", source, root.sourceline)])
-        return
-    for number, message in enumerate(messages, start=1):
+    for number, (message, data_el) in enumerate(zip(messages, read, strict=True), start=1):
         where = f"VANS Message {number} Data" if len(messages) > 1 else "VANS Data"
-        data_el = message.find("{*}Data")
-        data, problem = _decode(_text(data_el), where, source,
+        data, problem = _decode(text_of(data_el), where, source,
                                 (data_el if data_el is not None else message).sourceline)
         document = message.find("{*}MetaInformation/{*}Document")
-        payload = Payload(f"{source} > {where}", data, _text(document.find("{*}Name")) if document is not None
-                          else None, _text(document.find("{*}Version")) if document is not None else None,
+        payload = Payload(f"{source} > {where}", data, text_of(document.find("{*}Name")) if document is not None
+                          else None, text_of(document.find("{*}Version")) if document is not None else None,
                           sender, receiver, [problem] if problem else [])
-        size = _text(document.find("{*}SizeInBytes")) if document is not None else None
+        size = text_of(document.find("{*}SizeInBytes")) if document is not None else None
         if data is not None and size is not None and not ascii_digits(size):
             payload.findings.append(Finding(
                 "M-XML", Severity.WARNING, f"VANS MetaInformation SizeInBytes {quoted(size)} is not a number of bytes",
@@ -84,13 +80,25 @@ def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
                 "M-XML", Severity.WARNING, f"VANS MetaInformation says {int(size):,} bytes, the Data holds "
                 f"{len(data):,}", source, document.sourceline))
         yield payload
+    yield from _stray_data(root, read, source)
+
+
+def _stray_data(root: etree._Element, read: list[etree._Element | None], source: str) -> Iterator[Payload]:
+    """Each Data element that is not the Data of a Message (a second one in a Message, one outside any): read and
+    counted as a message of its own, rejected (a payload VANS does not carry there is never passed unseen)."""
+    for number, data_el in enumerate((d for d in root.iter("{*}Data") if d not in read), start=1):
+        where = f"VANS stray Data {number}"
+        data, problem = _decode(text_of(data_el), where, source, data_el.sourceline)
+        yield Payload(f"{source} > {where}", data, findings=[problem or Finding(
+            "M-XML", Severity.ERROR, f"{where} is not the Data of a VANS Message (a Message carries one Data): read, "
+            "and rejected", source, data_el.sourceline)])
 
 
 def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
     header = root.find("{*}StandardBusinessDocumentHeader")
     ident = header.find("{*}DocumentIdentification") if header is not None else None
-    sender = _text(header.find("{*}Sender/{*}Identifier")) if header is not None else None
-    receiver = _text(header.find("{*}Receiver/{*}Identifier")) if header is not None else None
+    sender = text_of(header.find("{*}Sender/{*}Identifier")) if header is not None else None
+    receiver = text_of(header.find("{*}Receiver/{*}Identifier")) if header is not None else None
     contents = [el for el in root.iter("{*}BinaryContent")]
     if not contents:
         yield Payload(f"{source} > SBDH", None, findings=[Finding(
@@ -98,9 +106,9 @@ def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
         return
     for number, content in enumerate(contents, start=1):
         where = f"SBDH BinaryContent {number}" if len(contents) > 1 else "SBDH BinaryContent"
-        data, problem = _decode(_text(content), where, source, content.sourceline)
-        yield Payload(f"{source} > {where}", data, _text(ident.find("{*}Type")) if ident is not None else None,
-                      _text(ident.find("{*}TypeVersion")) if ident is not None else None, sender, receiver,
+        data, problem = _decode(text_of(content), where, source, content.sourceline)
+        yield Payload(f"{source} > {where}", data, text_of(ident.find("{*}Type")) if ident is not None else None,
+                      text_of(ident.find("{*}TypeVersion")) if ident is not None else None, sender, receiver,
                       [problem] if problem else [])
 
 
