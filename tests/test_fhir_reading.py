@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from helpers import ROOT
 from helpers.fhir import ADMISSION, DATA, canonical_divs, dump, entry_index, load, mutated, resource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -164,6 +165,26 @@ def test_fhir_is_told_apart_from_oioxml_cheaply() -> None:
     assert looks_like_fhir(to_xml(load(ADMISSION)))
     assert not looks_like_fhir(b'<?xml version="1.0"?><Emessage xmlns="urn:oio:medcom:municipality:1.0.3"/>')
     assert looks_like_fhir(b'["not", "a resource"]')  # JSON: reported as F-JSON (not a resource), not as bad XML
+
+
+@pytest.mark.parametrize("naming", [
+    (b"?>", b"?><!-- converted from http://hl7.org/fhir -->"),
+    (b"<Emessage ", b'<Emessage xmlns:fhir="http://hl7.org/fhir" '),
+    (b"?>", b'?><?note http://hl7.org/fhir?>'),
+], ids=["comment", "spare namespace", "processing instruction"])
+def test_an_oioxml_letter_naming_fhirs_namespace_is_read_as_oioxml(naming) -> None:  # noqa: ANN001
+    """The namespace in a comment, a PI or a spare declaration of an OIOXML letter: still OIOXML (before: sorted as
+    FHIR and rejected with F-XML "root element ... is not in the FHIR namespace", a false reject)."""
+    from medcom.formats.fhir import looks_like_fhir
+    from medcom.formats.read import read_document
+    sample = ROOT / "tests" / "data" / "oioxml" / "medcom-samples" / "DIS20_1.xml"
+    plain = sample.read_bytes()
+    named = plain.replace(*naming, 1)
+    assert named != plain and not looks_like_fhir(named)
+
+    def verdict(data: bytes) -> list:
+        return [(m.format, m.family, sorted(f.rule for f in m.findings)) for m in read_document(data, "x.xml")]
+    assert verdict(named) == verdict(plain) and verdict(plain)[0][0] == "oioxml"
 
 
 _SURROGATES = st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010) | st.characters(max_codepoint=0x7F)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from medcom.findings import Finding, Severity
 from medcom.formats.fhir.jsonread import JSONProblem, json_finding, read_json
 from medcom.formats.fhir.locations import LineMap
 from medcom.formats.fhir.rules import F_XML
-from medcom.formats.fhir.xmlread import XMLProblem, read_xml
+from medcom.formats.fhir.xmlread import FHIR_NS, XMLProblem, read_xml
 
 DEFAULT_MAX_BYTES = 10_000_000
 
@@ -55,12 +57,34 @@ def sniff(data: bytes) -> str:
 
 def looks_like_fhir(data: bytes) -> bool:
     """Whether a document is meant as FHIR: JSON (an object, or an array, which is then reported as not a
-    resource), or XML whose start names the FHIR namespace. A cheap test on the first kilobyte, in any Unicode
-    encoding (UTF-16 JSON is then reported as not UTF-8), for sorting a mixed log; `parse` decides for real."""
+    resource), or XML whose root element is in the FHIR namespace. A cheap test on the document's start, in any
+    Unicode encoding (UTF-16 JSON is then reported as not UTF-8), for sorting a mixed log; `parse` decides for
+    real. XML that does not name the namespace in its first kilobyte is not FHIR; XML that does (an OIOXML letter
+    may carry it in a comment or a spare namespace declaration) is FHIR when its root element is, as far as the
+    start of the document tells."""
     head = _head(data).lstrip(" \t\r\n")
     if not head.startswith("<"):
         return head.startswith(("{", "["))
-    return "http://hl7.org/fhir" in head
+    if FHIR_NS not in head:
+        return False
+    if "<!DOCTYPE" in head:
+        return True  # read no DTD even to sort: FHIR's reading refuses it with an F-XML finding
+    namespace = _root_namespace(data)
+    return namespace is None or namespace == FHIR_NS
+
+
+def _root_namespace(data: bytes, limit: int = 65_536) -> str | None:
+    """The namespace of the root element, from the first `limit` bytes (None: not told there, or not XML)."""
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, load_dtd=False, no_network=True,
+                                 huge_tree=False)
+    try:
+        for start in range(0, min(len(data), limit), 4096):
+            parser.feed(data[start:start + 4096])
+            for _event, element in parser.read_events():
+                return etree.QName(element).namespace
+    except (etree.LxmlError, ValueError, LookupError):
+        return None
+    return None
 
 
 def parse(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedResource:
