@@ -183,3 +183,35 @@ def test_a_receipt_naming_only_the_envelope_answers_its_letters(tmp_path: Path) 
     (episode,) = report["episodes"]
     assert "M-REF" not in [v["rule"] for v in episode["violations"]]
     assert json.dumps(report).count("(no episode)") == 0
+
+
+def _vans_log(tmp_path: Path, ids: dict[str, str], resend: str | None = None) -> Path:
+    """The stay's letters each in a VANS envelope with the given EnvelopeIdentifier (by family; others their own),
+    and `resend`'s letter once more, unchanged, in the envelope of the same id."""
+    log = tmp_path / "log"
+    log.mkdir(parents=True)
+    letters = _stay()
+    for name, data in [*letters.items(), *([(f"{resend}-again", letters[resend])] if resend else [])]:
+        family = name.split("-")[0]
+        (log / f"{name}.xml").write_bytes(vans_envelope(
+            data, envelope_id=ids.get(family, f"V{family}"), sent="2025-01-01T00:00:00", sender_ean="1",
+            receiver_ean="2", name="", version=""))
+    return log
+
+
+def _envelope_findings(log: Path) -> list[str]:
+    report = report_dict(replay(load_log([log], REPLAY), load_policy()))
+    texts = [v["text"] for e in report["episodes"] for v in e["violations"] if v["rule"] == "M-ENVELOPE"]
+    return texts + [f["text"] for f in report["input_findings"] if f["rule"] == "M-ENVELOPE"]
+
+
+def test_a_vans_envelope_id_reused_for_another_message_is_m_envelope(tmp_path: Path) -> None:
+    """docs/RULES.md M-ENVELOPE: a VANS envelope's id too is never reused for another message (before: only the
+    Emessage's envelope and the Bundle's id were compared, and this log replayed with no finding)."""
+    texts = _envelope_findings(_vans_log(tmp_path, {"XDIS16": "VSAME", "XDIS21": "VSAME"}))
+    assert len(texts) == 1 and texts[0].startswith("VANS envelope VSAME was used before for "), texts
+
+
+def test_a_letter_sent_again_in_a_vans_envelope_of_the_same_id_is_no_m_envelope(tmp_path: Path) -> None:
+    assert _envelope_findings(_vans_log(tmp_path, {}, resend="XDIS21")) == []
+    assert _envelope_findings(_vans_log(tmp_path / "distinct", {})) == []

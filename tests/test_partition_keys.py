@@ -27,6 +27,7 @@ from medcom.events.from_messages import MessageEvents
 from medcom.events.timeline import read_file
 from medcom.formats.fhir.messages import LPR3_SYSTEM
 from medcom.formats.oioxml import write
+from medcom.formats.oioxml.wrappers import vans_envelope
 from medcom.replay import links
 from medcom.replay.input_rules import Relations, by_episode, episode_aliases
 
@@ -131,6 +132,20 @@ def cancels_another_episode(folder: Path) -> Path:
     return log
 
 
+def vans_envelope_reused(folder: Path) -> Path:
+    """Two patients' care plans in VANS envelopes of one EnvelopeIdentifier: `_envelopes` finds the reuse by the
+    VANS envelope's id, which nothing else of the two episodes shares."""
+    lines = clean_episode("A") + [dict(line, episode="B", **({"cpr": "0101010101"} if "cpr" in line else {}),
+                                       **({"id": "B" + line["id"][1:]} if "id" in line else {}),
+                                       **({"ref": "B" + line["ref"][1:]} if "ref" in line else {}))
+                                  for line in clean_episode("A")]
+    log = _built(folder, lines, "oioxml", sidecar=False)
+    for plan in log.glob("*care_plan_sent.xml"):
+        plan.write_bytes(vans_envelope(plan.read_bytes(), envelope_id="VSAME", sent="2025-03-25T11:00:00",
+                                       sender_ean="1", receiver_ean="2", name="XDIS21", version="XD2134C"))
+    return log
+
+
 def _names(events: list[Event], message: MessageEvents | None) -> set[str]:
     names = {e.episode for e in events if e.episode}
     if message is not None:
@@ -146,8 +161,8 @@ def _without(key: str) -> Callable[..., Relations]:
         events = list(events)  # type: ignore[call-overload]
         if key == "envelope":
             events = [dataclasses.replace(copy.copy(e), envelope_id=None) for e in events]
-        elif message is not None and key in ("cpr", "aliases", "replaces"):
-            message = dataclasses.replace(message, **{key: None if key != "aliases" else ()})
+        elif message is not None and key in ("cpr", "aliases", "replaces", "wrappers"):
+            message = dataclasses.replace(message, **{key: None if key not in ("aliases", "wrappers") else ()})
         related = real(events, message)
         if key == "name aliases":
             names = _names(events, message)
@@ -164,7 +179,7 @@ def partitioner_without(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[s
 
 @pytest.mark.parametrize(("make", "key"), [(patient_only, "cpr"), (lpr3_alias, "aliases"),
                                            (sidecar_name, "name aliases"), (envelope_only, "envelope"),
-                                           (cancels_another_episode, "replaces")])
+                                           (cancels_another_episode, "replaces"), (vans_envelope_reused, "wrappers")])
 def test_a_log_tied_by_one_key_is_the_whole_in_partitions_and_not_without_that_key(
         make: Callable[[Path], Path], key: str, tmp_path: Path, partitioner_without: Callable[[str], None]) -> None:
     log = make(tmp_path)

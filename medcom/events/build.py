@@ -205,7 +205,8 @@ class _Episode:
         if self.wrap == "none":
             return data
         sent = to_local(e.at).replace(microsecond=0).isoformat()
-        ident = f"V{_digits(self.name + sent + name, 13)}"
+        # one id a message (M-ENVELOPE): two of a family sent in one second by one episode differ by their content
+        ident = f"V{_digits(self.name + sent + name + hashlib.sha1(data, usedforsecurity=False).hexdigest(), 13)}"
         inner = vans_envelope(data, envelope_id=ident, sent=sent, sender_ean=self.hospital.ean,
                               receiver_ean=self.municipality.ean, name=name, version=version)
         if self.wrap == "vans":

@@ -29,11 +29,12 @@ class MessageEvents:
     sender: tuple[str, ...] = ()  # the sender's identifiers (GLN/EAN, SOR): a log tells which side each is on
     receiver: tuple[str, ...] = ()  # the (primary) receiver's
     document: str = ""  # the input document that carried the message (its letters share it); "": the event's source
+    wrappers: tuple[tuple[str, str], ...] = ()  # the transport envelopes that carried it: (id, their document)
 
     def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""
         return MessageEvents, (self.events, self.status, self.kind, self.cpr, self.episode, self.replaces,
-                               self.aliases, self.sender, self.receiver, self.document)
+                               self.aliases, self.sender, self.receiver, self.document, self.wrappers)
 
 
 _EPISODE_JUNK = re.compile(r"[-\s]")

@@ -43,6 +43,9 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
             inner = read_document(payload.data, payload.via, options, depth + 1) if payload.data is not None \
                 else [ReadMessage(payload.via, "unknown")]
             inner[0].findings[:0] = payload.findings  # the wrapper's own findings go with its first message
+            if payload.envelope:
+                for message in inner:
+                    message.wrappers = ((payload.envelope, source), *message.wrappers)
             if inner[0].document_source == payload.via:  # the wrapper's own payload, not one deeper
                 _check_declared(inner, payload.declared_name, payload.declared_version, payload.via)
             messages += inner

@@ -315,24 +315,24 @@ def _document(unit: Unit, primary: Event) -> str:
 
 
 def _envelopes(units: list[Unit], notes: _Notes) -> None:
-    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id) is never reused for another message, receipts
-    (XCTL, Acknowledgement) included."""
+    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id, a VANS envelope around either) is never reused
+    for another message, receipts (XCTL, Acknowledgement) included; the messages of one envelope document share
+    it, and a message sent again (a resend, a duplicate) may come in it again."""
     seen: dict[Key, tuple[str, set[str]]] = {}
     for unit in units:
         primary = unit.primary
-        if primary is None or not primary.envelope_id:
+        if primary is None:
             continue
-        here = _document(unit, primary)
-        known = seen.get(by_envelope(primary.envelope_id))
-        if known is None:
-            known = seen[by_envelope(primary.envelope_id)] = (here, set())
-        document, ids = known
-        if document == here or not ids:
-            ids.add(primary.id or "")
-        elif (primary.id or "") not in ids:
-            notes.add(primary.episode, "M-ENVELOPE", "error", f"envelope {primary.envelope_id} was used before for "
-                      f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
-                      [primary.id] if primary.id else [], here, order=_order(_ENVELOPES, unit))
+        envelopes = [(f"envelope {primary.envelope_id}", _document(unit, primary))] if primary.envelope_id else []
+        for envelope, here in [*envelopes, *unit.events.wrappers]:
+            key = by_envelope(envelope.removeprefix("envelope "))
+            document, ids = seen.setdefault(key, (here, set()))
+            if document == here or not ids:
+                ids.add(primary.id or "")
+            elif (primary.id or "") not in ids:
+                notes.add(primary.episode, "M-ENVELOPE", "error", f"{envelope} was used before for "
+                          f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
+                          [primary.id] if primary.id else [], here, order=_order(_ENVELOPES, unit))
 
 
 def _resolve_receipts(units: list[Unit], notes: _Notes) -> None:
@@ -616,6 +616,8 @@ def relations_of(events: Iterable[Event], message: MessageEvents | None = None) 
         names.update(a for a in message.aliases if a)
         out.add(by_patient(message.cpr))
         out.reference(message.replaces)
+        for envelope, _document in message.wrappers:
+            out.add(by_envelope(envelope))
     for event in events:
         if event.episode:
             names.add(event.episode)

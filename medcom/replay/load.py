@@ -221,6 +221,7 @@ def read_of(messages: list[ReadMessage], max_findings: int = DEFAULT_MAX_FINDING
             if event.line is None:
                 event.line = m.line
         events.document = m.document_source
+        events.wrappers = m.wrappers
         if m.accepted and (problem := _out_of_range(events.events)):
             m.findings.append(Finding("M-TIME", Severity.ERROR, problem, m.source))
         if not m.accepted:

@@ -33,6 +33,7 @@ class Payload:
     sender: str | None = None  # the wrapper's sender id (EAN, or 0088:<GLN> in SBDH)
     receiver: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    envelope: str | None = None  # the transport envelope's own id ("VANS envelope <EnvelopeIdentifier>")
 
 
 def wrapper_kind(root: etree._Element) -> str | None:
@@ -57,6 +58,8 @@ def _decode(text: str | None, where: str, source: str, line: int | None) -> tupl
 def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
     sender = text_of(root.find("{*}SenderID")) or text_of(root.find(".//{*}SenderID"))
     receiver = text_of(root.find("{*}ReceiverID")) or text_of(root.find(".//{*}ReceiverID"))
+    envelope_id = text_of(root.find("{*}EnvelopeIdentifier"))
+    envelope = f"VANS envelope {envelope_id}" if envelope_id else None
     messages = root.findall(".//{*}Message")
     read = [message.find("{*}Data") for message in messages]
     if not messages:
@@ -69,7 +72,7 @@ def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
         document = message.find("{*}MetaInformation/{*}Document")
         payload = Payload(f"{source} > {where}", data, text_of(document.find("{*}Name")) if document is not None
                           else None, text_of(document.find("{*}Version")) if document is not None else None,
-                          sender, receiver, [problem] if problem else [])
+                          sender, receiver, [problem] if problem else [], envelope)
         size = text_of(document.find("{*}SizeInBytes")) if document is not None else None
         if data is not None and size is not None and not ascii_digits(size):
             payload.findings.append(Finding(
