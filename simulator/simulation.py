@@ -32,7 +32,7 @@ from medcom.gc_tuning import batch_gc
 from simulator.clock import LocalClock
 from simulator.hospital import Hospital
 from simulator.municipality import Municipality
-from simulator.patients import DAY, Case, Patient, origin, patients, pick, weights
+from simulator.patients import DAY, Case, Patients, origin, patients, pick, weights
 from simulator.scenario import Run, Settings
 from simulator.tasks import Stay, Task, Wake
 
@@ -79,20 +79,20 @@ class Arrival(simpy.Event):
     order as the arrivals process it replaces, which waited on one timeout after another): it schedules the
     next admission first, then starts the patient's stay at once (see `Stay`)."""
 
-    def __init__(self, sim: Simulation, people: list[Patient], index: int) -> None:
+    def __init__(self, sim: Simulation, people: Patients, index: int) -> None:
         env = self.env = sim.env
         self.callbacks = [_arrive]  # a function, not a bound method made for each
         self._value = None
         self._ok = True
         self.sim, self.people, self.index = sim, people, index
-        delay = max(0.0, people[index].admitted - env._now)
+        self.patient = people[index]
+        delay = max(0.0, self.patient.admitted - env._now)
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # `env.schedule`, written out
 
 
 def _arrive(event: simpy.Event) -> None:
     arrival: Arrival = event  # type: ignore[assignment]  # only Arrivals carry this callback
-    sim, people, index = arrival.sim, arrival.people, arrival.index
-    p = people[index]
+    sim, people, index, p = arrival.sim, arrival.people, arrival.index, arrival.patient
     if index + 1 < len(people):
         Arrival(sim, people, index + 1)
     name = f"S{sim.replication:02d}-{p.number:06d}"
