@@ -48,6 +48,7 @@ from medcom.executors import SOURCES_PER_TASK, Executor, executor
 from medcom.findings import Finding
 from medcom.formats.inputs import Source, head, sample_sources
 from medcom.formats.messages import ReadOptions
+from medcom.gc_tuning import batch_gc
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
 from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages, take_read
@@ -235,7 +236,7 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
         # calibration's: every partition's task carries it) and did what each would do first (medcom.replay.warm).
         preload = (*filter(None, [getattr(build, "__module__", None)]), *warm_modules(paths)) \
             if executor_kind == "local" and workers > 1 else ()
-        with executor(executor_kind, workers, scheduler, preload) as ex:
+        with executor(executor_kind, workers, scheduler, preload) as ex, batch_gc():
             _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
                              on_partition, on_partitions)
     except OSError as exc:  # the spool's: the disk is full, too many files are open, TMPDIR is gone
