@@ -16,8 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import holidays
-
 TZ = ZoneInfo("Europe/Copenhagen")
 END_OF_DAY = time(23, 59, 59)
 # Times medcom accepts from its inputs and options. Nothing the agreement governs lies outside these years, and
@@ -170,6 +168,8 @@ def _denmark() -> Callable[..., dict[date, str]]:
     them, so its file is loaded the way importlib's documentation loads a source file directly, under its own
     name (a later `import holidays.countries` finds it there); the package's own way where the file is not found.
     """
+    import holidays  # here, not above: ~215 M instructions that a run which asks for no holiday (validate) saves
+
     found = sys.modules.get(DENMARK_MODULE)
     if found is None:
         source = Path(holidays.__file__).parent / "countries" / "denmark.py"

@@ -21,15 +21,17 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import forkserver, get_all_start_methods, get_context
+from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+# The pool's modules (concurrent.futures.process, multiprocessing's fork server and connections: ~85 M
+# instructions) are imported where a pool starts: a run of one worker, in this process, never needs them.
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -103,6 +105,9 @@ class WorkerPool:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], chunksize: int = 1) -> Iterator[R]:
         """As `map_in_order`, on this pool's workers."""
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         if self._pool is None:
             _tracker_outlives_hangup()
             self.start()
@@ -150,6 +155,8 @@ def _start_fork_server(preload: tuple[str, ...]) -> bool:
     no fork server at all (Windows)."""
     if "forkserver" not in get_all_start_methods():
         return False
+    from multiprocessing import forkserver
+
     _tracker_outlives_hangup()  # (the server starts the tracker itself otherwise, without our signal mask)
     forkserver.set_forkserver_preload(list(preload))
     try:
@@ -166,6 +173,8 @@ def _stop_fork_server() -> None:
     by closing its "alive" pipe alone: it reads that pipe only once its preloads are done, and a run that ended
     before its first worker waited for them. Through multiprocessing's own stop (private; CPython's tests use it),
     which also removes its socket."""
+    from multiprocessing import forkserver
+
     server = forkserver._forkserver  # type: ignore[attr-defined]
     with contextlib.suppress(Exception):
         os.kill(server._forkserver_pid, signal.SIGTERM)
@@ -375,6 +384,7 @@ def _join(client_class: Any, address: str, timeout: str) -> Any:
 def _ask_identity(address: str, seconds: float) -> None:
     """ExecutorError unless a dask scheduler at `address` says it is one within `seconds`."""
     import asyncio
+    import socket
 
     from distributed.comm import connect, parse_address, parse_host_port
     from distributed.comm.registry import get_backend

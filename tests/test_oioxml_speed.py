@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from helpers import EXAMPLES, ROOT
 from hypothesis import given
 from hypothesis import strategies as st
@@ -105,3 +106,26 @@ def test_validate_shows_its_bar_as_asked_or_on_a_terminal(monkeypatch, capsys) -
         assert _shows_bar(None) is shown
         assert len(list(run_batch(files, BatchOptions(), progress=None))) == 3
         assert ("validating" in stream.getvalue()) is shown
+
+
+_POOL_AND_HOLIDAYS = ("holidays", "concurrent.futures.process", "multiprocessing.forkserver")
+_RUN_AND_LIST = textwrap.dedent("""
+    import sys
+    from click.testing import CliRunner
+    from medcom.cli import main
+
+    result = CliRunner().invoke(main, sys.argv[2:])
+    assert result.exit_code in (0, 1), (result.output, result.exception)
+    print(" ".join(m for m in sys.argv[1].split() if m in sys.modules))
+""")
+
+
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_one_process_imports_no_pool_and_validate_no_holidays(command: str) -> None:
+    """Before: medcom.executors imported concurrent.futures.process and the fork server (~85 M instructions) for a
+    run of one process, and medcom.calendar the `holidays` package (~215 M), which validate never asks."""
+    done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST, " ".join(_POOL_AND_HOLIDAYS), command,
+                           str(EXAMPLES / "log"), "--format", "json"], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == (["holidays"] if command == "replay" else [])

@@ -40,7 +40,8 @@ PARTITION_MESSAGES_MAX = 1_000_000_000  # --partition-size at most (numpy's int6
 @click.option("--show-cpr", is_flag=True, help="Show CPR numbers in full (masked by default).")
 @_FAIL_ON
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes reading the log, and replaying its partitions (same report whatever the number).")
+              help="Processes reading the log, and replaying its partitions, at most (a small OIOXML log is read "
+                   "and replayed in this one: faster). The same report whatever the number.")
 @click.option("--executor", "executor_kind", type=click.Choice(EXECUTORS), default="local", show_default=True,
               help="Where the log's messages are checked and its partitions replayed: local processes (--workers), "
                    "or a dask.distributed cluster (a local one of --workers processes, or the one at --scheduler; "
@@ -69,7 +70,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     from medcom.policy import load_policy
     from medcom.progress import Progress
     from medcom.replay.load import count_documents
-    from medcom.replay.partition import SpoolError, replay_partitioned
+    from medcom.replay.partition import SpoolError, replay_partitioned, workers_for
     from medcom.reports.replay import (
         DEFAULT_POLICY,
         MAX_DRAWINGS,
@@ -91,6 +92,7 @@ def replay(log: Path, fmt: str, out: Path | None, policy_file: Path | None, epis
     filters = Filters(frozenset(episodes), frozenset(rules), since, until)
     policy_fail = FailOn(fail_on)
     build = EpisodeReports(filters, show_cpr, MAX_DRAWINGS if fmt == "html" else 0)  # html draws timelines
+    workers = workers_for([log], workers, partition_size, executor_kind)  # at most --workers: as many as pay
     with Progress(count_documents([log]), f"replay {log.name}: reading", "documents", "messages") as reading:
         replaying: list[Progress] = []
 

@@ -85,6 +85,13 @@ class Source:
     def basename(self) -> str:
         return (self.member if self.member is not None else self.path).replace("\\", "/").rsplit("/", 1)[-1]
 
+    def size(self) -> int | None:
+        """Its bytes as its file or archive entry states them (None if that cannot be had)."""
+        try:
+            return os.stat(self.path).st_size if self.member is None else _member_info(self).file_size
+        except (UnreadableInput, *READ_ERRORS):
+            return None
+
     def read(self, max_bytes: int) -> InputDocument:
         """The document's bytes (at most `max_bytes`), or why they cannot be had."""
         try:

@@ -48,6 +48,7 @@ from medcom.executors import SOURCES_PER_TASK, Executor, executor
 from medcom.findings import Finding
 from medcom.formats.inputs import Source, head, sample_sources
 from medcom.formats.messages import ReadOptions
+from medcom.gc_tuning import batch_gc
 from medcom.policy import Policy
 from medcom.replay import LogFacts, ReplayResult, replay
 from medcom.replay.load import Read, ReplayInput, Unit, read_log, read_messages, take_read
@@ -235,7 +236,7 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
         # calibration's: every partition's task carries it) and did what each would do first (medcom.replay.warm).
         preload = (*filter(None, [getattr(build, "__module__", None)]), *warm_modules(paths)) \
             if executor_kind == "local" and workers > 1 else ()
-        with executor(executor_kind, workers, scheduler, preload) as ex:
+        with executor(executor_kind, workers, scheduler, preload) as ex, batch_gc():
             _read_and_replay(out, paths, policy, options, build, ex, workers, partition_messages, on_document,
                              on_partition, on_partitions)
     except OSError as exc:  # the spool's: the disk is full, too many files are open, TMPDIR is gone
@@ -247,6 +248,36 @@ def replay_partitioned(paths: list[Path], policy: Policy, options: ReadOptions, 
         out.cleanup()
         raise
     return out
+
+
+SMALL_LOG_DOCUMENTS = 8_000  # documents of an OIOXML log of one partition that one process reads faster
+TIMELINE_LINE_BYTES = 48  # fewer bytes than a timeline line with an event takes: a timeline's lines at most
+
+
+def workers_for(paths: list[Path], workers: int, partition_messages: int, executor_kind: str = "local") -> int:
+    """The local processes worth starting for this log: `workers`, or 1 for a log of OIOXML (as a few of its
+    documents look) of at most `SMALL_LOG_DOCUMENTS` documents that fits one partition with its timelines' lines.
+    Such a log has nothing to replay in parallel; workers would only split the reading of its documents (its
+    timelines are read here either way), for a fork server and its preloads, and every message pickled to the
+    spool and back (the 5,012-message OIOXML log, quiet machine: two workers 1.28 s against one's 1.06 s, 1.5
+    times the CPU). The limit is where the two meet, estimated from the CPU of each phase at 5,012 and 15,000
+    messages: about 6,000-10,000. FHIR's reading is heavier: its workers pay sooner. The report is the same
+    whatever the number. Found cheaply, not sorted (`sample_sources`: a huge folder is not listed whole again),
+    with the sizes of its timelines and the first bytes of a few documents."""
+    if workers <= 1 or executor_kind != "local":
+        return workers
+    found = sample_sources(paths, SMALL_LOG_DOCUMENTS + 1)
+    documents = lines = 0
+    for source in found:
+        if source.is_timeline:
+            size = source.size()
+            lines += partition_messages + 1 if size is None else size // TIMELINE_LINE_BYTES
+        else:
+            documents += 1
+    if len(found) > SMALL_LOG_DOCUMENTS or documents + lines > partition_messages \
+            or "medcom.replay.warm_fhir" in warm_modules(paths):
+        return workers
+    return 1
 
 
 SAMPLED_DOCUMENTS = 64  # documents whose first bytes say whether the workers' fork server reads the FHIR stack in
