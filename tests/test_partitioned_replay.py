@@ -382,6 +382,31 @@ def test_the_workers_that_read_the_log_replay_its_partitions() -> None:
     assert _workers() - before == set()  # ended with the run
 
 
+def test_a_log_of_one_partitions_worth_is_split_among_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23: a log within one partition (8,008 national messages) was replayed by the command alone while both
+    workers idled, and one of 2.4 partitions' worth as 1 + 1 + 0.4 on two workers. With several workers the log is
+    split into a multiple of their number of partitions of about one size (here: examples/log, 45 messages and a
+    side-car, with `SPLIT_MIN` lowered to 1), each replayed by a worker; same report."""
+    monkeypatch.setattr(partition, "SPLIT_MIN", 1)
+    with replay_partitioned([EXAMPLES / "log"], load_policy(), READ, WhereItRuns(), workers=2) as run:
+        assert run.partitions == 2
+        assert len(set(run.summaries)) == 2 and os.getpid() not in run.summaries
+    whole, parts, _ = whole_and_parts(EXAMPLES / "log", 20_000, workers=2)
+    assert parts == whole
+
+
+@pytest.mark.parametrize(("items", "size", "workers", "aim"), [
+    (48_000, 20_000, 1, 20_000),  # one worker: the size asked for
+    (48_000, 20_000, 2, 12_000),  # 2.4 partitions' worth: 4 of 12,000
+    (40_000, 20_000, 2, 20_000),  # 2 of 20,000: already even
+    (9_000, 20_000, 2, 4_500),  # one partition's worth: one a worker
+    (3_000, 20_000, 2, 20_000),  # too small to split: one partition
+    (100_001, 20_000, 4, 12_501),  # 6 partitions' worth: 8 on four workers
+])
+def test_the_partition_size_evens_the_workers_out(items: int, size: int, workers: int, aim: int) -> None:
+    assert partition.partition_size(items, size, workers) == aim
+
+
 def test_the_workers_write_their_partitions_items_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 23: each partition's report entries came back to the command, which unpickled them, pickled them again
     into the run's file, and held a window of partitions' worth of them (14.6 MiB of 35.6 at its high point: 100,002
