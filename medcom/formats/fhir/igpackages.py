@@ -13,6 +13,7 @@ their `|version` suffix: inside one closure each canonical exists once.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
@@ -103,7 +104,9 @@ def package(label: str) -> Package | None:
         return None
     file = f"{name}-{version}.tgz"
     data = resources.files("medcom").joinpath(*_FOLDER, file).read_bytes()
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+    # unzipped once, then read as a plain tar: on the gzip stream ("r:gz") extracting the members after listing
+    # them rewound it and unzipped the archive a second time (37 packages: 0.24 -> 0.12 s of CPU)
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data)), mode="r:") as archive:
         members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".json")]
         contents = {m.name: archive.extractfile(m).read() for m in members}  # type: ignore[union-attr]
     manifest = json.loads(contents["package/package.json"])
