@@ -17,6 +17,7 @@ positive receipt for what the judges reject and show no CPR number. `MEDCOM_FUZZ
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -497,3 +498,14 @@ def test_a_vans_data_that_no_message_carries_is_counted_and_rejected(where: str)
     assert first.accepted and first.family == "XDIS16"
     assert second.family == "XDIS20" and "M-XML" in {f.rule for f in second.errors}
     assert second.source == "inbox.xml > VANS stray Data 1"
+
+
+def test_every_message_of_a_stray_vans_data_is_rejected() -> None:
+    """A stray Data holding several messages (here a VANS of two Messages): each is rejected, not the first alone
+    (the wrapper's findings went with its first message only: the second was accepted; review of stop 33)."""
+    two = re.sub(rb"(<Message>.*</Message>)", rb"\1\1", _vans(REPORT), count=1, flags=re.S)
+    stray = b"<Data>" + base64.b64encode(two) + b"</Data>"
+    data = _vans(REPORT).replace(b"</VANSEnvelope>", stray + b"</VANSEnvelope>")
+    first, *inside = read_document(data, "inbox.xml", VALIDATE)
+    assert first.accepted and len(inside) == 2
+    assert all("M-XML" in {f.rule for f in m.errors} for m in inside), [m.findings for m in inside]

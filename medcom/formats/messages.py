@@ -42,7 +42,7 @@ class ReadMessage:
     position: int = 1  # letter number inside its Emessage
     line: int | None = None  # where the message starts in its (innermost) document: the letter, the Bundle
     document: str | None = None  # the source of the document that holds it, if not `source` (a letter's: no number)
-    wrappers: tuple[tuple[str, str], ...] = ()  # (a transport envelope's id, the document it is), outermost first
+    wrappers: tuple[tuple[str, str], ...] = ()  # ("VANS envelope <its id>", the document it is), outermost first
 
     @property
     def document_source(self) -> str:

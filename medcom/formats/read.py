@@ -42,7 +42,9 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
         for payload in unwrap(root, source):
             inner = read_document(payload.data, payload.via, options, depth + 1) if payload.data is not None \
                 else [ReadMessage(payload.via, "unknown")]
-            inner[0].findings[:0] = payload.findings  # the wrapper's own findings go with its first message
+            inner[0].findings[:0] = payload.findings  # the wrapper's own findings go with its first message,
+            for message in inner[1:]:  # and its errors with each: a payload the wrapper rejects is rejected whole
+                message.findings[:0] = [f for f in payload.findings if f.severity is Severity.ERROR]
             if payload.envelope:
                 for message in inner:
                     message.wrappers = ((payload.envelope, source), *message.wrappers)

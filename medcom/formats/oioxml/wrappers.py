@@ -89,7 +89,8 @@ def _vans(root: etree._Element, source: str) -> Iterator[Payload]:
 def _stray_data(root: etree._Element, read: list[etree._Element | None], source: str) -> Iterator[Payload]:
     """Each Data element that is not the Data of a Message (a second one in a Message, one outside any): read and
     counted as a message of its own, rejected (a payload VANS does not carry there is never passed unseen)."""
-    for number, data_el in enumerate((d for d in root.iter("{*}Data") if d not in read), start=1):
+    carried = set(read)  # lxml elements hash by identity: one look-up a Data, not a walk of every Message's
+    for number, data_el in enumerate((d for d in root.iter("{*}Data") if d not in carried), start=1):
         where = f"VANS stray Data {number}"
         data, problem = _decode(text_of(data_el), where, source, data_el.sourceline)
         yield Payload(f"{source} > {where}", data, findings=[problem or Finding(
