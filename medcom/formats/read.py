@@ -70,7 +70,7 @@ def _surely_not_fhir(data: bytes) -> bool:
         return False
     start = head.lstrip(b" \t\r\n")
     if start.startswith(b"<"):
-        return b"http://hl7.org/fhir" not in head and root_start_in(head.decode("latin-1"))
+        return b"http://hl7.org/fhir" not in head and (len(data) <= len(head) or root_start_in(head.decode("latin-1")))
     return not start.startswith((b"{", b"["))
 
 

@@ -68,7 +68,8 @@ def looks_like_fhir(data: bytes) -> bool:
     if not head.startswith("<"):
         return head.startswith(("{", "["))
     if FHIR_NS not in head:  # unless the root's start tag comes later (a long comment before it): ask the parser
-        return not root_start_in(head) and "<!DOCTYPE" not in head and _root_namespace(data) == FHIR_NS
+        return len(data) > 1024 and not root_start_in(head) and "<!DOCTYPE" not in head \
+            and _root_namespace(data) == FHIR_NS
     if "<!DOCTYPE" in head:
         return True  # read no DTD even to sort: FHIR's reading refuses it with an F-XML finding
     namespace = _root_namespace(data)
