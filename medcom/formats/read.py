@@ -13,7 +13,7 @@ from medcom.formats import oioxml
 from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.names import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
-from medcom.formats.xmlsafe import UnsafeXMLError, parse_document
+from medcom.formats.xmlsafe import UnsafeXMLError, parse_document, root_start_in
 from medcom.quoting import quoted
 
 DEFAULT_OPTIONS = ReadOptions()
@@ -64,15 +64,15 @@ _NOT_LATIN1_HEADS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # byte-order ma
 
 def _surely_not_fhir(data: bytes) -> bool:
     """`not fhir.looks_like_fhir(data)` for the documents it reads as Latin-1 (no byte-order mark, no NUL in the
-    first two bytes): XML whose first kilobyte does not name FHIR's namespace, as every OIOXML document is, or
-    anything that starts with neither '<' nor JSON's '{' or '['. On bytes, without importing the FHIR stack; False
-    (ask `looks_like_fhir`) for the other encodings."""
+    first two bytes): XML whose first kilobyte holds its root's start tag and does not name FHIR's namespace, as
+    every OIOXML document is, or anything that starts with neither '<' nor JSON's '{' or '['. On bytes, without
+    importing the FHIR stack; False (ask `looks_like_fhir`) for the other encodings."""
     head = data[:1024]
     if head.startswith(_NOT_LATIN1_HEADS) or b"\x00" in head[:2]:
         return False
     start = head.lstrip(b" \t\r\n")
     if start.startswith(b"<"):
-        return b"http://hl7.org/fhir" not in head
+        return b"http://hl7.org/fhir" not in head and (len(data) <= len(head) or root_start_in(head.decode("latin-1")))
     return not start.startswith((b"{", b"["))
 
 

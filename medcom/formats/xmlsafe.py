@@ -29,6 +29,20 @@ class UnsafeXMLError(ValueError):
         self.line = line
 
 
+_PROLOG_ITEM = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
+_START_TAG = re.compile(r"\s*<[^\s<>!?/][^<>]*>")
+
+
+def root_start_in(head: str) -> bool:
+    """Whether the start of a document (`head`, e.g. its first kilobyte) holds its root element's whole start tag,
+    after the XML declaration, comments and processing instructions: if not, what namespace the root is in is
+    not told there (a long comment before the root, a root with long attributes)."""
+    position = 0
+    while match := _PROLOG_ITEM.match(head, position):
+        position = match.end()
+    return _START_TAG.match(head, position) is not None
+
+
 def safe_parser(encoding: str | None = None) -> etree.XMLParser:
     """An lxml parser that reads nothing but its input: no DTD, no entity, no network.
 

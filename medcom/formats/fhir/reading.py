@@ -11,6 +11,7 @@ from medcom.formats.fhir.jsonread import JSONProblem, json_finding, read_json
 from medcom.formats.fhir.locations import LineMap
 from medcom.formats.fhir.rules import F_XML
 from medcom.formats.fhir.xmlread import FHIR_NS, XMLProblem, read_xml
+from medcom.formats.xmlsafe import root_start_in
 
 DEFAULT_MAX_BYTES = 10_000_000
 
@@ -59,14 +60,16 @@ def looks_like_fhir(data: bytes) -> bool:
     """Whether a document is meant as FHIR: JSON (an object, or an array, which is then reported as not a
     resource), or XML whose root element is in the FHIR namespace. A cheap test on the document's start, in any
     Unicode encoding (UTF-16 JSON is then reported as not UTF-8), for sorting a mixed log; `parse` decides for
-    real. XML that does not name the namespace in its first kilobyte is not FHIR; XML that does (an OIOXML letter
-    may carry it in a comment or a spare namespace declaration) is FHIR when its root element is, as far as the
-    start of the document tells."""
+    real. XML that does not name the namespace in its first kilobyte is not FHIR, unless that kilobyte ends
+    before the root's start tag does (after the declaration, comments and processing instructions) and the
+    root is in the namespace; XML that does name it (an OIOXML letter may carry it in a comment or a spare
+    namespace declaration) is FHIR when its root element is, as far as the start of the document tells."""
     head = _head(data).lstrip(" \t\r\n")
     if not head.startswith("<"):
         return head.startswith(("{", "["))
-    if FHIR_NS not in head:
-        return False
+    if FHIR_NS not in head:  # unless the root's start tag comes later (a long comment before it): ask the parser
+        return len(data) > 1024 and not root_start_in(head) and "<!DOCTYPE" not in head \
+            and _root_namespace(data) == FHIR_NS
     if "<!DOCTYPE" in head:
         return True  # read no DTD even to sort: FHIR's reading refuses it with an F-XML finding
     namespace = _root_namespace(data)

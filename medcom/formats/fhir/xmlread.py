@@ -10,7 +10,7 @@ no network, a size limit).
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
@@ -19,12 +19,13 @@ from medcom.formats import xmlsafe
 from medcom.formats.fhir.basemodel import ElementInfo, element_order, elements, is_resource_type
 from medcom.formats.fhir.jsonread import reasonable_decimal
 from medcom.formats.fhir.locations import LineMap, Path, fhirpath
+from medcom.formats.fhir.primitives import CHECKS
 from medcom.formats.fhir.rules import F_STRUCTURE, F_XML
 from medcom.quoting import quoted
 
 FHIR_NS = "http://hl7.org/fhir"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
-_INTEGER = re.compile(r"-?[0-9]{1,40}")
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,39})")  # FHIR's integer (and JSON's): no sign '+', no leading zeros
 
 
 class XMLProblem(ValueError):
@@ -64,13 +65,12 @@ class _Reader:
         if element.text and element.text.strip():
             self.problem(path, element.sourceline, "text content is not allowed here (FHIR XML uses value attributes)",
                          F_XML)
+        self._tails(element, path)
         extras: dict[str, list] = {}
         order, last = element_order(type_name), ""
         for child in element:
             if not isinstance(child.tag, str):
                 continue  # comments and processing instructions
-            if child.tail and child.tail.strip():
-                self.problem(path, child.sourceline, "text content is not allowed here", F_XML)
             name = etree.QName(child).localname
             child_path = path + (name,)
             info = self._element(child, type_name, child_path, is_resource="resourceType" in out)
@@ -103,6 +103,12 @@ class _Reader:
             if all(item is None for item in out[name]):
                 del out[name]
 
+    def _tails(self, element: etree._Element, path: Path) -> None:
+        """Text between or after an element's children (comments and processing instructions included)."""
+        for child in element:
+            if child.tail and child.tail.strip():
+                self.problem(path, child.sourceline, "text content is not allowed here", F_XML)
+
     def _element(self, child: etree._Element, type_name: str, path: Path, *, is_resource: bool) -> ElementInfo | None:
         """What the base model says of a child element; None (with a finding) where FHIR XML has no such element."""
         qname = etree.QName(child)
@@ -119,6 +125,10 @@ class _Reader:
 
     def _value(self, child: etree._Element, info: ElementInfo, path: Path) -> tuple[object, dict | None]:
         if info.kind == "resource":
+            self._attributes(child, path, allowed=())
+            if child.text and child.text.strip():
+                self.problem(path, child.sourceline, "text content is not allowed here", F_XML)
+            self._tails(child, path)
             inner = [c for c in child if isinstance(c.tag, str)]
             if len(inner) != 1 or not is_resource_type(etree.QName(inner[0]).localname) \
                     or etree.QName(inner[0]).namespace != FHIR_NS:
@@ -155,6 +165,7 @@ class _Reader:
             self.lines.setdefault(ext_path, ext.sourceline)
             value, _ = self._value(ext, elements("Element")["extension"], ext_path)
             extra.setdefault("extension", []).append(value)
+        self._tails(child, path)
         if child.text and child.text.strip():
             self.problem(path, child.sourceline, "text content is not allowed (FHIR XML uses the value attribute)",
                          F_XML)
@@ -165,18 +176,18 @@ class _Reader:
 
 
 def _json_primitive(raw: str, kind: str) -> object:
-    """The JSON form of an XML value attribute; a value that cannot be converted stays a string (and is flagged
-    by the base check as the wrong JSON type for its element)."""
+    """The JSON form of an XML value attribute; a value that cannot be converted, or is not written as FHIR
+    writes its type (Python's int() and Decimal() take '01', '+1', '.5', '1_0', ' 1' and other digits), stays a
+    string (and is flagged by the base check as the wrong JSON type for its element)."""
     if kind == "boolean":
         return {"true": True, "false": False}.get(raw, raw)
     if kind == "integer":
         return int(raw) if _INTEGER.fullmatch(raw) else raw
     if kind == "decimal":
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
+        if len(raw) > 40 or CHECKS["decimal"](raw) is not None:  # FHIR's (and JSON's) form, not Decimal()'s
             return raw
-        return value if reasonable_decimal(value) and len(raw) <= 40 else raw
+        value = Decimal(raw)
+        return value if reasonable_decimal(value) else raw
     return raw
 
 
