@@ -323,9 +323,10 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
         primary = unit.primary
         if primary is None:
             continue
-        envelopes = [(f"envelope {primary.envelope_id}", _document(unit, primary))] if primary.envelope_id else []
-        for envelope, here in [*envelopes, *unit.events.wrappers]:
-            key = by_envelope(envelope.removeprefix("envelope "))
+        ident = primary.envelope_id
+        envelopes = [(by_envelope(ident), f"envelope {ident}", _document(unit, primary))] if ident else []
+        envelopes += [(by_envelope(label), label, here) for label, here in unit.events.wrappers]  # as relations_of
+        for key, envelope, here in envelopes:
             document, ids = seen.setdefault(key, (here, set()))
             if document == here or not ids:
                 ids.add(primary.id or "")

@@ -67,11 +67,10 @@ def looks_like_fhir(data: bytes) -> bool:
     head = _head(data).lstrip(" \t\r\n")
     if not head.startswith("<"):
         return head.startswith(("{", "["))
+    if "<!DOCTYPE" in head:  # read no DTD even to sort: FHIR's reading refuses it with an F-XML finding
+        return FHIR_NS in head
     if FHIR_NS not in head:  # unless the root's start tag comes later (a long comment before it): ask the parser
-        return len(data) > 1024 and not root_start_in(head) and "<!DOCTYPE" not in head \
-            and _root_namespace(data) == FHIR_NS
-    if "<!DOCTYPE" in head:
-        return True  # read no DTD even to sort: FHIR's reading refuses it with an F-XML finding
+        return len(data) > 1024 and not root_start_in(head) and _root_namespace(data) == FHIR_NS
     namespace = _root_namespace(data)
     return namespace is None or namespace == FHIR_NS
 
