@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -94,6 +95,19 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not empty" in result.stderr
     listing = invoke("counterpart", "--list")
     assert listing.exit_code == 0 and all(name in listing.output for name in FLOWS)
+
+
+def test_an_address_in_use_is_said_before_the_epoch(tmp_path: Path) -> None:
+    """--http on a port something else holds: exit 2 at once, saying so, not once every side is ready and the epoch
+    comes (no epoch is ever written here: a counterpart that bound its address only then would wait forever)."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "medcom", "counterpart", MAIN, "--play", "hospital", "--http",
+                              f"127.0.0.1:{port}", "--epoch-file", str(tmp_path / "epoch"), "--log",
+                              str(tmp_path / "log")], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert "cannot start the transport" in run.stderr and "ready;" not in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 # --- transports ----------------------------------------------------------------------------------------------------
@@ -249,10 +263,27 @@ def test_a_silent_sut_fails_naming_rule_deadline_and_message_and_replay_agrees(t
 
 # --- real processes --------------------------------------------------------------------------------------------------
 
+_HANDED: set[int] = set()
+_HANDING = threading.Lock()
+_IN_USE = "cannot start the transport"  # what `medcom counterpart` says when its --http address is taken
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range (32768-60999 on Linux): a port bind(0) hands out is
+    free only until the side binds it a second later, and any connection made meanwhile (another pair's client, a
+    test beside it) may take it as its own source port. Never the same port twice in this process."""
+    with _HANDING:
+        while True:
+            port = random.randrange(20000, 32000)
+            if port in _HANDED:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _HANDED.add(port)
+            return port
 
 
 class Process:
@@ -329,7 +360,10 @@ def _pair(flow: str, tmp_path: Path, transport: str, speed: str, gate: threading
         reports = {}
         for play, process in processes.items():
             code, out = process.finish()
-            report = json.loads(out)
+            try:
+                report = json.loads(out)
+            except json.JSONDecodeError:
+                raise AssertionError((play, code, process.lines[-20:])) from None
             assert code == (2 if not report["clock"]["trusted"] else 1 if report["sut_failed"] else 0), (play, code)
             reports[play] = report
     finally:
@@ -345,7 +379,14 @@ def _judged_pair(flow: str, folder: Path, transport: str, speed: str, gate: thre
     grace where a verdict depended on it (a loaded machine: the verdict would be medcom's lag, not the other side's
     doing). A pair whose sides kept up is judged as it ran, whatever it found; one that falls behind twice fails,
     saying so."""
-    reports = _pair(flow, folder, transport, speed, gate, later)
+    try:
+        reports = _pair(flow, folder, transport, speed, gate, later)
+    except AssertionError as error:  # a port another process took between choosing it and binding it: new ports
+        if _IN_USE not in str(error):
+            raise
+        folder = folder / "ports"
+        folder.mkdir()
+        reports = _pair(flow, folder, transport, speed)
     behind = [(play, r["clock"]) for play, r in reports.items() if not r["clock"]["trusted"]]
     if not behind:
         return reports, folder

@@ -160,6 +160,10 @@ def counterpart(flow: str | None, list_flows: bool, play: str | None, outbox: Pa
         if not ipaddress.ip_address(host).is_loopback:
             click.echo(f"medcom counterpart: listening on {host}, beyond loopback, as asked", err=True)
         transport = HttpEndpoint(host, port, sut_url, policy.messages.max_message_bytes)
+        try:
+            transport.listen()  # an address in use is said now, not at the epoch
+        except OSError as exc:
+            raise CommandError(f"medcom counterpart: cannot start the transport: {exc.strerror or exc}") from None
     begin = start or the_flow.start
     try:
         with tempfile.TemporaryDirectory() as scratch:

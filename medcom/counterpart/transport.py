@@ -225,13 +225,16 @@ class HttpEndpoint:
 
     def __init__(self, host: str, port: int, sut_url: str | None, max_bytes: int = MAX_BODY) -> None:
         self.host, self.port, self.sut_url, self.max_bytes = host, port, sut_url, max_bytes
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _BoundedServer | None = None
         self._outgoing: queue.Queue[tuple[str, bytes, str, float] | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self._threads: list[threading.Thread] = []
 
-    def start(self, sink: Inbox, taken: Path) -> None:
-        self.sink = sink
-        limit = self.max_bytes
+    def listen(self) -> None:
+        """Bind the address now (an address in use is said before the flow, not at its epoch); connections that
+        come before `start` wait in the backlog."""
+        if self._server is not None:
+            return
+        endpoint, limit = self, self.max_bytes
 
         class Handler(BaseHTTPRequestHandler):
             timeout = SOCKET_TIMEOUT
@@ -255,6 +258,7 @@ class HttpEndpoint:
                 self._answer(405, "POST [base]/$process-message\n")
 
             def do_POST(self) -> None:  # noqa: N802
+                sink = endpoint.sink
                 who = f"http {self.client_address[0]}:{self.client_address[1]} {self.path[:200]}"
                 if not self.path.split("?")[0].endswith("/$process-message"):
                     sink.finding(who, TRANSPORT, f"{who}: POST to a path other than [base]/$process-message",
@@ -290,12 +294,23 @@ class HttpEndpoint:
                     return
                 self._answer(202, "accepted\n")
 
-        server = _BoundedServer((self.host, self.port), Handler)
-        server.sink = sink
+        server = _BoundedServer((self.host, self.port), Handler, bind_and_activate=False)
         server.daemon_threads = True
         server.request_queue_size = 16
+        try:
+            server.server_bind()
+            server.server_activate()
+        except OSError:
+            server.server_close()
+            raise
         self._server = server
         self.port = server.server_address[1]
+
+    def start(self, sink: Inbox, taken: Path) -> None:
+        self.listen()
+        assert self._server is not None
+        self.sink = self._server.sink = sink
+        server = self._server
         self._threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                           name="medcom-counterpart-http", daemon=True),
                          threading.Thread(target=self._send_loop, name="medcom-counterpart-send", daemon=True)]
