@@ -429,8 +429,8 @@ RULES: tuple[RuleInfo, ...] = (
              example="An XDIS20 letter with VersionCode XD2099C."),
     RuleInfo("M-ENVELOPE", "An envelope or Bundle id reused for another message", ("error",), "medcom",
              f"added by medcom, after {RELIABLE_MESSAGING}",
-             "An envelope id (OIOXML envelope, VANS envelope, FHIR Bundle.id) reused for a different message, "
-             "receipts included. (A wrapper that cannot be opened is M-XML: there is no message.)",
+             "An envelope id (OIOXML envelope, VANS envelope, SBDH InstanceIdentifier, FHIR Bundle.id) reused for a "
+             "different message, receipts included. (A wrapper that cannot be opened is M-XML: there is no message.)",
              "medcom.replay.input_rules:_envelopes", commands=("replay",),
              example="Two XDIS21 care plans with different letter ids sent in envelopes with the same Identifier."),
     RuleInfo("M-RESEND", "A resend against MedCom's reliable messaging", ("warning",), "medcom",
