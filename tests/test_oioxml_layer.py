@@ -98,6 +98,22 @@ def test_broken_wrappers_are_findings() -> None:
     assert inner.accepted and inner.source == "s.xml > SBDH BinaryContent > VANS Data"
 
 
+@pytest.mark.parametrize("wrap", ["vans", "sbdh"])
+def test_each_letter_of_a_wrapped_emessage_is_compared_with_the_wrappers_label(wrap: str) -> None:
+    """A wrapper labelled XDIS21 XD2134C around an Emessage of an XDIS21 and an XDIS19: the second letter disagrees
+    with the label (before: only the first letter was compared, and the XDIS19 passed unnoticed)."""
+    payload = (DATA_34C / "Emessage_two_letters.xml").read_bytes()
+    wrapped = vans_envelope(payload, envelope_id="V1", sent="2025-03-24T08:41:00", sender_ean="1", receiver_ean="2",
+                            name="XDIS21", version="XD2134C") if wrap == "vans" else \
+        sbdh(payload, instance_id="S1", created="2025-03-24T08:41:00", sender_gln="1", receiver_gln="2",
+             standard="urn:oio:medcom:municipality:1.0.3", type_version="XD2134C", doc_type="XDIS21")
+    plan, notice = read_document(wrapped, "w.xml")
+    assert (plan.family, notice.family) == ("XDIS21", "XDIS19")
+    assert not any("wrapper says" in f.text for f in plan.findings)
+    (label,) = [f for f in notice.findings if "wrapper says" in f.text]
+    assert (label.rule, label.severity.value) == ("M-XML", "warning") and label.text.endswith("XDIS19 XD1934C")
+
+
 def test_unknown_root_and_unknown_generation_are_version_findings() -> None:
     (other,) = read_document(b"<Invoice xmlns='urn:oasis:names:specification:ubl'/>", "i.xml")
     assert [f.rule for f in other.errors] == ["M-VERSION"]
