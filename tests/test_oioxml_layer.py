@@ -117,6 +117,20 @@ def test_each_letter_of_a_wrapped_emessage_is_compared_with_the_wrappers_label(w
     assert (label.rule, label.severity.value) == ("M-XML", "warning") and label.text.endswith("XDIS19 XD1934C")
 
 
+@pytest.mark.parametrize("stem", ["XDIS21_XD2134C", "XDIS18_XD1834C"])
+def test_an_sbdh_typed_emessage_names_its_letters_root_not_another_family(stem: str) -> None:
+    """The 34C SBDH samples say Type Emessage (the root element, as SBDH types are) and TypeVersion the letter's
+    version: no label warning (before: 'the wrapper says it carries Emessage XD2134C' on the project's own sample).
+    A TypeVersion of another version still warns."""
+    data = (DATA_34C / f"{stem}.sbdh.xml").read_bytes()
+    (message,) = read_document(data, "s.xml")
+    assert message.accepted and not message.findings, message.findings
+    version = stem.split("_")[1]
+    (other,) = read_document(data.replace(f"<TypeVersion>{version}<".encode(), b"<TypeVersion>XD1934C<"), "s.xml")
+    assert [f.text for f in other.findings] == [f"the wrapper says it carries Emessage XD1934C, the payload is "
+                                                f"{stem.replace('_', ' ')}"]
+
+
 _STATISTICAL = re.compile(rb"(<(?:\w+:)?StatisticalCode>\s*)(\w+)")
 
 
