@@ -426,11 +426,15 @@ RULES: tuple[RuleInfo, ...] = (
              "refuse code is `problem_med_version`). A MedCom letter outside admission and discharge, such as a lab "
              "report in the same VANS mailbox, is an info: counted, not replayed.",
              "medcom.formats.oioxml:read_emessage", commands=("validate", "replay"),
+             reading="A letter's StatisticalCode is its family's code (XDIS20 in a NotificationOfAdmission, XCTL03 in "
+                     "a PositiveReceipt): MedCom's XSDs type it as any 1-8 characters, but every MedCom sample carries "
+                     "its family's code, the code the XSDs pin the TypeCode to; another is an error, as a VersionCode "
+                     "of another family is.",
              example="An XDIS20 letter with VersionCode XD2099C."),
     RuleInfo("M-ENVELOPE", "An envelope or Bundle id reused for another message", ("error",), "medcom",
              f"added by medcom, after {RELIABLE_MESSAGING}",
-             "An envelope id (OIOXML envelope, VANS envelope, FHIR Bundle.id) reused for a different message, "
-             "receipts included. (A wrapper that cannot be opened is M-XML: there is no message.)",
+             "An envelope id (OIOXML envelope, VANS envelope, SBDH InstanceIdentifier, FHIR Bundle.id) reused for a "
+             "different message, receipts included. (A wrapper that cannot be opened is M-XML: there is no message.)",
              "medcom.replay.input_rules:_envelopes", commands=("replay",),
              example="Two XDIS21 care plans with different letter ids sent in envelopes with the same Identifier."),
     RuleInfo("M-RESEND", "A resend against MedCom's reliable messaging", ("warning",), "medcom",

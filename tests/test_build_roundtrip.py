@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from medcom.engine.rules import all_rules
 from medcom.events.build import build
 from medcom.events.timeline import read_file
 from medcom.formats.messages import ReadOptions
+from medcom.formats.oioxml.wrappers import unwrap, wrapper_kind
+from medcom.formats.read import read_document
+from medcom.formats.xmlsafe import parse_bytes
 from medcom.policy import load_policy
 from medcom.replay import load_log, load_timeline, replay
 from medcom.reports.replay import report_dict
@@ -135,3 +139,29 @@ def test_a_build_is_the_same_bytes_every_time(formats: str, tmp_path: Path) -> N
     one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
     assert one == {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
     assert len(one) > 5
+
+
+Addresses = tuple[str | None, str | None]
+
+
+def _addresses(data: bytes, wrappers: tuple[Addresses, ...] = ()) -> Iterator[tuple[Addresses, Addresses]]:
+    """(a wrapper's sender and receiver, the message's own) for every wrapper around each message in `data`."""
+    root = parse_bytes(data).getroot() if data.lstrip().startswith(b"<") else None
+    if root is not None and wrapper_kind(root) is not None:
+        for payload in unwrap(root, "w"):
+            assert payload.data is not None
+            yield from _addresses(payload.data, (*wrappers, (payload.sender, payload.receiver)))
+        return
+    (message,) = read_document(data, "m")
+    yield from ((wrapper, (message.sender, message.receiver)) for wrapper in wrappers)
+
+
+@pytest.mark.parametrize("wrap", ["vans", "sbdh"])
+def test_a_built_wrapper_is_addressed_as_the_message_it_carries(wrap: str, tmp_path: Path) -> None:
+    """`medcom build --wrap` addressed every wrapper from the hospital to the municipality, also around what the
+    municipality sends (its admission reports, its acknowledgements, its receipts): half the examples' files."""
+    build(read_file(EXAMPLES / "timeline.jsonl").events, tmp_path / "log", wrap=wrap)
+    pairs = [pair for path in sorted((tmp_path / "log").iterdir()) if path.name != "events.jsonl"
+             for pair in _addresses(path.read_bytes())]
+    assert len(pairs) > 20
+    assert [(w, m) for w, m in pairs if tuple(x and x.removeprefix("0088:") for x in w) != m] == []

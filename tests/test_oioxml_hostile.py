@@ -40,7 +40,7 @@ from test_fuzz import check, counted
 from medcom.calendar import LocalTimeKind, classify_local, localize
 from medcom.formats.messages import ReadOptions
 from medcom.formats.oioxml import is_emessage
-from medcom.formats.oioxml.generations import GENERATIONS, generation_of
+from medcom.formats.oioxml.generations import GENERATIONS, family_of_tag, generation_of
 from medcom.formats.oioxml.letters import TIME_ELEMENTS, wall_time_from
 from medcom.formats.oioxml.wrappers import sbdh, unwrap, vans_envelope, wrapper_kind
 from medcom.formats.read import read_document
@@ -142,6 +142,11 @@ def why_rejected(emessage: bytes) -> list[str]:
     if sent is not None:
         why += [f"sent {sent} before {event}" for event in events
                 if localize(sent, strict=False) < localize(event, strict=False)]
+    for body in _bodies(root):  # M-VERSION: a known letter's StatisticalCode is its family's code
+        family = family_of_tag(body.tag)
+        code = _value(_first(_first(body, "Letter"), "StatisticalCode"))
+        if family is not None and code is not None and code != family.code:
+            why.append(f"StatisticalCode {code} of a {family.code}")
     return why
 
 
@@ -182,7 +187,7 @@ VALUES = ["", " ", "2025-03-30", "2024-03-31", "2025-10-26", "02:30", "02:30:00"
           "3102471234", "3002471234", "2509479989", "250947-9989", "0101011230", "0000000000", "999", "0851", "851",
           "411", " 851 ", "kommunenummer", "sygehusafdelingsnummer", "5790000121526", "5790000121527",
           "DKKMDKMDNET", "XD2030C", "XD2134C", "nytbrev", "pluspositivkvitt", "æøå", "١٢٣", "\t02:30\n", "9" * 5000,
-          "A" * 300]
+          "A" * 300, "XDIS20", "XDIS21"]
 NAMES = ["Date", "Time", "TimeWithSec", "Identifier", "IdentifierCode", "EANIdentifier", "CivilRegistrationNumber",
          "Sent", "Admission", "Discharge", "Letter", "Sender", "Receiver", "Patient", "Envelope", "Unknown"]
 NAMESPACES = [None, *(g.namespace for g in GENERATIONS), "urn:oio:medcom:municipality:1.0.0",

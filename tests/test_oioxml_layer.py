@@ -1,6 +1,7 @@
 """The OIOXML format layer on real material: MedCom's samples, encodings, wrappers, several letters, --schemas."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from helpers.samples import one_of_each
 from lxml import etree
 
 from medcom.cli import main
+from medcom.formats.messages import ReadOptions
+from medcom.formats.oioxml.generations import FAMILIES, Family
 from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.formats.read import read_document
 from medcom.formats.xmlsafe import parse_bytes
@@ -96,6 +99,76 @@ def test_broken_wrappers_are_findings() -> None:
                   standard="s", type_version="1", doc_type="VANSEnvelope")
     (inner,) = read_document(nested, "s.xml")
     assert inner.accepted and inner.source == "s.xml > SBDH BinaryContent > VANS Data"
+
+
+@pytest.mark.parametrize("wrap", ["vans", "sbdh"])
+def test_each_letter_of_a_wrapped_emessage_is_compared_with_the_wrappers_label(wrap: str) -> None:
+    """A wrapper labelled XDIS21 XD2134C around an Emessage of an XDIS21 and an XDIS19: the second letter disagrees
+    with the label (before: only the first letter was compared, and the XDIS19 passed unnoticed)."""
+    payload = (DATA_34C / "Emessage_two_letters.xml").read_bytes()
+    wrapped = vans_envelope(payload, envelope_id="V1", sent="2025-03-24T08:41:00", sender_ean="1", receiver_ean="2",
+                            name="XDIS21", version="XD2134C") if wrap == "vans" else \
+        sbdh(payload, instance_id="S1", created="2025-03-24T08:41:00", sender_gln="1", receiver_gln="2",
+             standard="urn:oio:medcom:municipality:1.0.3", type_version="XD2134C", doc_type="XDIS21")
+    plan, notice = read_document(wrapped, "w.xml")
+    assert (plan.family, notice.family) == ("XDIS21", "XDIS19")
+    assert not any("wrapper says" in f.text for f in plan.findings)
+    (label,) = [f for f in notice.findings if "wrapper says" in f.text]
+    assert (label.rule, label.severity.value) == ("M-XML", "warning") and label.text.endswith("XDIS19 XD1934C")
+
+
+@pytest.mark.parametrize("stem", ["XDIS21_XD2134C", "XDIS18_XD1834C"])
+def test_an_sbdh_typed_emessage_names_its_letters_root_not_another_family(stem: str) -> None:
+    """The 34C SBDH samples say Type Emessage (the root element, as SBDH types are) and TypeVersion the letter's
+    version: no label warning (before: 'the wrapper says it carries Emessage XD2134C' on the project's own sample).
+    A TypeVersion of another version still warns."""
+    data = (DATA_34C / f"{stem}.sbdh.xml").read_bytes()
+    (message,) = read_document(data, "s.xml")
+    assert message.accepted and not message.findings, message.findings
+    version = stem.split("_")[1]
+    (other,) = read_document(data.replace(f"<TypeVersion>{version}<".encode(), b"<TypeVersion>XD1934C<"), "s.xml")
+    assert [f.text for f in other.findings] == [f"the wrapper says it carries Emessage XD1934C, the payload is "
+                                                f"{stem.replace('_', ' ')}"]
+
+
+_STATISTICAL = re.compile(rb"(<(?:\w+:)?StatisticalCode>\s*)(\w+)")
+
+
+def _letters_of_every_family() -> dict[tuple[str, str], bytes]:
+    """A document of every family and generation medcom knows, by (code, version): MedCom's samples, the 34C data
+    and the writers' messages."""
+    found: dict[tuple[str, str], bytes] = {}
+    documents = [*(p.read_bytes() for p in sorted(SAMPLES.glob("*.xml"))),
+                 *(p.read_bytes() for p in sorted(DATA_34C.glob("X*_X*C.xml"))), *one_of_each().values()]
+    for data in documents:
+        messages = read_document(data, "d.xml")
+        if len(messages) == 1 and messages[0].family and messages[0].version:
+            found.setdefault((messages[0].family, messages[0].version), data)
+    return found
+
+
+def test_a_letter_of_every_family_but_one_is_read() -> None:
+    """Every family and version but the 2007 discharge report (XDIS18 XD1830C: no MedCom sample and no writer)."""
+    assert set(_letters_of_every_family()) | {("XDIS18", "XD1830C")} == {(f.code, f.version) for f in FAMILIES}
+
+
+@pytest.mark.parametrize("options", [ReadOptions(letter_content=False), ReadOptions(sent_before_event=False)],
+                         ids=["validate", "replay"])
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f.version != "XD1830C"], ids=lambda f: f.version)
+def test_the_statistical_code_is_the_letters_family(family: Family, options: ReadOptions) -> None:
+    """docs/RULES.md M-VERSION: a letter's StatisticalCode is its family's code, as in every MedCom sample (the XSDs
+    type it String_1_8 only); another family's code is an error (before: any code passed, e.g. an XDIS17 discharge
+    advice saying XDIS20). Its own code, surrounded by the samples' whitespace, passes."""
+    data = _letters_of_every_family()[(family.code, family.version)]
+    (own,) = read_document(data, "own.xml", options)
+    assert own.accepted and "M-VERSION" not in [f.rule for f in own.findings], own.findings
+    other = "XDIS91" if family.code != "XDIS91" else "XDIS20"
+    changed, count = _STATISTICAL.subn(lambda m: m[1] + other.encode(), data)
+    assert count == 1
+    (wrong,) = read_document(changed, "wrong.xml", options)
+    assert [(f.rule, f.text) for f in wrong.errors] == [("M-VERSION", f"{family.body} is a letter of family "
+                                                        f"{family.code}, its StatisticalCode says '{other}'")]
+    assert (wrong.errors[0].xpath or "").endswith("StatisticalCode")
 
 
 def test_unknown_root_and_unknown_generation_are_version_findings() -> None:

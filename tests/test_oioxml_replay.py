@@ -185,17 +185,20 @@ def test_a_receipt_naming_only_the_envelope_answers_its_letters(tmp_path: Path) 
     assert json.dumps(report).count("(no episode)") == 0
 
 
-def _vans_log(tmp_path: Path, ids: dict[str, str], resend: str | None = None) -> Path:
-    """The stay's letters each in a VANS envelope with the given EnvelopeIdentifier (by family; others their own),
-    and `resend`'s letter once more, unchanged, in the envelope of the same id."""
+def _wrapped_log(tmp_path: Path, ids: dict[str, str], resend: str | None = None, wrap: str = "vans") -> Path:
+    """The stay's letters each in a VANS envelope (or an SBDH) with the given EnvelopeIdentifier (InstanceIdentifier)
+    by family, others their own, and `resend`'s letter once more, unchanged, in the wrapper of the same id."""
     log = tmp_path / "log"
     log.mkdir(parents=True)
     letters = _stay()
     for name, data in [*letters.items(), *([(f"{resend}-again", letters[resend])] if resend else [])]:
         family = name.split("-")[0]
+        ident = ids.get(family, f"V{family}")
         (log / f"{name}.xml").write_bytes(vans_envelope(
-            data, envelope_id=ids.get(family, f"V{family}"), sent="2025-01-01T00:00:00", sender_ean="1",
-            receiver_ean="2", name="", version=""))
+            data, envelope_id=ident, sent="2025-01-01T00:00:00", sender_ean="1", receiver_ean="2", name="",
+            version="") if wrap == "vans" else sbdh(
+            data, instance_id=ident, created="2025-01-01T00:00:00", sender_gln="1", receiver_gln="2", standard="",
+            type_version="", doc_type=""))
     return log
 
 
@@ -205,13 +208,16 @@ def _envelope_findings(log: Path) -> list[str]:
     return texts + [f["text"] for f in report["input_findings"] if f["rule"] == "M-ENVELOPE"]
 
 
-def test_a_vans_envelope_id_reused_for_another_message_is_m_envelope(tmp_path: Path) -> None:
-    """docs/RULES.md M-ENVELOPE: a VANS envelope's id too is never reused for another message (before: only the
-    Emessage's envelope and the Bundle's id were compared, and this log replayed with no finding)."""
-    texts = _envelope_findings(_vans_log(tmp_path, {"XDIS16": "VSAME", "XDIS21": "VSAME"}))
-    assert len(texts) == 1 and texts[0].startswith("VANS envelope VSAME was used before for "), texts
+@pytest.mark.parametrize(("wrap", "label"), [("vans", "VANS envelope"), ("sbdh", "SBDH InstanceIdentifier")])
+def test_a_wrapper_id_reused_for_another_message_is_m_envelope(tmp_path: Path, wrap: str, label: str) -> None:
+    """docs/RULES.md M-ENVELOPE: a VANS envelope's id and an SBDH's InstanceIdentifier too are never reused for
+    another message (before: only the Emessage's envelope and the Bundle's id were compared; then the VANS id, and
+    two SBDHs of one InstanceIdentifier carrying different letters replayed with no finding)."""
+    texts = _envelope_findings(_wrapped_log(tmp_path, {"XDIS16": "VSAME", "XDIS21": "VSAME"}, wrap=wrap))
+    assert len(texts) == 1 and texts[0].startswith(f"{label} VSAME was used before for "), texts
 
 
-def test_a_letter_sent_again_in_a_vans_envelope_of_the_same_id_is_no_m_envelope(tmp_path: Path) -> None:
-    assert _envelope_findings(_vans_log(tmp_path, {}, resend="XDIS21")) == []
-    assert _envelope_findings(_vans_log(tmp_path / "distinct", {})) == []
+@pytest.mark.parametrize("wrap", ["vans", "sbdh"])
+def test_a_letter_sent_again_in_a_wrapper_of_the_same_id_is_no_m_envelope(tmp_path: Path, wrap: str) -> None:
+    assert _envelope_findings(_wrapped_log(tmp_path, {}, resend="XDIS21", wrap=wrap)) == []
+    assert _envelope_findings(_wrapped_log(tmp_path / "distinct", {}, wrap=wrap)) == []

@@ -27,7 +27,7 @@ from medcom.events.from_messages import MessageEvents
 from medcom.events.timeline import read_file
 from medcom.formats.fhir.messages import LPR3_SYSTEM
 from medcom.formats.oioxml import write
-from medcom.formats.oioxml.wrappers import vans_envelope
+from medcom.formats.oioxml.wrappers import sbdh, vans_envelope
 from medcom.replay import links
 from medcom.replay.input_rules import Relations, by_episode, episode_aliases
 
@@ -132,18 +132,31 @@ def cancels_another_episode(folder: Path) -> Path:
     return log
 
 
-def vans_envelope_reused(folder: Path) -> Path:
-    """Two patients' care plans in VANS envelopes of one EnvelopeIdentifier: `_envelopes` finds the reuse by the
-    VANS envelope's id, which nothing else of the two episodes shares."""
+def _two_patients_care_plans(folder: Path, wrap: Callable[[bytes], bytes]) -> Path:
+    """Episodes A and B of two patients, each care plan wrapped by `wrap`."""
     lines = clean_episode("A") + [dict(line, episode="B", **({"cpr": "0101010101"} if "cpr" in line else {}),
                                        **({"id": "B" + line["id"][1:]} if "id" in line else {}),
                                        **({"ref": "B" + line["ref"][1:]} if "ref" in line else {}))
                                   for line in clean_episode("A")]
     log = _built(folder, lines, "oioxml", sidecar=False)
     for plan in log.glob("*care_plan_sent.xml"):
-        plan.write_bytes(vans_envelope(plan.read_bytes(), envelope_id="VSAME", sent="2025-03-25T11:00:00",
-                                       sender_ean="1", receiver_ean="2", name="XDIS21", version="XD2134C"))
+        plan.write_bytes(wrap(plan.read_bytes()))
     return log
+
+
+def vans_envelope_reused(folder: Path) -> Path:
+    """Two patients' care plans in VANS envelopes of one EnvelopeIdentifier: `_envelopes` finds the reuse by the
+    VANS envelope's id, which nothing else of the two episodes shares."""
+    return _two_patients_care_plans(folder, lambda plan: vans_envelope(
+        plan, envelope_id="VSAME", sent="2025-03-25T11:00:00", sender_ean="1", receiver_ean="2", name="XDIS21",
+        version="XD2134C"))
+
+
+def sbdh_instance_reused(folder: Path) -> Path:
+    """Two patients' care plans in SBDHs of one InstanceIdentifier: as `vans_envelope_reused`, by the SBDH's id."""
+    return _two_patients_care_plans(folder, lambda plan: sbdh(
+        plan, instance_id="SSAME", created="2025-03-25T11:00:00", sender_gln="1", receiver_gln="2",
+        standard="urn:oio:medcom:municipality:1.0.3", type_version="XD2134C", doc_type="XDIS21"))
 
 
 def _names(events: list[Event], message: MessageEvents | None) -> set[str]:
@@ -179,7 +192,8 @@ def partitioner_without(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[s
 
 @pytest.mark.parametrize(("make", "key"), [(patient_only, "cpr"), (lpr3_alias, "aliases"),
                                            (sidecar_name, "name aliases"), (envelope_only, "envelope"),
-                                           (cancels_another_episode, "replaces"), (vans_envelope_reused, "wrappers")])
+                                           (cancels_another_episode, "replaces"), (vans_envelope_reused, "wrappers"),
+                                           (sbdh_instance_reused, "wrappers")])
 def test_a_log_tied_by_one_key_is_the_whole_in_partitions_and_not_without_that_key(
         make: Callable[[Path], Path], key: str, tmp_path: Path, partitioner_without: Callable[[str], None]) -> None:
     log = make(tmp_path)

@@ -201,19 +201,22 @@ class _Episode:
                                        None if positive else "ikke_specificeret",
                                        None if positive else "Afvist af modtageren")])
 
-    def wrapped(self, data: bytes, e: Event, name: str, version: str) -> bytes:
+    def wrapped(self, data: bytes, e: Event, written: Written) -> bytes:
+        """The message in the wrappers `self.wrap` asks for, addressed as the message is (from its sender)."""
         if self.wrap == "none":
             return data
         sent = to_local(e.at).replace(microsecond=0).isoformat()
+        name = written.family
         # one id a message (M-ENVELOPE): two of a family sent in one second by one episode differ by their content
         ident = f"V{_digits(self.name + sent + name + hashlib.sha1(data, usedforsecurity=False).hexdigest(), 13)}"
-        inner = vans_envelope(data, envelope_id=ident, sent=sent, sender_ean=self.hospital.ean,
-                              receiver_ean=self.municipality.ean, name=name, version=version)
+        sender, receiver = (self.municipality, self.hospital) if written.sender_gln == self.municipality.ean \
+            else (self.hospital, self.municipality)
+        inner = vans_envelope(data, envelope_id=ident, sent=sent, sender_ean=sender.ean, receiver_ean=receiver.ean,
+                              name=name, version=written.version)
         if self.wrap == "vans":
             return inner
-        return sbdh(inner, instance_id=ident, created=sent, sender_gln=self.hospital.ean,
-                    receiver_gln=self.municipality.ean, standard="urn:oio:medcom:vans-envelope:1.0.4",
-                    type_version="1.0.4", doc_type="VANSEnvelope")
+        return sbdh(inner, instance_id=ident, created=sent, sender_gln=sender.ean, receiver_gln=receiver.ean,
+                    standard="urn:oio:medcom:vans-envelope:1.0.4", type_version="1.0.4", doc_type="VANSEnvelope")
 
 
 def fhir_party(org: write.Organisation) -> compose.Organisation:
@@ -305,7 +308,7 @@ def emit(builder: _Episode, e: Event, source: str) -> Emitted | None:
         diff = _differences(e, primary)
         if diff is not None:
             sidecar = _line(e.at, builder.name, e.kind, {"id": written.message_id, **_mapped(builder, diff)})
-    return Emitted(builder.wrapped(data, e, written.family, written.version),
+    return Emitted(builder.wrapped(data, e, written),
                    ".json" if isinstance(made, dict) else ".xml", written, sidecar, stated)
 
 

@@ -29,7 +29,7 @@ class MessageEvents:
     sender: tuple[str, ...] = ()  # the sender's identifiers (GLN/EAN, SOR): a log tells which side each is on
     receiver: tuple[str, ...] = ()  # the (primary) receiver's
     document: str = ""  # the input document that carried the message (its letters share it); "": the event's source
-    wrappers: tuple[tuple[str, str], ...] = ()  # the transport envelopes around it ("VANS envelope <id>", document)
+    wrappers: tuple[tuple[str, str], ...] = ()  # the transport envelopes around it (ReadMessage.wrappers)
 
     def __reduce__(self) -> tuple[type[MessageEvents], tuple[object, ...]]:
         """Pickled as its fields in order (faster than slots' state; worker processes send many)."""

@@ -42,7 +42,9 @@ class ReadMessage:
     position: int = 1  # letter number inside its Emessage
     line: int | None = None  # where the message starts in its (innermost) document: the letter, the Bundle
     document: str | None = None  # the source of the document that holds it, if not `source` (a letter's: no number)
-    wrappers: tuple[tuple[str, str], ...] = ()  # ("VANS envelope <its id>", the document it is), outermost first
+    # The transport envelopes around it, outermost first: (its id's label, "VANS envelope <id>" or "SBDH
+    # InstanceIdentifier <id>"; the document it is)
+    wrappers: tuple[tuple[str, str], ...] = ()
 
     @property
     def document_source(self) -> str:

@@ -48,8 +48,7 @@ def read_document(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIO
             if payload.envelope:
                 for message in inner:
                     message.wrappers = ((payload.envelope, source), *message.wrappers)
-            if inner[0].document_source == payload.via:  # the wrapper's own payload, not one deeper
-                _check_declared(inner, payload.declared_name, payload.declared_version, payload.via)
+            _check_declared(inner, payload.declared_name, payload.declared_version, payload.via)
             messages += inner
         return messages
     if oioxml.is_emessage(root):
@@ -77,13 +76,16 @@ def _surely_not_fhir(data: bytes) -> bool:
 
 
 def _check_declared(messages: list[ReadMessage], name: str | None, version: str | None, via: str) -> None:
-    """A wrapper that names its document (VANS Document Name/Version) must name what it carries."""
-    first = messages[0]
-    if first.family is None or first.format != "oioxml":
-        return
-    actual = [x.lower() for x in (first.family, first.version) if x]
-    wrong = [v for v in (name, version) if v and not any(v.lower().endswith(a) for a in actual)]
-    if wrong:
-        first.findings.append(Finding(
-            "M-XML", Severity.WARNING, f"the wrapper says it carries {' '.join(x for x in (name, version) if x)}, "
-            f"the payload is {first.family} {first.version}", via))
+    """A wrapper that names its document (VANS Document Name/Version, SBDH Type/TypeVersion) must name what it
+    carries: each OIOXML letter of its own payload (`via`; not those of a wrapper one deeper) is compared. An SBDH
+    Type "Emessage" names the document's root element, as SBDH types do: true of every letter, and compared with
+    none."""
+    for message in messages:
+        if message.family is None or message.format != "oioxml" or message.document_source != via:
+            continue
+        actual = [x.lower() for x in (message.family, message.version) if x]
+        wrong = [v for v in (name, version) if v and v != "Emessage" and not any(v.lower().endswith(a) for a in actual)]
+        if wrong:
+            message.findings.append(Finding(
+                "M-XML", Severity.WARNING, f"the wrapper says it carries {' '.join(x for x in (name, version) if x)}, "
+                f"the payload is {message.family} {message.version}", via))

@@ -315,9 +315,9 @@ def _document(unit: Unit, primary: Event) -> str:
 
 
 def _envelopes(units: list[Unit], notes: _Notes) -> None:
-    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id, a VANS envelope around either) is never reused
-    for another message, receipts (XCTL, Acknowledgement) included; the messages of one envelope document share
-    it, and a message sent again (a resend, a duplicate) may come in it again."""
+    """M-ENVELOPE: an envelope id (OIOXML envelope, FHIR Bundle.id, a VANS envelope's or an SBDH's InstanceIdentifier
+    around either) is never reused for another message, receipts (XCTL, Acknowledgement) included; the messages of
+    one envelope document share it, and a message sent again (a resend, a duplicate) may come in it again."""
     seen: dict[Key, tuple[str, set[str]]] = {}
     for unit in units:
         primary = unit.primary

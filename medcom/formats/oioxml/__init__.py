@@ -20,7 +20,7 @@ from medcom.formats.oioxml.names import namespace_of
 from medcom.formats.oioxml.plain import plain
 from medcom.formats.oioxml.schemas import judge_for
 from medcom.formats.xmlsafe import read_encoding
-from medcom.quoting import cut_quotes
+from medcom.quoting import cut_quotes, quoted, shortened
 
 _NS_IN_TEXT = re.compile(r"\{[^{}'\s]*\}")  # a namespace in braces; not libxml2's {'a', 'b'} of enumerations
 ENVELOPE = "Envelope"
@@ -239,7 +239,7 @@ def _describe(message: ReadMessage, body: etree._Element, envelope: etree._Eleme
             readable_path(body)))
         return
     message.family = family.code
-    _check_version(message, family, version, letter_el, body, readable_path)
+    _check_version(message, family, version, letter, letter_el, body, readable_path)
 
 
 def _describe_with_content(message: ReadMessage, body: etree._Element, envelope: etree._Element | None,
@@ -251,7 +251,8 @@ def _describe_with_content(message: ReadMessage, body: etree._Element, envelope:
     parts = kids[body]
     content = read_letter(body, family, envelope, parts=parts, head=head, known=wall_times, kids=kids)
     letter_el = parts.get("Letter")
-    version = text_of(kids[letter_el].get("VersionCode")) or ""
+    letter = kids[letter_el]
+    version = text_of(letter.get("VersionCode")) or ""
     message.version = version or None
     message.letter_id = content.letter_id
     message.envelope_id = content.envelope_id
@@ -262,19 +263,26 @@ def _describe_with_content(message: ReadMessage, body: etree._Element, envelope:
     message.receiver = receiver.ean if receiver.ean is not None \
         else _party_ean(body, None, "Receiver" in parts, "Receiver")
     message.family = family.code
-    _check_version(message, family, version, letter_el, body, readable_path)
+    _check_version(message, family, version, letter, letter_el, body, readable_path)
     message.content = content
 
 
-def _check_version(message: ReadMessage, family: Family, version: str, letter_el: etree._Element | None,
-                   body: etree._Element, readable_path: PathNamer) -> None:
-    """M-VERSION: a letter's VersionCode must be its family's in its generation."""
+def _check_version(message: ReadMessage, family: Family, version: str, letter: Children,
+                   letter_el: etree._Element | None, body: etree._Element, readable_path: PathNamer) -> None:
+    """M-VERSION: a letter's VersionCode must be its family's in its generation, and its StatisticalCode its family's
+    code (XDIS20 for a NotificationOfAdmission), as in every MedCom sample; `letter` holds the Letter's children.
+    (An absent or empty one is the schema's.)"""
+    where = letter_el if letter_el is not None else body
     if version and version != family.version:
         message.findings.append(Finding(
             "M-VERSION", Severity.ERROR, f"{family.body} of generation {family.generation.name} is version "
-            f"{family.version}, not {version}", message.source,
-            letter_el.sourceline if letter_el is not None else body.sourceline,
-            readable_path(letter_el) if letter_el is not None else readable_path(body)))
+            f"{family.version}, not {shortened(version)}", message.source, where.sourceline, readable_path(where)))
+    code_el = letter.get("StatisticalCode")
+    code = text_of(code_el)
+    if code is not None and code_el is not None and code != family.code:
+        message.findings.append(Finding(
+            "M-VERSION", Severity.ERROR, f"{family.body} is a letter of family {family.code}, its StatisticalCode "
+            f"says {quoted(code)}", message.source, code_el.sourceline, readable_path(code_el)))
 
 
 _SENDER_PARTS = frozenset({"EANIdentifier", "OrganisationName", "DepartmentName"})

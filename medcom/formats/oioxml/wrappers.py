@@ -33,7 +33,8 @@ class Payload:
     sender: str | None = None  # the wrapper's sender id (EAN, or 0088:<GLN> in SBDH)
     receiver: str | None = None
     findings: list[Finding] = field(default_factory=list)
-    envelope: str | None = None  # the transport envelope's own id ("VANS envelope <EnvelopeIdentifier>")
+    envelope: str | None = None  # the transport envelope's own id ("VANS envelope <EnvelopeIdentifier>",
+    # "SBDH InstanceIdentifier <id>"): M-ENVELOPE
 
 
 def wrapper_kind(root: etree._Element) -> str | None:
@@ -103,6 +104,8 @@ def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
     ident = header.find("{*}DocumentIdentification") if header is not None else None
     sender = text_of(header.find("{*}Sender/{*}Identifier")) if header is not None else None
     receiver = text_of(header.find("{*}Receiver/{*}Identifier")) if header is not None else None
+    instance = text_of(ident.find("{*}InstanceIdentifier")) if ident is not None else None
+    envelope = f"SBDH InstanceIdentifier {instance}" if instance else None
     contents = [el for el in root.iter("{*}BinaryContent")]
     if not contents:
         yield Payload(f"{source} > SBDH", None, findings=[Finding(
@@ -113,7 +116,7 @@ def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
         data, problem = _decode(text_of(content), where, source, content.sourceline)
         yield Payload(f"{source} > {where}", data, text_of(ident.find("{*}Type")) if ident is not None else None,
                       text_of(ident.find("{*}TypeVersion")) if ident is not None else None, sender, receiver,
-                      [problem] if problem else [])
+                      [problem] if problem else [], envelope)
 
 
 def unwrap(root: etree._Element, source: str) -> Iterator[Payload]:
