@@ -97,6 +97,7 @@ def _arrive(event: simpy.Event) -> None:
         Arrival(sim, people, index + 1)
     name = f"S{sim.replication:02d}-{p.number:06d}"
     municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
+    sim.engine.open_episode(name, judged=p.counted)  # the warm-up's and cool-down's findings are never read
     Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
 
 
