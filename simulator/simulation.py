@@ -108,8 +108,9 @@ class Simulation:
         self.run, self.s, self.replication = run, settings, replication
         self.policy = settings.policy
         self.calendar = self.policy.business_calendar
-        self.engine = Engine(self.policy, all_rules(), log_has_phone_calls=True, log_has_receipts=False,
-                             origin=origin(run))
+        # The rules whose findings the metrics read: violations and the tax, never obligations.
+        self.engine = Engine(self.policy, [r for r in all_rules() if not r.obligations_only], log_has_phone_calls=True,
+                             log_has_receipts=False, origin=origin(run))
         self.env = self.engine.env
         self.clock = LocalClock(self.engine.origin, run.start)  # type: ignore[arg-type]  # set just above
         self._origin = self.clock.origin  # an event's instant is the origin plus the clock (`LocalClock.instant`)

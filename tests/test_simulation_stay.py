@@ -17,6 +17,7 @@ from helpers.scenarios import SHIPPED, WEEK, scenario_file
 
 from medcom.engine.engine import Context, Rule
 from medcom.engine.rules import all_rules
+from medcom.engine.rules.admission import AdmissionReport
 from medcom.events import Event
 from medcom.gc_tuning import batch_gc
 from simulator.patients import Case, pick
@@ -134,6 +135,24 @@ def test_the_rules_judge_the_counted_episodes_alone_with_the_same_numbers(tmp_pa
     assert (mine.values, mine.violations_by_rule, mine.tax_days_by_week, mine.tax_dkk_by_municipality,
             mine.discharges_by_hour) == (theirs.values, theirs.violations_by_rule, theirs.tax_days_by_week,
                                          theirs.tax_dkk_by_municipality, theirs.discharges_by_hour)
+
+
+def test_the_simulation_runs_no_rule_that_reports_only_obligations(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The metrics read violations and the tax, never obligations: a rule that reports nothing else (ADM-2) is left
+    out of the simulation's engine, with the same events and numbers as when it ran."""
+    scenario = load_scenario(scenario_file(tmp_path / "s.toml", SHIPPED["nordjylland"], WEEK))
+    ours = Simulation(scenario.run, scenario.base, 1, keep_events=True)
+    assert "ADM-2" in {r.id for r in all_rules()} and "ADM-2" not in {r.id for r in ours.engine.rules}
+    mine = ours.execute()
+    monkeypatch.setattr(AdmissionReport, "obligations_only", False)
+    oracle = Simulation(scenario.run, scenario.base, 1, keep_events=True)
+    assert "ADM-2" in {r.id for r in oracle.engine.rules}
+    theirs = oracle.execute()
+    assert [(e.at, e.episode, e.kind, e.seq, e.data) for e in ours.events] == \
+        [(e.at, e.episode, e.kind, e.seq, e.data) for e in oracle.events]
+    assert (mine.values, mine.violations_by_rule, mine.tax_days_by_week, mine.tax_dkk_by_municipality) == \
+        (theirs.values, theirs.violations_by_rule, theirs.tax_days_by_week, theirs.tax_dkk_by_municipality)
 
 
 def test_a_replication_leaves_no_cyclic_garbage_behind_its_episodes(tmp_path: Path) -> None:
