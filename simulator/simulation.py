@@ -97,6 +97,7 @@ def _arrive(event: simpy.Event) -> None:
         Arrival(sim, people, index + 1)
     name = f"S{sim.replication:02d}-{p.number:06d}"
     municipality = sim.s.admissions.municipalities[pick(sim.cum_municipality, p.draws.municipality)]
+    sim.engine.open_episode(name, judged=p.counted)  # the warm-up's and cool-down's findings are never read
     Stay(sim.env, sim.hospital.stay(Case(p, name, municipality, f"{name}-CP", sim.env.event())))
 
 
@@ -107,8 +108,9 @@ class Simulation:
         self.run, self.s, self.replication = run, settings, replication
         self.policy = settings.policy
         self.calendar = self.policy.business_calendar
-        self.engine = Engine(self.policy, all_rules(), log_has_phone_calls=True, log_has_receipts=False,
-                             origin=origin(run))
+        # The rules whose findings the metrics read: violations and the tax, never obligations.
+        self.engine = Engine(self.policy, [r for r in all_rules() if not r.obligations_only], log_has_phone_calls=True,
+                             log_has_receipts=False, origin=origin(run))
         self.env = self.engine.env
         self.clock = LocalClock(self.engine.origin, run.start)  # type: ignore[arg-type]  # set just above
         self._origin = self.clock.origin  # an event's instant is the origin plus the clock (`LocalClock.instant`)

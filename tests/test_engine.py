@@ -124,3 +124,22 @@ def test_advance_runs_the_queue_as_simpy_does_and_stops_on_a_failure_nobody_defu
     with pytest.raises(ValueError, match="nobody handled it"):
         engine.advance()
     assert engine.processed_events == 7
+
+
+def test_an_episode_not_judged_keeps_its_events_but_no_rule_runs_on_it() -> None:
+    """`open_episode(judged=False)` (the simulation's warm-up and cool-down, whose findings nobody reads): its
+    events join it and its patient is known to other episodes' rules, but no hook, expectation or check runs."""
+    rule = ExpectReport()
+    engine = Engine(POLICY, [rule], origin=T0)
+    engine.open_episode("quiet", judged=False)
+    for name in ("quiet", "judged"):
+        engine.deliver(Event(T0, name, "admitted", {"cpr": "010150-1234"}, 1))
+        engine.deliver(Event(T0, name, "admission_advice_sent", {"id": f"{name}-ADV"}, 2))
+    engine.advance()
+    assert rule.log == ["judged advice", "judged check"]
+    quiet, judged = engine.close_episode("quiet"), engine.close_episode("judged")
+    assert [e.kind for e in quiet.events] == ["admitted", "admission_advice_sent"] and quiet.by_id["quiet-ADV"]
+    assert not quiet.violations and [v.rule for v in judged.violations] == ["TEST"]
+    assert engine.patients["0101501234"] == ["quiet", "judged"]
+    engine.forget("quiet")
+    assert engine.patients["0101501234"] == ["judged"] and "quiet" not in engine.episodes

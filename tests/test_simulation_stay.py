@@ -15,6 +15,10 @@ import pytest
 import simpy
 from helpers.scenarios import SHIPPED, WEEK, scenario_file
 
+from medcom.engine.engine import Context, Rule
+from medcom.engine.rules import all_rules
+from medcom.engine.rules.admission import AdmissionReport
+from medcom.events import Event
 from medcom.gc_tuning import batch_gc
 from simulator.patients import Case, pick
 from simulator.scenario import load_scenario
@@ -80,6 +84,75 @@ def test_the_same_events_in_the_same_order_as_processes(tmp_path: Path, process:
     assert oracle.processes > 2 * mine.simulated_episodes
     fewer = theirs.engine_events - mine.engine_events - 2
     assert 2 * oracle.processes - fewer < 0.1 * oracle.processes
+
+
+class JudgingAll(Simulation):
+    """The simulation as it ran before the warm-up's and cool-down's episodes went unjudged: the rules run on every
+    episode (each opened as the engine opens one it does not know yet)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        open_episode = self.engine.open_episode
+        self.engine.open_episode = lambda name, *, judged=True: open_episode(name)  # type: ignore[method-assign]
+
+
+class Seen(Rule):
+    """Every episode a rule hook or a closing hook ran on."""
+
+    id = "SEEN"
+    kinds = None
+
+    def __init__(self, seen: set[str]) -> None:
+        self.seen = seen
+
+    def on_event(self, ctx: Context, event: Event) -> None:
+        self.seen.add(ctx.episode.name)
+
+    def on_close(self, ctx: Context) -> None:
+        self.seen.add(ctx.episode.name)
+
+
+def test_the_rules_judge_the_counted_episodes_alone_with_the_same_numbers(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """No rule runs on an episode admitted in the warm-up or the cool-down (nothing reads their findings): the same
+    events in the same order, and the same numbers, as when every episode was judged."""
+    scenario = load_scenario(scenario_file(tmp_path / "s.toml", SHIPPED["nordjylland"],
+                                           {**WEEK, "run.warmup_days": 3, "run.cooldown_days": 3}))
+    seen: dict[str, set[str]] = {"ours": set(), "all": set()}
+    for name, simulation in (("ours", Simulation), ("all", JudgingAll)):
+        monkeypatch.setattr("simulator.simulation.all_rules", lambda name=name: [*all_rules(), Seen(seen[name])])
+        if name == "ours":
+            ours = simulation(scenario.run, scenario.base, 1, keep_events=True)
+            mine = ours.execute()
+        else:
+            oracle = simulation(scenario.run, scenario.base, 1, keep_events=True)
+            theirs = oracle.execute()
+    people = patients(scenario.run, scenario.base, 1)
+    counted = {f"S01-{p.number:06d}" for p in people if p.counted}
+    assert 0 < len(counted) < len(people) and seen["ours"] == counted and seen["all"] > counted
+    assert [(e.at, e.episode, e.kind, e.seq, e.data) for e in ours.events] == \
+        [(e.at, e.episode, e.kind, e.seq, e.data) for e in oracle.events]
+    assert (mine.values, mine.violations_by_rule, mine.tax_days_by_week, mine.tax_dkk_by_municipality,
+            mine.discharges_by_hour) == (theirs.values, theirs.violations_by_rule, theirs.tax_days_by_week,
+                                         theirs.tax_dkk_by_municipality, theirs.discharges_by_hour)
+
+
+def test_the_simulation_runs_no_rule_that_reports_only_obligations(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The metrics read violations and the tax, never obligations: a rule that reports nothing else (ADM-2) is left
+    out of the simulation's engine, with the same events and numbers as when it ran."""
+    scenario = load_scenario(scenario_file(tmp_path / "s.toml", SHIPPED["nordjylland"], WEEK))
+    ours = Simulation(scenario.run, scenario.base, 1, keep_events=True)
+    assert "ADM-2" in {r.id for r in all_rules()} and "ADM-2" not in {r.id for r in ours.engine.rules}
+    mine = ours.execute()
+    monkeypatch.setattr(AdmissionReport, "obligations_only", False)
+    oracle = Simulation(scenario.run, scenario.base, 1, keep_events=True)
+    assert "ADM-2" in {r.id for r in oracle.engine.rules}
+    theirs = oracle.execute()
+    assert [(e.at, e.episode, e.kind, e.seq, e.data) for e in ours.events] == \
+        [(e.at, e.episode, e.kind, e.seq, e.data) for e in oracle.events]
+    assert (mine.values, mine.violations_by_rule, mine.tax_days_by_week, mine.tax_dkk_by_municipality) == \
+        (theirs.values, theirs.violations_by_rule, theirs.tax_days_by_week, theirs.tax_dkk_by_municipality)
 
 
 def test_a_replication_leaves_no_cyclic_garbage_behind_its_episodes(tmp_path: Path) -> None:

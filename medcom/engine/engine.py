@@ -385,6 +385,7 @@ class Rule:
     id: str = ""
     kinds: frozenset[str] | None = frozenset()
     needs_receipts = False  # True: the rule judges nothing where the log holds no receipts (not dispatched there)
+    obligations_only = False  # True: the rule reports obligations and nothing else (the simulation reads none)
 
     def on_event(self, ctx: Context, event: Event) -> None:
         """Called after `event` joined its episode."""
@@ -457,11 +458,15 @@ class Engine:
                                             and (self._log_has_receipts or not r.needs_receipts)] + self._for_all
         return rules
 
-    def open_episode(self, name: str) -> Episode:
+    def open_episode(self, name: str, *, judged: bool = True) -> Episode:
+        """The episode `name`, opened if it is new. `judged=False` opens one whose findings nobody will read (the
+        simulation's warm-up and cool-down): its events join it and other episodes' rules may read them (LEAVE-1),
+        but no rule runs on it; it has no `Context`."""
         episode = self.episodes.get(name)
         if episode is None:
             episode = self.episodes[name] = Episode(name)
-            self._contexts[name] = Context(self, episode)
+            if judged:
+                self._contexts[name] = Context(self, episode)
         return episode
 
     def deliver(self, event: Event) -> None:
@@ -470,6 +475,12 @@ class Engine:
         kind = event.kind
         ctx = self._contexts.get(event.episode)
         if ctx is None:
+            unjudged = self.episodes.get(event.episode)
+            if unjudged is not None:  # opened with judged=False: kept, not judged
+                unjudged.add(event)
+                if kind == "admitted":
+                    self._index_patient(unjudged)
+                return
             self.open_episode(event.episode)
             ctx = self._contexts[event.episode]
         episode = ctx.episode
@@ -486,7 +497,9 @@ class Engine:
 
     def close_episode(self, name: str) -> Episode:
         """Run the end-of-episode rules (once the episode is complete and its deadlines have passed)."""
-        ctx = self._contexts[name]
+        ctx = self._contexts.get(name)
+        if ctx is None:
+            return self.episodes[name]  # not judged (`open_episode`)
         for expectation in ctx.episode.expectations:
             if expectation.met_by is None and expectation.violation is not None:
                 expectation.violation.text += " (none came)"
@@ -509,7 +522,8 @@ class Engine:
             self.patients[key].remove(name)
             if not self.patients[key]:
                 del self.patients[key]
-        del self.episodes[name], self._contexts[name]
+        del self.episodes[name]
+        self._contexts.pop(name, None)  # an episode not judged has none
 
     @property
     def processed_events(self) -> int:
