@@ -1,6 +1,7 @@
-"""txt-1 and txt-2, the narrative's htmlChecks() (R4 narrative.html#rules), evaluated: before, counted as not
-checked, and a narrative with a script, an event attribute, a form, a stray namespace, malformed XHTML or no content
-was accepted. JSON and XML alike, judged where a profile's snapshot reaches Narrative.div."""
+"""txt-1 and txt-2, the narrative's htmlChecks() (R4 narrative.html#rules), evaluated on every narrative: before,
+counted as not checked where a profile reached Narrative.div and not even counted where none did (HospitalNotification,
+Acknowledgement), and a narrative with a script, an event attribute, a form, a stray namespace, malformed XHTML or
+no content was accepted. JSON and XML alike."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from helpers.fhir import CARE_NEW, dump, mutated, resource
+from helpers.fhir import ACK_OK, ADMISSION, CARE_NEW, dump, load, mutated, resource
 
 from medcom.formats.fhir import to_xml, validate_bytes
 from medcom.formats.fhir.base_invariants import _ATTRIBUTES, _ELEMENTS, _XML_LANG, narrative_rules
@@ -81,3 +82,17 @@ def test_the_lists_are_r4s_own() -> None:
     elements, attributes = re.findall(r"=\(([^)]*)\)", xpath)
     assert set(re.findall(r"'([^']+)'", elements)) == _ELEMENTS
     assert set(re.findall(r"'([^']+)'", attributes)) | {_XML_LANG} == _ATTRIBUTES
+
+
+@pytest.mark.parametrize("form", ["json", "xml"])
+@pytest.mark.parametrize("example", [ADMISSION, ACK_OK])
+def test_every_narrative_is_judged_where_no_profile_reaches_its_div(form: str, example: Path) -> None:
+    """HospitalNotification's and Acknowledgement's profiles do not expand Narrative.div: the structure check judges
+    it (the same finding, said once where a profile judges it too: CareCommunication's, above)."""
+    for index, entry in enumerate(load(example)["entry"]):
+        clean = mutated(example, lambda b, i=index: b["entry"][i]["resource"].update(
+            {"text": {"status": "generated", "div": FINE[1]}}))
+        assert _invariants(clean, form) == set()
+        broken = mutated(example, lambda b, i=index: b["entry"][i]["resource"].update(
+            {"text": {"status": "generated", "div": BROKEN_1[0]}}))  # after the clean one: a remembered walk
+        assert _invariants(broken, form) == {("error", _WHERE.format(index), "txt-1")}, entry["resource"]["id"]

@@ -11,7 +11,8 @@ Two of R4's base invariants hold for every element, and are checked here whereve
 walk reaches only the elements its snapshot expands (never the `_name` object of a primitive): ele-1, an element
 has a value or children (an empty object, an object with only an `id`, a primitive's `_name` with only an `id` where
 the primitive has no value) as F-STRUCTURE; ext-1, an extension has nested extensions or a value, not both, as the
-F-INVARIANT finding a profile walk would give (`validator._merge` keeps one where both say it).
+F-INVARIANT finding a profile walk would give (`validator._merge` keeps one where both say it); so are txt-1 and
+txt-2 of every narrative (base_invariants.narrative_rules), the first broken of them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Protocol
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import walks
+from medcom.formats.fhir.base_invariants import narrative_rules
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, required_choices
 from medcom.formats.fhir.locations import LineMap, Path
 from medcom.formats.fhir.primitives import ADVISED, CHECKS, advice
@@ -36,6 +38,10 @@ _DESCENDED = ("complex", "resource")
 _TEXT_KINDS = ("string", "xhtml")  # the kinds whose JSON value is a string
 _TEXT, _FORMAT, _MEMBER, _REFERENCE = range(4)  # the value checks a remembered walk does again (`_replay`)
 EXT_1 = "ext-1: Must have either extensions or value[x], not both"  # as R4's Extension states it (its `human`)
+TXT_1 = ("txt-1: The narrative SHALL contain only the basic html formatting elements and attributes described in "
+         "chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name "
+         "or href), images and internally contained style attributes")  # as R4's Narrative.div states them
+TXT_2 = "txt-2: The narrative SHALL have some non-whitespace content"
 _ID_ALONE = "an element must have a value or children; an id alone is not allowed"
 
 
@@ -126,7 +132,7 @@ class StructureCheck:
         for index, where, kind, info, extra in checks:
             value = nodes[index]
             if kind == _TEXT:
-                if not value.strip() or (extra is not None and extra(value) is not None) or (
+                if not value.strip() or (extra is not None and extra(value) is not None) or info.kind == "xhtml" or (
                         info.fhir_type in ADVISED and advice(info.fhir_type, value) is not None):
                     self._text_check(value, info, path + where)
             elif kind == _FORMAT:
@@ -293,6 +299,10 @@ class StructureCheck:
     def _text_check(self, item: str, info: ElementInfo, path: Path) -> None:
         if not item.strip():
             self._add(path, f"'{info.name}' is empty: a string value must have content")
+        elif info.kind == "xhtml":
+            txt_1, txt_2 = narrative_rules(item)
+            if not (txt_1 and txt_2):
+                self._base_finding(path, TXT_2 if txt_1 else TXT_1, F_INVARIANT)
         elif not self._format(item, info, path) and info.fhir_type in ADVISED:
             found = advice(info.fhir_type, item)
             if found is not None:
