@@ -15,6 +15,7 @@ from helpers.fhir import ACK_OK, ADMISSION, CARE_NEW, dump, load, mutated, resou
 
 from medcom.formats.fhir import to_xml, validate_bytes
 from medcom.formats.fhir.base_invariants import _ATTRIBUTES, _ELEMENTS, _XML_LANG, narrative_rules
+from medcom.formats.fhir.structure import EXT_1, TXT_1, TXT_2
 
 _X = 'xmlns="http://www.w3.org/1999/xhtml"'
 _WHERE = "Bundle.entry[{}].resource.text.div"
@@ -70,13 +71,16 @@ def test_a_dtd_is_refused_and_not_read() -> None:
 
 
 def test_the_lists_are_r4s_own() -> None:
-    """The elements and attributes are txt-1's XPath form as the shipped snapshots state it."""
+    """The elements and attributes are txt-1's XPath form as the shipped snapshots state it, and the texts of
+    txt-1, txt-2 and ext-1 the structure check gives are theirs."""
     package = Path(__file__).parents[1] / "medcom" / "schemas" / "fhir" / "medcom.fhir.dk.messaging-4.0.2.tgz"
     with tarfile.open(package) as archive:
         texts = [archive.extractfile(m).read() for m in archive.getmembers()  # type: ignore[union-attr]
                  if m.name.startswith("package/StructureDefinition-") and m.name.endswith(".json")]
-    xpaths = {c["xpath"] for text in texts for e in (json.loads(text).get("snapshot") or {}).get("element", ())
-              for c in e.get("constraint", ()) if c["key"] == "txt-1"}
+    constraints = [c for text in texts for e in (json.loads(text).get("snapshot") or {}).get("element", ())
+                   for c in e.get("constraint", ()) if c["key"] in ("txt-1", "txt-2", "ext-1")]
+    assert {f"{c['key']}: {c['human']}" for c in constraints} == {TXT_1, TXT_2, EXT_1}  # the structure check's texts
+    xpaths = {c["xpath"] for c in constraints if c["key"] == "txt-1"}
     assert len(xpaths) == 1
     xpath = xpaths.pop()
     elements, attributes = re.findall(r"=\(([^)]*)\)", xpath)
