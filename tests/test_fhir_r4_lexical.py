@@ -223,3 +223,12 @@ def test_the_expressions_agree_with_the_shipped_packages() -> None:
                             assert r4_expressions()[kind].pattern == extension["valueString"], (member.name, kind)
                             seen.add(kind)
     assert seen == {"uri"}
+
+
+@pytest.mark.parametrize("form", ["json", "xml"])
+def test_a_repeating_primitive_is_checked_as_its_type(form: str) -> None:
+    """The base model typed every repeating primitive (Meta.profile, a list of canonicals) as a string: no format."""
+    bundle = mutated(ADMISSION, lambda b: b["meta"]["profile"].append("http://example.org/a profile"))
+    data = dump(bundle) if form == "json" else to_xml(bundle)
+    assert [(f.rule, f.xpath) for f in validate_bytes(data, "m." + form).findings if str(f.severity) == "error"] == [
+        ("F-STRUCTURE", "Bundle.meta.profile[1]")]
