@@ -89,19 +89,24 @@ def test_an_id_the_base_model_refuses_is_part_of_the_key() -> None:
     assert _findings(odd) == _fresh(odd)
 
 
-def test_a_walk_that_counts_what_it_cannot_check_is_remembered_with_the_counts() -> None:
-    """An organisation with a narrative (txt-1 and txt-2 cannot be evaluated here: counted, at no location) is as
-    local as one without: remembered, and its counts replayed for the next copy."""
+def test_a_walk_that_judges_a_narrative_is_remembered_with_the_verdicts() -> None:
+    """An organisation with a narrative is as local as one without: remembered with txt-1's and txt-2's answers (a
+    function of the div alone), asked again for the next copy, whose narrative may break them where the first's
+    did not."""
     bundle = load(CARE_NEW)
-    assert "text" in _organisation(bundle)
+    div = _organisation(bundle)["text"]["div"]
     expected = _fresh(bundle)
-    assert any("txt-1" in f["text"] for f in expected)
+    assert not any("txt-" in f["text"] for f in expected)
     walks.forget()
     _findings(bundle)
     assert any(key[0].endswith("medcom-messaging-organization") for key in walks._WALKS)
     remembered = len(walks._WALKS)
-    assert _findings(copy.deepcopy(bundle)) == expected  # the counts replayed
-    assert len(walks._WALKS) == remembered  # from memory
+    assert _findings(copy.deepcopy(bundle)) == expected
+    broken = copy.deepcopy(bundle)
+    _organisation(broken)["text"]["div"] = div.replace("<p>", '<p onclick="x()">', 1)
+    assert _findings(broken) == _fresh(broken)
+    assert any(f["text"].startswith("txt-1:") for f in _findings(broken))
+    assert len(walks._WALKS) == remembered  # the same walk, its verdict asked again
 
 
 # --- walks of resources that refer to others: remembered with what their references resolve to -----------------

@@ -68,7 +68,7 @@ def _unwrap(annotation: typing.Any) -> tuple[bool, typing.Any]:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) in (list, typing.List):  # noqa: UP006 - fhir.resources writes typing.List
-        return True, typing.get_args(annotation)[0]
+        return True, _unwrap(typing.get_args(annotation)[0])[1]  # List[Optional[X]]: a list of X
     return False, annotation
 
 

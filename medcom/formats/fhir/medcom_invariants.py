@@ -22,6 +22,7 @@ from typing import Any
 from medcom.formats.fhir.base_invariants import (
     _EXTENSION_VALUE_TYPES,
     ASK_FHIRPATH,
+    HTML_CHECKS,
     NATIVE,
     UNEVALUABLE,
     Native,
@@ -307,7 +308,7 @@ _CVR = _check_digit(8, (2, 7, 6, 5, 4, 3, 2, 1), lambda n: sum(n) % 11 == 0)
 # validation): a remembered walk records their answer at the value's place instead of the value's text, and asks
 # them again when it is replayed (walks.py: a patient's CPR number differs in every message, its verdict seldom);
 # `_matches` adds each pattern's check as it makes it (tests/test_fhir_walks.py asks them with other resources)
-VALUE_ONLY: set[Native] = {_GLN, _CVR}
+VALUE_ONLY: set[Native] = {_GLN, _CVR, *HTML_CHECKS}
 
 
 def _no_communication_has(member: str) -> Native:

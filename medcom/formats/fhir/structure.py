@@ -6,6 +6,13 @@ choice element given twice, resources of unknown types, base-required elements; 
 fhir.resources' R4B models used to be asked for, resource by resource: each primitive's format (`primitives`:
 dates, ids, codes...), a required primitive given only as an `_name` with no extension, a required choice element
 missing. Those come after the shape's findings (`add_base`); one finding per location.
+
+Two of R4's base invariants hold for every element, and are checked here wherever the element is, since a profile
+walk reaches only the elements its snapshot expands (never the `_name` object of a primitive): ele-1, an element
+has a value or children (an empty object, an object with only an `id`, a primitive's `_name` with only an `id` where
+the primitive has no value) as F-STRUCTURE; ext-1, an extension has nested extensions or a value, not both, as the
+F-INVARIANT finding a profile walk would give (`validator._merge` keeps one where both say it); so are txt-1 and
+txt-2 of every narrative (base_invariants.narrative_rules), the first broken of them.
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from typing import Protocol
 
 from medcom.findings import Finding, Location, Severity
 from medcom.formats.fhir import walks
+from medcom.formats.fhir.base_invariants import narrative_rules
 from medcom.formats.fhir.basemodel import ElementInfo, elements, is_resource_type, required_choices
 from medcom.formats.fhir.locations import LineMap, Path
-from medcom.formats.fhir.primitives import CHECKS
-from medcom.formats.fhir.rules import F_STRUCTURE
+from medcom.formats.fhir.primitives import ADVISED, CHECKS, advice
+from medcom.formats.fhir.rules import F_INVARIANT, F_STRUCTURE
 from medcom.identifiers import mask_cprs
 from medcom.quoting import quoted
 
@@ -29,6 +37,12 @@ _INT32 = (-(2**31), 2**31 - 1)
 _DESCENDED = ("complex", "resource")
 _TEXT_KINDS = ("string", "xhtml")  # the kinds whose JSON value is a string
 _TEXT, _FORMAT, _MEMBER, _REFERENCE = range(4)  # the value checks a remembered walk does again (`_replay`)
+EXT_1 = "ext-1: Must have either extensions or value[x], not both"  # as R4's Extension states it (its `human`)
+TXT_1 = ("txt-1: The narrative SHALL contain only the basic html formatting elements and attributes described in "
+         "chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name "
+         "or href), images and internally contained style attributes")  # as R4's Narrative.div states them
+TXT_2 = "txt-2: The narrative SHALL have some non-whitespace content"
+_ID_ALONE = "an element must have a value or children; an id alone is not allowed"
 
 
 class ElementRules(Protocol):
@@ -59,7 +73,8 @@ class StructureCheck:
         self.root_type = root_type
         self.lines = lines
         self.findings: dict[Location, Finding] = {}  # by location: the first problem found there
-        self.base: list[tuple[Path, str]] = []  # the base model's own findings, added after the shape's (`add_base`)
+        # the base model's own findings (path, text, rule, severity), added after the shape's (`add_base`)
+        self.base: list[tuple[Path, str, str, Severity]] = []
         self.shapes = shapes  # the message's resources' shapes (walks.shape_of), shared with the profile walks
         # an entry's walk being remembered (walks.py): its value checks (place inside the resource, which check, the
         # element, what else the check needs), where the resource is, and whether the walk found nothing by the
@@ -73,11 +88,11 @@ class StructureCheck:
             self._clean = False
         self.add(path, text)
 
-    def add(self, path: Path, text: str, rule: str = F_STRUCTURE) -> None:
-        """An error at `path` (the first problem found at a location is the one reported)."""
+    def add(self, path: Path, text: str, rule: str = F_STRUCTURE, severity: Severity = Severity.ERROR) -> None:
+        """A finding at `path`, an error unless said (the first problem found at a location is the one reported)."""
         location = Location.fhir(self.root_type, path)
         if location not in self.findings:
-            self.findings[location] = Finding(rule, Severity.ERROR, mask_cprs(text), self.file, self.lines.line(path),
+            self.findings[location] = Finding(rule, severity, mask_cprs(text), self.file, self.lines.line(path),
                                               location=location)
 
     # --- the JSON shape walk -------------------------------------------------------------------------------------
@@ -117,7 +132,8 @@ class StructureCheck:
         for index, where, kind, info, extra in checks:
             value = nodes[index]
             if kind == _TEXT:
-                if not value.strip() or (extra is not None and extra(value) is not None):
+                if not value.strip() or (extra is not None and extra(value) is not None) or info.kind == "xhtml" or (
+                        info.fhir_type in ADVISED and advice(info.fhir_type, value) is not None):
                     self._text_check(value, info, path + where)
             elif kind == _FORMAT:
                 self._format(value, info, path + where)
@@ -135,10 +151,14 @@ class StructureCheck:
             self._check(_MEMBER, path, info, type_name)
         self.rules.member(item, info, type_name, path)  # type: ignore[union-attr]
 
-    def _object(self, value: dict, type_name: str, path: Path, *, is_resource: bool = False) -> None:
+    def _object(self, value: dict, type_name: str, path: Path, *, is_resource: bool = False,
+                of_primitive: bool = False) -> None:
         known = elements(type_name)
         if not value:
             self._add(path, "an element must have a value or children; {} is not allowed")
+            return
+        if not (is_resource or of_primitive) and value.keys() <= {"id"}:  # ele-1 (a primitive's `_name`: `_twins`)
+            self._add(path, _ID_ALONE)
             return
         choices: dict[str, str] = {}
         for key, item in value.items():
@@ -154,6 +174,8 @@ class StructureCheck:
                 if other != name:
                     self._add(path + (key,), f"{info.choice_of}[x] is given twice ({other} and {name})")
             twin = key.startswith("_")
+            if twin:
+                self._twins(item, value.get(name), path + (key,))
             if self.rules is not None and not twin and (info.enum or (
                     info.kind in _DESCENDED and info.is_list != isinstance(item, list))):
                 self._rules_member(item, info, type_name, path + (key,))  # codes, or a shape not descended into
@@ -162,6 +184,10 @@ class StructureCheck:
                 continue
             self._member(item, info, path + (key,), extension_part=twin,
                          twins=value.get(name if twin else "_" + key) if info.primitive and info.is_list else None)
+        self._base_rules(value, type_name, path)
+
+    def _base_rules(self, value: dict, type_name: str, path: Path) -> None:
+        """The base model's required elements and choices of an object, and ext-1 of an extension."""
         for info in _required(type_name):
             if info.name in value:
                 continue
@@ -169,14 +195,33 @@ class StructureCheck:
             if twin is None:
                 self._add(path + (info.name,), f"{type_name}.{info.name} is required by the base specification")
             elif not (isinstance(twin, dict) and twin.get("extension")):  # FHIR: an absent value needs extensions
-                self._clean = False
-                self.base.append((path + (info.name,), f"{type_name}.{info.name} is required by the base "
-                                                       f"specification: its `_{info.name}` has no extension"))
+                self._base_finding(path + (info.name,), f"{type_name}.{info.name} is required by the base "
+                                                        f"specification: its `_{info.name}` has no extension")
         for prefix, names in required_choices(type_name):
             if not any(name in value for name in names):
-                self._clean = False
-                self.base.append((path, f"{type_name}.{prefix}[x] is required by the base specification "
-                                        f"({', '.join(names)})"))
+                self._base_finding(path, f"{type_name}.{prefix}[x] is required by the base specification "
+                                         f"({', '.join(names)})")
+        if type_name == "Extension" and ("extension" in value) == any(
+                k.startswith(("value", "_value")) for k in value):  # ext-1, by the keys (an empty one is an error)
+            self._base_finding(path, EXT_1, F_INVARIANT)
+
+    def _base_finding(self, path: Path, text: str, rule: str = F_STRUCTURE) -> None:
+        """A finding of the base model's, reported after the shape's (`add_base`); a walk that finds one is not
+        remembered."""
+        self._clean = False
+        self.base.append((path, text, rule, Severity.ERROR))
+
+    def _twins(self, twins: object, values: object, path: Path) -> None:
+        """ele-1 of a primitive's `_name` object (or each of an array of them): an `id` alone is a child only where
+        the primitive has a value."""
+        if isinstance(twins, list):
+            values = values if isinstance(values, list) else []
+            found = [(path + (i,), t, values[i] if i < len(values) else None) for i, t in enumerate(twins)]
+        else:
+            found = [(path, twins, values)]
+        for where, twin, value in found:
+            if isinstance(twin, dict) and twin and twin.keys() <= {"id"} and value is None:
+                self._add(where, _ID_ALONE)
 
     def _member(self, item: object, info: ElementInfo, path: Path, *, extension_part: bool,
                 twins: object = None) -> None:
@@ -205,7 +250,7 @@ class StructureCheck:
             if isinstance(item, dict):
                 rules, self.rules = self.rules, None  # the rules do not look inside a primitive's extensions
                 try:
-                    self._object(item, "Element", path)
+                    self._object(item, "Element", path, of_primitive=True)
                 finally:
                     self.rules = rules
             else:
@@ -254,17 +299,27 @@ class StructureCheck:
     def _text_check(self, item: str, info: ElementInfo, path: Path) -> None:
         if not item.strip():
             self._add(path, f"'{info.name}' is empty: a string value must have content")
-        else:
-            self._format(item, info, path)
+        elif info.kind == "xhtml":
+            txt_1, txt_2 = narrative_rules(item)
+            if not (txt_1 and txt_2):
+                self._base_finding(path, TXT_2 if txt_1 else TXT_1, F_INVARIANT)
+        elif not self._format(item, info, path) and info.fhir_type in ADVISED:
+            found = advice(info.fhir_type, item)
+            if found is not None:
+                self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {found}", F_STRUCTURE,
+                                  Severity.WARNING))
 
-    def _format(self, item: object, info: ElementInfo, path: Path) -> None:
+    def _format(self, item: object, info: ElementInfo, path: Path) -> bool:
+        """Whether the value's format is wrong (said, with the base model's findings)."""
         check = CHECKS.get(info.fhir_type)
         rule = check(item) if check is not None else None
         if rule is not None:
-            self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {quoted(item)} is not one ({rule})"))
+            self.base.append((path, f"'{info.name}' is a FHIR {info.fhir_type}: {quoted(item)} is not one ({rule})",
+                              F_STRUCTURE, Severity.ERROR))
+        return rule is not None
 
     def add_base(self) -> None:
         """The base model's findings (primitive formats, required primitives and choices), after the shape's."""
-        for path, text in self.base:
-            self._add(path, text)
+        for path, text, rule, severity in self.base:
+            self.add(path, text, rule, severity)
         self.base.clear()

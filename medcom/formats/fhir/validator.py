@@ -29,6 +29,7 @@ from medcom.formats.fhir.locations import LineMap, Path, fhirpath
 from medcom.formats.fhir.profiles import Profile, compile_profile
 from medcom.formats.fhir.rules import (
     F_BINDING,
+    F_INVARIANT,
     F_PROFILE,
     F_STRUCTURE,
     F_UNCHECKED,
@@ -561,8 +562,11 @@ def _judged_by(profile: Profile) -> str:
 
 def _merge(structural: Iterable[Finding], profiled: Iterable[Finding]) -> list[Finding]:
     """Structure findings first; a profile's minimum cardinality or binding finding where the base model already
-    said the same (told by the finding's rule, code and location, never by its wording)."""
-    findings = list(structural)
+    said the same (told by the finding's rule, code and location, never by its wording); the structure check's
+    ext-1 where a profile walk reached the extension too (the profile's finding is kept, with its judging profile)."""
+    profiled = list(profiled)
+    invariants = {(f.location, f.text) for f in profiled if f.rule == F_INVARIANT}
+    findings = [f for f in structural if f.rule != F_INVARIANT or (f.location, f.text) not in invariants]
     seen = {f.location for f in findings}
     bindings = {f.location for f in findings if f.rule == F_BINDING}
     findings += [f for f in profiled if not (f.rule == F_PROFILE and f.code == MIN_CARDINALITY and f.location in seen)

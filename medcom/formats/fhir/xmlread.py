@@ -172,6 +172,7 @@ class _Reader:
         elif raw is None and not extensions:  # ele-1: FHIR JSON has no form for it at all
             self.problem(path, child.sourceline, f"element {quoted(info.name)} has neither a value attribute nor "
                          "extensions", F_XML)
+            extra = {}  # an id alone: said here, not again by the structure check (as JSON's `{"id": ...}` is)
         return (None if raw is None else _json_primitive(raw, info.kind)), (extra or None)
 
 

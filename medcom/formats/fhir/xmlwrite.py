@@ -68,8 +68,10 @@ def _fill(element: etree._Element, obj: dict, type_name: str, *, is_resource: bo
 
 def _indent(element: etree._Element, depth: int = 0) -> None:
     """Indent the FHIR elements, one per line; the narrative's XHTML is left exactly as it was."""
+    if etree.QName(element).namespace != FHIR_NS:
+        return  # the narrative's XHTML (its comments too) as it was
     children = [c for c in element if etree.QName(c).namespace == FHIR_NS or c.tag == _XHTML_DIV]
-    if not children or etree.QName(element).namespace != FHIR_NS:
+    if not children:
         return
     element.text = "\n" + "  " * (depth + 1)
     for child in children:
