@@ -473,8 +473,9 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("F-STRUCTURE", "The FHIR R4 base model is broken", ("error", "warning"), "medcom",
              f"added by medcom, after {MEDCOM_FHIR}",
              "The FHIR base model (R4 as `fhir.resources`' R4B models describe it): unknown elements, arrays only "
-             "where an element repeats, the JSON type of every primitive, empty values, a choice element given "
-             "twice, unknown resource types.",
+             "where an element repeats, the JSON type of every primitive and its lexical form (R4's regular "
+             "expression, and R4's prose where it is stricter), empty values and elements with neither a value "
+             "nor children (ele-1), a choice element given twice, unknown resource types.",
              "medcom.formats.fhir.structure", commands=("validate", "replay"),
              example="A Patient with \"birthDate\": 19470925 (a number where FHIR has a string).",
              reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) "
