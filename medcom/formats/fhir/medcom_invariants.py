@@ -538,7 +538,7 @@ def _leave_has_start(value: object, _resource_: dict, _session: Any = None) -> o
     `or` is empty)."""
     if not _resource(value, "Encounter") or not _plain_string(value, "status"):  # type: ignore[arg-type]
         return ASK_FHIRPATH
-    status = value.get("status")  # type: ignore[union-attr]
+    status = value.get("status")  # type: ignore[attr-defined]
     if status != "onleave":
         return status is not None
     plain, extensions = _plain_member(value, "extension")  # type: ignore[arg-type]
