@@ -195,3 +195,15 @@ def test_remembered_verdicts_give_the_same_findings_in_any_order() -> None:
     fp._MEMO.clear()
     for bundle, expected in zip(reversed(bundles), reversed(alone), strict=True):
         assert [f.as_dict() for f in validate_resource(copy.deepcopy(bundle), "x").findings] == expected
+
+
+def test_the_extension_value_types_are_fhirpathpy_s() -> None:
+    """The types an extension's `value` finds, read from fhirpathpy's R4 model file without importing fhirpathpy,
+    are what fhirpathpy itself loads."""
+    from fhirpathpy.models import models
+
+    from medcom.formats.fhir import base_invariants
+
+    loaded = frozenset(models["r4"]["choiceTypePaths"]["Extension.value"])
+    assert loaded == base_invariants._EXTENSION_VALUE_TYPES
+    assert {"Period", "Coding", "String", "Reference"} <= base_invariants._EXTENSION_VALUE_TYPES

@@ -22,10 +22,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
-import fhirpathpy
-from fhirpathpy.engine.nodes import ResourceNode
-from fhirpathpy.models import models
-
 from medcom.formats.fhir.terminology import Expansion
 
 logging.getLogger("antlr4").setLevel(logging.CRITICAL)
@@ -117,6 +113,11 @@ def _silent(*_: object) -> None:
 
 @cache
 def _compiled(expression: str) -> Callable | None:
+    """fhirpathpy's compiled expression (fhirpathpy imported on first use: the shortcuts answer a MedCom message's
+    invariants, base_invariants.py and medcom_invariants.py, so a replay may never need it)."""
+    import fhirpathpy
+    from fhirpathpy.models import models
+
     try:
         return fhirpathpy.compile(expression, model=models["r4"], options={"userInvocationTable": _FUNCTIONS,
                                                                                  "traceFn": _silent})
@@ -213,6 +214,8 @@ def _evaluate(expression: str, data: object, type_path: str, resource: dict, ses
     compiled = _compiled(expression)
     if compiled is None:
         return None
+    from fhirpathpy.engine.nodes import ResourceNode  # imported by _compiled
+
     token = _SESSION.set(session)
     try:
         node = data if isinstance(data, dict) and "resourceType" in data else ResourceNode.create_node(data, type_path)

@@ -3,8 +3,10 @@
 The `.tgz` files in `medcom/schemas/fhir/` are published NPM-style packages (`<name>-<version>.tgz`), unchanged (see
 its SOURCE.md): every version of HospitalNotification, CareCommunication and Acknowledgement medcom judges by, and
 the MedCom core, messaging, terminology, messagedefinitions and HL7 Denmark dk-core versions their `package.json`
-names. A package is read (straight from its archive, with importlib.resources and tarfile) the first time a
-message needs it, and once per process.
+names. The check reads none of the archives: what it reads of their conformance resources is derived once into a
+shipped table (`medcom/schemas/fhir-conformance/`, see its SOURCE.md: `derive_table`, tested to be what the
+archives say), one resource a line, each parsed the first time a message needs it. An archive is opened only for
+its example Bundles (`medcom build`, the simulation, the tests).
 
 A `Context` is one IG version with its dependency closure: the IG's own package, the versions its package.json
 names, then (for a package it does not name) what those name in turn. Canonical URLs are looked up in it without
@@ -21,10 +23,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
-_CONFORMANCE = frozenset({"StructureDefinition", "ValueSet", "CodeSystem"})
+_CONFORMANCE = ("StructureDefinition", "ValueSet", "CodeSystem")
 _FOLDER = ("schemas", "fhir")
-
+_TABLE = ("schemas", "fhir-conformance", "conformance.ndjson")
 
 @dataclass(frozen=True)
 class IGPackage:
@@ -37,13 +40,12 @@ class IGPackage:
 
 
 class Resources(Mapping[str, dict]):
-    """A package's conformance resources of one kind by canonical URL, each parsed from its file when first asked
-    for: a message needs a few of the dozens each package holds (reading every one cost about 0.28 s of CPU for
-    the 14 message IG versions; the archives themselves 0.23 s)."""
+    """A package's conformance resources of one kind by canonical URL, each parsed from its line of the table when
+    first asked for: a message needs a few of the dozens each package holds."""
 
     def __init__(self, label: str, files: dict[str, bytes]) -> None:
         self._label = label
-        self._files = files  # canonical URL -> the file's bytes
+        self._files = files  # canonical URL -> the resource's JSON text
         self._parsed: dict[str, dict] = {}
 
     def __getitem__(self, url: str) -> dict:
@@ -53,7 +55,7 @@ class Resources(Mapping[str, dict]):
             found["_package"] = self._label
         return found
 
-    def __contains__(self, url: object) -> bool:  # without parsing the file (Mapping's would)
+    def __contains__(self, url: object) -> bool:  # without parsing the resource (Mapping's would)
         return url in self._files
 
     def __iter__(self) -> Iterator[str]:
@@ -65,13 +67,17 @@ class Resources(Mapping[str, dict]):
 
 @dataclass
 class Package:
-    """The conformance resources and examples of one package version, by canonical URL."""
+    """The conformance resources of one package version by canonical URL (as the table has them), its examples."""
 
     info: IGPackage
     structure_definitions: Mapping[str, dict] = field(default_factory=dict)
     value_sets: Mapping[str, dict] = field(default_factory=dict)
     code_systems: Mapping[str, dict] = field(default_factory=dict)
-    examples: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes
+
+    @property
+    def examples(self) -> dict[str, bytes]:
+        """The package's example files by file name, read from its archive when first asked for."""
+        return _examples(self.info.file)
 
 
 def strip_version(canonical: str) -> str:
@@ -98,37 +104,40 @@ def shipped() -> dict[str, tuple[str, ...]]:
 
 @cache
 def package(label: str) -> Package | None:
-    """The shipped package `name#version`, read on first use; None if it is not shipped."""
+    """The shipped package `name#version`, from the table on first use; None if it is not shipped."""
     name, _, version = label.partition("#")
     if version not in shipped().get(name, ()):
         return None
-    file = f"{name}-{version}.tgz"
+    header, lines = _table()
+    manifest_name, manifest_version, file, dependencies, tables = header[label]
+    return Package(IGPackage(manifest_name, manifest_version, file, dependencies),
+                   *(Resources(label, {url: lines[at] for url, at in tables[kind].items()}) for kind in _CONFORMANCE))
+
+
+@cache
+def _table() -> tuple[dict[str, list], list[bytes]]:
+    """The shipped table: its first line says, for each package `name#version`, its name, version, file and
+    dependencies, and on which line each of its conformance resources is (by kind and canonical URL)."""
+    lines = resources.files("medcom").joinpath(*_TABLE).read_bytes().split(b"\n")
+    return json.loads(lines[0]), lines
+
+
+def _archive(file: str) -> dict[str, bytes]:
+    """The JSON files of a shipped package's archive by member name (read again at each call: `_examples` and
+    `derive_table` keep what they need of it)."""
     data = resources.files("medcom").joinpath(*_FOLDER, file).read_bytes()
     # unzipped once, then read as a plain tar: on the gzip stream ("r:gz") extracting the members after listing
-    # them rewound it and unzipped the archive a second time (37 packages: 0.24 -> 0.12 s of CPU)
+    # them rewound it and unzipped the archive a second time
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data)), mode="r:") as archive:
         members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".json")]
-        contents = {m.name: archive.extractfile(m).read() for m in members}  # type: ignore[union-attr]
-    manifest = json.loads(contents["package/package.json"])
-    loaded = Package(IGPackage(manifest["name"], manifest["version"], file, dict(manifest.get("dependencies", {}))))
-    # each file's resourceType and url from the package's own index (the NPM package format's `.index.json`), so
-    # that only the resources asked for are parsed; tests/test_fhir_igpackages.py reads every file of every shipped
-    # package and finds the same tables
-    listed = {f"package/{entry['filename']}": entry for entry in json.loads(contents["package/.index.json"])["files"]}
-    tables: dict[str, dict[str, bytes]] = {kind: {} for kind in _CONFORMANCE}
-    for member, raw in sorted(contents.items()):
-        if member.startswith("package/example/"):
-            loaded.examples[member.rsplit("/", 1)[1]] = raw
-            continue
-        if member.count("/") != 1 or member.rsplit("/", 1)[1].startswith("."):
-            continue
-        entry = listed.get(member, {})
-        if entry.get("resourceType") in _CONFORMANCE and "url" in entry:
-            tables[entry["resourceType"]][entry["url"]] = raw
-    loaded.structure_definitions = Resources(label, tables["StructureDefinition"])
-    loaded.value_sets = Resources(label, tables["ValueSet"])
-    loaded.code_systems = Resources(label, tables["CodeSystem"])
-    return loaded
+        return {m.name: archive.extractfile(m).read() for m in members}  # type: ignore[union-attr]
+
+
+@cache
+def _examples(file: str) -> dict[str, bytes]:
+    """The example files of a shipped package's archive by file name."""
+    return {member.rsplit("/", 1)[1]: raw for member, raw in sorted(_archive(file).items())
+            if member.startswith("package/example/")}
 
 
 @dataclass(frozen=True)
@@ -211,3 +220,66 @@ def example(name: str, file: str) -> bytes:
 
 MESSAGE_IGS = ("medcom.fhir.dk.hospitalnotification", "medcom.fhir.dk.carecommunication",
                "medcom.fhir.dk.acknowledgement")
+
+
+# --- the table derived from the archives -------------------------------------------------------------------------
+
+# What medcom reads of a conformance resource (profiles.py, terminology.py, messages.py): the rest (narratives,
+# differentials, mappings, definitions and comments, three quarters of a StructureDefinition) is left out
+_KEPT = {"StructureDefinition": ("url", "name", "type", "snapshot"), "ValueSet": ("url", "compose"),
+         "CodeSystem": ("url", "content", "concept")}
+_ELEMENT = ("id", "path", "sliceName", "min", "max", "type", "binding", "constraint", "slicing", "contentReference")
+_ELEMENT_PARTS = {"type": ("code", "profile", "targetProfile"), "binding": ("strength", "valueSet"),
+                  "constraint": ("key", "severity", "human", "expression", "source"),
+                  "slicing": ("discriminator", "rules")}
+
+
+def pruned(resource: dict) -> dict:
+    """A conformance resource with only what medcom reads of it; a snapshot's elements keep their members' order
+    (profiles.py takes an element's first `fixed[x]` and `pattern[x]`)."""
+    kept = {key: value for key, value in resource.items() if key in _KEPT[resource["resourceType"]]}
+    if "snapshot" in kept:
+        kept["snapshot"] = {"element": [{key: _part(key, value) for key, value in element.items()
+                                         if key in _ELEMENT or key.startswith(("fixed", "pattern"))}
+                                        for element in kept["snapshot"]["element"]]}
+    return kept
+
+
+def _part(key: str, value: object) -> object:
+    parts = _ELEMENT_PARTS.get(key)
+    if parts is None:
+        return value
+    if isinstance(value, list):
+        return [{k: v for k, v in item.items() if k in parts} for item in value]
+    return {k: v for k, v in value.items() if k in parts}  # type: ignore[attr-defined]
+
+
+def derive_table() -> bytes:
+    """The table from the shipped archives: each package's name, version, file and dependencies (package.json),
+    and its conformance resources (found by the package's `.index.json`, as the NPM package format lists them;
+    the later file of a URL wins), `pruned`; a resource that several packages hold alike is written once."""
+    header: dict[str, list] = {}
+    lines: dict[bytes, int] = {}
+    for name, versions in shipped().items():
+        for version in versions:
+            file = f"{name}-{version}.tgz"
+            contents = _archive(file)
+            manifest = json.loads(contents["package/package.json"])
+            listed = {f"package/{entry['filename']}": entry
+                      for entry in json.loads(contents["package/.index.json"])["files"]}
+            tables: dict[str, dict[str, int]] = {kind: {} for kind in _CONFORMANCE}
+            for member, raw in sorted(contents.items()):
+                entry = listed.get(member, {})
+                if member.count("/") != 1 or member.rsplit("/", 1)[1].startswith(".") \
+                        or entry.get("resourceType") not in tables or "url" not in entry:
+                    continue
+                line = json.dumps(pruned(json.loads(raw)), ensure_ascii=False, separators=(",", ":")).encode()
+                tables[entry["resourceType"]][entry["url"]] = lines.setdefault(line, len(lines) + 1)
+            header[f"{name}#{version}"] = [manifest["name"], manifest["version"], file,
+                                           dict(manifest.get("dependencies", {})), tables]
+    return b"\n".join([json.dumps(header, separators=(",", ":")).encode(), *lines]) + b"\n"
+
+
+def write_table(path: Path | None = None) -> None:
+    """The table derived again, written where medcom ships it (or to `path`)."""
+    (path or Path(__file__).parents[2].joinpath(*_TABLE)).write_bytes(derive_table())

@@ -489,6 +489,96 @@ def _encounter_referenced(value: object, _resource_: dict, _session: Any = None)
     return reference is not None
 
 
+def _codes(concepts: list[dict]) -> list[str] | None:
+    """The plain `code` strings of each coding of plain CodeableConcepts (FHIRPath's `x.coding.code`, in order);
+    None for any other shape."""
+    found = []
+    for concept in concepts:
+        plain, codings = _plain_member(concept, "coding")
+        if not plain or not all(_plain_string(c, "code") and _plain_string(c, "system") for c in codings):
+            return None
+        found += [c["code"] for c in codings if "code" in c]
+    return found
+
+
+def _category_codes(value: object) -> list[str] | None:
+    """A Communication's `category.coding.code`; None for any other shape."""
+    if not _resource(value, "Communication"):
+        return None
+    plain, categories = _plain_member(value, "category")  # type: ignore[arg-type]
+    return _codes(categories) if plain else None
+
+
+def _is_only(codes: list[str], code: str) -> bool:
+    """FHIRPath's `codes = 'code'` on a non-empty collection: false unless it holds that one item."""
+    return len(codes) == 1 and codes[0] == code
+
+
+_MARITAL = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
+
+
+def _marital_status_not_both(value: object, _resource_: dict, _session: Any = None) -> object:
+    """marital-status-unknown-usage: `maritalStatus.coding.where(code = 'P' and system = '<v3 MaritalStatus>')
+    .empty() or maritalStatus.coding.where(code = 'A' and system = ...).empty()`: not both codes."""
+    if not _resource(value, "Patient"):
+        return ASK_FHIRPATH
+    plain, status = _member(value, "maritalStatus")  # type: ignore[arg-type]
+    if not plain or (status is None and "maritalStatus" in value) or (  # type: ignore[operator]
+            status is not None and not (_element(status) and status)):
+        return ASK_FHIRPATH
+    plain, codings = _plain_member(status, "coding") if status is not None else (True, [])  # type: ignore[arg-type]
+    if not plain or not all(_plain_string(c, "code") and _plain_string(c, "system") for c in codings):
+        return ASK_FHIRPATH
+    pairs = {(c.get("system"), c.get("code")) for c in codings}
+    return not ((_MARITAL, "P") in pairs and (_MARITAL, "A") in pairs)
+
+
+def _leave_has_start(value: object, _resource_: dict, _session: Any = None) -> object:
+    """medcom-hospitalNotification-6: `where(status = 'onleave').extension.value.start.exists() or status !=
+    'onleave'`: an encounter on leave has an extension whose value has a start; one without a status fails (the
+    `or` is empty)."""
+    if not _resource(value, "Encounter") or not _plain_string(value, "status"):  # type: ignore[arg-type]
+        return ASK_FHIRPATH
+    status = value.get("status")  # type: ignore[attr-defined]
+    if status != "onleave":
+        return status is not None
+    plain, extensions = _plain_member(value, "extension")  # type: ignore[arg-type]
+    if not plain:
+        return ASK_FHIRPATH
+    started = False
+    for extension in extensions:
+        plain, found = _extension_value(extension)
+        if not plain or isinstance(found, list) or (isinstance(found, dict) and not (
+                _element(found) and _plain_string(found, "start"))):
+            return ASK_FHIRPATH
+        started = started or (isinstance(found, dict) and "start" in found)
+    return started
+
+
+def _unreferred_without_priority(value: object, _resource_: dict, _session: Any = None) -> object:
+    """medcom-careCommunication-5: `where(category.coding.code != 'regarding-referral').priority.empty()`."""
+    codes = _category_codes(value)
+    if codes is None or not _plain_string(value, "priority"):  # type: ignore[arg-type]
+        return ASK_FHIRPATH
+    return not codes or _is_only(codes, "regarding-referral") or "priority" not in value  # type: ignore[operator]
+
+
+def _other_has_topic(value: object, _resource_: dict, _session: Any = None) -> object:
+    """medcom-careCommunication-6: `iif(category.coding.code != 'other', true, category.coding.code = 'other' and
+    topic.exists())`: a category coded only 'other' needs a topic; no category code fails (the `and` is empty or
+    false)."""
+    codes = _category_codes(value)
+    if codes is None:
+        return ASK_FHIRPATH
+    if codes and not _is_only(codes, "other"):
+        return True
+    plain, topic = _member(value, "topic")  # type: ignore[arg-type]
+    if not plain or (topic is None and "topic" in value) or (  # type: ignore[operator]
+            topic is not None and not (_element(topic) and topic)):
+        return ASK_FHIRPATH
+    return bool(codes) and topic is not None
+
+
 def _identifier_system_among(systems: frozenset[str]) -> Native:
     """`identifier.where(system='a' or system='b' ...).exists()` on a resource: one of its identifiers has one of
     the systems."""
@@ -596,6 +686,15 @@ MEDCOM: dict[tuple[str, str], Native] = {
      "system='https://kombit.dk/sts/organisation' or system='urn:oid:2.16.840.1.113883.2.24.1.1').exists()"):
         _identifier_system_among(frozenset({"urn:oid:1.2.208.176.1.1", "https://kombit.dk/sts/organisation",
                                             "urn:oid:2.16.840.1.113883.2.24.1.1"})),
+    ("marital-status-unknown-usage", f"maritalStatus.coding.where(code = 'P' and system = '{_MARITAL}').empty() or "
+                                     f"maritalStatus.coding.where(code = 'A' and system = '{_MARITAL}').empty()"):
+        _marital_status_not_both,
+    ("medcom-hospitalNotification-6", "where(status = 'onleave').extension.value.start.exists() or status != "
+                                      "'onleave'"): _leave_has_start,
+    ("medcom-careCommunication-5", "where(category.coding.code != 'regarding-referral').priority.empty()"):
+        _unreferred_without_priority,
+    ("medcom-careCommunication-6", "iif(category.coding.code != 'other', true, category.coding.code = 'other' and "
+                                   "topic.exists())"): _other_has_topic,
     ("gln-modulus-10", _gln_expression("value.")): _GLN,
     ("gln-modulus-10", _gln_expression("")): _GLN,
     ("CVR-modulus-11", _cvr_expression("value.")): _CVR,

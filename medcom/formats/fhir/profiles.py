@@ -168,7 +168,11 @@ def compile_profile(canonical: str, context: Context) -> Profile | None:
 def _compiled(label: str, url: str) -> Profile:
     loaded = package(label)
     assert loaded is not None
-    definition = loaded.structure_definitions[url]
+    return compiled(loaded.structure_definitions[url])
+
+
+def compiled(definition: dict) -> Profile:
+    """A StructureDefinition's snapshot as a tree of element definitions."""
     by_id: dict[str, ElementDef] = {}
     root: ElementDef | None = None
     for raw in definition["snapshot"]["element"]:
