@@ -504,7 +504,9 @@ RULES: tuple[RuleInfo, ...] = (
              f"added by medcom, after {MEDCOM_FHIR}",
              "The profiles' and FHIR's base invariants (constraint expressions), evaluated with `fhirpathpy`, with "
              "`resolve()`, `hasValue()`, `conformsTo()` and `memberOf()` supplied (MedCom's own invariants are "
-             "answered natively where their exact expression is one medcom knows, and tested against fhirpathpy).",
+             "answered natively where their exact expression is one medcom knows, and tested against fhirpathpy; "
+             "ext-1 on every extension, also where no profile reaches; the narrative's `htmlChecks()` (txt-1, "
+             "txt-2) by R4's lists of XHTML elements and attributes, parsed without DTD, entities or network).",
              "medcom.formats.fhir.checkers", commands=("validate", "replay"),
              example="A Bundle of type message whose first entry is not its MessageHeader (bdl-12)."),
     RuleInfo("F-EVENT", "A HospitalNotification whose event cannot be told", ("error",), "medcom",
