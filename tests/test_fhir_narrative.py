@@ -40,7 +40,8 @@ BROKEN_1 = [f'<div {_X}><script>alert(1)</script>a</div>', f'<div {_X}><p onclic
             '<div xmlns="urn:not-xhtml">a</div>', f'<div {_X}><p>a</div>']
 FINE = [f'<div {_X}>a</div>', f'<div {_X} xml:lang="da" lang="da"><p style="color: red" class="c">a</p></div>',
         f'<div {_X}><table class="grid"><tr><td style="display: none">-</td><td colspan="2"><a href="#x">b</a>'
-        '</td></tr></table></div>', f'<div {_X}><img src="#pic" alt=""/></div>', f'<div {_X}><!-- c --><b>a</b></div>']
+        '</td></tr></table></div>', f'<div {_X}><img src="#pic" alt=""/></div>', f'<div {_X}><!-- c --><b>a</b></div>',
+        f'<div {_X}>\u00a0</div>', f'<div {_X}><p>&#160;</p></div>']  # a no-break space is content (normalize-space)
 BROKEN_2 = [f'<div {_X}> </div>', f'<div {_X}><p>\n</p><br/></div>', f'<div {_X}><img alt="x"/></div>']
 
 

@@ -15,6 +15,8 @@ import binascii
 import json
 import os
 import re
+import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from datetime import date
@@ -232,3 +234,28 @@ def test_a_repeating_primitive_is_checked_as_its_type(form: str) -> None:
     data = dump(bundle) if form == "json" else to_xml(bundle)
     assert [(f.rule, f.xpath) for f in validate_bytes(data, "m." + form).findings if str(f.severity) == "error"] == [
         ("F-STRUCTURE", "Bundle.meta.profile[1]")]
+
+
+def test_a_broken_base64_of_many_lines_is_judged_at_once() -> None:
+    """R4's base64 expression nests `\\s*` in a repeated group: on a value of many lines that does not match (an
+    attachment cut by one character) a backtracking engine takes exponential time, and a 40-line attachment hung
+    validate and replay. medcom's is possessive: judged in a child process that must end well inside a minute (it
+    takes milliseconds; R4's form would not end)."""
+    line = base64.b64encode(bytes(range(57))).decode()  # 76 characters, as MIME wraps them
+    for broken in ("\r\n".join([line] * 100)[:-1], "\n".join([line] * 100) + "\n=", " \n".join([line] * 100) + "Y"):
+        program = ("import sys; from medcom.formats.fhir.primitives import CHECKS; "
+                   "print(CHECKS['base64Binary'](sys.stdin.read()) is not None)")
+        run = subprocess.run([sys.executable, "-c", program], input=broken, capture_output=True, text=True,
+                             timeout=60)
+        assert run.stdout.strip() == "True", run.stderr
+    whole = "\r\n".join([line] * 100)
+    assert medcom_refuses("base64Binary", [whole, whole[:-1]], "json") == [False, True]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="Yq/+=\r\n \t", max_size=14))
+def test_the_possessive_base64_expression_takes_what_r4_s_takes(value: str) -> None:
+    """medcom's linear-time form decides as R4's expression (with `/`) on short values, where R4's ends."""
+    from medcom.formats.fhir.primitives import _BASE64
+
+    assert bool(_BASE64.fullmatch(value)) == bool(_BASE64_WITH_SLASH.fullmatch(value))

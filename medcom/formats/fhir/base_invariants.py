@@ -106,7 +106,10 @@ _ATTRIBUTES = frozenset({"abbr", "accesskey", "align", "alt", "axis", "bgcolor",
                          "vspace", "width", _XML_LANG})
 
 
-@lru_cache(maxsize=1024)
+_XML_SPACE = " \t\r\n"  # what XPath's normalize-space() (txt-2's expression) removes: a no-break space is content
+
+
+@lru_cache(maxsize=64)  # a message's divs, each asked for txt-1 and txt-2 by a walk or two; not a log's (memory)
 def narrative_rules(div: str) -> tuple[bool, bool]:
     """(txt-1, txt-2) of a narrative's div: XHTML, a `div` in the XHTML namespace of the allowed elements and
     attributes only (an event attribute, a script or any element or attribute not listed is none of them); some
@@ -124,11 +127,12 @@ def narrative_rules(div: str) -> tuple[bool, bool]:
         name = element.tag[len(_XHTML):] if element.tag.startswith(_XHTML) else None
         if name not in _ELEMENTS:
             allowed = False
-        content = content or (name == "img" and "src" in element.attrib) or bool(element.text and element.text.strip())
+        content = content or (name == "img" and "src" in element.attrib) \
+            or bool(element.text and element.text.strip(_XML_SPACE))
         if not _ATTRIBUTES.issuperset(element.attrib):
             allowed = False
         for child in element:
-            content = content or bool(child.tail and child.tail.strip())
+            content = content or bool(child.tail and child.tail.strip(_XML_SPACE))
     return allowed, content
 
 

@@ -44,7 +44,10 @@ _CODE = re.compile(rf"[^{_WS}]+( [^{_WS}]+)*")
 _OID = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
 _UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _URI = re.compile(r"\S*")  # Unicode's white space too (prose: a valid URI, which has none)
-_BASE64 = re.compile(r"(\s*([0-9a-zA-Z+/=]){4}\s*)+", re.ASCII)  # R4's, with RFC 4648's `/` (padding: `_base64`)
+# R4's `(\s*([0-9a-zA-Z\+\=]){4}\s*)+`, with RFC 4648's `/` (padding: `_base64`), its quantifiers possessive: white
+# space and the alphabet are apart, so it takes exactly what R4's takes, in linear time (R4's nested `\s*` backtrack
+# exponentially on a broken value of many lines: a 40-line attachment cut by one character hung the run).
+_BASE64 = re.compile(r"(?:\s*+[0-9a-zA-Z+/=]{4}\s*+)++", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # below U+0020 but tab, line feed and carriage return
 _MAX_STRING = 1024 * 1024
 _DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
