@@ -127,8 +127,23 @@ def test_an_sbdh_typed_emessage_names_its_letters_root_not_another_family(stem: 
     assert message.accepted and not message.findings, message.findings
     version = stem.split("_")[1]
     (other,) = read_document(data.replace(f"<TypeVersion>{version}<".encode(), b"<TypeVersion>XD1934C<"), "s.xml")
-    assert [f.text for f in other.findings] == [f"the wrapper says it carries Emessage XD1934C, the payload is "
+    assert [f.text for f in other.findings] == [f"the wrapper says it carries XD1934C, the payload is "
                                                 f"{stem.replace('_', ' ')}"]
+    (shouted,) = read_document(data.replace(b"<Type>Emessage<", b"<Type>EMESSAGE<"), "s.xml")
+    assert shouted.accepted and not shouted.findings, shouted.findings
+
+
+def test_a_vans_document_named_emessage_is_compared_and_a_long_label_is_quoted_short() -> None:
+    """Only an SBDH's Type names the root element: a VANS Document Name "Emessage" is no family (before the review,
+    every wrapper's "Emessage" was compared with nothing). A label of 200,000 characters is quoted shortened (a
+    wrapper of many letters says it once for each)."""
+    payload = one_of_each()["XDIS20"]
+    for name, version in (("Emessage", "XD2030C"), ("X" * 200_000, "XD2030C")):
+        wrapped = vans_envelope(payload, envelope_id="V1", sent="2025-03-24T08:41:00+01:00", sender_ean="1",
+                                receiver_ean="2", name=name, version=version)
+        (message,) = read_document(wrapped, "v.xml")
+        (label,) = [f for f in message.findings if "wrapper says" in f.text]
+        assert label.text.startswith(f"the wrapper says it carries {name[:20]}") and len(label.text) < 400
 
 
 _STATISTICAL = re.compile(rb"(<(?:\w+:)?StatisticalCode>\s*)(\w+)")

@@ -215,6 +215,9 @@ def test_a_wrapper_id_reused_for_another_message_is_m_envelope(tmp_path: Path, w
     two SBDHs of one InstanceIdentifier carrying different letters replayed with no finding)."""
     texts = _envelope_findings(_wrapped_log(tmp_path, {"XDIS16": "VSAME", "XDIS21": "VSAME"}, wrap=wrap))
     assert len(texts) == 1 and texts[0].startswith(f"{label} VSAME was used before for "), texts
+    long = "V" * 100_000  # quoted shortened (found by a review: each finding repeated the whole id)
+    texts = _envelope_findings(_wrapped_log(tmp_path / "long", {"XDIS16": long, "XDIS21": long}, wrap=wrap))
+    assert len(texts) == 1 and texts[0].startswith(f"{label} VVV") and len(texts[0]) < 1000, texts
 
 
 @pytest.mark.parametrize("wrap", ["vans", "sbdh"])

@@ -14,7 +14,7 @@ from medcom.formats.messages import ReadMessage, ReadOptions, unreadable
 from medcom.formats.oioxml.names import local_name
 from medcom.formats.oioxml.wrappers import MAX_DEPTH, unwrap, wrapper_kind
 from medcom.formats.xmlsafe import UnsafeXMLError, parse_document, root_start_in
-from medcom.quoting import quoted
+from medcom.quoting import quoted, shortened
 
 DEFAULT_OPTIONS = ReadOptions()
 
@@ -77,15 +77,16 @@ def _surely_not_fhir(data: bytes) -> bool:
 
 def _check_declared(messages: list[ReadMessage], name: str | None, version: str | None, via: str) -> None:
     """A wrapper that names its document (VANS Document Name/Version, SBDH Type/TypeVersion) must name what it
-    carries: each OIOXML letter of its own payload (`via`; not those of a wrapper one deeper) is compared. An SBDH
-    Type "Emessage" names the document's root element, as SBDH types do: true of every letter, and compared with
-    none."""
+    carries: each OIOXML letter of its own payload (`via`; not those of a wrapper one deeper) is compared (an SBDH
+    Type "Emessage" comes as no name: `wrappers._sbdh`). The wrapper's words are quoted shortened: a wrapper of
+    many letters says them once for each."""
     for message in messages:
         if message.family is None or message.format != "oioxml" or message.document_source != via:
             continue
         actual = [x.lower() for x in (message.family, message.version) if x]
-        wrong = [v for v in (name, version) if v and v != "Emessage" and not any(v.lower().endswith(a) for a in actual)]
+        wrong = [v for v in (name, version) if v and not any(v.lower().endswith(a) for a in actual)]
         if wrong:
+            said = shortened(" ".join(x for x in (name, version) if x))
             message.findings.append(Finding(
-                "M-XML", Severity.WARNING, f"the wrapper says it carries {' '.join(x for x in (name, version) if x)}, "
+                "M-XML", Severity.WARNING, f"the wrapper says it carries {said}, "
                 f"the payload is {message.family} {message.version}", via))

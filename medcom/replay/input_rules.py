@@ -29,6 +29,7 @@ from medcom.events.from_messages import CANCELLED, CORRECTED, MessageEvents, epi
 from medcom.findings import SEVERITY_OF, Finding
 from medcom.identifiers import patient_key
 from medcom.policy import MessagesPolicy, Policy
+from medcom.quoting import shortened
 from medcom.replay.load import ReplayInput, Unit, message_unit
 
 SAME_MINUTE = timedelta(minutes=1)
@@ -331,7 +332,7 @@ def _envelopes(units: list[Unit], notes: _Notes) -> None:
             if document == here or not ids:
                 ids.add(primary.id or "")
             elif (primary.id or "") not in ids:
-                notes.add(primary.episode, "M-ENVELOPE", "error", f"{envelope} was used before for "
+                notes.add(primary.episode, "M-ENVELOPE", "error", f"{shortened(envelope)} was used before for "
                           f"{', '.join(sorted(ids))}: an envelope id is never reused for another message", primary.at,
                           [primary.id] if primary.id else [], here, order=_order(_ENVELOPES, unit))
 

@@ -111,10 +111,14 @@ def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
         yield Payload(f"{source} > SBDH", None, findings=[Finding(
             "M-XML", Severity.ERROR, "SBDH holds no BinaryContent", source, root.sourceline)])
         return
+    # An SBDH Type "Emessage" names the document's root element, as SBDH types do (MedCom's 34C samples): true of
+    # every letter, so it names no family to compare with the letters; TypeVersion still does.
+    kind = text_of(ident.find("{*}Type")) if ident is not None else None
+    declared = None if kind is not None and kind.lower() == "emessage" else kind
     for number, content in enumerate(contents, start=1):
         where = f"SBDH BinaryContent {number}" if len(contents) > 1 else "SBDH BinaryContent"
         data, problem = _decode(text_of(content), where, source, content.sourceline)
-        yield Payload(f"{source} > {where}", data, text_of(ident.find("{*}Type")) if ident is not None else None,
+        yield Payload(f"{source} > {where}", data, declared,
                       text_of(ident.find("{*}TypeVersion")) if ident is not None else None, sender, receiver,
                       [problem] if problem else [], envelope)
 
