@@ -187,7 +187,8 @@ RULES: tuple[RuleInfo, ...] = (
              "60 minutes. If none comes and the patient will need municipal help, the hospital must send a care plan "
              "(which creates the citizen in the municipal system): reported as an obligation.",
              "medcom.engine.rules.admission:AdmissionReport", ("admission.report_within",),
-             timeline=(_ADMIT, _line("2025-03-24T08:41", "admission_advice_sent", '"id": "A1"'))),
+             timeline=(_ADMIT, _line("2025-03-24T08:41", "admission_advice_sent", '"id": "A1"')),
+             commands=("replay",)),  # obligations only: the simulation's metrics read none, and it runs it not
     # --- Care plan (CP, §4B.1-4B.4) ---------------------------------------------------------------------------------
     RuleInfo("CP-1", "The first care plan by 14:00 on the last weekday before the ready day", ("warning",),
              "agreement", _ag("§4B.1-4B.4"),

@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
+from medcom import catalogue
 from medcom.calendar import TZ
 from medcom.engine.engine import Engine, Episode
 from medcom.engine.rules import all_rules
@@ -108,9 +109,11 @@ class Simulation:
         self.run, self.s, self.replication = run, settings, replication
         self.policy = settings.policy
         self.calendar = self.policy.business_calendar
-        # The rules whose findings the metrics read: violations and the tax, never obligations.
-        self.engine = Engine(self.policy, [r for r in all_rules() if not r.obligations_only], log_has_phone_calls=True,
-                             log_has_receipts=False, origin=origin(run))
+        # The rules the catalogue says `medcom simulate` reports (not ADM-2, which reports obligations only: the
+        # metrics read violations and the tax; not M-RECEIPT: a simulation sends no receipts).
+        unsimulated = {info.id for info in catalogue.RULES if "simulate" not in info.commands}
+        rules = [r for r in all_rules() if r.id not in unsimulated]
+        self.engine = Engine(self.policy, rules, log_has_phone_calls=True, log_has_receipts=False, origin=origin(run))
         self.env = self.engine.env
         self.clock = LocalClock(self.engine.origin, run.start)  # type: ignore[arg-type]  # set just above
         self._origin = self.clock.origin  # an event's instant is the origin plus the clock (`LocalClock.instant`)

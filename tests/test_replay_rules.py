@@ -22,7 +22,8 @@ def test_adm2_report_within_60_minutes() -> None:
     assert "ADM-2" not in obligations(replay_lines(replace(base, "admission_report_sent", at="2025-03-24T09:41")))
     late = replay_lines(replace(base, "admission_report_sent", at="2025-03-24T09:41:01"))
     assert "ADM-2" in obligations(late)
-    # Obligations alone (`obligations_only`: the simulation, which reads none, does not run it): never a violation.
+    # Obligations alone (the catalogue lists it for replay only: the simulation, which reads none, does not run it):
+    # never a violation.
     missing = replay_lines(without(base, "admission_report_sent"))
     assert "ADM-2" in obligations(missing) and "ADM-2" not in rules(late) + rules(missing)
 

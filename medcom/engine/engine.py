@@ -385,7 +385,6 @@ class Rule:
     id: str = ""
     kinds: frozenset[str] | None = frozenset()
     needs_receipts = False  # True: the rule judges nothing where the log holds no receipts (not dispatched there)
-    obligations_only = False  # True: the rule reports obligations and nothing else (the simulation reads none)
 
     def on_event(self, ctx: Context, event: Event) -> None:
         """Called after `event` joined its episode."""

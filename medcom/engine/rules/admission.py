@@ -38,7 +38,6 @@ class AdmissionReport(Rule):
 
     id = "ADM-2"
     kinds = frozenset({"admission_advice_sent"})
-    obligations_only = True  # a missing or late report is the hospital's obligation, never a violation
 
     def on_event(self, ctx: Context, event: Event) -> None:
         if event.data.get("correction_of"):
