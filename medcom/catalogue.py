@@ -416,10 +416,13 @@ RULES: tuple[RuleInfo, ...] = (
              "encoding, a DOCTYPE/entity declaration, over the size limit, more than 100,000 elements and "
              "attributes, an unreadable file, directory or archive member, a FIFO or device, an empty or broken "
              "wrapper, wrappers nested too deep); a warning where a wrapper's own bookkeeping is off and its "
-             "content is still read (a VANS SizeInBytes that is not a number). Kept apart from M-SCHEMA so that "
-             "suppressions and CI can tell "
+             "content is still read (a VANS SizeInBytes that is not a number; a VANS Document Name/Version or an "
+             "SBDH Type/TypeVersion that does not name a letter it carries, each letter compared). Kept apart "
+             "from M-SCHEMA so that suppressions and CI can tell "
              "\"not a message at all\" from \"a message with schema errors\".",
              "medcom.formats.read:read_document", ("messages.max_message_bytes", "messages.max_timeline_bytes"),
+             reading="An SBDH Type `Emessage` (any case) names the document's root element, as SBDH types do and "
+                     "MedCom's 34C samples have it: it names no family, and only its TypeVersion is compared.",
              commands=("validate", "replay"), example="An XML file that declares an entity (billion laughs)."),
     RuleInfo("M-VERSION", "A namespace, family or version code medcom does not know", ("error", "info"), "medcom",
              "added by medcom",
@@ -476,7 +479,8 @@ RULES: tuple[RuleInfo, ...] = (
              "The FHIR base model (R4 as `fhir.resources`' R4B models describe it): unknown elements, arrays only "
              "where an element repeats, the JSON type of every primitive and its lexical form (R4's regular "
              "expression, and R4's prose where it is stricter), empty values and elements with neither a value "
-             "nor children (ele-1), a choice element given twice, unknown resource types.",
+             "nor children (ele-1), a choice element given twice, unknown resource types; a warning for a control "
+             "character in a string (R4: SHOULD NOT).",
              "medcom.formats.fhir.structure", commands=("validate", "replay"),
              example="A Patient with \"birthDate\": 19470925 (a number where FHIR has a string).",
              reading="Each message is judged by the IG version it declares (MessageHeader.definition, meta.profile) "

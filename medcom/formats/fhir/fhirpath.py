@@ -2,9 +2,10 @@
 
 fhirpathpy implements FHIRPath itself; FHIR's additions that MedCom's invariants use are supplied here:
 `resolve()` (references inside the Bundle being validated), `hasValue()`, `conformsTo(url)` (the validator's own
-profile check) and `memberOf(url)` (shipped value sets). An expression fhirpathpy cannot parse or evaluate, or that
-needs what is not shipped (`htmlChecks()`, an unknown profile or value set), is *unevaluable*: `evaluate` returns
-None and the caller counts it as not checked. Expressions are compiled once per process.
+profile check) and `memberOf(url)` (shipped value sets); `htmlChecks()` (txt-1, txt-2) never comes here: it is
+answered natively (`base_invariants.narrative_rules`). An expression fhirpathpy cannot parse or evaluate, or that
+needs what is not shipped (an unknown profile or value set), is *unevaluable*: `evaluate` returns None and the
+caller counts it as not checked. Expressions are compiled once per process.
 
 An expression that reads only the element it is evaluated on (no `%` variables, no `resolve()` or `conformsTo()`
 into the Bundle, no clock) has one verdict per (expression, type, what it reads of the element): those verdicts
