@@ -334,6 +334,15 @@ def _plain_member(value: dict, name: str) -> tuple[bool, list[dict]]:
     return (False, []) if items is None else (True, items)
 
 
+def _plain_element(value: dict, name: str) -> tuple[bool, dict | None]:
+    """(plain, the element) of a single complex member: absent, or a non-empty element object without a twin (a
+    JSON null is not plain)."""
+    plain, found = _member(value, name)
+    if not plain or (found is None and name in value) or (found is not None and not (_element(found) and found)):
+        return False, None
+    return True, found  # type: ignore[return-value]  # an element object, as just asked
+
+
 def _payload_extensions(communication: object) -> list[list[dict]] | None:
     """Each payload's extensions, where every payload and extension is a plain element and every extension has a
     plain string url (fhirpathpy's `extension(url)` reads `e["url"]` of each); None for any other shape."""
@@ -522,11 +531,10 @@ def _marital_status_not_both(value: object, _resource_: dict, _session: Any = No
     .empty() or maritalStatus.coding.where(code = 'A' and system = ...).empty()`: not both codes."""
     if not _resource(value, "Patient"):
         return ASK_FHIRPATH
-    plain, status = _member(value, "maritalStatus")  # type: ignore[arg-type]
-    if not plain or (status is None and "maritalStatus" in value) or (  # type: ignore[operator]
-            status is not None and not (_element(status) and status)):
+    plain, status = _plain_element(value, "maritalStatus")  # type: ignore[arg-type]
+    if not plain:
         return ASK_FHIRPATH
-    plain, codings = _plain_member(status, "coding") if status is not None else (True, [])  # type: ignore[arg-type]
+    plain, codings = _plain_member(status, "coding") if status is not None else (True, [])
     if not plain or not all(_plain_string(c, "code") and _plain_string(c, "system") for c in codings):
         return ASK_FHIRPATH
     pairs = {(c.get("system"), c.get("code")) for c in codings}
@@ -572,9 +580,8 @@ def _other_has_topic(value: object, _resource_: dict, _session: Any = None) -> o
         return ASK_FHIRPATH
     if codes and not _is_only(codes, "other"):
         return True
-    plain, topic = _member(value, "topic")  # type: ignore[arg-type]
-    if not plain or (topic is None and "topic" in value) or (  # type: ignore[operator]
-            topic is not None and not (_element(topic) and topic)):
+    plain, topic = _plain_element(value, "topic")  # type: ignore[arg-type]
+    if not plain:
         return ASK_FHIRPATH
     return bool(codes) and topic is not None
 
