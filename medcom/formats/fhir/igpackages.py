@@ -29,6 +29,7 @@ _CONFORMANCE = ("StructureDefinition", "ValueSet", "CodeSystem")
 _FOLDER = ("schemas", "fhir")
 _TABLE = ("schemas", "fhir-conformance", "conformance.ndjson")
 
+
 @dataclass(frozen=True)
 class IGPackage:
     """One IG package: its name and version (from package.json) and the file it came from."""

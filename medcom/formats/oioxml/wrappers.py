@@ -115,12 +115,12 @@ def _sbdh(root: etree._Element, source: str) -> Iterator[Payload]:
     # every letter, so it names no family to compare with the letters; TypeVersion still does.
     kind = text_of(ident.find("{*}Type")) if ident is not None else None
     declared = None if kind is not None and kind.lower() == "emessage" else kind
+    version = text_of(ident.find("{*}TypeVersion")) if ident is not None else None
     for number, content in enumerate(contents, start=1):
         where = f"SBDH BinaryContent {number}" if len(contents) > 1 else "SBDH BinaryContent"
         data, problem = _decode(text_of(content), where, source, content.sourceline)
-        yield Payload(f"{source} > {where}", data, declared,
-                      text_of(ident.find("{*}TypeVersion")) if ident is not None else None, sender, receiver,
-                      [problem] if problem else [], envelope)
+        yield Payload(f"{source} > {where}", data, declared, version, sender, receiver, [problem] if problem else [],
+                      envelope)
 
 
 def unwrap(root: etree._Element, source: str) -> Iterator[Payload]:
