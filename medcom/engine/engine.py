@@ -473,19 +473,15 @@ class Engine:
         was waiting for it, and the rules that look at its kind run."""
         kind = event.kind
         ctx = self._contexts.get(event.episode)
-        if ctx is None:
-            unjudged = self.episodes.get(event.episode)
-            if unjudged is not None:  # opened with judged=False: kept, not judged
-                unjudged.add(event)
-                if kind == "admitted":
-                    self._index_patient(unjudged)
-                return
-            self.open_episode(event.episode)
+        episode = ctx.episode if ctx is not None else self.episodes.get(event.episode)  # (no context: not judged)
+        if episode is None:
+            episode = self.open_episode(event.episode)
             ctx = self._contexts[event.episode]
-        episode = ctx.episode
         episode.add(event)
         if kind == "admitted":
             self._index_patient(episode)
+        if ctx is None:
+            return  # kept, not judged
         for expectation in episode.expectations:
             if expectation.met_by is None and (expectation.kinds is None or kind in expectation.kinds) \
                     and (expectation.matches is None or expectation.matches(event)):
